@@ -1,0 +1,174 @@
+/* config: defaults, environment parsing and range checks. */
+#include "config.h"
+
+#include <errno.h>
+#include <limits.h>
+#include <sodium.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int parse_long(const char *name, const char *v, long lo, long hi, long *out,
+                      char *err, size_t errlen)
+{
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(v, &end, 10);
+    if (errno || end == v || *end != '\0' || n < lo || n > hi) {
+        snprintf(err, errlen, "%s must be an integer between %ld and %ld (got \"%s\")",
+                 name, lo, hi, v);
+        return -1;
+    }
+    *out = n;
+    return 0;
+}
+
+static int parse_bool(const char *name, const char *v, bool *out, char *err, size_t errlen)
+{
+    if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on")) {
+        *out = true;
+        return 0;
+    }
+    if (!strcmp(v, "0") || !strcmp(v, "false") || !strcmp(v, "no") || !strcmp(v, "off")) {
+        *out = false;
+        return 0;
+    }
+    snprintf(err, errlen, "%s must be true or false (got \"%s\")", name, v);
+    return -1;
+}
+
+static int parse_double(const char *name, const char *v, double *out, char *err, size_t errlen)
+{
+    char *end = NULL;
+    errno = 0;
+    double d = strtod(v, &end);
+    if (errno || end == v || *end != '\0' || !(d >= 0.0 && d <= 1000.0)) {
+        snprintf(err, errlen, "%s must be a number between 0 and 1000 (got \"%s\")", name, v);
+        return -1;
+    }
+    *out = d;
+    return 0;
+}
+
+static int copy_string(const char *name, const char *v, char *dst, size_t cap, char *err,
+                       size_t errlen)
+{
+    if (strlen(v) >= cap) {
+        snprintf(err, errlen, "%s is too long (at most %zu bytes)", name, cap - 1);
+        return -1;
+    }
+    memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
+#define INT_VAR(NAME, FIELD, LO, HI)                                             \
+    do {                                                                         \
+        const char *v_ = get(NAME);                                              \
+        long n_;                                                                 \
+        if (v_ && *v_) {                                                         \
+            if (parse_long(NAME, v_, LO, HI, &n_, err, errlen)) return -1;       \
+            cfg->FIELD = n_;                                                     \
+        }                                                                        \
+    } while (0)
+#define BOOL_VAR(NAME, FIELD)                                                    \
+    do {                                                                         \
+        const char *v_ = get(NAME);                                              \
+        if (v_ && *v_ && parse_bool(NAME, v_, &cfg->FIELD, err, errlen)) return -1; \
+    } while (0)
+#define STR_VAR(NAME, FIELD)                                                     \
+    do {                                                                         \
+        const char *v_ = get(NAME);                                              \
+        if (v_ && *v_ && copy_string(NAME, v_, cfg->FIELD, sizeof cfg->FIELD, err, errlen)) \
+            return -1;                                                           \
+    } while (0)
+#define DOUBLE_VAR(NAME, FIELD)                                                  \
+    do {                                                                         \
+        const char *v_ = get(NAME);                                              \
+        if (v_ && *v_ && parse_double(NAME, v_, &cfg->FIELD, err, errlen)) return -1; \
+    } while (0)
+
+int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
+{
+    memset(cfg, 0, sizeof *cfg);
+    snprintf(cfg->listen_address, sizeof cfg->listen_address, "127.0.0.1");
+    cfg->port = 8080;
+    snprintf(cfg->database_url, sizeof cfg->database_url, "postgresql:///purposed");
+    cfg->threads = 0;
+    cfg->body_limit = 64 * 1024;
+    snprintf(cfg->static_dir, sizeof cfg->static_dir, "static");
+    snprintf(cfg->migrations_dir, sizeof cfg->migrations_dir, "migrations");
+    cfg->statement_timeout_ms = 5000;
+    cfg->max_connections = 1024;
+    cfg->per_ip_connections = 512;
+    cfg->connection_timeout_s = 30;
+    cfg->auto_migrate = true;
+    cfg->log_requests = true;
+    cfg->cookie_secure = false;
+    cfg->session_ttl_days = 30;
+    cfg->pwhash_opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
+    cfg->pwhash_memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
+    cfg->hash_workers = 2;
+    cfg->login_max_failures = 10;
+    cfg->login_window_s = 900;
+    snprintf(cfg->cursor_secret, sizeof cfg->cursor_secret, "purposed-cursor-v1");
+    cfg->w_purpose = 0.45;
+    cfg->w_skills = 0.20;
+    cfg->w_capacity = 0.10;
+    cfg->w_packaging = 0.10;
+    cfg->w_location = 0.05;
+    cfg->w_follows = 0.10;
+
+    STR_VAR("LISTEN_ADDRESS", listen_address);
+    INT_VAR("PORT", port, 1, 65535);
+    STR_VAR("DATABASE_URL", database_url);
+    INT_VAR("THREADS", threads, 0, 256);
+    {
+        const char *v = get("BODY_LIMIT");
+        long n;
+        if (v && *v) {
+            if (parse_long("BODY_LIMIT", v, 1024, 16L * 1024 * 1024, &n, err, errlen)) return -1;
+            cfg->body_limit = (size_t)n;
+        }
+    }
+    STR_VAR("STATIC_DIR", static_dir);
+    STR_VAR("MIGRATIONS_DIR", migrations_dir);
+    INT_VAR("STATEMENT_TIMEOUT_MS", statement_timeout_ms, 0, 3600000);
+    INT_VAR("MAX_CONNECTIONS", max_connections, 1, 100000);
+    INT_VAR("PER_IP_CONNECTIONS", per_ip_connections, 0, 100000);
+    INT_VAR("CONNECTION_TIMEOUT", connection_timeout_s, 1, 3600);
+    BOOL_VAR("AUTO_MIGRATE", auto_migrate);
+    BOOL_VAR("LOG_REQUESTS", log_requests);
+    BOOL_VAR("COOKIE_SECURE", cookie_secure);
+    INT_VAR("SESSION_TTL_DAYS", session_ttl_days, 1, 3650);
+    {
+        const char *v = get("PWHASH_OPSLIMIT");
+        long n;
+        if (v && *v) {
+            if (parse_long("PWHASH_OPSLIMIT", v, (long)crypto_pwhash_OPSLIMIT_MIN, 64, &n, err, errlen))
+                return -1;
+            cfg->pwhash_opslimit = (unsigned long long)n;
+        }
+        v = get("PWHASH_MEMLIMIT");
+        if (v && *v) {
+            if (parse_long("PWHASH_MEMLIMIT", v, 8192, 1L << 30, &n, err, errlen)) return -1;
+            cfg->pwhash_memlimit = (size_t)n;
+        }
+    }
+    INT_VAR("HASH_WORKERS", hash_workers, 1, 64);
+    INT_VAR("LOGIN_MAX_FAILURES", login_max_failures, 1, 100000);
+    INT_VAR("LOGIN_WINDOW_SECONDS", login_window_s, 1, 86400);
+    STR_VAR("CURSOR_SECRET", cursor_secret);
+    DOUBLE_VAR("MATCH_WEIGHT_PURPOSE", w_purpose);
+    DOUBLE_VAR("MATCH_WEIGHT_SKILLS", w_skills);
+    DOUBLE_VAR("MATCH_WEIGHT_CAPACITY", w_capacity);
+    DOUBLE_VAR("MATCH_WEIGHT_PACKAGING", w_packaging);
+    DOUBLE_VAR("MATCH_WEIGHT_LOCATION", w_location);
+    DOUBLE_VAR("MATCH_WEIGHT_FOLLOWS", w_follows);
+    double wsum = cfg->w_purpose + cfg->w_skills + cfg->w_capacity + cfg->w_packaging +
+                  cfg->w_location + cfg->w_follows;
+    if (wsum <= 0.0) {
+        snprintf(err, errlen, "MATCH_WEIGHT_* must not all be zero");
+        return -1;
+    }
+    return 0;
+}

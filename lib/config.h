@@ -1,0 +1,40 @@
+/* config: every tunable of the daemon, read from the environment. */
+#ifndef PURPOSED_CONFIG_H
+#define PURPOSED_CONFIG_H
+
+#include <stdbool.h>
+#include <stddef.h>
+
+typedef struct config {
+    char listen_address[64];
+    int port;
+    char database_url[1024];
+    int threads;                 /* MHD worker threads; 0 = number of cores */
+    size_t body_limit;           /* bytes */
+    char static_dir[1024];
+    char migrations_dir[1024];
+    int statement_timeout_ms;
+    int max_connections;
+    int per_ip_connections;
+    int connection_timeout_s;
+    bool auto_migrate;
+    bool log_requests;
+    bool cookie_secure;          /* behind TLS: add Secure to cookies */
+    int session_ttl_days;
+    unsigned long long pwhash_opslimit;
+    size_t pwhash_memlimit;
+    int hash_workers;            /* threads that run password hashing */
+    int login_max_failures;      /* per account/address within the window */
+    int login_window_s;
+    char cursor_secret[128];
+    /* matching weights (docs/matching.md) */
+    double w_purpose, w_skills, w_capacity, w_packaging, w_location, w_follows;
+} config_t;
+
+typedef const char *(*config_getenv_fn)(const char *name);
+
+/* Fill cfg from the environment through get (getenv in the daemon).
+ * Returns 0, or -1 with a message naming the bad variable in err. */
+int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen);
+
+#endif

@@ -1,0 +1,201 @@
+/* db: thread-local connections with prepared statements and error mapping. */
+#include "db.h"
+
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "log.h"
+
+#define DB_MAX_STMTS 1024
+
+static char g_conninfo[1200];
+static int g_statement_timeout_ms = 5000;
+static atomic_int g_next_stmt_id = 1;
+static atomic_long g_open;
+static atomic_long g_reconnects;
+static atomic_long g_errors;
+
+static _Thread_local PGconn *t_conn;
+static _Thread_local unsigned t_generation;
+static _Thread_local unsigned t_prepared[DB_MAX_STMTS];
+static _Thread_local char t_sqlstate[8];
+static _Thread_local char t_constraint[128];
+
+void db_configure(const char *conninfo, int statement_timeout_ms)
+{
+    snprintf(g_conninfo, sizeof g_conninfo, "%s", conninfo);
+    g_statement_timeout_ms = statement_timeout_ms;
+}
+
+long db_open_connections(void) { return atomic_load(&g_open); }
+long db_reconnects(void) { return atomic_load(&g_reconnects); }
+long db_errors(void) { return atomic_load(&g_errors); }
+const char *db_sqlstate(void) { return t_sqlstate; }
+const char *db_constraint(void) { return t_constraint; }
+bool db_is_unique_violation(void) { return strcmp(t_sqlstate, "23505") == 0; }
+
+void db_thread_close(void)
+{
+    if (t_conn) {
+        PQfinish(t_conn);
+        t_conn = NULL;
+        atomic_fetch_sub(&g_open, 1);
+    }
+}
+
+static void set_unavailable(problem_t *p, const char *why)
+{
+    problem_set(p, 503, "unavailable", "Service unavailable",
+                "The database is not reachable right now (%s); try again shortly.", why);
+    p->retry_after = 2;
+}
+
+static bool ensure_connection(problem_t *p)
+{
+    if (t_conn && PQstatus(t_conn) == CONNECTION_OK) return true;
+    if (t_conn) db_thread_close();
+    static const char *const keys[] = {"dbname", "application_name", "connect_timeout", NULL};
+    const char *const vals[] = {g_conninfo, "purposed", "3", NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+        log_event("warn", "db_connect_failed", c ? PQerrorMessage(c) : "out of memory");
+        if (c) PQfinish(c);
+        set_unavailable(p, "cannot connect");
+        return false;
+    }
+    char sql[96];
+    snprintf(sql, sizeof sql, "SET statement_timeout = %d; SET TIME ZONE 'UTC'",
+             g_statement_timeout_ms);
+    PGresult *r = PQexec(c, sql);
+    PQclear(r);
+    t_conn = c;
+    t_generation++;
+    if (t_generation == 0) t_generation = 1;
+    atomic_fetch_add(&g_open, 1);
+    atomic_fetch_add(&g_reconnects, 1);
+    return true;
+}
+
+bool db_ping(problem_t *p) { return ensure_connection(p); }
+
+static bool sqlstate_unavailable(const char *s)
+{
+    return strncmp(s, "08", 2) == 0 || !strcmp(s, "57P01") || !strcmp(s, "57P02") ||
+           !strcmp(s, "57P03") || !strcmp(s, "53300") || !strcmp(s, "53100") ||
+           !strcmp(s, "53200") || !strcmp(s, "40001") || !strcmp(s, "40P01") ||
+           !strcmp(s, "55P03");
+}
+
+/* Inspect a result: NULL result, bad status. Returns the result on success. */
+static PGresult *check_result(PGresult *r, const char *what, problem_t *p, bool *lost)
+{
+    *lost = false;
+    ExecStatusType st = r ? PQresultStatus(r) : PGRES_FATAL_ERROR;
+    if (st == PGRES_TUPLES_OK || st == PGRES_COMMAND_OK) {
+        t_sqlstate[0] = '\0';
+        t_constraint[0] = '\0';
+        return r;
+    }
+    const char *state = r ? PQresultErrorField(r, PG_DIAG_SQLSTATE) : NULL;
+    const char *cons = r ? PQresultErrorField(r, PG_DIAG_CONSTRAINT_NAME) : NULL;
+    snprintf(t_sqlstate, sizeof t_sqlstate, "%s", state ? state : "08006");
+    snprintf(t_constraint, sizeof t_constraint, "%s", cons ? cons : "");
+    atomic_fetch_add(&g_errors, 1);
+    if (PQstatus(t_conn) != CONNECTION_OK) {
+        *lost = true;
+        db_thread_close();
+        set_unavailable(p, "connection lost");
+    } else if (!strcmp(t_sqlstate, "57014")) {
+        problem_set(p, 503, "timeout", "Service unavailable",
+                    "The database took too long to answer; try again shortly.");
+        p->retry_after = 1;
+    } else if (sqlstate_unavailable(t_sqlstate)) {
+        set_unavailable(p, t_sqlstate);
+    } else {
+        const char *msg = r ? PQresultErrorMessage(r) : "no result";
+        char line[512];
+        snprintf(line, sizeof line, "%s: %s %s", what, t_sqlstate, msg);
+        log_event("error", "db_error", line);
+        problem_set(p, 500, "internal", "Internal error", "The request could not be completed.");
+    }
+    PQclear(r);
+    return NULL;
+}
+
+PGresult *db_exec(db_stmt_t *st, int nparams, const char *const *params, problem_t *p)
+{
+    int sid = __atomic_load_n(&st->id, __ATOMIC_ACQUIRE);
+    if (sid == 0) {
+        int fresh = atomic_fetch_add(&g_next_stmt_id, 1);
+        if (fresh >= DB_MAX_STMTS) abort(); /* a programming error: raise DB_MAX_STMTS */
+        int expected = 0;
+        if (__atomic_compare_exchange_n(&st->id, &expected, fresh, false, __ATOMIC_ACQ_REL,
+                                        __ATOMIC_ACQUIRE))
+            sid = fresh;
+        else
+            sid = expected;
+    }
+    for (int attempt = 0; attempt < 2; attempt++) {
+        if (!ensure_connection(p)) return NULL;
+        if (t_prepared[sid] != t_generation) {
+            PGresult *pr = PQprepare(t_conn, st->name, st->sql, 0, NULL);
+            bool lost;
+            pr = check_result(pr, st->name, p, &lost);
+            if (!pr) {
+                if (lost && attempt == 0) { problem_clear(p); continue; }
+                return NULL;
+            }
+            PQclear(pr);
+            t_prepared[sid] = t_generation;
+        }
+        PGresult *r = PQexecPrepared(t_conn, st->name, nparams, params, NULL, NULL, 0);
+        bool lost;
+        r = check_result(r, st->name, p, &lost);
+        if (!r && lost && st->readonly && attempt == 0) {
+            problem_clear(p);
+            continue;
+        }
+        return r;
+    }
+    return NULL;
+}
+
+PGresult *db_exec_simple(const char *sql, problem_t *p)
+{
+    if (!ensure_connection(p)) return NULL;
+    bool lost;
+    return check_result(PQexec(t_conn, sql), "simple", p, &lost);
+}
+
+int db_begin(problem_t *p)
+{
+    PGresult *r = db_exec_simple("BEGIN", p);
+    if (!r) return -1;
+    PQclear(r);
+    return 0;
+}
+
+int db_commit(problem_t *p)
+{
+    PGresult *r = db_exec_simple("COMMIT", p);
+    if (!r) return -1;
+    PQclear(r);
+    return 0;
+}
+
+void db_rollback(void)
+{
+    if (!t_conn || PQstatus(t_conn) != CONNECTION_OK) return;
+    if (PQtransactionStatus(t_conn) == PQTRANS_IDLE) return;
+    PQclear(PQexec(t_conn, "ROLLBACK"));
+}
+
+const char *db_value(const PGresult *r, int row, int col)
+{
+    if (PQgetisnull(r, row, col)) return NULL;
+    return PQgetvalue(r, row, col);
+}
+
+bool db_is_null(const PGresult *r, int row, int col) { return PQgetisnull(r, row, col) != 0; }

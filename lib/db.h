@@ -1,0 +1,51 @@
+/* db: one PostgreSQL connection per thread, statements prepared once per
+ * connection, reconnect after loss, errors classified into problems. */
+#ifndef PURPOSED_DB_H
+#define PURPOSED_DB_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "problem.h"
+
+typedef struct db_stmt {
+    const char *name;   /* unique across the program */
+    const char *sql;
+    bool readonly;      /* safe to retry once after a lost connection */
+    int id;             /* assigned on first use; start at 0 */
+} db_stmt_t;
+
+#define DB_STMT(NAME, RO, SQL) { NAME, SQL, RO, 0 }
+
+void db_configure(const char *conninfo, int statement_timeout_ms);
+
+/* Run a prepared statement on this thread's connection. Returns the result
+ * (caller PQclear()s it) or NULL with p filled: 503 + Retry-After when the
+ * database is unreachable or overloaded, 500 otherwise (see db_sqlstate()). */
+PGresult *db_exec(db_stmt_t *st, int nparams, const char *const *params, problem_t *p);
+/* Run plain SQL without parameters (BEGIN, COMMIT, migrations). */
+PGresult *db_exec_simple(const char *sql, problem_t *p);
+int db_begin(problem_t *p);
+int db_commit(problem_t *p);
+void db_rollback(void);
+
+/* SQLSTATE and constraint name of this thread's last failed statement ("" if none). */
+const char *db_sqlstate(void);
+const char *db_constraint(void);
+bool db_is_unique_violation(void);
+
+/* True when the thread's connection is up (connects if needed). */
+bool db_ping(problem_t *p);
+/* Close this thread's connection (thread exit, tests). */
+void db_thread_close(void);
+
+/* Counters for /metrics. */
+long db_open_connections(void);
+long db_reconnects(void);
+long db_errors(void);
+
+/* Helpers for results. */
+const char *db_value(const PGresult *r, int row, int col);  /* NULL for SQL NULL */
+bool db_is_null(const PGresult *r, int row, int col);
+
+#endif

@@ -1,0 +1,78 @@
+/* problem: building RFC 9457 problem details with every offending field. */
+#include "problem.h"
+
+#include <stdarg.h>
+#include <stdio.h>
+#include <string.h>
+
+void problem_init(problem_t *p) { memset(p, 0, sizeof *p); }
+
+void problem_clear(problem_t *p)
+{
+    if (p->errors) json_decref(p->errors);
+    problem_init(p);
+}
+
+static void copy_str(char *dst, size_t cap, const char *src)
+{
+    snprintf(dst, cap, "%s", src ? src : "");
+}
+
+void problem_set(problem_t *p, int status, const char *type, const char *title,
+                 const char *detail_fmt, ...)
+{
+    p->status = status;
+    copy_str(p->type, sizeof p->type, type);
+    copy_str(p->title, sizeof p->title, title);
+    if (detail_fmt) {
+        va_list ap;
+        va_start(ap, detail_fmt);
+        vsnprintf(p->detail, sizeof p->detail, detail_fmt, ap);
+        va_end(ap);
+    } else {
+        p->detail[0] = '\0';
+    }
+}
+
+void problem_field(problem_t *p, const char *field, const char *message_fmt, ...)
+{
+    char msg[256];
+    va_list ap;
+    va_start(ap, message_fmt);
+    vsnprintf(msg, sizeof msg, message_fmt, ap);
+    va_end(ap);
+    if (!p->errors) p->errors = json_array();
+    /* one message per field is enough; keep the first */
+    size_t i;
+    json_t *e;
+    json_array_foreach(p->errors, i, e) {
+        if (strcmp(json_string_value(json_object_get(e, "field")), field) == 0) return;
+    }
+    json_array_append_new(p->errors, json_pack("{s:s, s:s}", "field", field, "message", msg));
+}
+
+bool problem_has_fields(const problem_t *p)
+{
+    return p->errors && json_array_size(p->errors) > 0;
+}
+
+void problem_finish_validation(problem_t *p)
+{
+    if (problem_has_fields(p) && p->status == 0) {
+        size_t n = json_array_size(p->errors);
+        problem_set(p, 422, "validation", "The request is not valid",
+                    "%zu field%s failed validation", n, n == 1 ? "" : "s");
+    }
+}
+
+json_t *problem_to_json(const problem_t *p)
+{
+    char type_uri[96];
+    snprintf(type_uri, sizeof type_uri, "https://purposed.dev/problems/%s",
+             p->type[0] ? p->type : "error");
+    json_t *o = json_pack("{s:s, s:s, s:i}", "type", type_uri, "title",
+                          p->title[0] ? p->title : "Error", "status", p->status);
+    if (p->detail[0]) json_object_set_new(o, "detail", json_string(p->detail));
+    if (p->errors) json_object_set(o, "errors", p->errors);
+    return o;
+}

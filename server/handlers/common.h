@@ -1,0 +1,26 @@
+/* common: small helpers every handler uses (ETag/If-Match, DB errors to
+ * responses, JSON from SQL). Keep handler files thin: read, validate, call
+ * one statement, reply. */
+#ifndef PURPOSED_HANDLERS_COMMON_H
+#define PURPOSED_HANDLERS_COMMON_H
+
+#include <libpq-fe.h>
+#include <stdbool.h>
+
+#include "http.h"
+
+/* Reply with the JSON text in column col of row 0 (produced by PostgreSQL,
+ * e.g. json_build_object); 404 when there is no row. Clears res. */
+void reply_row_json(req_t *r, int status, PGresult *res, int col);
+/* ETag of a versioned resource: "\"<version>\"". */
+void set_etag(req_t *r, const char *version);
+/* Read If-Match for a PATCH: on success writes the version number (text)
+ * into out and returns true; otherwise replies 428 (missing) or 412 (not a
+ * version ETag) and returns false. */
+bool require_if_match(req_t *r, char *out, size_t cap);
+/* Reply with a database failure (p from db_exec). */
+void reply_db_problem(req_t *r, problem_t *p);
+/* Parse a positive integer id path parameter; 404 when it is not one. */
+bool path_id(req_t *r, int i, long long *out, char *text, size_t cap);
+
+#endif

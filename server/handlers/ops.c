@@ -1,0 +1,84 @@
+/* ops: health, readiness, metrics and the OpenAPI document. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "db.h"
+#include "handlers.h"
+#include "metrics.h"
+
+static char g_latest_migration[256];
+
+void ops_set_latest_migration(const char *name)
+{
+    snprintf(g_latest_migration, sizeof g_latest_migration, "%s", name);
+}
+
+void handle_healthz(req_t *r)
+{
+    http_reply_json(r, 200, json_pack("{s:s}", "status", "ok"));
+}
+
+static db_stmt_t q_ready = DB_STMT("ops_ready", true,
+    "SELECT coalesce(max(name), '') FROM schema_migrations");
+
+void handle_readyz(req_t *r)
+{
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_ready, 0, NULL, &p);
+    if (!res) {
+        if (p.status != 503) {
+            problem_clear(&p);
+            problem_set(&p, 503, "not-ready", "Not ready", "The database is not migrated.");
+            p.retry_after = 2;
+        }
+        http_reply_problem(r, &p);
+        return;
+    }
+    bool current = strcmp(PQgetvalue(res, 0, 0), g_latest_migration) >= 0;
+    json_t *body = json_pack("{s:s, s:s, s:s}", "status", current ? "ready" : "migrations-pending",
+                             "database", "ok", "migration", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!current) {
+        http_add_header(r, "Retry-After", "5");
+        http_reply_json(r, 503, body);
+        return;
+    }
+    http_reply_json(r, 200, body);
+}
+
+void handle_metrics(req_t *r)
+{
+    char *text = metrics_render(db_open_connections(), db_reconnects(), db_errors(),
+                                http_in_flight(), http_suspended());
+    if (!text) {
+        http_error(r, 500, "internal", "Internal error", NULL);
+        return;
+    }
+    http_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text));
+}
+
+void handle_openapi(req_t *r)
+{
+    char path[1200];
+    snprintf(path, sizeof path, "%s/openapi.json", http_config->static_dir);
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        http_error(r, 404, "not-found", "Not found", "The OpenAPI document is missing.");
+        return;
+    }
+    fseek(f, 0, SEEK_END);
+    long n = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    char *buf = n > 0 ? malloc((size_t)n) : NULL;
+    if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
+        free(buf);
+        fclose(f);
+        http_error(r, 500, "internal", "Internal error", NULL);
+        return;
+    }
+    fclose(f);
+    http_add_header(r, "Cache-Control", "no-cache");
+    http_reply_text(r, 200, "application/json", buf, (size_t)n);
+}

@@ -1,0 +1,557 @@
+/* http: libmicrohttpd daemon, two-step access handler, responses, the slow
+ * worker pool with suspend/resume, logging and metrics per request. */
+#include "http.h"
+
+#include <arpa/inet.h>
+#include <errno.h>
+#include <netinet/in.h>
+#include <pthread.h>
+#include <sodium.h>
+#include <stdatomic.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <unistd.h>
+
+#include "db.h"
+#include "idem.h"
+#include "log.h"
+#include "metrics.h"
+#include "static.h"
+#include "validate.h"
+
+#define JSON_MAX_DEPTH 32
+
+const config_t *http_config;
+static struct MHD_Daemon *g_daemon;
+static const route_t *g_routes;
+static size_t g_nroutes;
+static atomic_long g_in_flight;
+static atomic_long g_suspended;
+
+static const char k_csp[] =
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+    "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
+    "frame-ancestors 'none'; form-action 'self'";
+
+/* ---------- the slow worker pool ---------- */
+
+typedef struct job {
+    req_t *req;
+    struct job *next;
+} job_t;
+
+static pthread_mutex_t g_pool_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t g_pool_cond = PTHREAD_COND_INITIALIZER;
+static job_t *g_pool_head, *g_pool_tail;
+static bool g_pool_stop;
+static pthread_t *g_pool_threads;
+static int g_pool_n;
+
+static void *pool_main(void *arg)
+{
+    (void)arg;
+    for (;;) {
+        pthread_mutex_lock(&g_pool_lock);
+        while (!g_pool_head && !g_pool_stop) pthread_cond_wait(&g_pool_cond, &g_pool_lock);
+        if (!g_pool_head) {
+            pthread_mutex_unlock(&g_pool_lock);
+            break;
+        }
+        job_t *j = g_pool_head;
+        g_pool_head = j->next;
+        if (!g_pool_head) g_pool_tail = NULL;
+        pthread_mutex_unlock(&g_pool_lock);
+
+        req_t *r = j->req;
+        free(j);
+        handler_fn fn = r->deferred;
+        r->deferred = NULL;
+        fn(r);
+        if (!r->responded) http_error(r, 500, "internal", "Internal error", NULL);
+        r->resumed = true;
+        atomic_fetch_sub(&g_suspended, 1);
+        MHD_resume_connection(r->conn);
+    }
+    db_thread_close();
+    return NULL;
+}
+
+static void pool_start(int n)
+{
+    g_pool_n = n;
+    g_pool_threads = calloc((size_t)n, sizeof *g_pool_threads);
+    for (int i = 0; i < n; i++) pthread_create(&g_pool_threads[i], NULL, pool_main, NULL);
+}
+
+static void pool_stop(void)
+{
+    pthread_mutex_lock(&g_pool_lock);
+    g_pool_stop = true;
+    pthread_cond_broadcast(&g_pool_cond);
+    pthread_mutex_unlock(&g_pool_lock);
+    for (int i = 0; i < g_pool_n; i++) pthread_join(g_pool_threads[i], NULL);
+    free(g_pool_threads);
+    g_pool_threads = NULL;
+}
+
+void http_defer(req_t *r, handler_fn fn) { r->deferred = fn; }
+
+long http_in_flight(void) { return atomic_load(&g_in_flight); }
+long http_suspended(void) { return atomic_load(&g_suspended); }
+
+/* ---------- reading the request ---------- */
+
+const char *http_param(const req_t *r, int i)
+{
+    return i < r->match.nparams ? r->match.params[i] : "";
+}
+
+const char *http_query(const req_t *r, const char *key)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_GET_ARGUMENT_KIND, key);
+}
+
+const char *http_header(const req_t *r, const char *name)
+{
+    return MHD_lookup_connection_value(r->conn, MHD_HEADER_KIND, name);
+}
+
+const char *http_client_address(const req_t *r, char *buf, size_t cap)
+{
+    const union MHD_ConnectionInfo *ci =
+        MHD_get_connection_info(r->conn, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
+    buf[0] = '\0';
+    if (!ci || !ci->client_addr) return buf;
+    const struct sockaddr *sa = ci->client_addr;
+    if (sa->sa_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)(const void *)sa)->sin_addr, buf,
+                  (socklen_t)cap);
+    else if (sa->sa_family == AF_INET6)
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
+                  (socklen_t)cap);
+    return buf;
+}
+
+json_t *http_json_body(req_t *r)
+{
+    const char *ct = http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
+    if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
+        (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
+        http_error(r, 415, "unsupported-media-type", "Unsupported media type",
+                   "Send the body as application/json.");
+        return NULL;
+    }
+    if (r->body_len == 0) {
+        http_error(r, 400, "malformed", "Malformed request", "The request body is empty.");
+        return NULL;
+    }
+    if (validate_json_depth(r->body, r->body_len) > JSON_MAX_DEPTH) {
+        http_error(r, 400, "malformed", "Malformed request", "The JSON is nested too deeply.");
+        return NULL;
+    }
+    json_error_t err;
+    json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &err);
+    if (!j) {
+        problem_t p;
+        problem_init(&p);
+        problem_set(&p, 400, "malformed", "Malformed request",
+                    "The body is not valid JSON: %s (line %d, column %d).", err.text, err.line,
+                    err.column);
+        http_reply_problem(r, &p);
+        return NULL;
+    }
+    if (!json_is_object(j)) {
+        json_decref(j);
+        http_error(r, 400, "malformed", "Malformed request", "The body must be a JSON object.");
+        return NULL;
+    }
+    return j;
+}
+
+bool http_limit(req_t *r, int *limit)
+{
+    const char *l = http_query(r, "limit");
+    *limit = 20;
+    if (!l) return true;
+    char *end = NULL;
+    errno = 0;
+    long n = strtol(l, &end, 10);
+    if (errno || end == l || *end || n < 1 || n > 100) {
+        problem_t p;
+        problem_init(&p);
+        problem_field(&p, "limit", "must be an integer from 1 to 100");
+        problem_set(&p, 400, "bad-query", "Bad query parameter", "limit must be 1 to 100.");
+        http_reply_problem(r, &p);
+        return false;
+    }
+    *limit = (int)n;
+    return true;
+}
+
+/* ---------- setting the response ---------- */
+
+static void reset_response(req_t *r)
+{
+    free(r->resp_body);
+    r->resp_body = NULL;
+    r->resp_len = 0;
+    if (r->file_fd >= 0) close(r->file_fd);
+    r->file_fd = -1;
+}
+
+void http_reply_text(req_t *r, int status, const char *content_type, char *body, size_t len)
+{
+    reset_response(r);
+    r->status = status;
+    r->content_type = content_type;
+    r->resp_body = body;
+    r->resp_len = len;
+    r->responded = true;
+}
+
+void http_reply_json(req_t *r, int status, json_t *body)
+{
+    char *s = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(body);
+    if (!s) {
+        http_error(r, 500, "internal", "Internal error", NULL);
+        return;
+    }
+    http_reply_text(r, status, "application/json", s, strlen(s));
+}
+
+void http_reply_empty(req_t *r, int status) { http_reply_text(r, status, NULL, NULL, 0); }
+
+void http_reply_file(req_t *r, int status, const char *content_type, int fd, uint64_t size)
+{
+    reset_response(r);
+    r->status = status;
+    r->content_type = content_type;
+    r->file_fd = fd;
+    r->file_size = size;
+    r->responded = true;
+}
+
+void http_reply_problem(req_t *r, problem_t *p)
+{
+    if (p->status == 0) problem_finish_validation(p);
+    if (p->status == 0) problem_set(p, 500, "internal", "Internal error", NULL);
+    json_t *body = problem_to_json(p);
+    char *s = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(body);
+    int status = p->status;
+    if (p->retry_after > 0) {
+        char ra[16];
+        snprintf(ra, sizeof ra, "%d", p->retry_after);
+        http_add_header(r, MHD_HTTP_HEADER_RETRY_AFTER, ra);
+    }
+    if (p->allow[0]) http_add_header(r, MHD_HTTP_HEADER_ALLOW, p->allow);
+    problem_clear(p);
+    if (!s) {
+        http_reply_text(r, 500, "application/problem+json", NULL, 0);
+        return;
+    }
+    http_reply_text(r, status, "application/problem+json", s, strlen(s));
+}
+
+void http_error(req_t *r, int status, const char *type, const char *title, const char *detail)
+{
+    problem_t p;
+    problem_init(&p);
+    problem_set(&p, status, type, title, "%s", detail ? detail : "");
+    http_reply_problem(r, &p);
+}
+
+void http_add_header(req_t *r, const char *name, const char *value)
+{
+    for (int i = 0; i < r->nheaders; i++)
+        if (strcasecmp(r->header_names[i], name) == 0 && strcasecmp(name, "Set-Cookie") != 0) {
+            free(r->header_values[i]);
+            r->header_values[i] = strdup(value);
+            return;
+        }
+    if (r->nheaders >= HTTP_MAX_HEADERS) return;
+    r->header_names[r->nheaders] = strdup(name);
+    r->header_values[r->nheaders] = strdup(value);
+    r->nheaders++;
+}
+
+static bool http_has_header_named(const req_t *r, const char *name)
+{
+    for (int i = 0; i < r->nheaders; i++)
+        if (strcasecmp(r->header_names[i], name) == 0) return true;
+    return false;
+}
+
+/* ---------- the access handler ---------- */
+
+static bool is_api_path(const char *url)
+{
+    return strncmp(url, "/api/", 5) == 0 || strncmp(url, "/feeds/", 7) == 0 ||
+           strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0 ||
+           strcmp(url, "/metrics") == 0 || strcmp(url, "/api") == 0;
+}
+
+static void set_request_id(req_t *r)
+{
+    const char *given = http_header(r, "X-Request-Id");
+    if (given) {
+        size_t n = strlen(given);
+        bool ok = n >= 1 && n < sizeof r->request_id;
+        for (size_t i = 0; ok && i < n; i++) {
+            char c = given[i];
+            ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                 c == '-' || c == '_' || c == '.';
+        }
+        if (ok) {
+            memcpy(r->request_id, given, n + 1);
+            return;
+        }
+    }
+    unsigned char raw[16];
+    randombytes_buf(raw, sizeof raw);
+    sodium_bin2hex(r->request_id, sizeof r->request_id, raw, sizeof raw);
+}
+
+static void dispatch(req_t *r)
+{
+    int rc = router_match(g_routes, g_nroutes, r->method, r->url, &r->match);
+    if (rc == 200) {
+        r->route_id = r->match.route->id;
+        if (r->body_too_large) {
+            char d[96];
+            snprintf(d, sizeof d, "The body is larger than %zu bytes.", http_config->body_limit);
+            http_error(r, 413, "too-large", "Request body too large", d);
+            return;
+        }
+        if (strcmp(r->url, "/api/v1/sessions") != 0 && idem_begin(r)) return;
+        ((handler_fn)r->match.route->handler)(r);
+        return;
+    }
+    if (is_api_path(r->url)) {
+        problem_t p;
+        problem_init(&p);
+        if (rc == 405) {
+            problem_set(&p, 405, "method-not-allowed", "Method not allowed",
+                        "%s is not allowed here; allowed: %s.", r->method, r->match.allow);
+            snprintf(p.allow, sizeof p.allow, "%s", r->match.allow);
+        } else {
+            problem_set(&p, 404, "not-found", "Not found", "There is nothing at this address.");
+        }
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+        problem_t p;
+        problem_init(&p);
+        problem_set(&p, 405, "method-not-allowed", "Method not allowed",
+                    "Static files are read with GET or HEAD.");
+        snprintf(p.allow, sizeof p.allow, "GET, HEAD");
+        http_reply_problem(r, &p);
+        return;
+    }
+    static_serve(r, http_config->static_dir);
+}
+
+static enum MHD_Result queue(req_t *r)
+{
+    idem_finish(r);
+    struct MHD_Response *resp;
+    if (r->file_fd >= 0) {
+        resp = MHD_create_response_from_fd64(r->file_size, r->file_fd);
+        r->file_fd = -1; /* MHD owns and closes it now */
+    } else {
+        resp = MHD_create_response_from_buffer(r->resp_len, r->resp_body ? r->resp_body : (char *)"",
+                                               r->resp_body ? MHD_RESPMEM_MUST_FREE
+                                                            : MHD_RESPMEM_PERSISTENT);
+        r->resp_body = NULL;
+    }
+    if (!resp) return MHD_NO;
+    if (r->content_type) MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, r->content_type);
+    for (int i = 0; i < r->nheaders; i++)
+        MHD_add_response_header(resp, r->header_names[i], r->header_values[i]);
+    MHD_add_response_header(resp, "X-Content-Type-Options", "nosniff");
+    MHD_add_response_header(resp, "Referrer-Policy", "strict-origin-when-cross-origin");
+    MHD_add_response_header(resp, "Content-Security-Policy", k_csp);
+    MHD_add_response_header(resp, "X-Frame-Options", "DENY");
+    MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    if (r->content_type && strncmp(r->content_type, "application/", 12) == 0 &&
+        !http_has_header_named(r, MHD_HTTP_HEADER_CACHE_CONTROL))
+        MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
+    enum MHD_Result ret = MHD_queue_response(r->conn, (unsigned)r->status, resp);
+    MHD_destroy_response(resp);
+    return ret;
+}
+
+static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const char *url,
+                                  const char *method, const char *version,
+                                  const char *upload_data, size_t *upload_data_size, void **con_cls)
+{
+    (void)cls;
+    (void)version;
+    req_t *r = *con_cls;
+    if (!r) {
+        r = calloc(1, sizeof *r);
+        if (!r) return MHD_NO;
+        r->conn = conn;
+        r->url = url;
+        r->method = method;
+        r->file_fd = -1;
+        clock_gettime(CLOCK_MONOTONIC, &r->started);
+        set_request_id(r);
+        const char *cl = MHD_lookup_connection_value(conn, MHD_HEADER_KIND,
+                                                     MHD_HTTP_HEADER_CONTENT_LENGTH);
+        if (cl && strtoull(cl, NULL, 10) > http_config->body_limit) r->body_too_large = true;
+        atomic_fetch_add(&g_in_flight, 1);
+        *con_cls = r;
+        return MHD_YES;
+    }
+    if (*upload_data_size) {
+        size_t n = *upload_data_size;
+        *upload_data_size = 0;
+        if (r->body_too_large) return MHD_YES;
+        if (r->body_len + n > http_config->body_limit) {
+            r->body_too_large = true;
+            free(r->body);
+            r->body = NULL;
+            r->body_len = r->body_cap = 0;
+            return MHD_YES;
+        }
+        if (r->body_len + n + 1 > r->body_cap) {
+            size_t cap = r->body_cap ? r->body_cap * 2 : 4096;
+            while (cap < r->body_len + n + 1) cap *= 2;
+            char *nb = realloc(r->body, cap);
+            if (!nb) return MHD_NO;
+            r->body = nb;
+            r->body_cap = cap;
+        }
+        memcpy(r->body + r->body_len, upload_data, n);
+        r->body_len += n;
+        r->body[r->body_len] = '\0';
+        return MHD_YES;
+    }
+    if (r->resumed) return queue(r);
+    if (r->suspended) return MHD_YES; /* spurious call while waiting */
+    dispatch(r);
+    if (r->deferred) {
+        r->suspended = true;
+        atomic_fetch_add(&g_suspended, 1);
+        MHD_suspend_connection(conn);
+        job_t *j = calloc(1, sizeof *j);
+        j->req = r;
+        pthread_mutex_lock(&g_pool_lock);
+        if (g_pool_tail) g_pool_tail->next = j;
+        else g_pool_head = j;
+        g_pool_tail = j;
+        pthread_cond_signal(&g_pool_cond);
+        pthread_mutex_unlock(&g_pool_lock);
+        return MHD_YES;
+    }
+    if (!r->responded) http_error(r, 500, "internal", "Internal error", NULL);
+    return queue(r);
+}
+
+static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
+                         enum MHD_RequestTerminationCode toe)
+{
+    (void)cls;
+    (void)conn;
+    req_t *r = *con_cls;
+    if (!r) return;
+    *con_cls = NULL;
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    double secs = (double)(now.tv_sec - r->started.tv_sec) +
+                  (double)(now.tv_nsec - r->started.tv_nsec) / 1e9;
+    int status = r->responded ? r->status : 0;
+    metrics_observe(r->route_id, r->method, status, secs);
+    if (http_config->log_requests) {
+        json_t *o = json_object();
+        json_object_set_new(o, "event", json_string("request"));
+        json_object_set_new(o, "method", json_string(r->method));
+        json_object_set_new(o, "route", json_string(r->match.route ? r->match.route->pattern
+                                                                   : "static"));
+        json_t *path = json_string(r->url);
+        json_object_set_new(o, "path", path ? path : json_string("(invalid utf-8)"));
+        json_object_set_new(o, "status", json_integer(status));
+        json_object_set_new(o, "duration_ms", json_real(secs * 1000.0));
+        json_object_set_new(o, "request_id", json_string(r->request_id));
+        if (toe != MHD_REQUEST_TERMINATED_COMPLETED_OK)
+            json_object_set_new(o, "terminated", json_integer((json_int_t)toe));
+        log_json(status >= 500 ? "error" : "info", o);
+    }
+    if (r->ctx && r->ctx_free) r->ctx_free(r->ctx);
+    free(r->body);
+    free(r->resp_body);
+    if (r->file_fd >= 0) close(r->file_fd);
+    for (int i = 0; i < r->nheaders; i++) {
+        free(r->header_names[i]);
+        free(r->header_values[i]);
+    }
+    free(r);
+    atomic_fetch_sub(&g_in_flight, 1);
+}
+
+static void on_log(void *cls, const char *fmt, va_list ap)
+{
+    (void)cls;
+    char msg[512];
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    log_event("warn", "mhd", msg);
+}
+
+int http_start(const config_t *cfg, const route_t *routes, size_t nroutes)
+{
+    http_config = cfg;
+    g_routes = routes;
+    g_nroutes = nroutes;
+    int threads = cfg->threads > 0 ? cfg->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
+    if (threads < 1) threads = 1;
+    pool_start(cfg->hash_workers);
+    struct sockaddr_in addr;
+    memset(&addr, 0, sizeof addr);
+    addr.sin_family = AF_INET;
+    addr.sin_port = htons((uint16_t)cfg->port);
+    if (inet_pton(AF_INET, cfg->listen_address, &addr.sin_addr) != 1) {
+        log_event("error", "bad_listen_address", cfg->listen_address);
+        pool_stop();
+        return -1;
+    }
+    unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO |
+                     MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    g_daemon = MHD_start_daemon(
+        flags, (uint16_t)cfg->port, NULL, NULL, on_request, NULL,
+        MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
+        MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
+        MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
+        MHD_OPTION_PER_IP_CONNECTION_LIMIT, (unsigned)cfg->per_ip_connections,
+        MHD_OPTION_CONNECTION_TIMEOUT, (unsigned)cfg->connection_timeout_s,
+        MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
+        MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
+        MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL,
+        MHD_OPTION_END);
+    if (!g_daemon) {
+        pool_stop();
+        return -1;
+    }
+    return 0;
+}
+
+void http_stop(int grace_s)
+{
+    if (!g_daemon) return;
+    MHD_socket lfd = MHD_quiesce_daemon(g_daemon);
+    if (lfd != MHD_INVALID_SOCKET) close(lfd);
+    /* let in-flight requests (and suspended ones) finish */
+    for (int i = 0; i < grace_s * 100 && atomic_load(&g_in_flight) > 0; i++) {
+        struct timespec ts = {0, 10 * 1000 * 1000};
+        nanosleep(&ts, NULL);
+    }
+    pool_stop();
+    MHD_stop_daemon(g_daemon);
+    g_daemon = NULL;
+}

@@ -1,0 +1,150 @@
+/* idem: idempotency keys stored in PostgreSQL, claimed before the handler
+ * runs so two concurrent requests with one key cannot both write. */
+#include "idem.h"
+
+#include <sodium.h>
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+#include <stdlib.h>
+
+#include "db.h"
+#include "session.h"
+
+static db_stmt_t q_expire = DB_STMT("idem_expire", false,
+    "DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2"
+    " AND (created_at < now() - interval '24 hours'"
+    "      OR (status = 0 AND created_at < now() - interval '60 seconds'))");
+static db_stmt_t q_claim = DB_STMT("idem_claim", false,
+    "INSERT INTO idempotency_keys (owner, key, request_hash, status, response_body)"
+    " VALUES ($1, $2, $3, 0, '') ON CONFLICT DO NOTHING RETURNING 1");
+static db_stmt_t q_existing = DB_STMT("idem_existing", true,
+    "SELECT request_hash, status, location, response_body FROM idempotency_keys"
+    " WHERE owner = $1 AND key = $2");
+static db_stmt_t q_store = DB_STMT("idem_store", false,
+    "UPDATE idempotency_keys SET status = $3, location = $4, response_body = $5"
+    " WHERE owner = $1 AND key = $2");
+static db_stmt_t q_forget = DB_STMT("idem_forget", false,
+    "DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2 AND status = 0");
+
+static bool key_ok(const char *k)
+{
+    size_t n = strlen(k);
+    if (n < 1 || n > 200) return false;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)k[i] < 0x21 || (unsigned char)k[i] > 0x7e) return false;
+    return true;
+}
+
+bool idem_begin(req_t *r)
+{
+    const char *key = http_header(r, "Idempotency-Key");
+    if (!key || strcmp(r->method, "POST") != 0) return false;
+    if (!key_ok(key)) {
+        problem_t p;
+        problem_init(&p);
+        problem_field(&p, "Idempotency-Key", "must be 1 to 200 printable ASCII characters");
+        problem_set(&p, 400, "bad-header", "Bad Idempotency-Key", "The Idempotency-Key header is not valid.");
+        http_reply_problem(r, &p);
+        return true;
+    }
+    int who = session_resolve(r);
+    if (who < 0) return true;
+    if (who > 0) {
+        snprintf(r->idem_owner, sizeof r->idem_owner, "account:%s", r->caller.account_id_text);
+    } else {
+        char addr[64];
+        snprintf(r->idem_owner, sizeof r->idem_owner, "address:%s",
+                 http_client_address(r, addr, sizeof addr));
+    }
+    snprintf(r->idem_key, sizeof r->idem_key, "%s", key);
+    unsigned char h[32];
+    crypto_generichash_state st;
+    crypto_generichash_init(&st, NULL, 0, sizeof h);
+    crypto_generichash_update(&st, (const unsigned char *)r->url, strlen(r->url) + 1);
+    if (r->body) crypto_generichash_update(&st, (const unsigned char *)r->body, r->body_len);
+    crypto_generichash_final(&st, h, sizeof h);
+    char hex[65];
+    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+
+    problem_t p;
+    problem_init(&p);
+    const char *params[3] = {r->idem_owner, r->idem_key, hex};
+    PGresult *res = db_exec(&q_expire, 2, params, &p);
+    if (res) {
+        PQclear(res);
+        res = db_exec(&q_claim, 3, params, &p);
+    }
+    if (!res) {
+        http_reply_problem(r, &p);
+        return true;
+    }
+    bool claimed = PQntuples(res) == 1;
+    PQclear(res);
+    if (claimed) {
+        r->idem_active = true;
+        return false;
+    }
+    res = db_exec(&q_existing, 2, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return true;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        http_error(r, 409, "idempotency-conflict", "Try again",
+                   "A request with this Idempotency-Key changed state just now; retry.");
+        return true;
+    }
+    if (strcmp(PQgetvalue(res, 0, 0), hex) != 0) {
+        PQclear(res);
+        http_error(r, 422, "idempotency-mismatch", "Idempotency-Key reused",
+                   "This Idempotency-Key was used with a different request body.");
+        return true;
+    }
+    int status = atoi(PQgetvalue(res, 0, 1));
+    if (status == 0) {
+        PQclear(res);
+        http_add_header(r, "Retry-After", "1");
+        http_error(r, 409, "idempotency-in-progress", "Request in progress",
+                   "The first request with this Idempotency-Key is still being processed.");
+        return true;
+    }
+    if (!PQgetisnull(res, 0, 2)) http_add_header(r, "Location", PQgetvalue(res, 0, 2));
+    http_add_header(r, "Idempotent-Replayed", "true");
+    const char *body = PQgetvalue(res, 0, 3);
+    size_t len = strlen(body);
+    char *copy = malloc(len + 1);
+    if (copy) memcpy(copy, body, len + 1);
+    http_reply_text(r, status, len ? "application/json" : NULL, copy, copy ? len : 0);
+    PQclear(res);
+    return true;
+}
+
+void idem_finish(req_t *r)
+{
+    if (!r->idem_active) return;
+    r->idem_active = false;
+    problem_t p;
+    problem_init(&p);
+    PGresult *res;
+    if (r->status >= 200 && r->status < 300) {
+        char status[8];
+        snprintf(status, sizeof status, "%d", r->status);
+        const char *location = NULL;
+        for (int i = 0; i < r->nheaders; i++)
+            if (strcasecmp(r->header_names[i], "Location") == 0) location = r->header_values[i];
+        char *body = malloc(r->resp_len + 1);
+        if (!body) return;
+        if (r->resp_len) memcpy(body, r->resp_body, r->resp_len);
+        body[r->resp_len] = '\0';
+        const char *params[5] = {r->idem_owner, r->idem_key, status, location, body};
+        res = db_exec(&q_store, 5, params, &p);
+        free(body);
+    } else {
+        const char *params[2] = {r->idem_owner, r->idem_key};
+        res = db_exec(&q_forget, 2, params, &p);
+    }
+    if (res) PQclear(res);
+    problem_clear(&p);
+}

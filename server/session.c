@@ -1,0 +1,95 @@
+/* session: resolving credentials to an account, with sliding expiry. */
+#include "session.h"
+
+#include <stdio.h>
+#include <string.h>
+#include <strings.h>
+
+#include "auth.h"
+#include "db.h"
+
+static db_stmt_t q_session = DB_STMT("session_lookup", false,
+    "WITH s AS ("
+    "  SELECT s.id, s.account_id, s.csrf_token, s.last_seen_at FROM sessions s"
+    "  JOIN accounts a ON a.id = s.account_id"
+    "  WHERE s.token_hash = $1::bytea AND s.revoked_at IS NULL AND s.expires_at > now()"
+    "    AND a.deleted_at IS NULL),"
+    " touch AS ("
+    "  UPDATE sessions SET last_seen_at = now(), expires_at = now() + make_interval(days => $2::int)"
+    "  FROM s WHERE sessions.id = s.id AND s.last_seen_at < now() - interval '1 minute')"
+    "SELECT id, account_id, csrf_token FROM s");
+
+static void unauthorised(req_t *r, const char *detail)
+{
+    http_add_header(r, "WWW-Authenticate", "Bearer");
+    http_error(r, 401, "unauthorised", "Not signed in", detail);
+}
+
+int session_resolve(req_t *r)
+{
+    caller_t *c = &r->caller;
+    if (c->checked) return c->account_id ? 1 : 0;
+    c->checked = true;
+    char token[128];
+    bool via_cookie = false;
+    const char *authz = http_header(r, "Authorization");
+    if (authz) {
+        if (strncasecmp(authz, "Bearer ", 7) != 0 || strlen(authz + 7) >= sizeof token) {
+            unauthorised(r, "Use Authorization: Bearer <token>.");
+            return -1;
+        }
+        snprintf(token, sizeof token, "%s", authz + 7);
+    } else if (auth_cookie_value(http_header(r, "Cookie"), "session", token, sizeof token) == 0) {
+        via_cookie = true;
+    } else {
+        return 0;
+    }
+    char hash[AUTH_HASH_HEX];
+    if (auth_token_hash(token, hash) != 0) {
+        if (via_cookie) return 0; /* a stale or foreign cookie: treat as signed out */
+        unauthorised(r, "The session token is not valid.");
+        return -1;
+    }
+    char ttl[16];
+    snprintf(ttl, sizeof ttl, "%d", http_config->session_ttl_days);
+    const char *params[2] = {hash, ttl};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_session, 2, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return -1;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        if (via_cookie) return 0;
+        unauthorised(r, "The session has expired or was signed out.");
+        return -1;
+    }
+    c->session_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    c->account_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
+    snprintf(c->account_id_text, sizeof c->account_id_text, "%lld", (long long)c->account_id);
+    snprintf(c->csrf_token, sizeof c->csrf_token, "%s", PQgetvalue(res, 0, 2));
+    c->via_cookie = via_cookie;
+    PQclear(res);
+    return 1;
+}
+
+bool session_require(req_t *r)
+{
+    int s = session_resolve(r);
+    if (s < 0) return false;
+    if (s == 0) {
+        unauthorised(r, "Sign in first: POST /api/v1/sessions.");
+        return false;
+    }
+    bool safe = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD") ||
+                !strcmp(r->method, "OPTIONS");
+    if (r->caller.via_cookie && !safe &&
+        !auth_csrf_equal(r->caller.csrf_token, http_header(r, "X-CSRF-Token"))) {
+        http_error(r, 403, "csrf", "Missing or wrong CSRF token",
+                   "Requests signed in by cookie must send the X-CSRF-Token header.");
+        return false;
+    }
+    return true;
+}

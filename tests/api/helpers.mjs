@@ -1,0 +1,52 @@
+// helpers: what every API test needs — the base URL, JSON requests, a fresh
+// signed-in user, and SQL against the test database through psql.
+import { execFileSync } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+
+export const BASE = process.env.BASE_URL ?? 'http://127.0.0.1:8080';
+
+// api(method, path, {body, token, headers, raw}) -> {status, headers, body, text}
+export async function api(method, path, opts = {}) {
+  const headers = { ...(opts.headers ?? {}) };
+  let body;
+  if (opts.raw !== undefined) body = opts.raw;
+  else if (opts.body !== undefined) {
+    body = JSON.stringify(opts.body);
+    headers['Content-Type'] ??= 'application/json';
+  }
+  if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
+  const res = await fetch(BASE + path, { method, headers, body, redirect: 'manual' });
+  const text = await res.text();
+  let json = null;
+  try { json = text ? JSON.parse(text) : null; } catch { json = null; }
+  return { status: res.status, headers: res.headers, body: json, text };
+}
+
+export const unique = (prefix = 'u') => `${prefix}-${randomUUID().slice(0, 8)}`;
+
+// A new account with a session: {id, email, password, token, csrf, cookie}.
+export async function newUser(name = 'Test User') {
+  const email = `${unique('user')}@example.org`;
+  const password = 'a long enough password';
+  const created = await api('POST', '/api/v1/accounts', { body: { email, password, display_name: name } });
+  if (created.status !== 201) throw new Error(`sign up failed: ${created.status} ${created.text}`);
+  const res = await fetch(BASE + '/api/v1/sessions', {
+    method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email, password }),
+  });
+  const s = await res.json();
+  if (res.status !== 201) throw new Error(`sign in failed: ${res.status}`);
+  const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0];
+  return { id: created.body.id, email, password, name, token: s.token, csrf: s.csrf_token, cookie };
+}
+
+// Run SQL in the test database; returns rows as arrays of strings.
+export function sql(query) {
+  const out = execFileSync('psql', [process.env.DATABASE_URL, '-XqAt', '-F', '\t', '-c', query],
+    { encoding: 'utf8' });
+  return out.split('\n').filter((l) => l.length).map((l) => l.split('\t'));
+}
+
+export function problemFields(res) {
+  return (res.body?.errors ?? []).map((e) => e.field).sort();
+}
