@@ -1,0 +1,67 @@
+/* authz: role policy and the lookups behind it. */
+#include "authz.h"
+
+#include <stdio.h>
+#include <string.h>
+
+#include "db.h"
+
+bool authz_org_allows(const char *role, authz_org_action_t action)
+{
+    bool owner = role && strcmp(role, "owner") == 0;
+    bool admin = role && strcmp(role, "admin") == 0;
+    bool member = owner || admin || (role && strcmp(role, "member") == 0);
+    switch (action) {
+    case ORG_READ: return true;
+    case ORG_MEMBER_READ:
+    case ORG_POST: return member;
+    case ORG_EDIT: return owner || admin;
+    case ORG_MANAGE_MEMBERS: return owner;
+    }
+    return false;
+}
+
+static db_stmt_t q_org_role = DB_STMT("authz_org_role", true,
+    "SELECT o.id, coalesce(m.role, '') FROM organisations o"
+    " LEFT JOIN memberships m ON m.organisation_id = o.id AND m.account_id = $2::bigint"
+    " WHERE o.slug = $1");
+static db_stmt_t q_engagement_role = DB_STMT("authz_engagement_role", true,
+    "SELECT e.organisation_id, coalesce(m.role, '') FROM engagements e"
+    " LEFT JOIN memberships m ON m.organisation_id = e.organisation_id AND m.account_id = $2::bigint"
+    " WHERE e.id = $1::bigint");
+
+static int check(db_stmt_t *st, const char *key, const char *account_id,
+                 authz_org_action_t action, authz_org_t *out, problem_t *p, const char *what)
+{
+    const char *params[2] = {key, account_id};
+    PGresult *res = db_exec(st, 2, params, p);
+    if (!res) return -1;
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        problem_set(p, 404, "not-found", "Not found", "No such %s.", what);
+        return -1;
+    }
+    snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, 0, 0));
+    snprintf(out->role, sizeof out->role, "%s", PQgetvalue(res, 0, 1));
+    PQclear(res);
+    if (!authz_org_allows(out->role, action)) {
+        problem_set(p, 403, "forbidden", "Not allowed",
+                    action == ORG_MANAGE_MEMBERS ? "Only an owner of the organisation may do this."
+                    : action == ORG_EDIT        ? "Only an owner or admin of the organisation may do this."
+                                                : "Only members of the organisation may do this.");
+        return -1;
+    }
+    return 0;
+}
+
+int authz_organisation(const char *account_id, const char *slug, authz_org_action_t action,
+                       authz_org_t *out, problem_t *p)
+{
+    return check(&q_org_role, slug, account_id, action, out, p, "organisation");
+}
+
+int authz_engagement(const char *account_id, const char *engagement_id, authz_org_action_t action,
+                     authz_org_t *out, problem_t *p)
+{
+    return check(&q_engagement_role, engagement_id, account_id, action, out, p, "engagement");
+}
