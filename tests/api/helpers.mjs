@@ -50,3 +50,29 @@ export function sql(query) {
 export function problemFields(res) {
   return (res.body?.errors ?? []).map((e) => e.field).sort();
 }
+
+// Start an extra daemon on a free port with extra environment (for tests of
+// limits and shutdown). Returns {base, port, proc, log(), stop()}.
+export async function startDaemon(env = {}) {
+  const { spawn } = await import('node:child_process');
+  const net = await import('node:net');
+  const port = await new Promise((resolve) => {
+    const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
+  });
+  let log = '';
+  const proc = spawn(process.env.PURPOSED_BIN, ['serve'], {
+    env: { ...process.env, PORT: String(port), AUTO_MIGRATE: '0', ...env },
+    stdio: ['ignore', 'ignore', 'pipe'],
+  });
+  proc.stderr.on('data', (d) => { log += d; });
+  const base = `http://127.0.0.1:${port}`;
+  for (let i = 0; i < 100; i++) {
+    try { if ((await fetch(base + '/healthz')).ok) break; } catch { /* not yet */ }
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
+  return {
+    base, port, proc, log: () => log, exited,
+    async stop() { if (proc.exitCode === null) proc.kill('SIGTERM'); return exited; },
+  };
+}
