@@ -107,7 +107,7 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
     cfg->session_ttl_days = 30;
     cfg->pwhash_opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
     cfg->pwhash_memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
-    cfg->hash_workers = 2;
+    cfg->hash_workers = 0; /* 0: half the cores */
     cfg->login_max_failures = 10;
     cfg->login_window_s = 900;
     snprintf(cfg->cursor_secret, sizeof cfg->cursor_secret, "purposed-cursor-v1");
@@ -154,10 +154,27 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
             cfg->pwhash_memlimit = (size_t)n;
         }
     }
-    INT_VAR("HASH_WORKERS", hash_workers, 1, 64);
+    INT_VAR("HASH_WORKERS", hash_workers, 0, 64);
     INT_VAR("LOGIN_MAX_FAILURES", login_max_failures, 1, 100000);
     INT_VAR("LOGIN_WINDOW_SECONDS", login_window_s, 1, 86400);
     STR_VAR("CURSOR_SECRET", cursor_secret);
+    STR_VAR("PUBLIC_URL", public_url);
+    {
+        /* absolute links in feeds: scheme://host[:port][/path], no trailing slash */
+        size_t n = strlen(cfg->public_url);
+        while (n > 0 && cfg->public_url[n - 1] == '/') cfg->public_url[--n] = '\0';
+        bool ok = n == 0 || strncmp(cfg->public_url, "http://", 7) == 0 ||
+                  strncmp(cfg->public_url, "https://", 8) == 0;
+        for (size_t i = 0; ok && i < n; i++) {
+            unsigned char c = (unsigned char)cfg->public_url[i];
+            ok = c > 0x20 && c < 0x7f && !strchr("\"<>\\^`{|}'", c);
+        }
+        if (!ok) {
+            snprintf(err, errlen, "PUBLIC_URL must be an http:// or https:// URL (got \"%s\")",
+                     cfg->public_url);
+            return -1;
+        }
+    }
     DOUBLE_VAR("MATCH_WEIGHT_PURPOSE", w_purpose);
     DOUBLE_VAR("MATCH_WEIGHT_SKILLS", w_skills);
     DOUBLE_VAR("MATCH_WEIGHT_CAPACITY", w_capacity);

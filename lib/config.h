@@ -27,6 +27,7 @@ typedef struct config {
     int login_max_failures;      /* per account/address within the window */
     int login_window_s;
     char cursor_secret[128];
+    char public_url[512];        /* "https://purposed.example" for feeds; "" = from Host */
     /* matching weights (docs/matching.md) */
     double w_purpose, w_skills, w_capacity, w_packaging, w_location, w_follows;
 } config_t;

@@ -34,6 +34,10 @@ char *cursor_encode(const json_t *keys)
     tag_of(raw, plen, raw + plen);
     free(payload);
     size_t out_len = sodium_base64_ENCODED_LEN(raw_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
+    if (out_len - 1 > CURSOR_MAX_LEN) { /* cursor_decode would refuse it */
+        free(raw);
+        return NULL;
+    }
     char *out = malloc(out_len);
     if (out) sodium_bin2base64(out, out_len, raw, raw_len, sodium_base64_VARIANT_URLSAFE_NO_PADDING);
     free(raw);

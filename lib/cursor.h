@@ -7,10 +7,12 @@
 #include <jansson.h>
 #include <stddef.h>
 
-#define CURSOR_MAX_LEN 512
+/* Longest cursor text; the encoder never issues a longer one. */
+#define CURSOR_MAX_LEN 2048
 
 void cursor_configure(const char *secret);
-/* Encode an array of key values (strings or integers). Returns a malloc'd string. */
+/* Encode an array of key values (strings or integers). Returns a malloc'd
+ * string, or NULL when out of memory or longer than CURSOR_MAX_LEN. */
 char *cursor_encode(const json_t *keys);
 /* Decode; returns the key array (caller decrefs) of exactly nkeys elements,
  * or NULL when the cursor is malformed or tampered with. */

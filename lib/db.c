@@ -52,9 +52,32 @@ static void set_unavailable(problem_t *p, const char *why)
     p->retry_after = 2;
 }
 
+/* A server that ended the session while this thread was idle (a restart,
+ * pg_terminate_backend) has left an error and EOF on the socket. Read them
+ * before sending, so the statement goes to a fresh connection instead of
+ * failing: a write cannot be retried once it may have been sent. Two reads
+ * because the error message and the EOF may arrive separately. */
+static bool connection_alive(void)
+{
+    if (!t_conn || PQstatus(t_conn) != CONNECTION_OK) return false;
+    if (PQtransactionStatus(t_conn) != PQTRANS_IDLE) return true;
+    for (int i = 0; i < 2 && PQstatus(t_conn) == CONNECTION_OK; i++) {
+        if (!PQconsumeInput(t_conn)) break;
+        (void)PQisBusy(t_conn); /* parses what arrived */
+    }
+    return PQstatus(t_conn) == CONNECTION_OK;
+}
+
+/* Server notices (and errors that arrive while idle) as log lines. */
+static void on_notice(void *arg, const char *message)
+{
+    (void)arg;
+    log_event("warn", "db_notice", message);
+}
+
 static bool ensure_connection(problem_t *p)
 {
-    if (t_conn && PQstatus(t_conn) == CONNECTION_OK) return true;
+    if (connection_alive()) return true;
     if (t_conn) db_thread_close();
     static const char *const keys[] = {"dbname", "application_name", "connect_timeout", NULL};
     const char *const vals[] = {g_conninfo, "purposed", "3", NULL};
@@ -65,6 +88,7 @@ static bool ensure_connection(problem_t *p)
         set_unavailable(p, "cannot connect");
         return false;
     }
+    PQsetNoticeProcessor(c, on_notice, NULL);
     char sql[96];
     snprintf(sql, sizeof sql, "SET statement_timeout = %d; SET TIME ZONE 'UTC'",
              g_statement_timeout_ms);
@@ -114,14 +138,22 @@ static PGresult *check_result(PGresult *r, const char *what, problem_t *p, bool 
     } else if (sqlstate_unavailable(t_sqlstate)) {
         set_unavailable(p, t_sqlstate);
     } else {
-        const char *msg = r ? PQresultErrorMessage(r) : "no result";
+        /* only the primary message: DETAIL may quote row values (emails, hashes) */
+        const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
         char line[512];
-        snprintf(line, sizeof line, "%s: %s %s", what, t_sqlstate, msg);
-        log_event("error", "db_error", line);
+        snprintf(line, sizeof line, "%s: %s %s", what, t_sqlstate, msg ? msg : "no result");
+        /* integrity violations are expected answers (409/422), not faults */
+        bool expected = strncmp(t_sqlstate, "23", 2) == 0;
+        log_event(expected ? "info" : "error", expected ? "db_constraint" : "db_error", line);
         problem_set(p, 500, "internal", "Internal error", "The request could not be completed.");
     }
     PQclear(r);
     return NULL;
+}
+
+static bool session_terminated(const char *s)
+{
+    return !strcmp(s, "57P01") || !strcmp(s, "57P02") || !strcmp(s, "57P03");
 }
 
 PGresult *db_exec(db_stmt_t *st, int nparams, const char *const *params, problem_t *p)
@@ -150,10 +182,16 @@ PGresult *db_exec(db_stmt_t *st, int nparams, const char *const *params, problem
             PQclear(pr);
             t_prepared[sid] = t_generation;
         }
+        bool outside_tx = PQtransactionStatus(t_conn) == PQTRANS_IDLE;
         PGresult *r = PQexecPrepared(t_conn, st->name, nparams, params, NULL, NULL, 0);
         bool lost;
         r = check_result(r, st->name, p, &lost);
-        if (!r && lost && st->readonly && attempt == 0) {
+        /* A lost connection: reads are retried. A write outside a transaction
+         * is retried only when the server said it ended the session
+         * (57P01-57P03, e.g. pg_terminate_backend, a restart): that aborts
+         * whatever the statement did, so nothing can be written twice. */
+        if (!r && lost && attempt == 0 &&
+            (st->readonly || (outside_tx && session_terminated(db_sqlstate())))) {
             problem_clear(p);
             continue;
         }
@@ -172,6 +210,11 @@ PGresult *db_exec_simple(const char *sql, problem_t *p)
 int db_begin(problem_t *p)
 {
     PGresult *r = db_exec_simple("BEGIN", p);
+    if (!r && p->status == 503 && !t_conn) {
+        /* the connection was found dead by BEGIN itself: nothing was done yet */
+        problem_clear(p);
+        r = db_exec_simple("BEGIN", p);
+    }
     if (!r) return -1;
     PQclear(r);
     return 0;

@@ -11,7 +11,8 @@
 typedef struct db_stmt {
     const char *name;   /* unique across the program */
     const char *sql;
-    bool readonly;      /* safe to retry once after a lost connection */
+    bool readonly;      /* reads, or writes that are idempotent: safe to retry once
+                         * after a lost connection */
     int id;             /* assigned on first use; start at 0 */
 } db_stmt_t;
 

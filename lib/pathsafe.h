@@ -8,7 +8,8 @@
 /* path: the decoded URL path ("/app/main.js"). On success writes the
  * relative path ("app/main.js", "index.html" for "/" and directories ending
  * in "/") to out and returns 0; returns -1 for anything unsafe: "..", ".",
- * empty or hidden segments, backslashes, control bytes, or too long. */
+ * empty or hidden segments, backslashes, control bytes, invalid UTF-8, or
+ * too long. */
 int pathsafe_static(const char *path, char *out, size_t cap);
 
 /* Content type for a file name by extension ("application/octet-stream" otherwise). */

@@ -34,6 +34,33 @@ void problem_set(problem_t *p, int status, const char *type, const char *title,
     }
 }
 
+/* Replace every byte that does not start a valid UTF-8 sequence with '?',
+ * in place: a message or field name cut inside a character (by a size limit
+ * or "%.64s") must still become a JSON string instead of being dropped. */
+static void utf8_repair(char *s)
+{
+    unsigned char *u = (unsigned char *)s;
+    while (*u) {
+        unsigned c = u[0];
+        size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
+                   : (c & 0xF8) == 0xF0 ? 4 : 0;
+        unsigned cp = len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
+        bool ok = len > 0;
+        for (size_t i = 1; ok && i < len; i++) {
+            ok = (u[i] & 0xC0) == 0x80;
+            cp = (cp << 6) | (u[i] & 0x3F);
+        }
+        if (ok && len > 1)
+            ok = !(len == 2 && cp < 0x80) && !(len == 3 && cp < 0x800) &&
+                 !(len == 4 && cp < 0x10000) && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
+        if (!ok) {
+            *u++ = '?';
+            continue;
+        }
+        u += len;
+    }
+}
+
 void problem_field(problem_t *p, const char *field, const char *message_fmt, ...)
 {
     char msg[256];
@@ -41,6 +68,11 @@ void problem_field(problem_t *p, const char *field, const char *message_fmt, ...
     va_start(ap, message_fmt);
     vsnprintf(msg, sizeof msg, message_fmt, ap);
     va_end(ap);
+    utf8_repair(msg);
+    char name[128];
+    snprintf(name, sizeof name, "%s", field ? field : "");
+    utf8_repair(name);
+    field = name;
     if (!p->errors) p->errors = json_array();
     /* one message per field is enough; keep the first */
     size_t i;

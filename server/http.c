@@ -19,6 +19,7 @@
 #include "idem.h"
 #include "log.h"
 #include "metrics.h"
+#include "query.h"
 #include "static.h"
 #include "validate.h"
 
@@ -173,13 +174,8 @@ json_t *http_json_body(req_t *r)
 
 bool http_limit(req_t *r, int *limit)
 {
-    const char *l = http_query(r, "limit");
-    *limit = 20;
-    if (!l) return true;
-    char *end = NULL;
-    errno = 0;
-    long n = strtol(l, &end, 10);
-    if (errno || end == l || *end || n < 1 || n > 100) {
+    if (query_int(http_query(r, "limit"), 1, 100, 20, limit) != 0) {
+        *limit = 20;
         problem_t p;
         problem_init(&p);
         problem_field(&p, "limit", "must be an integer from 1 to 100");
@@ -187,7 +183,6 @@ bool http_limit(req_t *r, int *limit)
         http_reply_problem(r, &p);
         return false;
     }
-    *limit = (int)n;
     return true;
 }
 
@@ -495,6 +490,14 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     atomic_fetch_sub(&g_in_flight, 1);
 }
 
+/* MHD's own decoder keeps "%00" as a NUL that silently ends the C string. */
+static size_t on_unescape(void *cls, struct MHD_Connection *c, char *s)
+{
+    (void)cls;
+    (void)c;
+    return query_unescape(s);
+}
+
 static void on_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
@@ -510,7 +513,9 @@ int http_start(const config_t *cfg, const route_t *routes, size_t nroutes)
     g_nroutes = nroutes;
     int threads = cfg->threads > 0 ? cfg->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1) threads = 1;
-    pool_start(cfg->hash_workers);
+    /* Each Argon2id hash takes a core and its memlimit: by default use half
+     * the cores, so hashing never starves the threads serving reads. */
+    pool_start(cfg->hash_workers > 0 ? cfg->hash_workers : (threads > 1 ? threads / 2 : 1));
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
@@ -524,6 +529,7 @@ int http_start(const config_t *cfg, const route_t *routes, size_t nroutes)
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     g_daemon = MHD_start_daemon(
         flags, (uint16_t)cfg->port, NULL, NULL, on_request, NULL,
+        MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL, /* first, or MHD complains */
         MHD_OPTION_SOCK_ADDR, (struct sockaddr *)&addr,
         MHD_OPTION_THREAD_POOL_SIZE, (unsigned)threads,
         MHD_OPTION_CONNECTION_LIMIT, (unsigned)cfg->max_connections,
@@ -532,7 +538,7 @@ int http_start(const config_t *cfg, const route_t *routes, size_t nroutes)
         MHD_OPTION_CONNECTION_MEMORY_LIMIT, (size_t)(64 * 1024),
         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024,
         MHD_OPTION_NOTIFY_COMPLETED, on_completed, NULL,
-        MHD_OPTION_EXTERNAL_LOGGER, on_log, NULL,
+        MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, NULL,
         MHD_OPTION_END);
     if (!g_daemon) {
         pool_stop();

@@ -77,7 +77,8 @@ void static_serve(req_t *r, const char *root)
     bool html = strlen(real) > 5 && strcmp(real + strlen(real) - 5, ".html") == 0;
     http_add_header(r, "Cache-Control", html ? "no-cache" : "public, max-age=300, must-revalidate");
     const char *inm = http_header(r, "If-None-Match");
-    if (inm && strstr(inm, etag)) {
+    /* weak comparison (W/"x" matches "x"); "*" matches any representation */
+    if (inm && (strstr(inm, etag) || strcmp(inm, "*") == 0)) {
         http_reply_empty(r, 304);
         return;
     }

@@ -1,0 +1,256 @@
+/* Unit tests for lib/config: defaults, every variable parsed, and every bad
+ * value refused with a message naming the variable. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <string.h>
+#include <cmocka.h>
+#include <sodium.h>
+
+#include "config.h"
+
+/* A fake environment: NAME=value pairs. */
+static const char *g_env[64][2];
+static int g_nenv;
+
+static void env_reset(void) { g_nenv = 0; }
+static void env_set(const char *name, const char *value)
+{
+    for (int i = 0; i < g_nenv; i++)
+        if (strcmp(g_env[i][0], name) == 0) {
+            g_env[i][1] = value;
+            return;
+        }
+    g_env[g_nenv][0] = name;
+    g_env[g_nenv][1] = value;
+    g_nenv++;
+}
+static const char *env_get(const char *name)
+{
+    for (int i = 0; i < g_nenv; i++)
+        if (strcmp(g_env[i][0], name) == 0) return g_env[i][1];
+    return NULL;
+}
+
+static void defaults(void **state)
+{
+    (void)state;
+    env_reset();
+    config_t c;
+    char err[256] = "";
+    assert_int_equal(config_load(&c, env_get, err, sizeof err), 0);
+    assert_string_equal(c.listen_address, "127.0.0.1");
+    assert_int_equal(c.port, 8080);
+    assert_string_equal(c.database_url, "postgresql:///purposed");
+    assert_int_equal(c.threads, 0);
+    assert_int_equal(c.body_limit, 64 * 1024);
+    assert_string_equal(c.static_dir, "static");
+    assert_string_equal(c.migrations_dir, "migrations");
+    assert_int_equal(c.statement_timeout_ms, 5000);
+    assert_int_equal(c.max_connections, 1024);
+    assert_int_equal(c.per_ip_connections, 512);
+    assert_int_equal(c.connection_timeout_s, 30);
+    assert_true(c.auto_migrate);
+    assert_true(c.log_requests);
+    assert_false(c.cookie_secure);
+    assert_int_equal(c.session_ttl_days, 30);
+    assert_int_equal(c.pwhash_opslimit, crypto_pwhash_OPSLIMIT_INTERACTIVE);
+    assert_int_equal(c.pwhash_memlimit, crypto_pwhash_MEMLIMIT_INTERACTIVE);
+    assert_int_equal(c.hash_workers, 0); /* half the cores */
+    assert_string_equal(c.public_url, "");
+    assert_int_equal(c.login_max_failures, 10);
+    assert_int_equal(c.login_window_s, 900);
+    assert_string_equal(c.cursor_secret, "purposed-cursor-v1");
+    double sum = c.w_purpose + c.w_skills + c.w_capacity + c.w_packaging + c.w_location +
+                 c.w_follows;
+    assert_true(sum > 0.999 && sum < 1.001);
+}
+
+static void empty_values_keep_defaults(void **state)
+{
+    (void)state;
+    env_reset();
+    env_set("PORT", "");
+    env_set("LOG_REQUESTS", "");
+    env_set("DATABASE_URL", "");
+    config_t c;
+    char err[256] = "";
+    assert_int_equal(config_load(&c, env_get, err, sizeof err), 0);
+    assert_int_equal(c.port, 8080);
+    assert_true(c.log_requests);
+    assert_string_equal(c.database_url, "postgresql:///purposed");
+}
+
+static void every_variable_is_read(void **state)
+{
+    (void)state;
+    env_reset();
+    env_set("LISTEN_ADDRESS", "0.0.0.0");
+    env_set("PORT", "9000");
+    env_set("DATABASE_URL", "postgresql://u@h/db");
+    env_set("THREADS", "3");
+    env_set("BODY_LIMIT", "2048");
+    env_set("STATIC_DIR", "/srv/static");
+    env_set("MIGRATIONS_DIR", "/srv/migrations");
+    env_set("STATEMENT_TIMEOUT_MS", "250");
+    env_set("MAX_CONNECTIONS", "10");
+    env_set("PER_IP_CONNECTIONS", "0");
+    env_set("CONNECTION_TIMEOUT", "5");
+    env_set("AUTO_MIGRATE", "no");
+    env_set("LOG_REQUESTS", "off");
+    env_set("COOKIE_SECURE", "yes");
+    env_set("SESSION_TTL_DAYS", "7");
+    env_set("PWHASH_OPSLIMIT", "2");
+    env_set("PWHASH_MEMLIMIT", "8192");
+    env_set("HASH_WORKERS", "4");
+    env_set("LOGIN_MAX_FAILURES", "3");
+    env_set("LOGIN_WINDOW_SECONDS", "60");
+    env_set("CURSOR_SECRET", "s3cret");
+    env_set("PUBLIC_URL", "https://purposed.example/base//");
+    env_set("MATCH_WEIGHT_PURPOSE", "1");
+    env_set("MATCH_WEIGHT_SKILLS", "0");
+    env_set("MATCH_WEIGHT_CAPACITY", "0.5");
+    env_set("MATCH_WEIGHT_PACKAGING", "0");
+    env_set("MATCH_WEIGHT_LOCATION", "0");
+    env_set("MATCH_WEIGHT_FOLLOWS", "2.25");
+    config_t c;
+    char err[256] = "";
+    assert_int_equal(config_load(&c, env_get, err, sizeof err), 0);
+    assert_string_equal(c.listen_address, "0.0.0.0");
+    assert_int_equal(c.port, 9000);
+    assert_string_equal(c.database_url, "postgresql://u@h/db");
+    assert_int_equal(c.threads, 3);
+    assert_int_equal(c.body_limit, 2048);
+    assert_string_equal(c.static_dir, "/srv/static");
+    assert_string_equal(c.migrations_dir, "/srv/migrations");
+    assert_int_equal(c.statement_timeout_ms, 250);
+    assert_int_equal(c.max_connections, 10);
+    assert_int_equal(c.per_ip_connections, 0);
+    assert_int_equal(c.connection_timeout_s, 5);
+    assert_false(c.auto_migrate);
+    assert_false(c.log_requests);
+    assert_true(c.cookie_secure);
+    assert_int_equal(c.session_ttl_days, 7);
+    assert_int_equal(c.pwhash_opslimit, 2);
+    assert_int_equal(c.pwhash_memlimit, 8192);
+    assert_int_equal(c.hash_workers, 4);
+    assert_int_equal(c.login_max_failures, 3);
+    assert_int_equal(c.login_window_s, 60);
+    assert_string_equal(c.cursor_secret, "s3cret");
+    assert_string_equal(c.public_url, "https://purposed.example/base"); /* no trailing slash */
+    assert_true(c.w_purpose == 1.0 && c.w_skills == 0.0 && c.w_capacity == 0.5);
+    assert_true(c.w_follows == 2.25);
+}
+
+static void booleans(void **state)
+{
+    (void)state;
+    static const char *const yes[] = {"1", "true", "yes", "on"};
+    static const char *const no[] = {"0", "false", "no", "off"};
+    config_t c;
+    char err[256];
+    for (size_t i = 0; i < 4; i++) {
+        env_reset();
+        env_set("COOKIE_SECURE", yes[i]);
+        env_set("AUTO_MIGRATE", no[i]);
+        assert_int_equal(config_load(&c, env_get, err, sizeof err), 0);
+        assert_true(c.cookie_secure);
+        assert_false(c.auto_migrate);
+    }
+}
+
+/* Each bad value must fail and the message must name the variable. */
+static void bad_values_name_the_variable(void **state)
+{
+    (void)state;
+    static const char *const bad[][2] = {
+        {"PORT", "0"}, {"PORT", "65536"}, {"PORT", "80a"}, {"PORT", "-1"}, {"PORT", "8 0"},
+        {"PORT", "99999999999999999999999"}, {"PORT", "0x50"},
+        {"THREADS", "-1"}, {"THREADS", "257"},
+        {"BODY_LIMIT", "1023"}, {"BODY_LIMIT", "16777217"}, {"BODY_LIMIT", "64k"},
+        {"STATEMENT_TIMEOUT_MS", "-5"}, {"STATEMENT_TIMEOUT_MS", "3600001"},
+        {"MAX_CONNECTIONS", "0"}, {"PER_IP_CONNECTIONS", "-1"},
+        {"CONNECTION_TIMEOUT", "0"}, {"CONNECTION_TIMEOUT", "3601"},
+        {"AUTO_MIGRATE", "maybe"}, {"LOG_REQUESTS", "TRUE "}, {"COOKIE_SECURE", "2"},
+        {"SESSION_TTL_DAYS", "0"}, {"SESSION_TTL_DAYS", "3651"},
+        {"PWHASH_OPSLIMIT", "0"}, {"PWHASH_OPSLIMIT", "65"},
+        {"PWHASH_MEMLIMIT", "8191"}, {"PWHASH_MEMLIMIT", "1073741825"},
+        {"HASH_WORKERS", "-1"}, {"HASH_WORKERS", "65"},
+        {"PUBLIC_URL", "ftp://x"}, {"PUBLIC_URL", "example.org"}, {"PUBLIC_URL", "https://a b"},
+        {"PUBLIC_URL", "https://x/<script>"},
+        {"LOGIN_MAX_FAILURES", "0"}, {"LOGIN_WINDOW_SECONDS", "86401"},
+        {"MATCH_WEIGHT_PURPOSE", "-0.1"}, {"MATCH_WEIGHT_SKILLS", "nan"},
+        {"MATCH_WEIGHT_CAPACITY", "inf"}, {"MATCH_WEIGHT_PACKAGING", "1001"},
+        {"MATCH_WEIGHT_LOCATION", "x"}, {"MATCH_WEIGHT_FOLLOWS", "1e999"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        env_reset();
+        env_set(bad[i][0], bad[i][1]);
+        config_t c;
+        char err[256] = "";
+        int rc = config_load(&c, env_get, err, sizeof err);
+        if (rc != -1 || !strstr(err, bad[i][0])) {
+            fprintf(stderr, "%s=\"%s\": rc %d, err \"%s\"\n", bad[i][0], bad[i][1], rc, err);
+            fail();
+        }
+    }
+}
+
+static void overlong_strings_name_the_variable(void **state)
+{
+    (void)state;
+    static const char *const names[] = {"LISTEN_ADDRESS", "DATABASE_URL", "STATIC_DIR",
+                                        "MIGRATIONS_DIR", "CURSOR_SECRET", "PUBLIC_URL"};
+    static char longv[4096];
+    memset(longv, 'a', sizeof longv - 1);
+    for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+        env_reset();
+        env_set(names[i], longv);
+        config_t c;
+        char err[256] = "";
+        assert_int_equal(config_load(&c, env_get, err, sizeof err), -1);
+        assert_non_null(strstr(err, names[i]));
+    }
+}
+
+static void all_weights_zero_is_refused(void **state)
+{
+    (void)state;
+    env_reset();
+    static const char *const w[] = {"MATCH_WEIGHT_PURPOSE", "MATCH_WEIGHT_SKILLS",
+                                    "MATCH_WEIGHT_CAPACITY", "MATCH_WEIGHT_PACKAGING",
+                                    "MATCH_WEIGHT_LOCATION", "MATCH_WEIGHT_FOLLOWS"};
+    for (size_t i = 0; i < 6; i++) env_set(w[i], "0");
+    config_t c;
+    char err[256] = "";
+    assert_int_equal(config_load(&c, env_get, err, sizeof err), -1);
+    assert_non_null(strstr(err, "MATCH_WEIGHT_"));
+}
+
+static void small_error_buffer_is_safe(void **state)
+{
+    (void)state;
+    env_reset();
+    env_set("PORT", "nope");
+    config_t c;
+    char err[8];
+    assert_int_equal(config_load(&c, env_get, err, sizeof err), -1);
+    assert_int_equal(strlen(err), 7);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(defaults),
+        cmocka_unit_test(empty_values_keep_defaults),
+        cmocka_unit_test(every_variable_is_read),
+        cmocka_unit_test(booleans),
+        cmocka_unit_test(bad_values_name_the_variable),
+        cmocka_unit_test(overlong_strings_name_the_variable),
+        cmocka_unit_test(all_weights_zero_is_refused),
+        cmocka_unit_test(small_error_buffer_is_safe),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
