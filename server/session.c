@@ -1,14 +1,16 @@
 /* session: resolving credentials to an account, with sliding expiry. */
 #include "session.h"
 
+#include <sodium.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <strings.h>
 
 #include "auth.h"
 #include "db.h"
 
-static db_stmt_t q_session = DB_STMT("session_lookup", false,
+static db_stmt_t q_session = DB_STMT("session_lookup", true /* the touch is idempotent: safe to retry */,
     "WITH s AS ("
     "  SELECT s.id, s.account_id, s.csrf_token, s.last_seen_at FROM sessions s"
     "  JOIN accounts a ON a.id = s.account_id"
@@ -92,4 +94,22 @@ bool session_require(req_t *r)
         return false;
     }
     return true;
+}
+
+void session_set_cookie(req_t *r, const char *token)
+{
+    char cookie[256];
+    snprintf(cookie, sizeof cookie, "session=%s; HttpOnly; SameSite=Lax; Path=/; Max-Age=%d%s",
+             token, http_config->session_ttl_days * 86400,
+             http_config->cookie_secure ? "; Secure" : "");
+    http_add_header(r, "Set-Cookie", cookie);
+    sodium_memzero(cookie, sizeof cookie);
+}
+
+void session_clear_cookie(req_t *r)
+{
+    char cookie[128];
+    snprintf(cookie, sizeof cookie, "session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0%s",
+             http_config->cookie_secure ? "; Secure" : "");
+    http_add_header(r, "Set-Cookie", cookie);
 }

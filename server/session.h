@@ -10,5 +10,8 @@
 int session_resolve(req_t *r);
 /* Require a signed-in caller: false with 401/403/503 set otherwise. */
 bool session_require(req_t *r);
+/* Set-Cookie for a new session token, and the one that removes it. */
+void session_set_cookie(req_t *r, const char *token);
+void session_clear_cookie(req_t *r);
 
 #endif

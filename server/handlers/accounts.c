@@ -1,5 +1,6 @@
-/* accounts: sign up, sign in, sign out and /me. Password hashing runs on the
- * slow pool (http_defer) so it never stalls the threads serving reads. */
+/* accounts: sign up, sign in (throttled), sign out, /me, and the caller's own
+ * account (read, change, delete). Password hashing and verification run on
+ * the slow pool (http_defer) so they never stall the threads serving reads. */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -9,29 +10,174 @@
 #include "common.h"
 #include "db.h"
 #include "handlers.h"
+#include "log.h"
 #include "session.h"
 #include "validate.h"
 
-typedef struct credentials {
-    char email[256];
-    char *password;
-    char *display_name;
-} credentials_t;
+/* The account as the API shows it (never the password hash); alias a. */
+#define ACCOUNT_JSON                                                                         \
+    "json_build_object('id', a.id, 'email', a.email, 'display_name', a.display_name,"       \
+    " 'created_at', api_time(a.created_at), 'updated_at', api_time(a.updated_at),"          \
+    " 'version', a.version)::text"
 
-static void credentials_free(void *p)
+/* An address may fail this many times as often as one account: many people
+ * can sit behind one address (offices, NAT, proxies). */
+#define THROTTLE_ADDRESS_FACTOR 10
+
+/* What a deferred account operation needs; owned by the request (ctx). */
+typedef struct account_op {
+    char email[256];          /* normalised; "" when absent or not an email */
+    bool email_given;
+    char address[64];         /* the client's address, for throttling */
+    char *password;           /* sign up/in: the password; change/delete: the current one */
+    char *new_password;
+    char *display_name;
+    char version[24];         /* If-Match of a PATCH */
+    char account_email[256];  /* filled by verify_current: the email before any change */
+} account_op_t;
+
+static void free_secret(char *s)
 {
-    credentials_t *c = p;
-    if (!c) return;
-    if (c->password) {
-        sodium_memzero(c->password, strlen(c->password));
-        free(c->password);
-    }
-    free(c->display_name);
-    free(c);
+    if (!s) return;
+    sodium_memzero(s, strlen(s));
+    free(s);
 }
 
+static void account_op_free(void *ptr)
+{
+    account_op_t *op = ptr;
+    if (!op) return;
+    free_secret(op->password);
+    free_secret(op->new_password);
+    free(op->display_name);
+    free(op);
+}
+
+static account_op_t *account_op_new(req_t *r)
+{
+    account_op_t *op = calloc(1, sizeof *op);
+    if (!op) {
+        http_error(r, 500, "internal", "Internal error", NULL);
+        return NULL;
+    }
+    http_client_address(r, op->address, sizeof op->address);
+    return op;
+}
+
+/* A password field: min_chars..1024 characters and at most 1024 bytes. */
+static const char *read_password(const json_t *body, const char *key, bool required,
+                                 size_t min_chars, problem_t *p)
+{
+    const char *s = validate_string(body, key, required, min_chars, 1024, p);
+    if (s && strlen(s) > 1024) {
+        problem_field(p, key, "must be at most 1024 bytes");
+        return NULL;
+    }
+    return s;
+}
+
+static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
+
+/* ---------- sign-in throttling ----------
+ * Failures are rows of login_failures, scoped "email:<email>" (one account)
+ * and "address:<ip>" (one client), so every daemon on the database shares
+ * them. Checked before any hashing; a successful sign-in clears the
+ * account's failures. */
+
+static db_stmt_t q_throttle_wait = DB_STMT("login_throttle_wait", true,
+    "WITH f AS ("
+    "  SELECT scope, failed_at,"
+    "         row_number() OVER (PARTITION BY scope ORDER BY failed_at DESC) AS n"
+    "  FROM login_failures"
+    "  WHERE scope IN ($1, $2) AND failed_at > now() - make_interval(secs => $3::int))"
+    " SELECT coalesce(max(greatest(1, ceil(extract(epoch FROM"
+    "   failed_at + make_interval(secs => $3::int) - now())))), 0)::int"
+    " FROM f WHERE (scope = $1 AND n = $4::int) OR (scope = $2 AND n = $5::int)");
+static db_stmt_t q_throttle_record = DB_STMT("login_throttle_record", false,
+    "WITH expired AS ("
+    "  DELETE FROM login_failures WHERE failed_at <= now() - make_interval(secs => $3::int))"
+    " INSERT INTO login_failures (scope)"
+    " SELECT s FROM unnest(ARRAY[$1, $2]::text[]) AS s WHERE s IS NOT NULL");
+
+typedef struct throttle_scopes {
+    char email[sizeof "email:" + 256];
+    char address[sizeof "address:" + 64];
+} throttle_scopes_t;
+
+static void throttle_scopes(throttle_scopes_t *s, const char *email, const char *address)
+{
+    s->email[0] = '\0';
+    if (email && email[0]) snprintf(s->email, sizeof s->email, "email:%s", email);
+    snprintf(s->address, sizeof s->address, "address:%s", address);
+}
+
+/* Seconds until sign-in may be tried again (0: now), or -1 with p set. The
+ * wait ends when the failure that filled the window grows older than it. */
+static int throttle_wait(const char *email, const char *address, problem_t *p)
+{
+    throttle_scopes_t s;
+    throttle_scopes(&s, email, address);
+    char window[16], max_email[16], max_address[16];
+    snprintf(window, sizeof window, "%d", http_config->login_window_s);
+    snprintf(max_email, sizeof max_email, "%d", http_config->login_max_failures);
+    snprintf(max_address, sizeof max_address, "%d",
+             http_config->login_max_failures * THROTTLE_ADDRESS_FACTOR);
+    const char *params[5] = {s.email[0] ? s.email : NULL, s.address, window, max_email,
+                             max_address};
+    PGresult *res = db_exec(&q_throttle_wait, 5, params, p);
+    if (!res) return -1;
+    int wait = PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : 0;
+    PQclear(res);
+    return wait;
+}
+
+static void throttle_record(const char *email, const char *address)
+{
+    throttle_scopes_t s;
+    throttle_scopes(&s, email, address);
+    char window[16];
+    snprintf(window, sizeof window, "%d", http_config->login_window_s);
+    const char *params[3] = {s.email[0] ? s.email : NULL, s.address, window};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_throttle_record, 3, params, &p);
+    if (res) PQclear(res);
+    else log_event("warn", "login_failure_not_recorded", p.detail);
+    problem_clear(&p);
+}
+
+static void reply_throttled(req_t *r, int seconds)
+{
+    problem_t p;
+    problem_init(&p);
+    problem_set(&p, 429, "too-many-attempts", "Too many failed sign-ins",
+                "Too many wrong passwords for this account or from this address; try again in %d "
+                "seconds.", seconds);
+    p.retry_after = seconds;
+    http_reply_problem(r, &p);
+}
+
+/* Check the throttle; false with the response (429 or 503) set. */
+static bool throttle_allows(req_t *r, const char *email, const char *address)
+{
+    problem_t p;
+    problem_init(&p);
+    int wait = throttle_wait(email, address, &p);
+    if (wait < 0) {
+        http_reply_problem(r, &p);
+        return false;
+    }
+    if (wait > 0) {
+        reply_throttled(r, wait);
+        return false;
+    }
+    return true;
+}
+
+/* ---------- sign up ---------- */
+
 /* Read {email, password[, display_name]}; every bad field is named. */
-static credentials_t *read_credentials(req_t *r, bool signup)
+static account_op_t *read_credentials(req_t *r, bool signup)
 {
     json_t *body = http_json_body(r);
     if (!body) return NULL;
@@ -40,38 +186,42 @@ static credentials_t *read_credentials(req_t *r, bool signup)
     problem_t p;
     problem_init(&p);
     validate_known_fields(body, signup ? signup_fields : signin_fields, &p);
-    credentials_t *c = calloc(1, sizeof *c);
+    account_op_t *c = account_op_new(r);
+    if (!c) {
+        json_decref(body);
+        return NULL;
+    }
     const char *email = validate_string(body, "email", true, 1, 254, &p);
     if (email && validate_normalise_email(email, c->email, sizeof c->email) != 0) {
         if (signup) problem_field(&p, "email", "must be an email address like name@example.org");
-        else c->email[0] = '\0'; /* unknown either way: answered 401 */
+        c->email[0] = '\0'; /* signing in: unknown either way, answered 401 */
     }
-    const char *password = validate_string(body, "password", true, signup ? 12 : 1, 1024, &p);
-    if (password && strlen(password) > 1024) {
-        problem_field(&p, "password", "must be at most 1024 bytes");
-        password = NULL;
-    }
+    const char *password = read_password(body, "password", true, signup ? 12 : 1, &p);
     const char *name = signup ? validate_string(body, "display_name", true, 1, 100, &p) : NULL;
     if (problem_has_fields(&p)) {
         json_decref(body);
-        credentials_free(c);
+        account_op_free(c);
         http_reply_problem(r, &p);
         return NULL;
     }
     c->password = strdup(password);
-    if (name) c->display_name = strdup(name);
+    c->display_name = dup_or_null(name);
     json_decref(body);
+    if (!c->password || (name && !c->display_name)) {
+        account_op_free(c);
+        http_error(r, 500, "internal", "Internal error", NULL);
+        return NULL;
+    }
     return c;
 }
 
 static db_stmt_t q_insert_account = DB_STMT("account_insert", false,
-    "INSERT INTO accounts (email, password_hash, display_name) VALUES ($1, $2, $3)"
-    " RETURNING id, json_build_object('id', id, 'email', email, 'display_name', display_name,"
-    "  'created_at', api_time(created_at))::text");
+    "INSERT INTO accounts AS a (email, password_hash, display_name) VALUES ($1, $2, $3)"
+    " RETURNING a.version, " ACCOUNT_JSON);
 
 static void create_account_slow(req_t *r)
 {
-    credentials_t *c = r->ctx;
+    account_op_t *c = r->ctx;
     char hash[crypto_pwhash_STRBYTES];
     if (auth_password_hash(c->password, hash) != 0) {
         http_error(r, 503, "unavailable", "Service busy", "Could not hash the password now.");
@@ -91,25 +241,32 @@ static void create_account_slow(req_t *r)
         http_reply_problem(r, &p);
         return;
     }
-    http_add_header(r, "Location", "/api/v1/me");
+    set_etag(r, PQgetvalue(res, 0, 0));
+    http_add_header(r, "Location", "/api/v1/me/account");
     reply_row_json(r, 201, res, 1);
 }
 
 void handle_account_create(req_t *r)
 {
-    credentials_t *c = read_credentials(r, true);
+    account_op_t *c = read_credentials(r, true);
     if (!c) return;
     r->ctx = c;
-    r->ctx_free = credentials_free;
+    r->ctx_free = account_op_free;
     http_defer(r, create_account_slow);
 }
 
+/* ---------- sign in and out ---------- */
+
 static db_stmt_t q_account_by_email = DB_STMT("account_by_email", true,
     "SELECT id, password_hash FROM accounts WHERE email = $1 AND deleted_at IS NULL");
+static db_stmt_t q_rehash = DB_STMT("account_rehash", false,
+    "UPDATE accounts SET password_hash = $2"
+    " WHERE id = $1 AND password_hash = $3 AND deleted_at IS NULL");
 static db_stmt_t q_insert_session = DB_STMT("session_insert", false,
-    "INSERT INTO sessions (account_id, token_hash, csrf_token, expires_at)"
+    "WITH cleared AS (DELETE FROM login_failures WHERE scope = $5)"
+    " INSERT INTO sessions (account_id, token_hash, csrf_token, expires_at)"
     " VALUES ($1, $2::bytea, $3, now() + make_interval(days => $4::int))"
-    " RETURNING to_char(expires_at AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS\"Z\"')");
+    " RETURNING api_time(expires_at)");
 
 static void bad_credentials(req_t *r)
 {
@@ -118,9 +275,24 @@ static void bad_credentials(req_t *r)
                "The email or the password is not right.");
 }
 
+/* The stored hash was made with other limits than the daemon's: replace it
+ * (unless the password changed meanwhile). Failure only costs the upgrade. */
+static void rehash(const char *account_id, const char *old_hash, const char *password)
+{
+    char hash[crypto_pwhash_STRBYTES];
+    if (auth_password_hash(password, hash) != 0) return;
+    const char *params[3] = {account_id, hash, old_hash};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_rehash, 3, params, &p);
+    if (res) PQclear(res);
+    else log_event("warn", "password_rehash_failed", p.detail);
+    problem_clear(&p);
+}
+
 static void create_session_slow(req_t *r)
 {
-    credentials_t *c = r->ctx;
+    account_op_t *c = r->ctx;
     problem_t p;
     problem_init(&p);
     const char *params1[1] = {c->email};
@@ -129,36 +301,42 @@ static void create_session_slow(req_t *r)
         http_reply_problem(r, &p);
         return;
     }
-    if (PQntuples(res) != 1) {
-        PQclear(res);
+    /* Unknown email and wrong password take the same path and the same time. */
+    char account_id[24] = "";
+    char *stored = NULL;
+    bool ok = false;
+    if (PQntuples(res) == 1) {
+        snprintf(account_id, sizeof account_id, "%s", PQgetvalue(res, 0, 0));
+        stored = strdup(PQgetvalue(res, 0, 1));
+        ok = stored && auth_password_verify(stored, c->password);
+    } else {
         auth_password_burn(c->password);
-        bad_credentials(r);
-        return;
     }
-    char account_id[24];
-    snprintf(account_id, sizeof account_id, "%s", PQgetvalue(res, 0, 0));
-    bool ok = auth_password_verify(PQgetvalue(res, 0, 1), c->password);
     PQclear(res);
     if (!ok) {
+        free(stored);
+        throttle_record(c->email, c->address);
         bad_credentials(r);
         return;
     }
+    if (auth_password_needs_rehash(stored)) rehash(account_id, stored, c->password);
+    free(stored);
+
     char token[AUTH_TOKEN_TEXT], hash[AUTH_HASH_HEX], csrf[AUTH_CSRF_TEXT], ttl[16];
+    throttle_scopes_t scopes;
+    throttle_scopes(&scopes, c->email, c->address);
     auth_token_new(token);
     auth_token_hash(token, hash);
     auth_csrf_new(csrf);
     snprintf(ttl, sizeof ttl, "%d", http_config->session_ttl_days);
-    const char *params2[4] = {account_id, hash, csrf, ttl};
-    res = db_exec(&q_insert_session, 4, params2, &p);
+    const char *params2[5] = {account_id, hash, csrf, ttl, scopes.email};
+    res = db_exec(&q_insert_session, 5, params2, &p);
     if (!res) {
+        sodium_memzero(token, sizeof token);
         http_reply_problem(r, &p);
         return;
     }
-    char cookie[256];
-    snprintf(cookie, sizeof cookie, "session=%s; HttpOnly; SameSite=Lax; Path=/; Max-Age=%d%s",
-             token, http_config->session_ttl_days * 86400,
-             http_config->cookie_secure ? "; Secure" : "");
-    http_add_header(r, "Set-Cookie", cookie);
+    session_set_cookie(r, token);
     http_add_header(r, "Location", "/api/v1/sessions/current");
     json_t *body = json_pack("{s:s, s:s, s:s}", "token", token, "expires_at",
                              PQgetvalue(res, 0, 0), "csrf_token", csrf);
@@ -169,10 +347,12 @@ static void create_session_slow(req_t *r)
 
 void handle_session_create(req_t *r)
 {
-    credentials_t *c = read_credentials(r, false);
+    account_op_t *c = read_credentials(r, false);
     if (!c) return;
     r->ctx = c;
-    r->ctx_free = credentials_free;
+    r->ctx_free = account_op_free;
+    /* Before any hashing: a throttled caller costs one indexed query. */
+    if (!throttle_allows(r, c->email, c->address)) return;
     http_defer(r, create_session_slow);
 }
 
@@ -193,14 +373,17 @@ void handle_session_delete(req_t *r)
         return;
     }
     PQclear(res);
-    http_add_header(r, "Set-Cookie", "session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0");
+    session_clear_cookie(r);
     http_reply_empty(r, 204);
 }
+
+/* ---------- the caller ---------- */
 
 static db_stmt_t q_me = DB_STMT("me", true,
     "SELECT json_build_object("
     " 'account', json_build_object('id', a.id, 'email', a.email, 'display_name', a.display_name,"
-    "   'created_at', api_time(a.created_at)),"
+    "   'created_at', api_time(a.created_at), 'updated_at', api_time(a.updated_at),"
+    "   'version', a.version),"
     " 'agent', (SELECT json_build_object('id', g.id, 'handle', g.handle, 'headline', g.headline,"
     "   'discoverable', g.discoverable, 'version', g.version) FROM agents g WHERE g.account_id = a.id),"
     " 'memberships', coalesce((SELECT json_agg(json_build_object('organisation',"
@@ -221,4 +404,281 @@ void handle_me(req_t *r)
         return;
     }
     reply_row_json(r, 200, res, 0);
+}
+
+static db_stmt_t q_account_get = DB_STMT("account_get", true,
+    "SELECT a.version, " ACCOUNT_JSON " FROM accounts a WHERE a.id = $1 AND a.deleted_at IS NULL");
+
+void handle_account_get(req_t *r)
+{
+    if (!session_require(r)) return;
+    const char *params[1] = {r->caller.account_id_text};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_account_get, 1, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (PQntuples(res) == 1) set_etag(r, PQgetvalue(res, 0, 0));
+    reply_row_json(r, 200, res, 1);
+}
+
+static db_stmt_t q_account_secret = DB_STMT("account_secret", true,
+    "SELECT password_hash, email FROM accounts WHERE id = $1 AND deleted_at IS NULL");
+
+/* Verify the caller's current password (slow pool), throttled like sign-in.
+ * field names the body field for the 422 when it is wrong. False with the
+ * response set. On success op->account_email holds the account's email. */
+static bool verify_current(req_t *r, account_op_t *op, const char *field)
+{
+    const char *params[1] = {r->caller.account_id_text};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_account_secret, 1, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return false;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        http_add_header(r, "WWW-Authenticate", "Bearer");
+        http_error(r, 401, "unauthorised", "Not signed in", "The account no longer exists.");
+        return false;
+    }
+    snprintf(op->account_email, sizeof op->account_email, "%s", PQgetvalue(res, 0, 1));
+    char *stored = strdup(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!stored) {
+        http_error(r, 500, "internal", "Internal error", NULL);
+        return false;
+    }
+    if (!throttle_allows(r, op->account_email, op->address)) {
+        free(stored);
+        return false;
+    }
+    bool ok = auth_password_verify(stored, op->password);
+    free(stored);
+    if (!ok) {
+        throttle_record(op->account_email, op->address);
+        problem_set(&p, 422, "wrong-password", "The password is not right",
+                    "%s is not this account's password.", field);
+        problem_field(&p, field, "is not the current password");
+        http_reply_problem(r, &p);
+        return false;
+    }
+    return true;
+}
+
+/* ---------- changing the account ---------- */
+
+/* One statement: the change (optimistic on version) and, with a new
+ * password, the revocation of every other session of the account. */
+static db_stmt_t q_account_update = DB_STMT("account_update", false,
+    "WITH u AS ("
+    "  UPDATE accounts SET display_name = coalesce($3, display_name),"
+    "    email = coalesce($4, email), password_hash = coalesce($5, password_hash),"
+    "    version = version + 1, updated_at = now()"
+    "  WHERE id = $1 AND version = $2::bigint AND deleted_at IS NULL RETURNING *),"
+    " revoked AS ("
+    "  UPDATE sessions s SET revoked_at = now() FROM u"
+    "  WHERE $5::text IS NOT NULL AND s.account_id = u.id AND s.id <> $6::bigint"
+    "    AND s.revoked_at IS NULL)"
+    " SELECT a.version, " ACCOUNT_JSON " FROM u a");
+
+static void update_account_finish(req_t *r, const char *new_hash)
+{
+    account_op_t *op = r->ctx;
+    char session_id[24];
+    snprintf(session_id, sizeof session_id, "%lld", (long long)r->caller.session_id);
+    const char *params[6] = {r->caller.account_id_text, op->version, op->display_name,
+                             op->email_given ? op->email : NULL, new_hash, session_id};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_account_update, 6, params, &p);
+    if (!res) {
+        if (db_is_unique_violation()) {
+            problem_clear(&p);
+            problem_set(&p, 409, "conflict", "Email already registered",
+                        "Another account uses this email.");
+            problem_field(&p, "email", "is already registered");
+        }
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        http_error(r, 412, "precondition-failed", "Stale or unknown version",
+                   "If-Match does not name the current version; read the account again.");
+        return;
+    }
+    set_etag(r, PQgetvalue(res, 0, 0));
+    reply_row_json(r, 200, res, 1);
+}
+
+static void update_account_slow(req_t *r)
+{
+    account_op_t *op = r->ctx;
+    if (!verify_current(r, op, "current_password")) return;
+    if (!op->new_password) {
+        update_account_finish(r, NULL);
+        return;
+    }
+    char hash[crypto_pwhash_STRBYTES];
+    if (auth_password_hash(op->new_password, hash) != 0) {
+        http_error(r, 503, "unavailable", "Service busy", "Could not hash the password now.");
+        return;
+    }
+    update_account_finish(r, hash);
+}
+
+void handle_account_update(req_t *r)
+{
+    if (!session_require(r)) return;
+    account_op_t *op = account_op_new(r);
+    if (!op) return;
+    r->ctx = op;
+    r->ctx_free = account_op_free;
+    if (!require_if_match(r, op->version, sizeof op->version)) return;
+    json_t *body = http_json_body(r);
+    if (!body) return;
+    static const char *const fields[] = {"display_name", "email", "new_password",
+                                         "current_password", NULL};
+    problem_t p;
+    problem_init(&p);
+    validate_known_fields(body, fields, &p);
+    const char *name = validate_string(body, "display_name", false, 1, 100, &p);
+    const char *email = validate_string(body, "email", false, 1, 254, &p);
+    if (email && validate_normalise_email(email, op->email, sizeof op->email) != 0)
+        problem_field(&p, "email", "must be an email address like name@example.org");
+    const char *new_password = read_password(body, "new_password", false, 12, &p);
+    const char *current = read_password(body, "current_password", false, 1, &p);
+    bool sensitive = json_object_get(body, "email") || json_object_get(body, "new_password");
+    if (sensitive && !json_object_get(body, "current_password"))
+        problem_field(&p, "current_password", "is required to change the email or the password");
+    if (problem_has_fields(&p)) {
+        json_decref(body);
+        http_reply_problem(r, &p);
+        return;
+    }
+    op->email_given = email != NULL;
+    op->display_name = dup_or_null(name);
+    op->new_password = dup_or_null(new_password);
+    op->password = dup_or_null(current);
+    json_decref(body);
+    if ((name && !op->display_name) || (new_password && !op->new_password) ||
+        (current && !op->password)) {
+        http_error(r, 500, "internal", "Internal error", NULL);
+        return;
+    }
+    /* A given current password is always checked, on the slow pool. */
+    if (op->password) http_defer(r, update_account_slow);
+    else update_account_finish(r, NULL);
+}
+
+/* ---------- deleting the account ---------- */
+
+/* Lock the owner memberships of every organisation the caller owns, so two
+ * owners deleting themselves at once cannot leave one without an owner. */
+static db_stmt_t q_lock_owners = DB_STMT("account_delete_lock_owners", false,
+    "SELECT 1 FROM memberships WHERE role = 'owner' AND organisation_id IN ("
+    "  SELECT organisation_id FROM memberships WHERE account_id = $1 AND role = 'owner')"
+    " FOR UPDATE");
+static db_stmt_t q_sole_owner_of = DB_STMT("account_delete_sole_owner_of", false,
+    "SELECT string_agg(o.slug, ', ' ORDER BY o.slug) FROM memberships m"
+    " JOIN organisations o ON o.id = m.organisation_id"
+    " WHERE m.account_id = $1 AND m.role = 'owner' AND NOT EXISTS ("
+    "  SELECT 1 FROM memberships m2 WHERE m2.organisation_id = m.organisation_id"
+    "    AND m2.role = 'owner' AND m2.account_id <> $1)");
+/* Scrub everything personal; agreements and charters keep their history
+ * (they point at the account and agent rows, which stay, emptied). */
+static db_stmt_t q_scrub_account = DB_STMT("account_delete_scrub", false,
+    "WITH acc AS ("
+    "  UPDATE accounts SET email = NULL, password_hash = NULL, display_name = 'Deleted account',"
+    "    deleted_at = now(), updated_at = now(), version = version + 1"
+    "  WHERE id = $1 AND deleted_at IS NULL RETURNING id),"
+    " ses AS (UPDATE sessions SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL),"
+    " mem AS (DELETE FROM memberships WHERE account_id = $1),"
+    " ag AS ("
+    "  UPDATE agents g SET handle = CASE WHEN EXISTS ("
+    "      SELECT 1 FROM agents x WHERE x.handle = 'deleted-' || g.id AND x.id <> g.id)"
+    "    THEN 'deleted-' || g.id || '-' || substr(md5(random()::text), 1, 8)"
+    "    ELSE 'deleted-' || g.id END,"
+    "    headline = '', personal_purpose = '', skills = '{}', location = NULL,"
+    "    discoverable = false, show_follows = false, updated_at = now(), version = version + 1"
+    "  WHERE account_id = $1 RETURNING id),"
+    " ap AS (DELETE FROM agent_purposes WHERE agent_id IN (SELECT id FROM ag)),"
+    " fo AS (DELETE FROM follows WHERE agent_id IN (SELECT id FROM ag)),"
+    " lf AS (DELETE FROM login_failures WHERE scope = $2),"
+    " ik AS (DELETE FROM idempotency_keys WHERE owner = $3),"
+    " nt AS (DELETE FROM notifications WHERE account_id = $1)"
+    " SELECT count(*) FROM acc");
+
+static void delete_account_slow(req_t *r)
+{
+    account_op_t *op = r->ctx;
+    if (!verify_current(r, op, "password")) return;
+    throttle_scopes_t scopes;
+    throttle_scopes(&scopes, op->account_email, op->address);
+    char idem_owner[48];
+    snprintf(idem_owner, sizeof idem_owner, "account:%s", r->caller.account_id_text);
+    const char *id[1] = {r->caller.account_id_text};
+    const char *scrub[3] = {r->caller.account_id_text, scopes.email, idem_owner};
+    problem_t p;
+    problem_init(&p);
+    if (db_begin(&p) != 0) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    PGresult *res = db_exec(&q_lock_owners, 1, id, &p);
+    if (!res) goto fail;
+    PQclear(res);
+    res = db_exec(&q_sole_owner_of, 1, id, &p);
+    if (!res) goto fail;
+    if (!PQgetisnull(res, 0, 0)) {
+        problem_set(&p, 409, "last-owner", "Last owner of an organisation",
+                    "Hand over ownership first: you are the only owner of %s.",
+                    PQgetvalue(res, 0, 0));
+        PQclear(res);
+        goto fail;
+    }
+    PQclear(res);
+    res = db_exec(&q_scrub_account, 3, scrub, &p);
+    if (!res) goto fail;
+    PQclear(res);
+    if (db_commit(&p) != 0) goto fail;
+    session_clear_cookie(r);
+    http_reply_empty(r, 204);
+    return;
+fail:
+    db_rollback();
+    http_reply_problem(r, &p);
+}
+
+void handle_account_delete(req_t *r)
+{
+    if (!session_require(r)) return;
+    json_t *body = http_json_body(r);
+    if (!body) return;
+    static const char *const fields[] = {"password", NULL};
+    problem_t p;
+    problem_init(&p);
+    validate_known_fields(body, fields, &p);
+    const char *password = read_password(body, "password", true, 1, &p);
+    if (problem_has_fields(&p)) {
+        json_decref(body);
+        http_reply_problem(r, &p);
+        return;
+    }
+    account_op_t *op = account_op_new(r);
+    if (op) op->password = strdup(password);
+    json_decref(body);
+    if (!op) return;
+    r->ctx = op;
+    r->ctx_free = account_op_free;
+    if (!op->password) {
+        http_error(r, 500, "internal", "Internal error", NULL);
+        return;
+    }
+    http_defer(r, delete_account_slow);
 }
