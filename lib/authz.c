@@ -21,6 +21,12 @@ bool authz_org_allows(const char *role, authz_org_action_t action)
     return false;
 }
 
+bool authz_member_removal_allows(const char *role, bool self)
+{
+    if (authz_org_allows(role, ORG_MANAGE_MEMBERS)) return true;
+    return self && authz_org_allows(role, ORG_MEMBER_READ);
+}
+
 static db_stmt_t q_org_role = DB_STMT("authz_org_role", true,
     "SELECT o.id, coalesce(m.role, '') FROM organisations o"
     " LEFT JOIN memberships m ON m.organisation_id = o.id AND m.account_id = $2::bigint"
@@ -64,4 +70,39 @@ int authz_engagement(const char *account_id, const char *engagement_id, authz_or
                      authz_org_t *out, problem_t *p)
 {
     return check(&q_engagement_role, engagement_id, account_id, action, out, p, "engagement");
+}
+
+agreement_side_t authz_agreement_side(bool caller_is_agent, const char *org_role,
+                                      authz_org_action_t action)
+{
+    if (caller_is_agent) return AGREEMENT_SIDE_AGENT;
+    if (org_role && org_role[0] && authz_org_allows(org_role, action))
+        return AGREEMENT_SIDE_ORGANISATION;
+    return AGREEMENT_SIDE_NONE;
+}
+
+static db_stmt_t q_agreement_party = DB_STMT("authz_agreement_party", true,
+    "SELECT a.organisation_id, g.account_id = $2::bigint,"
+    " coalesce((SELECT m.role FROM memberships m WHERE m.organisation_id = a.organisation_id"
+    "   AND m.account_id = $2::bigint), '')"
+    " FROM agreements a JOIN agents g ON g.id = a.agent_id WHERE a.id = $1::bigint");
+
+int authz_agreement(const char *account_id, const char *agreement_id, authz_org_action_t action,
+                    authz_agreement_t *out, problem_t *p)
+{
+    const char *params[2] = {agreement_id, account_id};
+    PGresult *res = db_exec(&q_agreement_party, 2, params, p);
+    if (!res) return -1;
+    out->side = AGREEMENT_SIDE_NONE;
+    if (PQntuples(res) == 1) {
+        snprintf(out->organisation_id, sizeof out->organisation_id, "%s", PQgetvalue(res, 0, 0));
+        out->side = authz_agreement_side(strcmp(PQgetvalue(res, 0, 1), "t") == 0,
+                                         PQgetvalue(res, 0, 2), action);
+    }
+    PQclear(res);
+    if (out->side == AGREEMENT_SIDE_NONE) {
+        problem_set(p, 404, "not-found", "Not found", "No such agreement.");
+        return -1;
+    }
+    return 0;
 }

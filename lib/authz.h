@@ -6,6 +6,7 @@
 
 #include <stdbool.h>
 
+#include "agreement.h"
 #include "problem.h"
 
 typedef enum authz_org_action {
@@ -24,6 +25,10 @@ typedef struct authz_org {
 /* Pure policy: may a caller with this role ("" = not a member) do action? */
 bool authz_org_allows(const char *role, authz_org_action_t action);
 
+/* Pure policy: may a caller with this role remove a membership? An owner
+ * removes anyone; any member may remove themselves (leave). */
+bool authz_member_removal_allows(const char *role, bool self);
+
 /* Look up the organisation by slug and the caller's role in it (account_id
  * may be NULL for anonymous), then apply the policy. Returns 0, or -1 with p
  * set: 404 (no such organisation), 403 (not allowed), 503 (database). */
@@ -33,5 +38,23 @@ int authz_organisation(const char *account_id, const char *slug, authz_org_actio
  * organisation's id. 404 when the engagement does not exist. */
 int authz_engagement(const char *account_id, const char *engagement_id, authz_org_action_t action,
                      authz_org_t *out, problem_t *p);
+
+/* Pure policy for agreements: the side the caller acts for. The agreement's
+ * agent acts as the agent even when also a member of the organisation (nobody
+ * consents for both sides); otherwise a member whose role allows action
+ * (ORG_MEMBER_READ to read, ORG_POST to propose and decide) acts for the
+ * organisation. AGREEMENT_SIDE_NONE: not a party (reads answer 404). */
+agreement_side_t authz_agreement_side(bool caller_is_agent, const char *org_role,
+                                      authz_org_action_t action);
+
+typedef struct authz_agreement {
+    agreement_side_t side;  /* the side the caller acts for */
+    char organisation_id[24];
+} authz_agreement_t;
+
+/* Look up agreement id and the caller's side for action; 404 when it does not
+ * exist or the caller is not a party, 503 on database failure. */
+int authz_agreement(const char *account_id, const char *agreement_id, authz_org_action_t action,
+                    authz_agreement_t *out, problem_t *p);
 
 #endif

@@ -1,0 +1,460 @@
+/* engagements: purposeful work an organisation offers — post, list and search
+ * (keyset pages, newest first or ranked by relevance), read, change. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "authz.h"
+#include "common.h"
+#include "db.h"
+#include "handlers.h"
+#include "query.h"
+#include "session.h"
+#include "validate.h"
+
+static const char *const packagings[] = {"employment", "partnership", "consulting", "interim",
+                                         "volunteer", NULL};
+static const char *const statuses[] = {"open", "paused", "closed", NULL};
+static const char *const periods[] = {"hour", "day", "week", "month", "year", "total", NULL};
+
+#define MAX_PURPOSES 10
+#define MAX_SKILLS 30
+#define MAX_NON_CASH 20
+#define MAX_CASH 9999999999.0 /* numeric(12, 2) */
+
+/* What a POST or PATCH body says; strings borrow from the body, the JSON
+ * array texts are owned. */
+typedef struct engagement_input {
+    const char *title, *description, *location, *status;
+    char *purposes, *packagings, *skills, *non_cash;
+    char hours[16], duration[16];
+    bool hours_given, duration_given, location_given, remote_given, remote_ok, rewards_given;
+    bool cash;
+    char cash_min[32], cash_max[32];
+    const char *currency, *period;
+} engagement_input_t;
+
+static void input_free(engagement_input_t *in)
+{
+    free(in->purposes);
+    free(in->packagings);
+    free(in->skills);
+    free(in->non_cash);
+}
+
+/* Copy the field errors of sub into p, each field prefixed ("rewards.cash."). */
+static void prefix_errors(problem_t *p, const problem_t *sub, const char *prefix)
+{
+    size_t i;
+    const json_t *e;
+    if (!sub->errors) return;
+    json_array_foreach(sub->errors, i, e) {
+        char field[128];
+        snprintf(field, sizeof field, "%s%s", prefix,
+                 json_string_value(json_object_get(e, "field")));
+        problem_field(p, field, "%s", json_string_value(json_object_get(e, "message")));
+    }
+}
+
+static char *array_text(const json_t *a) { return a ? json_dumps(a, JSON_COMPACT) : NULL; }
+
+/* An array with at least one item when given. */
+static char *read_nonempty(const json_t *body, const char *key, bool required, size_t max_items,
+                           size_t max_chars, bool slugs, const char *const *values, problem_t *p)
+{
+    const json_t *a =
+        validate_string_array(body, key, required, max_items, max_chars, slugs, values, p);
+    if (a && json_array_size(a) == 0) {
+        problem_field(p, key, "must have at least one item");
+        return NULL;
+    }
+    return array_text(a);
+}
+
+/* rewards: {cash?: {min, max, currency, period} | null, non_cash?: [str]}. */
+static void read_rewards(const json_t *body, engagement_input_t *in, problem_t *p)
+{
+    const json_t *rewards = json_object_get(body, "rewards");
+    if (!rewards) return;
+    in->rewards_given = true;
+    if (!json_is_object(rewards)) {
+        problem_field(p, "rewards", "must be an object {cash, non_cash}");
+        return;
+    }
+    problem_t sub;
+    problem_init(&sub);
+    static const char *const fields[] = {"cash", "non_cash", NULL};
+    validate_known_fields(rewards, fields, &sub);
+    const json_t *nc =
+        validate_string_array(rewards, "non_cash", false, MAX_NON_CASH, 200, false, NULL, &sub);
+    in->non_cash = nc ? array_text(nc) : strdup("[]");
+    prefix_errors(p, &sub, "rewards.");
+    problem_clear(&sub);
+
+    const json_t *cash = json_object_get(rewards, "cash");
+    if (!cash || json_is_null(cash)) return;
+    if (!json_is_object(cash)) {
+        problem_field(p, "rewards.cash", "must be an object {min, max, currency, period} or null");
+        return;
+    }
+    static const char *const cash_fields[] = {"min", "max", "currency", "period", NULL};
+    validate_known_fields(cash, cash_fields, &sub);
+    double min = 0, max = 0;
+    bool min_ok = validate_number(cash, "min", true, 0, MAX_CASH, &min, &sub);
+    bool max_ok = validate_number(cash, "max", true, 0, MAX_CASH, &max, &sub);
+    if (min_ok && max_ok && max < min) problem_field(&sub, "max", "must not be less than min");
+    const char *currency = validate_string(cash, "currency", true, 3, 3, &sub);
+    if (currency && !(currency[0] >= 'A' && currency[0] <= 'Z' && currency[1] >= 'A' &&
+                      currency[1] <= 'Z' && currency[2] >= 'A' && currency[2] <= 'Z')) {
+        problem_field(&sub, "currency", "must be an ISO 4217 code such as EUR");
+        currency = NULL;
+    }
+    in->period = validate_enum(cash, "period", true, periods, &sub);
+    in->currency = currency;
+    snprintf(in->cash_min, sizeof in->cash_min, "%.2f", min);
+    snprintf(in->cash_max, sizeof in->cash_max, "%.2f", max);
+    in->cash = true;
+    prefix_errors(p, &sub, "rewards.cash.");
+    problem_clear(&sub);
+}
+
+/* Read the engagement fields; on POST (create) the required ones must be there. */
+static void read_engagement(const json_t *body, bool create, engagement_input_t *in, problem_t *p)
+{
+    static const char *const create_fields[] = {
+        "title", "description", "purposes", "packagings", "hours_per_week", "duration_weeks",
+        "skills", "location", "remote_ok", "rewards", NULL};
+    static const char *const update_fields[] = {
+        "title", "description", "purposes", "packagings", "hours_per_week", "duration_weeks",
+        "skills", "location", "remote_ok", "rewards", "status", NULL};
+    validate_known_fields(body, create ? create_fields : update_fields, p);
+    in->title = validate_string(body, "title", create, 1, 200, p);
+    in->description = validate_string(body, "description", create, 1, 10000, p);
+    in->purposes = read_nonempty(body, "purposes", create, MAX_PURPOSES, 64, true, NULL, p);
+    in->packagings = read_nonempty(body, "packagings", create, 5, 20, false, packagings, p);
+    long long n;
+    if (validate_int(body, "hours_per_week", create, 1, 80, &n, p)) {
+        in->hours_given = true;
+        snprintf(in->hours, sizeof in->hours, "%lld", n);
+    }
+    const json_t *d = json_object_get(body, "duration_weeks");
+    in->duration_given = d != NULL;
+    if (d && !json_is_null(d) && validate_int(body, "duration_weeks", false, 1, 520, &n, p))
+        snprintf(in->duration, sizeof in->duration, "%lld", n);
+    in->skills = array_text(
+        validate_string_array(body, "skills", false, MAX_SKILLS, 60, false, NULL, p));
+    in->location = validate_string_or_null(body, "location", 200, &in->location_given, p);
+    in->remote_given = validate_bool(body, "remote_ok", false, &in->remote_ok, p);
+    read_rewards(body, in, p);
+    if (!create) {
+        in->status = validate_enum(body, "status", false, statuses, p);
+        if (json_object_size(body) == 0)
+            problem_field(p, "body", "must name at least one field to change");
+    }
+}
+
+static void unknown_purposes(problem_t *p, const char *slugs)
+{
+    problem_field(p, "purposes", "unknown purpose: %.200s", slugs);
+}
+
+/* ---------- reading one ---------- */
+
+static db_stmt_t q_engagement_get = DB_STMT("engagement_get", true,
+    "SELECT e.version, engagement_json(e)::text FROM engagements e WHERE e.id = $1::bigint");
+
+static void reply_engagement(req_t *r, int status, const char *id)
+{
+    const char *params[1] = {id};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_engagement_get, 1, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (PQntuples(res) == 1) set_etag(r, PQgetvalue(res, 0, 0));
+    reply_row_json(r, status, res, 1);
+}
+
+void handle_engagement_get(req_t *r)
+{
+    long long id;
+    char text[24];
+    if (!path_id(r, 0, &id, text, sizeof text)) return;
+    reply_engagement(r, 200, text);
+}
+
+/* ---------- posting ---------- */
+
+/* A JSON array of strings ($n::json) as text[], in order. */
+#define TEXT_ARRAY(N)                                                                       \
+    "ARRAY(SELECT t.v FROM json_array_elements_text(" N "::json) WITH ORDINALITY AS t(v, i)"   \
+    " ORDER BY t.i)"
+#define PURPOSES_WANTED(N)                                                                  \
+    "wanted AS (SELECT DISTINCT s FROM json_array_elements_text(" N "::json) AS s),"          \
+    " known AS (SELECT p.id, p.slug FROM purposes p JOIN wanted w ON w.s = p.slug),"         \
+    " missing AS (SELECT coalesce(string_agg(w.s, ', ' ORDER BY w.s), '') AS slugs"          \
+    "   FROM wanted w WHERE NOT EXISTS (SELECT 1 FROM known k WHERE k.slug = w.s)),"
+
+/* One statement: the engagement and its purposes, or nothing when a purpose
+ * is unknown. Columns: the new id, the unknown slugs ("" if none). */
+static db_stmt_t q_engagement_insert = DB_STMT("engagement_insert", false,
+    "WITH " PURPOSES_WANTED("$4")
+    " e AS (INSERT INTO engagements (organisation_id, title, description, packagings,"
+    "     hours_per_week, duration_weeks, skills, location, remote_ok, cash_min, cash_max,"
+    "     cash_currency, cash_period, non_cash, created_by)"
+    "   SELECT $1::bigint, $2, $3, " TEXT_ARRAY("$5") ", $6::int, $7::int, " TEXT_ARRAY("$8")
+    "     , $9, $10::boolean, $11::numeric, $12::numeric, $13, $14, " TEXT_ARRAY("$15")
+    "     , $16::bigint FROM missing WHERE missing.slugs = '' RETURNING id),"
+    " ep AS (INSERT INTO engagement_purposes (engagement_id, purpose_id)"
+    "   SELECT e.id, k.id FROM e, known k)"
+    " SELECT (SELECT id FROM e), (SELECT slugs FROM missing)");
+
+void handle_engagement_create(req_t *r)
+{
+    if (!session_require(r)) return;
+    const char *slug = http_param(r, 0);
+    problem_t p;
+    problem_init(&p);
+    authz_org_t org;
+    if (!validate_slug(slug)) {
+        http_error(r, 404, "not-found", "Not found", "No such organisation.");
+        return;
+    }
+    if (authz_organisation(r->caller.account_id_text, slug, ORG_POST, &org, &p) != 0) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    json_t *body = http_json_body(r);
+    if (!body) return;
+    engagement_input_t in = {0};
+    read_engagement(body, true, &in, &p);
+    if (problem_has_fields(&p)) {
+        input_free(&in);
+        json_decref(body);
+        http_reply_problem(r, &p);
+        return;
+    }
+    const char *params[16] = {org.id, in.title, in.description, in.purposes, in.packagings,
+                              in.hours, in.duration[0] ? in.duration : NULL,
+                              in.skills ? in.skills : "[]", in.location,
+                              in.remote_given && in.remote_ok ? "true" : "false",
+                              in.cash ? in.cash_min : NULL, in.cash ? in.cash_max : NULL,
+                              in.cash ? in.currency : NULL, in.cash ? in.period : NULL,
+                              in.non_cash ? in.non_cash : "[]", r->caller.account_id_text};
+    PGresult *res = db_exec(&q_engagement_insert, 16, params, &p);
+    input_free(&in);
+    json_decref(body);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (PQgetisnull(res, 0, 0)) {
+        unknown_purposes(&p, PQgetvalue(res, 0, 1));
+        PQclear(res);
+        http_reply_problem(r, &p);
+        return;
+    }
+    char id[24], location[64];
+    snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    snprintf(location, sizeof location, "/api/v1/engagements/%s", id);
+    http_add_header(r, "Location", location);
+    reply_engagement(r, 201, id);
+}
+
+/* ---------- changing ---------- */
+
+/* One statement: the change (optimistic on version) and the new set of
+ * purposes. rewards are replaced as a whole. Columns: id when changed,
+ * unknown purpose slugs ("" if none). */
+static db_stmt_t q_engagement_update = DB_STMT("engagement_update", false,
+    "WITH " PURPOSES_WANTED("$5")
+    " u AS (UPDATE engagements e SET title = coalesce($3, e.title),"
+    "     description = coalesce($4, e.description),"
+    "     packagings = CASE WHEN $6::json IS NULL THEN e.packagings ELSE " TEXT_ARRAY("$6") " END,"
+    "     hours_per_week = coalesce($7::int, e.hours_per_week),"
+    "     duration_weeks = CASE WHEN $8::boolean THEN $9::int ELSE e.duration_weeks END,"
+    "     skills = CASE WHEN $10::json IS NULL THEN e.skills ELSE " TEXT_ARRAY("$10") " END,"
+    "     location = CASE WHEN $11::boolean THEN $12 ELSE e.location END,"
+    "     remote_ok = coalesce($13::boolean, e.remote_ok),"
+    "     cash_min = CASE WHEN $14::boolean THEN $15::numeric ELSE e.cash_min END,"
+    "     cash_max = CASE WHEN $14::boolean THEN $16::numeric ELSE e.cash_max END,"
+    "     cash_currency = CASE WHEN $14::boolean THEN $17 ELSE e.cash_currency END,"
+    "     cash_period = CASE WHEN $14::boolean THEN $18 ELSE e.cash_period END,"
+    "     non_cash = CASE WHEN $14::boolean THEN " TEXT_ARRAY("$19") " ELSE e.non_cash END,"
+    "     status = coalesce($20, e.status),"
+    "     version = e.version + 1, updated_at = now()"
+    "   FROM missing WHERE e.id = $1::bigint AND e.version = $2::int AND missing.slugs = ''"
+    "   RETURNING e.id),"
+    " del AS (DELETE FROM engagement_purposes ep USING u WHERE ep.engagement_id = u.id"
+    "   AND $5::json IS NOT NULL AND ep.purpose_id NOT IN (SELECT id FROM known)),"
+    " ins AS (INSERT INTO engagement_purposes (engagement_id, purpose_id)"
+    "   SELECT u.id, k.id FROM u, known k ON CONFLICT DO NOTHING)"
+    " SELECT (SELECT id FROM u), (SELECT slugs FROM missing)");
+
+void handle_engagement_update(req_t *r)
+{
+    if (!session_require(r)) return;
+    long long id;
+    char id_text[24];
+    if (!path_id(r, 0, &id, id_text, sizeof id_text)) return;
+    problem_t p;
+    problem_init(&p);
+    authz_org_t org;
+    if (authz_engagement(r->caller.account_id_text, id_text, ORG_POST, &org, &p) != 0) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    char version[24];
+    if (!require_if_match(r, version, sizeof version)) return;
+    json_t *body = http_json_body(r);
+    if (!body) return;
+    engagement_input_t in = {0};
+    read_engagement(body, false, &in, &p);
+    if (problem_has_fields(&p)) {
+        input_free(&in);
+        json_decref(body);
+        http_reply_problem(r, &p);
+        return;
+    }
+    const char *params[20] = {
+        id_text, version, in.title, in.description, in.purposes, in.packagings,
+        in.hours_given ? in.hours : NULL, in.duration_given ? "true" : "false",
+        in.duration[0] ? in.duration : NULL, in.skills, in.location_given ? "true" : "false",
+        in.location, in.remote_given ? (in.remote_ok ? "true" : "false") : NULL,
+        in.rewards_given ? "true" : "false", in.cash ? in.cash_min : NULL,
+        in.cash ? in.cash_max : NULL, in.cash ? in.currency : NULL, in.cash ? in.period : NULL,
+        in.non_cash ? in.non_cash : "[]", in.status};
+    PGresult *res = db_exec(&q_engagement_update, 20, params, &p);
+    input_free(&in);
+    json_decref(body);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (PQgetvalue(res, 0, 1)[0]) {
+        unknown_purposes(&p, PQgetvalue(res, 0, 1));
+        PQclear(res);
+        http_reply_problem(r, &p);
+        return;
+    }
+    bool changed = !PQgetisnull(res, 0, 0);
+    PQclear(res);
+    if (!changed) {
+        http_error(r, 412, "precondition-failed", "Stale version",
+                   "The engagement changed since you read it; read it again.");
+        return;
+    }
+    reply_engagement(r, 200, id_text);
+}
+
+/* ---------- listing ----------
+ * Parameters of every list statement: $1 status, $2 organisation slug,
+ * $3 purpose slug, $4 skill, $5 packaging, $6 remote, $7 q, $8 $9 the
+ * cursor's keys, $10 limit + 1. Newest first: one statement per driving
+ * index (open engagements by date, one organisation's, one purpose's), so
+ * a cached generic plan is still the right plan; with q, by relevance. */
+
+#define ENG_ORG_FILTER                                                                      \
+    " AND ($2::text IS NULL OR e.organisation_id ="                                         \
+    "   (SELECT o.id FROM organisations o WHERE o.slug = $2::text))"
+#define ENG_PURPOSE_FILTER                                                                  \
+    " AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM engagement_purposes ep"                \
+    "   JOIN purposes p ON p.id = ep.purpose_id"                                             \
+    "   WHERE ep.engagement_id = e.id AND p.slug = $3::text))"
+#define ENG_OTHER_FILTERS                                                                   \
+    " AND ($4::text IS NULL OR e.skills @> ARRAY[$4::text])"                                \
+    " AND ($5::text IS NULL OR e.packagings @> ARRAY[$5::text])"                            \
+    " AND ($6::boolean IS NULL OR e.remote_ok = $6::boolean)"
+#define ENG_BY_DATE                                                                         \
+    "SELECT cursor_time(e.created_at), e.id::text, engagement_json(e)::text"                \
+    " FROM engagements e"                                                                   \
+    " WHERE (e.created_at, e.id) < ($8::timestamptz, $9::bigint) AND $7::text IS NULL"
+#define ENG_DATE_ORDER " ORDER BY e.created_at DESC, e.id DESC LIMIT $10::int"
+
+static db_stmt_t q_list_open = DB_STMT("engagements_list_open", true,
+    ENG_BY_DATE " AND e.status = 'open' AND $1::text = 'open'"
+    ENG_ORG_FILTER ENG_PURPOSE_FILTER ENG_OTHER_FILTERS ENG_DATE_ORDER);
+static db_stmt_t q_list_status = DB_STMT("engagements_list_status", true,
+    ENG_BY_DATE " AND e.status = $1::text"
+    ENG_ORG_FILTER ENG_PURPOSE_FILTER ENG_OTHER_FILTERS ENG_DATE_ORDER);
+static db_stmt_t q_list_org = DB_STMT("engagements_list_org", true,
+    ENG_BY_DATE " AND e.status = $1::text"
+    " AND e.organisation_id = (SELECT o.id FROM organisations o WHERE o.slug = $2::text)"
+    ENG_PURPOSE_FILTER ENG_OTHER_FILTERS ENG_DATE_ORDER);
+static db_stmt_t q_list_purpose = DB_STMT("engagements_list_purpose", true,
+    ENG_BY_DATE " AND e.status = $1::text AND $2::text IS NULL"
+    " AND e.id IN (SELECT ep.engagement_id FROM engagement_purposes ep"
+    "   WHERE ep.purpose_id = (SELECT p.id FROM purposes p WHERE p.slug = $3::text))"
+    ENG_OTHER_FILTERS ENG_DATE_ORDER);
+/* By relevance (title words weigh more than description words), then id. */
+static db_stmt_t q_list_search = DB_STMT("engagements_search", true,
+    "SELECT k.rank::text, k.id::text, engagement_json(e)::text FROM ("
+    "  SELECT e.id, ts_rank(e.search, websearch_to_tsquery('english', $7::text)) AS rank"
+    "  FROM engagements e"
+    "  WHERE e.search @@ websearch_to_tsquery('english', $7::text) AND e.status = $1::text"
+    ENG_ORG_FILTER ENG_PURPOSE_FILTER ENG_OTHER_FILTERS
+    "    AND (ts_rank(e.search, websearch_to_tsquery('english', $7::text)), e.id)"
+    "      < ($8::real, $9::bigint)"
+    "  ORDER BY 2 DESC, 1 DESC LIMIT $10::int) k"
+    " JOIN engagements e ON e.id = k.id ORDER BY k.rank DESC, k.id DESC");
+
+void handle_engagements_list(req_t *r)
+{
+    int limit;
+    if (!http_limit(r, &limit)) return;
+    problem_t p;
+    problem_init(&p);
+    const char *status = http_query(r, "status");
+    if (status && !status[0]) status = NULL;
+    if (status && !validate_in(status, statuses)) {
+        problem_field(&p, "status", "must be one of: open, paused, closed");
+        status = NULL;
+    }
+    const char *organisation = purposes_query_slug(r, "organisation", &p);
+    const char *purpose = purposes_query_slug(r, "purpose", &p);
+    const char *skill = purposes_query_text(r, "skill", 60, &p);
+    const char *packaging = http_query(r, "packaging");
+    if (packaging && !packaging[0]) packaging = NULL;
+    if (packaging && !validate_in(packaging, packagings)) {
+        problem_field(&p, "packaging",
+                      "must be one of: employment, partnership, consulting, interim, volunteer");
+        packaging = NULL;
+    }
+    const char *remote = http_query(r, "remote");
+    bool remote_ok = false;
+    if (remote && !remote[0]) remote = NULL;
+    if (remote && query_bool(remote, false, &remote_ok) != 0) {
+        problem_field(&p, "remote", "must be true or false");
+        remote = NULL;
+    }
+    if (remote) remote = remote_ok ? "true" : "false";
+    const char *q = purposes_query_text(r, "q", 200, &p);
+    if (problem_has_fields(&p)) {
+        purposes_bad_query(r, &p);
+        return;
+    }
+    if (!status) status = "open";
+    const char *tag = q ? "engagements-rank" : "engagements";
+    char keys[2][PAGE_KEY_MAX];
+    if (!purposes_read_cursor(r, tag, 2, keys)) return;
+    if (!keys[0][0]) snprintf(keys[0], PAGE_KEY_MAX, "%s", q ? "Infinity" : "infinity");
+    if (!keys[1][0]) snprintf(keys[1], PAGE_KEY_MAX, "%s", "9223372036854775807");
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", limit + 1);
+    db_stmt_t *st = q                        ? &q_list_search
+                  : organisation             ? &q_list_org
+                  : purpose                  ? &q_list_purpose
+                  : strcmp(status, "open") == 0 ? &q_list_open
+                                             : &q_list_status;
+    const char *params[10] = {status, organisation, purpose, skill, packaging,
+                              remote, q, keys[0], keys[1], lim};
+    PGresult *res = db_exec(st, 10, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    purposes_reply_page(r, res, limit, tag, 2);
+}

@@ -1,0 +1,513 @@
+/* organisations: create, list, read and change organisations; their charter
+ * history (every version kept); their members (owners, admins, members). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "authz.h"
+#include "common.h"
+#include "db.h"
+#include "handlers.h"
+#include "session.h"
+#include "validate.h"
+
+static const char *const legal_forms[] = {"for_purpose_enterprise", "cooperative", "nonprofit",
+                                          "foundation", "b_corp", "company", "informal", "other",
+                                          NULL};
+static const char *const governances[] = {"holacracy", "sociocracy", "teal", "consent_based",
+                                          "traditional", "other", NULL};
+static const char *const roles[] = {"owner", "admin", "member", NULL};
+
+#define MAX_ORG_PURPOSES 20
+
+static void not_found(req_t *r)
+{
+    http_error(r, 404, "not-found", "Not found", "No such organisation.");
+}
+
+/* The {slug} path parameter; false with 404 set when it cannot be a slug. */
+static bool path_slug(req_t *r, const char **slug)
+{
+    *slug = http_param(r, 0);
+    if (validate_slug(*slug)) return true;
+    not_found(r);
+    return false;
+}
+
+/* An http(s) address without spaces or control characters, or NULL. */
+static const char *read_website(const json_t *body, bool *present, problem_t *p)
+{
+    const char *w = validate_string_or_null(body, "website", 500, present, p);
+    if (!w) return NULL;
+    bool ok = strncasecmp(w, "https://", 8) == 0 ? w[8] != '\0'
+            : strncasecmp(w, "http://", 7) == 0  ? w[7] != '\0'
+                                                 : false;
+    for (const unsigned char *c = (const unsigned char *)w; ok && *c; c++)
+        if (*c <= 0x20 || *c == 0x7f) ok = false;
+    if (!ok) {
+        problem_field(p, "website", "must be an http:// or https:// address without spaces");
+        return NULL;
+    }
+    return w;
+}
+
+/* purposes: [slug] as JSON text for the SQL (caller frees), or NULL. */
+static char *read_purpose_slugs(const json_t *body, bool required, problem_t *p)
+{
+    const json_t *a = validate_string_array(body, "purposes", required, MAX_ORG_PURPOSES, 64, true,
+                                            NULL, p);
+    return a ? json_dumps(a, JSON_COMPACT) : NULL;
+}
+
+/* ---------- reading ---------- */
+
+static db_stmt_t q_org_by_slug = DB_STMT("organisation_by_slug", true,
+    "SELECT o.version, organisation_json(o)::text FROM organisations o WHERE o.slug = $1");
+static db_stmt_t q_org_by_id = DB_STMT("organisation_by_id", true,
+    "SELECT o.version, organisation_json(o)::text FROM organisations o WHERE o.id = $1::bigint");
+
+/* Reply with the organisation (ETag from its version). */
+static void reply_organisation(req_t *r, int status, db_stmt_t *st, const char *key)
+{
+    const char *params[1] = {key};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(st, 1, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (PQntuples(res) == 1) set_etag(r, PQgetvalue(res, 0, 0));
+    reply_row_json(r, status, res, 1);
+}
+
+void handle_organisation_get(req_t *r)
+{
+    const char *slug;
+    if (!path_slug(r, &slug)) return;
+    reply_organisation(r, 200, &q_org_by_slug, slug);
+}
+
+/* Ordered by name then id. The name in the cursor may be "" (too long for a
+ * cursor): then the name of the organisation with the cursor's id is used. */
+#define ORG_LIST_SELECT                                                                     \
+    "SELECT o.name, o.id::text, organisation_json(o)::text FROM organisations o"            \
+    " WHERE ($1::text IS NULL OR EXISTS (SELECT 1 FROM organisation_purposes op"             \
+    "     JOIN purposes p ON p.id = op.purpose_id"                                           \
+    "     WHERE op.organisation_id = o.id AND p.slug = $1::text))"                           \
+    "   AND (o.name, o.id) > (coalesce(nullif($2::text, ''),"                                \
+    "     (SELECT c.name FROM organisations c WHERE c.id = $3::bigint), ''), $3::bigint)"
+static db_stmt_t q_org_list = DB_STMT("organisations_list", true,
+    ORG_LIST_SELECT " AND $5::text IS NULL ORDER BY o.name, o.id LIMIT $4::int");
+static db_stmt_t q_org_search = DB_STMT("organisations_search", true,
+    ORG_LIST_SELECT " AND o.search @@ websearch_to_tsquery('english', $5::text)"
+    " ORDER BY o.name, o.id LIMIT $4::int");
+
+void handle_organisations_list(req_t *r)
+{
+    int limit;
+    if (!http_limit(r, &limit)) return;
+    problem_t p;
+    problem_init(&p);
+    const char *purpose = purposes_query_slug(r, "purpose", &p);
+    const char *q = purposes_query_text(r, "q", 200, &p);
+    if (problem_has_fields(&p)) {
+        purposes_bad_query(r, &p);
+        return;
+    }
+    char keys[2][PAGE_KEY_MAX];
+    if (!purposes_read_cursor(r, "organisations", 2, keys)) return;
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", limit + 1);
+    const char *params[5] = {purpose, keys[0], keys[1][0] ? keys[1] : "0", lim, q};
+    PGresult *res = db_exec(q ? &q_org_search : &q_org_list, 5, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    purposes_reply_page(r, res, limit, "organisations", 2);
+}
+
+/* ---------- creating ---------- */
+
+/* One statement, so one transaction: the organisation, its purposes, charter
+ * version 1 and the creator as owner; nothing when a purpose is unknown (the
+ * second column then names the unknown slugs). */
+static db_stmt_t q_org_insert = DB_STMT("organisation_insert", false,
+    "WITH wanted AS (SELECT DISTINCT s FROM json_array_elements_text($9::json) AS s),"
+    " known AS (SELECT p.id, p.slug FROM purposes p JOIN wanted w ON w.s = p.slug),"
+    " missing AS (SELECT coalesce(string_agg(w.s, ', ' ORDER BY w.s), '') AS slugs FROM wanted w"
+    "   WHERE NOT EXISTS (SELECT 1 FROM known k WHERE k.slug = w.s)),"
+    " o AS (INSERT INTO organisations (slug, name, purpose_statement, association_norms,"
+    "     legal_form, governance, website, location)"
+    "   SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM missing WHERE missing.slugs = ''"
+    "   RETURNING id, purpose_statement, association_norms),"
+    " op AS (INSERT INTO organisation_purposes (organisation_id, purpose_id)"
+    "   SELECT o.id, k.id FROM o, known k),"
+    " ch AS (INSERT INTO organisation_charters (organisation_id, version, purpose_statement,"
+    "     association_norms, change_note, changed_by)"
+    "   SELECT o.id, 1, o.purpose_statement, o.association_norms, NULL, $10::bigint FROM o),"
+    " m AS (INSERT INTO memberships (organisation_id, account_id, role)"
+    "   SELECT o.id, $10::bigint, 'owner' FROM o)"
+    " SELECT (SELECT id FROM o), (SELECT slugs FROM missing)");
+
+static void unknown_purposes(problem_t *p, const char *slugs)
+{
+    problem_field(p, "purposes", "unknown purpose: %.200s", slugs);
+}
+
+void handle_organisation_create(req_t *r)
+{
+    if (!session_require(r)) return;
+    json_t *body = http_json_body(r);
+    if (!body) return;
+    static const char *const fields[] = {"name", "slug", "purpose_statement", "association_norms",
+                                         "purposes", "legal_form", "governance", "website",
+                                         "location", NULL};
+    problem_t p;
+    problem_init(&p);
+    validate_known_fields(body, fields, &p);
+    const char *name = validate_string(body, "name", true, 1, 200, &p);
+    const char *given_slug = validate_string(body, "slug", false, 1, 64, &p);
+    const char *statement = validate_string(body, "purpose_statement", true, 1, 5000, &p);
+    const char *norms = validate_string(body, "association_norms", false, 0, 10000, &p);
+    char *purposes = read_purpose_slugs(body, true, &p);
+    const char *legal_form = validate_enum(body, "legal_form", true, legal_forms, &p);
+    const char *governance = validate_enum(body, "governance", true, governances, &p);
+    const char *website = read_website(body, NULL, &p);
+    const char *location = validate_string_or_null(body, "location", 200, NULL, &p);
+    char slug[72] = "";
+    if (given_slug) {
+        if (validate_slug(given_slug)) snprintf(slug, sizeof slug, "%s", given_slug);
+        else problem_field(&p, "slug", "must be lowercase letters, digits and inner dashes");
+    } else if (name && !json_object_get(body, "slug") &&
+               validate_slugify(name, slug, sizeof slug) != 0) {
+        problem_field(&p, "slug", "is required when the name has no letters or digits (a-z, 0-9)");
+    }
+    if (problem_has_fields(&p)) {
+        free(purposes);
+        json_decref(body);
+        http_reply_problem(r, &p);
+        return;
+    }
+    const char *params[10] = {slug, name, statement, norms ? norms : "", legal_form, governance,
+                              website, location, purposes, r->caller.account_id_text};
+    PGresult *res = db_exec(&q_org_insert, 10, params, &p);
+    free(purposes);
+    json_decref(body);
+    if (!res) {
+        if (db_is_unique_violation()) {
+            problem_clear(&p);
+            problem_set(&p, 409, "conflict", "Slug taken",
+                        "An organisation with the slug %s exists; choose another slug.", slug);
+            problem_field(&p, "slug", "is taken");
+        }
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (PQgetisnull(res, 0, 0)) {
+        unknown_purposes(&p, PQgetvalue(res, 0, 1));
+        PQclear(res);
+        http_reply_problem(r, &p);
+        return;
+    }
+    char id[24];
+    snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    char location_header[128];
+    snprintf(location_header, sizeof location_header, "/api/v1/organisations/%s", slug);
+    http_add_header(r, "Location", location_header);
+    reply_organisation(r, 201, &q_org_by_id, id);
+}
+
+/* ---------- changing ---------- */
+
+/* One statement: the change (optimistic on version, row locked), a new
+ * charter version when the statement or the norms changed, and the new set
+ * of purposes. Columns: id when changed, unknown purpose slugs ("" if none). */
+static db_stmt_t q_org_update = DB_STMT("organisation_update", false,
+    "WITH cur AS (SELECT * FROM organisations WHERE id = $1::bigint AND version = $2::int"
+    "   FOR UPDATE),"
+    " wanted AS (SELECT DISTINCT s FROM json_array_elements_text($6::json) AS s),"
+    " known AS (SELECT p.id, p.slug FROM purposes p JOIN wanted w ON w.s = p.slug),"
+    " missing AS (SELECT coalesce(string_agg(w.s, ', ' ORDER BY w.s), '') AS slugs FROM wanted w"
+    "   WHERE NOT EXISTS (SELECT 1 FROM known k WHERE k.slug = w.s)),"
+    " u AS (UPDATE organisations o SET name = coalesce($3, o.name),"
+    "     purpose_statement = coalesce($4, o.purpose_statement),"
+    "     association_norms = coalesce($5, o.association_norms),"
+    "     charter_version = o.charter_version + CASE WHEN"
+    "       coalesce($4, o.purpose_statement) IS DISTINCT FROM o.purpose_statement OR"
+    "       coalesce($5, o.association_norms) IS DISTINCT FROM o.association_norms THEN 1 ELSE 0 END,"
+    "     legal_form = coalesce($7, o.legal_form), governance = coalesce($8, o.governance),"
+    "     website = CASE WHEN $9::boolean THEN $10 ELSE o.website END,"
+    "     location = CASE WHEN $11::boolean THEN $12 ELSE o.location END,"
+    "     version = o.version + 1, updated_at = now()"
+    "   FROM cur, missing WHERE o.id = cur.id AND missing.slugs = ''"
+    "   RETURNING o.id, o.charter_version, cur.charter_version AS old_charter_version,"
+    "     o.purpose_statement, o.association_norms),"
+    " ch AS (INSERT INTO organisation_charters (organisation_id, version, purpose_statement,"
+    "     association_norms, change_note, changed_by)"
+    "   SELECT u.id, u.charter_version, u.purpose_statement, u.association_norms, $13,"
+    "     $14::bigint FROM u WHERE u.charter_version <> u.old_charter_version),"
+    " del AS (DELETE FROM organisation_purposes op USING u WHERE op.organisation_id = u.id"
+    "   AND $6::json IS NOT NULL AND op.purpose_id NOT IN (SELECT id FROM known)),"
+    " ins AS (INSERT INTO organisation_purposes (organisation_id, purpose_id)"
+    "   SELECT u.id, k.id FROM u, known k ON CONFLICT DO NOTHING)"
+    " SELECT (SELECT id FROM u), (SELECT slugs FROM missing)");
+
+void handle_organisation_update(req_t *r)
+{
+    const char *slug;
+    if (!session_require(r) || !path_slug(r, &slug)) return;
+    problem_t p;
+    problem_init(&p);
+    authz_org_t org;
+    if (authz_organisation(r->caller.account_id_text, slug, ORG_EDIT, &org, &p) != 0) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    char version[24];
+    if (!require_if_match(r, version, sizeof version)) return;
+    json_t *body = http_json_body(r);
+    if (!body) return;
+    static const char *const fields[] = {"name", "slug", "purpose_statement", "association_norms",
+                                         "purposes", "legal_form", "governance", "website",
+                                         "location", "change_note", NULL};
+    validate_known_fields(body, fields, &p);
+    if (json_object_get(body, "slug"))
+        problem_field(&p, "slug", "cannot be changed: links and feeds point at it");
+    if (json_object_size(body) == 0)
+        problem_field(&p, "body", "must name at least one field to change");
+    const char *name = validate_string(body, "name", false, 1, 200, &p);
+    const char *statement = validate_string(body, "purpose_statement", false, 1, 5000, &p);
+    const char *norms = validate_string(body, "association_norms", false, 0, 10000, &p);
+    char *purposes = read_purpose_slugs(body, false, &p);
+    const char *legal_form = validate_enum(body, "legal_form", false, legal_forms, &p);
+    const char *governance = validate_enum(body, "governance", false, governances, &p);
+    bool website_given = false, location_given = false;
+    const char *website = read_website(body, &website_given, &p);
+    const char *location = validate_string_or_null(body, "location", 200, &location_given, &p);
+    const char *note = validate_string_or_null(body, "change_note", 1000, NULL, &p);
+    if (problem_has_fields(&p)) {
+        free(purposes);
+        json_decref(body);
+        http_reply_problem(r, &p);
+        return;
+    }
+    const char *params[14] = {org.id, version, name, statement, norms, purposes, legal_form,
+                              governance, website_given ? "true" : "false", website,
+                              location_given ? "true" : "false", location, note,
+                              r->caller.account_id_text};
+    PGresult *res = db_exec(&q_org_update, 14, params, &p);
+    free(purposes);
+    json_decref(body);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (PQgetvalue(res, 0, 1)[0]) {
+        unknown_purposes(&p, PQgetvalue(res, 0, 1));
+        PQclear(res);
+        http_reply_problem(r, &p);
+        return;
+    }
+    bool changed = !PQgetisnull(res, 0, 0);
+    PQclear(res);
+    if (!changed) {
+        http_error(r, 412, "precondition-failed", "Stale version",
+                   "The organisation changed since you read it; read it again.");
+        return;
+    }
+    reply_organisation(r, 200, &q_org_by_id, org.id);
+}
+
+/* ---------- charter ---------- */
+
+static db_stmt_t q_charter = DB_STMT("organisation_charter", true,
+    "SELECT json_build_object('items', coalesce((SELECT json_agg(json_build_object("
+    "   'version', c.version, 'purpose_statement', c.purpose_statement,"
+    "   'association_norms', c.association_norms, 'change_note', c.change_note,"
+    "   'changed_by', CASE WHEN a.id IS NULL THEN NULL"
+    "     ELSE json_build_object('id', a.id, 'display_name', a.display_name) END,"
+    "   'changed_at', api_time(c.changed_at)) ORDER BY c.version DESC)"
+    "   FROM organisation_charters c LEFT JOIN accounts a ON a.id = c.changed_by"
+    "   WHERE c.organisation_id = o.id), '[]'::json), 'next_cursor', NULL)::text"
+    " FROM organisations o WHERE o.slug = $1");
+
+void handle_charter_list(req_t *r)
+{
+    const char *slug;
+    if (!path_slug(r, &slug)) return;
+    const char *params[1] = {slug};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_charter, 1, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        not_found(r);
+        return;
+    }
+    reply_row_json(r, 200, res, 0);
+}
+
+/* ---------- members ---------- */
+
+#define MEMBER_JSON                                                                         \
+    "json_build_object('account', json_build_object('id', a.id, 'display_name',"           \
+    " a.display_name), 'role', m.role, 'since', api_time(m.created_at))::text"
+
+static db_stmt_t q_members = DB_STMT("organisation_members", true,
+    "SELECT cursor_time(m.created_at), m.account_id::text, " MEMBER_JSON
+    " FROM memberships m JOIN accounts a ON a.id = m.account_id"
+    " WHERE m.organisation_id = $1::bigint"
+    "   AND (m.created_at, m.account_id) > ($2::timestamptz, $3::bigint)"
+    " ORDER BY m.created_at, m.account_id LIMIT $4::int");
+
+void handle_members_list(req_t *r)
+{
+    const char *slug;
+    if (!session_require(r) || !path_slug(r, &slug)) return;
+    problem_t p;
+    problem_init(&p);
+    authz_org_t org;
+    if (authz_organisation(r->caller.account_id_text, slug, ORG_MEMBER_READ, &org, &p) != 0) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    int limit;
+    if (!http_limit(r, &limit)) return;
+    char keys[2][PAGE_KEY_MAX];
+    if (!purposes_read_cursor(r, "members", 2, keys)) return;
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", limit + 1);
+    const char *params[4] = {org.id, keys[0][0] ? keys[0] : "-infinity",
+                             keys[1][0] ? keys[1] : "0", lim};
+    PGresult *res = db_exec(&q_members, 4, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    purposes_reply_page(r, res, limit, "members", 2);
+}
+
+/* Columns: whether the account exists, the new membership (NULL when it
+ * already existed), the account's id. */
+static db_stmt_t q_member_add = DB_STMT("organisation_member_add", false,
+    "WITH a AS (SELECT id, display_name FROM accounts WHERE email = $2 AND deleted_at IS NULL),"
+    " m AS (INSERT INTO memberships (organisation_id, account_id, role)"
+    "   SELECT $1::bigint, a.id, $3 FROM a ON CONFLICT DO NOTHING"
+    "   RETURNING account_id, role, created_at)"
+    " SELECT EXISTS (SELECT 1 FROM a),"
+    "   (SELECT " MEMBER_JSON " FROM m JOIN a ON a.id = m.account_id), (SELECT id FROM a)");
+
+void handle_member_add(req_t *r)
+{
+    const char *slug;
+    if (!session_require(r) || !path_slug(r, &slug)) return;
+    problem_t p;
+    problem_init(&p);
+    authz_org_t org;
+    if (authz_organisation(r->caller.account_id_text, slug, ORG_MANAGE_MEMBERS, &org, &p) != 0) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    json_t *body = http_json_body(r);
+    if (!body) return;
+    static const char *const fields[] = {"email", "role", NULL};
+    validate_known_fields(body, fields, &p);
+    const char *given = validate_string(body, "email", true, 1, 254, &p);
+    char email[256] = "";
+    if (given && validate_normalise_email(given, email, sizeof email) != 0)
+        problem_field(&p, "email", "must be an email address like name@example.org");
+    const char *role = validate_enum(body, "role", true, roles, &p);
+    if (problem_has_fields(&p)) {
+        json_decref(body);
+        http_reply_problem(r, &p);
+        return;
+    }
+    const char *params[3] = {org.id, email, role};
+    PGresult *res = db_exec(&q_member_add, 3, params, &p);
+    json_decref(body);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
+        PQclear(res);
+        problem_field(&p, "email", "no account has this email");
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (PQgetisnull(res, 0, 1)) {
+        PQclear(res);
+        problem_set(&p, 409, "conflict", "Already a member",
+                    "This account is already a member of the organisation.");
+        problem_field(&p, "email", "is already a member");
+        http_reply_problem(r, &p);
+        return;
+    }
+    char location[160];
+    snprintf(location, sizeof location, "/api/v1/organisations/%s/members/%s", slug,
+             PQgetvalue(res, 0, 2));
+    http_add_header(r, "Location", location);
+    reply_row_json(r, 201, res, 1);
+}
+
+/* Owners are locked first, so two owners removing each other at once cannot
+ * leave the organisation without one. Columns: the target's role (NULL: not
+ * a member), rows deleted. */
+static db_stmt_t q_member_remove = DB_STMT("organisation_member_remove", false,
+    "WITH owners AS (SELECT account_id FROM memberships"
+    "   WHERE organisation_id = $1::bigint AND role = 'owner' FOR UPDATE),"
+    " target AS (SELECT role FROM memberships"
+    "   WHERE organisation_id = $1::bigint AND account_id = $2::bigint),"
+    " d AS (DELETE FROM memberships m WHERE m.organisation_id = $1::bigint"
+    "   AND m.account_id = $2::bigint"
+    "   AND (m.role <> 'owner' OR (SELECT count(*) FROM owners WHERE account_id <> $2::bigint) > 0)"
+    "   RETURNING 1)"
+    " SELECT (SELECT role FROM target), (SELECT count(*) FROM d)");
+
+void handle_member_remove(req_t *r)
+{
+    const char *slug;
+    if (!session_require(r) || !path_slug(r, &slug)) return;
+    long long account;
+    char account_text[24];
+    if (!path_id(r, 1, &account, account_text, sizeof account_text)) return;
+    problem_t p;
+    problem_init(&p);
+    authz_org_t org;
+    if (authz_organisation(r->caller.account_id_text, slug, ORG_READ, &org, &p) != 0) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (!authz_member_removal_allows(org.role, account == r->caller.account_id)) {
+        http_error(r, 403, "forbidden", "Not allowed",
+                   "Only an owner may remove other members; members may remove themselves.");
+        return;
+    }
+    const char *params[2] = {org.id, account_text};
+    PGresult *res = db_exec(&q_member_remove, 2, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    bool member = !PQgetisnull(res, 0, 0);
+    bool removed = strcmp(PQgetvalue(res, 0, 1), "0") != 0;
+    PQclear(res);
+    if (!member) {
+        http_error(r, 404, "not-found", "Not found", "This account is not a member.");
+        return;
+    }
+    if (!removed) {
+        http_error(r, 409, "last-owner", "Last owner",
+                   "The organisation needs an owner: add another owner first.");
+        return;
+    }
+    http_reply_empty(r, 204);
+}
