@@ -1,0 +1,468 @@
+/* agents: a purpose agent's profile (PUT/GET /me/agent), the energy split
+ * over purposes (PUT /me/agent/purposes) and the public directory
+ * (GET /agents, GET /agents/{handle}). Emails are never part of an agent. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "common.h"
+#include "db.h"
+#include "handlers.h"
+#include "session.h"
+#include "validate.h"
+
+#define AGENT_MAX_PURPOSES 100
+#define AGENT_JSON_MAX_DEPTH 32
+
+static const char *const k_packagings[] = {"employment", "partnership", "consulting", "interim",
+                                           "volunteer", NULL};
+
+/* ---------- the agent JSON, built in SQL (g = agents, a = accounts) ---------- */
+
+/* The track record of agent g: {concluded, commitments_kept} over its
+ * concluded agreements (agent_track_record, migration 0005). */
+#define AGENT_TRACK_RECORD "agent_track_record(g.id)"
+
+#define AGENT_PURPOSES                                                                       \
+    "coalesce((SELECT json_agg(json_build_object('slug', p.slug, 'name', p.name,"           \
+    "  'energy', ap.energy) ORDER BY ap.energy DESC, p.slug)"                                \
+    "  FROM agent_purposes ap JOIN purposes p ON p.id = ap.purpose_id"                       \
+    "  WHERE ap.agent_id = g.id), '[]'::json)"
+
+#define AGENT_PUBLIC_FIELDS                                                                  \
+    "'handle', g.handle, 'display_name', a.display_name, 'headline', g.headline,"            \
+    " 'personal_purpose', g.personal_purpose, 'skills', to_json(g.skills),"                  \
+    " 'capacity_hours_per_week', g.capacity_hours_per_week,"                                 \
+    " 'packagings', to_json(g.packagings), 'location', g.location, 'remote_ok', g.remote_ok," \
+    " 'purposes', " AGENT_PURPOSES
+
+/* What anyone may see; track_record only when the agent shows it. */
+#define AGENT_PUBLIC_JSON                                                                    \
+    "CASE WHEN g.show_track_record"                                                          \
+    " THEN json_build_object(" AGENT_PUBLIC_FIELDS ", 'track_record', " AGENT_TRACK_RECORD   \
+    "   , 'version', g.version)"                                                             \
+    " ELSE json_build_object(" AGENT_PUBLIC_FIELDS ", 'version', g.version) END"
+
+/* What the agent itself sees: its settings too. */
+#define AGENT_OWN_JSON                                                                       \
+    "json_build_object(" AGENT_PUBLIC_FIELDS ", 'track_record', " AGENT_TRACK_RECORD ","     \
+    " 'discoverable', g.discoverable, 'show_track_record', g.show_track_record,"             \
+    " 'show_follows', g.show_follows, 'created_at', api_time(g.created_at),"                 \
+    " 'updated_at', api_time(g.updated_at), 'version', g.version)"
+
+/* ---------- PUT /api/v1/me/agent ---------- */
+
+static db_stmt_t q_agent_put = DB_STMT("agent_put", false,
+    "WITH g AS ("
+    " INSERT INTO agents (account_id, handle, headline, personal_purpose, skills,"
+    "   capacity_hours_per_week, packagings, location, remote_ok, discoverable,"
+    "   show_track_record, show_follows)"
+    " VALUES ($1::bigint, $2, $3, $4, ARRAY(SELECT json_array_elements_text($5::json)),"
+    "   $6::int, ARRAY(SELECT json_array_elements_text($7::json)), $8, $9::bool, $10::bool,"
+    "   $11::bool, $12::bool)"
+    " ON CONFLICT (account_id) DO UPDATE SET handle = EXCLUDED.handle,"
+    "   headline = EXCLUDED.headline, personal_purpose = EXCLUDED.personal_purpose,"
+    "   skills = EXCLUDED.skills, capacity_hours_per_week = EXCLUDED.capacity_hours_per_week,"
+    "   packagings = EXCLUDED.packagings, location = EXCLUDED.location,"
+    "   remote_ok = EXCLUDED.remote_ok, discoverable = EXCLUDED.discoverable,"
+    "   show_track_record = EXCLUDED.show_track_record, show_follows = EXCLUDED.show_follows,"
+    "   updated_at = now(), version = agents.version + 1"
+    " WHERE $13::int IS NULL OR agents.version = $13::int"
+    " RETURNING *)"
+    "SELECT g.version, " AGENT_OWN_JSON "::text FROM g JOIN accounts a ON a.id = g.account_id");
+
+static const char *bool_text(bool b) { return b ? "true" : "false"; }
+
+void handle_agent_put(req_t *r)
+{
+    if (!session_require(r)) return;
+    char if_match[24];
+    const char *version = NULL;
+    if (http_header(r, "If-Match")) {
+        if (!require_if_match(r, if_match, sizeof if_match)) return;
+        version = if_match;
+    }
+    json_t *body = http_json_body(r);
+    if (!body) return;
+    static const char *const fields[] = {"handle", "headline", "personal_purpose", "skills",
+        "capacity_hours_per_week", "packagings", "location", "remote_ok", "discoverable",
+        "show_track_record", "show_follows", NULL};
+    problem_t p;
+    problem_init(&p);
+    validate_known_fields(body, fields, &p);
+    const char *handle = validate_string(body, "handle", true, 1, 64, &p);
+    if (handle && !validate_slug(handle)) {
+        problem_field(&p, "handle", "must be 1 to 64 lowercase letters, digits and inner hyphens");
+        handle = NULL;
+    }
+    const char *headline = validate_string(body, "headline", false, 0, 200, &p);
+    const char *personal = validate_string(body, "personal_purpose", false, 0, 2000, &p);
+    const json_t *skills = validate_string_array(body, "skills", false, 50, 100, false, NULL, &p);
+    long long capacity = 0;
+    validate_int(body, "capacity_hours_per_week", false, 0, 80, &capacity, &p);
+    const json_t *packagings = validate_string_array(body, "packagings", false, 5, 20, false,
+                                                     k_packagings, &p);
+    const char *location = validate_string_or_null(body, "location", 200, NULL, &p);
+    bool remote_ok = true, discoverable = true, show_track_record = true, show_follows = true;
+    validate_bool(body, "remote_ok", false, &remote_ok, &p);
+    validate_bool(body, "discoverable", false, &discoverable, &p);
+    validate_bool(body, "show_track_record", false, &show_track_record, &p);
+    validate_bool(body, "show_follows", false, &show_follows, &p);
+    if (problem_has_fields(&p)) {
+        json_decref(body);
+        http_reply_problem(r, &p);
+        return;
+    }
+    char *skills_json = skills ? json_dumps(skills, JSON_COMPACT) : strdup("[]");
+    char *packagings_json = packagings ? json_dumps(packagings, JSON_COMPACT) : strdup("[]");
+    char capacity_text[16];
+    snprintf(capacity_text, sizeof capacity_text, "%lld", capacity);
+    const char *params[13] = {r->caller.account_id_text, handle, headline ? headline : "",
+        personal ? personal : "", skills_json, capacity_text, packagings_json,
+        location && *location ? location : NULL, bool_text(remote_ok), bool_text(discoverable),
+        bool_text(show_track_record), bool_text(show_follows), version};
+    PGresult *res = NULL;
+    if (skills_json && packagings_json) res = db_exec(&q_agent_put, 13, params, &p);
+    else problem_set(&p, 500, "internal", "Internal error", NULL);
+    free(skills_json);
+    free(packagings_json);
+    json_decref(body);
+    if (!res) {
+        if (db_is_unique_violation()) {
+            problem_clear(&p);
+            problem_set(&p, 409, "conflict", "Handle taken",
+                        "Another agent already uses this handle; choose another.");
+            problem_field(&p, "handle", "is already taken");
+        }
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        http_error(r, 412, "precondition-failed", "Stale version",
+                   "If-Match does not name the current version; read the agent again.");
+        return;
+    }
+    set_etag(r, PQgetvalue(res, 0, 0));
+    reply_row_json(r, 200, res, 1);
+}
+
+/* ---------- GET /api/v1/me/agent ---------- */
+
+static db_stmt_t q_agent_own = DB_STMT("agent_own", true,
+    "SELECT g.version, " AGENT_OWN_JSON "::text FROM agents g JOIN accounts a ON a.id = g.account_id"
+    " WHERE g.account_id = $1::bigint");
+
+static void no_agent(req_t *r, int status)
+{
+    http_error(r, status, status == 404 ? "not-found" : "no-agent", "No agent profile",
+               "You have no agent profile yet: create your agent profile first with"
+               " PUT /api/v1/me/agent.");
+}
+
+void handle_agent_get_own(req_t *r)
+{
+    if (!session_require(r)) return;
+    const char *params[1] = {r->caller.account_id_text};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_agent_own, 1, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        no_agent(r, 404);
+        return;
+    }
+    set_etag(r, PQgetvalue(res, 0, 0));
+    reply_row_json(r, 200, res, 1);
+}
+
+/* ---------- PUT /api/v1/me/agent/purposes ---------- */
+
+/* The body of this endpoint is a JSON array, so http_json_body (objects
+ * only) does not fit: the same checks, for an array. */
+static json_t *read_json_array(req_t *r)
+{
+    const char *ct = http_header(r, "Content-Type");
+    if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
+        (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
+        http_error(r, 415, "unsupported-media-type", "Unsupported media type",
+                   "Send the body as application/json.");
+        return NULL;
+    }
+    if (r->body_len == 0) {
+        http_error(r, 400, "malformed", "Malformed request", "The request body is empty.");
+        return NULL;
+    }
+    if (validate_json_depth(r->body, r->body_len) > AGENT_JSON_MAX_DEPTH) {
+        http_error(r, 400, "malformed", "Malformed request", "The JSON is nested too deeply.");
+        return NULL;
+    }
+    json_error_t err;
+    json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &err);
+    if (!j) {
+        problem_t p;
+        problem_init(&p);
+        problem_set(&p, 400, "malformed", "Malformed request",
+                    "The body is not valid JSON: %s (line %d, column %d).", err.text, err.line,
+                    err.column);
+        http_reply_problem(r, &p);
+        return NULL;
+    }
+    if (!json_is_array(j)) {
+        json_decref(j);
+        http_error(r, 400, "malformed", "Malformed request",
+                   "The body must be a JSON array of {purpose, energy}.");
+        return NULL;
+    }
+    return j;
+}
+
+/* Validate [{purpose, energy}]; every bad item field is named "[i].field". */
+static void validate_energy_items(const json_t *items, problem_t *p)
+{
+    size_t n = json_array_size(items);
+    if (n > AGENT_MAX_PURPOSES) {
+        problem_field(p, "energy", "at most %d purposes: each needs at least 1 of the 100",
+                      AGENT_MAX_PURPOSES);
+        return;
+    }
+    long long sum = 0;
+    bool sum_known = true;
+    size_t i;
+    const json_t *item;
+    json_array_foreach(items, i, item) {
+        char field[48];
+        if (!json_is_object(item)) {
+            snprintf(field, sizeof field, "[%zu]", i);
+            problem_field(p, field, "must be an object {purpose, energy}");
+            sum_known = false;
+            continue;
+        }
+        const char *key;
+        json_t *v;
+        json_object_foreach((json_t *)item, key, v) {
+            if (strcmp(key, "purpose") != 0 && strcmp(key, "energy") != 0) {
+                char unknown[128];
+                snprintf(unknown, sizeof unknown, "[%zu].%.64s", i, key);
+                problem_field(p, unknown, "unknown field");
+            }
+        }
+        snprintf(field, sizeof field, "[%zu].purpose", i);
+        const json_t *slug = json_object_get(item, "purpose");
+        if (!slug) problem_field(p, field, "is required");
+        else if (!json_is_string(slug) || !validate_slug(json_string_value(slug)) ||
+                 strlen(json_string_value(slug)) != json_string_length(slug))
+            problem_field(p, field, "must be the slug of a purpose");
+        else
+            for (size_t j = 0; j < i; j++) {
+                const json_t *earlier = json_object_get(json_array_get(items, j), "purpose");
+                if (json_is_string(earlier) &&
+                    strcmp(json_string_value(earlier), json_string_value(slug)) == 0) {
+                    problem_field(p, field, "repeats the purpose of item %zu; give each purpose once", j);
+                    break;
+                }
+            }
+        snprintf(field, sizeof field, "[%zu].energy", i);
+        const json_t *energy = json_object_get(item, "energy");
+        if (!energy) {
+            problem_field(p, field, "is required");
+            sum_known = false;
+        } else if (!json_is_integer(energy) || json_integer_value(energy) < 1 ||
+                   json_integer_value(energy) > 100) {
+            problem_field(p, field, "must be an integer from 1 to 100");
+            sum_known = false;
+        } else {
+            sum += json_integer_value(energy);
+        }
+    }
+    if (sum_known && sum > 100)
+        problem_field(p, "energy", "the energies sum to %lld; the total must be at most 100", sum);
+}
+
+static db_stmt_t q_energy_lock = DB_STMT("agent_energy_lock", false,
+    "SELECT g.id, (SELECT coalesce(json_agg(i.ord - 1 ORDER BY i.ord), '[]'::json)"
+    "  FROM json_array_elements($2::json) WITH ORDINALITY AS i(item, ord)"
+    "  WHERE NOT EXISTS (SELECT 1 FROM purposes p WHERE p.slug = i.item->>'purpose'))::text"
+    " FROM agents g WHERE g.account_id = $1::bigint FOR UPDATE OF g");
+static db_stmt_t q_energy_replace = DB_STMT("agent_energy_replace", false,
+    "WITH input AS ("
+    "  SELECT p.id AS purpose_id, p.slug, p.name, x.energy"
+    "  FROM json_to_recordset($2::json) AS x(purpose text, energy int)"
+    "  JOIN purposes p ON p.slug = x.purpose),"
+    " gone AS (DELETE FROM agent_purposes WHERE agent_id = $1::bigint"
+    "  AND purpose_id NOT IN (SELECT purpose_id FROM input)),"
+    " put AS (INSERT INTO agent_purposes (agent_id, purpose_id, energy)"
+    "  SELECT $1::bigint, purpose_id, energy FROM input"
+    "  ON CONFLICT (agent_id, purpose_id) DO UPDATE SET energy = EXCLUDED.energy),"
+    " bump AS (UPDATE agents SET version = version + 1, updated_at = now()"
+    "  WHERE id = $1::bigint RETURNING version)"
+    "SELECT (SELECT version FROM bump), coalesce((SELECT json_agg(json_build_object("
+    "  'purpose', slug, 'name', name, 'energy', energy) ORDER BY energy DESC, slug)"
+    "  FROM input), '[]'::json)::text");
+
+static bool energy_sum_violated(void)
+{
+    return strcmp(db_sqlstate(), "23514") == 0 && strcmp(db_constraint(), "agent_energy_sum") == 0;
+}
+
+static void reply_energy_over(req_t *r, problem_t *p)
+{
+    problem_clear(p);
+    problem_field(p, "energy", "the energies sum to more than 100");
+    http_reply_problem(r, p);
+}
+
+void handle_agent_purposes_put(req_t *r)
+{
+    if (!session_require(r)) return;
+    json_t *items = read_json_array(r);
+    if (!items) return;
+    problem_t p;
+    problem_init(&p);
+    validate_energy_items(items, &p);
+    if (problem_has_fields(&p)) {
+        json_decref(items);
+        http_reply_problem(r, &p);
+        return;
+    }
+    char *items_json = json_dumps(items, JSON_COMPACT);
+    json_decref(items);
+    if (!items_json) {
+        http_error(r, 500, "internal", "Internal error", NULL);
+        return;
+    }
+    /* Lock the agent row first: two concurrent replacements run one after
+     * the other, and the deferred trigger agent_energy_sum checks the total. */
+    if (db_begin(&p) != 0) {
+        free(items_json);
+        http_reply_problem(r, &p);
+        return;
+    }
+    const char *lock_params[2] = {r->caller.account_id_text, items_json};
+    PGresult *res = db_exec(&q_energy_lock, 2, lock_params, &p);
+    if (!res) {
+        db_rollback();
+        free(items_json);
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        db_rollback();
+        free(items_json);
+        no_agent(r, 409);
+        return;
+    }
+    char agent_id[24];
+    snprintf(agent_id, sizeof agent_id, "%s", PQgetvalue(res, 0, 0));
+    json_t *unknown = json_loads(PQgetvalue(res, 0, 1), 0, NULL);
+    PQclear(res);
+    size_t i;
+    json_t *idx;
+    json_array_foreach(unknown, i, idx) {
+        char field[48];
+        snprintf(field, sizeof field, "[%lld].purpose", (long long)json_integer_value(idx));
+        problem_field(&p, field, "is not a known purpose");
+    }
+    json_decref(unknown);
+    if (problem_has_fields(&p)) {
+        db_rollback();
+        free(items_json);
+        http_reply_problem(r, &p);
+        return;
+    }
+    const char *params[2] = {agent_id, items_json};
+    res = db_exec(&q_energy_replace, 2, params, &p);
+    free(items_json);
+    if (!res) {
+        bool over = energy_sum_violated();
+        db_rollback();
+        if (over) reply_energy_over(r, &p);
+        else http_reply_problem(r, &p);
+        return;
+    }
+    if (db_commit(&p) != 0) {
+        PQclear(res);
+        bool over = energy_sum_violated();
+        db_rollback();
+        if (over) reply_energy_over(r, &p);
+        else http_reply_problem(r, &p);
+        return;
+    }
+    set_etag(r, PQgetvalue(res, 0, 0));
+    reply_row_json(r, 200, res, 1);
+}
+
+/* ---------- GET /api/v1/agents and /api/v1/agents/{handle} ---------- */
+
+static db_stmt_t q_agents_list = DB_STMT("agents_list", true,
+    "SELECT g.id::text, " AGENT_PUBLIC_JSON "::text FROM agents g JOIN accounts a ON a.id = g.account_id"
+    " WHERE g.discoverable AND a.deleted_at IS NULL"
+    "  AND ($1::bigint IS NULL OR g.id < $1::bigint)"
+    "  AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM agent_purposes ap"
+    "       JOIN purposes p ON p.id = ap.purpose_id WHERE ap.agent_id = g.id AND p.slug = $2))"
+    "  AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM unnest(g.skills) s"
+    "       WHERE lower(s) = lower($3)))"
+    " ORDER BY g.id DESC LIMIT $4::int");
+
+void handle_agents_list(req_t *r)
+{
+    int limit;
+    if (!http_limit(r, &limit)) return;
+    char keys[1][PAGE_KEY_MAX];
+    if (!purposes_read_cursor(r, "agents", 1, keys)) return;
+    problem_t p;
+    problem_init(&p);
+    const char *purpose = purposes_query_slug(r, "purpose", &p);
+    const char *skill = purposes_query_text(r, "skill", 100, &p);
+    if (problem_has_fields(&p)) {
+        purposes_bad_query(r, &p);
+        return;
+    }
+    char limit_text[16];
+    snprintf(limit_text, sizeof limit_text, "%d", limit + 1);
+    const char *params[4] = {keys[0][0] ? keys[0] : NULL, purpose, skill, limit_text};
+    PGresult *res = db_exec(&q_agents_list, 4, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    purposes_reply_page(r, res, limit, "agents", 1);
+}
+
+static db_stmt_t q_agent_by_handle = DB_STMT("agent_by_handle", true,
+    "SELECT g.version, CASE WHEN g.account_id = $2::bigint THEN " AGENT_OWN_JSON
+    " ELSE " AGENT_PUBLIC_JSON " END::text"
+    " FROM agents g JOIN accounts a ON a.id = g.account_id"
+    " WHERE g.handle = $1 AND a.deleted_at IS NULL"
+    "  AND (g.discoverable OR g.account_id = $2::bigint)");
+
+void handle_agent_get(req_t *r)
+{
+    const char *handle = http_param(r, 0);
+    if (session_resolve(r) < 0) return;
+    if (!validate_slug(handle)) {
+        http_error(r, 404, "not-found", "Not found", "No such agent.");
+        return;
+    }
+    const char *params[2] = {handle, r->caller.account_id ? r->caller.account_id_text : NULL};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_agent_by_handle, 2, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        http_error(r, 404, "not-found", "Not found", "No such agent.");
+        return;
+    }
+    set_etag(r, PQgetvalue(res, 0, 0));
+    reply_row_json(r, 200, res, 1);
+}

@@ -1,0 +1,142 @@
+/* follows: an agent follows an organisation without being engaged (PUT and
+ * DELETE /organisations/{slug}/follow), the organisation's members see the
+ * followers who allow it, and an agent lists what it follows. */
+#include <stdio.h>
+#include <string.h>
+
+#include "authz.h"
+#include "common.h"
+#include "db.h"
+#include "handlers.h"
+#include "session.h"
+#include "validate.h"
+
+static db_stmt_t q_follow = DB_STMT("follow_put", false,
+    "WITH o AS (SELECT id FROM organisations WHERE slug = $2),"
+    " g AS (SELECT id FROM agents WHERE account_id = $1::bigint),"
+    " ins AS (INSERT INTO follows (agent_id, organisation_id)"
+    "  SELECT g.id, o.id FROM g, o ON CONFLICT DO NOTHING)"
+    "SELECT EXISTS (SELECT 1 FROM o), EXISTS (SELECT 1 FROM g)");
+static db_stmt_t q_unfollow = DB_STMT("follow_delete", false,
+    "WITH o AS (SELECT id FROM organisations WHERE slug = $2),"
+    " g AS (SELECT id FROM agents WHERE account_id = $1::bigint),"
+    " del AS (DELETE FROM follows f USING g, o"
+    "  WHERE f.agent_id = g.id AND f.organisation_id = o.id)"
+    "SELECT EXISTS (SELECT 1 FROM o), EXISTS (SELECT 1 FROM g)");
+
+static void no_organisation(req_t *r)
+{
+    http_error(r, 404, "not-found", "Not found", "No such organisation.");
+}
+
+/* Follow or unfollow: 204 either way, and again (idempotent). */
+static void follow_change(req_t *r, db_stmt_t *st)
+{
+    if (!session_require(r)) return;
+    const char *slug = http_param(r, 0);
+    if (!validate_slug(slug)) {
+        no_organisation(r);
+        return;
+    }
+    const char *params[2] = {r->caller.account_id_text, slug};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(st, 2, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    bool org = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    bool agent = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    PQclear(res);
+    if (!org) {
+        no_organisation(r);
+        return;
+    }
+    if (!agent) {
+        http_error(r, 409, "no-agent", "No agent profile",
+                   "Only agents follow organisations: create your agent profile first with"
+                   " PUT /api/v1/me/agent.");
+        return;
+    }
+    http_reply_empty(r, 204);
+}
+
+void handle_follow_put(req_t *r) { follow_change(r, &q_follow); }
+void handle_follow_delete(req_t *r) { follow_change(r, &q_unfollow); }
+
+/* Cursor keys: followed_at in microseconds since the epoch, then an id. */
+#define FOLLOW_AFTER(TS, ID)                                                                 \
+    "($2::bigint IS NULL OR (" TS ", " ID ") < (timestamptz 'epoch'"                          \
+    " + $2::bigint * interval '1 microsecond', $3::bigint))"
+
+static db_stmt_t q_followers = DB_STMT("follow_followers", true,
+    "SELECT (extract(epoch FROM f.created_at) * 1000000)::bigint::text, f.agent_id::text,"
+    " json_build_object('handle', g.handle, 'display_name', a.display_name,"
+    "  'headline', g.headline, 'followed_at', api_time(f.created_at))::text"
+    " FROM follows f JOIN agents g ON g.id = f.agent_id JOIN accounts a ON a.id = g.account_id"
+    " WHERE f.organisation_id = $1::bigint AND g.show_follows AND a.deleted_at IS NULL"
+    "  AND " FOLLOW_AFTER("f.created_at", "f.agent_id")
+    " ORDER BY f.created_at DESC, f.agent_id DESC LIMIT $4::int");
+
+void handle_followers_list(req_t *r)
+{
+    if (!session_require(r)) return;
+    int limit;
+    if (!http_limit(r, &limit)) return;
+    char keys[2][PAGE_KEY_MAX];
+    if (!purposes_read_cursor(r, "followers", 2, keys)) return;
+    problem_t p;
+    problem_init(&p);
+    const char *slug = http_param(r, 0);
+    if (!validate_slug(slug)) {
+        no_organisation(r);
+        return;
+    }
+    authz_org_t org;
+    if (authz_organisation(r->caller.account_id_text, slug, ORG_MEMBER_READ, &org, &p) != 0) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    char limit_text[16];
+    snprintf(limit_text, sizeof limit_text, "%d", limit + 1);
+    const char *params[4] = {org.id, keys[0][0] ? keys[0] : NULL, keys[1][0] ? keys[1] : NULL,
+                             limit_text};
+    PGresult *res = db_exec(&q_followers, 4, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    purposes_reply_page(r, res, limit, "followers", 2);
+}
+
+static db_stmt_t q_my_follows = DB_STMT("follow_mine", true,
+    "SELECT (extract(epoch FROM f.created_at) * 1000000)::bigint::text, f.organisation_id::text,"
+    " json_build_object('slug', o.slug, 'name', o.name,"
+    "  'followed_at', api_time(f.created_at))::text"
+    " FROM agents g JOIN follows f ON f.agent_id = g.id"
+    " JOIN organisations o ON o.id = f.organisation_id"
+    " WHERE g.account_id = $1::bigint"
+    "  AND " FOLLOW_AFTER("f.created_at", "f.organisation_id")
+    " ORDER BY f.created_at DESC, f.organisation_id DESC LIMIT $4::int");
+
+void handle_my_follows(req_t *r)
+{
+    if (!session_require(r)) return;
+    int limit;
+    if (!http_limit(r, &limit)) return;
+    char keys[2][PAGE_KEY_MAX];
+    if (!purposes_read_cursor(r, "my-follows", 2, keys)) return;
+    char limit_text[16];
+    snprintf(limit_text, sizeof limit_text, "%d", limit + 1);
+    const char *params[4] = {r->caller.account_id_text, keys[0][0] ? keys[0] : NULL,
+                             keys[1][0] ? keys[1] : NULL, limit_text};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_my_follows, 4, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    purposes_reply_page(r, res, limit, "my-follows", 2);
+}
