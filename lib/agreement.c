@@ -1,0 +1,174 @@
+/* agreement: the state machine of relationship agreements (pure, no I/O).
+ * proposed -> active (accept, other side) | declined (decline, other side) |
+ * withdrawn (withdraw, proposer); active -> concluded (conclude, either side);
+ * proposed|active -> proposed (amend, either side). An amendment of an active
+ * agreement that is declined or withdrawn returns to active with the old terms. */
+#include "agreement.h"
+
+#include <stdio.h>
+#include <string.h>
+
+static const char *const status_names[AGREEMENT_STATUS_COUNT] = {
+    "proposed", "active", "declined", "withdrawn", "concluded"};
+static const char *const action_names[AGREEMENT_ACTION_COUNT] = {
+    "accept", "decline", "withdraw", "conclude", "amend"};
+
+#define BIT(a) (1u << (a))
+
+static bool is_party(agreement_side_t side)
+{
+    return side == AGREEMENT_SIDE_AGENT || side == AGREEMENT_SIDE_ORGANISATION;
+}
+
+static bool side_closed(const agreement_state_t *s, agreement_side_t side)
+{
+    return side == AGREEMENT_SIDE_AGENT ? s->agent_closed : s->organisation_closed;
+}
+
+unsigned agreement_allowed_actions(const agreement_state_t *s, agreement_side_t side)
+{
+    if (!s || !is_party(side)) return 0;
+    switch (s->status) {
+    case AGREEMENT_PROPOSED:
+        if (!is_party(s->proposer)) return 0;
+        if (side == s->proposer) return BIT(AGREEMENT_WITHDRAW) | BIT(AGREEMENT_AMEND);
+        return BIT(AGREEMENT_ACCEPT) | BIT(AGREEMENT_DECLINE) | BIT(AGREEMENT_AMEND);
+    case AGREEMENT_ACTIVE:
+        return BIT(AGREEMENT_CONCLUDE) | BIT(AGREEMENT_AMEND);
+    case AGREEMENT_CONCLUDED:
+        return side_closed(s, side) ? 0 : BIT(AGREEMENT_CONCLUDE);
+    case AGREEMENT_DECLINED:
+    case AGREEMENT_WITHDRAWN:
+        return 0;
+    }
+    return 0;
+}
+
+agreement_side_t agreement_awaiting(const agreement_state_t *s)
+{
+    if (!s || s->status != AGREEMENT_PROPOSED) return AGREEMENT_SIDE_NONE;
+    if (s->proposer == AGREEMENT_SIDE_AGENT) return AGREEMENT_SIDE_ORGANISATION;
+    if (s->proposer == AGREEMENT_SIDE_ORGANISATION) return AGREEMENT_SIDE_AGENT;
+    return AGREEMENT_SIDE_NONE;
+}
+
+void agreement_actions_text(unsigned actions, char *buf, size_t cap)
+{
+    size_t o = 0;
+    if (cap == 0) return;
+    buf[0] = '\0';
+    for (int a = 0; a < AGREEMENT_ACTION_COUNT; a++) {
+        if (!(actions & BIT(a))) continue;
+        int n = snprintf(buf + o, cap - o, "%s%s", o ? ", " : "", action_names[a]);
+        if (n < 0 || (size_t)n >= cap - o) return;
+        o += (size_t)n;
+    }
+    if (o == 0) snprintf(buf, cap, "none");
+}
+
+/* Why the status refuses the action, beyond its name. */
+static const char *status_context(const agreement_state_t *s, agreement_side_t side)
+{
+    switch (s->status) {
+    case AGREEMENT_PROPOSED:
+        if (side == s->proposer)
+            return s->has_active_terms ? " (your amendment awaits the other side's consent)"
+                                       : " (your proposal awaits the other side's consent)";
+        return s->has_active_terms ? " (an amendment awaits your consent)"
+                                   : " (a proposal awaits your consent)";
+    case AGREEMENT_CONCLUDED:
+        return side_closed(s, side) ? " and your side has already recorded its closure" : "";
+    case AGREEMENT_DECLINED:
+    case AGREEMENT_WITHDRAWN:
+        return " and can no longer change";
+    case AGREEMENT_ACTIVE:
+        return "";
+    }
+    return "";
+}
+
+int agreement_transition(const agreement_state_t *s, agreement_action_t action,
+                         agreement_side_t side, agreement_outcome_t *out, char *err, size_t errlen)
+{
+    if (err && errlen) err[0] = '\0';
+    if (!s || !out || (unsigned)action >= AGREEMENT_ACTION_COUNT ||
+        (unsigned)s->status >= AGREEMENT_STATUS_COUNT) {
+        if (err && errlen) snprintf(err, errlen, "Unknown agreement action or status.");
+        return -1;
+    }
+    unsigned allowed = agreement_allowed_actions(s, side);
+    if (!(allowed & BIT(action))) {
+        if (err && errlen) {
+            char list[96];
+            agreement_actions_text(allowed, list, sizeof list);
+            snprintf(err, errlen, "Cannot %s: the agreement is %s%s. Allowed actions for you: %s.",
+                     action_names[action], status_names[s->status], status_context(s, side), list);
+        }
+        return -1;
+    }
+    memset(out, 0, sizeof *out);
+    switch (action) {
+    case AGREEMENT_ACCEPT:
+        out->status = AGREEMENT_ACTIVE;
+        out->activates_pending = true;
+        break;
+    case AGREEMENT_DECLINE:
+    case AGREEMENT_WITHDRAW:
+        if (s->has_active_terms) {
+            out->status = AGREEMENT_ACTIVE;
+            out->drops_pending = true;
+        } else {
+            out->status = action == AGREEMENT_DECLINE ? AGREEMENT_DECLINED : AGREEMENT_WITHDRAWN;
+        }
+        break;
+    case AGREEMENT_CONCLUDE:
+        out->status = AGREEMENT_CONCLUDED;
+        out->records_closure = true;
+        break;
+    case AGREEMENT_AMEND:
+        out->status = AGREEMENT_PROPOSED;
+        out->new_version = true;
+        break;
+    }
+    return 0;
+}
+
+const char *agreement_status_name(agreement_status_t s)
+{
+    return (unsigned)s < AGREEMENT_STATUS_COUNT ? status_names[s] : "unknown";
+}
+
+int agreement_status_parse(const char *name)
+{
+    if (!name) return -1;
+    for (int i = 0; i < AGREEMENT_STATUS_COUNT; i++)
+        if (strcmp(name, status_names[i]) == 0) return i;
+    return -1;
+}
+
+const char *agreement_action_name(agreement_action_t a)
+{
+    return (unsigned)a < AGREEMENT_ACTION_COUNT ? action_names[a] : "unknown";
+}
+
+int agreement_action_parse(const char *name)
+{
+    if (!name) return -1;
+    for (int i = 0; i < AGREEMENT_ACTION_COUNT; i++)
+        if (strcmp(name, action_names[i]) == 0) return i;
+    return -1;
+}
+
+const char *agreement_side_name(agreement_side_t s)
+{
+    return s == AGREEMENT_SIDE_AGENT ? "agent" : s == AGREEMENT_SIDE_ORGANISATION ? "organisation"
+                                                                                    : "none";
+}
+
+int agreement_side_parse(const char *name)
+{
+    if (!name) return -1;
+    if (strcmp(name, "agent") == 0) return AGREEMENT_SIDE_AGENT;
+    if (strcmp(name, "organisation") == 0) return AGREEMENT_SIDE_ORGANISATION;
+    return -1;
+}

@@ -1,0 +1,1160 @@
+/* agreements: relationship agreements (propose, read, amend, accept, decline,
+ * withdraw, conclude, versions, lists), the agent's portfolio and the
+ * notifications every transition leaves for the other side. The lifecycle
+ * rules are lib/agreement.c; which side the caller is, lib/authz.c. */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agreement.h"
+#include "authz.h"
+#include "common.h"
+#include "cursor.h"
+#include "db.h"
+#include "handlers.h"
+#include "session.h"
+#include "validate.h"
+
+#define AGREEMENT_MAX_PURPOSES 10
+#define AGREEMENT_MAX_NON_CASH 20
+
+static const char *const k_packagings[] = {"employment", "partnership", "consulting", "interim",
+                                           "volunteer", NULL};
+static const char *const k_cash_periods[] = {"hour", "day", "week", "month", "year", "total",
+                                             NULL};
+
+/* ---------- SQL fragments (a = agreements, o = organisations, g = agents,
+ * acc = the agent's account) ---------- */
+
+/* The version shown as "terms": the pending one while proposed, else the
+ * one in force, else (declined or withdrawn) the last one proposed. */
+#define SHOWN_VERSION                                                                        \
+    "CASE WHEN a.status = 'proposed' OR a.active_version IS NULL THEN a.terms_version"       \
+    " ELSE a.active_version END"
+
+/* One version of the terms (row V of agreement_versions) as JSON. */
+#define TERMS_JSON(V)                                                                        \
+    "json_build_object('version', " V ".version, 'role', " V ".role,"                        \
+    " 'purposes', coalesce((SELECT json_agg(json_build_object('slug', p.slug, 'name', p.name)" \
+    "   ORDER BY p.slug) FROM agreement_version_purposes vp JOIN purposes p ON p.id = vp.purpose_id" \
+    "   WHERE vp.agreement_id = " V ".agreement_id AND vp.version = " V ".version), '[]'::json)," \
+    " 'packaging', " V ".packaging, 'hours_per_week', " V ".hours_per_week,"                 \
+    " 'terms', " V ".terms, 'rewards', " V ".rewards, 'starts_on', " V ".starts_on,"         \
+    " 'review_on', " V ".review_on, 'change_note', " V ".change_note,"                       \
+    " 'proposed_by', " V ".proposed_by, 'author', (SELECT json_build_object('id', au.id,"    \
+    "   'display_name', au.display_name) FROM accounts au WHERE au.id = " V ".author_id),"   \
+    " 'created_at', api_time(" V ".created_at))"
+
+#define AGREEMENT_FROM                                                                       \
+    " FROM agreements a JOIN organisations o ON o.id = a.organisation_id"                    \
+    " JOIN agents g ON g.id = a.agent_id JOIN accounts acc ON acc.id = g.account_id"
+
+#define PARTIES_JSON                                                                         \
+    "'organisation', json_build_object('slug', o.slug, 'name', o.name),"                     \
+    " 'agent', json_build_object('handle', g.handle, 'display_name', acc.display_name),"     \
+    " 'engagement', (SELECT json_build_object('id', e.id, 'title', e.title)"                 \
+    "   FROM engagements e WHERE e.id = a.engagement_id)"
+
+/* An agreement in a list: its parties and the shown terms in brief (t). */
+#define SUMMARY_FROM                                                                         \
+    AGREEMENT_FROM " JOIN agreement_versions t ON t.agreement_id = a.id AND t.version = " SHOWN_VERSION
+#define SUMMARY_FIELDS                                                                       \
+    "'id', a.id, 'status', a.status, 'proposed_by', a.proposed_by, "                         \
+    PARTIES_JSON ", 'role', t.role, 'packaging', t.packaging,"                               \
+    " 'hours_per_week', t.hours_per_week, 'starts_on', t.starts_on, 'review_on', t.review_on," \
+    " 'terms_version', a.terms_version, 'active_version', a.active_version,"                 \
+    " 'created_at', api_time(a.created_at), 'updated_at', api_time(a.updated_at),"           \
+    " 'version', a.version"
+#define SUMMARY_JSON "json_build_object(" SUMMARY_FIELDS ")"
+
+/* What lib/agreement.c and lib/authz.c need, for caller $2 (columns 0..7). */
+#define STATE_COLUMNS                                                                        \
+    "a.status, a.active_version IS NOT NULL, a.proposed_by,"                                 \
+    " EXISTS (SELECT 1 FROM agreement_closures c WHERE c.agreement_id = a.id AND c.side = 'agent'),"  \
+    " EXISTS (SELECT 1 FROM agreement_closures c WHERE c.agreement_id = a.id"                \
+    "   AND c.side = 'organisation'),"                                                       \
+    " g.account_id = $2::bigint,"                                                            \
+    " coalesce((SELECT m.role FROM memberships m WHERE m.organisation_id = a.organisation_id" \
+    "   AND m.account_id = $2::bigint), ''),"                                                \
+    " a.version"
+#define STATE_NCOLS 8
+
+/* The notifications of one change, for the other side: the agent's account
+ * when the organisation acted, every member of the organisation when the
+ * agent did; never the actor. Needs a CTE "up" (id, organisation_id,
+ * agent_id, status). SIDE is the actor's side, ACTOR its account. */
+#define NOTIFY(SIDE, ACTOR, KIND, VERB, ROLE, NOTE)                                          \
+    " notified AS (INSERT INTO notifications (account_id, kind, agreement_id, message, payload)" \
+    "  SELECT rc.account_id, " KIND ", up.id,"                                               \
+    "   left(format('%s %s the agreement \"%s\".', CASE WHEN " SIDE " = 'agent'"             \
+    "     THEN nacc.display_name ELSE norg.name END, " VERB ", " ROLE "), 1000),"            \
+    "   jsonb_strip_nulls(jsonb_build_object('agreement_id', up.id, 'status', up.status,"    \
+    "     'by', " SIDE ", 'organisation', jsonb_build_object('slug', norg.slug, 'name', norg.name)," \
+    "     'agent', jsonb_build_object('handle', nag.handle, 'display_name', nacc.display_name)," \
+    "     'note', " NOTE "))"                                                                \
+    "  FROM up JOIN organisations norg ON norg.id = up.organisation_id"                      \
+    "  JOIN agents nag ON nag.id = up.agent_id JOIN accounts nacc ON nacc.id = nag.account_id" \
+    "  CROSS JOIN LATERAL (SELECT m.account_id FROM memberships m WHERE " SIDE " = 'agent'"   \
+    "     AND m.organisation_id = up.organisation_id"                                        \
+    "   UNION SELECT nag.account_id WHERE " SIDE " = 'organisation') rc"                     \
+    "  WHERE rc.account_id <> " ACTOR ")"
+
+/* A page of a list: CTE "page" (id, j) fetched with LIMIT+1; answers the
+ * items as one JSON array, whether there is more, and the last id shown. */
+#define PAGE_SELECT(LIMIT)                                                                   \
+    " shown AS (SELECT * FROM page ORDER BY id DESC LIMIT " LIMIT ")"                        \
+    " SELECT coalesce((SELECT json_agg(j ORDER BY id DESC) FROM shown), '[]'::json)::text,"  \
+    " (SELECT count(*) FROM page) > " LIMIT ", (SELECT min(id) FROM shown)"
+
+/* ---------- small helpers ---------- */
+
+static const char *bool_text(bool b) { return b ? "t" : "f"; }
+
+static void reply_nothing_here(req_t *r)
+{
+    http_error(r, 404, "not-found", "Not found", "No such agreement.");
+}
+
+static void bad_query(req_t *r, const char *field, const char *message)
+{
+    problem_t p;
+    problem_init(&p);
+    problem_field(&p, field, "%s", message);
+    problem_set(&p, 400, "bad-query", "Bad query parameter", "%s %s.", field, message);
+    http_reply_problem(r, &p);
+}
+
+/* ?cursor= of list tag: the id key as text into out ("" when absent); false
+ * with a 400 set when it is not a cursor this list gave out. */
+static bool read_cursor(req_t *r, const char *tag, char *out, size_t cap)
+{
+    out[0] = '\0';
+    const char *c = http_query(r, "cursor");
+    if (!c) return true;
+    json_t *keys = cursor_decode(c, 2);
+    const json_t *t = keys ? json_array_get(keys, 0) : NULL;
+    const json_t *k = keys ? json_array_get(keys, 1) : NULL;
+    bool ok = t && json_is_string(t) && strcmp(json_string_value(t), tag) == 0 && k &&
+              json_is_integer(k) && json_integer_value(k) > 0;
+    if (ok) snprintf(out, cap, "%lld", (long long)json_integer_value(k));
+    json_decref(keys);
+    if (!ok) {
+        problem_t p;
+        problem_init(&p);
+        problem_field(&p, "cursor", "is not a cursor this list gave out");
+        problem_set(&p, 400, "bad-cursor", "Bad cursor",
+                    "The cursor is malformed, tampered with or belongs to another list.");
+        http_reply_problem(r, &p);
+    }
+    return ok;
+}
+
+/* Reply {"items": <col 0>, "next_cursor": ..., <extra>} from a PAGE_SELECT
+ * row (items, has_more, last id). extra is "" or ",\"key\":value". Clears res. */
+static void reply_page(req_t *r, PGresult *res, const char *tag, const char *extra)
+{
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        http_error(r, 500, "internal", "Internal error", NULL);
+        return;
+    }
+    char *cursor = NULL;
+    if (strcmp(PQgetvalue(res, 0, 1), "t") == 0 && !PQgetisnull(res, 0, 2)) {
+        json_t *keys = json_pack("[s, I]", tag, (json_int_t)strtoll(PQgetvalue(res, 0, 2), NULL, 10));
+        cursor = keys ? cursor_encode(keys) : NULL;
+        json_decref(keys);
+        if (!cursor) {
+            PQclear(res);
+            http_error(r, 500, "internal", "Internal error", "Could not make the next cursor.");
+            return;
+        }
+    }
+    const char *items = PQgetvalue(res, 0, 0);
+    size_t len = strlen(items) + strlen(extra) + (cursor ? strlen(cursor) : 0) + 48;
+    char *body = malloc(len);
+    if (!body) {
+        free(cursor);
+        PQclear(res);
+        http_error(r, 500, "internal", "Internal error", NULL);
+        return;
+    }
+    int n = cursor ? snprintf(body, len, "{\"items\":%s,\"next_cursor\":\"%s\"%s}", items, cursor, extra)
+                   : snprintf(body, len, "{\"items\":%s,\"next_cursor\":null%s}", items, extra);
+    free(cursor);
+    PQclear(res);
+    http_reply_text(r, 200, "application/json", body, (size_t)n);
+}
+
+/* The state of the agreement in row 0 of a STATE_COLUMNS result. */
+typedef struct loaded {
+    agreement_state_t state;
+    bool caller_is_agent;
+    char role[16];
+    char version[24];
+} loaded_t;
+
+static void read_state(const PGresult *res, loaded_t *l)
+{
+    memset(l, 0, sizeof *l);
+    int st = agreement_status_parse(PQgetvalue(res, 0, 0));
+    l->state.status = st < 0 ? AGREEMENT_DECLINED : (agreement_status_t)st;
+    l->state.has_active_terms = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    int side = agreement_side_parse(PQgetvalue(res, 0, 2));
+    l->state.proposer = side < 0 ? AGREEMENT_SIDE_NONE : (agreement_side_t)side;
+    l->state.agent_closed = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
+    l->state.organisation_closed = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
+    l->caller_is_agent = strcmp(PQgetvalue(res, 0, 5), "t") == 0;
+    snprintf(l->role, sizeof l->role, "%s", PQgetvalue(res, 0, 6));
+    snprintf(l->version, sizeof l->version, "%s", PQgetvalue(res, 0, 7));
+}
+
+static json_t *actions_json(unsigned actions)
+{
+    json_t *a = json_array();
+    for (int i = 0; i < AGREEMENT_ACTION_COUNT; i++)
+        if (actions & (1u << i)) json_array_append_new(a, json_string(agreement_action_name((agreement_action_t)i)));
+    return a;
+}
+
+/* 409 for an action the state machine refuses: the detail names the current
+ * status and the allowed actions; both are also given as fields. */
+static void reply_illegal(req_t *r, const loaded_t *l, agreement_side_t side, const char *detail)
+{
+    problem_t p;
+    problem_init(&p);
+    problem_set(&p, 409, "illegal-transition", "Not allowed in this status", "%s", detail);
+    json_t *j = problem_to_json(&p);
+    problem_clear(&p);
+    json_object_set_new(j, "agreement_status", json_string(agreement_status_name(l->state.status)));
+    json_object_set_new(j, "allowed_actions", actions_json(agreement_allowed_actions(&l->state, side)));
+    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(j);
+    if (!s) {
+        http_error(r, 500, "internal", "Internal error", NULL);
+        return;
+    }
+    http_reply_text(r, 409, "application/problem+json", s, strlen(s));
+}
+
+/* ---------- reading one agreement ---------- */
+
+#define AGREEMENT_GET_SQL                                                                    \
+    "SELECT " STATE_COLUMNS ", json_build_object('id', a.id, 'status', a.status,"            \
+    " 'proposed_by', a.proposed_by, " PARTIES_JSON ","                                       \
+    " 'terms_version', a.terms_version, 'active_version', a.active_version,"                 \
+    " 'pending_version', CASE WHEN a.status = 'proposed' THEN a.terms_version END,"          \
+    " 'terms', (SELECT " TERMS_JSON("v") " FROM agreement_versions v"                        \
+    "   WHERE v.agreement_id = a.id AND v.version = " SHOWN_VERSION "),"                     \
+    " 'active_terms', (SELECT " TERMS_JSON("v") " FROM agreement_versions v"                 \
+    "   WHERE v.agreement_id = a.id AND v.version = a.active_version),"                      \
+    " 'closures', coalesce((SELECT json_agg(json_build_object('side', c.side,"               \
+    "   'commitments_kept', c.commitments_kept, 'note', c.note, 'closed_at', api_time(c.closed_at))" \
+    "   ORDER BY c.closed_at, c.side) FROM agreement_closures c WHERE c.agreement_id = a.id), '[]'::json)," \
+    " 'created_at', api_time(a.created_at), 'updated_at', api_time(a.updated_at),"           \
+    " 'version', a.version)::text" AGREEMENT_FROM " WHERE a.id = $1::bigint"
+
+static db_stmt_t q_get = DB_STMT("agreement_get", true, AGREEMENT_GET_SQL);
+/* The same inside a write transaction (never retried on another connection). */
+static db_stmt_t q_get_tx = DB_STMT("agreement_get_tx", false, AGREEMENT_GET_SQL);
+
+/* Reply with the agreement JSON of res (AGREEMENT_GET_SQL) plus what only the
+ * caller's side tells: my_side, awaiting, allowed_actions (none unless
+ * may_act: the caller's role may decide). Sets the ETag. */
+static void reply_agreement(req_t *r, int status, PGresult *res, agreement_side_t side, bool may_act)
+{
+    loaded_t l;
+    read_state(res, &l);
+    const char *j = PQgetvalue(res, 0, STATE_NCOLS);
+    size_t jl = strlen(j);
+    json_t *arr = actions_json(may_act ? agreement_allowed_actions(&l.state, side) : 0);
+    char *actions = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    agreement_side_t awaiting = agreement_awaiting(&l.state);
+    char awaiting_text[24];
+    snprintf(awaiting_text, sizeof awaiting_text, awaiting == AGREEMENT_SIDE_NONE ? "null" : "\"%s\"",
+             agreement_side_name(awaiting));
+    size_t len = jl + (actions ? strlen(actions) : 2) + 96;
+    char *body = malloc(len);
+    if (!body || jl < 2 || j[jl - 1] != '}') {
+        free(body);
+        free(actions);
+        PQclear(res);
+        http_error(r, 500, "internal", "Internal error", NULL);
+        return;
+    }
+    int n = snprintf(body, len, "%.*s,\"my_side\":\"%s\",\"awaiting\":%s,\"allowed_actions\":%s}",
+                     (int)(jl - 1), j, agreement_side_name(side), awaiting_text,
+                     actions ? actions : "[]");
+    free(actions);
+    set_etag(r, l.version);
+    PQclear(res);
+    http_reply_text(r, status, "application/json", body, (size_t)n);
+}
+
+void handle_agreement_get(req_t *r)
+{
+    if (!session_require(r)) return;
+    long long idn;
+    char id[24];
+    if (!path_id(r, 0, &idn, id, sizeof id)) return;
+    const char *params[2] = {id, r->caller.account_id_text};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_get, 2, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        reply_nothing_here(r);
+        return;
+    }
+    loaded_t l;
+    read_state(res, &l);
+    agreement_side_t side = authz_agreement_side(l.caller_is_agent, l.role, ORG_MEMBER_READ);
+    if (side == AGREEMENT_SIDE_NONE) {
+        PQclear(res);
+        reply_nothing_here(r);
+        return;
+    }
+    bool may_act = authz_agreement_side(l.caller_is_agent, l.role, ORG_POST) == side;
+    reply_agreement(r, 200, res, side, may_act);
+}
+
+static db_stmt_t q_versions = DB_STMT("agreement_versions", true,
+    "WITH page AS (SELECT v.version AS id, " TERMS_JSON("v") " AS j FROM agreement_versions v"
+    " WHERE v.agreement_id = $1::bigint AND ($2::int IS NULL OR v.version < $2::int)"
+    " ORDER BY v.version DESC LIMIT $3::int + 1)," PAGE_SELECT("$3::int"));
+
+void handle_agreement_versions(req_t *r)
+{
+    if (!session_require(r)) return;
+    long long idn;
+    char id[24], after[24], limit_text[16];
+    int limit;
+    if (!path_id(r, 0, &idn, id, sizeof id)) return;
+    if (!http_limit(r, &limit) || !read_cursor(r, "agreement-versions", after, sizeof after)) return;
+    problem_t p;
+    problem_init(&p);
+    authz_agreement_t az;
+    if (authz_agreement(r->caller.account_id_text, id, ORG_MEMBER_READ, &az, &p) != 0) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    snprintf(limit_text, sizeof limit_text, "%d", limit);
+    const char *params[3] = {id, after[0] ? after : NULL, limit_text};
+    PGresult *res = db_exec(&q_versions, 3, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    reply_page(r, res, "agreement-versions", "");
+}
+
+/* ---------- reading terms (POST and PATCH) ---------- */
+
+typedef struct terms_input {
+    const char *role, *packaging, *terms, *starts_on, *review_on, *change_note;
+    bool review_on_present;
+    bool hours_present;
+    char hours[16];
+    char *rewards;   /* normalised JSON text, owned */
+    char *purposes;  /* JSON array text of slugs, owned */
+} terms_input_t;
+
+static void terms_input_free(terms_input_t *t)
+{
+    free(t->rewards);
+    free(t->purposes);
+}
+
+/* rewards: {cash?: {amount, currency, period} | null, non_cash?: [str]};
+ * returns normalised JSON text (owned) or NULL with field errors added. */
+static char *read_rewards(const json_t *body, bool required, problem_t *p)
+{
+    const json_t *v = json_object_get(body, "rewards");
+    if (!v) {
+        if (required) problem_field(p, "rewards", "is required");
+        return NULL;
+    }
+    if (!json_is_object(v)) {
+        problem_field(p, "rewards", "must be an object {cash?, non_cash?}");
+        return NULL;
+    }
+    size_t before = p->errors ? json_array_size(p->errors) : 0;
+    const char *key;
+    json_t *val;
+    json_object_foreach((json_t *)v, key, val) {
+        if (strcmp(key, "cash") != 0 && strcmp(key, "non_cash") != 0)
+            problem_field(p, "rewards", "has an unknown field; use cash and non_cash");
+    }
+    json_t *cash_out = json_null();
+    const json_t *cash = json_object_get(v, "cash");
+    if (cash && !json_is_null(cash)) {
+        if (!json_is_object(cash)) {
+            problem_field(p, "rewards.cash", "must be an object {amount, currency, period} or null");
+        } else {
+            problem_t q; /* errors inside cash, qualified as rewards.cash.* below */
+            problem_init(&q);
+            static const char *const cash_fields[] = {"amount", "currency", "period", NULL};
+            validate_known_fields(cash, cash_fields, &q);
+            double amount = 0;
+            validate_number(cash, "amount", true, 0, 1e9, &amount, &q);
+            const char *currency = validate_string(cash, "currency", true, 3, 3, &q);
+            if (currency && !(currency[0] >= 'A' && currency[0] <= 'Z' && currency[1] >= 'A' &&
+                              currency[1] <= 'Z' && currency[2] >= 'A' && currency[2] <= 'Z'))
+                problem_field(&q, "currency", "must be an ISO 4217 code like EUR");
+            const char *period = validate_enum(cash, "period", true, k_cash_periods, &q);
+            size_t i;
+            json_t *e;
+            json_array_foreach(q.errors, i, e) {
+                char field[64];
+                snprintf(field, sizeof field, "rewards.cash.%.40s",
+                         json_string_value(json_object_get(e, "field")));
+                problem_field(p, field, "%s", json_string_value(json_object_get(e, "message")));
+            }
+            if (!problem_has_fields(&q))
+                cash_out = json_pack("{s:f, s:s, s:s}", "amount", amount, "currency", currency,
+                                     "period", period);
+            problem_clear(&q);
+        }
+    }
+    const json_t *non_cash = validate_string_array(v, "non_cash", false, AGREEMENT_MAX_NON_CASH,
+                                                   100, false, NULL, p);
+    /* validate_string_array names the field "non_cash": qualify it */
+    if (p->errors) {
+        size_t i;
+        json_t *e;
+        json_array_foreach(p->errors, i, e) {
+            if (i >= before && strcmp(json_string_value(json_object_get(e, "field")), "non_cash") == 0)
+                json_object_set_new(e, "field", json_string("rewards.non_cash"));
+        }
+    }
+    if (p->errors && json_array_size(p->errors) > before) {
+        json_decref(cash_out);
+        return NULL;
+    }
+    json_t *out = json_pack("{s:o, s:o}", "cash", cash_out, "non_cash",
+                            non_cash ? json_deep_copy(non_cash) : json_array());
+    char *s = json_dumps(out, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(out);
+    return s;
+}
+
+/* The terms fields of body; required = every field must be given (POST).
+ * Adds field errors to p. */
+static void read_terms(const json_t *body, bool required, terms_input_t *t, problem_t *p)
+{
+    memset(t, 0, sizeof *t);
+    t->role = validate_string(body, "role", required, 1, 200, p);
+    const json_t *purposes = validate_string_array(body, "purposes", required,
+                                                   AGREEMENT_MAX_PURPOSES, 64, true, NULL, p);
+    if (purposes && json_array_size(purposes) == 0)
+        problem_field(p, "purposes", "must name at least one purpose");
+    else if (purposes)
+        t->purposes = json_dumps(purposes, JSON_COMPACT);
+    t->packaging = validate_enum(body, "packaging", required, k_packagings, p);
+    long long hours = 0;
+    if (validate_int(body, "hours_per_week", required, 1, 80, &hours, p)) {
+        t->hours_present = true;
+        snprintf(t->hours, sizeof t->hours, "%lld", hours);
+    }
+    t->terms = validate_string(body, "terms", required, 1, 20000, p);
+    t->rewards = read_rewards(body, required, p);
+    t->starts_on = validate_string(body, "starts_on", required, 1, 32, p);
+    if (t->starts_on && !validate_date(t->starts_on)) {
+        problem_field(p, "starts_on", "must be a date YYYY-MM-DD");
+        t->starts_on = NULL;
+    }
+    const json_t *rv = json_object_get(body, "review_on");
+    t->review_on_present = rv != NULL;
+    if (rv && !json_is_null(rv)) {
+        if (!json_is_string(rv) || !validate_date(json_string_value(rv)))
+            problem_field(p, "review_on", "must be a date YYYY-MM-DD or null");
+        else
+            t->review_on = json_string_value(rv);
+    }
+    if (t->review_on && t->starts_on && strcmp(t->review_on, t->starts_on) < 0)
+        problem_field(p, "review_on", "must not be before starts_on");
+}
+
+/* Names the purposes in json (array text) that do not exist as field errors. */
+static db_stmt_t q_unknown_purposes = DB_STMT("agreement_unknown_purposes", true,
+    "SELECT s FROM json_array_elements_text($1::json) s"
+    " WHERE NOT EXISTS (SELECT 1 FROM purposes p WHERE p.slug = s) ORDER BY 1");
+
+static int check_purposes(const char *purposes_json, problem_t *p)
+{
+    const char *params[1] = {purposes_json};
+    PGresult *res = db_exec(&q_unknown_purposes, 1, params, p);
+    if (!res) return -1;
+    if (PQntuples(res) > 0)
+        problem_field(p, "purposes", "no such purpose: \"%.64s\"", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+/* ---------- POST /agreements ---------- */
+
+static db_stmt_t q_resolve = DB_STMT("agreement_resolve", true,
+    "SELECT o.id, coalesce(m.role, ''),"
+    " (SELECT g.id FROM agents g WHERE g.handle = $2 AND (g.discoverable OR g.account_id = $4::bigint"
+    "   OR EXISTS (SELECT 1 FROM agreements x WHERE x.agent_id = g.id AND x.organisation_id = o.id))),"
+    " EXISTS (SELECT 1 FROM agents g WHERE g.handle = $2 AND g.account_id = $4::bigint),"
+    " $3::bigint IS NULL OR EXISTS (SELECT 1 FROM engagements e WHERE e.id = $3::bigint"
+    "   AND e.organisation_id = o.id)"
+    " FROM (SELECT 1) one LEFT JOIN organisations o ON o.slug = $1"
+    " LEFT JOIN memberships m ON m.organisation_id = o.id AND m.account_id = $4::bigint");
+
+static db_stmt_t q_create = DB_STMT("agreement_create", false,
+    "WITH up AS ("
+    " INSERT INTO agreements (organisation_id, agent_id, engagement_id, proposed_by)"
+    " VALUES ($1::bigint, $2::bigint, $3::bigint, $4::text)"
+    " RETURNING id, organisation_id, agent_id, status),"
+    " v AS (INSERT INTO agreement_versions (agreement_id, version, role, packaging, hours_per_week,"
+    "   terms, rewards, starts_on, review_on, proposed_by, author_id)"
+    "  SELECT up.id, 1, $6, $7, $8::int, $9, $10::jsonb, $11::date, $12::date, $4::text, $5::bigint"
+    "  FROM up RETURNING agreement_id, version, role),"
+    " vp AS (INSERT INTO agreement_version_purposes (agreement_id, version, purpose_id)"
+    "  SELECT v.agreement_id, v.version, p.id FROM v JOIN purposes p"
+    "   ON p.slug IN (SELECT json_array_elements_text($13::json))),"
+    NOTIFY("$4::text", "$5::bigint", "'agreement_proposed'", "'proposed'", "(SELECT role FROM v)",
+           "NULL::text")
+    " SELECT id FROM up");
+
+void handle_agreement_create(req_t *r)
+{
+    if (!session_require(r)) return;
+    json_t *body = http_json_body(r);
+    if (!body) return;
+    static const char *const fields[] = {"organisation", "agent", "engagement", "role", "purposes",
+        "packaging", "hours_per_week", "terms", "rewards", "starts_on", "review_on", NULL};
+    problem_t p;
+    problem_init(&p);
+    validate_known_fields(body, fields, &p);
+    const char *org = validate_string(body, "organisation", true, 1, 63, &p);
+    if (org && !validate_slug(org)) {
+        problem_field(&p, "organisation", "must be an organisation slug");
+        org = NULL;
+    }
+    const char *handle = validate_string(body, "agent", true, 1, 63, &p);
+    if (handle && !validate_slug(handle)) {
+        problem_field(&p, "agent", "must be an agent handle");
+        handle = NULL;
+    }
+    char engagement[24] = "";
+    const json_t *ej = json_object_get(body, "engagement");
+    if (ej && !json_is_null(ej)) {
+        if (!json_is_integer(ej) || json_integer_value(ej) < 1)
+            problem_field(&p, "engagement", "must be an engagement id or null");
+        else
+            snprintf(engagement, sizeof engagement, "%lld", (long long)json_integer_value(ej));
+    }
+    terms_input_t t;
+    read_terms(body, true, &t, &p);
+    /* Who is who. References are checked even when other fields are bad, so
+     * every bad field is named at once; outsiders get a 403 and learn nothing. */
+    char org_id[24] = "", agent_id[24] = "";
+    agreement_side_t side = AGREEMENT_SIDE_NONE;
+    PGresult *res = NULL;
+    if (org) {
+        const char *rp[4] = {org, handle, engagement[0] ? engagement : NULL,
+                             r->caller.account_id_text};
+        res = db_exec(&q_resolve, 4, rp, &p);
+        if (!res) {
+            terms_input_free(&t);
+            json_decref(body);
+            http_reply_problem(r, &p);
+            return;
+        }
+        bool org_known = !PQgetisnull(res, 0, 0);
+        bool agent_known = !PQgetisnull(res, 0, 2);
+        bool caller_is_agent = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
+        bool engagement_ok = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
+        snprintf(org_id, sizeof org_id, "%s", PQgetvalue(res, 0, 0));
+        snprintf(agent_id, sizeof agent_id, "%s", PQgetvalue(res, 0, 2));
+        side = authz_agreement_side(caller_is_agent, PQgetvalue(res, 0, 1), ORG_POST);
+        PQclear(res);
+        if (!org_known) {
+            problem_field(&p, "organisation", "no such organisation");
+        } else if (side == AGREEMENT_SIDE_NONE) {
+            problem_clear(&p);
+            terms_input_free(&t);
+            json_decref(body);
+            http_error(r, 403, "forbidden", "Not allowed",
+                       "Only the agent or a member of the organisation may propose this agreement.");
+            return;
+        } else {
+            if (handle && !agent_known) problem_field(&p, "agent", "no such agent");
+            if (!engagement_ok)
+                problem_field(&p, "engagement", "is not an engagement of this organisation");
+        }
+    }
+    if ((t.purposes && check_purposes(t.purposes, &p) != 0) || problem_has_fields(&p)) {
+        terms_input_free(&t);
+        json_decref(body);
+        http_reply_problem(r, &p);
+        return;
+    }
+    const char *cp[13] = {org_id, agent_id, engagement[0] ? engagement : NULL,
+                          agreement_side_name(side), r->caller.account_id_text, t.role,
+                          t.packaging, t.hours, t.terms, t.rewards, t.starts_on, t.review_on,
+                          t.purposes};
+    char id[24] = "";
+    if (db_begin(&p) == 0) {
+        res = db_exec(&q_create, 13, cp, &p);
+        if (res) {
+            snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
+            PQclear(res);
+            const char *gp[2] = {id, r->caller.account_id_text};
+            res = db_exec(&q_get_tx, 2, gp, &p);
+        }
+        if (res && db_commit(&p) != 0) {
+            PQclear(res);
+            res = NULL;
+        }
+    }
+    terms_input_free(&t);
+    json_decref(body);
+    if (!res) {
+        bool conflict = db_is_unique_violation();
+        db_rollback();
+        if (conflict) {
+            problem_clear(&p);
+            problem_set(&p, 409, "conflict", "An open agreement exists",
+                        "This agent and organisation already have a proposed or active agreement"
+                        " for this engagement; amend it instead.");
+        }
+        http_reply_problem(r, &p);
+        return;
+    }
+    char location[64];
+    snprintf(location, sizeof location, "/api/v1/agreements/%s", id);
+    http_add_header(r, "Location", location);
+    reply_agreement(r, 201, res, side, true);
+}
+
+/* ---------- transitions ---------- */
+
+static db_stmt_t q_lock = DB_STMT("agreement_lock", false,
+    "SELECT " STATE_COLUMNS " FROM agreements a JOIN agents g ON g.id = a.agent_id"
+    " WHERE a.id = $1::bigint FOR UPDATE OF a");
+
+/* Begin a transaction and lock agreement id; on success the caller's side
+ * (allowed to decide) is in *side and the state in l. Otherwise the response
+ * is set and the transaction rolled back. if_match: "" or a version. */
+static bool begin_locked(req_t *r, const char *id, const char *if_match, loaded_t *l,
+                         agreement_side_t *side)
+{
+    problem_t p;
+    problem_init(&p);
+    if (db_begin(&p) != 0) {
+        http_reply_problem(r, &p);
+        return false;
+    }
+    const char *params[2] = {id, r->caller.account_id_text};
+    PGresult *res = db_exec(&q_lock, 2, params, &p);
+    if (!res) {
+        db_rollback();
+        http_reply_problem(r, &p);
+        return false;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        db_rollback();
+        reply_nothing_here(r);
+        return false;
+    }
+    read_state(res, l);
+    PQclear(res);
+    *side = authz_agreement_side(l->caller_is_agent, l->role, ORG_POST);
+    if (*side == AGREEMENT_SIDE_NONE) {
+        db_rollback();
+        if (authz_agreement_side(l->caller_is_agent, l->role, ORG_MEMBER_READ) != AGREEMENT_SIDE_NONE)
+            http_error(r, 403, "forbidden", "Not allowed",
+                       "Your role in the organisation may not decide on agreements.");
+        else
+            reply_nothing_here(r);
+        return false;
+    }
+    if (if_match[0] && strcmp(if_match, l->version) != 0) {
+        db_rollback();
+        http_error(r, 412, "precondition-failed", "Stale version",
+                   "The agreement changed since you read it; read it again.");
+        return false;
+    }
+    return true;
+}
+
+/* After the write: read the agreement for the reply, commit, reply. */
+static void finish_write(req_t *r, const char *id, agreement_side_t side, int status)
+{
+    problem_t p;
+    problem_init(&p);
+    const char *params[2] = {id, r->caller.account_id_text};
+    PGresult *res = db_exec(&q_get_tx, 2, params, &p);
+    if (res && PQntuples(res) != 1) {
+        PQclear(res);
+        res = NULL;
+        problem_set(&p, 500, "internal", "Internal error", NULL);
+    }
+    if (res && db_commit(&p) != 0) {
+        PQclear(res);
+        res = NULL;
+    }
+    if (!res) {
+        db_rollback();
+        http_reply_problem(r, &p);
+        return;
+    }
+    reply_agreement(r, status, res, side, true);
+}
+
+static db_stmt_t q_apply = DB_STMT("agreement_apply", false,
+    "WITH up AS ("
+    " UPDATE agreements SET status = $3,"
+    "  active_version = CASE WHEN $4::bool THEN terms_version ELSE active_version END,"
+    "  version = version + 1, updated_at = now()"
+    " WHERE id = $1::bigint RETURNING id, organisation_id, agent_id, status, terms_version),"
+    " closure AS (INSERT INTO agreement_closures (agreement_id, side, commitments_kept, note, closed_by)"
+    "  SELECT up.id, $5::text, $6::bool, coalesce($7, ''), $2::bigint FROM up WHERE $6::bool IS NOT NULL),"
+    NOTIFY("$5::text", "$2::bigint", "$8::text", "$9::text",
+           "(SELECT t.role FROM agreement_versions t WHERE t.agreement_id = up.id"
+           " AND t.version = up.terms_version)", "nullif($7, '')")
+    " SELECT 1 FROM up");
+
+static void transition(req_t *r, agreement_action_t action)
+{
+    if (!session_require(r)) return;
+    long long idn;
+    char id[24];
+    if (!path_id(r, 0, &idn, id, sizeof id)) return;
+    /* body: conclude needs {commitments_kept, note?}; the others take an optional {note} */
+    bool kept = false;
+    char *note = NULL;
+    if (action == AGREEMENT_CONCLUDE || r->body_len > 0) {
+        json_t *body = http_json_body(r);
+        if (!body) return;
+        static const char *const conclude_fields[] = {"commitments_kept", "note", NULL};
+        static const char *const note_fields[] = {"note", NULL};
+        problem_t p;
+        problem_init(&p);
+        validate_known_fields(body, action == AGREEMENT_CONCLUDE ? conclude_fields : note_fields, &p);
+        if (action == AGREEMENT_CONCLUDE) validate_bool(body, "commitments_kept", true, &kept, &p);
+        const char *n = validate_string_or_null(body, "note", 2000, NULL, &p);
+        if (problem_has_fields(&p)) {
+            json_decref(body);
+            http_reply_problem(r, &p);
+            return;
+        }
+        if (n) note = strdup(n);
+        json_decref(body);
+    }
+    char if_match[24] = "";
+    if (http_header(r, "If-Match") && !require_if_match(r, if_match, sizeof if_match)) {
+        free(note);
+        return;
+    }
+    loaded_t l;
+    agreement_side_t side;
+    if (!begin_locked(r, id, if_match, &l, &side)) {
+        free(note);
+        return;
+    }
+    agreement_outcome_t out;
+    char err[256];
+    if (agreement_transition(&l.state, action, side, &out, err, sizeof err) != 0) {
+        db_rollback();
+        free(note);
+        reply_illegal(r, &l, side, err);
+        return;
+    }
+    const char *kind, *verb;
+    bool amendment = l.state.status == AGREEMENT_PROPOSED && l.state.has_active_terms;
+    switch (action) {
+    case AGREEMENT_ACCEPT:
+        kind = "agreement_accepted";
+        verb = amendment ? "accepted the new terms of" : "accepted";
+        break;
+    case AGREEMENT_DECLINE:
+        kind = "agreement_declined";
+        verb = amendment ? "declined the new terms of" : "declined";
+        break;
+    case AGREEMENT_WITHDRAW:
+        kind = "agreement_withdrawn";
+        verb = amendment ? "withdrew the new terms of" : "withdrew";
+        break;
+    default:
+        kind = l.state.status == AGREEMENT_CONCLUDED ? "agreement_closure_recorded" : "agreement_concluded";
+        verb = l.state.status == AGREEMENT_CONCLUDED ? "recorded their closure of" : "concluded";
+        break;
+    }
+    const char *params[9] = {id, r->caller.account_id_text, agreement_status_name(out.status),
+                             bool_text(out.activates_pending), agreement_side_name(side),
+                             out.records_closure ? bool_text(kept) : NULL, note, kind, verb};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_apply, 9, params, &p);
+    free(note);
+    if (!res) {
+        db_rollback();
+        http_reply_problem(r, &p);
+        return;
+    }
+    PQclear(res);
+    finish_write(r, id, side, 200);
+}
+
+void handle_agreement_accept(req_t *r) { transition(r, AGREEMENT_ACCEPT); }
+void handle_agreement_decline(req_t *r) { transition(r, AGREEMENT_DECLINE); }
+void handle_agreement_withdraw(req_t *r) { transition(r, AGREEMENT_WITHDRAW); }
+void handle_agreement_conclude(req_t *r) { transition(r, AGREEMENT_CONCLUDE); }
+
+/* ---------- PATCH: amend ---------- */
+
+static db_stmt_t q_amend = DB_STMT("agreement_amend", false,
+    "WITH cur AS (SELECT a.id, a.terms_version + 1 AS next, " SHOWN_VERSION " AS base"
+    "   FROM agreements a WHERE a.id = $1::bigint),"
+    " b AS (SELECT t.* FROM agreement_versions t JOIN cur ON t.agreement_id = cur.id"
+    "   AND t.version = cur.base),"
+    " v AS (INSERT INTO agreement_versions (agreement_id, version, role, packaging, hours_per_week,"
+    "   terms, rewards, starts_on, review_on, change_note, proposed_by, author_id)"
+    "  SELECT cur.id, cur.next, coalesce($4, b.role), coalesce($5, b.packaging),"
+    "   coalesce($6::int, b.hours_per_week), coalesce($7, b.terms), coalesce($8::jsonb, b.rewards),"
+    "   coalesce($9::date, b.starts_on), CASE WHEN $11::bool THEN $10::date ELSE b.review_on END,"
+    "   $12, $3::text, $2::bigint FROM cur, b"
+    "  RETURNING agreement_id, version, role),"
+    " vp AS (INSERT INTO agreement_version_purposes (agreement_id, version, purpose_id)"
+    "  SELECT v.agreement_id, v.version, p.id FROM v JOIN purposes p"
+    "   ON p.slug IN (SELECT json_array_elements_text($13::json)) WHERE $13::json IS NOT NULL"
+    "  UNION ALL"
+    "  SELECT v.agreement_id, v.version, bp.purpose_id FROM v CROSS JOIN cur"
+    "   JOIN agreement_version_purposes bp ON bp.agreement_id = cur.id AND bp.version = cur.base"
+    "  WHERE $13::json IS NULL),"
+    " up AS (UPDATE agreements a SET status = $14, proposed_by = $3::text, terms_version = v.version,"
+    "   version = a.version + 1, updated_at = now() FROM v WHERE a.id = v.agreement_id"
+    "  RETURNING a.id, a.organisation_id, a.agent_id, a.status),"
+    NOTIFY("$3::text", "$2::bigint", "'agreement_amended'", "'proposed new terms for'",
+           "(SELECT role FROM v)", "$12")
+    " SELECT 1 FROM up");
+
+void handle_agreement_patch(req_t *r)
+{
+    if (!session_require(r)) return;
+    long long idn;
+    char id[24];
+    if (!path_id(r, 0, &idn, id, sizeof id)) return;
+    json_t *body = http_json_body(r);
+    if (!body) return;
+    static const char *const fields[] = {"role", "purposes", "packaging", "hours_per_week", "terms",
+        "rewards", "starts_on", "review_on", "change_note", NULL};
+    problem_t p;
+    problem_init(&p);
+    validate_known_fields(body, fields, &p);
+    terms_input_t t;
+    read_terms(body, false, &t, &p);
+    t.change_note = validate_string_or_null(body, "change_note", 1000, NULL, &p);
+    if (!problem_has_fields(&p) && !t.role && !t.purposes && !t.packaging && !t.hours_present &&
+        !t.terms && !t.rewards && !t.starts_on && !t.review_on_present) {
+        terms_input_free(&t);
+        json_decref(body);
+        http_error(r, 422, "validation", "Nothing to change",
+                   "Give at least one field of the terms to propose new terms.");
+        return;
+    }
+    if ((!problem_has_fields(&p) && t.purposes && check_purposes(t.purposes, &p) != 0) ||
+        problem_has_fields(&p)) {
+        terms_input_free(&t);
+        json_decref(body);
+        http_reply_problem(r, &p);
+        return;
+    }
+    char if_match[24];
+    loaded_t l;
+    agreement_side_t side;
+    if (!require_if_match(r, if_match, sizeof if_match) || !begin_locked(r, id, if_match, &l, &side)) {
+        terms_input_free(&t);
+        json_decref(body);
+        return;
+    }
+    agreement_outcome_t out;
+    char err[256];
+    if (agreement_transition(&l.state, AGREEMENT_AMEND, side, &out, err, sizeof err) != 0) {
+        db_rollback();
+        terms_input_free(&t);
+        json_decref(body);
+        reply_illegal(r, &l, side, err);
+        return;
+    }
+    const char *params[14] = {id, r->caller.account_id_text, agreement_side_name(side), t.role,
+                              t.packaging, t.hours_present ? t.hours : NULL, t.terms, t.rewards,
+                              t.starts_on, t.review_on, bool_text(t.review_on_present),
+                              t.change_note, t.purposes, agreement_status_name(out.status)};
+    PGresult *res = db_exec(&q_amend, 14, params, &p);
+    terms_input_free(&t);
+    json_decref(body);
+    if (!res) {
+        bool bad_dates = strcmp(db_sqlstate(), "23514") == 0 &&
+                         strcmp(db_constraint(), "agreement_versions_review_after_start") == 0;
+        db_rollback();
+        if (bad_dates) {
+            problem_clear(&p);
+            problem_field(&p, "review_on", "must not be before starts_on");
+        }
+        http_reply_problem(r, &p);
+        return;
+    }
+    PQclear(res);
+    finish_write(r, id, side, 200);
+}
+
+/* ---------- lists ---------- */
+
+/* ?status= into out (NULL when absent); false with 400 set when unknown. */
+static bool read_status(req_t *r, const char **out)
+{
+    *out = http_query(r, "status");
+    if (*out && agreement_status_parse(*out) < 0) {
+        bad_query(r, "status", "must be one of proposed, active, declined, withdrawn, concluded");
+        return false;
+    }
+    return true;
+}
+
+static db_stmt_t q_mine = DB_STMT("agreements_mine", true,
+    "WITH page AS (SELECT a.id, " SUMMARY_JSON " AS j" SUMMARY_FROM
+    " WHERE a.id IN ("
+    "   SELECT x.id FROM agreements x JOIN agents xg ON xg.id = x.agent_id"
+    "   WHERE xg.account_id = $1::bigint AND $5::text IS DISTINCT FROM 'organisation'"
+    "   UNION ALL"
+    "   SELECT x.id FROM agreements x JOIN memberships m ON m.organisation_id = x.organisation_id"
+    "   WHERE m.account_id = $1::bigint AND $5::text IS DISTINCT FROM 'agent')"
+    " AND ($2::text IS NULL OR a.status = $2) AND ($3::bigint IS NULL OR a.id < $3::bigint)"
+    " ORDER BY a.id DESC LIMIT $4::int + 1)," PAGE_SELECT("$4::int"));
+
+void handle_my_agreements(req_t *r)
+{
+    if (!session_require(r)) return;
+    int limit;
+    const char *status;
+    char after[24], limit_text[16];
+    if (!http_limit(r, &limit) || !read_status(r, &status) ||
+        !read_cursor(r, "my-agreements", after, sizeof after))
+        return;
+    const char *side = http_query(r, "side");
+    if (side && agreement_side_parse(side) < 0) {
+        bad_query(r, "side", "must be agent or organisation");
+        return;
+    }
+    snprintf(limit_text, sizeof limit_text, "%d", limit);
+    const char *params[5] = {r->caller.account_id_text, status, after[0] ? after : NULL, limit_text,
+                             side};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_mine, 5, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    reply_page(r, res, "my-agreements", "");
+}
+
+static db_stmt_t q_of_organisation = DB_STMT("agreements_of_organisation", true,
+    "WITH page AS (SELECT a.id, " SUMMARY_JSON " AS j" SUMMARY_FROM
+    " WHERE a.organisation_id = $1::bigint"
+    " AND ($2::text IS NULL OR a.status = $2) AND ($3::bigint IS NULL OR a.id < $3::bigint)"
+    " ORDER BY a.id DESC LIMIT $4::int + 1)," PAGE_SELECT("$4::int"));
+
+void handle_organisation_agreements(req_t *r)
+{
+    if (!session_require(r)) return;
+    int limit;
+    const char *status;
+    char after[24], limit_text[16];
+    if (!http_limit(r, &limit) || !read_status(r, &status) ||
+        !read_cursor(r, "organisation-agreements", after, sizeof after))
+        return;
+    problem_t p;
+    problem_init(&p);
+    authz_org_t org;
+    if (authz_organisation(r->caller.account_id_text, http_param(r, 0), ORG_MEMBER_READ, &org, &p) != 0) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    snprintf(limit_text, sizeof limit_text, "%d", limit);
+    const char *params[4] = {org.id, status, after[0] ? after : NULL, limit_text};
+    PGresult *res = db_exec(&q_of_organisation, 4, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    reply_page(r, res, "organisation-agreements", "");
+}
+
+/* ---------- portfolio ---------- */
+
+static db_stmt_t q_portfolio = DB_STMT("agreements_portfolio", true,
+    "WITH g0 AS (SELECT id, capacity_hours_per_week AS cap FROM agents WHERE account_id = $1::bigint),"
+    " open AS (SELECT a.id, a.organisation_id, a.active_version FROM agreements a JOIN g0 ON a.agent_id = g0.id"
+    "   WHERE a.status IN ('proposed', 'active')),"
+    " inforce AS (SELECT op.id, v.version, v.hours_per_week, v.review_on, v.role, org.slug, org.name,"
+    "   (SELECT count(*) FROM agreement_version_purposes vp WHERE vp.agreement_id = op.id"
+    "     AND vp.version = v.version) AS npurposes"
+    "   FROM open op JOIN agreement_versions v ON v.agreement_id = op.id AND v.version = op.active_version"
+    "   JOIN organisations org ON org.id = op.organisation_id),"
+    " committed AS (SELECT coalesce(sum(hours_per_week), 0)::int AS h FROM inforce),"
+    " purpose_hours AS (SELECT vp.purpose_id, sum(i.hours_per_week::numeric / greatest(i.npurposes, 1)) AS h"
+    "   FROM inforce i JOIN agreement_version_purposes vp ON vp.agreement_id = i.id AND vp.version = i.version"
+    "   GROUP BY vp.purpose_id),"
+    " ids AS (SELECT ap.purpose_id FROM agent_purposes ap JOIN g0 ON ap.agent_id = g0.id"
+    "   UNION SELECT purpose_id FROM purpose_hours),"
+    " purposes_all AS (SELECT p.slug, p.name, coalesce(ap.energy, 0) AS energy, coalesce(ph.h, 0) AS h"
+    "   FROM ids JOIN purposes p ON p.id = ids.purpose_id"
+    "   LEFT JOIN agent_purposes ap ON ap.purpose_id = p.id AND ap.agent_id = (SELECT id FROM g0)"
+    "   LEFT JOIN purpose_hours ph ON ph.purpose_id = p.id),"
+    " warnings AS ("
+    "  SELECT 1 AS ord, '' AS k, json_build_object('kind', 'over_capacity', 'message',"
+    "   format('You have committed %s hours per week, more than your capacity of %s.', c.h, g0.cap))"
+    "   AS w FROM committed c, g0 WHERE c.h > g0.cap"
+    "  UNION ALL"
+    "  SELECT 2, i.review_on::text || '/' || i.id, json_build_object('kind', 'review_due', 'message',"
+    "   CASE WHEN i.review_on < current_date"
+    "    THEN format('The review of \"%s\" with %s was due on %s.', i.role, i.name, i.review_on)"
+    "    WHEN i.review_on = current_date THEN format('The review of \"%s\" with %s is due today.', i.role, i.name)"
+    "    ELSE format('The review of \"%s\" with %s is due on %s, in %s days.', i.role, i.name,"
+    "     i.review_on, i.review_on - current_date) END,"
+    "   'review_on', i.review_on, 'agreement', json_build_object('id', i.id, 'role', i.role,"
+    "   'organisation', json_build_object('slug', i.slug, 'name', i.name)))"
+    "   FROM inforce i WHERE i.review_on <= current_date + 14"
+    "  UNION ALL"
+    "  SELECT 3, pa.slug, json_build_object('kind', 'energy_without_agreement', 'message',"
+    "   format('You give %s%% of your energy to %s, but no active agreement serves it.', pa.energy, pa.name),"
+    "   'purpose', json_build_object('slug', pa.slug, 'name', pa.name))"
+    "   FROM purposes_all pa WHERE pa.energy > 0 AND pa.h = 0)"
+    "SELECT json_build_object('capacity_hours_per_week', g0.cap, 'committed_hours', c.h,"
+    " 'available_hours', greatest(g0.cap - c.h, 0),"
+    " 'agreements', coalesce((SELECT json_agg(x.j ORDER BY x.id DESC) FROM (SELECT a.id,"
+    "   json_build_object(" SUMMARY_FIELDS ", 'committed_hours', coalesce(i.hours_per_week, 0)) AS j"
+    "   " SUMMARY_FROM " LEFT JOIN inforce i ON i.id = a.id WHERE a.id IN (SELECT id FROM open)) x), '[]'::json),"
+    " 'purposes', coalesce((SELECT json_agg(json_build_object('purpose', json_build_object('slug', pa.slug,"
+    "   'name', pa.name), 'energy', pa.energy, 'committed_hours', round(pa.h, 2))"
+    "   ORDER BY pa.energy DESC, pa.h DESC, pa.slug) FROM purposes_all pa), '[]'::json),"
+    " 'warnings', coalesce((SELECT json_agg(w ORDER BY ord, k) FROM warnings), '[]'::json))::text"
+    " FROM g0, committed c");
+
+void handle_my_portfolio(req_t *r)
+{
+    if (!session_require(r)) return;
+    const char *params[1] = {r->caller.account_id_text};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_portfolio, 1, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        http_error(r, 404, "not-found", "No agent profile",
+                   "You have no agent profile yet: create it with PUT /api/v1/me/agent.");
+        return;
+    }
+    reply_row_json(r, 200, res, 0);
+}
+
+/* ---------- notifications ---------- */
+
+static db_stmt_t q_notifications = DB_STMT("notifications_mine", true,
+    "WITH page AS (SELECT n.id, json_build_object('id', n.id, 'kind', n.kind, 'message', n.message,"
+    "   'agreement_id', n.agreement_id, 'payload', n.payload, 'read', n.read_at IS NOT NULL,"
+    "   'read_at', api_time(n.read_at), 'created_at', api_time(n.created_at)) AS j"
+    "  FROM notifications n WHERE n.account_id = $1::bigint"
+    "  AND ($2::bigint IS NULL OR n.id < $2::bigint) AND (NOT $4::bool OR n.read_at IS NULL)"
+    "  ORDER BY n.id DESC LIMIT $3::int + 1)," PAGE_SELECT("$3::int") ","
+    " (SELECT count(*) FROM notifications u WHERE u.account_id = $1::bigint AND u.read_at IS NULL)");
+
+void handle_my_notifications(req_t *r)
+{
+    if (!session_require(r)) return;
+    int limit;
+    char after[24], limit_text[16];
+    if (!http_limit(r, &limit) || !read_cursor(r, "notifications", after, sizeof after)) return;
+    const char *unread = http_query(r, "unread");
+    if (unread && strcmp(unread, "true") != 0 && strcmp(unread, "false") != 0) {
+        bad_query(r, "unread", "must be true or false");
+        return;
+    }
+    snprintf(limit_text, sizeof limit_text, "%d", limit);
+    const char *params[4] = {r->caller.account_id_text, after[0] ? after : NULL, limit_text,
+                             bool_text(unread && strcmp(unread, "true") == 0)};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_notifications, 4, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    char extra[48];
+    snprintf(extra, sizeof extra, ",\"unread\":%lld",
+             PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 3), NULL, 10) : 0LL);
+    reply_page(r, res, "notifications", extra);
+}
+
+static db_stmt_t q_notifications_read = DB_STMT("notifications_read", false,
+    "WITH marked AS (UPDATE notifications SET read_at = now()"
+    " WHERE account_id = $1::bigint AND read_at IS NULL"
+    "  AND ($2::bool OR id IN (SELECT json_array_elements_text($3::json)::bigint)) RETURNING 1)"
+    "SELECT json_build_object('marked', (SELECT count(*) FROM marked),"
+    " 'unread', (SELECT count(*) FROM notifications WHERE account_id = $1::bigint AND read_at IS NULL)"
+    "   - (SELECT count(*) FROM marked))::text");
+
+void handle_my_notifications_read(req_t *r)
+{
+    if (!session_require(r)) return;
+    json_t *body = http_json_body(r);
+    if (!body) return;
+    static const char *const fields[] = {"ids", "all", NULL};
+    problem_t p;
+    problem_init(&p);
+    validate_known_fields(body, fields, &p);
+    bool all = false;
+    validate_bool(body, "all", false, &all, &p);
+    const json_t *ids = json_object_get(body, "ids");
+    json_t *clean = json_array();
+    if (ids) {
+        if (!json_is_array(ids) || json_array_size(ids) > 100) {
+            problem_field(&p, "ids", "must be an array of at most 100 notification ids");
+        } else {
+            size_t i;
+            const json_t *e;
+            json_array_foreach(ids, i, e) {
+                if (!json_is_integer(e) || json_integer_value(e) < 1) {
+                    problem_field(&p, "ids", "must be an array of notification ids");
+                    break;
+                }
+                json_array_append_new(clean, json_integer(json_integer_value(e)));
+            }
+        }
+    }
+    if (!problem_has_fields(&p) && !all && !ids)
+        problem_field(&p, "ids", "give the ids to mark read, or \"all\": true");
+    if (!problem_has_fields(&p) && all && ids)
+        problem_field(&p, "all", "give either ids or all, not both");
+    char *ids_json = json_dumps(clean, JSON_COMPACT);
+    json_decref(clean);
+    json_decref(body);
+    if (problem_has_fields(&p) || !ids_json) {
+        free(ids_json);
+        http_reply_problem(r, &p);
+        return;
+    }
+    const char *params[3] = {r->caller.account_id_text, bool_text(all), ids_json};
+    PGresult *res = db_exec(&q_notifications_read, 3, params, &p);
+    free(ids_json);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    reply_row_json(r, 200, res, 0);
+}
