@@ -1,0 +1,376 @@
+// authz-matrix: every route that reads or writes something owned, tried as
+// every kind of caller, against a table of the answers each must get. One
+// organisation (owner, admin, member), the agent it proposed an agreement
+// to, another agent (not discoverable), a signed-in stranger, anonymous.
+// Rules (API.md, DESIGN.md): anonymous is 401; what the caller may not see
+// is 404 (other people's agreements, hidden agents); a members-only action
+// on a public organisation by anyone else is 403; a refused write changes
+// nothing, and a cookie-signed write without X-CSRF-Token is 403.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { api, newUser, problemFields, sql, unique } from './helpers.mjs';
+
+const day = (offset) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
+
+// Who asks. Denied attempts run before allowed ones within a row (see run()).
+const ACTORS = ['anon', 'stranger', 'other_agent', 'agent', 'member', 'admin', 'owner'];
+
+// Expected answers, one per actor; presets for the common shapes.
+const everyone = (status) => Object.fromEntries(ACTORS.map((a) => [a, status]));
+const signedIn = (status, others = {}) => ({ ...everyone(status), anon: 401, ...others });
+// Members-only on a public organisation: outsiders 403.
+const members = (ok, { member = ok, admin = ok } = {}) =>
+  ({ anon: 401, stranger: 403, other_agent: 403, agent: 403, member, admin, owner: ok });
+// The two parties of the agreement: the agent and any member (no role is
+// too low to act for the organisation); everyone else 404.
+const parties = (org, agent = org) =>
+  ({ anon: 401, stranger: 404, other_agent: 404, agent, member: org, admin: org, owner: org });
+// Callers that have an agent profile get ok, the others noAgent.
+const agentsOnly = (ok, noAgent) =>
+  ({ anon: 401, stranger: noAgent, other_agent: ok, agent: ok, member: noAgent, admin: noAgent, owner: noAgent });
+
+const w = {};
+
+function terms(extra = {}) {
+  return {
+    organisation: w.org, agent: w.agentHandle, role: 'Pump engineer', purposes: [w.purpose],
+    packaging: 'volunteer', hours_per_week: 4, terms: 'Two days a month.',
+    rewards: { cash: null, non_cash: ['learning'] }, starts_on: day(1), ...extra,
+  };
+}
+
+function ok(res, status = [200, 201, 204]) {
+  assert.ok([].concat(status).includes(res.status), `${res.status} ${res.text}`);
+  return res.body;
+}
+
+async function newEngagement(by = w.owner) {
+  return ok(await api('POST', `/api/v1/organisations/${w.org}/engagements`, {
+    token: by.token,
+    body: { title: unique('Pump repair'), description: 'Fix the village pumps.', purposes: [w.purpose],
+            packagings: ['volunteer'], hours_per_week: 4, skills: ['pumps'], remote_ok: true,
+            rewards: { non_cash: ['learning'] } },
+  }), 201);
+}
+
+// A fresh agreement for a fresh engagement: proposed by the organisation
+// (owner) or by the agent; active when accepted by the other side.
+async function newAgreement({ by = 'organisation', active = false } = {}) {
+  const eng = await newEngagement();
+  const proposer = by === 'organisation' ? w.owner : w.agent;
+  const a = await ok(await api('POST', '/api/v1/agreements', { token: proposer.token, body: terms({ engagement: eng.id }) }), 201);
+  if (active) {
+    const other = by === 'organisation' ? w.agent : w.owner;
+    await ok(await api('POST', `/api/v1/agreements/${a.id}/accept`, { token: other.token }));
+  }
+  return { agreement: a.id, engagement: eng.id };
+}
+
+const etag = (table, id) => `"${sql(`SELECT version FROM ${table} WHERE id = ${Number(id)}`)[0][0]}"`;
+
+before(async () => {
+  for (const a of ACTORS.filter((x) => x !== 'anon')) w[a] = await newUser(`Matrix ${a}`);
+  w.anon = null;
+  const purpose = await ok(await api('POST', '/api/v1/purposes', {
+    token: w.owner.token, body: { name: unique('Matrix water'), description: 'for the matrix' },
+  }), 201);
+  w.purpose = purpose.slug;
+  const org = await ok(await api('POST', '/api/v1/organisations', {
+    token: w.owner.token,
+    body: { name: unique('Matrix Org'), purpose_statement: 'Water for all', purposes: [w.purpose],
+            legal_form: 'cooperative', governance: 'sociocracy' },
+  }), 201);
+  w.org = org.slug;
+  w.orgId = sql(`SELECT id FROM organisations WHERE slug = '${w.org}'`)[0][0];
+  for (const role of ['admin', 'member']) {
+    await ok(await api('POST', `/api/v1/organisations/${w.org}/members`, {
+      token: w.owner.token, body: { email: w[role].email, role },
+    }), 201);
+  }
+  for (const [who, discoverable] of [['agent', true], ['other_agent', false]]) {
+    const handle = unique(who.replace('_', '-'));
+    await ok(await api('PUT', '/api/v1/me/agent', {
+      token: w[who].token,
+      body: { handle, headline: 'Engineer', skills: ['pumps'], capacity_hours_per_week: 20,
+              packagings: ['volunteer'], remote_ok: true, discoverable },
+    }));
+    await ok(await api('PUT', '/api/v1/me/agent/purposes', { token: w[who].token, body: [{ purpose: w.purpose, energy: 50 }] }));
+    w[`${who === 'agent' ? 'agent' : 'hidden'}Handle`] = handle;
+  }
+  await ok(await api('PUT', `/api/v1/organisations/${w.org}/follow`, { token: w.agent.token }), 204);
+  const eng = await newEngagement();
+  w.engagement = eng.id;
+  const a = await ok(await api('POST', '/api/v1/agreements', { token: w.owner.token, body: terms({ engagement: eng.id }) }), 201);
+  w.agreement = a.id;
+  // the agent has a notification about it (proposed by the organisation)
+  w.notification = sql(`SELECT id FROM notifications WHERE account_id = ${Number(w.agent.id)}
+    AND agreement_id = ${Number(w.agreement)}`)[0][0];
+});
+
+// ---------- the table ----------
+// {name, method, path (with {keys} from the context), body, headers,
+//  setup (once per row, adds keys), perActor (before each attempt, adds keys),
+//  expect {actor: status}, probe (SQL text that no refused attempt may
+//  change), check(res, ctx, actor) for the successful answers}
+
+const ROUTES = [
+  // accounts: always the caller's own
+  { name: 'GET /me', method: 'GET', path: '/api/v1/me', expect: signedIn(200),
+    check: (res, c, actor) => assert.equal(res.body.account.id, w[actor].id) },
+  { name: 'GET /me/account', method: 'GET', path: '/api/v1/me/account', expect: signedIn(200),
+    check: (res, c, actor) => assert.equal(res.body.email, w[actor].email) },
+  { name: 'PATCH /me/account', method: 'PATCH', path: '/api/v1/me/account',
+    body: { display_name: 'Renamed by the matrix' },
+    headers: (c, actor) => (actor === 'anon' ? { 'If-Match': '"1"' } : { 'If-Match': etag('accounts', w[actor].id) }),
+    expect: signedIn(200),
+    check: (res, c, actor) => assert.equal(res.body.id, w[actor].id) },
+  { name: 'DELETE /me/account without the password', method: 'DELETE', path: '/api/v1/me/account', body: {},
+    expect: signedIn(422), probe: () => sql('SELECT count(*) FROM accounts WHERE deleted_at IS NOT NULL') },
+
+  // organisations
+  { name: 'GET organisation (public)', method: 'GET', path: '/api/v1/organisations/{org}', expect: everyone(200) },
+  { name: 'GET charter (public)', method: 'GET', path: '/api/v1/organisations/{org}/charter', expect: everyone(200) },
+  { name: 'PATCH organisation', method: 'PATCH', path: '/api/v1/organisations/{org}',
+    body: () => ({ association_norms: unique('Consent before change'), change_note: 'matrix' }),
+    headers: () => ({ 'If-Match': etag('organisations', w.orgId) }),
+    expect: members(200, { member: 403 }),
+    probe: () => sql(`SELECT version, charter_version FROM organisations WHERE id = ${w.orgId}`) },
+  { name: 'PATCH an organisation that does not exist', method: 'PATCH', path: '/api/v1/organisations/no-such-org-matrix',
+    body: { location: 'Nowhere' }, headers: { 'If-Match': '"1"' }, expect: signedIn(404) },
+  { name: 'GET members', method: 'GET', path: '/api/v1/organisations/{org}/members', expect: members(200) },
+  { name: 'POST members', method: 'POST', path: '/api/v1/organisations/{org}/members',
+    setup: async () => ({ recruit: await newUser('Recruit') }),
+    perActor: async (c, actor) => (['owner'].includes(actor) ? { recruit: await newUser('Recruit') } : {}),
+    body: (c) => ({ email: c.recruit.email, role: 'member' }),
+    expect: members(201, { member: 403, admin: 403 }),
+    probe: () => sql(`SELECT count(*) FROM memberships WHERE organisation_id = ${w.orgId}`) },
+  { name: 'DELETE another member', method: 'DELETE', path: '/api/v1/organisations/{org}/members/{victimId}',
+    setup: async () => {
+      const victim = await newUser('Victim');
+      await ok(await api('POST', `/api/v1/organisations/${w.org}/members`, { token: w.owner.token, body: { email: victim.email, role: 'member' } }), 201);
+      return { victimId: victim.id };
+    },
+    expect: members(204, { member: 403, admin: 403 }),
+    probe: () => sql(`SELECT count(*) FROM memberships WHERE organisation_id = ${w.orgId}`) },
+  { name: 'DELETE own membership (leave)', method: 'DELETE', path: '/api/v1/organisations/{org}/members/{selfId}',
+    // an organisation of its own, so leaving does not change the others' fixtures
+    setup: async () => {
+      const org = await ok(await api('POST', '/api/v1/organisations', {
+        token: w.owner.token,
+        body: { name: unique('Leavers'), purpose_statement: 'Come and go', purposes: [w.purpose],
+                legal_form: 'informal', governance: 'other' },
+      }), 201);
+      for (const role of ['admin', 'member']) {
+        await ok(await api('POST', `/api/v1/organisations/${org.slug}/members`, { token: w.owner.token, body: { email: w[role].email, role } }), 201);
+      }
+      return { org: org.slug };
+    },
+    perActor: (c, actor) => ({ selfId: actor === 'anon' ? w.member.id : w[actor].id }),
+    // outsiders are not members (403); the only owner cannot leave (409)
+    expect: members(409, { member: 204, admin: 204 }),
+    probe: (c) => sql(`SELECT count(*) FROM memberships m JOIN organisations o ON o.id = m.organisation_id WHERE o.slug = '${c.org}'`) },
+  { name: 'GET followers', method: 'GET', path: '/api/v1/organisations/{org}/followers', expect: members(200),
+    check: (res) => assert.ok(res.body.items.some((f) => f.handle === w.agentHandle)) },
+  { name: 'GET organisation agreements', method: 'GET', path: '/api/v1/organisations/{org}/agreements', expect: members(200),
+    check: (res) => assert.ok(res.body.items.some((a) => a.id === w.agreement)) },
+  { name: 'PUT follow', method: 'PUT', path: '/api/v1/organisations/{org}/follow', expect: agentsOnly(204, 409),
+    probe: () => sql(`SELECT count(*) FROM follows WHERE organisation_id = ${w.orgId}`) },
+  { name: 'DELETE follow', method: 'DELETE', path: '/api/v1/organisations/{org}/follow',
+    // the party agent follows again afterwards (after)
+    expect: agentsOnly(204, 409),
+    after: async () => { await ok(await api('PUT', `/api/v1/organisations/${w.org}/follow`, { token: w.agent.token }), 204); } },
+
+  // engagements
+  { name: 'GET engagement (public)', method: 'GET', path: '/api/v1/engagements/{engagement}', expect: everyone(200) },
+  { name: 'POST engagement', method: 'POST', path: '/api/v1/organisations/{org}/engagements',
+    body: () => ({ title: unique('Matrix work'), description: 'Work', purposes: [w.purpose], packagings: ['volunteer'],
+                   hours_per_week: 2, skills: [], remote_ok: true, rewards: { non_cash: [] } }),
+    expect: members(201),
+    probe: () => sql(`SELECT count(*) FROM engagements WHERE organisation_id = ${w.orgId}`) },
+  { name: 'PATCH engagement', method: 'PATCH', path: '/api/v1/engagements/{engagement}',
+    body: () => ({ description: unique('Fix the pumps') }),
+    headers: () => ({ 'If-Match': etag('engagements', w.engagement) }),
+    expect: members(200),
+    probe: () => sql(`SELECT version, description FROM engagements WHERE id = ${w.engagement}`) },
+  { name: 'PATCH engagement status', method: 'PATCH', path: '/api/v1/engagements/{engagement}',
+    setup: async () => ({ engagement: (await newEngagement()).id }),
+    body: { status: 'paused' },
+    headers: (c) => ({ 'If-Match': etag('engagements', c.engagement) }),
+    expect: members(200),
+    probe: (c) => sql(`SELECT version, status FROM engagements WHERE id = ${c.engagement}`) },
+  { name: 'GET engagement matches', method: 'GET', path: '/api/v1/engagements/{engagement}/matches', expect: members(200) },
+
+  // agents
+  { name: 'GET /me/agent', method: 'GET', path: '/api/v1/me/agent', expect: agentsOnly(200, 404) },
+  { name: 'PUT /me/agent with the agent\'s handle', method: 'PUT', path: '/api/v1/me/agent',
+    body: () => ({ handle: w.agentHandle, headline: 'Taken over?', skills: ['pumps'], capacity_hours_per_week: 20,
+                   packagings: ['volunteer'], remote_ok: true, discoverable: true }),
+    // only the agent itself may use its handle; the others get 409 and nothing changes
+    expect: signedIn(409, { agent: 200 }),
+    probe: () => sql(`SELECT account_id, headline FROM agents WHERE handle = '${w.agentHandle}'`),
+    check: (res) => assert.equal(res.body.handle, w.agentHandle) },
+  { name: 'PUT /me/agent/purposes', method: 'PUT', path: '/api/v1/me/agent/purposes',
+    body: () => [{ purpose: w.purpose, energy: 50 }], expect: agentsOnly(200, 409),
+    probe: () => sql('SELECT count(*) FROM agent_purposes') },
+  { name: 'GET /me/follows', method: 'GET', path: '/api/v1/me/follows', expect: signedIn(200),
+    check: (res, c, actor) => assert.equal(res.body.items.some((f) => f.slug === w.org), actor === 'agent') },
+  { name: 'GET a discoverable agent (public)', method: 'GET', path: '/api/v1/agents/{agentHandle}', expect: everyone(200),
+    check: (res) => assert.ok(!res.text.includes(w.agent.email), 'emails are never public') },
+  { name: 'GET a hidden agent', method: 'GET', path: '/api/v1/agents/{hiddenHandle}', expect: { ...everyone(404), other_agent: 200 } },
+  { name: 'GET /me/matches', method: 'GET', path: '/api/v1/me/matches', expect: agentsOnly(200, 404) },
+
+  // agreements
+  { name: 'POST agreement (organisation to agent)', method: 'POST', path: '/api/v1/agreements',
+    // each proposal is for a fresh engagement (one open agreement per engagement)
+    perActor: async () => ({ engagementForProposal: (await newEngagement()).id }),
+    body: (c) => terms({ engagement: c.engagementForProposal }),
+    expect: { anon: 401, stranger: 403, other_agent: 403, agent: 201, member: 201, admin: 201, owner: 201 },
+    probe: () => sql(`SELECT count(*) FROM agreements WHERE organisation_id = ${w.orgId}`) },
+  { name: 'POST agreement to a hidden agent', method: 'POST', path: '/api/v1/agreements',
+    perActor: async (c, actor) => (actor === 'other_agent' ? { engagementForProposal: (await newEngagement()).id } : {}),
+    body: (c) => terms({ agent: w.hiddenHandle, engagement: c.engagementForProposal ?? w.engagement }),
+    // the organisation cannot tell a hidden agent from none; the agent may propose itself
+    expect: { anon: 401, stranger: 403, agent: 403, member: 422, admin: 422, owner: 422, other_agent: 201 },
+    probe: () => sql(`SELECT count(*) FROM agreements WHERE organisation_id = ${w.orgId}`),
+    checkRefused: (res, c, actor) => { if (res.status === 422) assert.deepEqual(problemFields(res), ['agent'], actor); } },
+  { name: 'GET agreement', method: 'GET', path: '/api/v1/agreements/{agreement}', expect: parties(200),
+    check: (res, c, actor) => assert.equal(res.body.my_side, actor === 'agent' ? 'agent' : 'organisation') },
+  { name: 'GET an agreement that does not exist', method: 'GET', path: '/api/v1/agreements/999999999', expect: signedIn(404) },
+  { name: 'GET agreement versions', method: 'GET', path: '/api/v1/agreements/{agreement}/versions', expect: parties(200) },
+  { name: 'PATCH agreement (amend)', method: 'PATCH', path: '/api/v1/agreements/{agreement}',
+    setup: () => newAgreement(),
+    body: () => ({ terms: unique('Three days a month'), change_note: 'matrix' }),
+    headers: (c) => ({ 'If-Match': etag('agreements', c.agreement) }),
+    expect: parties(200),
+    probe: (c) => sql(`SELECT version, terms_version FROM agreements WHERE id = ${c.agreement}`) },
+  { name: 'POST accept (proposed by the organisation)', method: 'POST', path: '/api/v1/agreements/{agreement}/accept',
+    setup: () => newAgreement(), perActor: (c, actor) => (actor === 'agent' ? newAgreement() : {}),
+    expect: parties(409, 200),
+    probe: (c) => sql(`SELECT status, version FROM agreements WHERE id = ${c.agreement}`) },
+  { name: 'POST accept (proposed by the agent)', method: 'POST', path: '/api/v1/agreements/{agreement}/accept',
+    setup: () => newAgreement({ by: 'agent' }), perActor: async (c, actor) => (['member', 'admin', 'owner'].includes(actor) ? newAgreement({ by: 'agent' }) : {}),
+    expect: parties(200, 409),
+    probe: (c) => sql(`SELECT status, version FROM agreements WHERE id = ${c.agreement}`) },
+  { name: 'POST decline', method: 'POST', path: '/api/v1/agreements/{agreement}/decline',
+    setup: () => newAgreement(), perActor: (c, actor) => (actor === 'agent' ? newAgreement() : {}),
+    expect: parties(409, 200),
+    probe: (c) => sql(`SELECT status, version FROM agreements WHERE id = ${c.agreement}`) },
+  { name: 'POST withdraw', method: 'POST', path: '/api/v1/agreements/{agreement}/withdraw',
+    setup: () => newAgreement(), perActor: (c, actor) => (['member', 'admin', 'owner'].includes(actor) ? newAgreement() : {}),
+    expect: parties(200, 409),
+    probe: (c) => sql(`SELECT status, version FROM agreements WHERE id = ${c.agreement}`) },
+  { name: 'POST conclude', method: 'POST', path: '/api/v1/agreements/{agreement}/conclude',
+    setup: () => newAgreement({ active: true }),
+    perActor: (c, actor) => (['agent', 'member', 'admin', 'owner'].includes(actor) ? newAgreement({ active: true }) : {}),
+    body: { commitments_kept: true, note: 'Done.' },
+    expect: parties(200),
+    probe: (c) => sql(`SELECT status, version, (SELECT count(*) FROM agreement_closures WHERE agreement_id = ${c.agreement})
+      FROM agreements WHERE id = ${c.agreement}`) },
+  { name: 'GET /me/agreements', method: 'GET', path: '/api/v1/me/agreements?limit=100', expect: signedIn(200),
+    check: (res, c, actor) => {
+      assert.equal(res.body.next_cursor, null, 'one page holds them all');
+      assert.equal(res.body.items.some((a) => a.id === w.agreement),
+        ['agent', 'member', 'admin', 'owner'].includes(actor), 'only the parties list the agreement');
+    } },
+  { name: 'GET /me/portfolio', method: 'GET', path: '/api/v1/me/portfolio', expect: agentsOnly(200, 404),
+    check: (res, c, actor) => assert.equal(res.body.agreements.some((a) => a.id === w.agreement), actor === 'agent') },
+  { name: 'GET /me/notifications', method: 'GET', path: '/api/v1/me/notifications?limit=100', expect: signedIn(200),
+    check: (res, c, actor) => {
+      assert.equal(res.body.next_cursor, null, 'one page holds them all');
+      assert.equal(res.body.items.some((n) => String(n.id) === w.notification), actor === 'agent', 'only the agent sees its notification');
+    } },
+  { name: 'POST /me/notifications/read (the agent\'s notification)', method: 'POST', path: '/api/v1/me/notifications/read',
+    body: () => ({ ids: [Number(w.notification)] }), expect: signedIn(200),
+    // others "mark" it without effect; only the agent's own call marks it
+    check: (res, c, actor) => {
+      assert.equal(res.body.marked, actor === 'agent' ? 1 : 0, actor);
+      assert.equal(sql(`SELECT read_at IS NOT NULL FROM notifications WHERE id = ${w.notification}`)[0][0],
+        ACTORS.indexOf(actor) >= ACTORS.indexOf('agent') ? 't' : 'f');
+    } },
+];
+
+// ---------- the runner ----------
+
+const resolve = async (v, ...args) => (typeof v === 'function' ? v(...args) : v);
+
+function fill(template, ctx) {
+  return template.replace(/\{(\w+)\}/g, (_, k) => {
+    assert.ok(ctx[k] !== undefined, `no ${k} for ${template}`);
+    return encodeURIComponent(String(ctx[k]));
+  });
+}
+
+async function attempt(route, ctx, actor, auth = 'bearer') {
+  const user = w[actor];
+  const headers = { ...(await resolve(route.headers, ctx, actor)) };
+  if (user && auth === 'cookie') headers.Cookie = user.cookie;
+  const body = await resolve(route.body, ctx, actor);
+  return api(route.method, fill(route.path, ctx), {
+    token: user && auth === 'bearer' ? user.token : undefined, headers, body,
+  });
+}
+
+const ok2xx = (s) => s >= 200 && s < 300;
+
+for (const route of ROUTES) {
+  test(`authz: ${route.name}`, async (t) => {
+    const ctx = { ...w, ...(await resolve(route.setup, w)) };
+    // refused attempts first: each must leave the probe as it was
+    const order = [...ACTORS].sort((a, b) => ok2xx(route.expect[a]) - ok2xx(route.expect[b]));
+    for (const actor of order) {
+      const expected = route.expect[actor];
+      assert.ok(expected, `no expectation for ${actor}`);
+      await t.test(`${actor} -> ${expected}`, async () => {
+        const c = { ...ctx, ...(await resolve(route.perActor, ctx, actor)) };
+        const before = route.probe ? JSON.stringify(route.probe(c)) : null;
+        const res = await attempt(route, c, actor);
+        assert.equal(res.status, expected, `${route.method} ${route.path} as ${actor}: ${res.text}`);
+        if (ok2xx(expected)) {
+          if (route.check) await route.check(res, c, actor);
+        } else {
+          assert.equal(res.headers.get('content-type'), 'application/problem+json');
+          assert.equal(res.body.status, expected);
+          if (route.checkRefused) route.checkRefused(res, c, actor);
+          if (before !== null) assert.equal(JSON.stringify(route.probe(c)), before, `a refused ${route.method} changed something`);
+        }
+      });
+    }
+    if (route.after) await route.after(ctx);
+  });
+}
+
+// Every write, signed in by cookie without X-CSRF-Token, as a caller that
+// gets past authentication (allowed, if anyone is): 403 and nothing written.
+// The same request with the token then gets the answer of the table.
+for (const route of ROUTES.filter((r) => r.method !== 'GET')) {
+  test(`csrf: ${route.name} by cookie without X-CSRF-Token is 403`, async () => {
+    const actor = ACTORS.find((a) => ok2xx(route.expect[a])) ?? ACTORS.find((a) => a !== 'anon' && route.expect[a] !== 401);
+    const ctx = { ...w, ...(await resolve(route.setup, w)) };
+    const c = { ...ctx, ...(await resolve(route.perActor, ctx, actor)) };
+    const before = route.probe ? JSON.stringify(route.probe(c)) : null;
+    const res = await attempt(route, c, actor, 'cookie');
+    assert.equal(res.status, 403, res.text);
+    assert.equal(res.body.type.split('/').pop(), 'csrf');
+    if (before !== null) assert.equal(JSON.stringify(route.probe(c)), before);
+    const withToken = await attempt({ ...route, headers: async (...a) => ({ ...(await resolve(route.headers, ...a)), 'X-CSRF-Token': w[actor].csrf }) },
+      c, actor, 'cookie');
+    assert.equal(withToken.status, route.expect[actor], `with X-CSRF-Token as ${actor}: ${withToken.text}`);
+    if (route.after) await route.after(ctx);
+  });
+}
+
+test('the table covers every route of server/routes.c that acts on something owned', async () => {
+  const { readFileSync } = await import('node:fs');
+  const src = readFileSync(new URL('../../server/routes.c', import.meta.url), 'utf8');
+  const routes = [...src.matchAll(/R\("(\w+)", "([^"]+)"/g)].map(([, m, p]) => `${m} ${p}`);
+  // public, or not tied to an owner: covered by their own tests
+  const unowned = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /api/v1/openapi.json',
+    'POST /api/v1/accounts', 'POST /api/v1/sessions', 'DELETE /api/v1/sessions/current',
+    'GET /api/v1/purposes', 'POST /api/v1/purposes', 'GET /api/v1/purposes/{slug}',
+    'GET /api/v1/organisations', 'POST /api/v1/organisations', 'GET /api/v1/agents',
+    'GET /api/v1/engagements', 'GET /feeds/engagements.atom', 'GET /feeds/engagements.json']);
+  const norm = (p) => p.replace(/\{[^}]+\}/g, '{}').replace(/\?.*$/, '');
+  const covered = new Set(ROUTES.map((r) => `${r.method} ${norm(r.path.replace(/\/(no-such-org-matrix|999999999)(\/|$)/, '/{x}$2'))}`));
+  const missing = routes.filter((r) => !unowned.has(r) && !covered.has(norm(r)));
+  assert.deepEqual(missing, [], 'routes missing from the authorisation matrix');
+});
