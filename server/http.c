@@ -136,7 +136,10 @@ const char *http_client_address(const req_t *r, char *buf, size_t cap)
     return buf;
 }
 
-json_t *http_json_body(req_t *r)
+/* Parse the body as JSON of the wanted type (JSON_OBJECT or JSON_ARRAY):
+ * 415 for another content type, 400 when empty, too deep, malformed or of
+ * another type. */
+static json_t *parse_json_body(req_t *r, json_type want, const char *shape)
 {
     const char *ct = http_header(r, MHD_HTTP_HEADER_CONTENT_TYPE);
     if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
@@ -164,12 +167,21 @@ json_t *http_json_body(req_t *r)
         http_reply_problem(r, &p);
         return NULL;
     }
-    if (!json_is_object(j)) {
+    if (json_typeof(j) != want) {
         json_decref(j);
-        http_error(r, 400, "malformed", "Malformed request", "The body must be a JSON object.");
+        char detail[160];
+        snprintf(detail, sizeof detail, "The body must be %s.", shape);
+        http_error(r, 400, "malformed", "Malformed request", detail);
         return NULL;
     }
     return j;
+}
+
+json_t *http_json_body(req_t *r) { return parse_json_body(r, JSON_OBJECT, "a JSON object"); }
+
+json_t *http_json_array_body(req_t *r, const char *shape)
+{
+    return parse_json_body(r, JSON_ARRAY, shape);
 }
 
 bool http_limit(req_t *r, int *limit)

@@ -75,6 +75,9 @@ const char *http_client_address(const req_t *r, char *buf, size_t cap);
 /* Parse the body as a JSON object (415 for another content type, 400 when
  * malformed, too deep or not an object). NULL with the response set on error. */
 json_t *http_json_body(req_t *r);
+/* The same for a body that must be a JSON array; shape names it in the 400
+ * detail ("a JSON array of {purpose, energy}"). */
+json_t *http_json_array_body(req_t *r, const char *shape);
 /* Limit and cursor query parameters; false with a 400 response set if bad. */
 bool http_limit(req_t *r, int *limit);
 

@@ -13,7 +13,6 @@
 #include "validate.h"
 
 #define AGENT_MAX_PURPOSES 100
-#define AGENT_JSON_MAX_DEPTH 32
 
 static const char *const k_packagings[] = {"employment", "partnership", "consulting", "interim",
                                            "volunteer", NULL};
@@ -183,45 +182,6 @@ void handle_agent_get_own(req_t *r)
 
 /* ---------- PUT /api/v1/me/agent/purposes ---------- */
 
-/* The body of this endpoint is a JSON array, so http_json_body (objects
- * only) does not fit: the same checks, for an array. */
-static json_t *read_json_array(req_t *r)
-{
-    const char *ct = http_header(r, "Content-Type");
-    if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
-        (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
-        http_error(r, 415, "unsupported-media-type", "Unsupported media type",
-                   "Send the body as application/json.");
-        return NULL;
-    }
-    if (r->body_len == 0) {
-        http_error(r, 400, "malformed", "Malformed request", "The request body is empty.");
-        return NULL;
-    }
-    if (validate_json_depth(r->body, r->body_len) > AGENT_JSON_MAX_DEPTH) {
-        http_error(r, 400, "malformed", "Malformed request", "The JSON is nested too deeply.");
-        return NULL;
-    }
-    json_error_t err;
-    json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &err);
-    if (!j) {
-        problem_t p;
-        problem_init(&p);
-        problem_set(&p, 400, "malformed", "Malformed request",
-                    "The body is not valid JSON: %s (line %d, column %d).", err.text, err.line,
-                    err.column);
-        http_reply_problem(r, &p);
-        return NULL;
-    }
-    if (!json_is_array(j)) {
-        json_decref(j);
-        http_error(r, 400, "malformed", "Malformed request",
-                   "The body must be a JSON array of {purpose, energy}.");
-        return NULL;
-    }
-    return j;
-}
-
 /* Validate [{purpose, energy}]; every bad item field is named "[i].field". */
 static void validate_energy_items(const json_t *items, problem_t *p)
 {
@@ -320,7 +280,7 @@ static void reply_energy_over(req_t *r, problem_t *p)
 void handle_agent_purposes_put(req_t *r)
 {
     if (!session_require(r)) return;
-    json_t *items = read_json_array(r);
+    json_t *items = http_json_array_body(r, "a JSON array of {purpose, energy}");
     if (!items) return;
     problem_t p;
     problem_init(&p);
