@@ -384,11 +384,16 @@ static db_stmt_t q_list_org = DB_STMT("engagements_list_org", true,
     ENG_BY_DATE " AND e.status = $1::text"
     " AND e.organisation_id = (SELECT o.id FROM organisations o WHERE o.slug = $2::text)"
     ENG_PURPOSE_FILTER ENG_OTHER_FILTERS ENG_DATE_ORDER);
+/* engagement_purposes carries created_at and status (0007), so its listing
+ * index gives one purpose's engagements newest first without a sort. */
 static db_stmt_t q_list_purpose = DB_STMT("engagements_list_purpose", true,
-    ENG_BY_DATE " AND e.status = $1::text AND $2::text IS NULL"
-    " AND e.id IN (SELECT ep.engagement_id FROM engagement_purposes ep"
-    "   WHERE ep.purpose_id = (SELECT p.id FROM purposes p WHERE p.slug = $3::text))"
-    ENG_OTHER_FILTERS ENG_DATE_ORDER);
+    "SELECT cursor_time(e.created_at), e.id::text, engagement_json(e)::text"
+    " FROM engagement_purposes ep JOIN engagements e ON e.id = ep.engagement_id"
+    " WHERE ep.purpose_id = (SELECT p.id FROM purposes p WHERE p.slug = $3::text)"
+    "   AND ep.status = $1::text AND $2::text IS NULL AND $7::text IS NULL"
+    "   AND (ep.created_at, ep.engagement_id) < ($8::timestamptz, $9::bigint)"
+    ENG_OTHER_FILTERS
+    " ORDER BY ep.created_at DESC, ep.engagement_id DESC LIMIT $10::int");
 /* By relevance (title words weigh more than description words), then id. */
 static db_stmt_t q_list_search = DB_STMT("engagements_search", true,
     "SELECT k.rank::text, k.id::text, engagement_json(e)::text FROM ("
