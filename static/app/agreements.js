@@ -1,0 +1,201 @@
+// agreements: cards, the actions each side may take, and the agreement form
+// (propose and amend share it). The API decides; this only offers what the
+// state machine allows: accept/decline by the side that did not propose,
+// withdraw by the proposer, conclude when active, amend while open.
+import { api, ApiError } from './api.js';
+import { h, day, plural, word, PACKAGINGS, PERIODS } from './dom.js';
+import { field, onSubmit, showErrors, splitList, value } from './forms.js';
+import { purposePicker } from './pickers.js';
+import { isMember, myAgent } from './session.js';
+import { badge, busy, orgName, orgSlug, agentHandle, agentName, toast } from './ui.js';
+
+export const agreementOrg = (a) => a.organisation ?? a.org ?? null;
+export const agreementAgent = (a) => a.agent ?? null;
+export const engagementOf = (a) => (a.engagement && typeof a.engagement === 'object' ? a.engagement : a.engagement ? { id: a.engagement } : null);
+
+// Which side the signed-in person is on for this agreement.
+export function sideOf(a, preferred) {
+  if (a.my_side) return a.my_side;
+  if (preferred) return preferred;
+  const me = myAgent();
+  if (me && agentHandle(agreementAgent(a)) === me.handle) return 'agent';
+  if (isMember(orgSlug(agreementOrg(a)))) return 'organisation';
+  return null;
+}
+
+export function closureOf(a, side) {
+  const c = a.closures ?? a.closure ?? null;
+  if (!c) return undefined;
+  if (Array.isArray(c)) return c.find((x) => x.side === side) ?? null;
+  return c[side] ?? null;
+}
+
+// The terms: the detail carries them as an object in `terms`; list items
+// (summaries) carry role, hours... flat.
+export const termsOf = (a) => (a.terms && typeof a.terms === 'object' ? a.terms : a);
+
+const LABELS = { accept: ['Accept', 'primary'], decline: ['Decline', 'danger'], withdraw: ['Withdraw proposal', 'danger'],
+  conclude: ['Conclude', 'secondary'], amend: ['Amend terms', 'secondary'] };
+
+// [{action, label, kind}] the side may take now. The API says so on the
+// detail (allowed_actions); for list items it follows the state machine.
+export function allowedActions(a, side) {
+  let names;
+  if (Array.isArray(a.allowed_actions)) names = a.allowed_actions;
+  else if (!side) names = [];
+  else if (a.status === 'proposed') {
+    names = a.proposed_by && a.proposed_by !== side ? ['accept', 'decline'] : a.proposed_by === side ? ['withdraw'] : [];
+    names.push('amend');
+  } else if (a.status === 'active') names = ['conclude', 'amend'];
+  else if (a.status === 'concluded' && closureOf(a, side) === null) names = ['conclude'];
+  else names = [];
+  return names.filter((n) => LABELS[n]).map((action) => ({
+    action,
+    label: action === 'conclude' && a.status === 'concluded' ? 'Record your closure' : LABELS[action][0],
+    kind: LABELS[action][1],
+  }));
+}
+
+export function waitingText(a, side) {
+  if (a.status !== 'proposed' || !side) return null;
+  const awaiting = a.awaiting ?? (a.proposed_by ? (a.proposed_by === 'agent' ? 'organisation' : 'agent') : null);
+  if (!awaiting) return null;
+  return awaiting === side ? 'Waiting for your answer.' : 'Waiting for the other side to answer.';
+}
+
+export function agreementCard(a, { side: preferred } = {}) {
+  const side = sideOf(a, preferred);
+  const org = agreementOrg(a);
+  const agent = agreementAgent(a);
+  const eng = engagementOf(a);
+  const t = termsOf(a);
+  const title = t.role || eng?.title || 'Agreement';
+  const waiting = waitingText(a, side);
+  return h('article', { class: 'card card--link' },
+    h('p', { class: 'card__eyebrow' }, badge(a.status),
+      a.terms_version > 1 ? h('span', { text: `Terms version ${a.terms_version}` }) : null,
+      waiting ? h('strong', { text: waiting }) : null),
+    h('h3', { class: 'card__title' }, h('a', { href: `/agreements/${encodeURIComponent(a.id)}`, text: title })),
+    h('p', { class: 'agreement__parties' },
+      h('span', { text: agentName(agent) || 'Agent' }), h('span', { class: 'sep', text: 'with' }), h('span', { text: orgName(org) || 'Organisation' })),
+    h('ul', { class: 'card__meta' },
+      t.hours_per_week ? h('li', { text: `${plural(t.hours_per_week, 'hour')} a week` }) : null,
+      t.packaging ? h('li', { text: word(t.packaging) }) : null,
+      t.starts_on ? h('li', { text: `From ${day(t.starts_on)}` }) : null,
+      t.review_on ? h('li', { text: `Review ${day(t.review_on)}` }) : null));
+}
+
+// Buttons for the allowed actions. onDone(updated) after a transition;
+// onAmend() / onConclude() open the forms (pages decide where they live).
+export function actionButtons(a, side, { onDone, onAmend, onConclude }) {
+  const actions = allowedActions(a, side);
+  if (!actions.length) return null;
+  return h('div', { class: 'actions' }, actions.map(({ action, label, kind }) => {
+    const b = h('button', { type: 'button', class: `btn${kind === 'primary' ? '' : kind === 'danger' ? ' btn--danger' : ' btn--secondary'}`, text: label });
+    b.addEventListener('click', async () => {
+      if (action === 'amend') { onAmend?.(); return; }
+      if (action === 'conclude') { onConclude?.(); return; }
+      if ((action === 'decline' || action === 'withdraw') && !confirm(action === 'decline' ? 'Decline this proposal?' : 'Withdraw your proposal?')) return;
+      busy(b, true);
+      try {
+        const res = await api('POST', `/api/v1/agreements/${encodeURIComponent(a.id)}/${action}`, { body: {} });
+        toast({ accept: 'Accepted. The agreement is active.', decline: 'Declined.', withdraw: 'Withdrawn.' }[action]);
+        if (res.data?.warnings?.length) toast(res.data.warnings.map(warningText).join(' '), 'error');
+        onDone?.(res.data);
+      } catch (err) {
+        busy(b, false);
+        toast(err instanceof ApiError && err.status === 409 ? `That is no longer possible: ${err.message}` : err.message, 'error');
+      }
+    });
+    return b;
+  }));
+}
+
+export const warningText = (w) => (typeof w === 'string' ? w : w?.message ?? w?.detail ?? JSON.stringify(w));
+
+// The conclude form: were commitments kept, and a note.
+export function concludeForm(a, { onDone, onCancel }) {
+  const form = h('form', { class: 'form card card--tint', 'aria-labelledby': 'conclude-title' },
+    h('h3', { id: 'conclude-title', text: 'Conclude this agreement' }),
+    h('p', { class: 'muted', text: 'Each side records its own closure once. Kept commitments become part of the agent’s track record.' }),
+    h('fieldset', { class: 'field', dataset: { field: 'commitments_kept' } },
+      h('legend', { text: 'Were the commitments kept?' }),
+      h('label', { class: 'check' }, h('input', { type: 'radio', name: 'commitments_kept', value: 'true' }), h('span', { text: 'Yes, commitments were kept' })),
+      h('label', { class: 'check' }, h('input', { type: 'radio', name: 'commitments_kept', value: 'false' }), h('span', { text: 'No, not as agreed' }))),
+    field({ label: 'Closing note', name: 'note', type: 'textarea', rows: 3, maxlength: 2000, optional: true, hint: 'What went well, what you learned.' }),
+    h('div', { class: 'actions' },
+      h('button', { class: 'btn', type: 'submit', text: 'Record closure' }),
+      onCancel ? h('button', { class: 'btn btn--quiet', type: 'button', text: 'Cancel', onclick: onCancel }) : null));
+  onSubmit(form, async () => {
+    const kept = form.querySelector('input[name="commitments_kept"]:checked')?.value;
+    if (!kept) { showErrors(form, [{ field: 'commitments_kept', message: 'choose yes or no' }]); return; }
+    const res = await api('POST', `/api/v1/agreements/${encodeURIComponent(a.id)}/conclude`,
+      { body: { commitments_kept: kept === 'true', note: value(form, 'note') } });
+    toast('Your closure is recorded.');
+    onDone?.(res.data);
+  });
+  return form;
+}
+
+// Fields of an agreement; `prefill` is the terms of an agreement or a draft
+// taken from an engagement. Agreement pay is one amount (not a range).
+export function agreementFields(prefill = {}, { packagings = PACKAGINGS, amending = false } = {}) {
+  const picker = purposePicker({ legend: 'Purposes this serves', selected: prefill.purposes ?? [], allowAdd: false });
+  const rewards = prefill.rewards ?? {};
+  const nonCash = Array.isArray(rewards.non_cash) ? rewards.non_cash : [];
+  const cash = rewards.cash ?? null;
+  const el = h('div', { class: 'stack' },
+    field({ label: 'Role', name: 'role', value: prefill.role ?? '', maxlength: 200, hint: 'What the agent does, in a few words.' }),
+    picker.el,
+    h('div', { class: 'fields-row' },
+      field({ label: 'Packaging', name: 'packaging', type: 'select', value: prefill.packaging ?? packagings[0] ?? '',
+        options: packagings.map((p) => [p, word(p)]) }),
+      field({ label: 'Hours per week', name: 'hours_per_week', type: 'number', min: 1, max: 80, inputmode: 'numeric', value: prefill.hours_per_week ?? '' })),
+    field({ label: 'Terms', name: 'terms', type: 'textarea', rows: 6, maxlength: 20000, value: typeof prefill.terms === 'string' ? prefill.terms : '',
+      hint: 'What each side commits to: outcomes, availability, communication, how either side can end it.' }),
+    h('fieldset', { class: 'group field', dataset: { field: 'rewards' } },
+      h('legend', { text: 'Rewards' }),
+      h('div', { class: 'stack' },
+        field({ label: 'Non-cash rewards', name: 'non_cash', value: nonCash.join(', '), fields: 'rewards.non_cash', optional: true,
+          hint: 'Separate with commas, e.g. Learning, Network, Credit' }),
+        h('div', { class: 'fields-row' },
+          field({ label: 'Pay', name: 'cash_amount', type: 'number', min: 0, step: 'any', optional: true, value: cash?.amount ?? cash?.min ?? '', fields: 'rewards.cash.amount rewards.cash' }),
+          field({ label: 'Currency', name: 'cash_currency', maxlength: 3, value: cash?.currency ?? 'EUR', fields: 'rewards.cash.currency' }),
+          field({ label: 'Per', name: 'cash_period', type: 'select', value: cash?.period ?? 'month', fields: 'rewards.cash.period',
+            options: PERIODS.map((p) => [p, p === 'total' ? 'In total' : word(p)]) })))),
+    h('div', { class: 'fields-row' },
+      field({ label: 'Starts on', name: 'starts_on', type: 'date', value: prefill.starts_on ?? new Date().toISOString().slice(0, 10) }),
+      field({ label: 'Review on', name: 'review_on', type: 'date', optional: true, value: prefill.review_on ?? '' })),
+    amending ? field({ label: 'What changes and why', name: 'change_note', type: 'textarea', rows: 2, maxlength: 1000, optional: true,
+      hint: 'Shown to the other side with the amendment.' }) : null);
+  return { el, picker };
+}
+
+export function agreementBody(form, picker) {
+  const body = {
+    role: value(form, 'role'),
+    purposes: picker.values(),
+    packaging: value(form, 'packaging'),
+    hours_per_week: value(form, 'hours_per_week') === '' ? null : Number(value(form, 'hours_per_week')),
+    terms: value(form, 'terms'),
+    rewards: { non_cash: splitList(value(form, 'non_cash')) },
+    starts_on: value(form, 'starts_on'),
+  };
+  const amount = value(form, 'cash_amount');
+  if (amount !== '') body.rewards.cash = { amount: Number(amount), currency: value(form, 'cash_currency').toUpperCase(), period: value(form, 'cash_period') };
+  const review = value(form, 'review_on');
+  if (review) body.review_on = review;
+  const note = form.elements.change_note ? value(form, 'change_note') : '';
+  if (note) body.change_note = note;
+  return body;
+}
+
+export function agreementProblems(body) {
+  const p = [];
+  if (!body.role) p.push({ field: 'role', message: 'name the role' });
+  if (!body.purposes.length) p.push({ field: 'purposes', message: 'choose at least one purpose' });
+  if (body.hours_per_week === null || Number.isNaN(body.hours_per_week)) p.push({ field: 'hours_per_week', message: 'enter hours per week (1 to 80)' });
+  if (!body.terms) p.push({ field: 'terms', message: 'write down the terms both sides agree to' });
+  if (!body.starts_on) p.push({ field: 'starts_on', message: 'choose a start date' });
+  return p;
+}

@@ -1,0 +1,85 @@
+// main: start the web interface — find out who is signed in, keep the header
+// in step with the session, and hand every path to the router.
+
+import { h, replace } from './dom.js';
+import { route, startRouter, navigate } from './router.js';
+import { loadSession, onSessionChange, session, signOut } from './session.js';
+import { toast } from './ui.js';
+
+const page = (name) => () => import(`./pages/${name}.js`);
+
+route('/', page('home'));
+route('/engagements', page('home'));
+route('/engagements/:id', page('engagement'));
+route('/organisations', page('organisations'));
+route('/organisations/new', page('organisation-new'));
+route('/organisations/:slug', page('organisation'));
+route('/organisations/:slug/:tab', page('organisation'));
+route('/purposes', page('purposes'));
+route('/purposes/:slug', page('purpose'));
+route('/agents/:handle', page('agent'));
+route('/agreements/new', page('agreement-new'));
+route('/agreements/:id', page('agreement'));
+route('/me', page('dashboard'));
+route('/me/:section', page('dashboard'));
+route('/signin', page('signin'));
+route('/signup', page('signup'));
+route('/settings', page('settings'));
+
+function accountNav(me) {
+  const nav = document.querySelector('[data-account-nav]');
+  if (!nav) return;
+  if (!me) {
+    replace(nav,
+      h('li', {}, h('a', { href: '/signin', text: 'Sign in' })),
+      h('li', {}, h('a', { class: 'btn btn--small', href: '/signup', text: 'Join Purposed' })));
+    return;
+  }
+  const out = h('button', { type: 'button', text: 'Sign out' });
+  out.addEventListener('click', async () => {
+    try {
+      await signOut();
+      toast('You are signed out. See you soon.');
+      navigate('/');
+    } catch (err) {
+      toast(err.message, 'error');
+    }
+  });
+  replace(nav,
+    h('li', {}, h('a', { href: '/me', text: 'Dashboard' })),
+    h('li', {}, h('a', { href: '/settings', text: 'Account', title: me.account?.display_name ?? null })),
+    h('li', {}, out));
+}
+
+function navToggle() {
+  const button = document.querySelector('.nav-toggle');
+  const nav = document.getElementById('site-nav');
+  if (!button || !nav) return;
+  button.addEventListener('click', () => {
+    const open = !nav.classList.contains('is-open');
+    nav.classList.toggle('is-open', open);
+    button.setAttribute('aria-expanded', String(open));
+  });
+  document.addEventListener('keydown', (e) => {
+    if (e.key === 'Escape' && nav.classList.contains('is-open')) {
+      nav.classList.remove('is-open');
+      button.setAttribute('aria-expanded', 'false');
+      button.focus();
+    }
+  });
+}
+
+async function start() {
+  navToggle();
+  onSessionChange(accountNav);
+  try {
+    await loadSession();
+  } catch {
+    // The daemon or database is away: pages still render and say so.
+    session.loaded = true;
+  }
+  accountNav(session.me);
+  startRouter();
+}
+
+start();

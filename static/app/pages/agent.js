@@ -1,0 +1,64 @@
+// agent: the public profile of a purpose agent — purposes with energy,
+// skills, availability and, when they show it, their track record.
+import { ApiError, get } from '../api.js';
+import { h, replace, initials, list, num, percent, plural, word } from '../dom.js';
+import { myAgent } from '../session.js';
+import { agentName, bar, energyBars, tagList } from '../ui.js';
+
+export default async function render(ctx) {
+  const handle = ctx.params.handle;
+  let a;
+  try {
+    a = await get(`/api/v1/agents/${encodeURIComponent(handle)}`, { signal: ctx.signal });
+  } catch (err) {
+    if (err instanceof ApiError && err.status === 404) {
+      ctx.setTitle('Profile not found');
+      replace(ctx.root, h('div', { class: 'empty' },
+        h('h1', { class: 'empty__title', text: err.missing ? 'Agent profiles are not available yet' : 'This profile is not public' }),
+        h('p', { text: err.missing ? 'This server does not show agent profiles yet.' : 'The agent may have chosen not to be discoverable, or the address is mistyped.' }),
+        h('div', { class: 'actions' }, h('a', { class: 'btn', href: '/', text: 'Explore open work' }))));
+      return;
+    }
+    throw err;
+  }
+  const name = agentName(a);
+  const self = myAgent()?.handle === a.handle;
+  ctx.setTitle(name);
+  const tr = a.track_record;
+  const availability = [
+    a.capacity_hours_per_week !== undefined ? `${plural(a.capacity_hours_per_week, 'hour')} a week` : null,
+    a.remote_ok ? (a.location ? `Remote or ${a.location}` : 'Remote') : a.location,
+    a.packagings?.length ? list(a.packagings.map(word), 'disjunction') : null,
+  ].filter(Boolean);
+  replace(ctx.root,
+    h('header', { class: 'page-head' },
+      h('div', { class: 'page-head__row' },
+        h('div', { class: 'org-head' },
+          h('span', { class: 'avatar avatar--round', 'aria-hidden': 'true', text: initials(name) }),
+          h('div', {},
+            h('h1', { text: name }),
+            h('p', { class: 'page-head__eyebrow', text: `@${a.handle}` }),
+            a.headline ? h('p', { class: 'lead', text: a.headline }) : null)),
+        self ? h('div', { class: 'actions' },
+          h('a', { class: 'btn btn--secondary', href: '/me/profile', text: 'Edit your profile' }),
+          a.discoverable === false ? h('span', { class: 'badge', text: 'Only you can see this' }) : null) : null)),
+    h('div', { class: 'layout-split' },
+      h('div', { class: 'stack-lg' },
+        a.personal_purpose ? h('section', { 'aria-labelledby': 'pp-title' },
+          h('h2', { id: 'pp-title', text: 'Personal purpose' }),
+          h('p', { class: 'statement', text: a.personal_purpose })) : null,
+        h('section', { 'aria-labelledby': 'energy-title' },
+          h('h2', { id: 'energy-title', text: 'Where the energy goes' }),
+          a.purposes?.length ? energyBars(a.purposes) : h('p', { class: 'muted', text: 'No purposes declared yet.' })),
+        a.skills?.length ? h('section', { 'aria-labelledby': 'skills-title' }, h('h2', { id: 'skills-title', text: 'Skills' }), tagList(a.skills)) : null),
+      h('aside', { class: 'stack', 'aria-label': 'Availability and track record' },
+        availability.length ? h('section', { class: 'card' },
+          h('h2', { text: 'Availability' }),
+          h('ul', { class: 'list-plain stack' }, availability.map((t) => h('li', { text: t })))) : null,
+        tr ? h('section', { class: 'card card--tint' },
+          h('h2', { text: 'Track record' }),
+          tr.concluded ? h('p', {}, h('span', { class: 'score', text: num(tr.commitments_kept ?? 0) }), ` of ${plural(tr.concluded, 'concluded agreement')} with commitments kept`)
+            : h('p', { class: 'muted', text: 'No concluded agreements yet. Kept commitments will show here.' }),
+          tr.concluded ? bar((tr.commitments_kept ?? 0) / tr.concluded, { label: `${percent((tr.commitments_kept ?? 0) / tr.concluded)} of commitments kept` }) : null,
+          h('p', { class: 'muted small', text: 'From closures recorded by the organisations they worked with.' })) : null)));
+}

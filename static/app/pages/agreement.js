@@ -1,0 +1,153 @@
+// agreement: one relationship agreement — its terms, status, every version,
+// closures, and the actions this side may take now.
+import { api, ApiError, get, itemsOf } from '../api.js';
+import { h, replace, day, dateTime, plural, word, num } from '../dom.js';
+import { onSubmit, showErrors } from '../forms.js';
+import {
+  actionButtons, agreementAgent, allowedActions, agreementBody, agreementFields, agreementOrg, agreementProblems,
+  closureOf, concludeForm, engagementOf, sideOf, termsOf, waitingText, warningText,
+} from '../agreements.js';
+import { requireSignIn } from '../router.js';
+import { agentHandle, agentName, badge, empty, errorNotice, notice, orgName, orgSlug, purposeChips, rewardsList, skeletons, toast } from '../ui.js';
+
+export default async function render(ctx) {
+  ctx.setTitle('Agreement');
+  if (!requireSignIn(ctx, 'see this agreement')) return;
+  let res;
+  try {
+    res = await api('GET', `/api/v1/agreements/${encodeURIComponent(ctx.params.id)}`, { signal: ctx.signal });
+  } catch (err) {
+    if (err instanceof ApiError && (err.status === 404 || err.status === 400)) {
+      replace(ctx.root, h('div', { class: 'empty' },
+        h('h1', { class: 'empty__title', text: err.missing ? 'Agreements are not available yet' : 'We could not find this agreement' }),
+        h('p', { text: err.missing ? 'This server does not offer agreements yet.' : 'Agreements are visible only to the agent and the organisation they bind.' }),
+        h('div', { class: 'actions' }, h('a', { class: 'btn', href: '/me/agreements', text: 'Your agreements' }))));
+      return;
+    }
+    throw err;
+  }
+  const a = res.data;
+  const etag = res.etag ?? String(a.version ?? '');
+  const side = sideOf(a);
+  const org = agreementOrg(a);
+  const agent = agreementAgent(a);
+  const eng = engagementOf(a);
+  const t = termsOf(a);
+  const inForce = a.active_terms && a.active_version && a.active_version !== a.terms_version ? a.active_terms : null;
+  ctx.setTitle(t.role ? `Agreement: ${t.role}` : 'Agreement');
+
+  const panel = h('div', { class: 'stack' });
+  const versions = h('div', {}, skeletons(1));
+  const waiting = waitingText(a, side);
+
+  const showActions = () => {
+    panel.replaceChildren(
+      waiting ? notice(waiting.includes('your') ? 'warn' : 'info', waiting,
+        waiting.includes('your') ? 'Accept to make it binding, decline, or amend the terms to propose a change.' : 'You can still amend or withdraw it.') : null,
+      actionButtons(a, side, {
+        onDone: () => ctx.reload(),
+        onAmend: () => { panel.replaceChildren(amendForm(ctx, a, t, etag, showActions)); panel.querySelector('input, textarea')?.focus(); },
+        onConclude: () => { panel.replaceChildren(concludeForm(a, { onDone: () => ctx.reload(), onCancel: showActions })); panel.querySelector('input')?.focus(); },
+      }) ?? h('p', { class: 'muted', text: side ? 'There is nothing for you to do on this agreement now.' : 'You can read this agreement.' }));
+  };
+  showActions();
+  if (ctx.query.get('amend') && allowedActions(a, side).some((x) => x.action === 'amend')) {
+    panel.replaceChildren(amendForm(ctx, a, t, etag, showActions));
+  }
+
+  const closures = ['agent', 'organisation'].map((s) => [s, closureOf(a, s)]).filter(([, c]) => c);
+
+  replace(ctx.root,
+    h('header', { class: 'page-head' },
+      h('nav', { class: 'breadcrumbs', 'aria-label': 'Breadcrumb' }, h('ol', {},
+        h('li', {}, h('a', { href: side === 'organisation' && orgSlug(org) ? `/organisations/${encodeURIComponent(orgSlug(org))}/agreements` : '/me/agreements', text: 'Agreements' })),
+        h('li', {}, h('span', { 'aria-current': 'page', text: t.role || 'Agreement' })))),
+      h('div', { class: 'actions' }, h('h1', { text: t.role || 'Agreement' }), badge(a.status)),
+      h('p', { class: 'agreement__parties' },
+        agentHandle(agent) ? h('a', { href: `/agents/${encodeURIComponent(agentHandle(agent))}`, text: agentName(agent) }) : h('span', { text: agentName(agent) }),
+        h('span', { class: 'sep', text: 'and' }),
+        orgSlug(org) ? h('a', { href: `/organisations/${encodeURIComponent(orgSlug(org))}`, text: orgName(org) }) : h('span', { text: orgName(org) }),
+        a.terms_version ? h('span', { class: 'sep', text: `· terms version ${num(a.terms_version)}` }) : null)),
+    h('div', { class: 'layout-split' },
+      h('div', { class: 'stack-lg' },
+        h('ul', { class: 'key-facts', 'aria-label': 'Key terms' },
+          fact('Hours', t.hours_per_week ? `${plural(t.hours_per_week, 'hour')} a week` : '—'),
+          fact('Packaging', t.packaging ? word(t.packaging) : '—'),
+          fact('Starts', day(t.starts_on)),
+          fact('Review', t.review_on ? day(t.review_on) : 'Not set')),
+        inForce ? notice('info', `Proposed change to the terms in force (version ${num(a.active_version)})`,
+          `${t.change_note ? `“${t.change_note}” — ` : ''}Until the other side accepts, version ${num(a.active_version)} stays in force: ${inForce.role}, ${plural(inForce.hours_per_week, 'hour')} a week.`) : null,
+        h('section', { 'aria-labelledby': 'terms-title' },
+          h('h2', { id: 'terms-title', text: inForce ? 'Proposed terms' : 'Terms' }),
+          h('p', { class: 'prose', text: (typeof t.terms === 'string' ? t.terms : '') || '—' })),
+        h('section', { 'aria-labelledby': 'rewards-title' },
+          h('h2', { id: 'rewards-title', text: 'Rewards' }),
+          rewardsList(t.rewards, { large: true }) ?? h('p', { class: 'muted', text: 'No rewards written down.' })),
+        t.purposes?.length ? h('section', { 'aria-labelledby': 'purposes-title' },
+          h('h2', { id: 'purposes-title', text: 'Purposes it serves' }), purposeChips(t.purposes)) : null,
+        closures.length ? h('section', { 'aria-labelledby': 'closure-title' },
+          h('h2', { id: 'closure-title', text: 'Closure' }),
+          h('ul', { class: 'cards' }, closures.map(([s, c]) => h('li', { class: 'card card--flat' },
+            h('h3', { class: 'card__title', text: s === 'agent' ? 'The agent’s closure' : 'The organisation’s closure' }),
+            h('p', {}, h('strong', { text: c.commitments_kept ? 'Commitments kept.' : 'Commitments not kept.' })),
+            c.note ? h('p', { class: 'prose', text: c.note }) : null,
+            c.closed_at || c.created_at ? h('p', { class: 'muted small', text: dateTime(c.closed_at ?? c.created_at) }) : null)))) : null,
+        h('section', { 'aria-labelledby': 'versions-title' },
+          h('h2', { id: 'versions-title', text: 'Every version' }),
+          h('p', { class: 'muted', text: 'Terms only change by amendment, and every version is kept.' }),
+          versions)),
+      h('aside', { class: 'stack sticky-panel', 'aria-label': 'Actions' },
+        h('section', { class: 'card', 'aria-labelledby': 'actions-title' },
+          h('h2', { id: 'actions-title', text: 'Your move' }), panel),
+        eng ? h('section', { class: 'card card--tint' },
+          h('h2', { text: 'Engagement' }),
+          h('p', {}, h('a', { href: `/engagements/${encodeURIComponent(eng.id)}`, text: eng.title ?? 'See the engagement' }))) : null)));
+
+  try {
+    const data = await get(`/api/v1/agreements/${encodeURIComponent(a.id)}/versions`, { signal: ctx.signal });
+    const items = [...itemsOf(data)].sort((x, y) => (y.version ?? 0) - (x.version ?? 0));
+    versions.replaceChildren(items.length ? h('ol', { class: 'timeline' }, items.map((v, i) => h('li', { class: `timeline__item${i === 0 ? ' timeline__item--current' : ''}` },
+      h('span', { class: 'timeline__dot', 'aria-hidden': 'true' }),
+      h('div', { class: 'timeline__head' },
+        h('h3', { text: `Version ${num(v.version)}${i === 0 ? ' (latest)' : ''}` }),
+        h('span', { class: 'muted small', text: [v.proposed_by ? `proposed by the ${v.proposed_by}${v.author?.display_name ? ` (${v.author.display_name})` : ''}` : null, v.created_at ? dateTime(v.created_at) : null].filter(Boolean).join(' · ') })),
+      v.change_note ? h('p', { class: 'timeline__note', text: `“${v.change_note}”` }) : null,
+      h('p', { class: 'small', text: [v.role, v.hours_per_week ? `${plural(v.hours_per_week, 'hour')} a week` : null, v.packaging ? word(v.packaging) : null, v.starts_on ? `from ${day(v.starts_on)}` : null].filter(Boolean).join(' · ') }),
+      v.terms ? h('details', {}, h('summary', { text: 'Read these terms' }), h('p', { class: 'prose', text: v.terms })) : null)))
+      : empty({ title: 'No versions recorded', text: 'The first version appears when the agreement is proposed.' }));
+  } catch (err) {
+    if (err.name !== 'AbortError') versions.replaceChildren(errorNotice(err, { what: 'Agreement versions' }));
+  }
+}
+
+const fact = (label, text) => h('li', { class: 'key-fact' }, h('span', { class: 'key-fact__label', text: label }), h('span', { class: 'key-fact__value', text }));
+
+function amendForm(ctx, a, t, etag, onCancel) {
+  const { el, picker } = agreementFields(t, { amending: true });
+  const form = h('form', { class: 'form', 'aria-labelledby': 'amend-title' },
+    h('h3', { id: 'amend-title', text: 'Amend the terms' }),
+    h('p', { class: 'muted small', text: 'An amendment becomes a new version and goes back to the other side for consent.' }),
+    el,
+    h('div', { class: 'actions' },
+      h('button', { class: 'btn', type: 'submit', text: 'Propose amendment' }),
+      h('button', { class: 'btn btn--quiet', type: 'button', text: 'Cancel', onclick: onCancel })));
+  onSubmit(form, async () => {
+    const body = agreementBody(form, picker);
+    const problems = agreementProblems(body);
+    if (problems.length) { showErrors(form, problems); return; }
+    try {
+      const res = await api('PATCH', `/api/v1/agreements/${encodeURIComponent(a.id)}`, { body, ifMatch: etag });
+      if (res.data?.warnings?.length) toast(res.data.warnings.map(warningText).join(' '), 'error');
+    } catch (err) {
+      if (err instanceof ApiError && err.status === 412) {
+        showErrors(form, [], { title: 'The other side changed this agreement since you opened it — reload to see their changes' });
+        return;
+      }
+      throw err;
+    }
+    toast('Amendment sent. The other side needs to accept it.');
+    if (ctx.query.get('amend')) ctx.navigate(`/agreements/${encodeURIComponent(a.id)}`, { replace: true });
+    else ctx.reload();
+  });
+  return form;
+}

@@ -1,0 +1,47 @@
+// signup: create an account, sign in at once, then set up a profile.
+import { h, replace } from '../dom.js';
+import { field, onSubmit, showErrors, value } from '../forms.js';
+import { api, newKey } from '../api.js';
+import { session, signIn } from '../session.js';
+
+// Only same-site paths are followed after signing in.
+export function safeNext(next) {
+  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/api/') ? next : null;
+}
+
+export default function render(ctx) {
+  ctx.setTitle('Create your account');
+  const next = safeNext(ctx.query.get('next'));
+  if (session.me) {
+    replace(ctx.root, h('section', { class: 'auth' }, h('div', { class: 'card stack' },
+      h('h1', { text: 'You already have an account' }),
+      h('p', { class: 'lead', text: `You are signed in as ${session.me.account?.display_name ?? ''}.` }),
+      h('p', { class: 'actions' }, h('a', { class: 'btn', href: '/me', text: 'Go to your dashboard' })))));
+    return;
+  }
+  const key = newKey();
+  const form = h('form', { class: 'form', 'aria-labelledby': 'signup-title' },
+    field({ label: 'Your name', name: 'display_name', autocomplete: 'name', hint: 'How people and organisations will see you.', maxlength: 100 }),
+    field({ label: 'Email', name: 'email', type: 'email', autocomplete: 'email', hint: 'Never shown publicly.' }),
+    field({ label: 'Password', name: 'password', type: 'password', autocomplete: 'new-password', minlength: 12,
+      hint: 'At least 12 characters. A few unrelated words make a strong one.' }),
+    h('div', { class: 'actions' }, h('button', { class: 'btn', type: 'submit', text: 'Create account' })));
+  onSubmit(form, async () => {
+    const body = { display_name: value(form, 'display_name'), email: value(form, 'email'), password: form.elements.password.value };
+    const problems = [];
+    if (!body.display_name) problems.push({ field: 'display_name', message: 'tell us what to call you' });
+    if (!body.email) problems.push({ field: 'email', message: 'enter your email address' });
+    if (body.password.length < 12) problems.push({ field: 'password', message: 'use at least 12 characters' });
+    if (problems.length) { showErrors(form, problems); return; }
+    await api('POST', '/api/v1/accounts', { body, idempotencyKey: key });
+    await signIn(body.email, body.password);
+    ctx.navigate(next ?? '/me', { replace: true });
+  });
+  replace(ctx.root, h('section', { class: 'auth' },
+    h('div', { class: 'card stack' },
+      h('h1', { id: 'signup-title', text: 'Join Purposed' }),
+      h('p', { class: 'lead', text: 'Find work that matters to you, or the people your purpose needs. Free, and yours to leave.' }),
+      form),
+    h('p', { class: 'auth__switch' }, 'Already have an account? ',
+      h('a', { href: next ? `/signin?next=${encodeURIComponent(next)}` : '/signin', text: 'Sign in' }))));
+}

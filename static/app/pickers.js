@@ -1,0 +1,131 @@
+// pickers: choosing purposes from the shared catalogue (with a way to add a
+// missing cause), used by the organisation, engagement and profile forms.
+import { api, ApiError, get, itemsOf, newKey, query } from './api.js';
+import { h, uid } from './dom.js';
+import { session } from './session.js';
+import { busy, purposeName, purposeSlug, toast } from './ui.js';
+
+// Every purpose in the catalogue (a few pages at most), cached per page load.
+let catalogue = null;
+let loadedAt = 0;
+export const forgetCatalogue = () => { catalogue = null; };
+export function loadCatalogue({ refresh = false } = {}) {
+  if (catalogue && !refresh && Date.now() - loadedAt < 30000) return catalogue;
+  loadedAt = Date.now();
+  catalogue = (async () => {
+    const all = [];
+    let cursor = null;
+    for (let i = 0; i < 10; i++) {
+      const data = await get(`/api/v1/purposes${query({ limit: 100, cursor })}`);
+      all.push(...itemsOf(data));
+      cursor = data?.next_cursor;
+      if (!cursor) break;
+    }
+    all.complete = !cursor;
+    return all;
+  })();
+  catalogue.catch(() => { catalogue = null; });
+  return catalogue;
+}
+
+// A fieldset of purpose pills with a filter box. onChange(slugs, purposes).
+export function purposePicker({ name = 'purposes', legend = 'Purposes', hint, selected = [], onChange, allowAdd = true }) {
+  const chosen = new Set(selected.map(purposeSlug));
+  const known = new Map(selected.filter((p) => typeof p === 'object').map((p) => [purposeSlug(p), p]));
+  const hintId = hint ? uid('hint') : null;
+  const filterId = uid('filter');
+  const pills = h('div', { class: 'pills purpose-picker', role: 'group', 'aria-label': `${legend}: choices` });
+  const status = h('p', { class: 'hint', role: 'status' });
+  const filter = h('input', { id: filterId, type: 'search', placeholder: 'Filter purposes', autocomplete: 'off' });
+  const box = h('fieldset', { class: 'field', dataset: { field: name }, 'aria-describedby': hintId },
+    h('legend', { text: legend }),
+    hint ? h('p', { class: 'hint', id: hintId, text: hint }) : null,
+    h('div', { class: 'field' }, h('label', { class: 'sr-only', for: filterId, text: `Filter ${legend.toLowerCase()}` }), filter),
+    pills, status);
+
+  const changed = () => onChange?.([...chosen], [...chosen].map((s) => known.get(s) ?? s));
+  function pill(p) {
+    const slug = purposeSlug(p);
+    known.set(slug, p);
+    const input = h('input', { type: 'checkbox', name, value: slug, checked: chosen.has(slug) });
+    input.addEventListener('change', () => { if (input.checked) chosen.add(slug); else chosen.delete(slug); changed(); });
+    return h('label', { class: 'check-pill', dataset: { name: purposeName(p).toLowerCase() } }, input, h('span', { text: purposeName(p) }));
+  }
+  let complete = true;
+  let searchTimer = null;
+  const applyFilter = () => {
+    const q = filter.value.trim().toLowerCase();
+    let shown = 0;
+    for (const label of pills.children) {
+      const match = !q || label.dataset.name.includes(q) || label.querySelector('input').checked;
+      label.hidden = !match;
+      if (match) shown++;
+    }
+    status.textContent = q ? `${shown} shown` : '';
+    return q;
+  };
+  filter.addEventListener('input', () => {
+    const q = applyFilter();
+    // A very large catalogue is not all loaded: ask the API for the rest.
+    clearTimeout(searchTimer);
+    if (!q || complete) return;
+    searchTimer = setTimeout(async () => {
+      try {
+        const data = await get(`/api/v1/purposes${query({ q, limit: 20 })}`);
+        for (const p of itemsOf(data)) if (!known.has(purposeSlug(p)) || !pills.querySelector(`input[value="${CSS.escape(purposeSlug(p))}"]`)) pills.append(pill(p));
+        applyFilter();
+      } catch { /* the loaded part still works */ }
+    }, 250);
+  });
+
+  if (allowAdd && session.me) {
+    const addId = uid('newp');
+    const input = h('input', { id: addId, type: 'text', maxlength: 100, placeholder: 'e.g. Soil health', autocomplete: 'off' });
+    const button = h('button', { class: 'btn btn--secondary btn--small', type: 'button', text: 'Add to catalogue' });
+    const add = async () => {
+      const nameText = input.value.trim();
+      if (!nameText) { input.focus(); return; }
+      busy(button, true);
+      try {
+        const res = await api('POST', '/api/v1/purposes', { body: { name: nameText, description: '' }, idempotencyKey: newKey() });
+        const p = res.data;
+        chosen.add(purposeSlug(p));
+        forgetCatalogue();
+        pills.prepend(pill(p));
+        input.value = '';
+        changed();
+        toast(`Added “${purposeName(p)}” to the catalogue.`);
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 409) {
+          const existing = [...pills.querySelectorAll('label')].find((l) => l.dataset.name === nameText.toLowerCase());
+          if (existing) {
+            const cb = existing.querySelector('input');
+            if (!cb.checked) { cb.checked = true; cb.dispatchEvent(new Event('change')); }
+            toast(`“${nameText}” is already in the catalogue — selected it for you.`);
+          } else toast(`“${nameText}” is already in the catalogue.`, 'error');
+        } else toast(err.message, 'error');
+      } finally { busy(button, false); }
+    };
+    button.addEventListener('click', add);
+    input.addEventListener('keydown', (e) => { if (e.key === 'Enter') { e.preventDefault(); add(); } });
+    box.append(h('details', { class: 'small' },
+      h('summary', { text: 'Missing a cause? Add it to the shared catalogue' }),
+      h('div', { class: 'actions' },
+        h('label', { class: 'sr-only', for: addId, text: 'Name of the new purpose' }), input, button)));
+  }
+
+  const ready = loadCatalogue().then((items) => {
+    complete = items.complete !== false;
+    // the chosen ones first, then the rest of the catalogue
+    const first = selected.map((p) => items.find((x) => purposeSlug(x) === purposeSlug(p)) ?? p);
+    const rest = items.filter((x) => !chosen.has(purposeSlug(x)));
+    pills.replaceChildren(...[...first, ...rest].map(pill));
+    if (!items.length) status.textContent = 'The catalogue is empty: add the first purpose.';
+  }).catch((err) => {
+    pills.replaceChildren(...selected.map(pill));
+    status.textContent = err instanceof ApiError && err.missing
+      ? 'The purposes catalogue is not available on this server yet.'
+      : `The purposes could not be loaded: ${err.message}`;
+  });
+  return { el: box, values: () => [...chosen], ready, known };
+}
