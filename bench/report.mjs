@@ -1,0 +1,103 @@
+// bench/report.mjs: called by bench/run — reads the per-test summaries in $TMP,
+// prints the table, writes bench/results/latest.json and the final "bench:"
+// line; exits 1 when any measured test saw a non-2xx response or socket error.
+import { readFileSync, writeFileSync, existsSync } from 'node:fs';
+import { execSync } from 'node:child_process';
+import { join } from 'node:path';
+import os from 'node:os';
+
+const env = process.env;
+const tmp = env.TMP;
+const read = (name) => (existsSync(join(tmp, name)) ? readFileSync(join(tmp, name), 'utf8').trim() : null);
+
+const tests = [
+  ['get_by_id', 'GET /api/v1/engagements/{id}'],
+  ['list_purpose', 'GET /api/v1/engagements?purpose=…&limit=20'],
+  ['list_fts', 'GET /api/v1/engagements?q=…&limit=20'],
+  ['me_matches', 'GET /api/v1/me/matches?limit=20'],
+  ['engagement_matches', 'GET /api/v1/engagements/{id}/matches?limit=20'],
+  ['writes', 'POST /api/v1/organisations/{slug}/engagements'],
+  ['pgbench', 'reference: pgbench -S -M prepared'],
+  ['postgrest', 'reference: PostgREST 12 GET ?id=eq.{id}'],
+];
+
+const results = {};
+let failed = [];
+for (const [name, what] of tests) {
+  const r = { what, connections: Number(read(`${name}.conns`)) || null };
+  const probe = read(`${name}.probe`);
+  const json = read(`${name}.json`);
+  if (probe && probe !== 'ok') {
+    r.status = probe;
+  } else if (json) {
+    Object.assign(r, JSON.parse(json));
+    if (r.error) {
+      r.status = 'failed: ' + r.error;
+      failed.push(name);
+    } else {
+      const sock = r.socket_errors ? Object.values(r.socket_errors).reduce((a, b) => a + b, 0) : 0;
+      r.status = r.non2xx || sock ? `FAILED: ${r.non2xx} non-2xx, ${sock} socket errors` : 'ok';
+      if (r.non2xx || sock) failed.push(name);
+    }
+  } else {
+    r.status = 'not run';
+  }
+  results[name] = r;
+}
+
+const ok = (n) => results[n].status === 'ok';
+const fmt = (x, d = 2) => (x === undefined || x === null ? '-' : Number(x).toFixed(d));
+const ratio = (a, b) => (ok(a) && ok(b) && results[b].rps > 0 ? fmt(results[a].rps / results[b].rps, 3) : 'missing');
+const val = (n, k, d = 2) => (ok(n) ? fmt(results[n][k], d) : 'missing');
+const rssMiB = (Number(read('rss_kb')) || 0) / 1024;
+
+const summary = {
+  get_by_id_vs_pgbench: ratio('get_by_id', 'pgbench'),
+  get_by_id_vs_postgrest: ratio('get_by_id', 'postgrest'),
+  list_vs_pgbench: ratio('list_purpose', 'pgbench'),
+  fts_p99_ms: val('list_fts', 'p99_ms'),
+  matches_p99_ms: val('me_matches', 'p99_ms'),
+  engagement_matches_p99_ms: val('engagement_matches', 'p99_ms'),
+  writes_per_s: val('writes', 'rps', 0),
+  rss_mib: rssMiB > 0 ? fmt(rssMiB, 0) : 'missing',
+};
+const line = 'bench: ' + Object.entries(summary).map(([k, v]) => `${k}=${v}`).join(' ');
+
+// the table
+const rows = [['test', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'status']];
+for (const [name] of tests) {
+  const r = results[name];
+  const measured = r.rps !== undefined;
+  rows.push([name, String(r.connections ?? '-'), measured ? fmt(r.rps, 0) : '-',
+    measured && r.p50_ms !== undefined ? fmt(r.p50_ms) : (r.mean_ms !== undefined ? `(mean ${fmt(r.mean_ms)})` : '-'),
+    measured && r.p99_ms !== undefined ? fmt(r.p99_ms) : '-', r.status]);
+}
+const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
+const table = rows.map((row) => row.map((c, i) => (i === 0 || i === 5 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd());
+console.log('\n' + table.join('\n') + '\n');
+console.log(`load average (1 min) at start ${read('loadavg')?.split(' ')[0] ?? '?'}, at end ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} cores`);
+
+let commit = null;
+try { commit = execSync('git rev-parse --short HEAD', { stdio: ['ignore', 'pipe', 'ignore'] }).toString().trim(); } catch { /* not a checkout */ }
+const out = {
+  date: new Date().toISOString(),
+  commit,
+  machine: { cores: os.cpus().length, cpu: os.cpus()[0]?.model, memory_gib: Math.round(os.totalmem() / 2 ** 30),
+    shared: true, loadavg_1m_at_start: Number((read('loadavg') || '').split(' ')[0]) || null,
+    loadavg_1m_at_end: Number(os.loadavg()[0].toFixed(2)) },
+  mode: env.QUICK === '1' ? 'quick' : 'full',
+  warmup_s: Number(env.WARMUP),
+  duration_s: Number(env.DURATION),
+  wrk_threads: Number(env.THREADS),
+  data_set: { seed: Number(env.SEED), scale: Number(env.SCALE), generate_seconds: Number(env.GEN_SECONDS) || null,
+    counts: env.COUNTS ? JSON.parse(env.COUNTS) : null },
+  tests: results,
+  rss_mib: rssMiB > 0 ? Math.round(rssMiB) : null,
+  summary,
+  line,
+};
+writeFileSync(join(env.RESULTS, 'latest.json'), JSON.stringify(out, null, 2) + '\n');
+console.log('results: bench/results/latest.json');
+if (failed.length) console.error(`error: ${failed.join(', ')} saw non-2xx responses or socket errors`);
+console.log(line);
+process.exit(failed.length ? 1 : 0);
