@@ -14,6 +14,7 @@
 #include "handlers/handlers.h"
 #include "http.h"
 #include "log.h"
+#include "match.h"
 #include "metrics.h"
 #include "migrate.h"
 #include "routes.h"
@@ -89,8 +90,12 @@ int main(int argc, char **argv)
     pthread_sigmask(SIG_BLOCK, &set, NULL);
     signal(SIGPIPE, SIG_IGN);
 
+    /* The match index builds in the background from the start, so the
+     * first matching request does not wait for it. */
+    if (match_service_start(cfg.database_url) != 0) log_event("warn", "match_start_failed", NULL);
     if (http_start(&cfg, routes, routes_count) != 0) {
         log_event("error", "listen_failed", "could not start the HTTP daemon (port in use?)");
+        match_service_stop();
         return 1;
     }
     char msg[128];
@@ -100,6 +105,7 @@ int main(int argc, char **argv)
     sigwait(&set, &sig);
     log_event("info", "stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_stop(10);
+    match_service_stop();
     db_thread_close();
     log_event("info", "stopped", NULL);
     return 0;

@@ -16,19 +16,79 @@ void handle_account_create(req_t *r);
 void handle_session_create(req_t *r);
 void handle_session_delete(req_t *r);
 void handle_me(req_t *r);
+void handle_account_get(req_t *r);
+void handle_account_update(req_t *r);
+void handle_account_delete(req_t *r);
 
-/* purposes.c */
+/* purposes.c — the catalogue, and the keyset pages of the purpose-domain
+ * lists (purposes, organisations, charter, members, engagements) */
+#define PAGE_KEY_MAX 512
+struct pg_result; /* PGresult */
+/* Read ?cursor= made by a list tagged tag with nkeys string keys into keys
+ * ("" when there is no cursor); false with 400 set when it is bad. */
+bool purposes_read_cursor(req_t *r, const char *tag, size_t nkeys, char keys[][PAGE_KEY_MAX]);
+/* Reply {items, next_cursor} from rows (nkeys key columns, then the item's
+ * JSON text) fetched with limit + 1. A first key too long for a cursor is
+ * sent as "" (the list then looks it up by the others). Clears res. */
+void purposes_reply_page(req_t *r, struct pg_result *res, int limit, const char *tag, int nkeys);
+/* Reply 400 "bad-query" with the field errors collected in p. */
+void purposes_bad_query(req_t *r, problem_t *p);
+/* Query parameters: NULL when absent or empty; a field error in p when not
+ * UTF-8 text of at most max_chars, or not a slug. */
+const char *purposes_query_text(req_t *r, const char *key, size_t max_chars, problem_t *p);
+const char *purposes_query_slug(req_t *r, const char *key, problem_t *p);
+void handle_purposes_list(req_t *r);
+void handle_purpose_get(req_t *r);
+void handle_purpose_create(req_t *r);
 
 /* organisations.c (organisations, charter, members, follows) */
+void handle_organisations_list(req_t *r);
+void handle_organisation_create(req_t *r);
+void handle_organisation_get(req_t *r);
+void handle_organisation_update(req_t *r);
+void handle_charter_list(req_t *r);
+void handle_members_list(req_t *r);
+void handle_member_add(req_t *r);
+void handle_member_remove(req_t *r);
 
-/* agents.c */
+/* agents.c, follows.c — agents, energy split, follows */
+void handle_agent_put(req_t *r);
+void handle_agent_get_own(req_t *r);
+void handle_agent_purposes_put(req_t *r);
+void handle_agents_list(req_t *r);
+void handle_agent_get(req_t *r);
+void handle_follow_put(req_t *r);
+void handle_follow_delete(req_t *r);
+void handle_followers_list(req_t *r);
+void handle_my_follows(req_t *r);
 
 /* engagements.c */
+void handle_engagement_create(req_t *r);
+void handle_engagements_list(req_t *r);
+void handle_engagement_get(req_t *r);
+void handle_engagement_update(req_t *r);
 
 /* feeds.c */
+void handle_feed_atom(req_t *r);
+void handle_feed_json(req_t *r);
 
 /* matching.c */
+void handle_my_matches(req_t *r);
+void handle_engagement_matches(req_t *r);
 
 /* agreements.c (agreements, portfolio, notifications) */
+void handle_agreement_create(req_t *r);
+void handle_agreement_get(req_t *r);
+void handle_agreement_patch(req_t *r);
+void handle_agreement_versions(req_t *r);
+void handle_agreement_accept(req_t *r);
+void handle_agreement_decline(req_t *r);
+void handle_agreement_withdraw(req_t *r);
+void handle_agreement_conclude(req_t *r);
+void handle_my_agreements(req_t *r);
+void handle_organisation_agreements(req_t *r);
+void handle_my_portfolio(req_t *r);
+void handle_my_notifications(req_t *r);
+void handle_my_notifications_read(req_t *r);
 
 #endif

@@ -198,7 +198,9 @@ const ROUTES = [
     headers: (c) => ({ 'If-Match': etag('engagements', c.engagement) }),
     expect: members(200),
     probe: (c) => sql(`SELECT version, status FROM engagements WHERE id = ${c.engagement}`) },
-  { name: 'GET engagement matches', method: 'GET', path: '/api/v1/engagements/{engagement}/matches', expect: members(200) },
+  // issue 6: members of the engagement's organisation only, 404 for anyone else
+  { name: 'GET engagement matches', method: 'GET', path: '/api/v1/engagements/{engagement}/matches',
+    expect: { ...members(200), stranger: 404, other_agent: 404, agent: 404 } },
 
   // agents
   { name: 'GET /me/agent', method: 'GET', path: '/api/v1/me/agent', expect: agentsOnly(200, 404) },

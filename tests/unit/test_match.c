@@ -1,0 +1,655 @@
+/* Unit tests for lib/match: each reason's points and sentence, points that
+ * add up to the score, no purpose in common = no match, the weights from the
+ * configuration, the ranking order, and the index (top-k, exclusions,
+ * updates and compaction) without a database. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <cmocka.h>
+
+#include "config.h"
+#include "match.h"
+
+/* ---------- fixtures ---------- */
+
+static const char *env_none(const char *name)
+{
+    (void)name;
+    return NULL;
+}
+
+static match_weights_t default_weights(void)
+{
+    config_t cfg;
+    char err[256];
+    assert_int_equal(config_load(&cfg, env_none, err, sizeof err), 0);
+    match_weights_t w;
+    match_weights_from_config(&cfg, &w);
+    return w;
+}
+
+/* purposes 1 "Clean water", 2 "Open science", 5 "Soil health", 9 "Oceans";
+ * skills 10 "Rust", 11 "C", 12 "PostgreSQL", 13 "Go"; place 3 "Berlin". */
+static const char *test_purpose_name(const void *ctx, uint32_t n)
+{
+    (void)ctx;
+    switch (n) {
+    case 1: return "Clean water";
+    case 2: return "Open science";
+    case 5: return "Soil health";
+    case 9: return "Oceans";
+    default: return "Other";
+    }
+}
+
+static const char *test_skill_name(const void *ctx, uint32_t n)
+{
+    (void)ctx;
+    switch (n) {
+    case 10: return "Rust";
+    case 11: return "C";
+    case 12: return "PostgreSQL";
+    case 13: return "Go";
+    default: return "x";
+    }
+}
+
+static const match_names_t test_names = {test_purpose_name, test_skill_name, NULL};
+
+static const match_energy_t agent_purposes[] = {{1, 40}, {2, 20}, {5, 10}};
+static const uint32_t agent_skills[] = {10, 11, 12};
+static const uint32_t agent_follows[] = {7};
+static const uint32_t eng_purposes[] = {1, 2, 9};
+static const uint32_t eng_skills[] = {10, 11, 12, 13};
+
+static match_agent_t sample_agent(void)
+{
+    match_agent_t a = {
+        .id = 1,
+        .purposes = agent_purposes, .npurposes = 3,
+        .skills = agent_skills, .nskills = 3,
+        .follows = agent_follows, .nfollows = 1,
+        .capacity_hours = 30, .committed_hours = 10,
+        .location = 3,
+        .packagings = (1u << 2) | (1u << 4), /* consulting, volunteer */
+        .remote_ok = true,
+    };
+    return a;
+}
+
+static match_engagement_t sample_engagement(void)
+{
+    match_engagement_t e = {
+        .id = 100, .created_us = 1000,
+        .purposes = eng_purposes, .npurposes = 3,
+        .skills = eng_skills, .nskills = 4,
+        .organisation = 7, .organisation_name = "Acme Water",
+        .hours = 10,
+        .location = 3,
+        .location_name = "Berlin",
+        .packagings = 1u << 4, /* volunteer */
+        .remote_ok = false,
+    };
+    return e;
+}
+
+static json_t *reason(json_t *reasons, const char *kind)
+{
+    size_t i;
+    json_t *r;
+    json_array_foreach(reasons, i, r) if (!strcmp(json_string_value(json_object_get(r, "kind")), kind)) return r;
+    fail_msg("no reason of kind %s", kind);
+    return NULL;
+}
+
+static double points_sum(json_t *reasons)
+{
+    double sum = 0;
+    size_t i;
+    json_t *r;
+    json_array_foreach(reasons, i, r) sum += json_real_value(json_object_get(r, "points"));
+    return sum;
+}
+
+#define assert_close(a, b) assert_true(fabs((double)(a) - (double)(b)) < 1e-9)
+
+/* ---------- the formula ---------- */
+
+static void each_reason_has_its_points_and_sentence(void **state)
+{
+    (void)state;
+    match_weights_t w = default_weights();
+    match_agent_t a = sample_agent();
+    match_engagement_t e = sample_engagement();
+    match_score_t s;
+    assert_true(match_score(&w, &a, &e, &s));
+    assert_close(s.points[MATCH_PURPOSE], 0.45 * 0.60);  /* energy 40 + 20 of 100 */
+    assert_close(s.points[MATCH_SKILLS], 0.20 * 3 / 4);  /* 3 of 4 skills */
+    assert_close(s.points[MATCH_CAPACITY], 0.10);        /* 10 h needed, 20 available */
+    assert_close(s.points[MATCH_PACKAGING], 0.10);       /* volunteer in common */
+    assert_close(s.points[MATCH_LOCATION], 0.05);        /* both in Berlin */
+    assert_close(s.points[MATCH_FOLLOWS], 0.10);         /* follows organisation 7 */
+    assert_close(s.score, 0.27 + 0.15 + 0.10 + 0.10 + 0.05 + 0.10);
+
+    json_t *reasons = match_reasons(&test_names, &a, &e, &s);
+    assert_non_null(reasons);
+    assert_int_equal(json_array_size(reasons), MATCH_KINDS);
+    const char *kinds[] = {"purpose", "skills", "capacity", "packaging", "location", "follows"};
+    for (int k = 0; k < MATCH_KINDS; k++) {
+        json_t *r = json_array_get(reasons, (size_t)k);
+        assert_string_equal(json_string_value(json_object_get(r, "kind")), kinds[k]);
+        assert_close(json_real_value(json_object_get(r, "points")), s.points[k]);
+    }
+    assert_string_equal(json_string_value(json_object_get(reason(reasons, "purpose"), "detail")),
+                        "Supports Clean water (energy 40) and Open science (energy 20)");
+    assert_string_equal(json_string_value(json_object_get(reason(reasons, "skills"), "detail")),
+                        "Has 3 of 4 skills: C, PostgreSQL, Rust");
+    assert_string_equal(json_string_value(json_object_get(reason(reasons, "capacity"), "detail")),
+                        "Needs 10 h/week; 20 h/week available");
+    assert_string_equal(json_string_value(json_object_get(reason(reasons, "packaging"), "detail")),
+                        "Packaging in common: volunteer");
+    assert_string_equal(json_string_value(json_object_get(reason(reasons, "location"), "detail")),
+                        "Both in Berlin");
+    assert_string_equal(json_string_value(json_object_get(reason(reasons, "follows"), "detail")),
+                        "Follows Acme Water");
+    assert_close(points_sum(reasons), s.score);
+    json_decref(reasons);
+}
+
+static void partial_and_missing_factors(void **state)
+{
+    (void)state;
+    match_weights_t w = default_weights();
+    match_agent_t a = sample_agent();
+    match_engagement_t e = sample_engagement();
+    a.follows = NULL;
+    a.nfollows = 0;
+    a.location = 4;
+    a.remote_ok = true;
+    e.remote_ok = true;
+    e.hours = 40;           /* 20 of 40 hours available */
+    e.packagings = 1u << 0; /* employment only */
+    e.skills = NULL;
+    e.nskills = 0;
+    match_score_t s;
+    assert_true(match_score(&w, &a, &e, &s));
+    assert_close(s.points[MATCH_CAPACITY], 0.10 * 0.5);
+    assert_close(s.points[MATCH_PACKAGING], 0.0);
+    assert_close(s.points[MATCH_LOCATION], 0.05); /* remote on both sides */
+    assert_close(s.points[MATCH_FOLLOWS], 0.0);
+    assert_close(s.points[MATCH_SKILLS], 0.20);   /* nothing asked: nothing missing */
+    json_t *reasons = match_reasons(&test_names, &a, &e, &s);
+    assert_string_equal(json_string_value(json_object_get(reason(reasons, "capacity"), "detail")),
+                        "Needs 40 h/week; only 20 h/week available");
+    assert_string_equal(json_string_value(json_object_get(reason(reasons, "packaging"), "detail")),
+                        "No packaging in common (offered: employment; accepted: consulting or volunteer)");
+    assert_string_equal(json_string_value(json_object_get(reason(reasons, "location"), "detail")),
+                        "Remote on both sides");
+    assert_string_equal(json_string_value(json_object_get(reason(reasons, "follows"), "detail")),
+                        "Does not follow Acme Water");
+    assert_string_equal(json_string_value(json_object_get(reason(reasons, "skills"), "detail")),
+                        "Asks for no particular skills");
+    assert_close(points_sum(reasons), s.score);
+    json_decref(reasons);
+
+    /* fully committed; no skill in common; neither same place nor remote both */
+    a.committed_hours = 45;
+    a.skills = NULL;
+    a.nskills = 0;
+    e.skills = eng_skills;
+    e.nskills = 4;
+    e.remote_ok = false;
+    assert_true(match_score(&w, &a, &e, &s));
+    assert_close(s.points[MATCH_CAPACITY], 0.0);
+    assert_close(s.points[MATCH_SKILLS], 0.0);
+    assert_close(s.points[MATCH_LOCATION], 0.0);
+    reasons = match_reasons(&test_names, &a, &e, &s);
+    assert_string_equal(json_string_value(json_object_get(reason(reasons, "capacity"), "detail")),
+                        "Needs 40 h/week; no hours available (45 committed of 30)");
+    assert_string_equal(json_string_value(json_object_get(reason(reasons, "skills"), "detail")),
+                        "Has none of the 4 skills asked for");
+    assert_string_equal(json_string_value(json_object_get(reason(reasons, "location"), "detail")),
+                        "Not in the same place, and not remote on both sides");
+    assert_close(points_sum(reasons), s.score);
+    json_decref(reasons);
+}
+
+static void no_purpose_in_common_is_no_match(void **state)
+{
+    (void)state;
+    match_weights_t w = default_weights();
+    match_agent_t a = sample_agent();
+    match_engagement_t e = sample_engagement();
+    static const uint32_t other[] = {3, 4, 9};
+    e.purposes = other;
+    match_score_t s;
+    assert_false(match_score(&w, &a, &e, &s));
+    assert_false(s.match);
+    assert_close(s.score, 0.0);
+    a.npurposes = 0;
+    e.purposes = eng_purposes;
+    assert_false(match_score(&w, &a, &e, &s));
+}
+
+static void purpose_is_the_strongest_factor_and_energy_weighs(void **state)
+{
+    (void)state;
+    match_weights_t w = default_weights();
+    for (int k = 1; k < MATCH_KINDS; k++) assert_true(w.w[MATCH_PURPOSE] > w.w[k]);
+    match_agent_t a = sample_agent();
+    match_engagement_t e = sample_engagement();
+    static const uint32_t clean_water[] = {1};
+    static const uint32_t soil[] = {5};
+    e.purposes = clean_water;
+    e.npurposes = 1;
+    match_score_t s1, s2;
+    match_score(&w, &a, &e, &s1);
+    e.purposes = soil;
+    match_score(&w, &a, &e, &s2);
+    assert_close(s1.points[MATCH_PURPOSE], w.w[MATCH_PURPOSE] * 0.40);
+    assert_close(s2.points[MATCH_PURPOSE], w.w[MATCH_PURPOSE] * 0.10);
+    assert_true(s1.score > s2.score);
+}
+
+static const char *env_weights(const char *name)
+{
+    if (!strcmp(name, "MATCH_WEIGHT_PURPOSE")) return "3";
+    if (!strcmp(name, "MATCH_WEIGHT_SKILLS")) return "1";
+    if (!strncmp(name, "MATCH_WEIGHT_", 13)) return "0";
+    return NULL;
+}
+
+static void weights_come_from_the_configuration(void **state)
+{
+    (void)state;
+    match_weights_t d = default_weights();
+    assert_close(d.w[MATCH_PURPOSE], 0.45);
+    assert_close(d.w[MATCH_SKILLS], 0.20);
+    assert_close(d.w[MATCH_CAPACITY], 0.10);
+    assert_close(d.w[MATCH_PACKAGING], 0.10);
+    assert_close(d.w[MATCH_LOCATION], 0.05);
+    assert_close(d.w[MATCH_FOLLOWS], 0.10);
+
+    config_t cfg;
+    char err[256];
+    assert_int_equal(config_load(&cfg, env_weights, err, sizeof err), 0);
+    match_weights_t w;
+    match_weights_from_config(&cfg, &w); /* 3:1 scaled to sum 1 */
+    assert_close(w.w[MATCH_PURPOSE], 0.75);
+    assert_close(w.w[MATCH_SKILLS], 0.25);
+    match_agent_t a = sample_agent();
+    match_engagement_t e = sample_engagement();
+    match_score_t s;
+    assert_true(match_score(&w, &a, &e, &s));
+    assert_close(s.points[MATCH_PURPOSE], 0.75 * 0.60);
+    assert_close(s.points[MATCH_SKILLS], 0.25 * 0.75);
+    assert_close(s.points[MATCH_FOLLOWS], 0.0);
+    assert_close(s.score, 0.45 + 0.1875);
+}
+
+/* Random pairs: points always add up to the score, which stays in [0, 1]. */
+static uint64_t rng_state = 88172645463325252ULL;
+static uint32_t rnd(uint32_t n)
+{
+    rng_state ^= rng_state << 13;
+    rng_state ^= rng_state >> 7;
+    rng_state ^= rng_state << 17;
+    return (uint32_t)(rng_state % n);
+}
+
+static size_t random_set(uint32_t *v, size_t max, uint32_t range)
+{
+    size_t n = rnd((uint32_t)max + 1), k = 0;
+    for (uint32_t x = 0; x < range && k < n; x++)
+        if (rnd(range) < n) v[k++] = x;
+    return k;
+}
+
+static void points_always_add_up_to_the_score(void **state)
+{
+    (void)state;
+    config_t cfg;
+    char err[256];
+    assert_int_equal(config_load(&cfg, env_none, err, sizeof err), 0);
+    cfg.w_skills = 0.37; /* weights that do not sum to 1 are scaled */
+    cfg.w_location = 0.011;
+    match_weights_t w;
+    match_weights_from_config(&cfg, &w);
+    int matched = 0;
+    for (int round = 0; round < 5000; round++) {
+        uint32_t ap[12], as[10], af[6], ep[6], es[8];
+        match_energy_t ae[12];
+        size_t nap = random_set(ap, 12, 20);
+        uint32_t left = 100;
+        for (size_t i = 0; i < nap; i++) {
+            uint32_t en = left ? 1 + rnd(left) : 0;
+            if (en == 0) { nap = i; break; }
+            ae[i].purpose = ap[i];
+            ae[i].energy = en;
+            left -= en;
+        }
+        match_agent_t a = {.id = round, .purposes = ae, .npurposes = nap,
+                           .skills = as, .nskills = random_set(as, 10, 30),
+                           .follows = af, .nfollows = random_set(af, 6, 10),
+                           .capacity_hours = (int)rnd(81), .committed_hours = (int)rnd(100),
+                           .location = rnd(4), .packagings = rnd(32), .remote_ok = rnd(2)};
+        match_engagement_t e = {.id = round, .purposes = ep, .npurposes = random_set(ep, 6, 20),
+                                .skills = es, .nskills = random_set(es, 8, 30),
+                                .organisation = rnd(10), .organisation_name = "Org",
+                                .hours = 1 + (int)rnd(80), .location = rnd(4),
+                                .packagings = 1 + rnd(31), .remote_ok = rnd(2)};
+        match_score_t s;
+        if (!match_score(&w, &a, &e, &s)) {
+            assert_close(s.score, 0.0);
+            continue;
+        }
+        matched++;
+        assert_true(s.score >= 0.0 && s.score <= 1.0);
+        double sum = 0;
+        for (int k = 0; k < MATCH_KINDS; k++) {
+            assert_true(s.points[k] >= 0.0 && s.points[k] <= w.w[k] + 1e-12);
+            sum += s.points[k];
+        }
+        assert_close(sum, s.score);
+        json_t *reasons = match_reasons(&test_names, &a, &e, &s);
+        assert_non_null(reasons);
+        assert_close(points_sum(reasons), s.score);
+        json_decref(reasons);
+    }
+    assert_true(matched > 100);
+}
+
+static void ties_are_broken_newest_first_then_id(void **state)
+{
+    (void)state;
+    match_engagement_t older = sample_engagement(), newer = sample_engagement();
+    older.created_us = 1000;
+    older.id = 200;
+    newer.created_us = 2000;
+    newer.id = 100;
+    assert_true(match_compare_engagements(0.5, &newer, 0.5, &older) < 0);
+    assert_true(match_compare_engagements(0.5, &older, 0.5, &newer) > 0);
+    assert_true(match_compare_engagements(0.6, &older, 0.5, &newer) < 0); /* score first */
+    /* scores equal to 1e-9 tie: 0.1 + 0.2 is not 0.3 in floating point */
+    assert_true(match_compare_engagements(0.1 + 0.2, &older, 0.3, &newer) > 0);
+    older.created_us = newer.created_us;
+    assert_true(match_compare_engagements(0.5, &older, 0.5, &newer) < 0); /* higher id first */
+    assert_int_equal(match_compare_engagements(0.5, &older, 0.5, &older), 0);
+    assert_true(match_compare_agents(0.5, 3, 0.5, 7) < 0); /* lower agent id first */
+    assert_true(match_compare_agents(0.4, 3, 0.5, 7) > 0);
+}
+
+static void packagings_parse(void **state)
+{
+    (void)state;
+    assert_int_equal(match_packagings_from_text("consulting,volunteer"), (1u << 2) | (1u << 4));
+    assert_int_equal(match_packagings_from_text(""), 0);
+    assert_int_equal(match_packagings_from_text(NULL), 0);
+    assert_int_equal(match_packagings_from_text("employment,bogus,interim"), 1u | (1u << 3));
+}
+
+/* ---------- the index ---------- */
+
+static void put_engagement(match_index_t *ix, int64_t id, int64_t created, const char *purposes,
+                           const char *skills, bool open)
+{
+    match_engagement_row_t row = {.id = id, .organisation_id = 7, .created_us = created,
+                                  .open = open, .remote_ok = true, .hours = 10,
+                                  .packagings = "volunteer", .location = "Berlin",
+                                  .location_key = "berlin", .purposes = purposes, .skills = skills};
+    assert_int_equal(match_index_put_engagement(ix, &row), 0);
+}
+
+static void put_agent(match_index_t *ix, int64_t id, const char *purposes, const char *skills,
+                      bool discoverable)
+{
+    match_agent_row_t row = {.id = id, .discoverable = discoverable, .remote_ok = true,
+                             .capacity_hours = 20, .packagings = "volunteer",
+                             .location = "Berlin ", .location_key = "berlin",
+                             .purposes = purposes, .skills = skills, .follows = "7"};
+    assert_int_equal(match_index_put_agent(ix, &row), 0);
+}
+
+static match_index_t *small_index(void)
+{
+    match_index_t *ix = match_index_new();
+    assert_non_null(ix);
+    assert_int_equal(match_index_put_purpose(ix, 1, "Clean water"), 0);
+    assert_int_equal(match_index_put_purpose(ix, 2, "Open science"), 0);
+    assert_int_equal(match_index_put_purpose(ix, 3, "Soil"), 0);
+    assert_int_equal(match_index_put_organisation(ix, 7, "Acme Water"), 0);
+    return ix;
+}
+
+static void index_ranks_engagements_with_ties_newest_first(void **state)
+{
+    (void)state;
+    match_index_t *ix = small_index();
+    /* seen first with other spellings: the sentences still use the engagement's */
+    put_agent(ix, 1, "3:10", "[[\"rust\",\"rUsT\"]]", true);
+    const char *sk = "[[\"rust\",\"Rust\"],[\"c\",\"C\"]]";
+    put_engagement(ix, 10, 5000, "1", sk, true);   /* tie with 11, 12 */
+    put_engagement(ix, 11, 6000, "1", sk, true);   /* newest of the tie */
+    put_engagement(ix, 12, 5000, "1", sk, true);   /* same time as 10, higher id */
+    put_engagement(ix, 13, 1000, "1,2", sk, true); /* more energy: best */
+    put_engagement(ix, 14, 9000, "3", sk, true);   /* no purpose in common */
+    put_engagement(ix, 15, 9000, "1", sk, false);  /* closed: not indexed */
+    put_engagement(ix, 16, 9000, "1", sk, true);   /* excluded (agreement) */
+    assert_int_equal(match_index_engagement_count(ix), 6);
+    match_weights_t w = default_weights();
+    match_agent_row_t me = {.id = 99, .discoverable = false, .remote_ok = true,
+                            .capacity_hours = 20, .packagings = "volunteer",
+                            .location_key = "berlin", .purposes = "1:50,2:30",
+                            .skills = "[[\"rust\",\"RUST\"]]", .follows = "", .excluded = "16"};
+    match_hit_t hits[10];
+    int n = match_index_engagements_for(ix, &w, &me, 10, hits);
+    assert_int_equal(n, 4);
+    int64_t expect[] = {13, 11, 12, 10};
+    for (int i = 0; i < n; i++) {
+        assert_int_equal(hits[i].id, expect[i]);
+        assert_close(points_sum(hits[i].reasons), hits[i].score);
+    }
+    assert_close(hits[1].score, hits[2].score);
+    assert_string_equal(json_string_value(json_object_get(reason(hits[0].reasons, "purpose"), "detail")),
+                        "Supports Clean water (energy 50) and Open science (energy 30)");
+    assert_string_equal(json_string_value(json_object_get(reason(hits[0].reasons, "skills"), "detail")),
+                        "Has 1 of 2 skills: Rust");
+    assert_string_equal(json_string_value(json_object_get(reason(hits[0].reasons, "location"), "detail")),
+                        "Both in Berlin");
+    match_hits_clear(hits, (size_t)n);
+
+    /* k bounds the answer to the best k */
+    n = match_index_engagements_for(ix, &w, &me, 2, hits);
+    assert_int_equal(n, 2);
+    assert_int_equal(hits[0].id, 13);
+    assert_int_equal(hits[1].id, 11);
+    match_hits_clear(hits, (size_t)n);
+
+    /* closing 13 takes it out; a purpose change moves 14 in */
+    put_engagement(ix, 13, 1000, "1,2", sk, false);
+    put_engagement(ix, 14, 9000, "2,3", sk, true);
+    n = match_index_engagements_for(ix, &w, &me, 10, hits);
+    assert_int_equal(n, 4);
+    assert_int_equal(hits[0].id, 11); /* energy 50 beats 30 */
+    assert_int_equal(hits[3].id, 14);
+    match_hits_clear(hits, (size_t)n);
+
+    /* a malformed row is refused and changes nothing */
+    match_engagement_row_t bad = {.id = 11, .organisation_id = 7, .open = true, .hours = 5,
+                                  .purposes = "1,x", .skills = NULL};
+    assert_int_equal(match_index_put_engagement(ix, &bad), -1);
+    bad.purposes = "1";
+    bad.skills = "{\"not\":\"an array\"}";
+    assert_int_equal(match_index_put_engagement(ix, &bad), -1);
+    assert_int_equal(match_index_engagement_count(ix), 5);
+    match_index_free(ix);
+}
+
+static void index_ranks_discoverable_agents_by_id_on_ties(void **state)
+{
+    (void)state;
+    match_index_t *ix = small_index();
+    put_agent(ix, 5, "1:40", "[[\"rust\",\"Rust\"]]", true);
+    put_agent(ix, 3, "1:40", "[[\"rust\",\"Rust\"]]", true);
+    put_agent(ix, 4, "1:40", "[[\"rust\",\"Rust\"]]", false); /* hidden */
+    put_agent(ix, 8, "1:80,2:10", NULL, true);
+    put_agent(ix, 9, "3:100", NULL, true);                   /* no purpose in common */
+    put_agent(ix, 6, "1:40", "[[\"rust\",\"Rust\"]]", true); /* excluded (agreement) */
+    assert_int_equal(match_index_agent_count(ix), 5);
+    match_weights_t w = default_weights();
+    match_engagement_row_t e = {.id = 50, .organisation_id = 7, .created_us = 1, .open = true,
+                                .remote_ok = false, .hours = 10, .packagings = "volunteer",
+                                .location_key = "berlin", .purposes = "1",
+                                .skills = "[[\"rust\",\"Rust\"],[\"zig\",\"Zig\"],[\"ZIG\",\"ZIG\"]]",
+                                .organisation_name = "Acme Water", .excluded = "6"};
+    match_hit_t hits[10];
+    int n = match_index_agents_for(ix, &w, &e, 10, hits);
+    assert_int_equal(n, 3);
+    assert_int_equal(hits[0].id, 8);
+    assert_int_equal(hits[1].id, 3);
+    assert_int_equal(hits[2].id, 5);
+    /* "zig" is known to no agent: still one of the skills asked for */
+    assert_string_equal(json_string_value(json_object_get(reason(hits[1].reasons, "skills"), "detail")),
+                        "Has 1 of 3 skills: Rust");
+    assert_string_equal(json_string_value(json_object_get(reason(hits[1].reasons, "follows"), "detail")),
+                        "Follows Acme Water");
+    match_hits_clear(hits, (size_t)n);
+
+    /* the agent becomes discoverable; then another is removed */
+    put_agent(ix, 4, "1:40", "[[\"rust\",\"Rust\"]]", true);
+    match_index_remove_agent(ix, 3);
+    match_index_remove_agent(ix, 12345); /* unknown: nothing happens */
+    n = match_index_agents_for(ix, &w, &e, 10, hits);
+    assert_int_equal(n, 3);
+    assert_int_equal(hits[1].id, 4);
+    assert_int_equal(hits[2].id, 5);
+    match_hits_clear(hits, (size_t)n);
+    match_index_free(ix);
+}
+
+/* Many updates (enough to compact the pools) leave the same answers as an
+ * index built once from the final rows; top-k equals the head of the full list. */
+static void updates_and_compaction_keep_answers(void **state)
+{
+    (void)state;
+    match_index_t *churned = small_index(), *fresh = small_index();
+    for (int p = 4; p <= 40; p++) {
+        match_index_put_purpose(churned, p, "P");
+        match_index_put_purpose(fresh, p, "P");
+    }
+    char skills[2048], purposes[256];
+    int nagents = 1500;
+    for (int round = 0; round < 6; round++) {
+        for (int id = 1; id <= nagents; id++) {
+            int len = snprintf(skills, sizeof skills, "[");
+            int ns = 5 + (int)rnd(30);
+            for (int s = 0; s < ns; s++)
+                len += snprintf(skills + len, sizeof skills - (size_t)len, "%s[\"s%u\",\"S%u\"]",
+                                s ? "," : "", rnd(60), rnd(60));
+            snprintf(skills + len, sizeof skills - (size_t)len, "]");
+            unsigned pa = 1 + rnd(40), pb = 1 + rnd(40);
+            if (pa == pb) snprintf(purposes, sizeof purposes, "%u:10", pa);
+            else snprintf(purposes, sizeof purposes, "%u:%u,%u:%u", pa, 1 + rnd(50), pb, 1 + rnd(40));
+            match_agent_row_t row = {.id = id, .discoverable = rnd(10) != 0, .remote_ok = rnd(2),
+                                     .capacity_hours = (int)rnd(40), .packagings = "volunteer",
+                                     .purposes = purposes, .skills = skills, .follows = "7"};
+            assert_int_equal(match_index_put_agent(churned, &row), 0);
+            if (round == 5) assert_int_equal(match_index_put_agent(fresh, &row), 0);
+        }
+    }
+    assert_int_equal(match_index_agent_count(churned), match_index_agent_count(fresh));
+    match_weights_t w = default_weights();
+    for (int q = 0; q < 40; q++) {
+        char ep[64];
+        snprintf(ep, sizeof ep, "%u,%u", 1 + rnd(40), 1 + rnd(40));
+        match_engagement_row_t e = {.id = 1, .organisation_id = 7, .open = true, .hours = 10,
+                                    .packagings = "volunteer", .purposes = ep,
+                                    .skills = "[[\"s1\",\"S1\"],[\"s2\",\"S2\"],[\"s3\",\"S3\"]]"};
+        static match_hit_t all1[2000], all2[2000], top[20];
+        int n1 = match_index_agents_for(churned, &w, &e, 2000, all1);
+        int n2 = match_index_agents_for(fresh, &w, &e, 2000, all2);
+        assert_int_equal(n1, n2);
+        for (int i = 0; i < n1; i++) {
+            assert_int_equal(all1[i].id, all2[i].id);
+            assert_close(all1[i].score, all2[i].score);
+            if (i) assert_true(match_compare_agents(all1[i - 1].score, all1[i - 1].id, all1[i].score,
+                                                    all1[i].id) < 0);
+        }
+        int nt = match_index_agents_for(churned, &w, &e, 20, top);
+        assert_int_equal(nt, n1 < 20 ? n1 : 20);
+        for (int i = 0; i < nt; i++) assert_int_equal(top[i].id, all1[i].id);
+        match_hits_clear(all1, (size_t)n1);
+        match_hits_clear(all2, (size_t)n2);
+        match_hits_clear(top, (size_t)nt);
+    }
+    assert_true(match_index_memory(churned) < 4 * match_index_memory(fresh) + (1u << 20));
+    match_index_free(churned);
+    match_index_free(fresh);
+}
+
+/* The pruned top k is the head of the full ranking (engagements side). */
+static void top_k_is_the_head_of_the_full_ranking(void **state)
+{
+    (void)state;
+    match_index_t *ix = small_index();
+    for (int p = 4; p <= 30; p++) match_index_put_purpose(ix, p, "P");
+    static const char *const places[] = {"berlin", "lima", "oslo"};
+    for (int id = 1; id <= 3000; id++) {
+        char purposes[64], skills[256];
+        snprintf(purposes, sizeof purposes, "%u,%u,%u", 1 + rnd(30), 1 + rnd(30), 1 + rnd(30));
+        snprintf(skills, sizeof skills, "[[\"s%u\",\"S\"],[\"s%u\",\"S\"]]", rnd(20), rnd(20));
+        const char *place = places[rnd(3)];
+        match_engagement_row_t row = {.id = id, .organisation_id = 1 + rnd(5), .created_us = rnd(50),
+                                      .open = true, .remote_ok = rnd(2), .hours = 1 + (int)rnd(40),
+                                      .packagings = rnd(2) ? "volunteer" : "employment,consulting",
+                                      .location = place, .location_key = place,
+                                      .purposes = purposes, .skills = skills};
+        assert_int_equal(match_index_put_engagement(ix, &row), 0);
+    }
+    match_weights_t w = default_weights();
+    static match_hit_t all[3000], top[25];
+    for (int q = 0; q < 60; q++) {
+        char purposes[64], skills[128];
+        snprintf(purposes, sizeof purposes, "%u:%u,%u:%u", 1 + rnd(15), 1 + rnd(50), 16 + rnd(15), 1 + rnd(50));
+        snprintf(skills, sizeof skills, "[[\"s%u\",\"S\"],[\"s%u\",\"S\"]]", rnd(20), rnd(20));
+        match_agent_row_t me = {.id = 1, .remote_ok = rnd(2), .capacity_hours = (int)rnd(40),
+                                .packagings = "volunteer", .location_key = places[rnd(3)],
+                                .purposes = purposes, .skills = skills, .follows = "2,3"};
+        int n = match_index_engagements_for(ix, &w, &me, 3000, all);
+        int nt = match_index_engagements_for(ix, &w, &me, 25, top);
+        assert_true(n > 25);
+        assert_int_equal(nt, 25);
+        for (int i = 0; i < nt; i++) {
+            assert_int_equal(top[i].id, all[i].id);
+            assert_close(top[i].score, all[i].score);
+        }
+        for (int i = 1; i < n; i++) assert_true(all[i - 1].score >= all[i].score - 1e-9);
+        match_hits_clear(all, (size_t)n);
+        match_hits_clear(top, (size_t)nt);
+    }
+    match_index_free(ix);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(each_reason_has_its_points_and_sentence),
+        cmocka_unit_test(partial_and_missing_factors),
+        cmocka_unit_test(no_purpose_in_common_is_no_match),
+        cmocka_unit_test(purpose_is_the_strongest_factor_and_energy_weighs),
+        cmocka_unit_test(weights_come_from_the_configuration),
+        cmocka_unit_test(points_always_add_up_to_the_score),
+        cmocka_unit_test(ties_are_broken_newest_first_then_id),
+        cmocka_unit_test(packagings_parse),
+        cmocka_unit_test(index_ranks_engagements_with_ties_newest_first),
+        cmocka_unit_test(index_ranks_discoverable_agents_by_id_on_ties),
+        cmocka_unit_test(updates_and_compaction_keep_answers),
+        cmocka_unit_test(top_k_is_the_head_of_the_full_ranking),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
