@@ -278,11 +278,16 @@ FROM (SELECT e, 1 + floor(:n_orgs * pg_temp.r(e, 79) ^ 2)::int AS org,
 JOIN owners ow ON ow.o = x.org, lists l;
 
 -- the organisation's purposes, and sometimes one more
-INSERT INTO engagement_purposes (engagement_id, purpose_id)
-SELECT e.id, op.purpose_id FROM engagements e JOIN organisation_purposes op ON op.organisation_id = e.organisation_id
-UNION
-SELECT e, 1 + floor(:n_purposes * pg_temp.r(e, 90))::int FROM generate_series(1, :n_engagements) e
-WHERE pg_temp.r(e, 91) < 0.3;
+-- (created_at and status are copied from the engagement, as the trigger of
+-- 0007 would do; triggers are off during the bulk load)
+INSERT INTO engagement_purposes (engagement_id, purpose_id, created_at, status)
+SELECT x.e, x.p, en.created_at, en.status FROM (
+    SELECT e.id AS e, op.purpose_id AS p FROM engagements e
+    JOIN organisation_purposes op ON op.organisation_id = e.organisation_id
+    UNION
+    SELECT e, 1 + floor(:n_purposes * pg_temp.r(e, 90))::int FROM generate_series(1, :n_engagements) e
+    WHERE pg_temp.r(e, 91) < 0.3) x
+JOIN engagements en ON en.id = x.e;
 
 \warn follows
 INSERT INTO follows (agent_id, organisation_id, created_at)
