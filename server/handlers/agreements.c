@@ -576,6 +576,7 @@ void handle_agreement_create(req_t *r)
         snprintf(agent_id, sizeof agent_id, "%s", PQgetvalue(res, 0, 2));
         side = authz_agreement_side(caller_is_agent, PQgetvalue(res, 0, 1), ORG_POST);
         PQclear(res);
+        res = NULL; /* reused below: a failed BEGIN must not leave it dangling */
         if (!org_known) {
             problem_field(&p, "organisation", "no such organisation");
         } else if (side == AGREEMENT_SIDE_NONE) {
