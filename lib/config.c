@@ -111,6 +111,8 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
     cfg->login_max_failures = 10;
     cfg->login_window_s = 900;
     snprintf(cfg->cursor_secret, sizeof cfg->cursor_secret, "purposed-cursor-v1");
+    cfg->write_rate_per_minute = 600;
+    cfg->write_burst = 60;
     cfg->w_purpose = 0.45;
     cfg->w_skills = 0.20;
     cfg->w_capacity = 0.10;
@@ -175,6 +177,31 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
             return -1;
         }
     }
+    STR_VAR("CORS_ORIGINS", cors_origins);
+    {
+        /* each origin: scheme://host[:port], no path, separated by commas */
+        const char *o = cfg->cors_origins;
+        while (*o) {
+            while (*o == ' ' || *o == ',') o++;
+            if (!*o) break;
+            size_t n = strcspn(o, ", ");
+            bool ok = (n > 7 && strncmp(o, "http://", 7) == 0) || (n > 8 && strncmp(o, "https://", 8) == 0);
+            const char *host = o + (o[4] == 's' ? 8 : 7);
+            for (const char *c = host; ok && c < o + n; c++)
+                ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
+                     *c == '.' || *c == '-' || *c == ':' || *c == '[' || *c == ']';
+            if (!ok) {
+                snprintf(err, errlen,
+                         "CORS_ORIGINS must be origins like https://app.example, comma-separated (got \"%.*s\")",
+                         (int)n, o);
+                return -1;
+            }
+            o += n;
+        }
+    }
+    INT_VAR("WRITE_RATE_PER_MINUTE", write_rate_per_minute, 0, 1000000);
+    INT_VAR("WRITE_BURST", write_burst, 1, 1000000);
+    STR_VAR("TRUSTED_PROXY", trusted_proxy);
     DOUBLE_VAR("MATCH_WEIGHT_PURPOSE", w_purpose);
     DOUBLE_VAR("MATCH_WEIGHT_SKILLS", w_skills);
     DOUBLE_VAR("MATCH_WEIGHT_CAPACITY", w_capacity);

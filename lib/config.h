@@ -28,6 +28,10 @@ typedef struct config {
     int login_window_s;
     char cursor_secret[128];
     char public_url[512];        /* "https://purposed.example" for feeds; "" = from Host */
+    char cors_origins[1024];     /* comma-separated allowed origins; "" = CORS closed */
+    int write_rate_per_minute;   /* writes per client address; 0 = no limit */
+    int write_burst;             /* writes a client may make at once */
+    char trusted_proxy[64];      /* peer whose X-Forwarded-For is believed; "" = none */
     /* matching weights (docs/matching.md) */
     double w_purpose, w_skills, w_capacity, w_packaging, w_location, w_follows;
 } config_t;

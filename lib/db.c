@@ -1,6 +1,7 @@
 /* db: thread-local connections with prepared statements and error mapping. */
 #include "db.h"
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -36,9 +37,24 @@ const char *db_sqlstate(void) { return t_sqlstate; }
 const char *db_constraint(void) { return t_constraint; }
 bool db_is_unique_violation(void) { return strcmp(t_sqlstate, "23505") == 0; }
 
+/* Threads we do not own (libmicrohttpd's workers) end without calling
+ * db_thread_close: a thread-specific key closes their connection then. */
+static pthread_key_t g_conn_key;
+static pthread_once_t g_conn_key_once = PTHREAD_ONCE_INIT;
+
+static void conn_at_thread_exit(void *conn)
+{
+    PQfinish(conn);
+    atomic_fetch_sub(&g_open, 1);
+}
+
+static void make_conn_key(void) { pthread_key_create(&g_conn_key, conn_at_thread_exit); }
+
 void db_thread_close(void)
 {
     if (t_conn) {
+        pthread_once(&g_conn_key_once, make_conn_key);
+        pthread_setspecific(g_conn_key, NULL);
         PQfinish(t_conn);
         t_conn = NULL;
         atomic_fetch_sub(&g_open, 1);
@@ -95,6 +111,8 @@ static bool ensure_connection(problem_t *p)
     PGresult *r = PQexec(c, sql);
     PQclear(r);
     t_conn = c;
+    pthread_once(&g_conn_key_once, make_conn_key);
+    pthread_setspecific(g_conn_key, c);
     t_generation++;
     if (t_generation == 0) t_generation = 1;
     atomic_fetch_add(&g_open, 1);
@@ -107,9 +125,19 @@ bool db_ping(problem_t *p) { return ensure_connection(p); }
 static bool sqlstate_unavailable(const char *s)
 {
     return strncmp(s, "08", 2) == 0 || !strcmp(s, "57P01") || !strcmp(s, "57P02") ||
-           !strcmp(s, "57P03") || !strcmp(s, "53300") || !strcmp(s, "53100") ||
-           !strcmp(s, "53200") || !strcmp(s, "40001") || !strcmp(s, "40P01") ||
+           !strcmp(s, "57P03") || !strcmp(s, "40001") || !strcmp(s, "40P01") ||
            !strcmp(s, "55P03");
+}
+
+/* One log line for a failed statement: SQLSTATE and primary message only,
+ * because DETAIL may quote row values (emails, hashes). */
+static void log_db_error(const char *level, const char *event, const char *what,
+                         const PGresult *r)
+{
+    const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
+    char line[512];
+    snprintf(line, sizeof line, "%s: %s %s", what, t_sqlstate, msg ? msg : "no result");
+    log_event(level, event, line);
 }
 
 /* Inspect a result: NULL result, bad status. Returns the result on success. */
@@ -137,14 +165,24 @@ static PGresult *check_result(PGresult *r, const char *what, problem_t *p, bool 
         p->retry_after = 1;
     } else if (sqlstate_unavailable(t_sqlstate)) {
         set_unavailable(p, t_sqlstate);
+    } else if (strncmp(t_sqlstate, "53", 2) == 0) {
+        /* insufficient resources (disk full, out of memory, too many
+         * connections): the operator must act, the client may retry later */
+        log_db_error("error", "db_resources", what, r);
+        problem_set(p, 503, "unavailable", "Service unavailable",
+                    "The database is short of resources (%s); try again later.", t_sqlstate);
+        p->retry_after = 5;
+    } else if (strncmp(t_sqlstate, "54", 2) == 0) {
+        /* program limit exceeded (a value too large to index, a statement
+         * too complex): caused by the size of the request, not a fault */
+        log_db_error("warn", "db_limit", what, r);
+        problem_set(p, 413, "too-large", "Request too large",
+                    "The request exceeds a limit of the database (%s); send less data.",
+                    t_sqlstate);
     } else {
-        /* only the primary message: DETAIL may quote row values (emails, hashes) */
-        const char *msg = r ? PQresultErrorField(r, PG_DIAG_MESSAGE_PRIMARY) : NULL;
-        char line[512];
-        snprintf(line, sizeof line, "%s: %s %s", what, t_sqlstate, msg ? msg : "no result");
         /* integrity violations are expected answers (409/422), not faults */
         bool expected = strncmp(t_sqlstate, "23", 2) == 0;
-        log_event(expected ? "info" : "error", expected ? "db_constraint" : "db_error", line);
+        log_db_error(expected ? "info" : "error", expected ? "db_constraint" : "db_error", what, r);
         problem_set(p, 500, "internal", "Internal error", "The request could not be completed.");
     }
     PQclear(r);

@@ -19,6 +19,7 @@
 #include "idem.h"
 #include "log.h"
 #include "metrics.h"
+#include "ratelimit.h"
 #include "query.h"
 #include "static.h"
 #include "validate.h"
@@ -31,6 +32,7 @@ static const route_t *g_routes;
 static size_t g_nroutes;
 static atomic_long g_in_flight;
 static atomic_long g_suspended;
+static ratelimit_t *g_write_limit;
 
 static const char k_csp[] =
     "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
@@ -133,6 +135,27 @@ const char *http_client_address(const req_t *r, char *buf, size_t cap)
     else if (sa->sa_family == AF_INET6)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)(const void *)sa)->sin6_addr, buf,
                   (socklen_t)cap);
+    /* Behind the configured reverse proxy, the client is the last address
+     * the proxy appended to X-Forwarded-For (earlier ones are the client's
+     * own claims). Anything that is not an IP address is ignored. */
+    if (http_config->trusted_proxy[0] && strcmp(buf, http_config->trusted_proxy) == 0) {
+        const char *xff = http_header(r, "X-Forwarded-For");
+        if (xff) {
+            const char *last = strrchr(xff, ',');
+            last = last ? last + 1 : xff;
+            while (*last == ' ') last++;
+            char candidate[64];
+            size_t n = strcspn(last, " ");
+            if (n > 0 && n < sizeof candidate) {
+                memcpy(candidate, last, n);
+                candidate[n] = '\0';
+                unsigned char bin[16];
+                if ((inet_pton(AF_INET, candidate, bin) == 1 || inet_pton(AF_INET6, candidate, bin) == 1) &&
+                    n < cap)
+                    memcpy(buf, candidate, n + 1);
+            }
+        }
+    }
     return buf;
 }
 
@@ -323,8 +346,70 @@ static void set_request_id(req_t *r)
     sodium_bin2hex(r->request_id, sizeof r->request_id, raw, sizeof raw);
 }
 
+/* The request's Origin when CORS_ORIGINS allows it, else NULL. */
+static const char *allowed_origin(const req_t *r)
+{
+    const char *origin = http_header(r, "Origin");
+    if (!origin || !http_config->cors_origins[0]) return NULL;
+    size_t n = strlen(origin);
+    const char *o = http_config->cors_origins;
+    while (*o) {
+        while (*o == ' ' || *o == ',') o++;
+        size_t len = strcspn(o, ", ");
+        if (len == n && len > 0 && strncmp(o, origin, n) == 0) return origin;
+        o += len;
+    }
+    return NULL;
+}
+
+/* OPTIONS on the API: a CORS preflight. Allowed origins get the methods and
+ * headers they may use; others get no CORS headers, so browsers refuse. */
+static void preflight(req_t *r)
+{
+    const char *origin = allowed_origin(r);
+    if (origin) {
+        http_add_header(r, "Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE");
+        http_add_header(r, "Access-Control-Allow-Headers",
+                        "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, "
+                        "X-CSRF-Token, X-Request-Id");
+        http_add_header(r, "Access-Control-Max-Age", "600");
+    }
+    http_reply_empty(r, 204);
+}
+
+static bool is_write(const char *method)
+{
+    return !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH") ||
+           !strcmp(method, "DELETE");
+}
+
+/* Writes per client address (WRITE_RATE_PER_MINUTE): false with 429 set. */
+static bool write_allowed(req_t *r)
+{
+    if (!g_write_limit || !is_write(r->method)) return true;
+    char addr[64];
+    http_client_address(r, addr, sizeof addr);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int retry = 1;
+    if (ratelimit_take(g_write_limit, addr, (double)now.tv_sec + (double)now.tv_nsec / 1e9, &retry))
+        return true;
+    problem_t p;
+    problem_init(&p);
+    problem_set(&p, 429, "rate-limited", "Too many writes",
+                "This address sent more than %d changes a minute; try again in %d s.",
+                http_config->write_rate_per_minute, retry);
+    p.retry_after = retry;
+    http_reply_problem(r, &p);
+    return false;
+}
+
 static void dispatch(req_t *r)
 {
+    if (strcmp(r->method, "OPTIONS") == 0 && is_api_path(r->url)) {
+        preflight(r);
+        return;
+    }
     int rc = router_match(g_routes, g_nroutes, r->method, r->url, &r->match);
     if (rc == 200) {
         r->route_id = r->match.route->id;
@@ -334,6 +419,7 @@ static void dispatch(req_t *r)
             http_error(r, 413, "too-large", "Request body too large", d);
             return;
         }
+        if (!write_allowed(r)) return;
         if (strcmp(r->url, "/api/v1/sessions") != 0 && idem_begin(r)) return;
         ((handler_fn)r->match.route->handler)(r);
         return;
@@ -385,6 +471,16 @@ static enum MHD_Result queue(req_t *r)
     MHD_add_response_header(resp, "Content-Security-Policy", k_csp);
     MHD_add_response_header(resp, "X-Frame-Options", "DENY");
     MHD_add_response_header(resp, "X-Request-Id", r->request_id);
+    if (http_config->cors_origins[0]) {
+        MHD_add_response_header(resp, "Vary", "Origin");
+        const char *origin = allowed_origin(r);
+        if (origin) {
+            MHD_add_response_header(resp, "Access-Control-Allow-Origin", origin);
+            MHD_add_response_header(resp, "Access-Control-Allow-Credentials", "true");
+            MHD_add_response_header(resp, "Access-Control-Expose-Headers",
+                                    "ETag, Location, Retry-After, X-Request-Id, Idempotent-Replayed");
+        }
+    }
     if (r->content_type && strncmp(r->content_type, "application/", 12) == 0 &&
         !http_has_header_named(r, MHD_HTTP_HEADER_CACHE_CONTROL))
         MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-store");
@@ -537,6 +633,9 @@ int http_start(const config_t *cfg, const route_t *routes, size_t nroutes)
         pool_stop();
         return -1;
     }
+    g_write_limit = cfg->write_rate_per_minute > 0
+                        ? ratelimit_new(cfg->write_rate_per_minute, cfg->write_burst)
+                        : NULL;
     unsigned flags = MHD_USE_INTERNAL_POLLING_THREAD | MHD_USE_EPOLL | MHD_USE_TURBO |
                      MHD_ALLOW_SUSPEND_RESUME | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     g_daemon = MHD_start_daemon(
@@ -554,6 +653,8 @@ int http_start(const config_t *cfg, const route_t *routes, size_t nroutes)
         MHD_OPTION_END);
     if (!g_daemon) {
         pool_stop();
+        ratelimit_free(g_write_limit);
+        g_write_limit = NULL;
         return -1;
     }
     return 0;
@@ -572,4 +673,6 @@ void http_stop(int grace_s)
     pool_stop();
     MHD_stop_daemon(g_daemon);
     g_daemon = NULL;
+    ratelimit_free(g_write_limit);
+    g_write_limit = NULL;
 }

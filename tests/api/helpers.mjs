@@ -65,12 +65,12 @@ export async function startDaemon(env = {}) {
     stdio: ['ignore', 'ignore', 'pipe'],
   });
   proc.stderr.on('data', (d) => { log += d; });
+  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   const base = `http://127.0.0.1:${port}`;
-  for (let i = 0; i < 100; i++) {
+  for (let i = 0; i < 100 && proc.exitCode === null; i++) {
     try { if ((await fetch(base + '/healthz')).ok) break; } catch { /* not yet */ }
     await new Promise((r) => setTimeout(r, 100));
   }
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   return {
     base, port, proc, log: () => log, exited,
     async stop() { if (proc.exitCode === null) proc.kill('SIGTERM'); return exited; },

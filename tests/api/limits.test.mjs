@@ -1,0 +1,94 @@
+// limits: CORS is closed unless configured; writes are rate-limited per
+// client address (429 + Retry-After); behind TRUSTED_PROXY the address comes
+// from X-Forwarded-For. Each test starts its own daemon with its settings.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startDaemon } from './helpers.mjs';
+
+async function req(base, method, path, headers = {}, body) {
+  const res = await fetch(base + path, {
+    method, headers: body ? { 'Content-Type': 'application/json', ...headers } : headers,
+    body: body ? JSON.stringify(body) : undefined,
+  });
+  return { status: res.status, headers: res.headers, text: await res.text() };
+}
+
+async function stopClean(d) {
+  const { code } = await d.stop();
+  assert.equal(code, 0, d.log().slice(-3000));
+  assert.doesNotMatch(d.log(), /Sanitizer|runtime error/);
+}
+
+test('CORS is closed by default: no Access-Control headers, preflight gives nothing away', async () => {
+  const d = await startDaemon({ CORS_ORIGINS: '' });
+  try {
+    const get = await req(d.base, 'GET', '/api/v1/purposes', { Origin: 'https://evil.example' });
+    assert.equal(get.status, 200);
+    assert.equal(get.headers.get('access-control-allow-origin'), null);
+    const pre = await req(d.base, 'OPTIONS', '/api/v1/purposes', {
+      Origin: 'https://evil.example', 'Access-Control-Request-Method': 'POST',
+    });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.get('access-control-allow-origin'), null);
+    assert.equal(pre.headers.get('access-control-allow-methods'), null);
+  } finally { await stopClean(d); }
+});
+
+test('CORS allow-list: listed origins get the headers, others do not', async () => {
+  const d = await startDaemon({ CORS_ORIGINS: 'https://app.example, http://localhost:3000' });
+  try {
+    const ok = await req(d.base, 'GET', '/api/v1/purposes', { Origin: 'https://app.example' });
+    assert.equal(ok.headers.get('access-control-allow-origin'), 'https://app.example');
+    assert.match(ok.headers.get('vary') ?? '', /Origin/);
+    assert.match(ok.headers.get('access-control-expose-headers'), /ETag/);
+    const pre = await req(d.base, 'OPTIONS', '/api/v1/organisations', {
+      Origin: 'http://localhost:3000', 'Access-Control-Request-Method': 'PATCH',
+    });
+    assert.equal(pre.status, 204);
+    assert.equal(pre.headers.get('access-control-allow-origin'), 'http://localhost:3000');
+    assert.match(pre.headers.get('access-control-allow-methods'), /PATCH/);
+    assert.match(pre.headers.get('access-control-allow-headers'), /If-Match/);
+    const other = await req(d.base, 'GET', '/api/v1/purposes', { Origin: 'https://app.example.evil' });
+    assert.equal(other.headers.get('access-control-allow-origin'), null);
+  } finally { await stopClean(d); }
+});
+
+test('a bad CORS_ORIGINS stops the daemon at start with a message naming it', async () => {
+  const d = await startDaemon({ CORS_ORIGINS: 'app.example' });
+  const { code } = await d.exited;
+  assert.notEqual(code, 0);
+  assert.match(d.log(), /CORS_ORIGINS/);
+});
+
+test('writes beyond WRITE_RATE_PER_MINUTE are 429 with Retry-After; reads are not limited', async () => {
+  const d = await startDaemon({ WRITE_RATE_PER_MINUTE: '6', WRITE_BURST: '3' });
+  try {
+    const statuses = [];
+    let limited;
+    for (let i = 0; i < 5; i++) {
+      const r = await req(d.base, 'POST', '/api/v1/accounts', {}, { email: 'not-an-email' });
+      statuses.push(r.status);
+      if (r.status === 429) limited = r;
+    }
+    assert.deepEqual(statuses, [422, 422, 422, 429, 429]);
+    assert.ok(Number(limited.headers.get('retry-after')) >= 1);
+    assert.equal(limited.headers.get('content-type'), 'application/problem+json');
+    assert.equal(JSON.parse(limited.text).status, 429);
+    for (let i = 0; i < 10; i++) assert.equal((await req(d.base, 'GET', '/api/v1/purposes')).status, 200);
+  } finally { await stopClean(d); }
+});
+
+test('behind TRUSTED_PROXY each forwarded client has its own write budget; others cannot spoof it', async () => {
+  const d = await startDaemon({ WRITE_RATE_PER_MINUTE: '6', WRITE_BURST: '1', TRUSTED_PROXY: '127.0.0.1' });
+  try {
+    const post = (xff) => req(d.base, 'POST', '/api/v1/accounts', xff ? { 'X-Forwarded-For': xff } : {}, { email: 'x' });
+    assert.equal((await post('203.0.113.1')).status, 422);
+    assert.equal((await post('203.0.113.1')).status, 429);
+    assert.equal((await post('203.0.113.2')).status, 422);
+    // the client's own claim before the proxy's entry is ignored
+    assert.equal((await post('198.51.100.9, 203.0.113.1')).status, 429);
+    // garbage falls back to the proxy's address
+    assert.equal((await post('not-an-ip')).status, 422);
+    assert.equal((await post('also-not-an-ip')).status, 429);
+  } finally { await stopClean(d); }
+});
