@@ -420,7 +420,11 @@ static void dispatch(req_t *r)
             return;
         }
         if (!write_allowed(r)) return;
-        if (strcmp(r->url, "/api/v1/sessions") != 0 && idem_begin(r)) return;
+        /* Responses that carry a secret (a session token, a feed URL) are
+         * never stored for replay. */
+        bool secret = strcmp(r->url, "/api/v1/sessions") == 0 ||
+                      strcmp(r->url, "/api/v1/me/notifications/feed") == 0;
+        if (!secret && idem_begin(r)) return;
         ((handler_fn)r->match.route->handler)(r);
         return;
     }
@@ -577,7 +581,9 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
         json_object_set_new(o, "method", json_string(r->method));
         json_object_set_new(o, "route", json_string(r->match.route ? r->match.route->pattern
                                                                    : "static"));
-        json_t *path = json_string(r->url);
+        /* a secret in the path (the personal feed's token) is not logged */
+        bool secret_path = r->match.route && strstr(r->match.route->pattern, "{token}");
+        json_t *path = json_string(secret_path ? r->match.route->pattern : r->url);
         json_object_set_new(o, "path", path ? path : json_string("(invalid utf-8)"));
         json_object_set_new(o, "status", json_integer(status));
         json_object_set_new(o, "duration_ms", json_real(secs * 1000.0));

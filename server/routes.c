@@ -75,6 +75,10 @@ route_t routes[] = {
     R("GET", "/api/v1/me/portfolio", handle_my_portfolio),
     R("GET", "/api/v1/me/notifications", handle_my_notifications),
     R("POST", "/api/v1/me/notifications/read", handle_my_notifications_read),
+    R("POST", "/api/v1/me/notifications/feed", handle_my_notification_feed_create),
+    R("DELETE", "/api/v1/me/notifications/feed", handle_my_notification_feed_delete),
+    R("GET", "/feeds/me/{token}", handle_notification_feed_atom),
+    R("GET", "/api/v1/me/export", handle_my_export),
 };
 
 const size_t routes_count = sizeof routes / sizeof routes[0];

@@ -1,12 +1,14 @@
 /* agreements: relationship agreements (propose, read, amend, accept, decline,
  * withdraw, conclude, versions, lists), the agent's portfolio and the
- * notifications every transition leaves for the other side. The lifecycle
+ * notifications every transition leaves for the other side (and those of
+ * review dates approaching). The lifecycle
  * rules are lib/agreement.c; which side the caller is, lib/authz.c. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agreement.h"
+#include "agreement_sql.h"
 #include "authz.h"
 #include "common.h"
 #include "cursor.h"
@@ -31,19 +33,6 @@ static const char *const k_cash_periods[] = {"hour", "day", "week", "month", "ye
 #define SHOWN_VERSION                                                                        \
     "CASE WHEN a.status = 'proposed' OR a.active_version IS NULL THEN a.terms_version"       \
     " ELSE a.active_version END"
-
-/* One version of the terms (row V of agreement_versions) as JSON. */
-#define TERMS_JSON(V)                                                                        \
-    "json_build_object('version', " V ".version, 'role', " V ".role,"                        \
-    " 'purposes', coalesce((SELECT json_agg(json_build_object('slug', p.slug, 'name', p.name)" \
-    "   ORDER BY p.slug) FROM agreement_version_purposes vp JOIN purposes p ON p.id = vp.purpose_id" \
-    "   WHERE vp.agreement_id = " V ".agreement_id AND vp.version = " V ".version), '[]'::json)," \
-    " 'packaging', " V ".packaging, 'hours_per_week', " V ".hours_per_week,"                 \
-    " 'terms', " V ".terms, 'rewards', " V ".rewards, 'starts_on', " V ".starts_on,"         \
-    " 'review_on', " V ".review_on, 'change_note', " V ".change_note,"                       \
-    " 'proposed_by', " V ".proposed_by, 'author', (SELECT json_build_object('id', au.id,"    \
-    "   'display_name', au.display_name) FROM accounts au WHERE au.id = " V ".author_id),"   \
-    " 'created_at', api_time(" V ".created_at))"
 
 #define AGREEMENT_FROM                                                                       \
     " FROM agreements a JOIN organisations o ON o.id = a.organisation_id"                    \
@@ -247,9 +236,7 @@ static void reply_illegal(req_t *r, const loaded_t *l, agreement_side_t side, co
     "   WHERE v.agreement_id = a.id AND v.version = " SHOWN_VERSION "),"                     \
     " 'active_terms', (SELECT " TERMS_JSON("v") " FROM agreement_versions v"                 \
     "   WHERE v.agreement_id = a.id AND v.version = a.active_version),"                      \
-    " 'closures', coalesce((SELECT json_agg(json_build_object('side', c.side,"               \
-    "   'commitments_kept', c.commitments_kept, 'note', c.note, 'closed_at', api_time(c.closed_at))" \
-    "   ORDER BY c.closed_at, c.side) FROM agreement_closures c WHERE c.agreement_id = a.id), '[]'::json)," \
+    " 'closures', " CLOSURES_JSON("a") ","                                                  \
     " 'created_at', api_time(a.created_at), 'updated_at', api_time(a.updated_at),"           \
     " 'version', a.version)::text" AGREEMENT_FROM " WHERE a.id = $1::bigint"
 
@@ -993,6 +980,48 @@ void handle_organisation_agreements(req_t *r)
     reply_page(r, res, "organisation-agreements", "");
 }
 
+/* ---------- review dates approaching ---------- */
+
+/* A review date has no event of its own to ride on, so its notification is
+ * written when the account looks: reading the first page of notifications,
+ * the portfolio or the personal feed. One per account, agreement and review
+ * date (the unique index of 0008 makes concurrent readers safe). For the
+ * terms in force (also while an amendment awaits consent), review_on within
+ * 14 days or past; to the agent and to every member of the organisation.
+ * Idempotent, so safe to retry. */
+static db_stmt_t q_reviews_due = DB_STMT("notifications_reviews_due", true,
+    "INSERT INTO notifications (account_id, kind, agreement_id, message, payload)"
+    " SELECT $1::bigint, 'agreement_review_due', a.id,"
+    "  left(format(CASE WHEN v.review_on < current_date THEN 'The review of \"%s\" with %s was due on %s.'"
+    "   ELSE 'The review of \"%s\" with %s is due on %s.' END, v.role,"
+    "   CASE WHEN g.account_id = $1::bigint THEN o.name ELSE gacc.display_name END, v.review_on), 1000),"
+    "  jsonb_build_object('agreement_id', a.id, 'status', a.status, 'review_on', v.review_on,"
+    "   'role', v.role, 'side', CASE WHEN g.account_id = $1::bigint THEN 'agent' ELSE 'organisation' END,"
+    "   'organisation', jsonb_build_object('slug', o.slug, 'name', o.name),"
+    "   'agent', jsonb_build_object('handle', g.handle, 'display_name', gacc.display_name))"
+    " FROM agreements a JOIN agreement_versions v ON v.agreement_id = a.id AND v.version = a.active_version"
+    " JOIN organisations o ON o.id = a.organisation_id"
+    " JOIN agents g ON g.id = a.agent_id JOIN accounts gacc ON gacc.id = g.account_id"
+    " WHERE a.id IN ("
+    "   SELECT x.id FROM agreements x JOIN agents xg ON xg.id = x.agent_id WHERE xg.account_id = $1::bigint"
+    "   UNION"
+    "   SELECT x.id FROM agreements x JOIN memberships m ON m.organisation_id = x.organisation_id"
+    "   WHERE m.account_id = $1::bigint)"
+    " AND a.status IN ('active', 'proposed') AND v.review_on <= current_date + 14"
+    " AND NOT EXISTS (SELECT 1 FROM notifications n WHERE n.account_id = $1::bigint"
+    "   AND n.kind = 'agreement_review_due' AND n.agreement_id = a.id"
+    "   AND n.payload ->> 'review_on' = to_char(v.review_on, 'YYYY-MM-DD'))"
+    " ON CONFLICT DO NOTHING");
+
+int agreements_review_notifications(const char *account_id, problem_t *p)
+{
+    const char *params[1] = {account_id};
+    PGresult *res = db_exec(&q_reviews_due, 1, params, p);
+    if (!res) return -1;
+    PQclear(res);
+    return 0;
+}
+
 /* ---------- portfolio ---------- */
 
 static db_stmt_t q_portfolio = DB_STMT("agreements_portfolio", true,
@@ -1050,6 +1079,10 @@ void handle_my_portfolio(req_t *r)
     const char *params[1] = {r->caller.account_id_text};
     problem_t p;
     problem_init(&p);
+    if (agreements_review_notifications(r->caller.account_id_text, &p) != 0) {
+        http_reply_problem(r, &p);
+        return;
+    }
     PGresult *res = db_exec(&q_portfolio, 1, params, &p);
     if (!res) {
         http_reply_problem(r, &p);
@@ -1068,7 +1101,8 @@ void handle_my_portfolio(req_t *r)
 
 static db_stmt_t q_notifications = DB_STMT("notifications_mine", true,
     "WITH page AS (SELECT n.id, json_build_object('id', n.id, 'kind', n.kind, 'message', n.message,"
-    "   'agreement_id', n.agreement_id, 'payload', n.payload, 'read', n.read_at IS NOT NULL,"
+    "   'agreement_id', n.agreement_id, 'engagement_id', n.engagement_id, 'payload', n.payload,"
+    "   'read', n.read_at IS NOT NULL,"
     "   'read_at', api_time(n.read_at), 'created_at', api_time(n.created_at)) AS j"
     "  FROM notifications n WHERE n.account_id = $1::bigint"
     "  AND ($2::bigint IS NULL OR n.id < $2::bigint) AND (NOT $4::bool OR n.read_at IS NULL)"
@@ -1091,6 +1125,11 @@ void handle_my_notifications(req_t *r)
                              bool_text(unread && strcmp(unread, "true") == 0)};
     problem_t p;
     problem_init(&p);
+    /* the first page is where new notifications appear: reviews due first */
+    if (!after[0] && agreements_review_notifications(r->caller.account_id_text, &p) != 0) {
+        http_reply_problem(r, &p);
+        return;
+    }
     PGresult *res = db_exec(&q_notifications, 4, params, &p);
     if (!res) {
         http_reply_problem(r, &p);

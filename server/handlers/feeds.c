@@ -12,6 +12,7 @@
 
 #include "common.h"
 #include "db.h"
+#include "feeds.h"
 #include "handlers.h"
 
 #define FEED_ITEMS 50
@@ -21,11 +22,7 @@
 
 /* ---------- a growing text buffer ---------- */
 
-typedef struct buf {
-    char *data;
-    size_t len, cap;
-    bool failed;
-} buf_t;
+typedef feeds_buf_t buf_t;
 
 static void buf_reserve(buf_t *b, size_t more)
 {
@@ -79,6 +76,9 @@ static void buf_xml(buf_t *b, const char *s, size_t n)
 
 static void buf_xml_str(buf_t *b, const char *s) { buf_xml(b, s, s ? strlen(s) : 0); }
 
+void feeds_buf_str(feeds_buf_t *b, const char *s) { buf_str(b, s); }
+void feeds_buf_xml(feeds_buf_t *b, const char *s) { buf_xml_str(b, s); }
+
 /* ---------- the request: filters and absolute URLs ---------- */
 
 typedef struct feed_req {
@@ -101,6 +101,17 @@ static bool host_ok(const char *h)
     return true;
 }
 
+void feeds_base_url(req_t *r, char *out, size_t cap)
+{
+    if (http_config->public_url[0]) {
+        snprintf(out, cap, "%s", http_config->public_url);
+    } else {
+        const char *host = http_header(r, "Host");
+        snprintf(out, cap, "%s://%s", http_config->cookie_secure ? "https" : "http",
+                 host_ok(host) ? host : "localhost");
+    }
+}
+
 static bool read_feed_request(req_t *r, feed_req_t *f)
 {
     memset(f, 0, sizeof *f);
@@ -112,13 +123,7 @@ static bool read_feed_request(req_t *r, feed_req_t *f)
         purposes_bad_query(r, &p);
         return false;
     }
-    if (http_config->public_url[0]) {
-        snprintf(f->base, sizeof f->base, "%s", http_config->public_url);
-    } else {
-        const char *host = http_header(r, "Host");
-        snprintf(f->base, sizeof f->base, "%s://%s", http_config->cookie_secure ? "https" : "http",
-                 host_ok(host) ? host : "localhost");
-    }
+    feeds_base_url(r, f->base, sizeof f->base);
     if (f->organisation && f->purpose)
         snprintf(f->query, sizeof f->query, "?organisation=%s&purpose=%s", f->organisation,
                  f->purpose);

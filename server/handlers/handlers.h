@@ -90,5 +90,14 @@ void handle_organisation_agreements(req_t *r);
 void handle_my_portfolio(req_t *r);
 void handle_my_notifications(req_t *r);
 void handle_my_notifications_read(req_t *r);
+/* Write the review-due notifications the account has not had yet (see
+ * agreements.c). 0, or -1 with p set (database). */
+int agreements_review_notifications(const char *account_id, problem_t *p);
+
+/* me.c — the account's export and its personal notification feed */
+void handle_my_export(req_t *r);
+void handle_my_notification_feed_create(req_t *r);
+void handle_my_notification_feed_delete(req_t *r);
+void handle_notification_feed_atom(req_t *r);
 
 #endif

@@ -622,3 +622,100 @@ test('concurrent decisions: one wins, the other is a 409; concurrent duplicate p
   const twice = await Promise.all([0, 1, 2].map(() => api('POST', '/api/v1/agreements', { token: other.agent.token, body: terms(other) })));
   assert.deepEqual(twice.map((r) => r.status).sort(), [201, 409, 409]);
 });
+
+test('concurrent accept and withdraw of the same agreement: exactly one wins, every time', async (t) => {
+  const w = await world();
+  const wins = { accept: 0, withdraw: 0 };
+  for (let i = 0; i < 8; i++) {
+    // one open agreement per engagement: a new engagement per round
+    const eng = await api('POST', `/api/v1/organisations/${w.org}/engagements`, {
+      token: w.owner.token,
+      body: { title: `Round ${i}`, description: 'Race', purposes: [w.purpose], packagings: ['volunteer'], hours_per_week: 1, skills: [], remote_ok: true, rewards: { non_cash: [] } },
+    });
+    assert.equal(eng.status, 201, eng.text);
+    const a = await propose(w, w.agent, { engagement: eng.body.id, hours_per_week: 1 });
+    // every other round both sides also send the If-Match they read
+    const headers = i % 2 ? { 'If-Match': `"${a.version}"` } : {};
+    const [accept, withdraw] = await Promise.all([
+      api('POST', `/api/v1/agreements/${a.id}/accept`, { token: w.owner.token, headers }),
+      api('POST', `/api/v1/agreements/${a.id}/withdraw`, { token: w.agent.token, headers }),
+    ]);
+    const ok = [accept, withdraw].filter((r) => r.status >= 200 && r.status < 300);
+    assert.equal(ok.length, 1, `round ${i}: ${accept.status} ${withdraw.status}`);
+    const loser = ok[0] === accept ? withdraw : accept;
+    assert.ok([409, 412].includes(loser.status), `round ${i}: the loser got ${loser.status} ${loser.text}`);
+    const winner = ok[0] === accept ? 'accept' : 'withdraw';
+    wins[winner]++;
+    const expected = winner === 'accept' ? 'active' : 'withdrawn';
+    assert.equal(ok[0].body.status, expected);
+    const [[status, versions, decided]] = sql(`SELECT status, version, (SELECT string_agg(DISTINCT kind, ',') FROM notifications
+      WHERE agreement_id = ${a.id} AND kind IN ('agreement_accepted', 'agreement_withdrawn')) FROM agreements WHERE id = ${a.id}`);
+    assert.equal(status, expected, `round ${i}: the stored status matches the winner`);
+    assert.equal(versions, '2', 'one transition was written');
+    assert.equal(decided, winner === 'accept' ? 'agreement_accepted' : 'agreement_withdrawn');
+    const after = await get(w.agent, a.id);
+    assert.equal(after.body.status, expected);
+  }
+  assert.equal(wins.accept + wins.withdraw, 8);
+  t.diagnostic(`accept won ${wins.accept}, withdraw won ${wins.withdraw}`);
+});
+
+test('a full relationship end to end: proposal, amendment, acceptance, review warning, conclusion on both sides, track record', async () => {
+  const w = await world({ capacity: 20 });
+  // the organisation proposes, with a review a year away
+  let r = await api('POST', '/api/v1/agreements', { token: w.member.token, body: terms(w, { role: 'Water steward', hours_per_week: 10, starts_on: day(-60), review_on: day(300) }) });
+  assert.equal(r.status, 201, r.text);
+  const a = r.body;
+  assert.equal(a.awaiting, 'agent');
+  let n = await api('GET', '/api/v1/me/notifications?unread=true', { token: w.agent.token });
+  assert.equal(n.body.items[0].kind, 'agreement_proposed');
+
+  // the agent amends the proposal: fewer hours, review sooner
+  r = await api('PATCH', `/api/v1/agreements/${a.id}`, { token: w.agent.token, body: { hours_per_week: 6, review_on: day(10), change_note: 'Six hours, review in ten days' }, headers: { 'If-Match': `"${a.version}"` } });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.awaiting, 'organisation');
+  assert.equal(r.body.terms.version, 2);
+
+  // the organisation accepts the amended terms
+  r = await act(w.owner, a.id, 'accept');
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.status, 'active');
+  assert.equal(r.body.active_version, 2);
+  assert.equal(r.body.active_terms.hours_per_week, 6);
+  n = await api('GET', '/api/v1/me/notifications?unread=true', { token: w.agent.token });
+  assert.ok(n.body.items.some((x) => x.kind === 'agreement_accepted'));
+
+  // the review warning in the portfolio, and its notification
+  r = await api('GET', '/api/v1/me/portfolio', { token: w.agent.token });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.committed_hours, 6);
+  assert.equal(r.body.available_hours, 14);
+  const review = r.body.warnings.find((x) => x.kind === 'review_due');
+  assert.ok(review, JSON.stringify(r.body.warnings));
+  assert.equal(review.review_on, day(10));
+  assert.equal(review.agreement.id, a.id);
+  assert.match(review.message, /Water steward.*in 10 days/);
+  n = await api('GET', '/api/v1/me/notifications', { token: w.agent.token });
+  assert.equal(n.body.items.filter((x) => x.kind === 'agreement_review_due' && x.agreement_id === a.id).length, 1);
+
+  // conclusion on both sides
+  r = await act(w.agent, a.id, 'conclude', { commitments_kept: true, note: 'A good year' });
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.status, 'concluded');
+  r = await act(w.member, a.id, 'conclude', { commitments_kept: true, note: 'Thank you' });
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.closures.map((c) => [c.side, c.commitments_kept]).sort(), [['agent', true], ['organisation', true]]);
+  r = await api('GET', '/api/v1/me/portfolio', { token: w.agent.token });
+  assert.equal(r.body.committed_hours, 0);
+  assert.ok(!r.body.warnings.some((x) => x.kind === 'review_due'), 'a concluded agreement needs no review');
+
+  // the track record on the public profile: counts only, never terms or organisations
+  r = await api('GET', `/api/v1/agents/${w.handle}`);
+  assert.equal(r.status, 200, r.text);
+  assert.deepEqual(r.body.track_record, { concluded: 1, commitments_kept: 1 });
+  assert.ok(!r.text.includes(w.org) && !r.text.includes('Water steward') && !r.text.includes('A good year'));
+  r = await api('PUT', '/api/v1/me/agent', { token: w.agent.token, body: { handle: w.handle, headline: 'Engineer', personal_purpose: 'Water', skills: ['pumps'], capacity_hours_per_week: 20, packagings: ['volunteer'], remote_ok: true, discoverable: true, show_track_record: false } });
+  assert.equal(r.status, 200, r.text);
+  r = await api('GET', `/api/v1/agents/${w.handle}`);
+  assert.equal(r.body.track_record, undefined, 'hidden when the agent says so');
+});

@@ -1,0 +1,316 @@
+/* me: what belongs to the signed-in account as a whole — the export of
+ * everything it owns (GET /me/export) and its personal notification feed, an
+ * Atom document at a secret, revocable URL (/feeds/me/{token}.atom). */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "agreement_sql.h"
+#include "auth.h"
+#include "common.h"
+#include "db.h"
+#include "feeds.h"
+#include "handlers.h"
+#include "session.h"
+
+#define ME_FEED_ITEMS "50"
+#define ME_FEED_SUFFIX ".atom"
+
+/* ---------- export ---------- */
+
+/* One document: the account (never its password hash), the agent profile,
+ * purposes with energy, follows, the agent's agreements with every version
+ * and closure, notifications, memberships, and whether a personal feed
+ * exists (never its token). Column 1 is the file name. */
+static db_stmt_t q_export = DB_STMT("me_export", true,
+    "WITH acc AS (SELECT * FROM accounts WHERE id = $1::bigint AND deleted_at IS NULL),"
+    " g AS (SELECT * FROM agents WHERE account_id = $1::bigint)"
+    "SELECT json_build_object('format', 'purposed-export/1', 'exported_at', api_time(now()),"
+    " 'account', json_build_object('id', acc.id, 'email', acc.email, 'display_name', acc.display_name,"
+    "   'created_at', api_time(acc.created_at), 'updated_at', api_time(acc.updated_at),"
+    "   'version', acc.version),"
+    " 'agent', (SELECT json_build_object('handle', g.handle, 'headline', g.headline,"
+    "   'personal_purpose', g.personal_purpose, 'skills', to_json(g.skills),"
+    "   'capacity_hours_per_week', g.capacity_hours_per_week, 'packagings', to_json(g.packagings),"
+    "   'location', g.location, 'remote_ok', g.remote_ok, 'discoverable', g.discoverable,"
+    "   'show_track_record', g.show_track_record, 'show_follows', g.show_follows,"
+    "   'track_record', agent_track_record(g.id), 'created_at', api_time(g.created_at),"
+    "   'updated_at', api_time(g.updated_at), 'version', g.version) FROM g),"
+    " 'purposes', coalesce((SELECT json_agg(json_build_object('purpose', json_build_object("
+    "   'slug', p.slug, 'name', p.name), 'energy', ap.energy) ORDER BY ap.energy DESC, p.slug)"
+    "   FROM g JOIN agent_purposes ap ON ap.agent_id = g.id JOIN purposes p ON p.id = ap.purpose_id),"
+    "   '[]'::json),"
+    " 'follows', coalesce((SELECT json_agg(json_build_object('organisation', json_build_object("
+    "   'slug', o.slug, 'name', o.name), 'created_at', api_time(f.created_at)) ORDER BY f.created_at, o.slug)"
+    "   FROM g JOIN follows f ON f.agent_id = g.id JOIN organisations o ON o.id = f.organisation_id),"
+    "   '[]'::json),"
+    " 'agreements', coalesce((SELECT json_agg(json_build_object('id', a.id, 'status', a.status,"
+    "   'proposed_by', a.proposed_by, 'organisation', json_build_object('slug', o.slug, 'name', o.name),"
+    "   'engagement', (SELECT json_build_object('id', e.id, 'title', e.title) FROM engagements e"
+    "     WHERE e.id = a.engagement_id),"
+    "   'terms_version', a.terms_version, 'active_version', a.active_version,"
+    "   'versions', (SELECT json_agg(" TERMS_JSON("v") " ORDER BY v.version)"
+    "     FROM agreement_versions v WHERE v.agreement_id = a.id),"
+    "   'closures', " CLOSURES_JSON("a") ","
+    "   'created_at', api_time(a.created_at), 'updated_at', api_time(a.updated_at),"
+    "   'version', a.version) ORDER BY a.id)"
+    "   FROM g JOIN agreements a ON a.agent_id = g.id JOIN organisations o ON o.id = a.organisation_id),"
+    "   '[]'::json),"
+    " 'notifications', coalesce((SELECT json_agg(json_build_object('id', n.id, 'kind', n.kind,"
+    "   'message', n.message, 'agreement_id', n.agreement_id, 'engagement_id', n.engagement_id,"
+    "   'payload', n.payload, 'read_at', api_time(n.read_at), 'created_at', api_time(n.created_at))"
+    "   ORDER BY n.id) FROM notifications n WHERE n.account_id = acc.id), '[]'::json),"
+    " 'memberships', coalesce((SELECT json_agg(json_build_object('organisation', json_build_object("
+    "   'slug', o.slug, 'name', o.name), 'role', m.role, 'created_at', api_time(m.created_at))"
+    "   ORDER BY o.slug) FROM memberships m JOIN organisations o ON o.id = m.organisation_id"
+    "   WHERE m.account_id = acc.id), '[]'::json),"
+    " 'notification_feed', (SELECT json_build_object('created_at', api_time(nf.created_at))"
+    "   FROM notification_feeds nf WHERE nf.account_id = acc.id))::text,"
+    " 'purposed-export-' || acc.id || '-' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD') || '.json'"
+    " FROM acc");
+
+void handle_my_export(req_t *r)
+{
+    if (!session_require(r)) return;
+    const char *params[1] = {r->caller.account_id_text};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_export, 1, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (PQntuples(res) == 1) {
+        char disposition[128];
+        snprintf(disposition, sizeof disposition, "attachment; filename=\"%s\"", PQgetvalue(res, 0, 1));
+        http_add_header(r, "Content-Disposition", disposition);
+        http_add_header(r, "Cache-Control", "no-store");
+    }
+    reply_row_json(r, 200, res, 0);
+}
+
+/* ---------- the personal feed: create, rotate, revoke ---------- */
+
+static db_stmt_t q_feed_set = DB_STMT("me_notification_feed_set", false,
+    "INSERT INTO notification_feeds (account_id, token_hash) VALUES ($1::bigint, $2::bytea)"
+    " ON CONFLICT (account_id) DO UPDATE SET token_hash = EXCLUDED.token_hash, created_at = now()"
+    " RETURNING api_time(created_at)");
+
+void handle_my_notification_feed_create(req_t *r)
+{
+    if (!session_require(r)) return;
+    char token[AUTH_TOKEN_TEXT], hash[AUTH_HASH_HEX];
+    auth_token_new(token);
+    if (auth_token_hash(token, hash) != 0) {
+        http_error(r, 500, "internal", "Internal error", NULL);
+        return;
+    }
+    const char *params[2] = {r->caller.account_id_text, hash};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_feed_set, 2, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    char url[96];
+    snprintf(url, sizeof url, "/feeds/me/%s" ME_FEED_SUFFIX, token);
+    json_t *body = json_pack("{s:s, s:s}", "url", url, "created_at", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!body) {
+        http_error(r, 500, "internal", "Internal error", NULL);
+        return;
+    }
+    http_add_header(r, "Location", url);
+    http_add_header(r, "Cache-Control", "no-store");
+    http_reply_json(r, 201, body);
+}
+
+static db_stmt_t q_feed_delete = DB_STMT("me_notification_feed_delete", true,
+    "DELETE FROM notification_feeds WHERE account_id = $1::bigint");
+
+/* 204 whether or not there was a feed: revoking twice is revoking. */
+void handle_my_notification_feed_delete(req_t *r)
+{
+    if (!session_require(r)) return;
+    const char *params[1] = {r->caller.account_id_text};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_feed_delete, 1, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    PQclear(res);
+    http_reply_empty(r, 204);
+}
+
+/* ---------- the personal feed: Atom ---------- */
+
+static db_stmt_t q_feed_owner = DB_STMT("me_notification_feed_owner", true,
+    "SELECT f.account_id FROM notification_feeds f JOIN accounts a ON a.id = f.account_id"
+    " WHERE f.token_hash = $1::bytea AND a.deleted_at IS NULL");
+
+static db_stmt_t q_feed_items = DB_STMT("me_notification_feed_items", true,
+    "WITH page AS (SELECT n.id, n.kind, n.message, n.agreement_id, n.engagement_id, n.created_at"
+    "  FROM notifications n WHERE n.account_id = $1::bigint ORDER BY n.id DESC LIMIT " ME_FEED_ITEMS ")"
+    "SELECT json_build_object('display_name', a.display_name,"
+    " 'updated', api_time(coalesce((SELECT max(created_at) FROM page), a.created_at)),"
+    " 'items', coalesce((SELECT json_agg(json_build_object('id', id, 'kind', kind, 'message', message,"
+    "   'agreement_id', agreement_id, 'engagement_id', engagement_id,"
+    "   'created_at', api_time(created_at)) ORDER BY id DESC) FROM page), '[]'::json))::text"
+    " FROM accounts a WHERE a.id = $1::bigint");
+
+static void feed_not_found(req_t *r)
+{
+    http_error(r, 404, "not-found", "Not found", "There is no feed at this address.");
+}
+
+static void feed_element(feeds_buf_t *b, const char *name, const char *text)
+{
+    feeds_buf_str(b, "<");
+    feeds_buf_str(b, name);
+    feeds_buf_str(b, ">");
+    feeds_buf_xml(b, text);
+    feeds_buf_str(b, "</");
+    feeds_buf_str(b, name);
+    feeds_buf_str(b, ">\n");
+}
+
+static void feed_link(feeds_buf_t *b, const char *rel, const char *type, const char *base,
+                      const char *path)
+{
+    feeds_buf_str(b, "<link rel=\"");
+    feeds_buf_str(b, rel);
+    feeds_buf_str(b, "\" type=\"");
+    feeds_buf_str(b, type);
+    feeds_buf_str(b, "\" href=\"");
+    feeds_buf_xml(b, base);
+    feeds_buf_xml(b, path);
+    feeds_buf_str(b, "\"/>\n");
+}
+
+static const char *jtext(const json_t *o, const char *key)
+{
+    const char *s = json_string_value(json_object_get(o, key));
+    return s ? s : "";
+}
+
+/* The Atom document of doc ({display_name, updated, items}) into b. */
+static void feed_atom(feeds_buf_t *b, const json_t *doc, const char *base, const char *account_id,
+                      const char *self_path)
+{
+    char text[160];
+    feeds_buf_str(b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+                     "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
+    snprintf(text, sizeof text, "/accounts/%s/notifications", account_id);
+    feeds_buf_str(b, "<id>");
+    feeds_buf_xml(b, base);
+    feeds_buf_xml(b, text);
+    feeds_buf_str(b, "</id>\n<title>Notifications for ");
+    feeds_buf_xml(b, jtext(doc, "display_name"));
+    feeds_buf_str(b, " on Purposed</title>\n");
+    feed_element(b, "updated", jtext(doc, "updated"));
+    feed_link(b, "self", "application/atom+xml", base, self_path);
+    feed_link(b, "alternate", "text/html", base, "/me");
+    feeds_buf_str(b, "<author><name>Purposed</name></author>\n"
+                     "<generator uri=\"https://purposed.dev\">Purposed</generator>\n");
+    size_t i;
+    const json_t *n;
+    json_array_foreach(json_object_get(doc, "items"), i, n) {
+        long long id = (long long)json_integer_value(json_object_get(n, "id"));
+        const json_t *agreement = json_object_get(n, "agreement_id");
+        const json_t *engagement = json_object_get(n, "engagement_id");
+        feeds_buf_str(b, "<entry>\n<id>");
+        feeds_buf_xml(b, base);
+        snprintf(text, sizeof text, "/accounts/%s/notifications/%lld", account_id, id);
+        feeds_buf_xml(b, text);
+        feeds_buf_str(b, "</id>\n");
+        feed_element(b, "title", jtext(n, "message"));
+        feed_element(b, "published", jtext(n, "created_at"));
+        feed_element(b, "updated", jtext(n, "created_at"));
+        feeds_buf_str(b, "<category term=\"");
+        feeds_buf_xml(b, jtext(n, "kind"));
+        feeds_buf_str(b, "\"/>\n");
+        if (json_is_integer(agreement)) {
+            snprintf(text, sizeof text, "/agreements/%lld", (long long)json_integer_value(agreement));
+            feed_link(b, "alternate", "text/html", base, text);
+        } else if (json_is_integer(engagement)) {
+            snprintf(text, sizeof text, "/engagements/%lld", (long long)json_integer_value(engagement));
+            feed_link(b, "alternate", "text/html", base, text);
+        }
+        feeds_buf_str(b, "<content type=\"text\">");
+        feeds_buf_xml(b, jtext(n, "message"));
+        feeds_buf_str(b, "</content>\n</entry>\n");
+    }
+    feeds_buf_str(b, "</feed>\n");
+}
+
+/* GET /feeds/me/{token}.atom: the newest notifications of the account the
+ * token belongs to. Unknown, revoked or malformed tokens are a 404. Reading
+ * the feed writes the review-due notifications first, as reading the list
+ * does. Nothing is marked read. */
+void handle_notification_feed_atom(req_t *r)
+{
+    const char *name = http_param(r, 0);
+    size_t len = name ? strlen(name) : 0, suffix = strlen(ME_FEED_SUFFIX);
+    char token[AUTH_TOKEN_TEXT], hash[AUTH_HASH_HEX];
+    if (len <= suffix || len - suffix >= sizeof token ||
+        strcmp(name + len - suffix, ME_FEED_SUFFIX) != 0) {
+        feed_not_found(r);
+        return;
+    }
+    memcpy(token, name, len - suffix);
+    token[len - suffix] = '\0';
+    if (auth_token_hash(token, hash) != 0) {
+        feed_not_found(r);
+        return;
+    }
+    problem_t p;
+    problem_init(&p);
+    const char *params[1] = {hash};
+    PGresult *res = db_exec(&q_feed_owner, 1, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        feed_not_found(r);
+        return;
+    }
+    char account_id[24];
+    snprintf(account_id, sizeof account_id, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (agreements_review_notifications(account_id, &p) != 0) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    const char *ip[1] = {account_id};
+    res = db_exec(&q_feed_items, 1, ip, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    json_t *doc = PQntuples(res) == 1 ? json_loads(PQgetvalue(res, 0, 0), 0, NULL) : NULL;
+    PQclear(res);
+    if (!doc) {
+        feed_not_found(r); /* the account went away between the statements */
+        return;
+    }
+    char base[600], self_path[96];
+    feeds_base_url(r, base, sizeof base);
+    snprintf(self_path, sizeof self_path, "/feeds/me/%s" ME_FEED_SUFFIX, token);
+    feeds_buf_t b = {0};
+    feed_atom(&b, doc, base, account_id, self_path);
+    json_decref(doc);
+    if (b.failed || !b.data) {
+        free(b.data);
+        http_error(r, 500, "internal", "Internal error", NULL);
+        return;
+    }
+    /* a secret address: never kept by shared caches, never indexed */
+    http_add_header(r, "Cache-Control", "private, max-age=60");
+    http_add_header(r, "X-Robots-Tag", "noindex");
+    http_reply_text(r, 200, "application/atom+xml; charset=utf-8", b.data, b.len);
+}
