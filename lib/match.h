@@ -231,4 +231,17 @@ void match_service_stop(void);
 const match_index_t *match_service_acquire(int wait_ms, problem_t *p);
 void match_service_release(void);
 
+/* What /metrics reports of the service; all zero until the first build. */
+typedef struct match_stats {
+    bool ready;                     /* an index has been built */
+    size_t bytes;                   /* match_index_memory() of the current index */
+    size_t agents, engagements;     /* indexed: discoverable agents, open engagements */
+    double build_seconds;           /* the last full build, from PostgreSQL */
+    unsigned long builds;           /* full builds, the first included */
+    unsigned long notifications;    /* notifications applied (or absorbed by a rebuild) */
+} match_stats_t;
+
+/* Lock-free: the service thread publishes these after every change. */
+void match_service_stats(match_stats_t *out);
+
 #endif

@@ -81,7 +81,8 @@ static db_stmt_t q_agent_items = DB_STMT("match_agent_items", true,
     " JOIN accounts a ON a.id = g.account_id AND a.deleted_at IS NULL"
     " ORDER BY c.ord LIMIT $2::int");
 
-/* The index, started on first use; NULL with the response set (503). */
+/* The index (the service starts with the daemon, server/main.c; starting
+ * it here is a no-op then); NULL with the response set (503). */
 static const match_index_t *acquire_index(req_t *r)
 {
     problem_t p;

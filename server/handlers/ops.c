@@ -5,6 +5,7 @@
 
 #include "db.h"
 #include "handlers.h"
+#include "match.h"
 #include "metrics.h"
 
 static char g_latest_migration[256];
@@ -48,6 +49,37 @@ void handle_readyz(req_t *r)
     http_reply_json(r, 200, body);
 }
 
+/* The matching index (docs/matching.md), appended to the metrics text. */
+static char *append_match_metrics(char *text)
+{
+    match_stats_t st;
+    match_service_stats(&st);
+    char extra[1600];
+    int n = snprintf(extra, sizeof extra,
+        "# HELP match_index_ready 1 once the matching index has been built.\n"
+        "# TYPE match_index_ready gauge\nmatch_index_ready %d\n"
+        "# HELP match_index_bytes Memory held by the matching index.\n"
+        "# TYPE match_index_bytes gauge\nmatch_index_bytes %zu\n"
+        "# HELP match_index_agents Discoverable agents in the matching index.\n"
+        "# TYPE match_index_agents gauge\nmatch_index_agents %zu\n"
+        "# HELP match_index_engagements Open engagements in the matching index.\n"
+        "# TYPE match_index_engagements gauge\nmatch_index_engagements %zu\n"
+        "# HELP match_index_build_seconds Duration of the last full build from PostgreSQL.\n"
+        "# TYPE match_index_build_seconds gauge\nmatch_index_build_seconds %.6f\n"
+        "# HELP match_index_builds_total Full builds of the matching index.\n"
+        "# TYPE match_index_builds_total counter\nmatch_index_builds_total %lu\n"
+        "# HELP match_notifications_total Change notifications applied to the matching index.\n"
+        "# TYPE match_notifications_total counter\nmatch_notifications_total %lu\n",
+        st.ready ? 1 : 0, st.bytes, st.agents, st.engagements, st.build_seconds, st.builds,
+        st.notifications);
+    if (n < 0 || (size_t)n >= sizeof extra) return text;
+    size_t len = strlen(text);
+    char *all = realloc(text, len + (size_t)n + 1);
+    if (!all) return text;
+    memcpy(all + len, extra, (size_t)n + 1);
+    return all;
+}
+
 void handle_metrics(req_t *r)
 {
     char *text = metrics_render(db_open_connections(), db_reconnects(), db_errors(),
@@ -56,6 +88,7 @@ void handle_metrics(req_t *r)
         http_error(r, 500, "internal", "Internal error", NULL);
         return;
     }
+    text = append_match_metrics(text);
     http_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text));
 }
 

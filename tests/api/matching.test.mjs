@@ -294,3 +294,99 @@ test('GET /me/matches needs a signed-in agent and a sane limit', async () => {
   assert.equal(empty.status, 200, empty.text);
   assert.deepEqual(empty.body, { items: [], next_cursor: null });
 });
+
+test('a change shows at once: purposes edited, agent hidden, engagement closed', async () => {
+  const owner = await newUser('Olga Owner');
+  const water = await newPurpose(owner.token, 'Clean water');
+  const science = await newPurpose(owner.token, 'Open science');
+  const org = await newOrganisation(owner, [water.slug]);
+  const forScience = await newEngagement(owner, org.slug, { purposes: [science.slug] });
+  const forWater = await newEngagement(owner, org.slug, { purposes: [water.slug] });
+  const profile = { skills: [], remote_ok: true };
+  const agent = await newAgent(profile, [[water.slug, 50]]);
+  // notifications are applied in order: once the later engagement is
+  // matched, the earlier one is indexed too
+  let res = await until(() => myMatches(agent.user), (r) => ids(r).includes(forWater.id));
+  assert.deepEqual(ids(res), [forWater.id]);
+
+  // the caller's purposes are read on every request: the next answer follows them
+  const changed = await api('PUT', '/api/v1/me/agent/purposes', {
+    token: agent.user.token, body: [{ purpose: science.slug, energy: 60 }],
+  });
+  assert.equal(changed.status, 200, changed.text);
+  res = await myMatches(agent.user);
+  assert.deepEqual(ids(res), [forScience.id], 'the very next response reflects the new purposes');
+  assert.equal(reasonOf(res.body.items[0], 'purpose').detail, `Supports ${science.name} (energy 60)`);
+  // and the engagement's side sees the agent with its new purposes within a second
+  let t0 = Date.now();
+  res = await until(() => engagementMatches(owner, forScience.id), (r) => handles(r).includes(agent.handle), 1000);
+  assert.ok(handles(res).includes(agent.handle), `not matched within a second (${Date.now() - t0} ms)`);
+  assert.ok(close(reasonOf(res.body.items[0], 'purpose').points, 0.45 * 0.6));
+  res = await until(() => engagementMatches(owner, forWater.id), (r) => !handles(r).includes(agent.handle), 1000);
+  assert.ok(!handles(res).includes(agent.handle), 'no longer matched for the purpose it dropped');
+
+  // an agent who stops being discoverable leaves every engagement's matches
+  const hide = await api('PUT', '/api/v1/me/agent', {
+    token: agent.user.token,
+    body: { handle: agent.handle, headline: 'Engineer', personal_purpose: 'Water', skills: [], capacity_hours_per_week: 20,
+            packagings: ['volunteer'], remote_ok: true, discoverable: false, show_track_record: true },
+  });
+  assert.equal(hide.status, 200, hide.text);
+  t0 = Date.now();
+  res = await until(() => engagementMatches(owner, forScience.id), (r) => r.status === 200 && !handles(r).includes(agent.handle), 1000);
+  assert.equal(res.status, 200, res.text);
+  assert.ok(!handles(res).includes(agent.handle), `a hidden agent still matched after ${Date.now() - t0} ms`);
+  // it still sees its own matches
+  assert.deepEqual(ids(await myMatches(agent.user)), [forScience.id]);
+
+  // an engagement that closes disappears within a second; reopened, it is back
+  const closing = await api('PATCH', `/api/v1/engagements/${forScience.id}`, {
+    token: owner.token, headers: { 'If-Match': `"${forScience.version}"` }, body: { status: 'closed' },
+  });
+  assert.equal(closing.status, 200, closing.text);
+  t0 = Date.now();
+  res = await until(() => myMatches(agent.user), (r) => r.status === 200 && !ids(r).includes(forScience.id), 1000);
+  assert.deepEqual(ids(res), [], `the closed engagement still matched after ${Date.now() - t0} ms`);
+  const reopening = await api('PATCH', `/api/v1/engagements/${forScience.id}`, {
+    token: owner.token, headers: { 'If-Match': `"${closing.body.version}"` }, body: { status: 'open' },
+  });
+  assert.equal(reopening.status, 200, reopening.text);
+  res = await until(() => myMatches(agent.user), (r) => ids(r).includes(forScience.id), 1000);
+  assert.deepEqual(ids(res), [forScience.id]);
+});
+
+test('/metrics reports the matching index: size, counts, build time, notifications applied', async () => {
+  const metric = (text, name) => {
+    const m = text.match(new RegExp(`^${name} (\\S+)$`, 'm'));
+    assert.ok(m, `${name} missing`);
+    return Number(m[1]);
+  };
+  const scrape = async () => (await api('GET', '/metrics')).text;
+  const before = await scrape();
+  for (const name of ['match_index_bytes', 'match_index_agents', 'match_index_engagements',
+    'match_index_build_seconds', 'match_notifications_total', 'match_index_builds_total']) {
+    assert.match(before, new RegExp(`^# TYPE ${name} (gauge|counter)$`, 'm'));
+  }
+  assert.equal(metric(before, 'match_index_ready'), 1);
+  assert.ok(metric(before, 'match_index_bytes') > 0);
+  assert.ok(metric(before, 'match_index_builds_total') >= 1);
+  const built = metric(before, 'match_index_build_seconds');
+  assert.ok(built > 0 && built < 3, `build took ${built} s`);
+
+  const owner = await newUser('Olga Owner');
+  const water = await newPurpose(owner.token, 'Clean water');
+  const org = await newOrganisation(owner, [water.slug]);
+  await newEngagement(owner, org.slug, { purposes: [water.slug] });
+  await newAgent({}, [[water.slug, 40]]);
+  let after = before;
+  const started = Date.now();
+  while (metric(after, 'match_notifications_total') < metric(before, 'match_notifications_total') + 2 &&
+         Date.now() - started < 2000) {
+    await sleep(20);
+    after = await scrape();
+  }
+  assert.ok(metric(after, 'match_notifications_total') >= metric(before, 'match_notifications_total') + 2,
+    'the new engagement and agent were notified and applied');
+  assert.ok(metric(after, 'match_index_engagements') >= 1);
+  assert.ok(metric(after, 'match_index_agents') >= 1);
+});

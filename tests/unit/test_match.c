@@ -635,6 +635,39 @@ static void top_k_is_the_head_of_the_full_ranking(void **state)
     match_index_free(ix);
 }
 
+/* What /metrics shows: nothing before the service has built an index; the
+ * index's memory grows with what it holds, and counts follow removals. */
+static void memory_and_counts_are_reported(void **state)
+{
+    (void)state;
+    match_stats_t st;
+    match_service_stats(&st);
+    assert_false(st.ready);
+    assert_int_equal(st.bytes, 0);
+    assert_int_equal(st.agents, 0);
+    assert_int_equal(st.builds, 0);
+    assert_int_equal(st.notifications, 0);
+
+    match_index_t *ix = match_index_new();
+    assert_non_null(ix);
+    size_t empty = match_index_memory(ix);
+    assert_true(empty > 0);
+    assert_int_equal(match_index_put_purpose(ix, 1, "Clean water"), 0);
+    for (int id = 1; id <= 2000; id++) {
+        match_agent_row_t row = {.id = id, .discoverable = true, .capacity_hours = 10,
+                                 .packagings = "volunteer", .purposes = "1:40",
+                                 .skills = "[[\"rust\",\"Rust\"]]", .follows = "3"};
+        assert_int_equal(match_index_put_agent(ix, &row), 0);
+    }
+    assert_int_equal(match_index_agent_count(ix), 2000);
+    assert_int_equal(match_index_engagement_count(ix), 0);
+    /* a record, a posting and three list entries per agent at least */
+    assert_true(match_index_memory(ix) >= empty + 2000 * (32 + 4 + 3 * 4));
+    for (int id = 1; id <= 2000; id += 2) match_index_remove_agent(ix, id);
+    assert_int_equal(match_index_agent_count(ix), 1000);
+    match_index_free(ix);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -650,6 +683,7 @@ int main(void)
         cmocka_unit_test(index_ranks_discoverable_agents_by_id_on_ties),
         cmocka_unit_test(updates_and_compaction_keep_answers),
         cmocka_unit_test(top_k_is_the_head_of_the_full_ranking),
+        cmocka_unit_test(memory_and_counts_are_reported),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
