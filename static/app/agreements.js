@@ -3,7 +3,7 @@
 // state machine allows: accept/decline by the side that did not propose,
 // withdraw by the proposer, conclude when active, amend while open.
 import { api, ApiError } from './api.js';
-import { h, day, plural, word, PACKAGINGS, PERIODS } from './dom.js';
+import { h, day, plural, word, PACKAGINGS, PERIODS, periodLabel } from './dom.js';
 import { field, onSubmit, showErrors, splitList, value } from './forms.js';
 import { purposePicker } from './pickers.js';
 import { isMember, myAgent } from './session.js';
@@ -161,8 +161,8 @@ export function agreementFields(prefill = {}, { packagings = PACKAGINGS, amendin
         h('div', { class: 'fields-row' },
           field({ label: 'Pay', name: 'cash_amount', type: 'number', min: 0, step: 'any', optional: true, value: cash?.amount ?? cash?.min ?? '', fields: 'rewards.cash.amount rewards.cash' }),
           field({ label: 'Currency', name: 'cash_currency', maxlength: 3, value: cash?.currency ?? 'EUR', fields: 'rewards.cash.currency' }),
-          field({ label: 'Per', name: 'cash_period', type: 'select', value: cash?.period ?? 'month', fields: 'rewards.cash.period',
-            options: PERIODS.map((p) => [p, p === 'total' ? 'In total' : word(p)]) })))),
+          field({ label: 'Period', name: 'cash_period', type: 'select', value: cash?.period ?? 'month', fields: 'rewards.cash.period',
+            options: PERIODS.map((p) => [p, periodLabel(p)]) })))),
     h('div', { class: 'fields-row' },
       field({ label: 'Starts on', name: 'starts_on', type: 'date', value: prefill.starts_on ?? new Date().toISOString().slice(0, 10) }),
       field({ label: 'Review on', name: 'review_on', type: 'date', optional: true, value: prefill.review_on ?? '' })),

@@ -131,7 +131,7 @@ const WORDS = {
   owner: 'Owner', admin: 'Admin', member: 'Member',
   open: 'Open', paused: 'Paused', closed: 'Closed',
   proposed: 'Proposed', active: 'Active', declined: 'Declined', withdrawn: 'Withdrawn', concluded: 'Concluded',
-  purpose: 'Purpose', packaging: 'Packaging', skills: 'Skills', capacity: 'Capacity', location: 'Location', follows: 'You follow',
+  purpose: 'Purpose', packaging: 'Packaging', skills: 'Skills', capacity: 'Capacity', location: 'Location', follows: 'Follows',
 };
 export const word = (value) => WORDS[value] ?? String(value ?? '').replace(/_/g, ' ');
 
@@ -140,3 +140,5 @@ export const LEGAL_FORMS = ['for_purpose_enterprise', 'cooperative', 'nonprofit'
 export const GOVERNANCES = ['holacracy', 'sociocracy', 'teal', 'consent_based', 'traditional', 'other'];
 export const PACKAGINGS = ['employment', 'partnership', 'consulting', 'interim', 'volunteer'];
 export const PERIODS = ['hour', 'day', 'week', 'month', 'year', 'total'];
+// For a select of periods: "Per hour", …, "In total".
+export const periodLabel = (p) => (p === 'total' ? 'In total' : `Per ${word(p)}`);

@@ -1,6 +1,6 @@
 // engagement-form: the fields of an engagement (post and edit share them).
 // Non-cash rewards come first: they matter as much as money here.
-import { h, word, PACKAGINGS, PERIODS } from './dom.js';
+import { h, word, PACKAGINGS, PERIODS, periodLabel } from './dom.js';
 import { checkbox, checkedValues, field, pillGroup, splitList, value } from './forms.js';
 import { purposePicker } from './pickers.js';
 
@@ -39,8 +39,8 @@ export function engagementFields(e = {}, { orgPurposes = [] } = {}) {
           field({ label: 'From', name: 'cash_min', type: 'number', min: 0, step: 'any', value: cash?.min ?? '', fields: 'rewards.cash.min rewards.cash' }),
           field({ label: 'Up to', name: 'cash_max', type: 'number', min: 0, step: 'any', value: cash?.max ?? '', fields: 'rewards.cash.max' }),
           field({ label: 'Currency', name: 'cash_currency', maxlength: 3, value: cash?.currency ?? defaultCurrency(), fields: 'rewards.cash.currency', autocomplete: 'off' }),
-          field({ label: 'Per', name: 'cash_period', type: 'select', value: cash?.period ?? 'month', fields: 'rewards.cash.period',
-            options: PERIODS.map((p) => [p, p === 'total' ? 'In total' : word(p)]) })))));
+          field({ label: 'Period', name: 'cash_period', type: 'select', value: cash?.period ?? 'month', fields: 'rewards.cash.period',
+            options: PERIODS.map((p) => [p, periodLabel(p)]) })))));
   const cashBox = el.querySelector('[data-cash]');
   el.querySelector('input[name="cash_on"]').addEventListener('change', (ev) => { cashBox.hidden = !ev.target.checked; });
   return { el, picker };

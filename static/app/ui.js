@@ -119,24 +119,29 @@ export function energyBars(purposes) {
     bar((p.energy ?? 0) / 100))));
 }
 
-// A match score with its reasons as a readable breakdown.
+// A match score with its reasons as a readable breakdown: one colour per
+// kind of reason, in the stacked bar, the swatch and the reason's own bar.
 const KINDS = ['purpose', 'skills', 'capacity', 'packaging', 'location', 'follows'];
+const kindOf = (r) => (KINDS.includes(r.kind) ? r.kind : 'purpose');
+const PACKAGING_WORDS = /\b(employment|partnership|consulting|interim|volunteer)\b/g;
+// The API writes packagings as their codes ("consulting and volunteer"): show them as everywhere else.
+const reasonDetail = (r) => (r.kind === 'packaging' ? String(r.detail).replace(PACKAGING_WORDS, (m) => word(m)) : r.detail);
 export function scoreBreakdown(score, reasons = []) {
   const total = Number(score) || 0;
   const segs = reasons.filter((r) => Number(r.points) > 0);
   return h('div', { class: 'stack' },
     h('div', { class: 'stacked-bar', role: 'img', 'aria-label': `Match score ${percent(total)}` },
       segs.map((r) => h('span', {
-        class: `stacked-bar__seg stacked-bar__seg--${KINDS.includes(r.kind) ? r.kind : 'purpose'}`,
+        class: `stacked-bar__seg stacked-bar__seg--${kindOf(r)}`,
         vars: { '--value': `${(Math.max(0, Math.min(1, Number(r.points))) * 100).toFixed(1)}%` },
       }))),
-    reasons.length ? h('ul', { class: 'reasons', 'aria-label': 'Why this match' }, reasons.map((r) => h('li', { class: 'reason' },
+    reasons.length ? h('ul', { class: 'reasons', 'aria-label': 'Why this match' }, reasons.map((r) => h('li', { class: `reason reason--${kindOf(r)}` },
       h('span', { class: 'reason__kind' },
-        h('span', { class: `reason__swatch reason__swatch--${KINDS.includes(r.kind) ? r.kind : 'purpose'}`, 'aria-hidden': 'true' }),
+        h('span', { class: `reason__swatch reason__swatch--${kindOf(r)}`, 'aria-hidden': 'true' }),
         word(r.kind)),
       h('span', { class: 'reason__bar' }, bar(Number(r.points) || 0)),
       h('span', { class: 'reason__points', text: `+${num((Number(r.points) || 0) * 100, { maximumFractionDigits: 0 })}` }),
-      r.detail ? h('span', { class: 'reason__detail', text: r.detail }) : null))) : null);
+      r.detail ? h('span', { class: 'reason__detail', text: reasonDetail(r) }) : null))) : null);
 }
 
 export function scoreBadge(score) {
@@ -153,8 +158,9 @@ export function engagementMeta(e) {
   return h('ul', { class: 'card__meta' }, bits.map((b) => h('li', { text: b })));
 }
 
-export function engagementCard(e, { extra } = {}) {
-  const org = e.organisation ?? e.org;
+// hideOrganisation: on the organisation's own page its name would only repeat the heading.
+export function engagementCard(e, { extra, hideOrganisation = false } = {}) {
+  const org = hideOrganisation ? null : e.organisation ?? e.org;
   return h('article', { class: 'card card--link' },
     h('p', { class: 'card__eyebrow' },
       org ? h('span', { text: orgName(org) }) : null,

@@ -41,9 +41,10 @@ export default async function render(ctx) {
   const waiting = waitingText(a, side);
 
   const showActions = () => {
-    panel.replaceChildren(
+    replace(panel,
       waiting ? notice(waiting.includes('your') ? 'warn' : 'info', waiting,
         waiting.includes('your') ? 'Accept to make it binding, decline, or amend the terms to propose a change.' : 'You can still amend or withdraw it.') : null,
+      a.status === 'active' ? h('p', { class: 'muted', text: 'This agreement is in force. When the work is done, conclude it; if something changes, propose an amendment.' }) : null,
       actionButtons(a, side, {
         onDone: () => ctx.reload(),
         onAmend: () => { panel.replaceChildren(amendForm(ctx, a, t, etag, showActions)); panel.querySelector('input, textarea')?.focus(); },
@@ -67,7 +68,7 @@ export default async function render(ctx) {
         agentHandle(agent) ? h('a', { href: `/agents/${encodeURIComponent(agentHandle(agent))}`, text: agentName(agent) }) : h('span', { text: agentName(agent) }),
         h('span', { class: 'sep', text: 'and' }),
         orgSlug(org) ? h('a', { href: `/organisations/${encodeURIComponent(orgSlug(org))}`, text: orgName(org) }) : h('span', { text: orgName(org) }),
-        a.terms_version ? h('span', { class: 'sep', text: `· terms version ${num(a.terms_version)}` }) : null)),
+        a.terms_version ? h('span', { class: 'agreement__version', text: `Terms version ${num(a.terms_version)}` }) : null)),
     h('div', { class: 'layout-split' },
       h('div', { class: 'stack-lg' },
         h('ul', { class: 'key-facts', 'aria-label': 'Key terms' },

@@ -102,7 +102,7 @@ async function overview(ctx, content) {
   await Promise.all([
     settle(stats, 'Your portfolio', async () => {
       const p = await get('/api/v1/me/portfolio', { signal: ctx.signal });
-      stats.replaceChildren(portfolioStats(p), warnings(p.warnings));
+      replace(stats, h('div', { class: 'stack' }, portfolioStats(p), warnings(p.warnings)));
     }),
     settle(waiting, 'Agreements', async () => {
       const data = await get(`/api/v1/me/agreements${query({ status: 'proposed', limit: 20 })}`, { signal: ctx.signal });
@@ -406,7 +406,7 @@ async function portfolio(ctx, content) {
       p.purposes?.length ? h('ul', { class: 'energy-list' }, p.purposes.map((x) => {
         const share = committed ? Number(x.committed_hours ?? 0) / committed : 0;
         return h('li', { class: 'stack' },
-          h('div', { class: 'energy-list__row' },
+          h('div', { class: 'energy-list__row energy-list__row--wrap' },
             h('a', { href: `/purposes/${encodeURIComponent(purposeSlug(x))}`, text: purposeName(x) }),
             h('span', { class: 'small muted', text: `${percent((x.energy ?? 0) / 100)} energy · ${num(x.committed_hours ?? 0)} h committed` })),
           h('div', { class: 'bar-pair' },
@@ -422,16 +422,18 @@ async function portfolio(ctx, content) {
 
 // ---------- notifications ----------
 
-function notificationList(items) {
-  return h('ul', { class: 'notifications' }, items.map((n) => {
-    const agreementId = n.agreement_id ?? n.agreement?.id ?? (typeof n.agreement === 'number' || typeof n.agreement === 'string' ? n.agreement : null);
-    const text = n.message ?? n.text ?? n.summary ?? n.title ?? word(n.kind ?? n.type ?? 'update');
-    const unread = n.read === false || (n.read_at === null && 'read_at' in n);
-    return h('li', { class: `notification${unread ? ' notification--unread' : ''}` },
-      agreementId ? h('a', { href: `/agreements/${encodeURIComponent(agreementId)}`, text }) : h('span', { text }),
-      n.created_at ? timeEl(n.created_at) : null);
-  }));
+// One notification; tag 'li' inside notificationList, 'div' where the list item is made elsewhere.
+function notification(n, tag = 'li') {
+  const agreementId = n.agreement_id ?? n.agreement?.id ?? (typeof n.agreement === 'number' || typeof n.agreement === 'string' ? n.agreement : null);
+  const text = n.message ?? n.text ?? n.summary ?? n.title ?? word(n.kind ?? n.type ?? 'update');
+  const unread = n.read === false || (n.read_at === null && 'read_at' in n);
+  return h(tag, { class: `notification${unread ? ' notification--unread' : ''}` },
+    agreementId ? h('a', { href: `/agreements/${encodeURIComponent(agreementId)}`, text }) : h('span', { text }),
+    unread ? h('span', { class: 'sr-only', text: ' (unread)' }) : null,
+    n.created_at ? timeEl(n.created_at) : null);
 }
+
+const notificationList = (items) => h('ul', { class: 'notifications' }, items.map((n) => notification(n)));
 
 async function notifications(ctx, content) {
   const markAll = h('button', { class: 'btn btn--secondary btn--small', type: 'button', text: 'Mark all as read' });
@@ -449,7 +451,7 @@ async function notifications(ctx, content) {
   await pagedList(box, {
     label: 'Notifications', what: 'Notifications',
     fetchPage: (cursor) => get(`/api/v1/me/notifications${query({ limit: 30, cursor })}`, { signal: ctx.signal }),
-    renderItem: (n) => notificationList([n]).firstChild.cloneNode(true),
+    renderItem: (n) => notification(n, 'div'),
     emptyState: empty({ title: 'You are all caught up', text: 'When someone proposes, accepts or amends an agreement with you, it shows here.' }),
   });
 }
@@ -478,7 +480,7 @@ async function following(ctx, content) {
     const b = h('button', { class: 'btn btn--secondary btn--small', type: 'button', text: 'Unfollow', 'aria-label': `Unfollow ${o.name ?? o.slug}` });
     const li = h('li', { class: 'member' },
       h('a', { class: 'member__name', href: `/organisations/${encodeURIComponent(o.slug)}`, text: o.name ?? o.slug }),
-      f.followed_at || f.created_at ? h('span', { class: 'muted small' }, 'since ', timeEl(f.followed_at ?? f.created_at)) : null, b);
+      f.followed_at || f.created_at ? h('span', { class: 'muted small' }, 'followed ', timeEl(f.followed_at ?? f.created_at)) : null, b);
     b.addEventListener('click', async () => {
       busy(b, true);
       try {

@@ -17,7 +17,7 @@ export default async function render(ctx) {
   const search = h('form', { class: 'search', role: 'search', 'aria-label': 'Search open engagements' },
     h('div', { class: 'search__field' },
       h('label', { class: 'sr-only', for: searchId, text: 'Search open engagements' }),
-      h('input', { id: searchId, type: 'search', name: 'q', value: state.q, placeholder: 'Try “water”, “teaching”, “open data”…', autocomplete: 'off' })),
+      h('input', { id: searchId, type: 'search', name: 'q', value: state.q, placeholder: 'Try “water” or “teaching”', autocomplete: 'off' })),
     h('button', { class: 'btn', type: 'submit', text: 'Search' }));
 
   const purposeSelect = field({ label: 'Purpose', name: 'purpose', type: 'select', value: state.purpose,
@@ -54,11 +54,11 @@ export default async function render(ctx) {
           h('h2', { text: 'Purposes' }),
           h('p', { class: 'muted small', text: 'The causes people here give their energy to.' }),
           purposesAside,
-          h('p', { class: 'small' }, h('a', { href: '/purposes', text: 'All purposes →' }))),
+          h('p', { class: 'more-link' }, h('a', { href: '/purposes', text: 'All purposes →' }))),
         h('section', { class: 'aside-block card' },
           h('h2', { text: 'Organisations' }),
           orgsAside,
-          h('p', { class: 'small' }, h('a', { href: '/organisations', text: 'All organisations →' }))),
+          h('p', { class: 'more-link' }, h('a', { href: '/organisations', text: 'All organisations →' }))),
         h('section', { class: 'aside-block card card--tint' },
           h('h2', { text: 'Need people for your purpose?' }),
           h('p', { class: 'muted', text: 'Post an engagement and see who fits — with the reasons, never a bidding war.' }),

@@ -147,7 +147,7 @@ async function overview(ctx, org, body, member) {
     org.website ? [h('dt', { text: 'Website' }), h('dd', {}, safeLink(org.website))] : null,
     [h('dt', { text: 'Charter' }), h('dd', { text: `Version ${num(org.charter_version ?? 1)}` })],
     org.open_engagements !== undefined ? [h('dt', { text: 'Open work' }), h('dd', { text: plural(org.open_engagements, 'engagement') })] : null,
-    org.created_at ? [h('dt', { text: 'On Purposed since' }), h('dd', { text: day(org.created_at) })] : null);
+    org.created_at ? [h('dt', { text: 'Joined' }), h('dd', { text: day(org.created_at) })] : null);
 
   body.append(h('div', { class: 'layout-split' },
     h('div', { class: 'stack-lg' },
@@ -173,7 +173,7 @@ async function overview(ctx, org, body, member) {
       member ? h('section', { class: 'card card--tint' },
         h('h2', { text: 'You are a member' }),
         h('p', { class: 'muted', text: `Your role: ${word(roleIn(org.slug))}.` }),
-        h('p', {}, h('a', { href: `/organisations/${encodeURIComponent(org.slug)}/agreements`, text: 'See agreements →' }))) : null)));
+        h('p', { class: 'more-link' }, h('a', { href: `/organisations/${encodeURIComponent(org.slug)}/agreements`, text: 'See agreements →' }))) : null)));
 
   const charterLoad = get(`/api/v1/organisations/${encodeURIComponent(org.slug)}/charter`, { signal: ctx.signal })
     .then((data) => charter.replaceChildren(timeline(itemsOf(data), org)))
@@ -182,7 +182,7 @@ async function overview(ctx, org, body, member) {
   const engLoad = pagedList(engagements, {
     label: 'Open engagements', what: 'Engagements',
     fetchPage: (cursor) => get(`/api/v1/engagements${query({ organisation: org.slug, limit: 10, cursor })}`, { signal: ctx.signal }),
-    renderItem: (e) => engagementCard(e, { extra: member ? h('p', { class: 'card__more small' },
+    renderItem: (e) => engagementCard(e, { hideOrganisation: true, extra: member ? h('p', { class: 'card__more more-link' },
       h('a', { href: `/engagements/${encodeURIComponent(e.id)}#candidates`, text: 'See ranked candidates →' })) : null }),
     emptyState: empty({
       title: 'No open engagements right now',

@@ -10,7 +10,7 @@ export default async function render(ctx) {
   const state = { q: ctx.query.get('q') ?? '', purpose: ctx.query.get('purpose') ?? '' };
   const qId = uid('q');
   const pId = uid('p');
-  const form = h('form', { class: 'filters', role: 'search', 'aria-label': 'Search organisations' },
+  const form = h('form', { class: 'filters filters--search', role: 'search', 'aria-label': 'Search organisations' },
     h('div', { class: 'field' }, h('label', { for: qId, text: 'Search' }),
       h('input', { id: qId, type: 'search', name: 'q', value: state.q, placeholder: 'Name or purpose statement' })),
     h('div', { class: 'field' }, h('label', { for: pId, text: 'Purpose' }),
