@@ -42,10 +42,14 @@ int router_match(const route_t *routes, size_t n, const char *method, const char
     bool path_known = false;
     route_match_t tmp;
     for (size_t i = 0; i < n; i++) {
-        memset(&tmp, 0, sizeof tmp);
+        /* pattern_match writes only what it matched (and nparams): no need
+         * to clear the whole struct for each of the routes */
+        tmp.nparams = 0;
         if (!pattern_match(routes[i].pattern, path, &tmp)) continue;
         if (strcmp(routes[i].method, want) == 0) {
-            *m = tmp;
+            for (int k = 0; k < tmp.nparams; k++)
+                memcpy(m->params[k], tmp.params[k], strlen(tmp.params[k]) + 1);
+            m->nparams = tmp.nparams;
             m->route = &routes[i];
             return 200;
         }
