@@ -209,7 +209,7 @@ PGresult *db_exec(db_stmt_t *st, int nparams, const char *const *params, problem
     }
     for (int attempt = 0; attempt < 2; attempt++) {
         if (!ensure_connection(p)) return NULL;
-        if (t_prepared[sid] != t_generation) {
+        if (!st->custom_plan && t_prepared[sid] != t_generation) {
             PGresult *pr = PQprepare(t_conn, st->name, st->sql, 0, NULL);
             bool lost;
             pr = check_result(pr, st->name, p, &lost);
@@ -221,7 +221,9 @@ PGresult *db_exec(db_stmt_t *st, int nparams, const char *const *params, problem
             t_prepared[sid] = t_generation;
         }
         bool outside_tx = PQtransactionStatus(t_conn) == PQTRANS_IDLE;
-        PGresult *r = PQexecPrepared(t_conn, st->name, nparams, params, NULL, NULL, 0);
+        PGresult *r = st->custom_plan
+                          ? PQexecParams(t_conn, st->sql, nparams, NULL, params, NULL, NULL, 0)
+                          : PQexecPrepared(t_conn, st->name, nparams, params, NULL, NULL, 0);
         bool lost;
         r = check_result(r, st->name, p, &lost);
         /* A lost connection: reads are retried. A write outside a transaction

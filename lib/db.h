@@ -14,9 +14,14 @@ typedef struct db_stmt {
     bool readonly;      /* reads, or writes that are idempotent: safe to retry once
                          * after a lost connection */
     int id;             /* assigned on first use; start at 0 */
+    bool custom_plan;   /* not prepared: planned for its parameters on every call */
 } db_stmt_t;
 
-#define DB_STMT(NAME, RO, SQL) { NAME, SQL, RO, 0 }
+#define DB_STMT(NAME, RO, SQL) { NAME, SQL, RO, 0, false }
+/* For the few statements whose best plan depends on the values (a search
+ * term matching ten rows or ten thousand): a generic prepared plan would
+ * be wrong for one of them. */
+#define DB_STMT_CUSTOM_PLAN(NAME, RO, SQL) { NAME, SQL, RO, 0, true }
 
 void db_configure(const char *conninfo, int statement_timeout_ms);
 
