@@ -72,3 +72,28 @@ bool path_id(req_t *r, int i, long long *out, char *text, size_t cap)
     snprintf(text, cap, "%lld", v);
     return true;
 }
+
+void field_unknown_purposes(problem_t *p, const char *slugs)
+{
+    problem_field(p, "purposes", "unknown purpose: %.200s", slugs);
+}
+
+bool patch_applied(req_t *r, PGresult *res, const char *what)
+{
+    if (PQgetvalue(res, 0, 1)[0]) {
+        problem_t p;
+        problem_init(&p);
+        field_unknown_purposes(&p, PQgetvalue(res, 0, 1));
+        PQclear(res);
+        http_reply_problem(r, &p);
+        return false;
+    }
+    bool changed = !PQgetisnull(res, 0, 0);
+    PQclear(res);
+    if (!changed) {
+        char detail[128];
+        snprintf(detail, sizeof detail, "The %s changed since you read it; read it again.", what);
+        http_error(r, 412, "precondition-failed", "Stale version", detail);
+    }
+    return changed;
+}

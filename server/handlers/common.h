@@ -20,6 +20,13 @@ void set_etag(req_t *r, const char *version);
 bool require_if_match(req_t *r, char *out, size_t cap);
 /* Reply with a database failure (p from db_exec). */
 void reply_db_problem(req_t *r, problem_t *p);
+/* The field error for purpose slugs a statement did not find. */
+void field_unknown_purposes(problem_t *p, const char *slugs);
+/* The outcome of a versioned UPDATE whose row 0 is (id or version when the
+ * row changed, else NULL; unknown purpose slugs, "" if none). True when it
+ * changed; otherwise replies 422 naming purposes, or 412 naming what (e.g.
+ * "organisation"). Clears res. */
+bool patch_applied(req_t *r, PGresult *res, const char *what);
 /* Parse a positive integer id path parameter; 404 when it is not one. */
 bool path_id(req_t *r, int i, long long *out, char *text, size_t cap);
 

@@ -153,11 +153,6 @@ static void read_engagement(const json_t *body, bool create, engagement_input_t 
     }
 }
 
-static void unknown_purposes(problem_t *p, const char *slugs)
-{
-    problem_field(p, "purposes", "unknown purpose: %.200s", slugs);
-}
-
 /* ---------- reading one ---------- */
 
 static db_stmt_t q_engagement_get = DB_STMT("engagement_get", true,
@@ -251,7 +246,7 @@ void handle_engagement_create(req_t *r)
         return;
     }
     if (PQgetisnull(res, 0, 0)) {
-        unknown_purposes(&p, PQgetvalue(res, 0, 1));
+        field_unknown_purposes(&p, PQgetvalue(res, 0, 1));
         PQclear(res);
         http_reply_problem(r, &p);
         return;
@@ -334,19 +329,7 @@ void handle_engagement_update(req_t *r)
         http_reply_problem(r, &p);
         return;
     }
-    if (PQgetvalue(res, 0, 1)[0]) {
-        unknown_purposes(&p, PQgetvalue(res, 0, 1));
-        PQclear(res);
-        http_reply_problem(r, &p);
-        return;
-    }
-    bool changed = !PQgetisnull(res, 0, 0);
-    PQclear(res);
-    if (!changed) {
-        http_error(r, 412, "precondition-failed", "Stale version",
-                   "The engagement changed since you read it; read it again.");
-        return;
-    }
+    if (!patch_applied(r, res, "engagement")) return;
     reply_engagement(r, 200, id_text);
 }
 

@@ -152,11 +152,6 @@ static db_stmt_t q_org_insert = DB_STMT("organisation_insert", false,
     "   SELECT o.id, $10::bigint, 'owner' FROM o)"
     " SELECT (SELECT id FROM o), (SELECT slugs FROM missing)");
 
-static void unknown_purposes(problem_t *p, const char *slugs)
-{
-    problem_field(p, "purposes", "unknown purpose: %.200s", slugs);
-}
-
 void handle_organisation_create(req_t *r)
 {
     if (!session_require(r)) return;
@@ -207,7 +202,7 @@ void handle_organisation_create(req_t *r)
         return;
     }
     if (PQgetisnull(res, 0, 0)) {
-        unknown_purposes(&p, PQgetvalue(res, 0, 1));
+        field_unknown_purposes(&p, PQgetvalue(res, 0, 1));
         PQclear(res);
         http_reply_problem(r, &p);
         return;
@@ -306,19 +301,7 @@ void handle_organisation_update(req_t *r)
         http_reply_problem(r, &p);
         return;
     }
-    if (PQgetvalue(res, 0, 1)[0]) {
-        unknown_purposes(&p, PQgetvalue(res, 0, 1));
-        PQclear(res);
-        http_reply_problem(r, &p);
-        return;
-    }
-    bool changed = !PQgetisnull(res, 0, 0);
-    PQclear(res);
-    if (!changed) {
-        http_error(r, 412, "precondition-failed", "Stale version",
-                   "The organisation changed since you read it; read it again.");
-        return;
-    }
+    if (!patch_applied(r, res, "organisation")) return;
     reply_organisation(r, 200, &q_org_by_id, org.id);
 }
 
