@@ -108,6 +108,8 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
     cfg->pwhash_opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
     cfg->pwhash_memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
     cfg->hash_workers = 0; /* 0: half the cores */
+    cfg->write_workers = 16;
+    cfg->cache_mb = 128;
     cfg->login_max_failures = 10;
     cfg->login_window_s = 900;
     snprintf(cfg->cursor_secret, sizeof cfg->cursor_secret, "purposed-cursor-v1");
@@ -157,6 +159,8 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
         }
     }
     INT_VAR("HASH_WORKERS", hash_workers, 0, 64);
+    INT_VAR("WRITE_WORKERS", write_workers, 0, 256);
+    INT_VAR("CACHE_MB", cache_mb, 0, 65536);
     INT_VAR("LOGIN_MAX_FAILURES", login_max_failures, 1, 100000);
     INT_VAR("LOGIN_WINDOW_SECONDS", login_window_s, 1, 86400);
     STR_VAR("CURSOR_SECRET", cursor_secret);

@@ -24,6 +24,8 @@ typedef struct config {
     unsigned long long pwhash_opslimit;
     size_t pwhash_memlimit;
     int hash_workers;            /* threads that run password hashing */
+    int write_workers;           /* threads that run changes; 0 = on the HTTP threads */
+    int cache_mb;                /* the answer cache (lib/rcache.h); 0 = off */
     int login_max_failures;      /* per account/address within the window */
     int login_window_s;
     char cursor_secret[128];

@@ -13,6 +13,7 @@ typedef struct route {
     const char *pattern;  /* "/api/v1/organisations/{slug}" */
     void *handler;        /* opaque to the router */
     int id;               /* index, for metrics; set by the caller */
+    unsigned flags;       /* opaque to the router (server/routes.h: ROUTE_*) */
 } route_t;
 
 typedef struct route_match {

@@ -20,6 +20,7 @@
 #include "log.h"
 #include "metrics.h"
 #include "ratelimit.h"
+#include "rcache.h"
 #include "query.h"
 #include "static.h"
 #include "validate.h"
@@ -39,41 +40,63 @@ static const char k_csp[] =
     "connect-src 'self'; font-src 'self'; object-src 'none'; base-uri 'none'; "
     "frame-ancestors 'none'; form-action 'self'";
 
-/* ---------- the slow worker pool ---------- */
+/* ---------- worker pools ----------
+ * Two pools take requests off the libmicrohttpd threads, which only parse,
+ * route and answer reads: the hash pool (password hashing, a core each) and
+ * the write pool (changes: many commits in flight share one WAL flush, so a
+ * few more threads than cores, each with its own PostgreSQL connection).
+ * The connection is suspended meanwhile and resumed when the answer is set. */
 
-typedef struct job {
-    req_t *req;
-    struct job *next;
-} job_t;
+typedef struct pool {
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+    req_t *head, *tail; /* linked through req_t.job_next */
+    bool stop;
+    pthread_t *threads;
+    int n;
+} pool_t;
 
-static pthread_mutex_t g_pool_lock = PTHREAD_MUTEX_INITIALIZER;
-static pthread_cond_t g_pool_cond = PTHREAD_COND_INITIALIZER;
-static job_t *g_pool_head, *g_pool_tail;
-static bool g_pool_stop;
-static pthread_t *g_pool_threads;
-static int g_pool_n;
+static pool_t g_hash_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL,
+                             false, NULL, 0};
+static pool_t g_write_pool = {PTHREAD_MUTEX_INITIALIZER, PTHREAD_COND_INITIALIZER, NULL, NULL,
+                              false, NULL, 0};
+
+static void pool_push(pool_t *p, req_t *r)
+{
+    r->job_next = NULL;
+    pthread_mutex_lock(&p->lock);
+    if (p->tail) p->tail->job_next = r;
+    else p->head = r;
+    p->tail = r;
+    pthread_cond_signal(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+}
 
 static void *pool_main(void *arg)
 {
-    (void)arg;
+    pool_t *p = arg;
     for (;;) {
-        pthread_mutex_lock(&g_pool_lock);
-        while (!g_pool_head && !g_pool_stop) pthread_cond_wait(&g_pool_cond, &g_pool_lock);
-        if (!g_pool_head) {
-            pthread_mutex_unlock(&g_pool_lock);
+        pthread_mutex_lock(&p->lock);
+        while (!p->head && !p->stop) pthread_cond_wait(&p->cond, &p->lock);
+        if (!p->head) {
+            pthread_mutex_unlock(&p->lock);
             break;
         }
-        job_t *j = g_pool_head;
-        g_pool_head = j->next;
-        if (!g_pool_head) g_pool_tail = NULL;
-        pthread_mutex_unlock(&g_pool_lock);
+        req_t *r = p->head;
+        p->head = r->job_next;
+        if (!p->head) p->tail = NULL;
+        pthread_mutex_unlock(&p->lock);
 
-        req_t *r = j->req;
-        free(j);
         handler_fn fn = r->deferred;
         r->deferred = NULL;
         fn(r);
+        /* a change that needs a password hashed goes on to the hash pool */
+        if (r->deferred) {
+            pool_push(r->deferred_pool, r);
+            continue;
+        }
         if (!r->responded) http_error(r, 500, "internal", "Internal error", NULL);
+        idem_finish(r); /* here, not on the libmicrohttpd thread */
         r->resumed = true;
         atomic_fetch_sub(&g_suspended, 1);
         MHD_resume_connection(r->conn);
@@ -82,25 +105,38 @@ static void *pool_main(void *arg)
     return NULL;
 }
 
-static void pool_start(int n)
+static void pool_start(pool_t *p, int n)
 {
-    g_pool_n = n;
-    g_pool_threads = calloc((size_t)n, sizeof *g_pool_threads);
-    for (int i = 0; i < n; i++) pthread_create(&g_pool_threads[i], NULL, pool_main, NULL);
+    p->stop = false;
+    p->threads = calloc((size_t)n, sizeof *p->threads);
+    if (!p->threads) return;
+    for (int i = 0; i < n; i++)
+        if (pthread_create(&p->threads[i], NULL, pool_main, p) == 0) p->n++;
 }
 
-static void pool_stop(void)
+static void pool_stop(pool_t *p)
 {
-    pthread_mutex_lock(&g_pool_lock);
-    g_pool_stop = true;
-    pthread_cond_broadcast(&g_pool_cond);
-    pthread_mutex_unlock(&g_pool_lock);
-    for (int i = 0; i < g_pool_n; i++) pthread_join(g_pool_threads[i], NULL);
-    free(g_pool_threads);
-    g_pool_threads = NULL;
+    pthread_mutex_lock(&p->lock);
+    p->stop = true;
+    pthread_cond_broadcast(&p->cond);
+    pthread_mutex_unlock(&p->lock);
+    for (int i = 0; i < p->n; i++) pthread_join(p->threads[i], NULL);
+    free(p->threads);
+    p->threads = NULL;
+    p->n = 0;
 }
 
-void http_defer(req_t *r, handler_fn fn) { r->deferred = fn; }
+static void pools_stop(void)
+{
+    pool_stop(&g_write_pool); /* first: its jobs may hand on to the hash pool */
+    pool_stop(&g_hash_pool);
+}
+
+void http_defer(req_t *r, handler_fn fn)
+{
+    r->deferred = fn;
+    r->deferred_pool = &g_hash_pool;
+}
 
 long http_in_flight(void) { return atomic_load(&g_in_flight); }
 long http_suspended(void) { return atomic_load(&g_suspended); }
@@ -309,6 +345,30 @@ void http_add_header(req_t *r, const char *name, const char *value)
     r->nheaders++;
 }
 
+/* Does If-None-Match list etag (or "*")? Weak comparison, as RFC 9110 says. */
+bool http_etag_listed(const char *header, const char *etag)
+{
+    const char *s = header;
+    while (*s) {
+        while (*s == ' ' || *s == '\t' || *s == ',') s++;
+        if (!*s) break;
+        if (*s == '*') return true;
+        if (strncmp(s, "W/", 2) == 0) s += 2;
+        const char *end = s;
+        if (*end == '"') {
+            end = strchr(end + 1, '"');
+            if (!end) return false;
+            end++;
+        } else {
+            while (*end && *end != ',' && *end != ' ') end++;
+        }
+        if ((size_t)(end - s) == strlen(etag) && strncmp(s, etag, (size_t)(end - s)) == 0)
+            return true;
+        s = end;
+    }
+    return false;
+}
+
 static bool http_has_header_named(const req_t *r, const char *name)
 {
     for (int i = 0; i < r->nheaders; i++)
@@ -407,6 +467,125 @@ static bool write_allowed(req_t *r)
     return false;
 }
 
+/* The route's handler, behind the Idempotency-Key check. */
+static void run_route(req_t *r)
+{
+    /* Responses that carry a secret (a session token, a feed URL) are
+     * never stored for replay. */
+    bool secret = strcmp(r->url, "/api/v1/sessions") == 0 ||
+                  strcmp(r->url, "/api/v1/me/notifications/feed") == 0;
+    if (!secret && idem_begin(r)) return;
+    ((handler_fn)r->match.route->handler)(r);
+}
+
+/* ---------- the answer cache (lib/rcache.h) ---------- */
+
+typedef struct keybuf {
+    char *s;
+    size_t len, cap;
+    bool overflow;
+} keybuf_t;
+
+static void key_add(keybuf_t *k, const char *v, char end)
+{
+    size_t n = strlen(v);
+    if (k->overflow || k->len + n + 1 > k->cap) {
+        k->overflow = true;
+        return;
+    }
+    memcpy(k->s + k->len, v, n);
+    k->len += n;
+    k->s[k->len++] = end;
+}
+
+static enum MHD_Result key_arg(void *cls, enum MHD_ValueKind kind, const char *key,
+                               const char *value)
+{
+    (void)kind;
+    keybuf_t *k = cls;
+    key_add(k, key, '\0');
+    key_add(k, value ? value : "", value ? '\0' : '\1'); /* "?a" differs from "?a=" */
+    return MHD_YES;
+}
+
+/* The path and the query arguments in order, NUL-separated (neither can
+ * hold a NUL): 0 when too long to keep. */
+static size_t cache_key(const req_t *r, char *buf, size_t cap)
+{
+    keybuf_t k = {buf, 0, cap, false};
+    key_add(&k, r->url, '\n');
+    MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, key_arg, &k);
+    return k.overflow ? 0 : k.len;
+}
+
+/* If-None-Match naming the answer's ETag: 304 without a body. */
+static void conditional(req_t *r)
+{
+    if (r->status != 200) return;
+    const char *inm = http_header(r, "If-None-Match");
+    if (!inm) return;
+    for (int i = 0; i < r->nheaders; i++)
+        if (strcasecmp(r->header_names[i], "ETag") == 0 &&
+            http_etag_listed(inm, r->header_values[i])) {
+            free(r->resp_body);
+            r->resp_body = NULL;
+            r->resp_len = 0;
+            r->content_type = NULL;
+            r->status = 304;
+            return;
+        }
+}
+
+/* A stored answer: true when r is answered. Otherwise r is tagged with the
+ * generation to store its answer under. */
+static bool cache_serve(req_t *r)
+{
+    uint64_t gen = rcache_generation();
+    if (!gen) return false;
+    char key[RCACHE_KEY_MAX];
+    size_t klen = cache_key(r, key, sizeof key);
+    if (!klen) return false;
+    char meta[RCACHE_META_MAX];
+    size_t mlen = 0, blen = 0;
+    char *body = NULL;
+    if (rcache_get(key, klen, &body, &blen, meta, &mlen)) {
+        for (size_t o = 0; o < mlen;) {
+            const char *name = meta + o;
+            const char *value = name + strlen(name) + 1;
+            o = (size_t)(value - meta) + strlen(value) + 1;
+            http_add_header(r, name, value);
+        }
+        http_reply_text(r, 200, "application/json", body, blen);
+        conditional(r);
+        return true;
+    }
+    r->cache_gen = gen;
+    return false;
+}
+
+/* Keep a fresh 200 JSON answer (and then answer If-None-Match). */
+static void cache_store(req_t *r)
+{
+    if (r->cache_gen && r->status == 200 && r->resp_body && r->file_fd < 0 &&
+        r->content_type && strcmp(r->content_type, "application/json") == 0) {
+        char key[RCACHE_KEY_MAX], meta[RCACHE_META_MAX];
+        size_t klen = cache_key(r, key, sizeof key), mlen = 0;
+        bool fits = klen > 0;
+        for (int i = 0; fits && i < r->nheaders; i++) {
+            size_t n = strlen(r->header_names[i]) + 1, v = strlen(r->header_values[i]) + 1;
+            if (mlen + n + v > sizeof meta) {
+                fits = false;
+                break;
+            }
+            memcpy(meta + mlen, r->header_names[i], n);
+            memcpy(meta + mlen + n, r->header_values[i], v);
+            mlen += n + v;
+        }
+        if (fits) rcache_put(r->cache_gen, key, klen, meta, mlen, r->resp_body, r->resp_len);
+    }
+    conditional(r);
+}
+
 static void dispatch(req_t *r)
 {
     if (strcmp(r->method, "OPTIONS") == 0 && is_api_path(r->url)) {
@@ -423,12 +602,15 @@ static void dispatch(req_t *r)
             return;
         }
         if (!write_allowed(r)) return;
-        /* Responses that carry a secret (a session token, a feed URL) are
-         * never stored for replay. */
-        bool secret = strcmp(r->url, "/api/v1/sessions") == 0 ||
-                      strcmp(r->url, "/api/v1/me/notifications/feed") == 0;
-        if (!secret && idem_begin(r)) return;
-        ((handler_fn)r->match.route->handler)(r);
+        bool cached = (r->match.route->flags & ROUTE_CACHED) && strcmp(r->method, "GET") == 0;
+        if (cached && cache_serve(r)) return;
+        if (is_write(r->method) && g_write_pool.n > 0) {
+            r->deferred = run_route;
+            r->deferred_pool = &g_write_pool;
+            return;
+        }
+        run_route(r);
+        if (cached) cache_store(r);
         return;
     }
     if (is_api_path(r->url)) {
@@ -459,6 +641,10 @@ static void dispatch(req_t *r)
 static enum MHD_Result queue(req_t *r)
 {
     idem_finish(r);
+    /* A change this daemon made is seen by its next read, before the
+     * NOTIFY arrives. */
+    if (r->match.route && (r->match.route->flags & ROUTE_CHANGES_CACHED) && r->status < 400)
+        rcache_invalidate();
     struct MHD_Response *resp;
     if (r->file_fd >= 0) {
         resp = MHD_create_response_from_fd64(r->file_size, r->file_fd);
@@ -550,14 +736,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         r->suspended = true;
         atomic_fetch_add(&g_suspended, 1);
         MHD_suspend_connection(conn);
-        job_t *j = calloc(1, sizeof *j);
-        j->req = r;
-        pthread_mutex_lock(&g_pool_lock);
-        if (g_pool_tail) g_pool_tail->next = j;
-        else g_pool_head = j;
-        g_pool_tail = j;
-        pthread_cond_signal(&g_pool_cond);
-        pthread_mutex_unlock(&g_pool_lock);
+        pool_push(r->deferred_pool, r);
         return MHD_YES;
     }
     if (!r->responded) http_error(r, 500, "internal", "Internal error", NULL);
@@ -632,14 +811,17 @@ int http_start(const config_t *cfg, const route_t *routes, size_t nroutes)
     if (threads < 1) threads = 1;
     /* Each Argon2id hash takes a core and its memlimit: by default use half
      * the cores, so hashing never starves the threads serving reads. */
-    pool_start(cfg->hash_workers > 0 ? cfg->hash_workers : (threads > 1 ? threads / 2 : 1));
+    pool_start(&g_hash_pool,
+               cfg->hash_workers > 0 ? cfg->hash_workers : (threads > 1 ? threads / 2 : 1));
+    /* WRITE_WORKERS=0: changes run on the libmicrohttpd threads */
+    if (cfg->write_workers > 0) pool_start(&g_write_pool, cfg->write_workers);
     struct sockaddr_in addr;
     memset(&addr, 0, sizeof addr);
     addr.sin_family = AF_INET;
     addr.sin_port = htons((uint16_t)cfg->port);
     if (inet_pton(AF_INET, cfg->listen_address, &addr.sin_addr) != 1) {
         log_event("error", "bad_listen_address", cfg->listen_address);
-        pool_stop();
+        pools_stop();
         return -1;
     }
     g_write_limit = cfg->write_rate_per_minute > 0
@@ -661,7 +843,7 @@ int http_start(const config_t *cfg, const route_t *routes, size_t nroutes)
         MHD_OPTION_UNESCAPE_CALLBACK, on_unescape, NULL,
         MHD_OPTION_END);
     if (!g_daemon) {
-        pool_stop();
+        pools_stop();
         ratelimit_free(g_write_limit);
         g_write_limit = NULL;
         return -1;
@@ -679,7 +861,7 @@ void http_stop(int grace_s)
         struct timespec ts = {0, 10 * 1000 * 1000};
         nanosleep(&ts, NULL);
     }
-    pool_stop();
+    pools_stop();
     MHD_stop_daemon(g_daemon);
     g_daemon = NULL;
     ratelimit_free(g_write_limit);

@@ -18,6 +18,10 @@ typedef void (*handler_fn)(req_t *r);
 
 #define HTTP_MAX_HEADERS 8
 
+/* route_t.flags */
+#define ROUTE_CACHED 1u         /* answers kept in the answer cache (lib/rcache.h) */
+#define ROUTE_CHANGES_CACHED 2u /* a change to what cached answers are built from */
+
 typedef struct caller {
     bool checked;           /* authentication was attempted */
     int64_t account_id;     /* 0 when anonymous */
@@ -56,11 +60,15 @@ struct req {
     bool idem_active;
     char idem_owner[96];
     char idem_key[208];
+    /* the answer cache: the generation a miss is stored under (0: none) */
+    uint64_t cache_gen;
     /* a handler's own state across http_defer (freed with ctx_free) */
     void *ctx;
     void (*ctx_free)(void *);
     /* deferred work on the slow pool */
     handler_fn deferred;
+    void *deferred_pool;
+    struct req *job_next;   /* the pool's queue */
     bool suspended;
     bool resumed;
 };
@@ -88,6 +96,8 @@ void http_reply_empty(req_t *r, int status);
 void http_reply_file(req_t *r, int status, const char *content_type, int fd, uint64_t size);
 void http_reply_problem(req_t *r, problem_t *p);
 void http_add_header(req_t *r, const char *name, const char *value);
+/* Does an If-None-Match header list etag (or "*")? Weak comparison. */
+bool http_etag_listed(const char *header, const char *etag);
 /* Shortcut: problem_set + reply. */
 void http_error(req_t *r, int status, const char *type, const char *title, const char *detail);
 

@@ -17,6 +17,7 @@
 #include "match.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "rcache.h"
 #include "routes.h"
 
 static const char *env_get(const char *name) { return getenv(name); }
@@ -93,8 +94,13 @@ int main(int argc, char **argv)
     /* The match index builds in the background from the start, so the
      * first matching request does not wait for it. */
     if (match_service_start(cfg.database_url) != 0) log_event("warn", "match_start_failed", NULL);
+    /* Answers are kept only while the listener hears every change. */
+    if (rcache_init((size_t)cfg.cache_mb * 1024 * 1024) != 0 ||
+        rcache_listen_start(cfg.database_url) != 0)
+        log_event("warn", "cache_start_failed", "reads go to PostgreSQL");
     if (http_start(&cfg, routes, routes_count) != 0) {
         log_event("error", "listen_failed", "could not start the HTTP daemon (port in use?)");
+        rcache_listen_stop();
         match_service_stop();
         return 1;
     }
@@ -105,6 +111,8 @@ int main(int argc, char **argv)
     sigwait(&set, &sig);
     log_event("info", "stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     http_stop(10);
+    rcache_listen_stop();
+    rcache_shutdown();
     match_service_stop();
     db_thread_close();
     log_event("info", "stopped", NULL);

@@ -212,30 +212,6 @@ static void feed_title(const json_t *doc, char *out, size_t cap)
 
 /* ---------- conditional requests ---------- */
 
-/* Does If-None-Match list etag (or "*")? Weak comparison, as RFC 9110 says. */
-static bool etag_listed(const char *header, const char *etag)
-{
-    const char *s = header;
-    while (*s) {
-        while (*s == ' ' || *s == '\t' || *s == ',') s++;
-        if (!*s) break;
-        if (*s == '*') return true;
-        if (strncmp(s, "W/", 2) == 0) s += 2;
-        const char *end = s;
-        if (*end == '"') {
-            end = strchr(end + 1, '"');
-            if (!end) return false;
-            end++;
-        } else {
-            while (*end && *end != ',' && *end != ' ') end++;
-        }
-        if ((size_t)(end - s) == strlen(etag) && strncmp(s, etag, (size_t)(end - s)) == 0)
-            return true;
-        s = end;
-    }
-    return false;
-}
-
 static void http_date(long long epoch, char *out, size_t cap)
 {
     time_t t = (time_t)epoch;
@@ -267,7 +243,7 @@ static void reply_feed(req_t *r, const json_t *doc, const char *content_type, bu
     const char *ims = http_header(r, "If-Modified-Since");
     bool not_modified = false;
     if (inm) {
-        not_modified = etag_listed(inm, etag);
+        not_modified = http_etag_listed(inm, etag);
     } else if (ims) {
         struct tm tm;
         memset(&tm, 0, sizeof tm);

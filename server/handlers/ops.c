@@ -7,6 +7,7 @@
 #include "handlers.h"
 #include "match.h"
 #include "metrics.h"
+#include "rcache.h"
 
 static char g_latest_migration[256];
 
@@ -80,6 +81,38 @@ static char *append_match_metrics(char *text)
     return all;
 }
 
+/* The answer cache (lib/rcache.h). */
+static char *append_cache_metrics(char *text)
+{
+    rcache_stats_t st;
+    rcache_stats(&st);
+    char extra[1400];
+    int n = snprintf(extra, sizeof extra,
+        "# HELP answer_cache_live 1 while the answer cache listens for changes (and is used).\n"
+        "# TYPE answer_cache_live gauge\nanswer_cache_live %d\n"
+        "# HELP answer_cache_entries Answers held.\n"
+        "# TYPE answer_cache_entries gauge\nanswer_cache_entries %zu\n"
+        "# HELP answer_cache_bytes Memory held by answers (CACHE_MB is the bound).\n"
+        "# TYPE answer_cache_bytes gauge\nanswer_cache_bytes %zu\n"
+        "# HELP answer_cache_hits_total Reads answered from memory.\n"
+        "# TYPE answer_cache_hits_total counter\nanswer_cache_hits_total %llu\n"
+        "# HELP answer_cache_misses_total Reads answered from PostgreSQL.\n"
+        "# TYPE answer_cache_misses_total counter\nanswer_cache_misses_total %llu\n"
+        "# HELP answer_cache_evictions_total Answers dropped for room.\n"
+        "# TYPE answer_cache_evictions_total counter\nanswer_cache_evictions_total %llu\n"
+        "# HELP answer_cache_invalidations_total Changes that made every held answer stale.\n"
+        "# TYPE answer_cache_invalidations_total counter\nanswer_cache_invalidations_total %llu\n",
+        st.live ? 1 : 0, st.entries, st.bytes, (unsigned long long)st.hits,
+        (unsigned long long)st.misses, (unsigned long long)st.evictions,
+        (unsigned long long)st.invalidations);
+    if (n < 0 || (size_t)n >= sizeof extra) return text;
+    size_t len = strlen(text);
+    char *all = realloc(text, len + (size_t)n + 1);
+    if (!all) return text;
+    memcpy(all + len, extra, (size_t)n + 1);
+    return all;
+}
+
 void handle_metrics(req_t *r)
 {
     char *text = metrics_render(db_open_connections(), db_reconnects(), db_errors(),
@@ -89,6 +122,7 @@ void handle_metrics(req_t *r)
         return;
     }
     text = append_match_metrics(text);
+    text = append_cache_metrics(text);
     http_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text));
 }
 

@@ -1,0 +1,351 @@
+/* rcache: see rcache.h. Sixteen shards, each a chained hash table with its
+ * own lock and LRU list and a sixteenth of the byte budget. */
+#define _GNU_SOURCE
+#include "rcache.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <libpq-fe.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "log.h"
+
+#define SHARDS 16
+#define BUCKETS 4096 /* per shard */
+
+typedef struct ent {
+    struct ent *chain;           /* same bucket */
+    struct ent *newer, *older;   /* the shard's LRU list */
+    uint64_t hash, gen;
+    uint32_t klen, mlen;
+    size_t blen;
+    char data[];                 /* key, meta, body */
+} ent_t;
+
+typedef struct shard {
+    pthread_mutex_t mu;
+    ent_t *buckets[BUCKETS];
+    ent_t *newest, *oldest;
+    size_t bytes, entries;
+    uint64_t hits, misses, stores, evictions;
+} shard_t;
+
+static shard_t *g_shards;
+static size_t g_shard_budget;
+static atomic_uint_fast64_t g_gen = 1;
+static atomic_bool g_live;
+static atomic_uint_fast64_t g_invalidations;
+
+static uint64_t hash_key(const char *k, size_t n)
+{
+    uint64_t h = 1469598103934665603ULL;
+    for (size_t i = 0; i < n; i++) {
+        h ^= (unsigned char)k[i];
+        h *= 1099511628211ULL;
+    }
+    return h ^ (h >> 29);
+}
+
+static size_t ent_size(const ent_t *e) { return sizeof *e + e->klen + e->mlen + e->blen; }
+
+int rcache_init(size_t max_bytes)
+{
+    if (g_shards || max_bytes == 0) return 0;
+    g_shards = calloc(SHARDS, sizeof *g_shards);
+    if (!g_shards) return -1;
+    for (int i = 0; i < SHARDS; i++) pthread_mutex_init(&g_shards[i].mu, NULL);
+    g_shard_budget = max_bytes / SHARDS;
+    return 0;
+}
+
+void rcache_shutdown(void)
+{
+    if (!g_shards) return;
+    for (int i = 0; i < SHARDS; i++) {
+        shard_t *s = &g_shards[i];
+        for (ent_t *e = s->newest, *next; e; e = next) {
+            next = e->older;
+            free(e);
+        }
+        pthread_mutex_destroy(&s->mu);
+    }
+    free(g_shards);
+    g_shards = NULL;
+    atomic_store(&g_live, false);
+}
+
+uint64_t rcache_generation(void)
+{
+    if (!g_shards || !atomic_load_explicit(&g_live, memory_order_acquire)) return 0;
+    return atomic_load_explicit(&g_gen, memory_order_acquire);
+}
+
+void rcache_invalidate(void)
+{
+    atomic_fetch_add_explicit(&g_gen, 1, memory_order_acq_rel);
+    atomic_fetch_add_explicit(&g_invalidations, 1, memory_order_relaxed);
+}
+
+void rcache_set_live(bool live)
+{
+    /* Either way the stored answers may have missed a change. */
+    rcache_invalidate();
+    atomic_store_explicit(&g_live, live, memory_order_release);
+}
+
+/* ---------- one shard, its lock held ---------- */
+
+static void lru_unlink(shard_t *s, ent_t *e)
+{
+    if (e->newer) e->newer->older = e->older;
+    else s->newest = e->older;
+    if (e->older) e->older->newer = e->newer;
+    else s->oldest = e->newer;
+    e->newer = e->older = NULL;
+}
+
+static void lru_push(shard_t *s, ent_t *e)
+{
+    e->older = s->newest;
+    e->newer = NULL;
+    if (s->newest) s->newest->newer = e;
+    s->newest = e;
+    if (!s->oldest) s->oldest = e;
+}
+
+static ent_t **find(shard_t *s, uint64_t h, const char *key, size_t klen)
+{
+    ent_t **pp = &s->buckets[(h >> 4) % BUCKETS];
+    for (; *pp; pp = &(*pp)->chain) {
+        ent_t *e = *pp;
+        if (e->hash == h && e->klen == klen && memcmp(e->data, key, klen) == 0) return pp;
+    }
+    return pp;
+}
+
+static void drop(shard_t *s, ent_t **pp)
+{
+    ent_t *e = *pp;
+    *pp = e->chain;
+    lru_unlink(s, e);
+    s->bytes -= ent_size(e);
+    s->entries--;
+    free(e);
+}
+
+/* ---------- the interface ---------- */
+
+bool rcache_get(const char *key, size_t klen, char **body, size_t *len, char *meta,
+                size_t *meta_len)
+{
+    uint64_t gen = rcache_generation();
+    if (!gen) return false;
+    uint64_t h = hash_key(key, klen);
+    shard_t *s = &g_shards[h % SHARDS];
+    pthread_mutex_lock(&s->mu);
+    ent_t **pp = find(s, h, key, klen);
+    ent_t *e = *pp;
+    if (e && e->gen != gen) {
+        drop(s, pp);
+        e = NULL;
+    }
+    char *copy = e ? malloc(e->blen ? e->blen : 1) : NULL;
+    if (!copy) {
+        s->misses++;
+        pthread_mutex_unlock(&s->mu);
+        return false;
+    }
+    memcpy(copy, e->data + e->klen + e->mlen, e->blen);
+    memcpy(meta, e->data + e->klen, e->mlen);
+    *meta_len = e->mlen;
+    *len = e->blen;
+    *body = copy;
+    lru_unlink(s, e);
+    lru_push(s, e);
+    s->hits++;
+    pthread_mutex_unlock(&s->mu);
+    return true;
+}
+
+void rcache_put(uint64_t gen, const char *key, size_t klen, const char *meta, size_t meta_len,
+                const char *body, size_t len)
+{
+    if (!gen || gen != rcache_generation()) return; /* already stale */
+    if (klen > RCACHE_KEY_MAX || meta_len > RCACHE_META_MAX) return;
+    size_t need = sizeof(ent_t) + klen + meta_len + len;
+    if (need > g_shard_budget / 8) return; /* one answer may not crowd out the rest */
+    ent_t *n = malloc(need);
+    if (!n) return;
+    uint64_t h = hash_key(key, klen);
+    *n = (ent_t){.hash = h, .gen = gen, .klen = (uint32_t)klen, .mlen = (uint32_t)meta_len,
+                 .blen = len};
+    memcpy(n->data, key, klen);
+    memcpy(n->data + klen, meta, meta_len);
+    memcpy(n->data + klen + meta_len, body, len);
+    shard_t *s = &g_shards[h % SHARDS];
+    pthread_mutex_lock(&s->mu);
+    ent_t **pp = find(s, h, key, klen);
+    if (*pp) drop(s, pp);
+    pp = &s->buckets[(h >> 4) % BUCKETS];
+    n->chain = *pp;
+    *pp = n;
+    lru_push(s, n);
+    s->bytes += need;
+    s->entries++;
+    s->stores++;
+    while (s->bytes > g_shard_budget && s->oldest && s->oldest != n) {
+        ent_t *old = s->oldest;
+        drop(s, find(s, old->hash, old->data, old->klen));
+        s->evictions++;
+    }
+    pthread_mutex_unlock(&s->mu);
+}
+
+void rcache_stats(rcache_stats_t *out)
+{
+    memset(out, 0, sizeof *out);
+    out->live = g_shards && atomic_load(&g_live);
+    out->generation = atomic_load(&g_gen);
+    out->invalidations = atomic_load(&g_invalidations);
+    out->max_bytes = g_shard_budget * SHARDS;
+    if (!g_shards) return;
+    for (int i = 0; i < SHARDS; i++) {
+        shard_t *s = &g_shards[i];
+        pthread_mutex_lock(&s->mu);
+        out->hits += s->hits;
+        out->misses += s->misses;
+        out->stores += s->stores;
+        out->evictions += s->evictions;
+        out->entries += s->entries;
+        out->bytes += s->bytes;
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
+/* ---------- the listener ---------- */
+
+static pthread_t g_thread;
+static bool g_thread_started;
+static int g_wake[2] = {-1, -1};
+static char g_conninfo[1200];
+
+static void listener_notice(void *arg, const char *message)
+{
+    (void)arg;
+    char line[300];
+    snprintf(line, sizeof line, "%s", message);
+    line[strcspn(line, "\n")] = '\0';
+    log_event("warn", "cache_db_notice", line);
+}
+
+static PGconn *listener_connect(void)
+{
+    static const char *const keys[] = {"dbname", "application_name", "connect_timeout",
+                                       "keepalives_idle", "keepalives_interval",
+                                       "keepalives_count", NULL};
+    const char *const vals[] = {g_conninfo, "purposed-cache", "5", "30", "10", "3", NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+        log_event("warn", "cache_connect_failed", c ? PQerrorMessage(c) : "out of memory");
+        if (c) PQfinish(c);
+        return NULL;
+    }
+    PQsetNoticeProcessor(c, listener_notice, NULL);
+    PGresult *r = PQexec(c, "LISTEN " RCACHE_CHANNEL);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok) log_event("warn", "cache_listen_failed", PQresultErrorMessage(r));
+    PQclear(r);
+    if (!ok) {
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
+/* true when asked to stop */
+static bool listener_wait(int fd, int ms, bool *readable)
+{
+    struct pollfd p[2] = {{g_wake[0], POLLIN, 0}, {fd, POLLIN, 0}};
+    int n = poll(p, fd >= 0 ? 2 : 1, ms);
+    if (readable) *readable = n > 0 && fd >= 0 && p[1].revents;
+    return n > 0 && p[0].revents;
+}
+
+static void *listener_main(void *arg)
+{
+    (void)arg;
+    int backoff_ms = 100;
+    for (;;) {
+        PGconn *c = listener_connect();
+        if (!c) {
+            if (listener_wait(-1, backoff_ms, NULL)) return NULL;
+            if (backoff_ms < 5000) backoff_ms *= 2;
+            continue;
+        }
+        backoff_ms = 100;
+        rcache_set_live(true);
+        log_event("info", "cache_listening", RCACHE_CHANNEL);
+        bool stop = false;
+        for (;;) {
+            bool readable = false;
+            if (listener_wait(PQsocket(c), 30000, &readable)) {
+                stop = true;
+                break;
+            }
+            if (!readable) continue;
+            if (!PQconsumeInput(c)) break;
+            bool changed = false;
+            PGnotify *nf;
+            while ((nf = PQnotifies(c))) {
+                changed = true;
+                PQfreemem(nf);
+            }
+            if (changed) rcache_invalidate();
+            if (PQstatus(c) != CONNECTION_OK) break;
+        }
+        rcache_set_live(false);
+        if (!stop) log_event("warn", "cache_listener_lost", PQerrorMessage(c));
+        PQfinish(c);
+        if (stop) return NULL;
+    }
+}
+
+int rcache_listen_start(const char *conninfo)
+{
+    if (!g_shards || g_thread_started) return 0;
+    snprintf(g_conninfo, sizeof g_conninfo, "%s", conninfo);
+    if (pipe2(g_wake, O_CLOEXEC) != 0) return -1;
+    sigset_t all, old;
+    sigfillset(&all);
+    pthread_sigmask(SIG_SETMASK, &all, &old);
+    int rc = pthread_create(&g_thread, NULL, listener_main, NULL);
+    pthread_sigmask(SIG_SETMASK, &old, NULL);
+    if (rc != 0) {
+        close(g_wake[0]);
+        close(g_wake[1]);
+        g_wake[0] = g_wake[1] = -1;
+        return -1;
+    }
+    g_thread_started = true;
+    return 0;
+}
+
+void rcache_listen_stop(void)
+{
+    if (!g_thread_started) return;
+    ssize_t w;
+    do w = write(g_wake[1], "x", 1);
+    while (w < 0 && errno == EINTR);
+    pthread_join(g_thread, NULL);
+    close(g_wake[0]);
+    close(g_wake[1]);
+    g_wake[0] = g_wake[1] = -1;
+    g_thread_started = false;
+}

@@ -1,0 +1,201 @@
+// The answer cache (lib/rcache.h): public engagement reads are answered from
+// memory, and never staler than the change notification — a daemon's own
+// change is seen by its next read, a change made anywhere else (SQL, another
+// daemon) as soon as PostgreSQL delivers the NOTIFY.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { api, newUser, sql, startDaemon, unique, BASE } from './helpers.mjs';
+
+async function metric(name, base = BASE) {
+  const text = await (await fetch(base + '/metrics')).text();
+  const m = text.match(new RegExp(`^${name} (\\S+)$`, 'm'));
+  return m ? Number(m[1]) : NaN;
+}
+
+async function setup() {
+  const u = await newUser();
+  const p = await api('POST', '/api/v1/purposes', { token: u.token, body: { name: `Purpose ${unique('p')}`, description: 'A cause.' } });
+  assert.equal(p.status, 201, p.text);
+  const slug = unique('org');
+  const o = await api('POST', '/api/v1/organisations', {
+    token: u.token,
+    body: { name: `Org ${slug}`, slug, purpose_statement: 'Do good.', purposes: [p.body.slug], legal_form: 'nonprofit', governance: 'consent_based' },
+  });
+  assert.equal(o.status, 201, o.text);
+  const e = await api('POST', `/api/v1/organisations/${slug}/engagements`, {
+    token: u.token,
+    body: { title: 'Cached gardener', description: 'Tend the beds.', purposes: [p.body.slug], packagings: ['volunteer'], hours_per_week: 4, rewards: { non_cash: ['learning'] } },
+  });
+  assert.equal(e.status, 201, e.text);
+  return { u, purpose: p.body.slug, org: slug, id: e.body.id };
+}
+
+// Read until check(res) holds or two seconds pass; returns the last answer.
+async function eventually(path, check, base = BASE) {
+  let res;
+  for (let i = 0; i < 40; i++) {
+    const r = await fetch(base + path);
+    res = { status: r.status, body: await r.json(), headers: r.headers };
+    if (check(res)) return res;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+  return res;
+}
+
+test('a repeated read is answered from memory, the same bytes and ETag', async () => {
+  assert.equal(await metric('answer_cache_live'), 1);
+  const { id } = await setup();
+  const first = await api('GET', `/api/v1/engagements/${id}`);
+  const hits = await metric('answer_cache_hits_total');
+  const second = await api('GET', `/api/v1/engagements/${id}`);
+  assert.equal(second.status, 200);
+  assert.equal(second.text, first.text);
+  assert.equal(second.headers.get('etag'), first.headers.get('etag'));
+  assert.equal(second.headers.get('content-type'), 'application/json');
+  assert.ok(await metric('answer_cache_hits_total') >= hits + 1, 'the second read was a hit');
+});
+
+test('If-None-Match with the current ETag gets 304, from memory or not', async () => {
+  const { id } = await setup();
+  const first = await api('GET', `/api/v1/engagements/${id}`);
+  const etag = first.headers.get('etag');
+  for (let i = 0; i < 2; i++) {
+    const res = await api('GET', `/api/v1/engagements/${id}`, { headers: { 'If-None-Match': etag } });
+    assert.equal(res.status, 304);
+    assert.equal(res.text, '');
+    assert.equal(res.headers.get('etag'), etag);
+  }
+  const other = await api('GET', `/api/v1/engagements/${id}`, { headers: { 'If-None-Match': '"999999"' } });
+  assert.equal(other.status, 200);
+});
+
+test("the daemon's own change is seen by its very next read", async () => {
+  const { u, org, purpose, id } = await setup();
+  const list = `/api/v1/engagements?organisation=${org}`;
+  await api('GET', `/api/v1/engagements/${id}`);
+  await api('GET', list);
+  await api('GET', `/api/v1/engagements?purpose=${purpose}`);
+  const before = await api('GET', `/api/v1/engagements/${id}`);
+  const patched = await api('PATCH', `/api/v1/engagements/${id}`, {
+    token: u.token, headers: { 'If-Match': before.headers.get('etag') }, body: { title: 'Renamed gardener' },
+  });
+  assert.equal(patched.status, 200, patched.text);
+  const after = await api('GET', `/api/v1/engagements/${id}`);
+  assert.equal(after.body.title, 'Renamed gardener');
+  assert.notEqual(after.headers.get('etag'), before.headers.get('etag'));
+  assert.equal((await api('GET', list)).body.items[0].title, 'Renamed gardener');
+
+  const posted = await api('POST', `/api/v1/organisations/${org}/engagements`, {
+    token: u.token,
+    body: { title: 'Second role', description: 'More beds.', purposes: [purpose], packagings: ['volunteer'], hours_per_week: 2, rewards: { non_cash: [] } },
+  });
+  assert.equal(posted.status, 201, posted.text);
+  const items = (await api('GET', `/api/v1/engagements?purpose=${purpose}`)).body.items.map((e) => e.id);
+  assert.deepEqual(items, [posted.body.id, id]);
+
+  const etag = (await api('GET', `/api/v1/organisations/${org}`)).headers.get('etag');
+  const renamed = await api('PATCH', `/api/v1/organisations/${org}`, { token: u.token, headers: { 'If-Match': etag }, body: { name: 'Renamed org' } });
+  assert.equal(renamed.status, 200, renamed.text);
+  assert.equal((await api('GET', `/api/v1/engagements/${id}`)).body.organisation.name, 'Renamed org');
+});
+
+test('a change made in PostgreSQL directly reaches the cached answers through NOTIFY', async () => {
+  const { org, purpose, id } = await setup();
+  await api('GET', `/api/v1/engagements/${id}`);
+  await api('GET', `/api/v1/engagements?purpose=${purpose}`);
+  await api('GET', `/api/v1/engagements/${id}`);
+  sql(`UPDATE engagements SET title = 'Changed in SQL' WHERE id = ${id}`);
+  let res = await eventually(`/api/v1/engagements/${id}`, (r) => r.body.title === 'Changed in SQL');
+  assert.equal(res.body.title, 'Changed in SQL');
+  res = await eventually(`/api/v1/engagements?purpose=${purpose}`, (r) => r.body.items[0]?.title === 'Changed in SQL');
+  assert.equal(res.body.items[0].title, 'Changed in SQL');
+
+  // what engagement_json reads from other tables: the organisation and purposes
+  sql(`UPDATE organisations SET name = 'Org renamed in SQL' WHERE slug = '${org}'`);
+  res = await eventually(`/api/v1/engagements/${id}`, (r) => r.body.organisation.name === 'Org renamed in SQL');
+  assert.equal(res.body.organisation.name, 'Org renamed in SQL');
+  const name = `Purpose renamed ${purpose}`;
+  sql(`UPDATE purposes SET name = '${name}' WHERE slug = '${purpose}'`);
+  res = await eventually(`/api/v1/engagements/${id}`, (r) => r.body.purposes[0]?.name === name);
+  assert.equal(res.body.purposes[0].name, name);
+  sql(`DELETE FROM engagement_purposes WHERE engagement_id = ${id}`);
+  res = await eventually(`/api/v1/engagements/${id}`, (r) => r.body.purposes.length === 0);
+  assert.deepEqual(res.body.purposes, []);
+});
+
+test("a second daemon on the same database sees the first one's change", async () => {
+  const { u, id } = await setup();
+  const b = await startDaemon();
+  try {
+    const path = `/api/v1/engagements/${id}`;
+    const read = async () => { const r = await fetch(b.base + path); return { status: r.status, body: await r.json(), etag: r.headers.get('etag') }; };
+    await read();
+    const cached = await read();
+    assert.equal(cached.body.title, 'Cached gardener');
+    const patched = await api('PATCH', path, { token: u.token, headers: { 'If-Match': cached.etag }, body: { title: 'Changed on A' } });
+    assert.equal(patched.status, 200, patched.text);
+    let seen;
+    for (let i = 0; i < 40; i++) {
+      seen = await read();
+      if (seen.body.title === 'Changed on A') break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    assert.equal(seen.body.title, 'Changed on A');
+    assert.ok(await metric('answer_cache_hits_total', b.base) >= 1);
+  } finally {
+    const { code } = await b.stop();
+    assert.equal(code, 0, b.log());
+  }
+});
+
+test('a listener cut off by the server reconnects, and changes after it are still heard', async () => {
+  const { id } = await setup();
+  const path = `/api/v1/engagements/${id}`;
+  await api('GET', path);
+  const inv = await metric('answer_cache_invalidations_total');
+  const killed = sql("SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'purposed-cache' AND datname = current_database()) t");
+  assert.ok(Number(killed[0][0]) >= 1);
+  // lost (stale, not live), then listening again (stale, live)
+  let live = 0;
+  for (let i = 0; i < 60 && (live !== 1 || await metric('answer_cache_invalidations_total') < inv + 2); i++) {
+    await new Promise((r) => setTimeout(r, 50));
+    live = await metric('answer_cache_live');
+  }
+  assert.equal(live, 1);
+  assert.ok(await metric('answer_cache_invalidations_total') >= inv + 2);
+  await api('GET', path);
+  await api('GET', path);
+  sql(`UPDATE engagements SET title = 'After the reconnect' WHERE id = ${id}`);
+  const res = await eventually(path, (r) => r.body.title === 'After the reconnect');
+  assert.equal(res.body.title, 'After the reconnect');
+});
+
+test('different query strings are different answers; a bad one is still a 400', async () => {
+  const { purpose } = await setup();
+  const a = await api('GET', `/api/v1/engagements?purpose=${purpose}`);
+  const b = await api('GET', `/api/v1/engagements?purpose=${purpose}&status=closed`);
+  const c = await api('GET', `/api/v1/engagements?purpose=${purpose}`);
+  assert.equal(a.body.items.length, 1);
+  assert.equal(b.body.items.length, 0);
+  assert.equal(c.text, a.text);
+  for (let i = 0; i < 2; i++) {
+    const bad = await api('GET', `/api/v1/engagements?purpose=${purpose}&status=nope`);
+    assert.equal(bad.status, 400);
+  }
+  const long = await api('GET', `/api/v1/engagements?purpose=${purpose}&x=${'a'.repeat(3000)}`);
+  assert.equal(long.status, 200);
+  assert.equal(long.text, a.text);
+});
+
+test('CACHE_MB=0 turns the cache off: every read goes to PostgreSQL', async () => {
+  const { id } = await setup();
+  const b = await startDaemon({ CACHE_MB: '0' });
+  try {
+    for (let i = 0; i < 3; i++) assert.equal((await fetch(`${b.base}/api/v1/engagements/${id}`)).status, 200);
+    assert.equal(await metric('answer_cache_live', b.base), 0);
+    assert.equal(await metric('answer_cache_hits_total', b.base), 0);
+  } finally {
+    const { code } = await b.stop();
+    assert.equal(code, 0, b.log());
+  }
+});
