@@ -42,6 +42,12 @@ for (const [name, what] of tests) {
   } else {
     r.status = 'not run';
   }
+  // reads answered from the answer cache during the measured run
+  const cache = (read(`${name}.cache`) || '').split(/\s+/).map(Number);
+  if (cache.length === 4 && cache.every(Number.isFinite)) {
+    const hits = cache[2] - cache[0], misses = cache[3] - cache[1];
+    if (hits + misses > 0) r.cache_hit_ratio = Number((hits / (hits + misses)).toFixed(3));
+  }
   results[name] = r;
 }
 
@@ -64,16 +70,17 @@ const summary = {
 const line = 'bench: ' + Object.entries(summary).map(([k, v]) => `${k}=${v}`).join(' ');
 
 // the table
-const rows = [['test', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'status']];
+const rows = [['test', 'conns', 'req/s', 'p50 ms', 'p99 ms', 'cache hits', 'status']];
 for (const [name] of tests) {
   const r = results[name];
   const measured = r.rps !== undefined;
   rows.push([name, String(r.connections ?? '-'), measured ? fmt(r.rps, 0) : '-',
     measured && r.p50_ms !== undefined ? fmt(r.p50_ms) : (r.mean_ms !== undefined ? `(mean ${fmt(r.mean_ms)})` : '-'),
-    measured && r.p99_ms !== undefined ? fmt(r.p99_ms) : '-', r.status]);
+    measured && r.p99_ms !== undefined ? fmt(r.p99_ms) : '-',
+    r.cache_hit_ratio !== undefined ? `${fmt(r.cache_hit_ratio * 100, 1)} %` : '-', r.status]);
 }
 const widths = rows[0].map((_, i) => Math.max(...rows.map((row) => row[i].length)));
-const table = rows.map((row) => row.map((c, i) => (i === 0 || i === 5 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd());
+const table = rows.map((row) => row.map((c, i) => (i === 0 || i === 6 ? c.padEnd(widths[i]) : c.padStart(widths[i]))).join('  ').trimEnd());
 console.log('\n' + table.join('\n') + '\n');
 console.log(`load average (1 min) at start ${read('loadavg')?.split(' ')[0] ?? '?'}, at end ${os.loadavg()[0].toFixed(2)} on ${os.cpus().length} cores`);
 
@@ -86,6 +93,7 @@ const out = {
     shared: true, loadavg_1m_at_start: Number((read('loadavg') || '').split(' ')[0]) || null,
     loadavg_1m_at_end: Number(os.loadavg()[0].toFixed(2)) },
   mode: env.QUICK === '1' ? 'quick' : 'full',
+  daemon_cache_mb: env.BENCH_CACHE_MB !== undefined && env.BENCH_CACHE_MB !== '' ? Number(env.BENCH_CACHE_MB) : 'default',
   warmup_s: Number(env.WARMUP),
   duration_s: Number(env.DURATION),
   wrk_threads: Number(env.THREADS),
