@@ -108,7 +108,7 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
     cfg->pwhash_opslimit = crypto_pwhash_OPSLIMIT_INTERACTIVE;
     cfg->pwhash_memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
     cfg->hash_workers = 0; /* 0: half the cores */
-    cfg->write_workers = 16;
+    cfg->write_workers = 8;
     cfg->cache_mb = 128;
     cfg->login_max_failures = 10;
     cfg->login_window_s = 900;

@@ -1,9 +1,10 @@
 // shutdown: SIGTERM lets requests in flight finish (a half-sent body, a
-// password hash on the slow pool), refuses new connections, and exits 0.
+// password hash on the slow pool, changes queued on the write pool), refuses
+// new connections, and exits 0.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
-import { metric, req, sql, sleep, startDaemon, until } from './lib.mjs';
+import { holdLock, metric, newUser, req, sql, sleep, startDaemon, until } from './lib.mjs';
 
 const inFlight = async (base) => metric((await req(base, 'GET', '/metrics')).text, 'http_requests_in_flight');
 const suspended = async (base) => metric((await req(base, 'GET', '/metrics')).text, 'http_requests_suspended');
@@ -65,6 +66,41 @@ test('SIGTERM while a password is being hashed: the answer still comes, then exi
     assert.equal(res.body.email, email);
     assert.equal(sql(`SELECT count(*) FROM accounts WHERE email = '${email}'`), '1');
   } finally {
+    if (d.proc.exitCode === null) d.proc.kill('SIGTERM');
+    await clean(d);
+  }
+});
+
+test('SIGTERM while changes wait on the write pool: every one is answered and stored, then exit 0', async () => {
+  const d = await startDaemon({ LOG_REQUESTS: '0', WRITE_WORKERS: '2' });
+  let lock;
+  try {
+    const u = await newUser(d.base);
+    const purpose = await req(d.base, 'POST', '/api/v1/purposes', { token: u.token, body: { name: `Shutdown ${Date.now()}`, description: 'A cause.' } });
+    assert.equal(purpose.status, 201, purpose.text);
+    const slug = `shutdown-${Date.now()}`;
+    const org = await req(d.base, 'POST', '/api/v1/organisations', {
+      token: u.token,
+      body: { name: `Org ${slug}`, slug, purpose_statement: 'Do good.', purposes: [purpose.body.slug], legal_form: 'nonprofit', governance: 'consent_based' },
+    });
+    assert.equal(org.status, 201, org.text);
+    // the inserts block on the table lock: two on the workers, the rest queued
+    lock = await holdLock('LOCK TABLE engagements IN ACCESS EXCLUSIVE MODE');
+    const posts = Array.from({ length: 12 }, (_, i) => req(d.base, 'POST', `/api/v1/organisations/${slug}/engagements`, {
+      token: u.token, timeout: 30000,
+      body: { title: `Queued ${i}`, description: 'Waits for the lock.', purposes: [purpose.body.slug], packagings: ['volunteer'], hours_per_week: 2, rewards: { non_cash: [] } },
+    }));
+    await until('the changes to be suspended', async () => (await suspended(d.base)) >= 12, 10000);
+    d.proc.kill('SIGTERM');
+    await sleep(300);
+    assert.equal(d.proc.exitCode, null, 'exited with changes in flight');
+    await lock.release();
+    lock = null;
+    const answers = await Promise.all(posts);
+    for (const a of answers) assert.equal(a.status, 201, a.text);
+    assert.equal(sql(`SELECT count(*) FROM engagements e JOIN organisations o ON o.id = e.organisation_id WHERE o.slug = '${slug}'`), '12');
+  } finally {
+    if (lock) await lock.release();
     if (d.proc.exitCode === null) d.proc.kill('SIGTERM');
     await clean(d);
   }
