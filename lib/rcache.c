@@ -23,7 +23,8 @@
 typedef struct ent {
     struct ent *chain;           /* same bucket */
     struct ent *newer, *older;   /* the shard's LRU list */
-    uint64_t hash, gen;
+    uint64_t hash, gen, list_gen;
+    rcache_kind_t kind;
     uint32_t klen, mlen;
     size_t blen;
     char data[];                 /* key, meta, body */
@@ -34,14 +35,16 @@ typedef struct shard {
     ent_t *buckets[BUCKETS];
     ent_t *newest, *oldest;
     size_t bytes, entries;
+    uint64_t stamp;              /* bumped when an item of this shard is dropped */
     uint64_t hits, misses, stores, evictions;
 } shard_t;
 
 static shard_t *g_shards;
 static size_t g_shard_budget;
-static atomic_uint_fast64_t g_gen = 1;
+static atomic_uint_fast64_t g_gen = 1;      /* everything */
+static atomic_uint_fast64_t g_list_gen = 1; /* every list */
 static atomic_bool g_live;
-static atomic_uint_fast64_t g_invalidations;
+static atomic_uint_fast64_t g_invalidations, g_item_invalidations;
 
 static uint64_t hash_key(const char *k, size_t n)
 {
@@ -81,17 +84,17 @@ void rcache_shutdown(void)
     atomic_store(&g_live, false);
 }
 
-uint64_t rcache_generation(void)
-{
-    if (!g_shards || !atomic_load_explicit(&g_live, memory_order_acquire)) return 0;
-    return atomic_load_explicit(&g_gen, memory_order_acquire);
-}
+static uint64_t load(atomic_uint_fast64_t *v) { return atomic_load_explicit(v, memory_order_acquire); }
+
+bool rcache_live(void) { return g_shards && atomic_load_explicit(&g_live, memory_order_acquire); }
 
 void rcache_invalidate(void)
 {
     atomic_fetch_add_explicit(&g_gen, 1, memory_order_acq_rel);
     atomic_fetch_add_explicit(&g_invalidations, 1, memory_order_relaxed);
 }
+
+void rcache_invalidate_lists(void) { atomic_fetch_add_explicit(&g_list_gen, 1, memory_order_acq_rel); }
 
 void rcache_set_live(bool live)
 {
@@ -142,17 +145,52 @@ static void drop(shard_t *s, ent_t **pp)
 
 /* ---------- the interface ---------- */
 
+static shard_t *shard_of(uint64_t h) { return &g_shards[h % SHARDS]; }
+
+bool rcache_ticket(const char *key, size_t klen, rcache_kind_t kind, rcache_ticket_t *t)
+{
+    if (!rcache_live()) return false;
+    t->kind = kind;
+    /* the stamp first: a drop after it is seen by the put's check */
+    shard_t *s = shard_of(hash_key(key, klen));
+    pthread_mutex_lock(&s->mu);
+    t->stamp = s->stamp;
+    pthread_mutex_unlock(&s->mu);
+    t->gen = load(&g_gen);
+    t->list_gen = load(&g_list_gen);
+    return rcache_live();
+}
+
+void rcache_invalidate_item(const char *key, size_t klen)
+{
+    if (g_shards) {
+        uint64_t h = hash_key(key, klen);
+        shard_t *s = shard_of(h);
+        pthread_mutex_lock(&s->mu);
+        ent_t **pp = find(s, h, key, klen);
+        if (*pp) drop(s, pp);
+        s->stamp++;
+        pthread_mutex_unlock(&s->mu);
+    }
+    atomic_fetch_add_explicit(&g_item_invalidations, 1, memory_order_relaxed);
+    rcache_invalidate_lists();
+}
+
+static bool current(const ent_t *e)
+{
+    return e->gen == load(&g_gen) && (e->kind == RCACHE_ITEM || e->list_gen == load(&g_list_gen));
+}
+
 bool rcache_get(const char *key, size_t klen, char **body, size_t *len, char *meta,
                 size_t *meta_len)
 {
-    uint64_t gen = rcache_generation();
-    if (!gen) return false;
+    if (!rcache_live()) return false;
     uint64_t h = hash_key(key, klen);
-    shard_t *s = &g_shards[h % SHARDS];
+    shard_t *s = shard_of(h);
     pthread_mutex_lock(&s->mu);
     ent_t **pp = find(s, h, key, klen);
     ent_t *e = *pp;
-    if (e && e->gen != gen) {
+    if (e && !current(e)) {
         drop(s, pp);
         e = NULL;
     }
@@ -174,23 +212,28 @@ bool rcache_get(const char *key, size_t klen, char **body, size_t *len, char *me
     return true;
 }
 
-void rcache_put(uint64_t gen, const char *key, size_t klen, const char *meta, size_t meta_len,
-                const char *body, size_t len)
+void rcache_put(const rcache_ticket_t *t, const char *key, size_t klen, const char *meta,
+                size_t meta_len, const char *body, size_t len)
 {
-    if (!gen || gen != rcache_generation()) return; /* already stale */
-    if (klen > RCACHE_KEY_MAX || meta_len > RCACHE_META_MAX) return;
+    if (!rcache_live() || klen > RCACHE_KEY_MAX || meta_len > RCACHE_META_MAX) return;
     size_t need = sizeof(ent_t) + klen + meta_len + len;
     if (need > g_shard_budget / 8) return; /* one answer may not crowd out the rest */
+    uint64_t h = hash_key(key, klen);
+    shard_t *s = shard_of(h);
     ent_t *n = malloc(need);
     if (!n) return;
-    uint64_t h = hash_key(key, klen);
-    *n = (ent_t){.hash = h, .gen = gen, .klen = (uint32_t)klen, .mlen = (uint32_t)meta_len,
-                 .blen = len};
+    *n = (ent_t){.hash = h, .gen = t->gen, .list_gen = t->list_gen, .kind = t->kind,
+                 .klen = (uint32_t)klen, .mlen = (uint32_t)meta_len, .blen = len};
     memcpy(n->data, key, klen);
     memcpy(n->data + klen, meta, meta_len);
     memcpy(n->data + klen + meta_len, body, len);
-    shard_t *s = &g_shards[h % SHARDS];
     pthread_mutex_lock(&s->mu);
+    /* read before a change it may have missed: not kept */
+    if (!current(n) || (t->kind == RCACHE_ITEM && t->stamp != s->stamp)) {
+        pthread_mutex_unlock(&s->mu);
+        free(n);
+        return;
+    }
     ent_t **pp = find(s, h, key, klen);
     if (*pp) drop(s, pp);
     pp = &s->buckets[(h >> 4) % BUCKETS];
@@ -208,12 +251,46 @@ void rcache_put(uint64_t gen, const char *key, size_t klen, const char *meta, si
     pthread_mutex_unlock(&s->mu);
 }
 
+void rcache_apply(const char *payload, const char *item_prefix)
+{
+    if (!payload) payload = "*";
+    if (strcmp(payload, "l") == 0) {
+        rcache_invalidate_lists();
+        return;
+    }
+    if (strncmp(payload, "e:", 2) != 0 || !item_prefix) {
+        rcache_invalidate();
+        return;
+    }
+    char key[RCACHE_KEY_MAX];
+    size_t plen = strlen(item_prefix);
+    if (plen + 24 > sizeof key) {
+        rcache_invalidate();
+        return;
+    }
+    memcpy(key, item_prefix, plen);
+    for (const char *p = payload + 2; *p;) {
+        size_t n = 0;
+        while (p[n] >= '0' && p[n] <= '9' && n < 20) n++;
+        if (n == 0 || (p[n] != ',' && p[n] != '\0')) {
+            rcache_invalidate(); /* not a list of ids: play safe */
+            return;
+        }
+        memcpy(key + plen, p, n);
+        rcache_invalidate_item(key, plen + n);
+        p += n;
+        if (*p == ',') p++;
+    }
+    rcache_invalidate_lists();
+}
+
 void rcache_stats(rcache_stats_t *out)
 {
     memset(out, 0, sizeof *out);
-    out->live = g_shards && atomic_load(&g_live);
+    out->live = rcache_live();
     out->generation = atomic_load(&g_gen);
     out->invalidations = atomic_load(&g_invalidations);
+    out->item_invalidations = atomic_load(&g_item_invalidations);
     out->max_bytes = g_shard_budget * SHARDS;
     if (!g_shards) return;
     for (int i = 0; i < SHARDS; i++) {
@@ -235,6 +312,7 @@ static pthread_t g_thread;
 static bool g_thread_started;
 static int g_wake[2] = {-1, -1};
 static char g_conninfo[1200];
+static char g_item_prefix[256];
 
 static void listener_notice(void *arg, const char *message)
 {
@@ -301,13 +379,11 @@ static void *listener_main(void *arg)
             }
             if (!readable) continue;
             if (!PQconsumeInput(c)) break;
-            bool changed = false;
             PGnotify *nf;
             while ((nf = PQnotifies(c))) {
-                changed = true;
+                rcache_apply(nf->extra, g_item_prefix);
                 PQfreemem(nf);
             }
-            if (changed) rcache_invalidate();
             if (PQstatus(c) != CONNECTION_OK) break;
         }
         rcache_set_live(false);
@@ -317,10 +393,11 @@ static void *listener_main(void *arg)
     }
 }
 
-int rcache_listen_start(const char *conninfo)
+int rcache_listen_start(const char *conninfo, const char *item_prefix)
 {
     if (!g_shards || g_thread_started) return 0;
     snprintf(g_conninfo, sizeof g_conninfo, "%s", conninfo);
+    snprintf(g_item_prefix, sizeof g_item_prefix, "%s", item_prefix);
     if (pipe2(g_wake, O_CLOEXEC) != 0) return -1;
     sigset_t all, old;
     sigfillset(&all);

@@ -1,14 +1,21 @@
 /* rcache: whole answers of public GETs (engagements by id and in lists),
- * kept in memory until anything they are built from changes.
+ * kept in memory until what they are built from changes.
  *
- * Correctness rests on one generation number. A reader takes the current
- * generation before it reads PostgreSQL and stores its answer tagged with
- * it; an answer is served only while the generation is unchanged. Every
- * commit that changes what the answers are built from NOTIFYs the channel
- * 'purposed_cache' (migration 0009); the listener thread bumps the
- * generation on each notification, and a daemon's own writes bump it
- * before they answer (read-your-writes). While the listener is not
- * connected, nothing is served or stored. See docs/performance.md. */
+ * Two kinds of answer: an item (one engagement, under a key that names
+ * it) and a list (any number of engagements). Correctness rests on
+ * stamps taken before a reader reads PostgreSQL (a ticket) and checked
+ * when it stores its answer: the generation (everything), the list
+ * generation (every list) and the stamp of the item key's shard (bumped
+ * when any item of that shard is invalidated). An item is served while
+ * the generation is unchanged and it has not been dropped; a list while
+ * both generations are unchanged.
+ *
+ * Every commit that changes what the answers are built from NOTIFYs the
+ * channel 'purposed_cache' (migration 0009): "*" (everything), "l" (the
+ * lists: a new engagement) or "e:1,2" (those engagements and the lists).
+ * The listener thread applies them; a daemon's own changes are applied
+ * before it answers them (read-your-writes). While the listener is not
+ * connected nothing is served or stored. See docs/performance.md. */
 #ifndef PURPOSED_RCACHE_H
 #define PURPOSED_RCACHE_H
 
@@ -22,36 +29,53 @@
 
 typedef struct rcache_stats {
     bool live;
-    uint64_t generation, hits, misses, stores, evictions, invalidations;
+    uint64_t generation, hits, misses, stores, evictions, invalidations, item_invalidations;
     size_t entries, bytes, max_bytes;
 } rcache_stats_t;
+
+typedef enum { RCACHE_ITEM, RCACHE_LIST } rcache_kind_t;
+
+/* Taken before reading PostgreSQL for an answer; stored with it. */
+typedef struct rcache_ticket {
+    rcache_kind_t kind;
+    uint64_t gen, list_gen, stamp;
+} rcache_ticket_t;
 
 /* Size the cache (0 turns it off). Call once, before any other call. */
 int rcache_init(size_t max_bytes);
 void rcache_shutdown(void);
 
-/* The generation to tag an answer with, or 0: do not use the cache. */
-uint64_t rcache_generation(void);
-/* Something changed: every stored answer is stale. */
+/* A ticket for key: false when the cache may not be used now. */
+bool rcache_ticket(const char *key, size_t klen, rcache_kind_t kind, rcache_ticket_t *t);
+/* Something changed: everything, the lists, or one item (and the lists). */
 void rcache_invalidate(void);
+void rcache_invalidate_lists(void);
+void rcache_invalidate_item(const char *key, size_t klen);
 /* Is the listener connected (answers may be served)? Used by the listener
- * and by tests; going either way also invalidates. */
+ * and by tests; going either way also invalidates everything. */
 void rcache_set_live(bool live);
+bool rcache_live(void);
 
-/* A stored answer for key, current at this generation: true with *body
- * (malloc'd, the caller frees it), *len and meta (content type, then
- * header name/value pairs, each NUL-terminated; *meta_len bytes). */
+/* A stored answer for key, still current: true with *body (malloc'd, the
+ * caller frees it), *len and meta (content type, then header name/value
+ * pairs, each NUL-terminated; *meta_len bytes). */
 bool rcache_get(const char *key, size_t klen, char **body, size_t *len, char *meta,
                 size_t *meta_len);
-/* Store an answer read at generation gen (ignored when gen is stale). */
-void rcache_put(uint64_t gen, const char *key, size_t klen, const char *meta, size_t meta_len,
-                const char *body, size_t len);
+/* Store an answer read under ticket t (ignored when anything it was built
+ * from may have changed since). */
+void rcache_put(const rcache_ticket_t *t, const char *key, size_t klen, const char *meta,
+                size_t meta_len, const char *body, size_t len);
+
+/* Apply a notification payload ("*", "l", "e:1,2"); items are the keys
+ * item_prefix + id. Unknown payloads invalidate everything. */
+void rcache_apply(const char *payload, const char *item_prefix);
 
 void rcache_stats(rcache_stats_t *out);
 
 /* The listener thread: LISTEN 'purposed_cache' on its own connection,
- * invalidating on every notification, reconnecting after failures. */
-int rcache_listen_start(const char *conninfo);
+ * applying every notification (item keys: item_prefix + id),
+ * reconnecting after failures. */
+int rcache_listen_start(const char *conninfo, const char *item_prefix);
 void rcache_listen_stop(void);
 
 #endif

@@ -508,14 +508,40 @@ static enum MHD_Result key_arg(void *cls, enum MHD_ValueKind kind, const char *k
     return MHD_YES;
 }
 
-/* The path and the query arguments in order, NUL-separated (neither can
- * hold a NUL): 0 when too long to keep. */
-static size_t cache_key(const req_t *r, char *buf, size_t cap)
+/* A list's key: the path and the query arguments in order, NUL-separated
+ * (neither can hold a NUL). 0 when too long to keep. */
+static size_t list_key(const req_t *r, char *buf, size_t cap)
 {
     keybuf_t k = {buf, 0, cap, false};
     key_add(&k, r->url, '\n');
     MHD_get_connection_values(r->conn, MHD_GET_ARGUMENT_KIND, key_arg, &k);
     return k.overflow ? 0 : k.len;
+}
+
+/* An item's key: the route's pattern up to "{" and the id of its last
+ * {param}, canonical ("7", never "007"). 0 when the id is not canonical
+ * (strict: only what the listener's "e:7" names) or the key too long. */
+static size_t item_key(const req_t *r, const char *id, bool strict, char *buf, size_t cap)
+{
+    const char *pattern = r->match.route->pattern;
+    const char *brace = strchr(pattern, '{');
+    if (!brace || !id || r->match.nparams < 1) return 0;
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(id, &end, 10);
+    if (errno || end == id || *end || v < 1) return 0;
+    char digits[24];
+    snprintf(digits, sizeof digits, "%lld", v);
+    if (strict && strcmp(digits, id) != 0) return 0;
+    int n = snprintf(buf, cap, "%.*s%s", (int)(brace - pattern), pattern, digits);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+static size_t cache_key(const req_t *r, char *buf, size_t cap)
+{
+    if (r->match.route->flags & ROUTE_CACHED_ITEM)
+        return item_key(r, r->match.params[r->match.nparams - 1], true, buf, cap);
+    return list_key(r, buf, cap);
 }
 
 /* If-None-Match naming the answer's ETag: 304 without a body. */
@@ -536,15 +562,15 @@ static void conditional(req_t *r)
         }
 }
 
-/* A stored answer: true when r is answered. Otherwise r is tagged with the
- * generation to store its answer under. */
+/* A stored answer: true when r is answered. Otherwise r takes the ticket
+ * to store its answer under. */
 static bool cache_serve(req_t *r)
 {
-    uint64_t gen = rcache_generation();
-    if (!gen) return false;
     char key[RCACHE_KEY_MAX];
     size_t klen = cache_key(r, key, sizeof key);
     if (!klen) return false;
+    rcache_kind_t kind = (r->match.route->flags & ROUTE_CACHED_ITEM) ? RCACHE_ITEM : RCACHE_LIST;
+    if (!rcache_ticket(key, klen, kind, &r->cache_ticket)) return false;
     char meta[RCACHE_META_MAX];
     size_t mlen = 0, blen = 0;
     char *body = NULL;
@@ -559,14 +585,14 @@ static bool cache_serve(req_t *r)
         conditional(r);
         return true;
     }
-    r->cache_gen = gen;
+    r->cache_ticket_taken = true;
     return false;
 }
 
 /* Keep a fresh 200 JSON answer (and then answer If-None-Match). */
 static void cache_store(req_t *r)
 {
-    if (r->cache_gen && r->status == 200 && r->resp_body && r->file_fd < 0 &&
+    if (r->cache_ticket_taken && r->status == 200 && r->resp_body && r->file_fd < 0 &&
         r->content_type && strcmp(r->content_type, "application/json") == 0) {
         char key[RCACHE_KEY_MAX], meta[RCACHE_META_MAX];
         size_t klen = cache_key(r, key, sizeof key), mlen = 0;
@@ -581,9 +607,28 @@ static void cache_store(req_t *r)
             memcpy(meta + mlen + n, r->header_values[i], v);
             mlen += n + v;
         }
-        if (fits) rcache_put(r->cache_gen, key, klen, meta, mlen, r->resp_body, r->resp_len);
+        if (fits) rcache_put(&r->cache_ticket, key, klen, meta, mlen, r->resp_body, r->resp_len);
     }
     conditional(r);
+}
+
+/* A change this daemon made is seen by its next read, before the NOTIFY
+ * arrives. */
+static void cache_changed(const req_t *r)
+{
+    unsigned f = r->match.route ? r->match.route->flags : 0;
+    if (!(f & (ROUTE_CHANGES_ALL | ROUTE_CHANGES_ITEM | ROUTE_CHANGES_LISTS)) || r->status >= 400)
+        return;
+    char key[RCACHE_KEY_MAX];
+    size_t klen;
+    if (f & ROUTE_CHANGES_ALL)
+        rcache_invalidate();
+    else if (!(f & ROUTE_CHANGES_ITEM))
+        rcache_invalidate_lists();
+    else if ((klen = item_key(r, r->match.params[r->match.nparams - 1], false, key, sizeof key)))
+        rcache_invalidate_item(key, klen);
+    else
+        rcache_invalidate();
 }
 
 static void dispatch(req_t *r)
@@ -602,7 +647,8 @@ static void dispatch(req_t *r)
             return;
         }
         if (!write_allowed(r)) return;
-        bool cached = (r->match.route->flags & ROUTE_CACHED) && strcmp(r->method, "GET") == 0;
+        bool cached = (r->match.route->flags & (ROUTE_CACHED_LIST | ROUTE_CACHED_ITEM)) &&
+                      strcmp(r->method, "GET") == 0;
         if (cached && cache_serve(r)) return;
         if (is_write(r->method) && g_write_pool.n > 0) {
             r->deferred = run_route;
@@ -641,10 +687,7 @@ static void dispatch(req_t *r)
 static enum MHD_Result queue(req_t *r)
 {
     idem_finish(r);
-    /* A change this daemon made is seen by its next read, before the
-     * NOTIFY arrives. */
-    if (r->match.route && (r->match.route->flags & ROUTE_CHANGES_CACHED) && r->status < 400)
-        rcache_invalidate();
+    cache_changed(r);
     struct MHD_Response *resp;
     if (r->file_fd >= 0) {
         resp = MHD_create_response_from_fd64(r->file_size, r->file_fd);

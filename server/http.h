@@ -11,6 +11,7 @@
 
 #include "config.h"
 #include "problem.h"
+#include "rcache.h"
 #include "router.h"
 
 typedef struct req req_t;
@@ -18,9 +19,13 @@ typedef void (*handler_fn)(req_t *r);
 
 #define HTTP_MAX_HEADERS 8
 
-/* route_t.flags */
-#define ROUTE_CACHED 1u         /* answers kept in the answer cache (lib/rcache.h) */
-#define ROUTE_CHANGES_CACHED 2u /* a change to what cached answers are built from */
+/* route_t.flags: the answer cache (lib/rcache.h). An item route's last
+ * {param} is the item's id; its key is the pattern up to "{" and the id. */
+#define ROUTE_CACHED_LIST 1u    /* answers kept, per path and query */
+#define ROUTE_CACHED_ITEM 2u    /* answers kept, per item */
+#define ROUTE_CHANGES_LISTS 4u  /* a change to what every list is built from */
+#define ROUTE_CHANGES_ITEM 8u   /* ... to the item its last {param} names, and the lists */
+#define ROUTE_CHANGES_ALL 16u   /* ... to what any answer may be built from */
 
 typedef struct caller {
     bool checked;           /* authentication was attempted */
@@ -60,8 +65,9 @@ struct req {
     bool idem_active;
     char idem_owner[96];
     char idem_key[208];
-    /* the answer cache: the generation a miss is stored under (0: none) */
-    uint64_t cache_gen;
+    /* the answer cache: a miss is stored under this ticket */
+    bool cache_ticket_taken;
+    rcache_ticket_t cache_ticket;
     /* a handler's own state across http_defer (freed with ctx_free) */
     void *ctx;
     void (*ctx_free)(void *);

@@ -46,6 +46,21 @@ static int run_migrations(const config_t *cfg)
     return 0;
 }
 
+/* The key prefix of cached items ("/api/v1/engagements/"): their route's
+ * pattern up to its "{" (http.c keys them the same way). */
+static const char *cache_item_prefix(void)
+{
+    static char prefix[128];
+    for (size_t i = 0; i < routes_count; i++)
+        if (routes[i].flags & ROUTE_CACHED_ITEM) {
+            const char *brace = strchr(routes[i].pattern, '{');
+            snprintf(prefix, sizeof prefix, "%.*s",
+                     (int)(brace ? brace - routes[i].pattern : 0), routes[i].pattern);
+            break;
+        }
+    return prefix;
+}
+
 int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "serve";
@@ -96,7 +111,7 @@ int main(int argc, char **argv)
     if (match_service_start(cfg.database_url) != 0) log_event("warn", "match_start_failed", NULL);
     /* Answers are kept only while the listener hears every change. */
     if (rcache_init((size_t)cfg.cache_mb * 1024 * 1024) != 0 ||
-        rcache_listen_start(cfg.database_url) != 0)
+        rcache_listen_start(cfg.database_url, cache_item_prefix()) != 0)
         log_event("warn", "cache_start_failed", "reads go to PostgreSQL");
     if (http_start(&cfg, routes, routes_count) != 0) {
         log_event("error", "listen_failed", "could not start the HTTP daemon (port in use?)");

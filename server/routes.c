@@ -5,12 +5,13 @@
 #include "handlers/handlers.h"
 
 #define R(METHOD, PATTERN, HANDLER) {METHOD, PATTERN, (void *)HANDLER, 0, 0}
-/* A public GET whose answer depends only on the URL and on the tables
- * migration 0009 watches: kept in the answer cache (lib/rcache.h). */
-#define CACHED(PATTERN, HANDLER) {"GET", PATTERN, (void *)HANDLER, 0, ROUTE_CACHED}
-/* A change to what cached answers are built from: the daemon drops them
- * before it answers, so its next read sees the change. */
-#define CHANGES(METHOD, PATTERN, HANDLER) {METHOD, PATTERN, (void *)HANDLER, 0, ROUTE_CHANGES_CACHED}
+/* A public GET whose answer depends only on its URL and on the tables
+ * migration 0009 watches: kept in the answer cache (lib/rcache.h), as a
+ * list (per path and query) or an item (per id, the last {param}). */
+#define CACHED(KIND, PATTERN, HANDLER) {"GET", PATTERN, (void *)HANDLER, 0, KIND}
+/* A change to what cached answers are built from: the daemon drops what
+ * it changed before it answers, so its next read sees the change. */
+#define CHANGES(METHOD, PATTERN, HANDLER, WHAT) {METHOD, PATTERN, (void *)HANDLER, 0, WHAT}
 
 route_t routes[] = {
     R("GET", "/healthz", handle_healthz),
@@ -25,7 +26,7 @@ route_t routes[] = {
     R("GET", "/api/v1/me", handle_me),
     R("GET", "/api/v1/me/account", handle_account_get),
     R("PATCH", "/api/v1/me/account", handle_account_update),
-    CHANGES("DELETE", "/api/v1/me/account", handle_account_delete),
+    CHANGES("DELETE", "/api/v1/me/account", handle_account_delete, ROUTE_CHANGES_ALL),
 
     /* purposes */
     R("GET", "/api/v1/purposes", handle_purposes_list),
@@ -36,7 +37,8 @@ route_t routes[] = {
     R("GET", "/api/v1/organisations", handle_organisations_list),
     R("POST", "/api/v1/organisations", handle_organisation_create),
     R("GET", "/api/v1/organisations/{slug}", handle_organisation_get),
-    CHANGES("PATCH", "/api/v1/organisations/{slug}", handle_organisation_update),
+    CHANGES("PATCH", "/api/v1/organisations/{slug}", handle_organisation_update,
+            ROUTE_CHANGES_ALL),
     R("GET", "/api/v1/organisations/{slug}/charter", handle_charter_list),
     R("GET", "/api/v1/organisations/{slug}/members", handle_members_list),
     R("POST", "/api/v1/organisations/{slug}/members", handle_member_add),
@@ -54,10 +56,11 @@ route_t routes[] = {
     R("GET", "/api/v1/organisations/{slug}/followers", handle_followers_list),
 
     /* engagements */
-    CHANGES("POST", "/api/v1/organisations/{slug}/engagements", handle_engagement_create),
-    CACHED("/api/v1/engagements", handle_engagements_list),
-    CACHED("/api/v1/engagements/{id}", handle_engagement_get),
-    CHANGES("PATCH", "/api/v1/engagements/{id}", handle_engagement_update),
+    CHANGES("POST", "/api/v1/organisations/{slug}/engagements", handle_engagement_create,
+            ROUTE_CHANGES_LISTS),
+    CACHED(ROUTE_CACHED_LIST, "/api/v1/engagements", handle_engagements_list),
+    CACHED(ROUTE_CACHED_ITEM, "/api/v1/engagements/{id}", handle_engagement_get),
+    CHANGES("PATCH", "/api/v1/engagements/{id}", handle_engagement_update, ROUTE_CHANGES_ITEM),
 
     /* feeds */
     R("GET", "/feeds/engagements.atom", handle_feed_atom),

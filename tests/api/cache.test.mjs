@@ -99,6 +99,24 @@ test("the daemon's own change is seen by its very next read", async () => {
   assert.equal((await api('GET', `/api/v1/engagements/${id}`)).body.organisation.name, 'Renamed org');
 });
 
+test('a new engagement changes the lists, not the cached answers of other engagements', async () => {
+  const { u, org, purpose, id } = await setup();
+  await api('GET', `/api/v1/engagements/${id}`);
+  await api('GET', `/api/v1/engagements?purpose=${purpose}`);
+  const posted = await api('POST', `/api/v1/organisations/${org}/engagements`, {
+    token: u.token,
+    body: { title: 'Another role', description: 'More beds.', purposes: [purpose], packagings: ['volunteer'], hours_per_week: 2, rewards: { non_cash: [] } },
+  });
+  assert.equal(posted.status, 201, posted.text);
+  const hits = await metric('answer_cache_hits_total');
+  const misses = await metric('answer_cache_misses_total');
+  assert.equal((await api('GET', `/api/v1/engagements/${id}`)).status, 200);
+  assert.equal(await metric('answer_cache_hits_total'), hits + 1, 'the engagement was still held');
+  const list = await api('GET', `/api/v1/engagements?purpose=${purpose}`);
+  assert.deepEqual(list.body.items.map((e) => e.id), [posted.body.id, id]);
+  assert.equal(await metric('answer_cache_misses_total'), misses + 1, 'the list was read again');
+});
+
 test('a change made in PostgreSQL directly reaches the cached answers through NOTIFY', async () => {
   const { org, purpose, id } = await setup();
   await api('GET', `/api/v1/engagements/${id}`);
