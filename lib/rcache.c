@@ -253,7 +253,10 @@ void rcache_put(const rcache_ticket_t *t, const char *key, size_t klen, const ch
 
 void rcache_apply(const char *payload, const char *item_prefix)
 {
-    if (!payload) payload = "*";
+    if (!payload) {
+        rcache_invalidate();
+        return;
+    }
     if (strcmp(payload, "l") == 0) {
         rcache_invalidate_lists();
         return;
