@@ -46,13 +46,18 @@ test('a repeated read is answered from memory, the same bytes and ETag', async (
   assert.equal(await metric('answer_cache_live'), 1);
   const { id } = await setup();
   const first = await api('GET', `/api/v1/engagements/${id}`);
-  const hits = await metric('answer_cache_hits_total');
-  const second = await api('GET', `/api/v1/engagements/${id}`);
-  assert.equal(second.status, 200);
-  assert.equal(second.text, first.text);
-  assert.equal(second.headers.get('etag'), first.headers.get('etag'));
-  assert.equal(second.headers.get('content-type'), 'application/json');
-  assert.ok(await metric('answer_cache_hits_total') >= hits + 1, 'the second read was a hit');
+  // (the setup's own NOTIFY may still drop it once: read until a hit)
+  let hit = false;
+  for (let i = 0; i < 5 && !hit; i++) {
+    const hits = await metric('answer_cache_hits_total');
+    const again = await api('GET', `/api/v1/engagements/${id}`);
+    assert.equal(again.status, 200);
+    assert.equal(again.text, first.text);
+    assert.equal(again.headers.get('etag'), first.headers.get('etag'));
+    assert.equal(again.headers.get('content-type'), 'application/json');
+    hit = await metric('answer_cache_hits_total') === hits + 1;
+  }
+  assert.ok(hit, 'a repeated read was a hit');
 });
 
 test('If-None-Match with the current ETag gets 304, from memory or not', async () => {
@@ -101,20 +106,32 @@ test("the daemon's own change is seen by its very next read", async () => {
 
 test('a new engagement changes the lists, not the cached answers of other engagements', async () => {
   const { u, org, purpose, id } = await setup();
-  await api('GET', `/api/v1/engagements/${id}`);
-  await api('GET', `/api/v1/engagements?purpose=${purpose}`);
-  const posted = await api('POST', `/api/v1/organisations/${org}/engagements`, {
-    token: u.token,
-    body: { title: 'Another role', description: 'More beds.', purposes: [purpose], packagings: ['volunteer'], hours_per_week: 2, rewards: { non_cash: [] } },
-  });
-  assert.equal(posted.status, 201, posted.text);
-  const hits = await metric('answer_cache_hits_total');
-  const misses = await metric('answer_cache_misses_total');
-  assert.equal((await api('GET', `/api/v1/engagements/${id}`)).status, 200);
-  assert.equal(await metric('answer_cache_hits_total'), hits + 1, 'the engagement was still held');
+  const post = async (title) => {
+    const res = await api('POST', `/api/v1/organisations/${org}/engagements`, {
+      token: u.token,
+      body: { title, description: 'More beds.', purposes: [purpose], packagings: ['volunteer'], hours_per_week: 2, rewards: { non_cash: [] } },
+    });
+    assert.equal(res.status, 201, res.text);
+    return res.body.id;
+  };
+  // The setup's own NOTIFY ("e:id") may still be on its way and drop the
+  // answer once more: that is allowed, so try a few times. With a flush of
+  // everything on each new engagement, every try fails.
+  let held = false;
+  const posted = [];
+  for (let attempt = 0; attempt < 5 && !held; attempt++) {
+    await api('GET', `/api/v1/engagements/${id}`);
+    await api('GET', `/api/v1/engagements?purpose=${purpose}`);
+    posted.unshift(await post(`Another role ${attempt}`));
+    const hits = await metric('answer_cache_hits_total');
+    assert.equal((await api('GET', `/api/v1/engagements/${id}`)).status, 200);
+    held = await metric('answer_cache_hits_total') === hits + 1;
+    if (!held) await new Promise((r) => setTimeout(r, 100));
+  }
+  assert.ok(held, 'the engagement stayed in memory across a new engagement');
+  // ... while the list was read again and shows the new one
   const list = await api('GET', `/api/v1/engagements?purpose=${purpose}`);
-  assert.deepEqual(list.body.items.map((e) => e.id), [posted.body.id, id]);
-  assert.equal(await metric('answer_cache_misses_total'), misses + 1, 'the list was read again');
+  assert.deepEqual(list.body.items.map((e) => e.id), [...posted, id]);
 });
 
 test('a change made in PostgreSQL directly reaches the cached answers through NOTIFY', async () => {
