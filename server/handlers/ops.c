@@ -86,7 +86,7 @@ static char *append_cache_metrics(char *text)
 {
     rcache_stats_t st;
     rcache_stats(&st);
-    char extra[1400];
+    char extra[1800];
     int n = snprintf(extra, sizeof extra,
         "# HELP answer_cache_live 1 while the answer cache listens for changes (and is used).\n"
         "# TYPE answer_cache_live gauge\nanswer_cache_live %d\n"
@@ -101,10 +101,12 @@ static char *append_cache_metrics(char *text)
         "# HELP answer_cache_evictions_total Answers dropped for room.\n"
         "# TYPE answer_cache_evictions_total counter\nanswer_cache_evictions_total %llu\n"
         "# HELP answer_cache_invalidations_total Changes that made every held answer stale.\n"
-        "# TYPE answer_cache_invalidations_total counter\nanswer_cache_invalidations_total %llu\n",
+        "# TYPE answer_cache_invalidations_total counter\nanswer_cache_invalidations_total %llu\n"
+        "# HELP answer_cache_item_invalidations_total Engagements changed (each drops its answer and the lists).\n"
+        "# TYPE answer_cache_item_invalidations_total counter\nanswer_cache_item_invalidations_total %llu\n",
         st.live ? 1 : 0, st.entries, st.bytes, (unsigned long long)st.hits,
         (unsigned long long)st.misses, (unsigned long long)st.evictions,
-        (unsigned long long)st.invalidations);
+        (unsigned long long)st.invalidations, (unsigned long long)st.item_invalidations);
     if (n < 0 || (size_t)n >= sizeof extra) return text;
     size_t len = strlen(text);
     char *all = realloc(text, len + (size_t)n + 1);
