@@ -59,6 +59,8 @@ static void defaults(void **state)
     assert_int_equal(c.pwhash_opslimit, crypto_pwhash_OPSLIMIT_INTERACTIVE);
     assert_int_equal(c.pwhash_memlimit, crypto_pwhash_MEMLIMIT_INTERACTIVE);
     assert_int_equal(c.hash_workers, 0); /* half the cores */
+    assert_int_equal(c.write_workers, 8);
+    assert_int_equal(c.cache_mb, 128);
     assert_string_equal(c.public_url, "");
     assert_int_equal(c.login_max_failures, 10);
     assert_int_equal(c.login_window_s, 900);
@@ -105,6 +107,8 @@ static void every_variable_is_read(void **state)
     env_set("PWHASH_OPSLIMIT", "2");
     env_set("PWHASH_MEMLIMIT", "8192");
     env_set("HASH_WORKERS", "4");
+    env_set("WRITE_WORKERS", "0");
+    env_set("CACHE_MB", "0");
     env_set("LOGIN_MAX_FAILURES", "3");
     env_set("LOGIN_WINDOW_SECONDS", "60");
     env_set("CURSOR_SECRET", "s3cret");
@@ -136,6 +140,8 @@ static void every_variable_is_read(void **state)
     assert_int_equal(c.pwhash_opslimit, 2);
     assert_int_equal(c.pwhash_memlimit, 8192);
     assert_int_equal(c.hash_workers, 4);
+    assert_int_equal(c.write_workers, 0);
+    assert_int_equal(c.cache_mb, 0);
     assert_int_equal(c.login_max_failures, 3);
     assert_int_equal(c.login_window_s, 60);
     assert_string_equal(c.cursor_secret, "s3cret");
@@ -178,6 +184,8 @@ static void bad_values_name_the_variable(void **state)
         {"PWHASH_OPSLIMIT", "0"}, {"PWHASH_OPSLIMIT", "65"},
         {"PWHASH_MEMLIMIT", "8191"}, {"PWHASH_MEMLIMIT", "1073741825"},
         {"HASH_WORKERS", "-1"}, {"HASH_WORKERS", "65"},
+        {"WRITE_WORKERS", "-1"}, {"WRITE_WORKERS", "257"}, {"CACHE_MB", "-1"},
+        {"CACHE_MB", "65537"}, {"CACHE_MB", "1G"},
         {"PUBLIC_URL", "ftp://x"}, {"PUBLIC_URL", "example.org"}, {"PUBLIC_URL", "https://a b"},
         {"PUBLIC_URL", "https://x/<script>"},
         {"LOGIN_MAX_FAILURES", "0"}, {"LOGIN_WINDOW_SECONDS", "86401"},
