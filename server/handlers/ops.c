@@ -50,6 +50,18 @@ void handle_readyz(req_t *r)
     http_reply_json(r, 200, body);
 }
 
+/* text (malloc'd) with the n bytes that snprintf wrote to extra (of cap)
+ * after it; text unchanged when they did not fit or memory is short. */
+static char *append_text(char *text, const char *extra, int n, size_t cap)
+{
+    if (n < 0 || (size_t)n >= cap) return text;
+    size_t len = strlen(text);
+    char *all = realloc(text, len + (size_t)n + 1);
+    if (!all) return text;
+    memcpy(all + len, extra, (size_t)n + 1);
+    return all;
+}
+
 /* The matching index (docs/matching.md), appended to the metrics text. */
 static char *append_match_metrics(char *text)
 {
@@ -73,12 +85,7 @@ static char *append_match_metrics(char *text)
         "# TYPE match_notifications_total counter\nmatch_notifications_total %lu\n",
         st.ready ? 1 : 0, st.bytes, st.agents, st.engagements, st.build_seconds, st.builds,
         st.notifications);
-    if (n < 0 || (size_t)n >= sizeof extra) return text;
-    size_t len = strlen(text);
-    char *all = realloc(text, len + (size_t)n + 1);
-    if (!all) return text;
-    memcpy(all + len, extra, (size_t)n + 1);
-    return all;
+    return append_text(text, extra, n, sizeof extra);
 }
 
 /* The answer cache (lib/rcache.h). */
@@ -107,12 +114,7 @@ static char *append_cache_metrics(char *text)
         st.live ? 1 : 0, st.entries, st.bytes, (unsigned long long)st.hits,
         (unsigned long long)st.misses, (unsigned long long)st.evictions,
         (unsigned long long)st.invalidations, (unsigned long long)st.item_invalidations);
-    if (n < 0 || (size_t)n >= sizeof extra) return text;
-    size_t len = strlen(text);
-    char *all = realloc(text, len + (size_t)n + 1);
-    if (!all) return text;
-    memcpy(all + len, extra, (size_t)n + 1);
-    return all;
+    return append_text(text, extra, n, sizeof extra);
 }
 
 void handle_metrics(req_t *r)
