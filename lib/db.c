@@ -92,6 +92,46 @@ static void on_notice(void *arg, const char *message)
     log_event("warn", "db_notice", message);
 }
 
+/* who ("match", "cache") is a string literal: it outlives the connection. */
+static void on_listener_notice(void *arg, const char *message)
+{
+    char event[64], line[300];
+    snprintf(event, sizeof event, "%s_db_notice", (const char *)arg);
+    snprintf(line, sizeof line, "%s", message);
+    line[strcspn(line, "\n")] = '\0';
+    log_event("warn", event, line);
+}
+
+PGconn *db_connect_listener(const char *conninfo, const char *who, const char *setup)
+{
+    char app[64], event[64];
+    snprintf(app, sizeof app, "purposed-%s", who);
+    static const char *const keys[] = {"dbname", "application_name", "connect_timeout",
+                                       "keepalives_idle", "keepalives_interval",
+                                       "keepalives_count", NULL};
+    const char *const vals[] = {conninfo, app, "5", "30", "10", "3", NULL};
+    PGconn *c = PQconnectdbParams(keys, vals, 1);
+    if (!c || PQstatus(c) != CONNECTION_OK) {
+        snprintf(event, sizeof event, "%s_connect_failed", who);
+        log_event("warn", event, c ? PQerrorMessage(c) : "out of memory");
+        if (c) PQfinish(c);
+        return NULL;
+    }
+    PQsetNoticeProcessor(c, on_listener_notice, (void *)who);
+    PGresult *r = PQexec(c, setup);
+    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
+    if (!ok) {
+        snprintf(event, sizeof event, "%s_listen_failed", who);
+        log_event("warn", event, PQresultErrorMessage(r));
+    }
+    PQclear(r);
+    if (!ok) {
+        PQfinish(c);
+        return NULL;
+    }
+    return c;
+}
+
 static bool ensure_connection(problem_t *p)
 {
     if (connection_alive()) return true;

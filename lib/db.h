@@ -35,6 +35,13 @@ int db_begin(problem_t *p);
 int db_commit(problem_t *p);
 void db_rollback(void);
 
+/* A connection of a background thread's own, outside the per-thread ones
+ * (the match index and the answer cache LISTEN on theirs): application_name
+ * "purposed-<who>", TCP keepalives, setup ("SET ...; LISTEN ...") run once.
+ * Notices and failures go to the log as "<who>_db_notice",
+ * "<who>_connect_failed" and "<who>_listen_failed". NULL on failure. */
+PGconn *db_connect_listener(const char *conninfo, const char *who, const char *setup);
+
 /* SQLSTATE and constraint name of this thread's last failed statement ("" if none). */
 const char *db_sqlstate(void);
 const char *db_constraint(void);

@@ -19,6 +19,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "db.h"
 #include "log.h"
 
 /* ======================================================================
@@ -1934,38 +1935,12 @@ static long elapsed_ms(const struct timespec *t0)
     return (long)((t1.tv_sec - t0->tv_sec) * 1000 + (t1.tv_nsec - t0->tv_nsec) / 1000000);
 }
 
-/* Server notices on the listening connection go to the log, not stderr. */
-static void service_notice(void *arg, const char *message)
-{
-    (void)arg;
-    char line[300];
-    snprintf(line, sizeof line, "%s", message);
-    line[strcspn(line, "\n")] = '\0';
-    log_event("warn", "match_db_notice", line);
-}
-
 static PGconn *service_connect(void)
 {
-    static const char *const keys[] = {"dbname", "application_name", "connect_timeout", NULL};
-    const char *const vals[] = {g_conninfo, "purposed-match", "5", NULL};
-    PGconn *c = PQconnectdbParams(keys, vals, 1);
-    if (!c || PQstatus(c) != CONNECTION_OK) {
-        log_event("warn", "match_connect_failed", c ? PQerrorMessage(c) : "out of memory");
-        if (c) PQfinish(c);
-        return NULL;
-    }
-    PQsetNoticeProcessor(c, service_notice, NULL);
     /* no JIT: compiling the build's statements costs more than it saves */
-    PGresult *r = PQexec(c, "SET statement_timeout = 0; SET TIME ZONE 'UTC'; SET jit = off;"
-                            " LISTEN " MATCH_CHANNEL);
-    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok) log_event("warn", "match_listen_failed", PQresultErrorMessage(r));
-    PQclear(r);
-    if (!ok) {
-        PQfinish(c);
-        return NULL;
-    }
-    return c;
+    return db_connect_listener(g_conninfo, "match",
+                               "SET statement_timeout = 0; SET TIME ZONE 'UTC'; SET jit = off;"
+                               " LISTEN " MATCH_CHANNEL);
 }
 
 typedef int (*row_fn)(match_index_t *ix, const PGresult *res, int i);

@@ -15,6 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "db.h"
 #include "log.h"
 
 #define SHARDS 16
@@ -317,39 +318,6 @@ static int g_wake[2] = {-1, -1};
 static char g_conninfo[1200];
 static char g_item_prefix[256];
 
-static void listener_notice(void *arg, const char *message)
-{
-    (void)arg;
-    char line[300];
-    snprintf(line, sizeof line, "%s", message);
-    line[strcspn(line, "\n")] = '\0';
-    log_event("warn", "cache_db_notice", line);
-}
-
-static PGconn *listener_connect(void)
-{
-    static const char *const keys[] = {"dbname", "application_name", "connect_timeout",
-                                       "keepalives_idle", "keepalives_interval",
-                                       "keepalives_count", NULL};
-    const char *const vals[] = {g_conninfo, "purposed-cache", "5", "30", "10", "3", NULL};
-    PGconn *c = PQconnectdbParams(keys, vals, 1);
-    if (!c || PQstatus(c) != CONNECTION_OK) {
-        log_event("warn", "cache_connect_failed", c ? PQerrorMessage(c) : "out of memory");
-        if (c) PQfinish(c);
-        return NULL;
-    }
-    PQsetNoticeProcessor(c, listener_notice, NULL);
-    PGresult *r = PQexec(c, "LISTEN " RCACHE_CHANNEL);
-    bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
-    if (!ok) log_event("warn", "cache_listen_failed", PQresultErrorMessage(r));
-    PQclear(r);
-    if (!ok) {
-        PQfinish(c);
-        return NULL;
-    }
-    return c;
-}
-
 /* true when asked to stop */
 static bool listener_wait(int fd, int ms, bool *readable)
 {
@@ -364,7 +332,7 @@ static void *listener_main(void *arg)
     (void)arg;
     int backoff_ms = 100;
     for (;;) {
-        PGconn *c = listener_connect();
+        PGconn *c = db_connect_listener(g_conninfo, "cache", "LISTEN " RCACHE_CHANNEL);
         if (!c) {
             if (listener_wait(-1, backoff_ms, NULL)) return NULL;
             if (backoff_ms < 5000) backoff_ms *= 2;
