@@ -723,7 +723,8 @@ static size_t unique_energies(match_energy_t *v, size_t n)
     return k;
 }
 
-static bool contains_i64(const int64_t *v, size_t n, int64_t x)
+/* The first index of sorted v whose value is not below x (n if none). */
+static size_t lower_bound_i64(const int64_t *v, size_t n, int64_t x)
 {
     size_t lo = 0, hi = n;
     while (lo < hi) {
@@ -731,7 +732,13 @@ static bool contains_i64(const int64_t *v, size_t n, int64_t x)
         if (v[mid] < x) lo = mid + 1;
         else hi = mid;
     }
-    return lo < n && v[lo] == x;
+    return lo;
+}
+
+static bool contains_i64(const int64_t *v, size_t n, int64_t x)
+{
+    size_t i = lower_bound_i64(v, n, x);
+    return i < n && v[i] == x;
 }
 
 /* ======================================================================
@@ -2208,13 +2215,8 @@ static void apply_rows(match_index_t *ix, const PGresult *res, id_set_t *s, row_
             (*refused)++;
         }
         if (!seen) continue;
-        size_t lo = 0, hi = s->n;
-        while (lo < hi) {
-            size_t mid = lo + (hi - lo) / 2;
-            if (s->v[mid] < id) lo = mid + 1;
-            else hi = mid;
-        }
-        if (lo < s->n && s->v[lo] == id) seen[lo] = true;
+        size_t at = lower_bound_i64(s->v, s->n, id);
+        if (at < s->n && s->v[at] == id) seen[at] = true;
     }
     for (uint32_t i = 0; seen && i < s->n; i++)
         if (!seen[i]) remove(ix, s->v[i]);
