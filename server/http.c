@@ -585,18 +585,22 @@ static bool cache_serve(req_t *r)
         conditional(r);
         return true;
     }
-    r->cache_ticket_taken = true;
+    r->cache_key = malloc(klen);
+    if (r->cache_key) {
+        memcpy(r->cache_key, key, klen);
+        r->cache_klen = klen;
+    }
     return false;
 }
 
 /* Keep a fresh 200 JSON answer (and then answer If-None-Match). */
 static void cache_store(req_t *r)
 {
-    if (r->cache_ticket_taken && r->status == 200 && r->resp_body && r->file_fd < 0 &&
+    if (r->cache_key && r->status == 200 && r->resp_body && r->file_fd < 0 &&
         r->content_type && strcmp(r->content_type, "application/json") == 0) {
-        char key[RCACHE_KEY_MAX], meta[RCACHE_META_MAX];
-        size_t klen = cache_key(r, key, sizeof key), mlen = 0;
-        bool fits = klen > 0;
+        char meta[RCACHE_META_MAX];
+        size_t mlen = 0;
+        bool fits = true;
         for (int i = 0; fits && i < r->nheaders; i++) {
             size_t n = strlen(r->header_names[i]) + 1, v = strlen(r->header_values[i]) + 1;
             if (mlen + n + v > sizeof meta) {
@@ -607,7 +611,9 @@ static void cache_store(req_t *r)
             memcpy(meta + mlen + n, r->header_values[i], v);
             mlen += n + v;
         }
-        if (fits) rcache_put(&r->cache_ticket, key, klen, meta, mlen, r->resp_body, r->resp_len);
+        if (fits)
+            rcache_put(&r->cache_ticket, r->cache_key, r->cache_klen, meta, mlen, r->resp_body,
+                       r->resp_len);
     }
     conditional(r);
 }
@@ -820,6 +826,7 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
     if (r->ctx && r->ctx_free) r->ctx_free(r->ctx);
     free(r->body);
     free(r->resp_body);
+    free(r->cache_key);
     if (r->file_fd >= 0) close(r->file_fd);
     for (int i = 0; i < r->nheaders; i++) {
         free(r->header_names[i]);

@@ -65,8 +65,9 @@ struct req {
     bool idem_active;
     char idem_owner[96];
     char idem_key[208];
-    /* the answer cache: a miss is stored under this ticket */
-    bool cache_ticket_taken;
+    /* the answer cache: a miss is stored under this key (malloc'd) and ticket */
+    char *cache_key;
+    size_t cache_klen;
     rcache_ticket_t cache_ticket;
     /* a handler's own state across http_defer (freed with ctx_free) */
     void *ctx;
