@@ -76,7 +76,8 @@ agreement_side_t authz_agreement_side(bool caller_is_agent, const char *org_role
                                       authz_org_action_t action)
 {
     if (caller_is_agent) return AGREEMENT_SIDE_AGENT;
-    if (org_role && org_role[0] && authz_org_allows(org_role, action))
+    /* a member (ORG_MEMBER_READ is "any member") whose role allows action */
+    if (authz_org_allows(org_role, ORG_MEMBER_READ) && authz_org_allows(org_role, action))
         return AGREEMENT_SIDE_ORGANISATION;
     return AGREEMENT_SIDE_NONE;
 }
