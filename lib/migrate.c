@@ -11,14 +11,22 @@
 
 #define MIGRATE_LOCK_KEY "7372616"
 
-static int is_migration_name(const struct dirent *d)
+bool migrate_is_file_name(const char *n)
 {
-    const char *n = d->d_name;
     size_t len = strlen(n);
-    if (len < 10 || strcmp(n + len - 4, ".sql") != 0) return 0;
+    if (len < 10 || strcmp(n + len - 4, ".sql") != 0) return false;
     for (int i = 0; i < 4; i++)
-        if (n[i] < '0' || n[i] > '9') return 0;
+        if (n[i] < '0' || n[i] > '9') return false;
     return n[4] == '_';
+}
+
+static int is_migration_name(const struct dirent *d) { return migrate_is_file_name(d->d_name); }
+
+void migrate_checksum(const char *sql, size_t len, char hex[MIGRATE_CHECKSUM_HEX])
+{
+    unsigned char hash[32];
+    crypto_generichash(hash, sizeof hash, (const unsigned char *)sql, len, NULL, 0);
+    sodium_bin2hex(hex, MIGRATE_CHECKSUM_HEX, hash, sizeof hash);
 }
 
 static char *read_file(const char *path, size_t *len)
@@ -107,10 +115,8 @@ int migrate_run(const char *conninfo, const char *dir, char *err, size_t errlen)
             applied = -1;
             goto unlock;
         }
-        unsigned char hash[32];
-        crypto_generichash(hash, sizeof hash, (const unsigned char *)sql, len, NULL, 0);
-        char hex[65];
-        sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
+        char hex[MIGRATE_CHECKSUM_HEX];
+        migrate_checksum(sql, len, hex);
         const char *params[2] = {list[i]->d_name, hex};
         r = PQexecParams(c, "SELECT checksum FROM schema_migrations WHERE name = $1", 1, NULL,
                          params, NULL, NULL, 0);
