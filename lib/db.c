@@ -177,6 +177,39 @@ static bool sqlstate_unavailable(const char *s)
            !strcmp(s, "55P03");
 }
 
+db_failure_t db_failure_problem(const char *sqlstate, problem_t *p)
+{
+    if (!strcmp(sqlstate, "57014")) {
+        problem_set(p, 503, "timeout", "Service unavailable",
+                    "The database took too long to answer; try again shortly.");
+        p->retry_after = 1;
+        return DB_FAILURE_TIMEOUT;
+    }
+    if (sqlstate_unavailable(sqlstate)) {
+        set_unavailable(p, sqlstate);
+        return DB_FAILURE_UNAVAILABLE;
+    }
+    if (strncmp(sqlstate, "53", 2) == 0) {
+        /* insufficient resources (disk full, out of memory, too many
+         * connections): the operator must act, the client may retry later */
+        problem_set(p, 503, "unavailable", "Service unavailable",
+                    "The database is short of resources (%s); try again later.", sqlstate);
+        p->retry_after = 5;
+        return DB_FAILURE_RESOURCES;
+    }
+    if (strncmp(sqlstate, "54", 2) == 0) {
+        /* program limit exceeded (a value too large to index, a statement
+         * too complex): caused by the size of the request, not a fault */
+        problem_set(p, 413, "too-large", "Request too large",
+                    "The request exceeds a limit of the database (%s); send less data.",
+                    sqlstate);
+        return DB_FAILURE_LIMIT;
+    }
+    problem_set(p, 500, "internal", "Internal error", "The request could not be completed.");
+    /* integrity violations are expected answers (409/422), not faults */
+    return strncmp(sqlstate, "23", 2) == 0 ? DB_FAILURE_CONSTRAINT : DB_FAILURE_INTERNAL;
+}
+
 /* One log line for a failed statement: SQLSTATE and primary message only,
  * because DETAIL may quote row values (emails, hashes). */
 static void log_db_error(const char *level, const char *event, const char *what,
@@ -207,31 +240,15 @@ static PGresult *check_result(PGresult *r, const char *what, problem_t *p, bool 
         *lost = true;
         db_thread_close();
         set_unavailable(p, "connection lost");
-    } else if (!strcmp(t_sqlstate, "57014")) {
-        problem_set(p, 503, "timeout", "Service unavailable",
-                    "The database took too long to answer; try again shortly.");
-        p->retry_after = 1;
-    } else if (sqlstate_unavailable(t_sqlstate)) {
-        set_unavailable(p, t_sqlstate);
-    } else if (strncmp(t_sqlstate, "53", 2) == 0) {
-        /* insufficient resources (disk full, out of memory, too many
-         * connections): the operator must act, the client may retry later */
-        log_db_error("error", "db_resources", what, r);
-        problem_set(p, 503, "unavailable", "Service unavailable",
-                    "The database is short of resources (%s); try again later.", t_sqlstate);
-        p->retry_after = 5;
-    } else if (strncmp(t_sqlstate, "54", 2) == 0) {
-        /* program limit exceeded (a value too large to index, a statement
-         * too complex): caused by the size of the request, not a fault */
-        log_db_error("warn", "db_limit", what, r);
-        problem_set(p, 413, "too-large", "Request too large",
-                    "The request exceeds a limit of the database (%s); send less data.",
-                    t_sqlstate);
     } else {
-        /* integrity violations are expected answers (409/422), not faults */
-        bool expected = strncmp(t_sqlstate, "23", 2) == 0;
-        log_db_error(expected ? "info" : "error", expected ? "db_constraint" : "db_error", what, r);
-        problem_set(p, 500, "internal", "Internal error", "The request could not be completed.");
+        switch (db_failure_problem(t_sqlstate, p)) {
+        case DB_FAILURE_TIMEOUT:
+        case DB_FAILURE_UNAVAILABLE: break;
+        case DB_FAILURE_RESOURCES: log_db_error("error", "db_resources", what, r); break;
+        case DB_FAILURE_LIMIT: log_db_error("warn", "db_limit", what, r); break;
+        case DB_FAILURE_CONSTRAINT: log_db_error("info", "db_constraint", what, r); break;
+        case DB_FAILURE_INTERNAL: log_db_error("error", "db_error", what, r); break;
+        }
     }
     PQclear(r);
     return NULL;

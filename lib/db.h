@@ -42,6 +42,20 @@ void db_rollback(void);
  * "<who>_connect_failed" and "<who>_listen_failed". NULL on failure. */
 PGconn *db_connect_listener(const char *conninfo, const char *who, const char *setup);
 
+/* What a failed statement's SQLSTATE means while the connection is still up
+ * (a lost connection is always a 503 "unavailable", Retry-After 2). */
+typedef enum db_failure {
+    DB_FAILURE_TIMEOUT,      /* 57014 statement_timeout: 503 "timeout", Retry-After 1 */
+    DB_FAILURE_UNAVAILABLE,  /* class 08, 57P01-57P03 (shutdown), 40001, 40P01 (serialization,
+                              * deadlock), 55P03 (lock not available): 503, Retry-After 2 */
+    DB_FAILURE_RESOURCES,    /* class 53 (disk, memory, connections): 503, Retry-After 5; logged */
+    DB_FAILURE_LIMIT,        /* class 54 (program limit exceeded): 413 "too-large" */
+    DB_FAILURE_CONSTRAINT,   /* class 23 (integrity): 500 unless the caller maps it to 409/422 */
+    DB_FAILURE_INTERNAL,     /* anything else: 500 "internal"; logged as an error */
+} db_failure_t;
+/* Pure: classify sqlstate and fill p with the answer it gives. */
+db_failure_t db_failure_problem(const char *sqlstate, problem_t *p);
+
 /* SQLSTATE and constraint name of this thread's last failed statement ("" if none). */
 const char *db_sqlstate(void);
 const char *db_constraint(void);
