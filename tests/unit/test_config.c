@@ -237,6 +237,53 @@ static void all_weights_zero_is_refused(void **state)
     assert_non_null(strstr(err, "MATCH_WEIGHT_"));
 }
 
+/* The variables read after the first version of these tests: the write
+ * rate limit, CORS origins and the trusted proxy. */
+static void write_limits_cors_and_proxy(void **state)
+{
+    (void)state;
+    config_t c;
+    char err[256] = "";
+    env_reset();
+    assert_int_equal(config_load(&c, env_get, err, sizeof err), 0);
+    assert_int_equal(c.write_rate_per_minute, 600);
+    assert_int_equal(c.write_burst, 60);
+    assert_string_equal(c.cors_origins, "");
+    assert_string_equal(c.trusted_proxy, "");
+
+    env_set("WRITE_RATE_PER_MINUTE", "0"); /* 0 = no limit */
+    env_set("WRITE_BURST", "1");
+    env_set("CORS_ORIGINS", "https://app.example, http://localhost:5173,https://[::1]:8443");
+    env_set("TRUSTED_PROXY", "10.0.0.1");
+    assert_int_equal(config_load(&c, env_get, err, sizeof err), 0);
+    assert_int_equal(c.write_rate_per_minute, 0);
+    assert_int_equal(c.write_burst, 1);
+    assert_string_equal(c.cors_origins, "https://app.example, http://localhost:5173,https://[::1]:8443");
+    assert_string_equal(c.trusted_proxy, "10.0.0.1");
+
+    static const char *const bad[][2] = {
+        {"WRITE_RATE_PER_MINUTE", "-1"}, {"WRITE_RATE_PER_MINUTE", "1000001"},
+        {"WRITE_RATE_PER_MINUTE", "10/s"}, {"WRITE_BURST", "0"}, {"WRITE_BURST", "1000001"},
+        {"CORS_ORIGINS", "app.example"}, {"CORS_ORIGINS", "https://app.example/path"},
+        {"CORS_ORIGINS", "ftp://app.example"}, {"CORS_ORIGINS", "https://"},
+        {"CORS_ORIGINS", "https://ok.example,*"}, {"CORS_ORIGINS", "https://a.example;b"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        env_reset();
+        env_set(bad[i][0], bad[i][1]);
+        err[0] = '\0';
+        int rc = config_load(&c, env_get, err, sizeof err);
+        if (rc != -1 || !strstr(err, bad[i][0]))
+            fail_msg("%s=\"%s\": rc %d, err \"%s\"", bad[i][0], bad[i][1], rc, err);
+    }
+    static char longv[200];
+    memset(longv, '1', sizeof longv - 1);
+    env_reset();
+    env_set("TRUSTED_PROXY", longv);
+    assert_int_equal(config_load(&c, env_get, err, sizeof err), -1);
+    assert_non_null(strstr(err, "TRUSTED_PROXY"));
+}
+
 static void small_error_buffer_is_safe(void **state)
 {
     (void)state;
@@ -258,6 +305,7 @@ int main(void)
         cmocka_unit_test(bad_values_name_the_variable),
         cmocka_unit_test(overlong_strings_name_the_variable),
         cmocka_unit_test(all_weights_zero_is_refused),
+        cmocka_unit_test(write_limits_cors_and_proxy),
         cmocka_unit_test(small_error_buffer_is_safe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
