@@ -95,14 +95,22 @@ int authz_agreement(const char *account_id, const char *agreement_id, authz_org_
     PGresult *res = db_exec(&q_agreement_party, 2, params, p);
     if (!res) return -1;
     out->side = AGREEMENT_SIDE_NONE;
+    out->caller_is_agent = false;
+    out->role[0] = '\0';
     if (PQntuples(res) == 1) {
         snprintf(out->organisation_id, sizeof out->organisation_id, "%s", PQgetvalue(res, 0, 0));
-        out->side = authz_agreement_side(strcmp(PQgetvalue(res, 0, 1), "t") == 0,
-                                         PQgetvalue(res, 0, 2), action);
+        out->caller_is_agent = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+        snprintf(out->role, sizeof out->role, "%s", PQgetvalue(res, 0, 2));
+        out->side = authz_agreement_side(out->caller_is_agent, out->role, action);
     }
     PQclear(res);
     if (out->side == AGREEMENT_SIDE_NONE) {
-        problem_set(p, 404, "not-found", "Not found", "No such agreement.");
+        if (authz_agreement_side(out->caller_is_agent, out->role, ORG_MEMBER_READ) !=
+            AGREEMENT_SIDE_NONE)
+            problem_set(p, 403, "forbidden", "Not allowed",
+                        "Your role in the organisation may not decide on agreements.");
+        else
+            problem_set(p, 404, "not-found", "Not found", "No such agreement.");
         return -1;
     }
     return 0;

@@ -50,10 +50,13 @@ agreement_side_t authz_agreement_side(bool caller_is_agent, const char *org_role
 typedef struct authz_agreement {
     agreement_side_t side;  /* the side the caller acts for */
     char organisation_id[24];
+    bool caller_is_agent;   /* what the side was decided from, for other actions */
+    char role[16];          /* the caller's role in the organisation, "" if none */
 } authz_agreement_t;
 
 /* Look up agreement id and the caller's side for action; 404 when it does not
- * exist or the caller is not a party, 503 on database failure. */
+ * exist or the caller is not a party, 403 when a party whose role may read it
+ * but not do action, 503 on database failure. */
 int authz_agreement(const char *account_id, const char *agreement_id, authz_org_action_t action,
                     authz_agreement_t *out, problem_t *p);
 

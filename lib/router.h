@@ -11,9 +11,9 @@
 typedef struct route {
     const char *method;   /* "GET", "POST", ... (HEAD matches GET) */
     const char *pattern;  /* "/api/v1/organisations/{slug}" */
-    void *handler;        /* opaque to the router */
+    const void *data;     /* what the caller attaches (server/route.h: the route's
+                           * declarations); opaque to the router */
     int id;               /* index, for metrics; set by the caller */
-    unsigned flags;       /* opaque to the router (server/routes.h: ROUTE_*) */
 } route_t;
 
 typedef struct route_match {

@@ -1,14 +1,18 @@
-/* http: the libmicrohttpd glue. A request context, the helpers handlers use
- * to read the request and set the response, and the daemon's start/stop. */
+/* http: the request object, the bottom of server/. Reading the request
+ * (path parameters, query, headers, the client's address) and setting the
+ * response. It knows no sessions, idempotency, cache or files: the stages of
+ * pipeline.c put their results into the request, and daemon.c (the
+ * libmicrohttpd glue) fills it and sends the answer. Tests fill it from
+ * memory (tests/unit/test_pipeline.c). */
 #ifndef PURPOSED_HTTP_H
 #define PURPOSED_HTTP_H
 
 #include <jansson.h>
-#include <microhttpd.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <time.h>
 
+#include "authz.h"
 #include "config.h"
 #include "problem.h"
 #include "rcache.h"
@@ -19,38 +23,68 @@ typedef void (*handler_fn)(req_t *r);
 
 #define HTTP_MAX_HEADERS 8
 
-/* route_t.flags: the answer cache (lib/rcache.h). An item route's last
- * {param} is the item's id; its key is the pattern up to "{" and the id. */
-#define ROUTE_CACHED_LIST 1u    /* answers kept, per path and query */
-#define ROUTE_CACHED_ITEM 2u    /* answers kept, per item */
-#define ROUTE_CHANGES_LISTS 4u  /* a change to what every list is built from */
-#define ROUTE_CHANGES_ITEM 8u   /* ... to the item its last {param} names, and the lists */
-#define ROUTE_CHANGES_ALL 16u   /* ... to what any answer may be built from */
+/* Where a request's headers, query arguments and peer address come from:
+ * the libmicrohttpd connection (daemon.c) or memory (tests). Lookups are
+ * case-insensitive for headers, exact for query keys; NULL when absent. */
+typedef enum req_value_kind { REQ_HEADER, REQ_QUERY } req_value_kind_t;
+typedef struct req_source {
+    const char *(*value)(const req_t *r, req_value_kind_t kind, const char *key);
+    /* every query argument in order; value NULL for "?a" (no "=") */
+    void (*each_query)(const req_t *r, void (*fn)(void *cls, const char *key, const char *value),
+                       void *cls);
+    /* the socket's peer address as text ("" when unknown) */
+    void (*peer)(const req_t *r, char *buf, size_t cap);
+} req_source_t;
+
+/* The work class of a route (where its handler runs, daemon.c's pools). */
+typedef enum http_work {
+    WORK_READ,   /* on the libmicrohttpd threads */
+    WORK_WRITE,  /* a change: on the write pool (each worker its own PostgreSQL connection) */
+    WORK_HASH,   /* a change that hashes a password: the write pool, then the handler's
+                  * http_defer(r, fn) runs fn on the hash pool */
+} http_work_t;
 
 typedef struct caller {
     bool checked;           /* authentication was attempted */
     int64_t account_id;     /* 0 when anonymous */
-    int64_t session_id;
+    int64_t session_id;     /* 0 when not signed in by a session (a feed token) */
     bool via_cookie;
     char account_id_text[24];
     char csrf_token[72];    /* hex, for /me and the session response */
 } caller_t;
 
 struct req {
-    struct MHD_Connection *conn;
+    /* the request */
+    const req_source_t *src;
+    void *src_ctx;          /* the source's own (the MHD connection, a test's arrays) */
     const char *method;
     const char *url;
     route_match_t match;
     int route_id;
     struct timespec started;
     char request_id[40];
-    /* body */
     char *body;
     size_t body_len, body_cap;
     bool body_too_large;
-    /* who is asking (see session.c) */
-    caller_t caller;
-    /* response */
+
+    /* what the pipeline's stages found, for the handler */
+    caller_t caller;              /* who is asking (session stage) */
+    char resource_id[24];         /* the path's {id}, canonical, when the route is about one */
+    authz_org_t org;              /* the path's organisation and the caller's role (authz stage) */
+    authz_agreement_t agreement;  /* the caller's side in the path's agreement (authz stage) */
+    char if_match[24];            /* the version If-Match names, "" when not given */
+    json_t *json;                 /* the parsed body (body stage); see http_take_body */
+
+    /* the pipeline's own bookkeeping (pipeline.c, idem.c) */
+    bool idem_active;
+    char idem_owner[96];
+    char idem_key[208];
+    char *cache_key;              /* the answer cache: a miss is stored under this key */
+    size_t cache_klen;
+    rcache_ticket_t cache_ticket;
+    bool finished;                /* pipeline_finish ran */
+
+    /* the response */
     int status;
     char *resp_body;
     size_t resp_len;
@@ -61,20 +95,13 @@ struct req {
     bool responded;
     int file_fd;            /* >= 0: send this file (static.c) */
     uint64_t file_size;
-    /* Idempotency-Key (idem.c) */
-    bool idem_active;
-    char idem_owner[96];
-    char idem_key[208];
-    /* the answer cache: a miss is stored under this key (malloc'd) and ticket */
-    char *cache_key;
-    size_t cache_klen;
-    rcache_ticket_t cache_ticket;
+
     /* a handler's own state across http_defer (freed with ctx_free) */
     void *ctx;
     void (*ctx_free)(void *);
-    /* deferred work on the slow pool */
+    /* work to run on a pool (daemon.c): fn and its class */
     handler_fn deferred;
-    void *deferred_pool;
+    http_work_t deferred_work;
     struct req *job_next;   /* the pool's queue */
     bool suspended;
     bool resumed;
@@ -82,17 +109,24 @@ struct req {
 
 extern const config_t *http_config;
 
+/* A request with nothing set yet (file_fd -1); http_req_clear frees what it
+ * holds (body, parsed body, response, headers, the handler's ctx). */
+void http_req_init(req_t *r, const req_source_t *src, void *src_ctx, const char *method,
+                   const char *url);
+void http_req_clear(req_t *r);
+
 /* Reading the request. */
 const char *http_param(const req_t *r, int i);
 const char *http_query(const req_t *r, const char *key);
 const char *http_header(const req_t *r, const char *name);
 const char *http_client_address(const req_t *r, char *buf, size_t cap);
-/* Parse the body as a JSON object (415 for another content type, 400 when
- * malformed, too deep or not an object). NULL with the response set on error. */
-json_t *http_json_body(req_t *r);
-/* The same for a body that must be a JSON array; shape names it in the 400
- * detail ("a JSON array of {purpose, energy}"). */
-json_t *http_json_array_body(req_t *r, const char *shape);
+/* The path's i-th {param} as a positive integer id written canonically
+ * ("7", never "007" or "+7"): into out and text; false with 404 set. */
+bool http_path_id(req_t *r, int i, long long *out, char *text, size_t cap);
+/* The parsed body the route declared (route.h); the caller owns it now and
+ * json_decref()s it. NULL when the route takes none or it was optional and
+ * not sent. */
+json_t *http_take_body(req_t *r);
 /* Limit and cursor query parameters; false with a 400 response set if bad. */
 bool http_limit(req_t *r, int *limit);
 
@@ -103,20 +137,16 @@ void http_reply_empty(req_t *r, int status);
 void http_reply_file(req_t *r, int status, const char *content_type, int fd, uint64_t size);
 void http_reply_problem(req_t *r, problem_t *p);
 void http_add_header(req_t *r, const char *name, const char *value);
+/* A response header already set, or NULL. */
+const char *http_response_header(const req_t *r, const char *name);
 /* Does an If-None-Match header list etag (or "*")? Weak comparison. */
 bool http_etag_listed(const char *header, const char *etag);
 /* Shortcut: problem_set + reply. */
 void http_error(req_t *r, int status, const char *type, const char *title, const char *detail);
 
-/* Run fn on the slow worker pool (password hashing): the connection is
- * suspended and resumed when fn has set the response. */
+/* Run fn on the hash pool (password hashing) after the handler returns: the
+ * connection is suspended and resumed when fn has set the response. Only
+ * for routes declared WORK_HASH (the pipeline refuses it otherwise). */
 void http_defer(req_t *r, handler_fn fn);
-
-/* Start/stop. */
-int http_start(const config_t *cfg, const route_t *routes, size_t nroutes);
-/* Stop accepting, let in-flight requests finish (up to grace_s), stop. */
-void http_stop(int grace_s);
-long http_in_flight(void);
-long http_suspended(void);
 
 #endif

@@ -11,13 +11,14 @@
 #include "config.h"
 #include "cursor.h"
 #include "db.h"
+#include "daemon.h"
 #include "handlers/handlers.h"
-#include "http.h"
 #include "log.h"
 #include "match.h"
 #include "metrics.h"
 #include "migrate.h"
 #include "rcache.h"
+#include "route.h"
 #include "routes.h"
 
 static const char *env_get(const char *name) { return getenv(name); }
@@ -47,12 +48,12 @@ static int run_migrations(const config_t *cfg)
 }
 
 /* The key prefix of cached items ("/api/v1/engagements/"): their route's
- * pattern up to its "{" (http.c keys them the same way). */
+ * pattern up to its "{" (pipeline.c keys them the same way). */
 static const char *cache_item_prefix(void)
 {
     static char prefix[128];
     for (size_t i = 0; i < routes_count; i++)
-        if (routes[i].flags & ROUTE_CACHED_ITEM) {
+        if (route_spec(&routes[i])->cache & ROUTE_CACHED_ITEM) {
             const char *brace = strchr(routes[i].pattern, '{');
             snprintf(prefix, sizeof prefix, "%.*s",
                      (int)(brace ? brace - routes[i].pattern : 0), routes[i].pattern);
@@ -113,7 +114,7 @@ int main(int argc, char **argv)
     if (rcache_init((size_t)cfg.cache_mb * 1024 * 1024) != 0 ||
         rcache_listen_start(cfg.database_url, cache_item_prefix()) != 0)
         log_event("warn", "cache_start_failed", "reads go to PostgreSQL");
-    if (http_start(&cfg, routes, routes_count) != 0) {
+    if (daemon_start(&cfg, routes, routes_count) != 0) {
         log_event("error", "listen_failed", "could not start the HTTP daemon (port in use?)");
         rcache_listen_stop();
         match_service_stop();
@@ -125,7 +126,7 @@ int main(int argc, char **argv)
     int sig = 0;
     sigwait(&set, &sig);
     log_event("info", "stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
-    http_stop(10);
+    daemon_stop(10);
     rcache_listen_stop();
     rcache_shutdown();
     match_service_stop();

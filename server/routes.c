@@ -1,93 +1,143 @@
-/* routes: every endpoint of the daemon, in one table. The route's index is
- * its id for metrics. Keep related routes together. */
+/* routes: every endpoint of the daemon, in one table, with what each
+ * declares (route.h) and the pipeline enforces before its handler runs.
+ * The route's index is its id for metrics. Keep related routes together.
+ *
+ *   R(METHOD, PATTERN, HANDLER, WHO, more declarations...)
+ *
+ * WHO is one of PUBLIC, CALLER, SIGNED_IN, MEMBER(action) (of the path's
+ * organisation {slug}), ENGAGEMENT_MEMBER(action) (of the organisation
+ * owning engagement {id}), PARTY(action) (to agreement {id}), FEED_TOKEN
+ * (suffix); actions are lib/authz.h's. Then, as needed: .body, .if_match,
+ * .cache, .secret, .work (a change is WRITE or HASH; a GET runs where it
+ * was read). */
 #include "routes.h"
 
 #include "handlers/handlers.h"
+#include "route.h"
 
-#define R(METHOD, PATTERN, HANDLER) {METHOD, PATTERN, (void *)HANDLER, 0, 0}
+#define R(METHOD, PATTERN, HANDLER, ...) \
+    {METHOD, PATTERN, &(const route_spec_t){.handler = HANDLER, __VA_ARGS__}, 0}
+
+#define PUBLIC .access = ACCESS_PUBLIC
+#define CALLER .access = ACCESS_CALLER
+#define SIGNED_IN .access = ACCESS_SESSION
+#define MEMBER(ACTION) .access = ACCESS_ORGANISATION, .action = ACTION
+#define ENGAGEMENT_MEMBER(ACTION) .access = ACCESS_ENGAGEMENT, .action = ACTION
+#define PARTY(ACTION) .access = ACCESS_AGREEMENT, .action = ACTION
+#define FEED_TOKEN(SUFFIX) .access = ACCESS_FEED_TOKEN, .token_suffix = SUFFIX
+
+#define WRITE .work = WORK_WRITE
+/* a change that hashes a password: its handler calls http_defer */
+#define HASH .work = WORK_HASH
+#define OBJECT .body = BODY_OBJECT
+#define ARRAY(SHAPE) .body = BODY_ARRAY, .body_shape = SHAPE
+#define IF_MATCH .if_match = IF_MATCH_REQUIRED
 /* A public GET whose answer depends only on its URL and on the tables
  * migration 0009 watches: kept in the answer cache (lib/rcache.h), as a
  * list (per path and query) or an item (per id, the last {param}). */
-#define CACHED(KIND, PATTERN, HANDLER) {"GET", PATTERN, (void *)HANDLER, 0, KIND}
+#define CACHED(KIND) .cache = ROUTE_CACHED_##KIND
 /* A change to what cached answers are built from: the daemon drops what
  * it changed before it answers, so its next read sees the change. */
-#define CHANGES(METHOD, PATTERN, HANDLER, WHAT) {METHOD, PATTERN, (void *)HANDLER, 0, WHAT}
+#define CHANGES(WHAT) .cache = ROUTE_CHANGES_##WHAT
+/* The answer carries a secret: never stored for Idempotency-Key replay. */
+#define SECRET .secret = true
 
 route_t routes[] = {
-    R("GET", "/healthz", handle_healthz),
-    R("GET", "/readyz", handle_readyz),
-    R("GET", "/metrics", handle_metrics),
-    R("GET", "/api/v1/openapi.json", handle_openapi),
+    R("GET", "/healthz", handle_healthz, PUBLIC),
+    R("GET", "/readyz", handle_readyz, PUBLIC),
+    R("GET", "/metrics", handle_metrics, PUBLIC),
+    R("GET", "/api/v1/openapi.json", handle_openapi, PUBLIC),
 
     /* accounts */
-    R("POST", "/api/v1/accounts", handle_account_create),
-    R("POST", "/api/v1/sessions", handle_session_create),
-    R("DELETE", "/api/v1/sessions/current", handle_session_delete),
-    R("GET", "/api/v1/me", handle_me),
-    R("GET", "/api/v1/me/account", handle_account_get),
-    R("PATCH", "/api/v1/me/account", handle_account_update),
-    CHANGES("DELETE", "/api/v1/me/account", handle_account_delete, ROUTE_CHANGES_ALL),
+    R("POST", "/api/v1/accounts", handle_account_create, PUBLIC, OBJECT, HASH),
+    R("POST", "/api/v1/sessions", handle_session_create, PUBLIC, OBJECT, HASH, SECRET),
+    R("DELETE", "/api/v1/sessions/current", handle_session_delete, SIGNED_IN, WRITE),
+    R("GET", "/api/v1/me", handle_me, SIGNED_IN),
+    R("GET", "/api/v1/me/account", handle_account_get, SIGNED_IN),
+    R("PATCH", "/api/v1/me/account", handle_account_update, SIGNED_IN, IF_MATCH, OBJECT, HASH),
+    R("DELETE", "/api/v1/me/account", handle_account_delete, SIGNED_IN, OBJECT, HASH,
+      CHANGES(ALL)),
 
     /* purposes */
-    R("GET", "/api/v1/purposes", handle_purposes_list),
-    R("POST", "/api/v1/purposes", handle_purpose_create),
-    R("GET", "/api/v1/purposes/{slug}", handle_purpose_get),
+    R("GET", "/api/v1/purposes", handle_purposes_list, PUBLIC),
+    R("POST", "/api/v1/purposes", handle_purpose_create, SIGNED_IN, OBJECT, WRITE),
+    R("GET", "/api/v1/purposes/{slug}", handle_purpose_get, PUBLIC),
 
     /* organisations */
-    R("GET", "/api/v1/organisations", handle_organisations_list),
-    R("POST", "/api/v1/organisations", handle_organisation_create),
-    R("GET", "/api/v1/organisations/{slug}", handle_organisation_get),
-    CHANGES("PATCH", "/api/v1/organisations/{slug}", handle_organisation_update,
-            ROUTE_CHANGES_ALL),
-    R("GET", "/api/v1/organisations/{slug}/charter", handle_charter_list),
-    R("GET", "/api/v1/organisations/{slug}/members", handle_members_list),
-    R("POST", "/api/v1/organisations/{slug}/members", handle_member_add),
-    R("DELETE", "/api/v1/organisations/{slug}/members/{account_id}", handle_member_remove),
+    R("GET", "/api/v1/organisations", handle_organisations_list, PUBLIC),
+    R("POST", "/api/v1/organisations", handle_organisation_create, SIGNED_IN, OBJECT, WRITE),
+    R("GET", "/api/v1/organisations/{slug}", handle_organisation_get, PUBLIC),
+    R("PATCH", "/api/v1/organisations/{slug}", handle_organisation_update, MEMBER(ORG_EDIT),
+      IF_MATCH, OBJECT, WRITE, CHANGES(ALL)),
+    R("GET", "/api/v1/organisations/{slug}/charter", handle_charter_list, PUBLIC),
+    R("GET", "/api/v1/organisations/{slug}/members", handle_members_list, MEMBER(ORG_MEMBER_READ)),
+    R("POST", "/api/v1/organisations/{slug}/members", handle_member_add,
+      MEMBER(ORG_MANAGE_MEMBERS), OBJECT, WRITE),
+    /* who may remove whom depends on whose membership it is: the handler asks lib/authz */
+    R("DELETE", "/api/v1/organisations/{slug}/members/{account_id}", handle_member_remove,
+      MEMBER(ORG_READ), WRITE),
 
     /* agents */
-    R("GET", "/api/v1/me/agent", handle_agent_get_own),
-    R("PUT", "/api/v1/me/agent", handle_agent_put),
-    R("PUT", "/api/v1/me/agent/purposes", handle_agent_purposes_put),
-    R("GET", "/api/v1/me/follows", handle_my_follows),
-    R("GET", "/api/v1/agents", handle_agents_list),
-    R("GET", "/api/v1/agents/{handle}", handle_agent_get),
-    R("PUT", "/api/v1/organisations/{slug}/follow", handle_follow_put),
-    R("DELETE", "/api/v1/organisations/{slug}/follow", handle_follow_delete),
-    R("GET", "/api/v1/organisations/{slug}/followers", handle_followers_list),
+    R("GET", "/api/v1/me/agent", handle_agent_get_own, SIGNED_IN),
+    R("PUT", "/api/v1/me/agent", handle_agent_put, SIGNED_IN, .if_match = IF_MATCH_OPTIONAL,
+      OBJECT, WRITE),
+    R("PUT", "/api/v1/me/agent/purposes", handle_agent_purposes_put, SIGNED_IN,
+      ARRAY("a JSON array of {purpose, energy}"), WRITE),
+    R("GET", "/api/v1/me/follows", handle_my_follows, SIGNED_IN),
+    R("GET", "/api/v1/agents", handle_agents_list, PUBLIC),
+    /* a hidden agent is seen by itself only */
+    R("GET", "/api/v1/agents/{handle}", handle_agent_get, CALLER),
+    R("PUT", "/api/v1/organisations/{slug}/follow", handle_follow_put, SIGNED_IN, WRITE),
+    R("DELETE", "/api/v1/organisations/{slug}/follow", handle_follow_delete, SIGNED_IN, WRITE),
+    R("GET", "/api/v1/organisations/{slug}/followers", handle_followers_list,
+      MEMBER(ORG_MEMBER_READ)),
 
     /* engagements */
-    CHANGES("POST", "/api/v1/organisations/{slug}/engagements", handle_engagement_create,
-            ROUTE_CHANGES_LISTS),
-    CACHED(ROUTE_CACHED_LIST, "/api/v1/engagements", handle_engagements_list),
-    CACHED(ROUTE_CACHED_ITEM, "/api/v1/engagements/{id}", handle_engagement_get),
-    CHANGES("PATCH", "/api/v1/engagements/{id}", handle_engagement_update, ROUTE_CHANGES_ITEM),
+    R("POST", "/api/v1/organisations/{slug}/engagements", handle_engagement_create,
+      MEMBER(ORG_POST), OBJECT, WRITE, CHANGES(LISTS)),
+    R("GET", "/api/v1/engagements", handle_engagements_list, PUBLIC, CACHED(LIST)),
+    R("GET", "/api/v1/engagements/{id}", handle_engagement_get, PUBLIC, CACHED(ITEM)),
+    R("PATCH", "/api/v1/engagements/{id}", handle_engagement_update, ENGAGEMENT_MEMBER(ORG_POST),
+      IF_MATCH, OBJECT, WRITE, CHANGES(ITEM)),
 
     /* feeds */
-    R("GET", "/feeds/engagements.atom", handle_feed_atom),
-    R("GET", "/feeds/engagements.json", handle_feed_json),
+    R("GET", "/feeds/engagements.atom", handle_feed_atom, PUBLIC),
+    R("GET", "/feeds/engagements.json", handle_feed_json, PUBLIC),
 
     /* matching */
-    R("GET", "/api/v1/me/matches", handle_my_matches),
-    R("GET", "/api/v1/engagements/{id}/matches", handle_engagement_matches),
+    R("GET", "/api/v1/me/matches", handle_my_matches, SIGNED_IN),
+    /* the candidates are private to the organisation: others get 404 (issue 6) */
+    R("GET", "/api/v1/engagements/{id}/matches", handle_engagement_matches,
+      ENGAGEMENT_MEMBER(ORG_MEMBER_READ), .hide_refusal = true),
 
-    /* agreements */
-    R("POST", "/api/v1/agreements", handle_agreement_create),
-    R("GET", "/api/v1/agreements/{id}", handle_agreement_get),
-    R("PATCH", "/api/v1/agreements/{id}", handle_agreement_patch),
-    R("GET", "/api/v1/agreements/{id}/versions", handle_agreement_versions),
-    R("POST", "/api/v1/agreements/{id}/accept", handle_agreement_accept),
-    R("POST", "/api/v1/agreements/{id}/decline", handle_agreement_decline),
-    R("POST", "/api/v1/agreements/{id}/withdraw", handle_agreement_withdraw),
-    R("POST", "/api/v1/agreements/{id}/conclude", handle_agreement_conclude),
-    R("GET", "/api/v1/me/agreements", handle_my_agreements),
-    R("GET", "/api/v1/organisations/{slug}/agreements", handle_organisation_agreements),
-    R("GET", "/api/v1/me/portfolio", handle_my_portfolio),
-    R("GET", "/api/v1/me/notifications", handle_my_notifications),
-    R("POST", "/api/v1/me/notifications/read", handle_my_notifications_read),
-    R("POST", "/api/v1/me/notifications/feed", handle_my_notification_feed_create),
-    R("DELETE", "/api/v1/me/notifications/feed", handle_my_notification_feed_delete),
-    R("GET", "/feeds/me/{token}", handle_notification_feed_atom),
-    R("GET", "/api/v1/me/export", handle_my_export),
+    /* agreements; which side may propose depends on the body: the handler asks lib/authz */
+    R("POST", "/api/v1/agreements", handle_agreement_create, SIGNED_IN, OBJECT, WRITE),
+    R("GET", "/api/v1/agreements/{id}", handle_agreement_get, PARTY(ORG_MEMBER_READ)),
+    R("PATCH", "/api/v1/agreements/{id}", handle_agreement_patch, PARTY(ORG_POST), IF_MATCH,
+      OBJECT, WRITE),
+    R("GET", "/api/v1/agreements/{id}/versions", handle_agreement_versions,
+      PARTY(ORG_MEMBER_READ)),
+    R("POST", "/api/v1/agreements/{id}/accept", handle_agreement_accept, PARTY(ORG_POST),
+      .if_match = IF_MATCH_OPTIONAL, .body = BODY_OBJECT_OPTIONAL, WRITE),
+    R("POST", "/api/v1/agreements/{id}/decline", handle_agreement_decline, PARTY(ORG_POST),
+      .if_match = IF_MATCH_OPTIONAL, .body = BODY_OBJECT_OPTIONAL, WRITE),
+    R("POST", "/api/v1/agreements/{id}/withdraw", handle_agreement_withdraw, PARTY(ORG_POST),
+      .if_match = IF_MATCH_OPTIONAL, .body = BODY_OBJECT_OPTIONAL, WRITE),
+    R("POST", "/api/v1/agreements/{id}/conclude", handle_agreement_conclude, PARTY(ORG_POST),
+      .if_match = IF_MATCH_OPTIONAL, OBJECT, WRITE),
+    R("GET", "/api/v1/me/agreements", handle_my_agreements, SIGNED_IN),
+    R("GET", "/api/v1/organisations/{slug}/agreements", handle_organisation_agreements,
+      MEMBER(ORG_MEMBER_READ)),
+    R("GET", "/api/v1/me/portfolio", handle_my_portfolio, SIGNED_IN),
+    R("GET", "/api/v1/me/notifications", handle_my_notifications, SIGNED_IN),
+    R("POST", "/api/v1/me/notifications/read", handle_my_notifications_read, SIGNED_IN, OBJECT,
+      WRITE),
+    R("POST", "/api/v1/me/notifications/feed", handle_my_notification_feed_create, SIGNED_IN,
+      WRITE, SECRET),
+    R("DELETE", "/api/v1/me/notifications/feed", handle_my_notification_feed_delete, SIGNED_IN,
+      WRITE),
+    R("GET", "/feeds/me/{token}", handle_notification_feed_atom, FEED_TOKEN(ME_FEED_SUFFIX)),
+    R("GET", "/api/v1/me/export", handle_my_export, SIGNED_IN),
 };
 
 const size_t routes_count = sizeof routes / sizeof routes[0];

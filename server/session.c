@@ -85,6 +85,11 @@ bool session_require(req_t *r)
         unauthorised(r, "Sign in first: POST /api/v1/sessions.");
         return false;
     }
+    return true;
+}
+
+bool session_csrf_ok(req_t *r)
+{
     bool safe = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD") ||
                 !strcmp(r->method, "OPTIONS");
     if (r->caller.via_cookie && !safe &&
@@ -93,6 +98,52 @@ bool session_require(req_t *r)
                    "Requests signed in by cookie must send the X-CSRF-Token header.");
         return false;
     }
+    return true;
+}
+
+static db_stmt_t q_feed_owner = DB_STMT("session_feed_owner", true,
+    "SELECT f.account_id FROM notification_feeds f JOIN accounts a ON a.id = f.account_id"
+    " WHERE f.token_hash = $1::bytea AND a.deleted_at IS NULL");
+
+static void no_feed(req_t *r)
+{
+    http_error(r, 404, "not-found", "Not found", "There is no feed at this address.");
+}
+
+bool session_feed_token(req_t *r, const char *name, const char *suffix)
+{
+    caller_t *c = &r->caller;
+    c->checked = true;
+    size_t len = strlen(name), slen = strlen(suffix);
+    char token[AUTH_TOKEN_TEXT], hash[AUTH_HASH_HEX];
+    if (len <= slen || len - slen >= sizeof token || strcmp(name + len - slen, suffix) != 0) {
+        no_feed(r);
+        return false;
+    }
+    memcpy(token, name, len - slen);
+    token[len - slen] = '\0';
+    int bad = auth_token_hash(token, hash);
+    sodium_memzero(token, sizeof token);
+    if (bad != 0) {
+        no_feed(r);
+        return false;
+    }
+    problem_t p;
+    problem_init(&p);
+    const char *params[1] = {hash};
+    PGresult *res = db_exec(&q_feed_owner, 1, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return false;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        no_feed(r);
+        return false;
+    }
+    c->account_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+    snprintf(c->account_id_text, sizeof c->account_id_text, "%lld", (long long)c->account_id);
+    PQclear(res);
     return true;
 }
 

@@ -179,8 +179,7 @@ static bool throttle_allows(req_t *r, const char *email, const char *address)
 /* Read {email, password[, display_name]}; every bad field is named. */
 static account_op_t *read_credentials(req_t *r, bool signup)
 {
-    json_t *body = http_json_body(r);
-    if (!body) return NULL;
+    json_t *body = http_take_body(r);
     static const char *const signup_fields[] = {"email", "password", "display_name", NULL};
     static const char *const signin_fields[] = {"email", "password", NULL};
     problem_t p;
@@ -361,7 +360,6 @@ static db_stmt_t q_revoke_session = DB_STMT("session_revoke", false,
 
 void handle_session_delete(req_t *r)
 {
-    if (!session_require(r)) return;
     char id[24];
     snprintf(id, sizeof id, "%lld", (long long)r->caller.session_id);
     const char *params[1] = {id};
@@ -394,7 +392,6 @@ static db_stmt_t q_me = DB_STMT("me", true,
 
 void handle_me(req_t *r)
 {
-    if (!session_require(r)) return;
     const char *params[2] = {r->caller.account_id_text, r->caller.csrf_token};
     problem_t p;
     problem_init(&p);
@@ -411,7 +408,6 @@ static db_stmt_t q_account_get = DB_STMT("account_get", true,
 
 void handle_account_get(req_t *r)
 {
-    if (!session_require(r)) return;
     const char *params[1] = {r->caller.account_id_text};
     problem_t p;
     problem_init(&p);
@@ -534,14 +530,12 @@ static void update_account_slow(req_t *r)
 
 void handle_account_update(req_t *r)
 {
-    if (!session_require(r)) return;
     account_op_t *op = account_op_new(r);
     if (!op) return;
     r->ctx = op;
     r->ctx_free = account_op_free;
-    if (!require_if_match(r, op->version, sizeof op->version)) return;
-    json_t *body = http_json_body(r);
-    if (!body) return;
+    snprintf(op->version, sizeof op->version, "%s", r->if_match);
+    json_t *body = http_take_body(r);
     static const char *const fields[] = {"display_name", "email", "new_password",
                                          "current_password", NULL};
     problem_t p;
@@ -657,9 +651,7 @@ fail:
 
 void handle_account_delete(req_t *r)
 {
-    if (!session_require(r)) return;
-    json_t *body = http_json_body(r);
-    if (!body) return;
+    json_t *body = http_take_body(r);
     static const char *const fields[] = {"password", NULL};
     problem_t p;
     problem_init(&p);

@@ -75,15 +75,8 @@ static const char *bool_text(bool b) { return b ? "true" : "false"; }
 
 void handle_agent_put(req_t *r)
 {
-    if (!session_require(r)) return;
-    char if_match[24];
-    const char *version = NULL;
-    if (http_header(r, "If-Match")) {
-        if (!require_if_match(r, if_match, sizeof if_match)) return;
-        version = if_match;
-    }
-    json_t *body = http_json_body(r);
-    if (!body) return;
+    const char *version = r->if_match[0] ? r->if_match : NULL;
+    json_t *body = http_take_body(r);
     static const char *const fields[] = {"handle", "headline", "personal_purpose", "skills",
         "capacity_hours_per_week", "packagings", "location", "remote_ok", "discoverable",
         "show_track_record", "show_follows", NULL};
@@ -162,7 +155,6 @@ static void no_agent(req_t *r, int status)
 
 void handle_agent_get_own(req_t *r)
 {
-    if (!session_require(r)) return;
     const char *params[1] = {r->caller.account_id_text};
     problem_t p;
     problem_init(&p);
@@ -279,9 +271,7 @@ static void reply_energy_over(req_t *r, problem_t *p)
 
 void handle_agent_purposes_put(req_t *r)
 {
-    if (!session_require(r)) return;
-    json_t *items = http_json_array_body(r, "a JSON array of {purpose, energy}");
-    if (!items) return;
+    json_t *items = http_take_body(r);
     problem_t p;
     problem_init(&p);
     validate_energy_items(items, &p);
@@ -405,7 +395,6 @@ static db_stmt_t q_agent_by_handle = DB_STMT("agent_by_handle", true,
 void handle_agent_get(req_t *r)
 {
     const char *handle = http_param(r, 0);
-    if (session_resolve(r) < 0) return;
     if (!validate_slug(handle)) {
         http_error(r, 404, "not-found", "Not found", "No such agent.");
         return;

@@ -280,10 +280,8 @@ static void reply_agreement(req_t *r, int status, PGresult *res, agreement_side_
 
 void handle_agreement_get(req_t *r)
 {
-    if (!session_require(r)) return;
-    long long idn;
-    char id[24];
-    if (!path_id(r, 0, &idn, id, sizeof id)) return;
+    const char *id = r->resource_id;
+    const authz_agreement_t *az = &r->agreement;
     const char *params[2] = {id, r->caller.account_id_text};
     problem_t p;
     problem_init(&p);
@@ -297,16 +295,8 @@ void handle_agreement_get(req_t *r)
         reply_nothing_here(r);
         return;
     }
-    loaded_t l;
-    read_state(res, &l);
-    agreement_side_t side = authz_agreement_side(l.caller_is_agent, l.role, ORG_MEMBER_READ);
-    if (side == AGREEMENT_SIDE_NONE) {
-        PQclear(res);
-        reply_nothing_here(r);
-        return;
-    }
-    bool may_act = authz_agreement_side(l.caller_is_agent, l.role, ORG_POST) == side;
-    reply_agreement(r, 200, res, side, may_act);
+    bool may_act = authz_agreement_side(az->caller_is_agent, az->role, ORG_POST) == az->side;
+    reply_agreement(r, 200, res, az->side, may_act);
 }
 
 static db_stmt_t q_versions = DB_STMT("agreement_versions", true,
@@ -316,19 +306,12 @@ static db_stmt_t q_versions = DB_STMT("agreement_versions", true,
 
 void handle_agreement_versions(req_t *r)
 {
-    if (!session_require(r)) return;
-    long long idn;
-    char id[24], after[24], limit_text[16];
+    const char *id = r->resource_id;
+    char after[24], limit_text[16];
     int limit;
-    if (!path_id(r, 0, &idn, id, sizeof id)) return;
     if (!http_limit(r, &limit) || !read_cursor(r, "agreement-versions", after, sizeof after)) return;
     problem_t p;
     problem_init(&p);
-    authz_agreement_t az;
-    if (authz_agreement(r->caller.account_id_text, id, ORG_MEMBER_READ, &az, &p) != 0) {
-        http_reply_problem(r, &p);
-        return;
-    }
     snprintf(limit_text, sizeof limit_text, "%d", limit);
     const char *params[3] = {id, after[0] ? after : NULL, limit_text};
     PGresult *res = db_exec(&q_versions, 3, params, &p);
@@ -512,9 +495,7 @@ static db_stmt_t q_create = DB_STMT("agreement_create", false,
 
 void handle_agreement_create(req_t *r)
 {
-    if (!session_require(r)) return;
-    json_t *body = http_json_body(r);
-    if (!body) return;
+    json_t *body = http_take_body(r);
     static const char *const fields[] = {"organisation", "agent", "engagement", "role", "purposes",
         "packaging", "hours_per_week", "terms", "rewards", "starts_on", "review_on", NULL};
     problem_t p;
@@ -630,8 +611,9 @@ static db_stmt_t q_lock = DB_STMT("agreement_lock", false,
     " WHERE a.id = $1::bigint FOR UPDATE OF a");
 
 /* Begin a transaction and lock agreement id; on success the caller's side
- * (allowed to decide) is in *side and the state in l. Otherwise the response
- * is set and the transaction rolled back. if_match: "" or a version. */
+ * (the pipeline found it allowed to decide) is in *side and the state in l.
+ * Otherwise the response is set and the transaction rolled back. if_match:
+ * "" or a version. */
 static bool begin_locked(req_t *r, const char *id, const char *if_match, loaded_t *l,
                          agreement_side_t *side)
 {
@@ -656,16 +638,7 @@ static bool begin_locked(req_t *r, const char *id, const char *if_match, loaded_
     }
     read_state(res, l);
     PQclear(res);
-    *side = authz_agreement_side(l->caller_is_agent, l->role, ORG_POST);
-    if (*side == AGREEMENT_SIDE_NONE) {
-        db_rollback();
-        if (authz_agreement_side(l->caller_is_agent, l->role, ORG_MEMBER_READ) != AGREEMENT_SIDE_NONE)
-            http_error(r, 403, "forbidden", "Not allowed",
-                       "Your role in the organisation may not decide on agreements.");
-        else
-            reply_nothing_here(r);
-        return false;
-    }
+    *side = r->agreement.side;
     if (if_match[0] && strcmp(if_match, l->version) != 0) {
         db_rollback();
         http_error(r, 412, "precondition-failed", "Stale version",
@@ -714,16 +687,12 @@ static db_stmt_t q_apply = DB_STMT("agreement_apply", false,
 
 static void transition(req_t *r, agreement_action_t action)
 {
-    if (!session_require(r)) return;
-    long long idn;
-    char id[24];
-    if (!path_id(r, 0, &idn, id, sizeof id)) return;
+    const char *id = r->resource_id;
     /* body: conclude needs {commitments_kept, note?}; the others take an optional {note} */
     bool kept = false;
     char *note = NULL;
-    if (action == AGREEMENT_CONCLUDE || r->body_len > 0) {
-        json_t *body = http_json_body(r);
-        if (!body) return;
+    json_t *body = http_take_body(r);
+    if (body) {
         static const char *const conclude_fields[] = {"commitments_kept", "note", NULL};
         static const char *const note_fields[] = {"note", NULL};
         problem_t p;
@@ -739,14 +708,9 @@ static void transition(req_t *r, agreement_action_t action)
         if (n) note = strdup(n);
         json_decref(body);
     }
-    char if_match[24] = "";
-    if (http_header(r, "If-Match") && !require_if_match(r, if_match, sizeof if_match)) {
-        free(note);
-        return;
-    }
     loaded_t l;
     agreement_side_t side;
-    if (!begin_locked(r, id, if_match, &l, &side)) {
+    if (!begin_locked(r, id, r->if_match, &l, &side)) {
         free(note);
         return;
     }
@@ -829,12 +793,8 @@ static db_stmt_t q_amend = DB_STMT("agreement_amend", false,
 
 void handle_agreement_patch(req_t *r)
 {
-    if (!session_require(r)) return;
-    long long idn;
-    char id[24];
-    if (!path_id(r, 0, &idn, id, sizeof id)) return;
-    json_t *body = http_json_body(r);
-    if (!body) return;
+    const char *id = r->resource_id;
+    json_t *body = http_take_body(r);
     static const char *const fields[] = {"role", "purposes", "packaging", "hours_per_week", "terms",
         "rewards", "starts_on", "review_on", "change_note", NULL};
     problem_t p;
@@ -858,10 +818,9 @@ void handle_agreement_patch(req_t *r)
         http_reply_problem(r, &p);
         return;
     }
-    char if_match[24];
     loaded_t l;
     agreement_side_t side;
-    if (!require_if_match(r, if_match, sizeof if_match) || !begin_locked(r, id, if_match, &l, &side)) {
+    if (!begin_locked(r, id, r->if_match, &l, &side)) {
         terms_input_free(&t);
         json_decref(body);
         return;
@@ -923,7 +882,6 @@ static db_stmt_t q_mine = DB_STMT("agreements_mine", true,
 
 void handle_my_agreements(req_t *r)
 {
-    if (!session_require(r)) return;
     int limit;
     const char *status;
     char after[24], limit_text[16];
@@ -956,7 +914,7 @@ static db_stmt_t q_of_organisation = DB_STMT("agreements_of_organisation", true,
 
 void handle_organisation_agreements(req_t *r)
 {
-    if (!session_require(r)) return;
+    const authz_org_t org = r->org;
     int limit;
     const char *status;
     char after[24], limit_text[16];
@@ -965,11 +923,6 @@ void handle_organisation_agreements(req_t *r)
         return;
     problem_t p;
     problem_init(&p);
-    authz_org_t org;
-    if (authz_organisation(r->caller.account_id_text, http_param(r, 0), ORG_MEMBER_READ, &org, &p) != 0) {
-        http_reply_problem(r, &p);
-        return;
-    }
     snprintf(limit_text, sizeof limit_text, "%d", limit);
     const char *params[4] = {org.id, status, after[0] ? after : NULL, limit_text};
     PGresult *res = db_exec(&q_of_organisation, 4, params, &p);
@@ -1075,7 +1028,6 @@ static db_stmt_t q_portfolio = DB_STMT("agreements_portfolio", true,
 
 void handle_my_portfolio(req_t *r)
 {
-    if (!session_require(r)) return;
     const char *params[1] = {r->caller.account_id_text};
     problem_t p;
     problem_init(&p);
@@ -1111,7 +1063,6 @@ static db_stmt_t q_notifications = DB_STMT("notifications_mine", true,
 
 void handle_my_notifications(req_t *r)
 {
-    if (!session_require(r)) return;
     int limit;
     char after[24], limit_text[16];
     if (!http_limit(r, &limit) || !read_cursor(r, "notifications", after, sizeof after)) return;
@@ -1151,9 +1102,7 @@ static db_stmt_t q_notifications_read = DB_STMT("notifications_read", false,
 
 void handle_my_notifications_read(req_t *r)
 {
-    if (!session_require(r)) return;
-    json_t *body = http_json_body(r);
-    if (!body) return;
+    json_t *body = http_take_body(r);
     static const char *const fields[] = {"ids", "all", NULL};
     problem_t p;
     problem_init(&p);

@@ -14,10 +14,6 @@
 void reply_row_json(req_t *r, int status, PGresult *res, int col);
 /* ETag of a versioned resource: "\"<version>\"". */
 void set_etag(req_t *r, const char *version);
-/* Read If-Match for a PATCH: on success writes the version number (text)
- * into out and returns true; otherwise replies 428 (missing) or 412 (not a
- * version ETag) and returns false. */
-bool require_if_match(req_t *r, char *out, size_t cap);
 /* Reply with a database failure (p from db_exec). */
 void reply_db_problem(req_t *r, problem_t *p);
 /* The field error for purpose slugs a statement did not find. */
@@ -27,7 +23,5 @@ void field_unknown_purposes(problem_t *p, const char *slugs);
  * changed; otherwise replies 422 naming purposes, or 412 naming what (e.g.
  * "organisation"). Clears res. */
 bool patch_applied(req_t *r, PGresult *res, const char *what);
-/* Parse a positive integer id path parameter; 404 when it is not one. */
-bool path_id(req_t *r, int i, long long *out, char *text, size_t cap);
 
 #endif

@@ -176,7 +176,7 @@ void handle_engagement_get(req_t *r)
 {
     long long id;
     char text[24];
-    if (!path_id(r, 0, &id, text, sizeof text)) return;
+    if (!http_path_id(r, 0, &id, text, sizeof text)) return;
     reply_engagement(r, 200, text);
 }
 
@@ -208,21 +208,10 @@ static db_stmt_t q_engagement_insert = DB_STMT("engagement_insert", false,
 
 void handle_engagement_create(req_t *r)
 {
-    if (!session_require(r)) return;
-    const char *slug = http_param(r, 0);
+    const authz_org_t org = r->org;
+    json_t *body = http_take_body(r);
     problem_t p;
     problem_init(&p);
-    authz_org_t org;
-    if (!validate_slug(slug)) {
-        http_error(r, 404, "not-found", "Not found", "No such organisation.");
-        return;
-    }
-    if (authz_organisation(r->caller.account_id_text, slug, ORG_POST, &org, &p) != 0) {
-        http_reply_problem(r, &p);
-        return;
-    }
-    json_t *body = http_json_body(r);
-    if (!body) return;
     engagement_input_t in = {0};
     read_engagement(body, true, &in, &p);
     if (problem_has_fields(&p)) {
@@ -291,21 +280,11 @@ static db_stmt_t q_engagement_update = DB_STMT("engagement_update", false,
 
 void handle_engagement_update(req_t *r)
 {
-    if (!session_require(r)) return;
-    long long id;
-    char id_text[24];
-    if (!path_id(r, 0, &id, id_text, sizeof id_text)) return;
+    const char *id_text = r->resource_id;
+    const char *version = r->if_match;
+    json_t *body = http_take_body(r);
     problem_t p;
     problem_init(&p);
-    authz_org_t org;
-    if (authz_engagement(r->caller.account_id_text, id_text, ORG_POST, &org, &p) != 0) {
-        http_reply_problem(r, &p);
-        return;
-    }
-    char version[24];
-    if (!require_if_match(r, version, sizeof version)) return;
-    json_t *body = http_json_body(r);
-    if (!body) return;
     engagement_input_t in = {0};
     read_engagement(body, false, &in, &p);
     if (problem_has_fields(&p)) {

@@ -32,7 +32,6 @@ static void no_organisation(req_t *r)
 /* Follow or unfollow: 204 either way, and again (idempotent). */
 static void follow_change(req_t *r, db_stmt_t *st)
 {
-    if (!session_require(r)) return;
     const char *slug = http_param(r, 0);
     if (!validate_slug(slug)) {
         no_organisation(r);
@@ -81,23 +80,13 @@ static db_stmt_t q_followers = DB_STMT("follow_followers", true,
 
 void handle_followers_list(req_t *r)
 {
-    if (!session_require(r)) return;
+    const authz_org_t org = r->org;
     int limit;
     if (!http_limit(r, &limit)) return;
     char keys[2][PAGE_KEY_MAX];
     if (!purposes_read_cursor(r, "followers", 2, keys)) return;
     problem_t p;
     problem_init(&p);
-    const char *slug = http_param(r, 0);
-    if (!validate_slug(slug)) {
-        no_organisation(r);
-        return;
-    }
-    authz_org_t org;
-    if (authz_organisation(r->caller.account_id_text, slug, ORG_MEMBER_READ, &org, &p) != 0) {
-        http_reply_problem(r, &p);
-        return;
-    }
     char limit_text[16];
     snprintf(limit_text, sizeof limit_text, "%d", limit + 1);
     const char *params[4] = {org.id, keys[0][0] ? keys[0] : NULL, keys[1][0] ? keys[1] : NULL,
@@ -122,7 +111,6 @@ static db_stmt_t q_my_follows = DB_STMT("follow_mine", true,
 
 void handle_my_follows(req_t *r)
 {
-    if (!session_require(r)) return;
     int limit;
     if (!http_limit(r, &limit)) return;
     char keys[2][PAGE_KEY_MAX];

@@ -94,7 +94,9 @@ void handle_my_notifications_read(req_t *r);
  * agreements.c). 0, or -1 with p set (database). */
 int agreements_review_notifications(const char *account_id, problem_t *p);
 
-/* me.c — the account's export and its personal notification feed */
+/* me.c — the account's export and its personal notification feed, at
+ * /feeds/me/{token}ME_FEED_SUFFIX */
+#define ME_FEED_SUFFIX ".atom"
 void handle_my_export(req_t *r);
 void handle_my_notification_feed_create(req_t *r);
 void handle_my_notification_feed_delete(req_t *r);

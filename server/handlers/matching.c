@@ -194,7 +194,6 @@ static void matches_failed(req_t *r)
 
 void handle_my_matches(req_t *r)
 {
-    if (!session_require(r)) return;
     int limit;
     if (!http_limit(r, &limit)) return;
     const char *params[1] = {r->caller.account_id_text};
@@ -233,23 +232,9 @@ void handle_my_matches(req_t *r)
 
 void handle_engagement_matches(req_t *r)
 {
-    if (!session_require(r)) return;
-    long long id;
-    char id_text[24];
-    if (!path_id(r, 0, &id, id_text, sizeof id_text)) return;
+    const char *id_text = r->resource_id;
     problem_t p;
     problem_init(&p);
-    authz_org_t org;
-    /* The candidates are private to the organisation: anyone who is not a
-     * member gets 404, as if there were nothing here (issue 6). */
-    if (authz_engagement(r->caller.account_id_text, id_text, ORG_MEMBER_READ, &org, &p) != 0) {
-        if (p.status == 403) {
-            problem_clear(&p);
-            problem_set(&p, 404, "not-found", "Not found", "No such engagement.");
-        }
-        http_reply_problem(r, &p);
-        return;
-    }
     int limit;
     if (!http_limit(r, &limit)) return;
     const char *params[1] = {id_text};

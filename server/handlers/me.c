@@ -14,7 +14,6 @@
 #include "session.h"
 
 #define ME_FEED_ITEMS "50"
-#define ME_FEED_SUFFIX ".atom"
 
 /* ---------- export ---------- */
 
@@ -71,7 +70,6 @@ static db_stmt_t q_export = DB_STMT("me_export", true,
 
 void handle_my_export(req_t *r)
 {
-    if (!session_require(r)) return;
     const char *params[1] = {r->caller.account_id_text};
     problem_t p;
     problem_init(&p);
@@ -98,7 +96,6 @@ static db_stmt_t q_feed_set = DB_STMT("me_notification_feed_set", false,
 
 void handle_my_notification_feed_create(req_t *r)
 {
-    if (!session_require(r)) return;
     char token[AUTH_TOKEN_TEXT], hash[AUTH_HASH_HEX];
     auth_token_new(token);
     if (auth_token_hash(token, hash) != 0) {
@@ -132,7 +129,6 @@ static db_stmt_t q_feed_delete = DB_STMT("me_notification_feed_delete", true,
 /* 204 whether or not there was a feed: revoking twice is revoking. */
 void handle_my_notification_feed_delete(req_t *r)
 {
-    if (!session_require(r)) return;
     const char *params[1] = {r->caller.account_id_text};
     problem_t p;
     problem_init(&p);
@@ -146,10 +142,6 @@ void handle_my_notification_feed_delete(req_t *r)
 }
 
 /* ---------- the personal feed: Atom ---------- */
-
-static db_stmt_t q_feed_owner = DB_STMT("me_notification_feed_owner", true,
-    "SELECT f.account_id FROM notification_feeds f JOIN accounts a ON a.id = f.account_id"
-    " WHERE f.token_hash = $1::bytea AND a.deleted_at IS NULL");
 
 static db_stmt_t q_feed_items = DB_STMT("me_notification_feed_items", true,
     "WITH page AS (SELECT n.id, n.kind, n.message, n.agreement_id, n.engagement_id, n.created_at"
@@ -252,36 +244,10 @@ static void feed_atom(feeds_buf_t *b, const json_t *doc, const char *base, const
  * does. Nothing is marked read. */
 void handle_notification_feed_atom(req_t *r)
 {
-    const char *name = http_param(r, 0);
-    size_t len = name ? strlen(name) : 0, suffix = strlen(ME_FEED_SUFFIX);
-    char token[AUTH_TOKEN_TEXT], hash[AUTH_HASH_HEX];
-    if (len <= suffix || len - suffix >= sizeof token ||
-        strcmp(name + len - suffix, ME_FEED_SUFFIX) != 0) {
-        feed_not_found(r);
-        return;
-    }
-    memcpy(token, name, len - suffix);
-    token[len - suffix] = '\0';
-    if (auth_token_hash(token, hash) != 0) {
-        feed_not_found(r);
-        return;
-    }
+    const char *account_id = r->caller.account_id_text;
     problem_t p;
     problem_init(&p);
-    const char *params[1] = {hash};
-    PGresult *res = db_exec(&q_feed_owner, 1, params, &p);
-    if (!res) {
-        http_reply_problem(r, &p);
-        return;
-    }
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        feed_not_found(r);
-        return;
-    }
-    char account_id[24];
-    snprintf(account_id, sizeof account_id, "%s", PQgetvalue(res, 0, 0));
-    PQclear(res);
+    PGresult *res;
     if (agreements_review_notifications(account_id, &p) != 0) {
         http_reply_problem(r, &p);
         return;
@@ -300,7 +266,7 @@ void handle_notification_feed_atom(req_t *r)
     }
     char base[600], self_path[96];
     feeds_base_url(r, base, sizeof base);
-    snprintf(self_path, sizeof self_path, "/feeds/me/%s" ME_FEED_SUFFIX, token);
+    snprintf(self_path, sizeof self_path, "/feeds/me/%s", http_param(r, 0));
     feeds_buf_t b = {0};
     feed_atom(&b, doc, base, account_id, self_path);
     json_decref(doc);

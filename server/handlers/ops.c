@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "daemon.h"
 #include "db.h"
 #include "handlers.h"
 #include "match.h"
@@ -120,7 +121,7 @@ static char *append_cache_metrics(char *text)
 void handle_metrics(req_t *r)
 {
     char *text = metrics_render(db_open_connections(), db_reconnects(), db_errors(),
-                                http_in_flight(), http_suspended());
+                                daemon_in_flight(), daemon_suspended());
     if (!text) {
         http_error(r, 500, "internal", "Internal error", NULL);
         return;

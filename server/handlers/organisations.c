@@ -154,9 +154,7 @@ static db_stmt_t q_org_insert = DB_STMT("organisation_insert", false,
 
 void handle_organisation_create(req_t *r)
 {
-    if (!session_require(r)) return;
-    json_t *body = http_json_body(r);
-    if (!body) return;
+    json_t *body = http_take_body(r);
     static const char *const fields[] = {"name", "slug", "purpose_statement", "association_norms",
                                          "purposes", "legal_form", "governance", "website",
                                          "location", NULL};
@@ -253,19 +251,11 @@ static db_stmt_t q_org_update = DB_STMT("organisation_update", false,
 
 void handle_organisation_update(req_t *r)
 {
-    const char *slug;
-    if (!session_require(r) || !path_slug(r, &slug)) return;
+    const authz_org_t org = r->org;
+    const char *version = r->if_match;
+    json_t *body = http_take_body(r);
     problem_t p;
     problem_init(&p);
-    authz_org_t org;
-    if (authz_organisation(r->caller.account_id_text, slug, ORG_EDIT, &org, &p) != 0) {
-        http_reply_problem(r, &p);
-        return;
-    }
-    char version[24];
-    if (!require_if_match(r, version, sizeof version)) return;
-    json_t *body = http_json_body(r);
-    if (!body) return;
     static const char *const fields[] = {"name", "slug", "purpose_statement", "association_norms",
                                          "purposes", "legal_form", "governance", "website",
                                          "location", "change_note", NULL};
@@ -353,15 +343,9 @@ static db_stmt_t q_members = DB_STMT("organisation_members", true,
 
 void handle_members_list(req_t *r)
 {
-    const char *slug;
-    if (!session_require(r) || !path_slug(r, &slug)) return;
+    const authz_org_t org = r->org;
     problem_t p;
     problem_init(&p);
-    authz_org_t org;
-    if (authz_organisation(r->caller.account_id_text, slug, ORG_MEMBER_READ, &org, &p) != 0) {
-        http_reply_problem(r, &p);
-        return;
-    }
     int limit;
     if (!http_limit(r, &limit)) return;
     char keys[2][PAGE_KEY_MAX];
@@ -390,17 +374,11 @@ static db_stmt_t q_member_add = DB_STMT("organisation_member_add", false,
 
 void handle_member_add(req_t *r)
 {
-    const char *slug;
-    if (!session_require(r) || !path_slug(r, &slug)) return;
+    const char *slug = http_param(r, 0);
+    const authz_org_t org = r->org;
+    json_t *body = http_take_body(r);
     problem_t p;
     problem_init(&p);
-    authz_org_t org;
-    if (authz_organisation(r->caller.account_id_text, slug, ORG_MANAGE_MEMBERS, &org, &p) != 0) {
-        http_reply_problem(r, &p);
-        return;
-    }
-    json_t *body = http_json_body(r);
-    if (!body) return;
     static const char *const fields[] = {"email", "role", NULL};
     validate_known_fields(body, fields, &p);
     const char *given = validate_string(body, "email", true, 1, 254, &p);
@@ -457,18 +435,12 @@ static db_stmt_t q_member_remove = DB_STMT("organisation_member_remove", false,
 
 void handle_member_remove(req_t *r)
 {
-    const char *slug;
-    if (!session_require(r) || !path_slug(r, &slug)) return;
+    const authz_org_t org = r->org;
     long long account;
     char account_text[24];
-    if (!path_id(r, 1, &account, account_text, sizeof account_text)) return;
+    if (!http_path_id(r, 1, &account, account_text, sizeof account_text)) return;
     problem_t p;
     problem_init(&p);
-    authz_org_t org;
-    if (authz_organisation(r->caller.account_id_text, slug, ORG_READ, &org, &p) != 0) {
-        http_reply_problem(r, &p);
-        return;
-    }
     if (!authz_member_removal_allows(org.role, account == r->caller.account_id)) {
         http_error(r, 403, "forbidden", "Not allowed",
                    "Only an owner may remove other members; members may remove themselves.");

@@ -214,9 +214,7 @@ static db_stmt_t q_purpose_insert = DB_STMT("purpose_insert", false,
 
 void handle_purpose_create(req_t *r)
 {
-    if (!session_require(r)) return;
-    json_t *body = http_json_body(r);
-    if (!body) return;
+    json_t *body = http_take_body(r);
     static const char *const fields[] = {"name", "description", NULL};
     problem_t p;
     problem_init(&p);

@@ -10,19 +10,19 @@
 
 static int h;
 static route_t routes[] = {
-    {"GET", "/healthz", &h, 1, 0},
-    {"GET", "/api/v1/me", &h, 2, 0},
-    {"PUT", "/api/v1/me/agent", &h, 3, 0},
-    {"GET", "/api/v1/organisations", &h, 4, 0},
-    {"POST", "/api/v1/organisations", &h, 5, 0},
-    {"GET", "/api/v1/organisations/{slug}", &h, 6, 0},
-    {"PATCH", "/api/v1/organisations/{slug}", &h, 7, 0},
-    {"PUT", "/api/v1/organisations/{slug}/follow", &h, 8, 0},
-    {"DELETE", "/api/v1/organisations/{slug}/follow", &h, 9, 0},
-    {"DELETE", "/api/v1/organisations/{slug}/members/{account_id}", &h, 10, 0},
-    {"POST", "/api/v1/agreements/{id}/accept", &h, 11, 0},
-    {"GET", "/api/v1/a/{w}/{x}/{y}/{z}", &h, 12, 0},
-    {"GET", "/feeds/engagements.atom", &h, 13, 0},
+    {"GET", "/healthz", &h, 1},
+    {"GET", "/api/v1/me", &h, 2},
+    {"PUT", "/api/v1/me/agent", &h, 3},
+    {"GET", "/api/v1/organisations", &h, 4},
+    {"POST", "/api/v1/organisations", &h, 5},
+    {"GET", "/api/v1/organisations/{slug}", &h, 6},
+    {"PATCH", "/api/v1/organisations/{slug}", &h, 7},
+    {"PUT", "/api/v1/organisations/{slug}/follow", &h, 8},
+    {"DELETE", "/api/v1/organisations/{slug}/follow", &h, 9},
+    {"DELETE", "/api/v1/organisations/{slug}/members/{account_id}", &h, 10},
+    {"POST", "/api/v1/agreements/{id}/accept", &h, 11},
+    {"GET", "/api/v1/a/{w}/{x}/{y}/{z}", &h, 12},
+    {"GET", "/feeds/engagements.atom", &h, 13},
 };
 #define NROUTES (sizeof routes / sizeof routes[0])
 static const char *const methods[] = {"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS", ""};

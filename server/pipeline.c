@@ -1,0 +1,555 @@
+/* pipeline: the stages every request goes through, in order, and the route
+ * table's declarations they enforce (see pipeline.h for the whole list). */
+#include "pipeline.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#include "idem.h"
+#include "log.h"
+#include "ratelimit.h"
+#include "rcache.h"
+#include "session.h"
+#include "static.h"
+#include "validate.h"
+
+#define JSON_MAX_DEPTH 32
+
+static const route_t *g_routes;
+static size_t g_nroutes;
+static ratelimit_t *g_write_limit;
+
+/* What a stage does with the request: let it go on, or it answered it. */
+typedef enum stage_result { STAGE_NEXT, STAGE_ANSWERED } stage_result_t;
+typedef stage_result_t (*stage_fn)(req_t *r, const route_spec_t *s);
+
+static bool is_write(const char *method)
+{
+    return !strcmp(method, "POST") || !strcmp(method, "PUT") || !strcmp(method, "PATCH") ||
+           !strcmp(method, "DELETE");
+}
+
+static bool is_api_path(const char *url)
+{
+    return strncmp(url, "/api/", 5) == 0 || strncmp(url, "/feeds/", 7) == 0 ||
+           strcmp(url, "/healthz") == 0 || strcmp(url, "/readyz") == 0 ||
+           strcmp(url, "/metrics") == 0 || strcmp(url, "/api") == 0;
+}
+
+static void not_found(req_t *r, const char *what)
+{
+    char detail[64];
+    snprintf(detail, sizeof detail, "No such %s.", what);
+    http_error(r, 404, "not-found", "Not found", detail);
+}
+
+/* ---------- CORS ---------- */
+
+const char *pipeline_cors_origin(const req_t *r)
+{
+    const char *origin = http_header(r, "Origin");
+    if (!origin || !http_config->cors_origins[0]) return NULL;
+    size_t n = strlen(origin);
+    const char *o = http_config->cors_origins;
+    while (*o) {
+        while (*o == ' ' || *o == ',') o++;
+        size_t len = strcspn(o, ", ");
+        if (len == n && len > 0 && strncmp(o, origin, n) == 0) return origin;
+        o += len;
+    }
+    return NULL;
+}
+
+/* OPTIONS on the API: a CORS preflight. Allowed origins get the methods and
+ * headers they may use; others get no CORS headers, so browsers refuse. */
+static void preflight(req_t *r)
+{
+    if (pipeline_cors_origin(r)) {
+        http_add_header(r, "Access-Control-Allow-Methods", "GET, HEAD, POST, PUT, PATCH, DELETE");
+        http_add_header(r, "Access-Control-Allow-Headers",
+                        "Authorization, Content-Type, If-Match, If-None-Match, Idempotency-Key, "
+                        "X-CSRF-Token, X-Request-Id");
+        http_add_header(r, "Access-Control-Max-Age", "600");
+    }
+    http_reply_empty(r, 204);
+}
+
+/* ---------- the answer cache (lib/rcache.h) ---------- */
+
+typedef struct keybuf {
+    char *s;
+    size_t len, cap;
+    bool overflow;
+} keybuf_t;
+
+static void key_add(keybuf_t *k, const char *v, char end)
+{
+    size_t n = strlen(v);
+    if (k->overflow || k->len + n + 1 > k->cap) {
+        k->overflow = true;
+        return;
+    }
+    memcpy(k->s + k->len, v, n);
+    k->len += n;
+    k->s[k->len++] = end;
+}
+
+static void key_arg(void *cls, const char *key, const char *value)
+{
+    keybuf_t *k = cls;
+    key_add(k, key, '\0');
+    key_add(k, value ? value : "", value ? '\0' : '\1'); /* "?a" differs from "?a=" */
+}
+
+/* A list's key: the path and the query arguments in order, NUL-separated
+ * (neither can hold a NUL). 0 when too long to keep. */
+static size_t list_key(const req_t *r, char *buf, size_t cap)
+{
+    keybuf_t k = {buf, 0, cap, false};
+    key_add(&k, r->url, '\n');
+    r->src->each_query(r, key_arg, &k);
+    return k.overflow ? 0 : k.len;
+}
+
+/* An item's key: the route's pattern up to "{" and the id of its last
+ * {param}, canonical ("7", never "007"). 0 when the id is not canonical
+ * (strict: only what the listener's "e:7" names) or the key too long. */
+static size_t item_key(const req_t *r, const char *id, bool strict, char *buf, size_t cap)
+{
+    const char *pattern = r->match.route->pattern;
+    const char *brace = strchr(pattern, '{');
+    if (!brace || !id || r->match.nparams < 1) return 0;
+    char *end = NULL;
+    errno = 0;
+    long long v = strtoll(id, &end, 10);
+    if (errno || end == id || *end || v < 1) return 0;
+    char digits[24];
+    snprintf(digits, sizeof digits, "%lld", v);
+    if (strict && strcmp(digits, id) != 0) return 0;
+    int n = snprintf(buf, cap, "%.*s%s", (int)(brace - pattern), pattern, digits);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
+/* If-None-Match naming the answer's ETag: 304 without a body. */
+static void conditional(req_t *r)
+{
+    if (r->status != 200) return;
+    const char *inm = http_header(r, "If-None-Match");
+    const char *etag = http_response_header(r, "ETag");
+    if (!inm || !etag || !http_etag_listed(inm, etag)) return;
+    free(r->resp_body);
+    r->resp_body = NULL;
+    r->resp_len = 0;
+    r->content_type = NULL;
+    r->status = 304;
+}
+
+static bool cached_route(const req_t *r, const route_spec_t *s)
+{
+    return (s->cache & (ROUTE_CACHED_LIST | ROUTE_CACHED_ITEM)) && strcmp(r->method, "GET") == 0;
+}
+
+/* A stored answer answers; a miss takes the ticket to store its answer under. */
+static stage_result_t stage_cache(req_t *r, const route_spec_t *s)
+{
+    if (!cached_route(r, s)) return STAGE_NEXT;
+    char key[RCACHE_KEY_MAX];
+    size_t klen = (s->cache & ROUTE_CACHED_ITEM)
+                      ? item_key(r, r->match.params[r->match.nparams - 1], true, key, sizeof key)
+                      : list_key(r, key, sizeof key);
+    if (!klen) return STAGE_NEXT;
+    rcache_kind_t kind = (s->cache & ROUTE_CACHED_ITEM) ? RCACHE_ITEM : RCACHE_LIST;
+    if (!rcache_ticket(key, klen, kind, &r->cache_ticket)) return STAGE_NEXT;
+    char meta[RCACHE_META_MAX];
+    size_t mlen = 0, blen = 0;
+    char *body = NULL;
+    if (rcache_get(key, klen, &body, &blen, meta, &mlen)) {
+        for (size_t o = 0; o < mlen;) {
+            const char *name = meta + o;
+            const char *value = name + strlen(name) + 1;
+            o = (size_t)(value - meta) + strlen(value) + 1;
+            http_add_header(r, name, value);
+        }
+        http_reply_text(r, 200, "application/json", body, blen);
+        conditional(r);
+        return STAGE_ANSWERED;
+    }
+    r->cache_key = malloc(klen);
+    if (r->cache_key) {
+        memcpy(r->cache_key, key, klen);
+        r->cache_klen = klen;
+    }
+    return STAGE_NEXT;
+}
+
+/* Keep a fresh 200 JSON answer (and then answer If-None-Match). */
+static void cache_store(req_t *r)
+{
+    if (r->cache_key && r->status == 200 && r->resp_body && r->file_fd < 0 &&
+        r->content_type && strcmp(r->content_type, "application/json") == 0) {
+        char meta[RCACHE_META_MAX];
+        size_t mlen = 0;
+        bool fits = true;
+        for (int i = 0; fits && i < r->nheaders; i++) {
+            size_t n = strlen(r->header_names[i]) + 1, v = strlen(r->header_values[i]) + 1;
+            if (mlen + n + v > sizeof meta) {
+                fits = false;
+                break;
+            }
+            memcpy(meta + mlen, r->header_names[i], n);
+            memcpy(meta + mlen + n, r->header_values[i], v);
+            mlen += n + v;
+        }
+        if (fits)
+            rcache_put(&r->cache_ticket, r->cache_key, r->cache_klen, meta, mlen, r->resp_body,
+                       r->resp_len);
+    }
+    conditional(r);
+}
+
+/* A change this daemon made is seen by its next read, before the NOTIFY
+ * arrives. */
+static void cache_changed(const req_t *r)
+{
+    unsigned f = r->match.route ? route_spec(r->match.route)->cache : 0;
+    if (!(f & (ROUTE_CHANGES_ALL | ROUTE_CHANGES_ITEM | ROUTE_CHANGES_LISTS)) || r->status >= 400)
+        return;
+    char key[RCACHE_KEY_MAX];
+    size_t klen;
+    if (f & ROUTE_CHANGES_ALL)
+        rcache_invalidate();
+    else if (!(f & ROUTE_CHANGES_ITEM))
+        rcache_invalidate_lists();
+    else if ((klen = item_key(r, r->match.params[r->match.nparams - 1], false, key, sizeof key)))
+        rcache_invalidate_item(key, klen);
+    else
+        rcache_invalidate();
+}
+
+/* ---------- stages on the thread that read the request ---------- */
+
+static stage_result_t stage_too_large(req_t *r, const route_spec_t *s)
+{
+    (void)s;
+    if (!r->body_too_large) return STAGE_NEXT;
+    char d[96];
+    snprintf(d, sizeof d, "The body is larger than %zu bytes.", http_config->body_limit);
+    http_error(r, 413, "too-large", "Request body too large", d);
+    return STAGE_ANSWERED;
+}
+
+/* Writes per client address (WRITE_RATE_PER_MINUTE). */
+static stage_result_t stage_rate_limit(req_t *r, const route_spec_t *s)
+{
+    (void)s;
+    if (!g_write_limit || !is_write(r->method)) return STAGE_NEXT;
+    char addr[64];
+    http_client_address(r, addr, sizeof addr);
+    struct timespec now;
+    clock_gettime(CLOCK_MONOTONIC, &now);
+    int retry = 1;
+    if (ratelimit_take(g_write_limit, addr, (double)now.tv_sec + (double)now.tv_nsec / 1e9, &retry))
+        return STAGE_NEXT;
+    problem_t p;
+    problem_init(&p);
+    problem_set(&p, 429, "rate-limited", "Too many writes",
+                "This address sent more than %d changes a minute; try again in %d s.",
+                http_config->write_rate_per_minute, retry);
+    p.retry_after = retry;
+    http_reply_problem(r, &p);
+    return STAGE_ANSWERED;
+}
+
+static const stage_fn k_front[] = {stage_too_large, stage_rate_limit, stage_cache};
+
+/* ---------- the gate: stages where the route's work class runs ---------- */
+
+/* Who is calling (401 for bad or, where a session is needed, missing
+ * credentials; 404 for a feed token that names no feed). */
+static stage_result_t stage_session(req_t *r, const route_spec_t *s)
+{
+    switch (s->access) {
+    case ACCESS_PUBLIC: return STAGE_NEXT;
+    case ACCESS_CALLER: return session_resolve(r) < 0 ? STAGE_ANSWERED : STAGE_NEXT;
+    case ACCESS_FEED_TOKEN:
+        return session_feed_token(r, http_param(r, r->match.nparams - 1), s->token_suffix)
+                   ? STAGE_NEXT
+                   : STAGE_ANSWERED;
+    default: return session_require(r) ? STAGE_NEXT : STAGE_ANSWERED;
+    }
+}
+
+static stage_result_t stage_csrf(req_t *r, const route_spec_t *s)
+{
+    if (s->access == ACCESS_PUBLIC || s->access == ACCESS_FEED_TOKEN) return STAGE_NEXT;
+    return session_csrf_ok(r) ? STAGE_NEXT : STAGE_ANSWERED;
+}
+
+/* The path's {id}: a positive integer, canonical; 404 otherwise. */
+static bool resource_id(req_t *r)
+{
+    long long v;
+    return http_path_id(r, 0, &v, r->resource_id, sizeof r->resource_id);
+}
+
+/* May the caller do the route's action to the path's resource? One lookup
+ * (lib/authz.h) that also gives the handler the organisation and role, or
+ * the side. */
+static stage_result_t stage_authz(req_t *r, const route_spec_t *s)
+{
+    problem_t p;
+    problem_init(&p);
+    int rc;
+    const char *what;
+    const char *account = r->caller.account_id_text;
+    switch (s->access) {
+    case ACCESS_ORGANISATION:
+        what = "organisation";
+        if (!validate_slug(http_param(r, 0))) {
+            not_found(r, what);
+            return STAGE_ANSWERED;
+        }
+        rc = authz_organisation(account, http_param(r, 0), s->action, &r->org, &p);
+        break;
+    case ACCESS_ENGAGEMENT:
+        what = "engagement";
+        if (!resource_id(r)) return STAGE_ANSWERED;
+        rc = authz_engagement(account, r->resource_id, s->action, &r->org, &p);
+        break;
+    case ACCESS_AGREEMENT:
+        what = "agreement";
+        if (!resource_id(r)) return STAGE_ANSWERED;
+        rc = authz_agreement(account, r->resource_id, s->action, &r->agreement, &p);
+        break;
+    default: return STAGE_NEXT;
+    }
+    if (rc == 0) return STAGE_NEXT;
+    if (s->hide_refusal && p.status == 403) {
+        problem_clear(&p);
+        problem_set(&p, 404, "not-found", "Not found", "No such %s.", what);
+    }
+    http_reply_problem(r, &p);
+    return STAGE_ANSWERED;
+}
+
+/* If-Match names the version the change is based on: "\"3\"" or W/"3". */
+static stage_result_t stage_if_match(req_t *r, const route_spec_t *s)
+{
+    r->if_match[0] = '\0';
+    if (s->if_match == IF_MATCH_NONE) return STAGE_NEXT;
+    const char *im = http_header(r, "If-Match");
+    if (!im) {
+        if (s->if_match == IF_MATCH_OPTIONAL) return STAGE_NEXT;
+        http_error(r, 428, "precondition-required", "If-Match required",
+                   "Send If-Match with the ETag you last read, so no change is lost.");
+        return STAGE_ANSWERED;
+    }
+    const char *v = im;
+    if (strncmp(v, "W/", 2) == 0) v += 2;
+    char *end = NULL;
+    errno = 0;
+    if (*v == '"') v++;
+    long long n = strtoll(v, &end, 10);
+    if (errno || end == v || n < 1 || (*end != '"' && *end != '\0') ||
+        (*end == '"' && end[1] != '\0')) {
+        http_error(r, 412, "precondition-failed", "Stale or unknown version",
+                   "If-Match does not name the current version; read the resource again.");
+        return STAGE_ANSWERED;
+    }
+    snprintf(r->if_match, sizeof r->if_match, "%lld", n);
+    return STAGE_NEXT;
+}
+
+/* Parse the body as JSON of the declared type: 415 for another content
+ * type, 400 when empty, too deep, malformed or of another type. */
+static stage_result_t stage_body(req_t *r, const route_spec_t *s)
+{
+    if (s->body == BODY_NONE || (s->body == BODY_OBJECT_OPTIONAL && r->body_len == 0))
+        return STAGE_NEXT;
+    const char *ct = http_header(r, "Content-Type");
+    if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
+        (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
+        http_error(r, 415, "unsupported-media-type", "Unsupported media type",
+                   "Send the body as application/json.");
+        return STAGE_ANSWERED;
+    }
+    if (r->body_len == 0) {
+        http_error(r, 400, "malformed", "Malformed request", "The request body is empty.");
+        return STAGE_ANSWERED;
+    }
+    if (validate_json_depth(r->body, r->body_len) > JSON_MAX_DEPTH) {
+        http_error(r, 400, "malformed", "Malformed request", "The JSON is nested too deeply.");
+        return STAGE_ANSWERED;
+    }
+    json_error_t err;
+    json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &err);
+    if (!j) {
+        problem_t p;
+        problem_init(&p);
+        problem_set(&p, 400, "malformed", "Malformed request",
+                    "The body is not valid JSON: %s (line %d, column %d).", err.text, err.line,
+                    err.column);
+        http_reply_problem(r, &p);
+        return STAGE_ANSWERED;
+    }
+    bool array = s->body == BODY_ARRAY;
+    if (json_typeof(j) != (array ? JSON_ARRAY : JSON_OBJECT)) {
+        json_decref(j);
+        char detail[160];
+        snprintf(detail, sizeof detail, "The body must be %s.",
+                 array ? s->body_shape : "a JSON object");
+        http_error(r, 400, "malformed", "Malformed request", detail);
+        return STAGE_ANSWERED;
+    }
+    r->json = j;
+    return STAGE_NEXT;
+}
+
+/* Idempotency-Key on POST: a replay answers; a new key is claimed. Answers
+ * that carry a secret are never stored, so their key is not looked at. */
+static stage_result_t stage_idempotency(req_t *r, const route_spec_t *s)
+{
+    if (s->secret) return STAGE_NEXT;
+    return idem_begin(r) ? STAGE_ANSWERED : STAGE_NEXT;
+}
+
+static const stage_fn k_gate[] = {stage_session, stage_csrf,  stage_authz,
+                                  stage_if_match, stage_body, stage_idempotency};
+
+/* ---------- the parts ---------- */
+
+static stage_result_t run_stages(req_t *r, const route_spec_t *s, const stage_fn *stages,
+                                 size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (stages[i](r, s) == STAGE_ANSWERED) return STAGE_ANSWERED;
+    return STAGE_NEXT;
+}
+
+void pipeline_run(req_t *r)
+{
+    const route_spec_t *s = route_spec(r->match.route);
+    if (run_stages(r, s, k_gate, sizeof k_gate / sizeof k_gate[0]) == STAGE_ANSWERED) return;
+    s->handler(r);
+    if (r->deferred && s->work != WORK_HASH) {
+        /* the table must say where a route runs: a handler may not move itself */
+        r->deferred = NULL;
+        log_event("error", "undeclared_hash_work", r->match.route->pattern);
+        http_error(r, 500, "internal", "Internal error", NULL);
+    }
+}
+
+/* No route: a problem on the API, a static file elsewhere. */
+static void unrouted(req_t *r, int rc)
+{
+    problem_t p;
+    problem_init(&p);
+    if (is_api_path(r->url)) {
+        if (rc == 405) {
+            problem_set(&p, 405, "method-not-allowed", "Method not allowed",
+                        "%s is not allowed here; allowed: %s.", r->method, r->match.allow);
+            snprintf(p.allow, sizeof p.allow, "%s", r->match.allow);
+        } else {
+            problem_set(&p, 404, "not-found", "Not found", "There is nothing at this address.");
+        }
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
+        problem_set(&p, 405, "method-not-allowed", "Method not allowed",
+                    "Static files are read with GET or HEAD.");
+        snprintf(p.allow, sizeof p.allow, "GET, HEAD");
+        http_reply_problem(r, &p);
+        return;
+    }
+    static_serve(r, http_config->static_dir);
+}
+
+void pipeline_dispatch(req_t *r)
+{
+    if (strcmp(r->method, "OPTIONS") == 0 && is_api_path(r->url)) {
+        preflight(r);
+        return;
+    }
+    int rc = router_match(g_routes, g_nroutes, r->method, r->url, &r->match);
+    if (rc != 200) {
+        unrouted(r, rc);
+        return;
+    }
+    r->route_id = r->match.route->id;
+    const route_spec_t *s = route_spec(r->match.route);
+    if (run_stages(r, s, k_front, sizeof k_front / sizeof k_front[0]) == STAGE_ANSWERED) return;
+    if (s->work != WORK_READ) {
+        r->deferred = pipeline_run;
+        r->deferred_work = WORK_WRITE;
+        return;
+    }
+    pipeline_run(r);
+    if (cached_route(r, s)) cache_store(r);
+}
+
+void pipeline_finish(req_t *r)
+{
+    if (r->finished) return;
+    r->finished = true;
+    idem_finish(r);
+    cache_changed(r);
+}
+
+/* ---------- the table ---------- */
+
+int route_table_check(const route_t *routes, size_t n, char *err, size_t cap)
+{
+    for (size_t i = 0; i < n; i++) {
+        const route_t *rt = &routes[i];
+        const route_spec_t *s = route_spec(rt);
+        bool get = strcmp(rt->method, "GET") == 0;
+        bool param = strchr(rt->pattern, '{') != NULL;
+        const char *fault = !s || !s->handler                         ? "has no handler"
+            : get && s->work != WORK_READ                             ? "is a GET on a write pool"
+            : !get && s->work == WORK_READ                            ? "changes on a read thread"
+            : get && s->body != BODY_NONE                             ? "is a GET with a body"
+            : s->body == BODY_ARRAY && !s->body_shape                 ? "names no body shape"
+            : (s->access == ACCESS_ORGANISATION || s->access == ACCESS_ENGAGEMENT ||
+               s->access == ACCESS_AGREEMENT || s->access == ACCESS_FEED_TOKEN) && !param
+                ? "has no {param} for its resource"
+            : s->access == ACCESS_FEED_TOKEN && !s->token_suffix      ? "names no token suffix"
+            : (s->cache & (ROUTE_CACHED_LIST | ROUTE_CACHED_ITEM)) &&
+                      (!get || s->access != ACCESS_PUBLIC)
+                ? "is cached but not a public GET"
+            : (s->cache & (ROUTE_CACHED_ITEM | ROUTE_CHANGES_ITEM)) && !param
+                ? "names an item without a {param}"
+                : NULL;
+        if (fault) {
+            snprintf(err, cap, "%s %s %s", rt->method, rt->pattern, fault);
+            return -1;
+        }
+    }
+    return 0;
+}
+
+int pipeline_configure(const config_t *cfg, const route_t *routes, size_t nroutes)
+{
+    char err[256];
+    if (route_table_check(routes, nroutes, err, sizeof err) != 0) {
+        log_event("error", "bad_route_table", err);
+        return -1;
+    }
+    http_config = cfg;
+    g_routes = routes;
+    g_nroutes = nroutes;
+    ratelimit_free(g_write_limit);
+    g_write_limit = cfg->write_rate_per_minute > 0
+                        ? ratelimit_new(cfg->write_rate_per_minute, cfg->write_burst)
+                        : NULL;
+    return 0;
+}
+
+void pipeline_shutdown(void)
+{
+    ratelimit_free(g_write_limit);
+    g_write_limit = NULL;
+}

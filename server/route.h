@@ -1,0 +1,76 @@
+/* route: what a route declares (routes.c), and pipeline.c enforces before
+ * its handler runs: who may call it, the body it takes, If-Match, the answer
+ * cache, whether its answer carries a secret, and where it runs. The router
+ * (lib/router.h) carries it as the opaque route_t.data. */
+#ifndef PURPOSED_ROUTE_H
+#define PURPOSED_ROUTE_H
+
+#include <stdbool.h>
+
+#include "authz.h"
+#include "http.h"
+
+/* Who may call. The path's resource is its first {param}. */
+typedef enum route_access {
+    ACCESS_PUBLIC,        /* anyone; credentials are not looked at */
+    ACCESS_CALLER,        /* anyone, but credentials given must be good (401): the
+                           * handler may tell the caller (r->caller.account_id, 0 if anonymous) */
+    ACCESS_SESSION,       /* signed in (401); a cookie-signed write carries X-CSRF-Token (403) */
+    ACCESS_ORGANISATION,  /* signed in, and the route's action allowed in the organisation
+                           * {slug}: r->org (404 no such organisation, 403 not allowed) */
+    ACCESS_ENGAGEMENT,    /* the same for the organisation owning engagement {id}:
+                           * r->org, r->resource_id */
+    ACCESS_AGREEMENT,     /* signed in party to agreement {id}, acting for the side the
+                           * action allows: r->agreement, r->resource_id (404 otherwise) */
+    ACCESS_FEED_TOKEN,    /* the path's {token} (with the route's token_suffix) is a
+                           * personal feed's secret: r->caller is its account (404 otherwise) */
+} route_access_t;
+
+/* The request body, parsed before the handler runs (http_take_body). */
+typedef enum route_body {
+    BODY_NONE,            /* none read; whatever is sent is ignored */
+    BODY_OBJECT,          /* a JSON object (415 other content type, 400 malformed) */
+    BODY_OBJECT_OPTIONAL, /* a JSON object when one is sent */
+    BODY_ARRAY,           /* a JSON array (the 400 names body_shape) */
+} route_body_t;
+
+typedef enum route_if_match {
+    IF_MATCH_NONE,        /* not read */
+    IF_MATCH_OPTIONAL,    /* read when given: r->if_match (412 when it names no version) */
+    IF_MATCH_REQUIRED,    /* 428 without; r->if_match */
+} route_if_match_t;
+
+/* The answer cache (lib/rcache.h). An item route's last {param} is the
+ * item's id; its key is the pattern up to "{" and the id. */
+#define ROUTE_CACHED_LIST 1u    /* a public GET: answers kept, per path and query */
+#define ROUTE_CACHED_ITEM 2u    /* ... per item */
+#define ROUTE_CHANGES_LISTS 4u  /* a change to what every list is built from */
+#define ROUTE_CHANGES_ITEM 8u   /* ... to the item its last {param} names, and the lists */
+#define ROUTE_CHANGES_ALL 16u   /* ... to what any answer may be built from */
+
+typedef struct route_spec {
+    handler_fn handler;
+    route_access_t access;
+    authz_org_action_t action;  /* ACCESS_ORGANISATION, _ENGAGEMENT, _AGREEMENT */
+    bool hide_refusal;          /* a refused member answers 404, as if nothing were there */
+    const char *token_suffix;   /* ACCESS_FEED_TOKEN: what follows the token (".atom") */
+    route_body_t body;
+    const char *body_shape;     /* BODY_ARRAY: "a JSON array of {purpose, energy}" */
+    route_if_match_t if_match;
+    unsigned cache;             /* ROUTE_CACHED_* or ROUTE_CHANGES_* */
+    bool secret;                /* the answer carries a secret (a token, a secret URL):
+                                 * never stored for Idempotency-Key replay */
+    http_work_t work;           /* WORK_READ for GET; a change is WORK_WRITE or WORK_HASH */
+} route_spec_t;
+
+static inline const route_spec_t *route_spec(const route_t *route)
+{
+    return (const route_spec_t *)route->data;
+}
+
+/* Is the table consistent (a change declares a write class, a GET does
+ * not; access to a resource has its {param}; a cached route is a public
+ * GET)? 0, or -1 with the first fault in err. */
+int route_table_check(const route_t *routes, size_t n, char *err, size_t cap);
+
+#endif
