@@ -501,7 +501,7 @@ void pipeline_finish(req_t *r)
 
 /* ---------- the table ---------- */
 
-int route_table_check(const route_t *routes, size_t n, char *err, size_t cap)
+int pipeline_check_routes(const route_t *routes, size_t n, char *err, size_t cap)
 {
     for (size_t i = 0; i < n; i++) {
         const route_t *rt = &routes[i];
@@ -534,7 +534,7 @@ int route_table_check(const route_t *routes, size_t n, char *err, size_t cap)
 int pipeline_configure(const config_t *cfg, const route_t *routes, size_t nroutes)
 {
     char err[256];
-    if (route_table_check(routes, nroutes, err, sizeof err) != 0) {
+    if (pipeline_check_routes(routes, nroutes, err, sizeof err) != 0) {
         log_event("error", "bad_route_table", err);
         return -1;
     }

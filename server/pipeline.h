@@ -23,8 +23,13 @@
 #include "http.h"
 #include "route.h"
 
+/* Is the table consistent (a change declares a write class, a GET does
+ * not; access to a resource has its {param}; a cached route is a public
+ * GET)? 0, or -1 with the first fault in err. */
+int pipeline_check_routes(const route_t *routes, size_t n, char *err, size_t cap);
+
 /* The table and the configuration every request is served with. 0, or -1
- * when the table is inconsistent (route_table_check, logged). */
+ * when the table is inconsistent (pipeline_check_routes, logged). */
 int pipeline_configure(const config_t *cfg, const route_t *routes, size_t nroutes);
 /* Free what pipeline_configure made (the rate limiter). */
 void pipeline_shutdown(void);

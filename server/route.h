@@ -68,9 +68,4 @@ static inline const route_spec_t *route_spec(const route_t *route)
     return (const route_spec_t *)route->data;
 }
 
-/* Is the table consistent (a change declares a write class, a GET does
- * not; access to a resource has its {param}; a cached route is a public
- * GET)? 0, or -1 with the first fault in err. */
-int route_table_check(const route_t *routes, size_t n, char *err, size_t cap);
-
 #endif

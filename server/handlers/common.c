@@ -1,7 +1,6 @@
 /* common: shared handler helpers. */
 #include "common.h"
 
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

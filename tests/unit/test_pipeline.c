@@ -463,27 +463,27 @@ static void table_check_refuses_inconsistent_routes(void **state)
     (void)state;
     char err[256];
     route_t bad_get[] = {R("GET", "/x", handle_ok, .access = ACCESS_PUBLIC, .work = WORK_WRITE)};
-    assert_int_equal(route_table_check(bad_get, 1, err, sizeof err), -1);
+    assert_int_equal(pipeline_check_routes(bad_get, 1, err, sizeof err), -1);
     route_t bad_write[] = {R("POST", "/x", handle_ok, .access = ACCESS_PUBLIC)};
-    assert_int_equal(route_table_check(bad_write, 1, err, sizeof err), -1);
+    assert_int_equal(pipeline_check_routes(bad_write, 1, err, sizeof err), -1);
     assert_non_null(strstr(err, "POST /x"));
     route_t no_param[] = {R("GET", "/x", handle_ok, .access = ACCESS_ORGANISATION)};
-    assert_int_equal(route_table_check(no_param, 1, err, sizeof err), -1);
+    assert_int_equal(pipeline_check_routes(no_param, 1, err, sizeof err), -1);
     route_t private_cache[] = {
         R("GET", "/x/{id}", handle_ok, .access = ACCESS_SESSION, .cache = ROUTE_CACHED_ITEM)};
-    assert_int_equal(route_table_check(private_cache, 1, err, sizeof err), -1);
+    assert_int_equal(pipeline_check_routes(private_cache, 1, err, sizeof err), -1);
     route_t no_shape[] = {
         R("PUT", "/x", handle_ok, .access = ACCESS_SESSION, .body = BODY_ARRAY, .work = WORK_WRITE)};
-    assert_int_equal(route_table_check(no_shape, 1, err, sizeof err), -1);
+    assert_int_equal(pipeline_check_routes(no_shape, 1, err, sizeof err), -1);
     route_t good[] = {R("GET", "/x/{id}", handle_ok, .access = ACCESS_AGREEMENT)};
-    assert_int_equal(route_table_check(good, 1, err, sizeof err), 0);
+    assert_int_equal(pipeline_check_routes(good, 1, err, sizeof err), 0);
 }
 
 static void the_daemons_table_is_consistent(void **state)
 {
     (void)state;
     char err[256] = "";
-    if (route_table_check(routes, routes_count, err, sizeof err) != 0) fail_msg("%s", err);
+    if (pipeline_check_routes(routes, routes_count, err, sizeof err) != 0) fail_msg("%s", err);
     /* every route says who may call it, and no write is public but the
      * sign-up, sign-in and what an address may do anonymously */
     for (size_t i = 0; i < routes_count; i++) {
