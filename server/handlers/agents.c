@@ -50,7 +50,11 @@ static const char *const k_packagings[] = {"employment", "partnership", "consult
     " 'show_follows', g.show_follows, 'created_at', api_time(g.created_at),"                 \
     " 'updated_at', api_time(g.updated_at), 'version', g.version)"
 
-/* ---------- PUT /api/v1/me/agent ---------- */
+/* ---------- PUT /api/v1/me/agent ----------
+ * The profile is replaced as a whole, except the privacy flags
+ * (discoverable, show_track_record, show_follows): a flag that is not sent
+ * never makes the agent more visible. Left out, it keeps its stored value,
+ * and a new agent starts private ($10-$12 NULL = not sent). */
 
 static db_stmt_t q_agent_put = DB_STMT("agent_put", false,
     "WITH g AS ("
@@ -58,14 +62,16 @@ static db_stmt_t q_agent_put = DB_STMT("agent_put", false,
     "   capacity_hours_per_week, packagings, location, remote_ok, discoverable,"
     "   show_track_record, show_follows)"
     " VALUES ($1::bigint, $2, $3, $4, ARRAY(SELECT json_array_elements_text($5::json)),"
-    "   $6::int, ARRAY(SELECT json_array_elements_text($7::json)), $8, $9::bool, $10::bool,"
-    "   $11::bool, $12::bool)"
+    "   $6::int, ARRAY(SELECT json_array_elements_text($7::json)), $8, $9::bool,"
+    "   coalesce($10::bool, false), coalesce($11::bool, false), coalesce($12::bool, false))"
     " ON CONFLICT (account_id) DO UPDATE SET handle = EXCLUDED.handle,"
     "   headline = EXCLUDED.headline, personal_purpose = EXCLUDED.personal_purpose,"
     "   skills = EXCLUDED.skills, capacity_hours_per_week = EXCLUDED.capacity_hours_per_week,"
     "   packagings = EXCLUDED.packagings, location = EXCLUDED.location,"
-    "   remote_ok = EXCLUDED.remote_ok, discoverable = EXCLUDED.discoverable,"
-    "   show_track_record = EXCLUDED.show_track_record, show_follows = EXCLUDED.show_follows,"
+    "   remote_ok = EXCLUDED.remote_ok,"
+    "   discoverable = coalesce($10::bool, agents.discoverable),"
+    "   show_track_record = coalesce($11::bool, agents.show_track_record),"
+    "   show_follows = coalesce($12::bool, agents.show_follows),"
     "   updated_at = now(), version = agents.version + 1"
     " WHERE $13::int IS NULL OR agents.version = $13::int"
     " RETURNING *)"
@@ -96,11 +102,11 @@ void handle_agent_put(req_t *r)
     const json_t *packagings = validate_string_array(body, "packagings", false, 5, 20, false,
                                                      k_packagings, &p);
     const char *location = validate_string_or_null(body, "location", 200, NULL, &p);
-    bool remote_ok = true, discoverable = true, show_track_record = true, show_follows = true;
+    bool remote_ok = true, discoverable = false, show_track_record = false, show_follows = false;
     validate_bool(body, "remote_ok", false, &remote_ok, &p);
-    validate_bool(body, "discoverable", false, &discoverable, &p);
-    validate_bool(body, "show_track_record", false, &show_track_record, &p);
-    validate_bool(body, "show_follows", false, &show_follows, &p);
+    bool discoverable_sent = validate_bool(body, "discoverable", false, &discoverable, &p);
+    bool track_record_sent = validate_bool(body, "show_track_record", false, &show_track_record, &p);
+    bool follows_sent = validate_bool(body, "show_follows", false, &show_follows, &p);
     if (problem_has_fields(&p)) {
         json_decref(body);
         http_reply_problem(r, &p);
@@ -112,8 +118,10 @@ void handle_agent_put(req_t *r)
     snprintf(capacity_text, sizeof capacity_text, "%lld", capacity);
     const char *params[13] = {r->caller.account_id_text, handle, headline ? headline : "",
         personal ? personal : "", skills_json, capacity_text, packagings_json,
-        location && *location ? location : NULL, bool_text(remote_ok), bool_text(discoverable),
-        bool_text(show_track_record), bool_text(show_follows), version};
+        location && *location ? location : NULL, bool_text(remote_ok),
+        discoverable_sent ? bool_text(discoverable) : NULL,
+        track_record_sent ? bool_text(show_track_record) : NULL,
+        follows_sent ? bool_text(show_follows) : NULL, version};
     PGresult *res = NULL;
     if (skills_json && packagings_json) res = db_exec(&q_agent_put, 13, params, &p);
     else problem_set(&p, 500, "internal", "Internal error", NULL);

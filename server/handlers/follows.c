@@ -1,6 +1,7 @@
 /* follows: an agent follows an organisation without being engaged (PUT and
  * DELETE /organisations/{slug}/follow), the organisation's members see the
- * followers who allow it, and an agent lists what it follows. */
+ * followers who are discoverable and allow it (show_follows), and an agent
+ * lists what it follows. */
 #include <stdio.h>
 #include <string.h>
 
@@ -74,7 +75,8 @@ static db_stmt_t q_followers = DB_STMT("follow_followers", true,
     " json_build_object('handle', g.handle, 'display_name', a.display_name,"
     "  'headline', g.headline, 'followed_at', api_time(f.created_at))::text"
     " FROM follows f JOIN agents g ON g.id = f.agent_id JOIN accounts a ON a.id = g.account_id"
-    " WHERE f.organisation_id = $1::bigint AND g.show_follows AND a.deleted_at IS NULL"
+    " WHERE f.organisation_id = $1::bigint AND g.discoverable AND g.show_follows"
+    "  AND a.deleted_at IS NULL"
     "  AND " FOLLOW_AFTER("f.created_at", "f.agent_id")
     " ORDER BY f.created_at DESC, f.agent_id DESC LIMIT $4::int");
 
