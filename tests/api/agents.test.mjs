@@ -53,7 +53,7 @@ test('PUT /me/agent creates the agent: 200, ETag, version 1, no email anywhere',
   assert.deepEqual(res.body.packagings, body.packagings);
   assert.equal(res.body.capacity_hours_per_week, 20);
   assert.equal(res.body.location, 'Accra');
-  assert.equal(res.body.show_follows, true, 'show_follows defaults to true');
+  assert.equal(res.body.show_follows, false, 'show_follows left out: private');
   assert.deepEqual(res.body.purposes, []);
   assert.deepEqual(res.body.track_record, { concluded: 0, commitments_kept: 0 });
   assert.ok(!res.text.includes(user.email), 'the email is never part of an agent');

@@ -25,7 +25,8 @@ async function newAgent(overrides = {}) {
   const user = await newUser('Follower Person');
   const res = await api('PUT', '/api/v1/me/agent', {
     token: user.token,
-    body: { handle: unique('fan'), headline: 'Curious about your work', ...overrides },
+    body: { handle: unique('fan'), headline: 'Curious about your work', discoverable: true,
+      show_follows: true, ...overrides },
   });
   assert.equal(res.status, 200, res.text);
   return { user, handle: res.body.handle };
