@@ -85,6 +85,7 @@ typedef struct feed_req {
     const char *organisation;  /* slug or NULL */
     const char *purpose;       /* slug or NULL */
     char base[600];            /* "http://host:port", no trailing slash */
+    bool base_from_request;    /* base came from Host, not PUBLIC_URL */
     char query[160];           /* "" or "?organisation=x&purpose=y" (raw, not escaped) */
 } feed_req_t;
 
@@ -101,15 +102,24 @@ static bool host_ok(const char *h)
     return true;
 }
 
-void feeds_base_url(req_t *r, char *out, size_t cap)
+bool feeds_base_url(req_t *r, char *out, size_t cap)
 {
     if (http_config->public_url[0]) {
         snprintf(out, cap, "%s", http_config->public_url);
-    } else {
-        const char *host = http_header(r, "Host");
-        snprintf(out, cap, "%s://%s", http_config->cookie_secure ? "https" : "http",
-                 host_ok(host) ? host : "localhost");
+        return false;
     }
+    const char *host = http_header(r, "Host");
+    snprintf(out, cap, "%s://%s", http_config->cookie_secure ? "https" : "http",
+             host_ok(host) ? host : "localhost");
+    return true;
+}
+
+void feeds_cache_control(req_t *r, bool links_from_request, int max_age)
+{
+    char value[48];
+    snprintf(value, sizeof value, "%s, max-age=%d", links_from_request ? "private" : "public",
+             max_age);
+    http_add_header(r, "Cache-Control", value);
 }
 
 static bool read_feed_request(req_t *r, feed_req_t *f)
@@ -123,7 +133,7 @@ static bool read_feed_request(req_t *r, feed_req_t *f)
         purposes_bad_query(r, &p);
         return false;
     }
-    feeds_base_url(r, f->base, sizeof f->base);
+    f->base_from_request = feeds_base_url(r, f->base, sizeof f->base);
     if (f->organisation && f->purpose)
         snprintf(f->query, sizeof f->query, "?organisation=%s&purpose=%s", f->organisation,
                  f->purpose);
@@ -220,9 +230,11 @@ static void http_date(long long epoch, char *out, size_t cap)
     strftime(out, cap, "%a, %d %b %Y %H:%M:%S GMT", &tm);
 }
 
-/* Set ETag (a hash of the body), Last-Modified and Cache-Control; answer 304
+/* Set ETag (a hash of the body), Last-Modified and Cache-Control (public
+ * only when the links come from PUBLIC_URL); answer 304
  * when the client has this version already. Steals body. */
-static void reply_feed(req_t *r, const json_t *doc, const char *content_type, buf_t *body)
+static void reply_feed(req_t *r, const feed_req_t *f, const json_t *doc, const char *content_type,
+                       buf_t *body)
 {
     if (body->failed || !body->data) {
         free(body->data);
@@ -238,7 +250,7 @@ static void reply_feed(req_t *r, const json_t *doc, const char *content_type, bu
     http_date(updated, modified, sizeof modified);
     http_add_header(r, "ETag", etag);
     http_add_header(r, "Last-Modified", modified);
-    http_add_header(r, "Cache-Control", "public, max-age=60");
+    feeds_cache_control(r, f->base_from_request, 60);
     const char *inm = http_header(r, "If-None-Match");
     const char *ims = http_header(r, "If-Modified-Since");
     bool not_modified = false;
@@ -364,7 +376,7 @@ void handle_feed_atom(req_t *r)
         buf_str(&b, "</content>\n</entry>\n");
     }
     buf_str(&b, "</feed>\n");
-    reply_feed(r, doc, "application/atom+xml; charset=utf-8", &b);
+    reply_feed(r, &f, doc, "application/atom+xml; charset=utf-8", &b);
     json_decref(doc);
 }
 
@@ -442,6 +454,6 @@ void handle_feed_json(req_t *r)
         b.len = strlen(text);
         b.cap = b.len + 1;
     }
-    reply_feed(r, doc, "application/feed+json; charset=utf-8", &b);
+    reply_feed(r, &f, doc, "application/feed+json; charset=utf-8", &b);
     json_decref(doc);
 }

@@ -23,7 +23,14 @@ void feeds_buf_str(feeds_buf_t *b, const char *s);
  * markup characters escaped, characters XML 1.0 forbids removed. */
 void feeds_buf_xml(feeds_buf_t *b, const char *s);
 /* "scheme://host[:port]" for absolute links: PUBLIC_URL when configured,
- * else the Host header when it looks like a host, else localhost. */
-void feeds_base_url(req_t *r, char *out, size_t cap);
+ * else the Host header when it looks like a host, else localhost. Returns
+ * true when the links come from the request (no PUBLIC_URL): the answer
+ * then differs by a client's header and must not be kept by shared caches
+ * (see feeds_cache_control). */
+bool feeds_base_url(req_t *r, char *out, size_t cap);
+/* Cache-Control of an answer with absolute links from feeds_base_url:
+ * "public" only when they come from PUBLIC_URL, otherwise "private", so a
+ * shared cache never serves one client's Host to others. */
+void feeds_cache_control(req_t *r, bool links_from_request, int max_age);
 
 #endif

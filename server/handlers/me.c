@@ -275,8 +275,9 @@ void handle_notification_feed_atom(req_t *r)
         http_error(r, 500, "internal", "Internal error", NULL);
         return;
     }
-    /* a secret address: never kept by shared caches, never indexed */
-    http_add_header(r, "Cache-Control", "private, max-age=60");
+    /* a secret address: never kept by shared caches (whatever its links
+     * come from), never indexed */
+    feeds_cache_control(r, true, 60);
     http_add_header(r, "X-Robots-Tag", "noindex");
     http_reply_text(r, 200, "application/atom+xml; charset=utf-8", b.data, b.len);
 }

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import http from 'node:http';
-import { api, BASE, newUser, sql, unique } from './helpers.mjs';
+import { api, BASE, newUser, sql, startDaemon, unique } from './helpers.mjs';
 
 async function newPurpose(token, name = unique('Feed Cause')) {
   const res = await api('POST', '/api/v1/purposes', { token, body: { name, description: 'for feed tests' } });
@@ -69,14 +69,14 @@ function assertWellFormedXml(xml) {
 const entries = (xml) => [...xml.matchAll(/<entry>([\s\S]*?)<\/entry>/g)].map((m) => m[1]);
 
 // GET with a chosen Host header (fetch does not let us set it).
-function getWithHost(path, host) {
-  const { hostname, port } = new URL(BASE);
+function getWithHost(path, host, base = BASE) {
+  const { hostname, port } = new URL(base);
   return new Promise((resolve, reject) => {
     const req = http.request({ hostname, port, path, headers: { Host: host } }, (res) => {
       let text = '';
       res.setEncoding('utf8');
       res.on('data', (d) => { text += d; });
-      res.on('end', () => resolve({ status: res.statusCode, text }));
+      res.on('end', () => resolve({ status: res.statusCode, headers: res.headers, text }));
     });
     req.on('error', reject);
     req.end();
@@ -227,4 +227,31 @@ test('feed links use the Host header only when it is a plain host name', async (
   assert.match(evil.text, /href="http:\/\/localhost\/feeds\/engagements\.atom/);
   const json = await getWithHost(`/feeds/engagements.json?organisation=${org.slug}`, 'a/b@c');
   assert.match(JSON.parse(json.text).feed_url, /^http:\/\/localhost\//);
+});
+
+// A shared cache keys an answer by its URL: an answer whose links a client's
+// Host header chose must never be kept for others. With PUBLIC_URL the links
+// come from it alone and the feed may be cached publicly.
+test('a feed whose links come from the Host header is never publicly cacheable', async () => {
+  const org = await newOrganisation();
+  await newEngagement(org);
+  for (const path of [`/feeds/engagements.atom?organisation=${org.slug}`, `/feeds/engagements.json?organisation=${org.slug}`]) {
+    const res = await getWithHost(path, 'attacker.example');
+    assert.equal(res.status, 200);
+    assert.match(res.text, /attacker\.example/, 'without PUBLIC_URL the links follow Host');
+    assert.doesNotMatch(res.headers['cache-control'] ?? '', /public/, `${path}: ${res.headers['cache-control']}`);
+    assert.match(res.headers['cache-control'] ?? '', /private|no-store/);
+  }
+  const d = await startDaemon({ PUBLIC_URL: 'https://purposed.example/', LOG_REQUESTS: '0' });
+  try {
+    for (const path of [`/feeds/engagements.atom?organisation=${org.slug}`, `/feeds/engagements.json?organisation=${org.slug}`]) {
+      const res = await getWithHost(path, 'attacker.example', d.base);
+      assert.equal(res.status, 200);
+      assert.doesNotMatch(res.text, /attacker/, 'PUBLIC_URL alone makes the links');
+      assert.match(res.text, /https:\/\/purposed\.example\/engagements\//);
+      assert.match(res.headers['cache-control'], /public/);
+    }
+  } finally {
+    await d.stop();
+  }
 });
