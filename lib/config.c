@@ -112,7 +112,7 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
     cfg->cache_mb = 128;
     cfg->login_max_failures = 10;
     cfg->login_window_s = 900;
-    snprintf(cfg->cursor_secret, sizeof cfg->cursor_secret, "purposed-cursor-v1");
+    cfg->cursor_secret[0] = '\0'; /* none: the instance's own (lib/secrets.h) */
     cfg->write_rate_per_minute = 600;
     cfg->write_burst = 60;
     cfg->w_purpose = 0.45;
@@ -164,6 +164,12 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
     INT_VAR("LOGIN_MAX_FAILURES", login_max_failures, 1, 100000);
     INT_VAR("LOGIN_WINDOW_SECONDS", login_window_s, 1, 86400);
     STR_VAR("CURSOR_SECRET", cursor_secret);
+    if (strcmp(cfg->cursor_secret, "purposed-cursor-v1") == 0) {
+        snprintf(err, errlen, "CURSOR_SECRET must not be purposed-cursor-v1, the old default that"
+                              " anyone can read: set your own, or leave it out to use the"
+                              " instance's own");
+        return -1;
+    }
     STR_VAR("PUBLIC_URL", public_url);
     {
         /* absolute links in feeds: scheme://host[:port][/path], no trailing slash */

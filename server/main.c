@@ -20,6 +20,7 @@
 #include "rcache.h"
 #include "route.h"
 #include "routes.h"
+#include "secrets.h"
 
 static const char *env_get(const char *name) { return getenv(name); }
 
@@ -45,6 +46,17 @@ static int run_migrations(const config_t *cfg)
     snprintf(msg, sizeof msg, "%d applied", n);
     log_event("info", "migrate", msg);
     return 0;
+}
+
+/* The instance's cursor secret (lib/secrets.h) on this thread's connection. */
+static int load_cursor_secret(char *out, size_t cap)
+{
+    problem_t p;
+    problem_init(&p);
+    int rc = secrets_get("cursor", out, cap, &p);
+    if (rc != 0) log_event("warn", "cursor_secret_unavailable", p.detail);
+    problem_clear(&p);
+    return rc;
 }
 
 /* The key prefix of cached items ("/api/v1/engagements/"): their route's
@@ -90,9 +102,17 @@ int main(int argc, char **argv)
     char latest[256];
     if (migrate_latest_name(cfg.migrations_dir, latest, sizeof latest) != 0) latest[0] = '\0';
     ops_set_latest_migration(latest);
-    cursor_configure(cfg.cursor_secret);
     auth_configure(cfg.pwhash_opslimit, cfg.pwhash_memlimit);
     db_configure(cfg.database_url, cfg.statement_timeout_ms);
+    if (cfg.cursor_secret[0]) {
+        cursor_configure(cfg.cursor_secret);
+    } else {
+        /* no CURSOR_SECRET: the instance's own, made once and kept in the
+         * database; read now, or at the first cursor if the database is
+         * not reachable yet (the daemon still starts, /readyz says 503) */
+        cursor_set_loader(load_cursor_secret);
+        if (!cursor_ready()) log_event("warn", "cursor_secret_pending", "the database is not reachable yet");
+    }
     for (size_t i = 0; i < routes_count; i++) {
         routes[i].id = (int)i + 1;
         metrics_set_route_name((int)i + 1, routes[i].pattern);

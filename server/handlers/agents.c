@@ -373,7 +373,7 @@ void handle_agents_list(req_t *r)
     int limit;
     if (!http_limit(r, &limit)) return;
     char keys[1][PAGE_KEY_MAX];
-    if (!purposes_read_cursor(r, "agents", 1, keys)) return;
+    if (!purposes_read_cursor(r, "agents", CURSOR_KEY_ID, keys)) return;
     problem_t p;
     problem_init(&p);
     const char *purpose = purposes_query_slug(r, "purpose", &p);

@@ -120,6 +120,11 @@ static bool read_cursor(req_t *r, const char *tag, char *out, size_t cap)
     out[0] = '\0';
     const char *c = http_query(r, "cursor");
     if (!c) return true;
+    if (!cursor_ready()) {
+        http_error(r, 503, "unavailable", "Service unavailable",
+                   "Cursors cannot be read until the database is reachable; try again.");
+        return false;
+    }
     json_t *keys = cursor_decode(c, 2);
     const json_t *t = keys ? json_array_get(keys, 0) : NULL;
     const json_t *k = keys ? json_array_get(keys, 1) : NULL;

@@ -414,7 +414,8 @@ void handle_engagements_list(req_t *r)
     if (!status) status = "open";
     const char *tag = q ? "engagements-rank" : "engagements";
     char keys[2][PAGE_KEY_MAX];
-    if (!purposes_read_cursor(r, tag, 2, keys)) return;
+    const char *kinds = q ? CURSOR_KEY_RANK CURSOR_KEY_ID : CURSOR_KEY_TIME CURSOR_KEY_ID;
+    if (!purposes_read_cursor(r, tag, kinds, keys)) return;
     if (!keys[0][0]) snprintf(keys[0], PAGE_KEY_MAX, "%s", q ? "Infinity" : "infinity");
     if (!keys[1][0]) snprintf(keys[1], PAGE_KEY_MAX, "%s", "9223372036854775807");
     char lim[16];

@@ -86,7 +86,7 @@ void handle_followers_list(req_t *r)
     int limit;
     if (!http_limit(r, &limit)) return;
     char keys[2][PAGE_KEY_MAX];
-    if (!purposes_read_cursor(r, "followers", 2, keys)) return;
+    if (!purposes_read_cursor(r, "followers", CURSOR_KEY_MICROS CURSOR_KEY_ID, keys)) return;
     problem_t p;
     problem_init(&p);
     char limit_text[16];
@@ -116,7 +116,7 @@ void handle_my_follows(req_t *r)
     int limit;
     if (!http_limit(r, &limit)) return;
     char keys[2][PAGE_KEY_MAX];
-    if (!purposes_read_cursor(r, "my-follows", 2, keys)) return;
+    if (!purposes_read_cursor(r, "my-follows", CURSOR_KEY_MICROS CURSOR_KEY_ID, keys)) return;
     char limit_text[16];
     snprintf(limit_text, sizeof limit_text, "%d", limit + 1);
     const char *params[4] = {r->caller.account_id_text, keys[0][0] ? keys[0] : NULL,

@@ -2,6 +2,7 @@
 #ifndef PURPOSED_HANDLERS_H
 #define PURPOSED_HANDLERS_H
 
+#include "cursor.h"
 #include "http.h"
 
 /* ops.c */
@@ -24,9 +25,11 @@ void handle_account_delete(req_t *r);
  * lists (purposes, organisations, charter, members, engagements) */
 #define PAGE_KEY_MAX 512
 struct pg_result; /* PGresult */
-/* Read ?cursor= made by a list tagged tag with nkeys string keys into keys
- * ("" when there is no cursor); false with 400 set when it is bad. */
-bool purposes_read_cursor(req_t *r, const char *tag, size_t nkeys, char keys[][PAGE_KEY_MAX]);
+/* Read ?cursor= made by a list tagged tag into keys ("" when there is no
+ * cursor). kinds names the list's keys, one CURSOR_KEY_* each (lib/cursor.h):
+ * a key that is not of its kind is a bad cursor. False with the answer set
+ * when the cursor is bad (400) or cannot be checked yet (503). */
+bool purposes_read_cursor(req_t *r, const char *tag, const char *kinds, char keys[][PAGE_KEY_MAX]);
 /* Reply {items, next_cursor} from rows (nkeys key columns, then the item's
  * JSON text) fetched with limit + 1. A first key too long for a cursor is
  * sent as "" (the list then looks it up by the others). Clears res. */

@@ -117,7 +117,7 @@ void handle_organisations_list(req_t *r)
         return;
     }
     char keys[2][PAGE_KEY_MAX];
-    if (!purposes_read_cursor(r, "organisations", 2, keys)) return;
+    if (!purposes_read_cursor(r, "organisations", CURSOR_KEY_TEXT CURSOR_KEY_ID, keys)) return;
     char lim[16];
     snprintf(lim, sizeof lim, "%d", limit + 1);
     const char *params[5] = {purpose, keys[0], keys[1][0] ? keys[1] : "0", lim, q};
@@ -297,35 +297,54 @@ void handle_organisation_update(req_t *r)
 
 /* ---------- charter ---------- */
 
+/* Newest version first, keyset paged by version. Every organisation has
+ * version 1, so no row means no organisation, unless a cursor went past
+ * the end: q_org_exists tells them apart. */
 static db_stmt_t q_charter = DB_STMT("organisation_charter", true,
-    "SELECT json_build_object('items', coalesce((SELECT json_agg(json_build_object("
+    "SELECT c.version::text, json_build_object("
     "   'version', c.version, 'purpose_statement', c.purpose_statement,"
     "   'association_norms', c.association_norms, 'change_note', c.change_note,"
     "   'changed_by', CASE WHEN a.id IS NULL THEN NULL"
     "     ELSE json_build_object('id', a.id, 'display_name', a.display_name) END,"
-    "   'changed_at', api_time(c.changed_at)) ORDER BY c.version DESC)"
-    "   FROM organisation_charters c LEFT JOIN accounts a ON a.id = c.changed_by"
-    "   WHERE c.organisation_id = o.id), '[]'::json), 'next_cursor', NULL)::text"
-    " FROM organisations o WHERE o.slug = $1");
+    "   'changed_at', api_time(c.changed_at))::text"
+    " FROM organisations o JOIN organisation_charters c ON c.organisation_id = o.id"
+    " LEFT JOIN accounts a ON a.id = c.changed_by"
+    " WHERE o.slug = $1 AND ($2::bigint IS NULL OR c.version < $2::bigint)"
+    " ORDER BY c.version DESC LIMIT $3::int");
+static db_stmt_t q_org_exists = DB_STMT("organisation_exists", true,
+    "SELECT 1 FROM organisations WHERE slug = $1");
 
 void handle_charter_list(req_t *r)
 {
     const char *slug;
-    if (!path_slug(r, &slug)) return;
-    const char *params[1] = {slug};
+    int limit;
+    if (!path_slug(r, &slug) || !http_limit(r, &limit)) return;
+    char keys[1][PAGE_KEY_MAX];
+    if (!purposes_read_cursor(r, "charter", CURSOR_KEY_ID, keys)) return;
+    char lim[16];
+    snprintf(lim, sizeof lim, "%d", limit + 1);
+    const char *params[3] = {slug, keys[0][0] ? keys[0] : NULL, lim};
     problem_t p;
     problem_init(&p);
-    PGresult *res = db_exec(&q_charter, 1, params, &p);
+    PGresult *res = db_exec(&q_charter, 3, params, &p);
+    if (res && PQntuples(res) == 0) {
+        PGresult *org = db_exec(&q_org_exists, 1, params, &p);
+        bool exists = org && PQntuples(org) == 1;
+        if (org) PQclear(org);
+        if (!exists) {
+            PQclear(res);
+            res = NULL;
+            if (!p.status) {
+                not_found(r);
+                return;
+            }
+        }
+    }
     if (!res) {
         http_reply_problem(r, &p);
         return;
     }
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        not_found(r);
-        return;
-    }
-    reply_row_json(r, 200, res, 0);
+    purposes_reply_page(r, res, limit, "charter", 1);
 }
 
 /* ---------- members ---------- */
@@ -349,7 +368,7 @@ void handle_members_list(req_t *r)
     int limit;
     if (!http_limit(r, &limit)) return;
     char keys[2][PAGE_KEY_MAX];
-    if (!purposes_read_cursor(r, "members", 2, keys)) return;
+    if (!purposes_read_cursor(r, "members", CURSOR_KEY_TIME CURSOR_KEY_ID, keys)) return;
     char lim[16];
     snprintf(lim, sizeof lim, "%d", limit + 1);
     const char *params[4] = {org.id, keys[0][0] ? keys[0] : "-infinity",

@@ -23,18 +23,30 @@ static void bad_cursor(req_t *r)
     http_reply_problem(r, &p);
 }
 
-bool purposes_read_cursor(req_t *r, const char *tag, size_t nkeys, char keys[][PAGE_KEY_MAX])
+bool purposes_read_cursor(req_t *r, const char *tag, const char *kinds, char keys[][PAGE_KEY_MAX])
 {
+    size_t nkeys = strlen(kinds);
     for (size_t i = 0; i < nkeys; i++) keys[i][0] = '\0';
     const char *c = http_query(r, "cursor");
     if (!c) return true;
+    if (!cursor_ready()) {
+        http_error(r, 503, "unavailable", "Service unavailable",
+                   "Cursors cannot be read until the database is reachable; try again.");
+        return false;
+    }
     json_t *arr = cursor_decode(c, nkeys + 1);
     const json_t *t = arr ? json_array_get(arr, 0) : NULL;
     bool ok = t && json_is_string(t) && strcmp(json_string_value(t), tag) == 0;
+    /* Signed is not valid: each key must be what the list gives out (a
+     * forged or stale key never reaches SQL as something it cannot cast). */
     for (size_t i = 0; ok && i < nkeys; i++) {
         const json_t *k = json_array_get(arr, i + 1);
-        ok = json_is_string(k) && json_string_length(k) < PAGE_KEY_MAX;
+        ok = json_is_string(k) && json_string_length(k) < PAGE_KEY_MAX &&
+             strlen(json_string_value(k)) == json_string_length(k);
         if (ok) snprintf(keys[i], PAGE_KEY_MAX, "%s", json_string_value(k));
+        /* "" is the first key a list sends when it is too long for a cursor */
+        ok = ok && ((i == 0 && !keys[i][0] && kinds[i] == CURSOR_KEY_TEXT[0]) ||
+                    cursor_key_valid(kinds[i], keys[i]));
     }
     json_decref(arr);
     if (!ok) bad_cursor(r);
@@ -175,7 +187,7 @@ void handle_purposes_list(req_t *r)
         return;
     }
     char keys[1][PAGE_KEY_MAX];
-    if (!purposes_read_cursor(r, "purposes", 1, keys)) return;
+    if (!purposes_read_cursor(r, "purposes", CURSOR_KEY_TEXT, keys)) return;
     char lim[16];
     snprintf(lim, sizeof lim, "%d", limit + 1);
     const char *params[3] = {q, keys[0], lim};

@@ -64,7 +64,7 @@ static void defaults(void **state)
     assert_string_equal(c.public_url, "");
     assert_int_equal(c.login_max_failures, 10);
     assert_int_equal(c.login_window_s, 900);
-    assert_string_equal(c.cursor_secret, "purposed-cursor-v1");
+    assert_string_equal(c.cursor_secret, ""); /* the instance's own, from the database */
     double sum = c.w_purpose + c.w_skills + c.w_capacity + c.w_packaging + c.w_location +
                  c.w_follows;
     assert_true(sum > 0.999 && sum < 1.001);
@@ -192,6 +192,7 @@ static void bad_values_name_the_variable(void **state)
         {"MATCH_WEIGHT_PURPOSE", "-0.1"}, {"MATCH_WEIGHT_SKILLS", "nan"},
         {"MATCH_WEIGHT_CAPACITY", "inf"}, {"MATCH_WEIGHT_PACKAGING", "1001"},
         {"MATCH_WEIGHT_LOCATION", "x"}, {"MATCH_WEIGHT_FOLLOWS", "1e999"},
+        {"CURSOR_SECRET", "purposed-cursor-v1"}, /* the old default: public */
     };
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         env_reset();

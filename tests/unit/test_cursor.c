@@ -4,6 +4,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <cmocka.h>
@@ -193,10 +194,67 @@ static void overlong_keys_are_not_encoded(void **state)
     assert_null(c);
 }
 
+/* Each kind of key accepts what the lists give out and nothing a cast in
+ * SQL would fail on (or accept as something else). */
+static void keys_are_checked_against_their_kind(void **state)
+{
+    (void)state;
+    static const struct { const char *kind, *text; bool ok; } cases[] = {
+        {CURSOR_KEY_TEXT, "any name, even ✓", true}, {CURSOR_KEY_TEXT, "", true},
+        {CURSOR_KEY_ID, "0", true}, {CURSOR_KEY_ID, "42", true},
+        {CURSOR_KEY_ID, "9223372036854775807", true}, {CURSOR_KEY_ID, "9223372036854775808", false},
+        {CURSOR_KEY_ID, "99999999999999999999", false}, {CURSOR_KEY_ID, "-1", false},
+        {CURSOR_KEY_ID, "+1", false}, {CURSOR_KEY_ID, " 1", false}, {CURSOR_KEY_ID, "1 ", false},
+        {CURSOR_KEY_ID, "1.5", false}, {CURSOR_KEY_ID, "1e3", false}, {CURSOR_KEY_ID, "0x10", false},
+        {CURSOR_KEY_ID, "", false}, {CURSOR_KEY_ID, "abc", false},
+        {CURSOR_KEY_TIME, "2024-05-01T10:00:00.123456Z", true},
+        {CURSOR_KEY_TIME, "2024-02-29T23:59:59.999999Z", true},
+        {CURSOR_KEY_TIME, "2000-02-29T00:00:00.000000Z", true},
+        {CURSOR_KEY_TIME, "0001-01-01T00:00:00.000000Z", true},
+        {CURSOR_KEY_TIME, "2023-02-29T00:00:00.000000Z", false}, /* not a leap year */
+        {CURSOR_KEY_TIME, "1900-02-29T00:00:00.000000Z", false},
+        {CURSOR_KEY_TIME, "2024-04-31T00:00:00.000000Z", false},
+        {CURSOR_KEY_TIME, "2024-13-01T00:00:00.000000Z", false},
+        {CURSOR_KEY_TIME, "2024-00-01T00:00:00.000000Z", false},
+        {CURSOR_KEY_TIME, "2024-05-01T24:00:00.000000Z", false},
+        {CURSOR_KEY_TIME, "2024-05-01T10:60:00.000000Z", false},
+        {CURSOR_KEY_TIME, "2024-05-01T10:00:60.000000Z", false},
+        {CURSOR_KEY_TIME, "0000-01-01T00:00:00.000000Z", false},
+        {CURSOR_KEY_TIME, "2024-05-01T10:00:00.123456", false},
+        {CURSOR_KEY_TIME, "2024-05-01T10:00:00Z", false}, {CURSOR_KEY_TIME, "2024-05-01", false},
+        {CURSOR_KEY_TIME, "2024-05-01T10:00:00.12345xZ", false},
+        {CURSOR_KEY_TIME, "infinity", false}, {CURSOR_KEY_TIME, "", false},
+        {CURSOR_KEY_MICROS, "1714557600123456", true}, {CURSOR_KEY_MICROS, "0", true},
+        {CURSOR_KEY_MICROS, "-1", true}, {CURSOR_KEY_MICROS, "253402300799999999", true},
+        {CURSOR_KEY_MICROS, "253402300800000000", false},
+        {CURSOR_KEY_MICROS, "-62135596800000001", false},
+        {CURSOR_KEY_MICROS, "9223372036854775807", false}, {CURSOR_KEY_MICROS, "1e5", false},
+        {CURSOR_KEY_MICROS, "--1", false}, {CURSOR_KEY_MICROS, "-", false},
+        {CURSOR_KEY_RANK, "0.0607927", true}, {CURSOR_KEY_RANK, "1e-20", true},
+        {CURSOR_KEY_RANK, "6.07927e-05", true}, {CURSOR_KEY_RANK, "0", true},
+        {CURSOR_KEY_RANK, "1", true}, {CURSOR_KEY_RANK, "1e999", false},
+        {CURSOR_KEY_RANK, "1e-999", false}, {CURSOR_KEY_RANK, "1e39", false},
+        {CURSOR_KEY_RANK, "-1", false}, {CURSOR_KEY_RANK, "NaN", false},
+        {CURSOR_KEY_RANK, "Infinity", false}, {CURSOR_KEY_RANK, "inf", false},
+        {CURSOR_KEY_RANK, "0x1p3", false}, {CURSOR_KEY_RANK, ".5", false},
+        {CURSOR_KEY_RANK, "", false}, {CURSOR_KEY_RANK, "1 ", false},
+    };
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        if (cursor_key_valid(cases[i].kind[0], cases[i].text) != cases[i].ok) {
+            fprintf(stderr, "kind %s \"%s\": expected %s\n", cases[i].kind, cases[i].text,
+                    cases[i].ok ? "valid" : "invalid");
+            fail();
+        }
+    }
+    assert_false(cursor_key_valid('?', "1"));
+    assert_false(cursor_key_valid(CURSOR_KEY_TEXT[0], NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(roundtrip),
+        cmocka_unit_test(keys_are_checked_against_their_kind),
         cmocka_unit_test(every_flipped_character_is_refused),
         cmocka_unit_test(truncated_and_extended_are_refused),
         cmocka_unit_test(wrong_key_count_is_refused),
