@@ -335,7 +335,9 @@ static stage_result_t stage_authz(req_t *r, const route_spec_t *s)
     return STAGE_ANSWERED;
 }
 
-/* If-Match names the version the change is based on: "\"3\"" or W/"3". */
+/* If-Match names the version the change is based on: "\"3\"". It is
+ * compared strongly (RFC 9110 section 13.1.1): a weak ETag (W/"3") never
+ * matches, so it is refused like a stale version. */
 static stage_result_t stage_if_match(req_t *r, const route_spec_t *s)
 {
     r->if_match[0] = '\0';
@@ -347,13 +349,13 @@ static stage_result_t stage_if_match(req_t *r, const route_spec_t *s)
                    "Send If-Match with the ETag you last read, so no change is lost.");
         return STAGE_ANSWERED;
     }
+    bool weak = strncmp(im, "W/", 2) == 0;
     const char *v = im;
-    if (strncmp(v, "W/", 2) == 0) v += 2;
     char *end = NULL;
     errno = 0;
     if (*v == '"') v++;
     long long n = strtoll(v, &end, 10);
-    if (errno || end == v || n < 1 || (*end != '"' && *end != '\0') ||
+    if (weak || errno || end == v || n < 1 || (*end != '"' && *end != '\0') ||
         (*end == '"' && end[1] != '\0')) {
         http_error(r, 412, "precondition-failed", "Stale or unknown version",
                    "If-Match does not name the current version; read the resource again.");

@@ -283,7 +283,24 @@ void handle_agent_purposes_put(req_t *r)
     problem_t p;
     problem_init(&p);
     validate_energy_items(items, &p);
-    if (problem_has_fields(&p)) {
+    if (problem_has_fields(&p) && json_array_size(items) <= AGENT_MAX_PURPOSES) {
+        /* name unknown purposes too (the lock statement names them when
+         * everything else is valid) */
+        json_t *slugs = json_array();
+        size_t i;
+        const json_t *item;
+        json_array_foreach(items, i, item) {
+            const json_t *slug = json_object_get(item, "purpose");
+            bool ok = json_is_string(slug) && validate_slug(json_string_value(slug)) &&
+                      strlen(json_string_value(slug)) == json_string_length(slug);
+            json_array_append_new(slugs, ok ? json_copy((json_t *)slug) : json_null());
+        }
+        char *slugs_json = json_dumps(slugs, JSON_COMPACT);
+        json_decref(slugs);
+        if (slugs_json) check_purposes(slugs_json, NULL, &p);
+        free(slugs_json);
+    }
+    if (problem_has_fields(&p) || p.status) {
         json_decref(items);
         http_reply_problem(r, &p);
         return;

@@ -454,22 +454,6 @@ static void read_terms(const json_t *body, bool required, terms_input_t *t, prob
         problem_field(p, "review_on", "must not be before starts_on");
 }
 
-/* Names the purposes in json (array text) that do not exist as field errors. */
-static db_stmt_t q_unknown_purposes = DB_STMT("agreement_unknown_purposes", true,
-    "SELECT s FROM json_array_elements_text($1::json) s"
-    " WHERE NOT EXISTS (SELECT 1 FROM purposes p WHERE p.slug = s) ORDER BY 1");
-
-static int check_purposes(const char *purposes_json, problem_t *p)
-{
-    const char *params[1] = {purposes_json};
-    PGresult *res = db_exec(&q_unknown_purposes, 1, params, p);
-    if (!res) return -1;
-    if (PQntuples(res) > 0)
-        problem_field(p, "purposes", "no such purpose: \"%.64s\"", PQgetvalue(res, 0, 0));
-    PQclear(res);
-    return 0;
-}
-
 /* ---------- POST /agreements ---------- */
 
 static db_stmt_t q_resolve = DB_STMT("agreement_resolve", true,
@@ -565,7 +549,7 @@ void handle_agreement_create(req_t *r)
                 problem_field(&p, "engagement", "is not an engagement of this organisation");
         }
     }
-    if ((t.purposes && check_purposes(t.purposes, &p) != 0) || problem_has_fields(&p)) {
+    if ((t.purposes && check_purposes(t.purposes, "purposes", &p) != 0) || problem_has_fields(&p)) {
         terms_input_free(&t);
         json_decref(body);
         http_reply_problem(r, &p);
@@ -816,8 +800,7 @@ void handle_agreement_patch(req_t *r)
                    "Give at least one field of the terms to propose new terms.");
         return;
     }
-    if ((!problem_has_fields(&p) && t.purposes && check_purposes(t.purposes, &p) != 0) ||
-        problem_has_fields(&p)) {
+    if ((t.purposes && check_purposes(t.purposes, "purposes", &p) != 0) || problem_has_fields(&p)) {
         terms_input_free(&t);
         json_decref(body);
         http_reply_problem(r, &p);

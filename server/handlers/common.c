@@ -5,6 +5,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "db.h"
+
 void reply_row_json(req_t *r, int status, PGresult *res, int col)
 {
     if (!res || PQntuples(res) < 1 || PQgetisnull(res, 0, col)) {
@@ -35,7 +37,44 @@ void reply_db_problem(req_t *r, problem_t *p) { http_reply_problem(r, p); }
 
 void field_unknown_purposes(problem_t *p, const char *slugs)
 {
-    problem_field(p, "purposes", "unknown purpose: %.200s", slugs);
+    problem_field(p, "purposes", "no such purpose: %.200s", slugs);
+}
+
+static db_stmt_t q_unknown_purposes = DB_STMT("unknown_purposes", true,
+    "SELECT (i.ord - 1)::text, i.s FROM json_array_elements_text($1::json) WITH ORDINALITY AS i(s, ord)"
+    " WHERE i.s IS NOT NULL AND NOT EXISTS (SELECT 1 FROM purposes p WHERE p.slug = i.s)"
+    " ORDER BY i.ord");
+
+int check_purposes(const char *slugs_json, const char *field, problem_t *p)
+{
+    const char *params[1] = {slugs_json};
+    problem_t db;
+    problem_init(&db);
+    PGresult *res = db_exec(&q_unknown_purposes, 1, params, &db);
+    if (!res) {
+        problem_clear(p);
+        *p = db;
+        return -1;
+    }
+    int n = PQntuples(res);
+    if (field && n > 0) {
+        char slugs[256] = "";
+        size_t len = 0;
+        for (int i = 0; i < n && len < sizeof slugs; i++) {
+            int w = snprintf(slugs + len, sizeof slugs - len, "%s%s", i ? ", " : "",
+                             PQgetvalue(res, i, 1));
+            if (w < 0) break;
+            len += (size_t)w;
+        }
+        field_unknown_purposes(p, slugs);
+    }
+    for (int i = 0; !field && i < n; i++) {
+        char item[48];
+        snprintf(item, sizeof item, "[%s].purpose", PQgetvalue(res, i, 0));
+        problem_field(p, item, "no such purpose");
+    }
+    PQclear(res);
+    return 0;
 }
 
 bool patch_applied(req_t *r, PGresult *res, const char *what)

@@ -18,6 +18,15 @@ void set_etag(req_t *r, const char *version);
 void reply_db_problem(req_t *r, problem_t *p);
 /* The field error for purpose slugs a statement did not find. */
 void field_unknown_purposes(problem_t *p, const char *slugs);
+/* Name the slugs in slugs_json (JSON array text; null items are skipped)
+ * that are not purposes, as field errors: all under field ("purposes"), or,
+ * with field NULL, each as "[i].purpose". A handler calls it before it
+ * answers a 422, so one answer names every bad field, unknown references
+ * included. Writes that name unknown slugs themselves (their statement
+ * reports them with field_unknown_purposes) call it only when other
+ * fields are bad, so a valid write costs no extra round trip. 0, or -1
+ * with p replaced by the database problem. */
+int check_purposes(const char *slugs_json, const char *field, problem_t *p);
 /* The outcome of a versioned UPDATE whose row 0 is (id or version when the
  * row changed, else NULL; unknown purpose slugs, "" if none). True when it
  * changed; otherwise replies 422 naming purposes, or 412 naming what (e.g.

@@ -214,7 +214,8 @@ void handle_engagement_create(req_t *r)
     problem_init(&p);
     engagement_input_t in = {0};
     read_engagement(body, true, &in, &p);
-    if (problem_has_fields(&p)) {
+    if (problem_has_fields(&p) && in.purposes) check_purposes(in.purposes, "purposes", &p);
+    if (problem_has_fields(&p) || p.status) {
         input_free(&in);
         json_decref(body);
         http_reply_problem(r, &p);
@@ -287,7 +288,8 @@ void handle_engagement_update(req_t *r)
     problem_init(&p);
     engagement_input_t in = {0};
     read_engagement(body, false, &in, &p);
-    if (problem_has_fields(&p)) {
+    if (problem_has_fields(&p) && in.purposes) check_purposes(in.purposes, "purposes", &p);
+    if (problem_has_fields(&p) || p.status) {
         input_free(&in);
         json_decref(body);
         http_reply_problem(r, &p);

@@ -178,7 +178,8 @@ void handle_organisation_create(req_t *r)
                validate_slugify(name, slug, sizeof slug) != 0) {
         problem_field(&p, "slug", "is required when the name has no letters or digits (a-z, 0-9)");
     }
-    if (problem_has_fields(&p)) {
+    if (problem_has_fields(&p) && purposes) check_purposes(purposes, "purposes", &p);
+    if (problem_has_fields(&p) || p.status) {
         free(purposes);
         json_decref(body);
         http_reply_problem(r, &p);
@@ -274,7 +275,8 @@ void handle_organisation_update(req_t *r)
     const char *website = read_website(body, &website_given, &p);
     const char *location = validate_string_or_null(body, "location", 200, &location_given, &p);
     const char *note = validate_string_or_null(body, "change_note", 1000, NULL, &p);
-    if (problem_has_fields(&p)) {
+    if (problem_has_fields(&p) && purposes) check_purposes(purposes, "purposes", &p);
+    if (problem_has_fields(&p) || p.status) {
         free(purposes);
         json_decref(body);
         http_reply_problem(r, &p);

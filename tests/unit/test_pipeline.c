@@ -377,9 +377,17 @@ static void if_match_before_the_body(void **state)
     assert_int_equal(r->status, 412);
     done(r);
 
+    /* compared strongly (RFC 9110 section 13.1.1): a weak ETag never matches */
     r = request("PATCH", "/api/v1/open/3", "{}");
     header("Content-Type", "application/json");
     header("If-Match", "W/\"12\"");
+    serve(r);
+    assert_int_equal(r->status, 412);
+    done(r);
+
+    r = request("PATCH", "/api/v1/open/3", "{}");
+    header("Content-Type", "application/json");
+    header("If-Match", "\"12\"");
     serve(r);
     assert_int_equal(r->status, 200);
     assert_string_equal(r->if_match, "12");
