@@ -3,7 +3,7 @@ import { h, replace } from '../dom.js';
 import { field, onSubmit, showErrors, value } from '../forms.js';
 import { session, signIn } from '../session.js';
 import { ApiError } from '../api.js';
-import { safeNext } from './signup.js';
+import { safeNext } from '../redirect.js';
 
 export default function render(ctx) {
   ctx.setTitle('Sign in');

@@ -3,11 +3,7 @@ import { h, replace } from '../dom.js';
 import { field, onSubmit, showErrors, value } from '../forms.js';
 import { api, newKey } from '../api.js';
 import { session, signIn } from '../session.js';
-
-// Only same-site paths are followed after signing in.
-export function safeNext(next) {
-  return next && next.startsWith('/') && !next.startsWith('//') && !next.startsWith('/api/') ? next : null;
-}
+import { safeNext } from '../redirect.js';
 
 export default function render(ctx) {
   ctx.setTitle('Create your account');
