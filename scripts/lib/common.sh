@@ -9,6 +9,32 @@ APT_PACKAGES=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
 
+# Seconds to wait for another apt or dpkg (unattended-upgrades, a second
+# scripts/run) to release its lock before giving up.
+APT_LOCK_TIMEOUT="${APT_LOCK_TIMEOUT:-600}"
+
+# apt-get that waits for dpkg's lock instead of failing at once. apt honours
+# DPkg::Lock::Timeout for dpkg's lock only: `update` still fails at once on
+# the lists lock, so a failure that names a lock is retried until the
+# timeout. Output goes to stderr only when it fails for good.
+apt_get() {
+  local sudo="" waited=0 out
+  [ "$(id -u)" -eq 0 ] || sudo="sudo"
+  while :; do
+    if out=$(DEBIAN_FRONTEND=noninteractive $sudo apt-get -o DPkg::Lock::Timeout="$APT_LOCK_TIMEOUT" "$@" 2>&1); then
+      return 0
+    fi
+    if grep -qE 'Could not get lock|Unable to (lock|acquire)' <<<"$out" && [ "$waited" -lt "$APT_LOCK_TIMEOUT" ]; then
+      [ "$waited" -eq 0 ] && say "another apt process holds its lock: waiting (up to ${APT_LOCK_TIMEOUT}s)"
+      sleep 2
+      waited=$((waited + 2))
+      continue
+    fi
+    printf '%s\n' "$out" >&2
+    return 1
+  done
+}
+
 # Install the Debian packages given (default: APT_PACKAGES) that are missing.
 ensure_packages() {
   local pkgs=("$@") missing=()
@@ -18,11 +44,8 @@ ensure_packages() {
   done
   [ ${#missing[@]} -eq 0 ] && return 0
   say "installing ${missing[*]}"
-  local sudo=""
-  [ "$(id -u)" -eq 0 ] || sudo="sudo"
-  $sudo apt-get update -q >/dev/null || die "apt-get update failed"
-  DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -q --no-install-recommends "${missing[@]}" >/dev/null \
-    || die "apt-get install ${missing[*]} failed"
+  apt_get update -q || die "apt-get update failed"
+  apt_get install -y -q --no-install-recommends "${missing[@]}" || die "apt-get install ${missing[*]} failed"
 }
 
 # Node packages for tests and tools (playwright-core, axe, redocly), from npm.
