@@ -92,7 +92,7 @@ before(async () => {
     await ok(await api('PUT', '/api/v1/me/agent', {
       token: w[who].token,
       body: { handle, headline: 'Engineer', skills: ['pumps'], capacity_hours_per_week: 20,
-              packagings: ['volunteer'], remote_ok: true, discoverable },
+              packagings: ['volunteer'], remote_ok: true, discoverable, show_follows: true },
     }));
     await ok(await api('PUT', '/api/v1/me/agent/purposes', { token: w[who].token, body: [{ purpose: w.purpose, energy: 50 }] }));
     w[`${who === 'agent' ? 'agent' : 'hidden'}Handle`] = handle;

@@ -179,7 +179,10 @@ test('PATCH engagement: If-Match (428/412), members only, every editable field',
   res = await api('PATCH', url, { token: owner.token, body: { purposes: [unique('ghost')] }, headers: { 'If-Match': '"2"' } });
   assert.equal(res.status, 422);
   assert.deepEqual(problemFields(res), ['purposes']);
+  // If-Match compares strongly: the weak form of the current ETag is refused
   res = await api('PATCH', url, { token: owner.token, body: { status: 'closed', title: 'Only this' }, headers: { 'If-Match': 'W/"2"' } });
+  assert.equal(res.status, 412);
+  res = await api('PATCH', url, { token: owner.token, body: { status: 'closed', title: 'Only this' }, headers: { 'If-Match': '"2"' } });
   assert.equal(res.status, 200);
   assert.equal(res.body.description, 'Lead the beds.', 'fields not given stay');
   assert.equal((await api('GET', url)).body.status, 'closed');
