@@ -121,8 +121,7 @@ static bool read_cursor(req_t *r, const char *tag, char *out, size_t cap)
     const char *c = http_query(r, "cursor");
     if (!c) return true;
     if (!cursor_ready()) {
-        http_error(r, 503, "unavailable", "Service unavailable",
-                   "Cursors cannot be read until the database is reachable; try again.");
+        reply_cursor_key_unavailable(r);
         return false;
     }
     json_t *keys = cursor_decode(c, 2);

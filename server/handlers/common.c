@@ -35,6 +35,16 @@ void set_etag(req_t *r, const char *version)
 
 void reply_db_problem(req_t *r, problem_t *p) { http_reply_problem(r, p); }
 
+void reply_cursor_key_unavailable(req_t *r)
+{
+    problem_t p;
+    problem_init(&p);
+    problem_set(&p, 503, "unavailable", "Service unavailable",
+                "Cursors cannot be read until the database is reachable; try again.");
+    p.retry_after = 2;
+    http_reply_problem(r, &p);
+}
+
 void field_unknown_purposes(problem_t *p, const char *slugs)
 {
     problem_field(p, "purposes", "no such purpose: %.200s", slugs);

@@ -16,6 +16,9 @@ void reply_row_json(req_t *r, int status, PGresult *res, int col);
 void set_etag(req_t *r, const char *version);
 /* Reply with a database failure (p from db_exec). */
 void reply_db_problem(req_t *r, problem_t *p);
+/* 503 + Retry-After: a cursor came but its key (the instance secret, read
+ * from the database) could not be loaded yet (lib/cursor.h cursor_ready). */
+void reply_cursor_key_unavailable(req_t *r);
 /* The field error for purpose slugs a statement did not find. */
 void field_unknown_purposes(problem_t *p, const char *slugs);
 /* Name the slugs in slugs_json (JSON array text; null items are skipped)

@@ -30,8 +30,7 @@ bool purposes_read_cursor(req_t *r, const char *tag, const char *kinds, char key
     const char *c = http_query(r, "cursor");
     if (!c) return true;
     if (!cursor_ready()) {
-        http_error(r, 503, "unavailable", "Service unavailable",
-                   "Cursors cannot be read until the database is reachable; try again.");
+        reply_cursor_key_unavailable(r);
         return false;
     }
     json_t *arr = cursor_decode(c, nkeys + 1);

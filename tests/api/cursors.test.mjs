@@ -156,3 +156,15 @@ test('without CURSOR_SECRET a daemon starts, signs with a stored random secret, 
     await d.stop();
   }
 });
+
+test('without CURSOR_SECRET and without a database yet, the daemon starts and a cursor is a 503', async () => {
+  const d = await startDaemon({ CURSOR_SECRET: '', LOG_REQUESTS: '0', DATABASE_URL: 'postgresql:///nonexistent?host=/nonexistent' });
+  try {
+    assert.equal((await call(d.base, '/healthz')).status, 200);
+    const res = await fetch(`${d.base}/api/v1/agents?cursor=${signCursor(['agents', '1'], OLD_DEFAULT_SECRET)}`);
+    assert.equal(res.status, 503);
+    assert.ok(res.headers.get('retry-after'));
+  } finally {
+    await d.stop();
+  }
+});
