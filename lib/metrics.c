@@ -51,40 +51,11 @@ void metrics_observe(int route_id, const char *method, int status, double second
                               memory_order_relaxed);
 }
 
-typedef struct buf {
-    char *s;
-    size_t len, cap;
-} buf_t;
-
-static void bprintf(buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-#include <stdarg.h>
-static void bprintf(buf_t *b, const char *fmt, ...)
+void metrics_render(strbuf_t *b, long db_open, long db_reconnects, long db_errors, long in_flight,
+                    long suspended)
 {
-    for (;;) {
-        va_list ap;
-        va_start(ap, fmt);
-        int n = vsnprintf(b->s + b->len, b->cap - b->len, fmt, ap);
-        va_end(ap);
-        if (n < 0) return;
-        if ((size_t)n < b->cap - b->len) {
-            b->len += (size_t)n;
-            return;
-        }
-        size_t ncap = b->cap * 2 + (size_t)n;
-        char *ns = realloc(b->s, ncap);
-        if (!ns) return;
-        b->s = ns;
-        b->cap = ncap;
-    }
-}
-
-char *metrics_render(long db_open, long db_reconnects, long db_errors, long in_flight,
-                     long suspended)
-{
-    buf_t b = {malloc(16384), 0, 16384};
-    if (!b.s) return NULL;
-    b.s[0] = '\0';
-    bprintf(&b, "# HELP http_requests_total Requests answered, by route, method and status.\n"
+    strbuf_reserve(b, 16384);
+    strbuf_addf(b, "# HELP http_requests_total Requests answered, by route, method and status.\n"
                 "# TYPE http_requests_total counter\n");
     for (int r = 0; r < METRICS_MAX_ROUTES; r++) {
         const char *name = g_route_names[r] ? g_route_names[r] : (r == 0 ? "other" : NULL);
@@ -94,14 +65,14 @@ char *metrics_render(long db_open, long db_reconnects, long db_errors, long in_f
                 unsigned long c = atomic_load_explicit(&g_count[r][m][s], memory_order_relaxed);
                 if (!c) continue;
                 if (k_statuses[s])
-                    bprintf(&b, "http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"} %lu\n",
+                    strbuf_addf(b, "http_requests_total{route=\"%s\",method=\"%s\",status=\"%d\"} %lu\n",
                             name, k_methods[m], k_statuses[s], c);
                 else
-                    bprintf(&b, "http_requests_total{route=\"%s\",method=\"%s\",status=\"other\"} %lu\n",
+                    strbuf_addf(b, "http_requests_total{route=\"%s\",method=\"%s\",status=\"other\"} %lu\n",
                             name, k_methods[m], c);
             }
     }
-    bprintf(&b, "# HELP http_request_duration_seconds Time from first byte to response queued.\n"
+    strbuf_addf(b, "# HELP http_request_duration_seconds Time from first byte to response queued.\n"
                 "# TYPE http_request_duration_seconds histogram\n");
     for (int r = 0; r < METRICS_MAX_ROUTES; r++) {
         const char *name = g_route_names[r] ? g_route_names[r] : (r == 0 ? "other" : NULL);
@@ -112,15 +83,15 @@ char *metrics_render(long db_open, long db_reconnects, long db_errors, long in_f
         if (!total) continue;
         for (int i = 0; i < N_BUCKETS; i++) {
             cum += atomic_load(&g_hist[r][i]);
-            bprintf(&b, "http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %lu\n", name,
+            strbuf_addf(b, "http_request_duration_seconds_bucket{route=\"%s\",le=\"%g\"} %lu\n", name,
                     k_buckets[i], cum);
         }
-        bprintf(&b, "http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %lu\n", name, total);
-        bprintf(&b, "http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", name,
+        strbuf_addf(b, "http_request_duration_seconds_bucket{route=\"%s\",le=\"+Inf\"} %lu\n", name, total);
+        strbuf_addf(b, "http_request_duration_seconds_sum{route=\"%s\"} %.6f\n", name,
                 (double)atomic_load(&g_sum_us[r]) / 1e6);
-        bprintf(&b, "http_request_duration_seconds_count{route=\"%s\"} %lu\n", name, total);
+        strbuf_addf(b, "http_request_duration_seconds_count{route=\"%s\"} %lu\n", name, total);
     }
-    bprintf(&b,
+    strbuf_addf(b,
             "# HELP db_connections_open PostgreSQL connections held by worker threads.\n"
             "# TYPE db_connections_open gauge\ndb_connections_open %ld\n"
             "# HELP db_connects_total Connections opened, including reconnects.\n"
@@ -132,5 +103,4 @@ char *metrics_render(long db_open, long db_reconnects, long db_errors, long in_f
             "# HELP http_requests_suspended Requests waiting for the password-hash pool.\n"
             "# TYPE http_requests_suspended gauge\nhttp_requests_suspended %ld\n",
             db_open, db_reconnects, db_errors, in_flight, suspended);
-    return b.s;
 }

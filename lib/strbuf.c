@@ -95,6 +95,7 @@ char *strbuf_detach(strbuf_t *sb, size_t *len)
 {
     if (!sb->failed && !sb->buf) strbuf_reserve(sb, 0);
     char *s = sb->failed ? NULL : sb->buf;
+    if (sb->failed) free(sb->buf); /* NULL already, unless failed was set by hand */
     if (len) *len = s ? sb->len : 0;
     *sb = (strbuf_t)STRBUF_INIT;
     return s;

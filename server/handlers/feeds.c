@@ -20,48 +20,21 @@
 #define FEED_STR(x) FEED_STR_(x)
 #define FEED_SUMMARY_BYTES 300
 
-/* ---------- a growing text buffer ---------- */
-
-typedef feeds_buf_t buf_t;
-
-static void buf_reserve(buf_t *b, size_t more)
-{
-    if (b->failed || b->len + more + 1 <= b->cap) return;
-    size_t cap = b->cap ? b->cap : 4096;
-    while (cap < b->len + more + 1) cap *= 2;
-    char *d = realloc(b->data, cap);
-    if (!d) {
-        b->failed = true;
-        return;
-    }
-    b->data = d;
-    b->cap = cap;
-}
-
-static void buf_add(buf_t *b, const char *s, size_t n)
-{
-    buf_reserve(b, n);
-    if (b->failed) return;
-    memcpy(b->data + b->len, s, n);
-    b->len += n;
-    b->data[b->len] = '\0';
-}
-
-static void buf_str(buf_t *b, const char *s) { buf_add(b, s, strlen(s)); }
+/* ---------- XML text ---------- */
 
 /* Text for XML content and attributes: markup characters escaped, and the
  * characters XML 1.0 forbids (C0 controls but tab/newline/return, U+FFFE,
  * U+FFFF) removed. s is valid UTF-8 (it went through jansson). */
-static void buf_xml(buf_t *b, const char *s, size_t n)
+static void xml_add(strbuf_t *b, const char *s, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         unsigned char c = (unsigned char)s[i];
         switch (c) {
-        case '&': buf_str(b, "&amp;"); continue;
-        case '<': buf_str(b, "&lt;"); continue;
-        case '>': buf_str(b, "&gt;"); continue;
-        case '"': buf_str(b, "&quot;"); continue;
-        case '\'': buf_str(b, "&apos;"); continue;
+        case '&': strbuf_addstr(b, "&amp;"); continue;
+        case '<': strbuf_addstr(b, "&lt;"); continue;
+        case '>': strbuf_addstr(b, "&gt;"); continue;
+        case '"': strbuf_addstr(b, "&quot;"); continue;
+        case '\'': strbuf_addstr(b, "&apos;"); continue;
         default: break;
         }
         if (c < 0x20 && c != '\t' && c != '\n' && c != '\r') continue;
@@ -70,14 +43,13 @@ static void buf_xml(buf_t *b, const char *s, size_t n)
             i += 2;
             continue;
         }
-        buf_add(b, s + i, 1);
+        strbuf_add(b, s + i, 1);
     }
 }
 
-static void buf_xml_str(buf_t *b, const char *s) { buf_xml(b, s, s ? strlen(s) : 0); }
+static void xml_add_str(strbuf_t *b, const char *s) { xml_add(b, s, s ? strlen(s) : 0); }
 
-void feeds_buf_str(feeds_buf_t *b, const char *s) { buf_str(b, s); }
-void feeds_buf_xml(feeds_buf_t *b, const char *s) { buf_xml_str(b, s); }
+void feeds_xml(strbuf_t *b, const char *s) { xml_add_str(b, s); }
 
 /* ---------- the request: filters and absolute URLs ---------- */
 
@@ -231,18 +203,18 @@ static void http_date(long long epoch, char *out, size_t cap)
 }
 
 /* Set ETag (a hash of the body), Last-Modified and Cache-Control (public
- * only when the links come from PUBLIC_URL); answer 304
- * when the client has this version already. Steals body. */
+ * only when the links come from PUBLIC_URL); answer 304 when the client has
+ * this version already. Steals body (len bytes; NULL when it could not be
+ * built). */
 static void reply_feed(req_t *r, const feed_req_t *f, const json_t *doc, const char *content_type,
-                       buf_t *body)
+                       char *body, size_t len)
 {
-    if (body->failed || !body->data) {
-        free(body->data);
+    if (!body) {
         http_error(r, 500, "internal", "Internal error", NULL);
         return;
     }
     unsigned char hash[16];
-    crypto_generichash(hash, sizeof hash, (const unsigned char *)body->data, body->len, NULL, 0);
+    crypto_generichash(hash, sizeof hash, (const unsigned char *)body, len, NULL, 0);
     char hex[33], etag[40], modified[64];
     sodium_bin2hex(hex, sizeof hex, hash, sizeof hash);
     snprintf(etag, sizeof etag, "\"%s\"", hex);
@@ -263,54 +235,54 @@ static void reply_feed(req_t *r, const feed_req_t *f, const json_t *doc, const c
         if (end && *end == '\0') not_modified = (long long)timegm(&tm) >= updated;
     }
     if (not_modified) {
-        free(body->data);
+        free(body);
         http_reply_empty(r, 304);
         return;
     }
-    http_reply_text(r, 200, content_type, body->data, body->len);
+    http_reply_text(r, 200, content_type, body, len);
 }
 
 /* ---------- Atom ---------- */
 
-static void atom_link(buf_t *b, const char *rel, const char *type, const char *href_a,
+static void atom_link(strbuf_t *b, const char *rel, const char *type, const char *href_a,
                       const char *href_b, const char *href_c)
 {
-    buf_str(b, "<link rel=\"");
-    buf_str(b, rel);
-    buf_str(b, "\" type=\"");
-    buf_str(b, type);
-    buf_str(b, "\" href=\"");
-    buf_xml_str(b, href_a);
-    buf_xml_str(b, href_b);
-    buf_xml_str(b, href_c);
-    buf_str(b, "\"/>\n");
+    strbuf_addstr(b, "<link rel=\"");
+    strbuf_addstr(b, rel);
+    strbuf_addstr(b, "\" type=\"");
+    strbuf_addstr(b, type);
+    strbuf_addstr(b, "\" href=\"");
+    xml_add_str(b, href_a);
+    xml_add_str(b, href_b);
+    xml_add_str(b, href_c);
+    strbuf_addstr(b, "\"/>\n");
 }
 
-static void atom_element(buf_t *b, const char *name, const char *text)
+static void atom_element(strbuf_t *b, const char *name, const char *text)
 {
-    buf_str(b, "<");
-    buf_str(b, name);
-    buf_str(b, ">");
-    buf_xml_str(b, text);
-    buf_str(b, "</");
-    buf_str(b, name);
-    buf_str(b, ">\n");
+    strbuf_addstr(b, "<");
+    strbuf_addstr(b, name);
+    strbuf_addstr(b, ">");
+    xml_add_str(b, text);
+    strbuf_addstr(b, "</");
+    strbuf_addstr(b, name);
+    strbuf_addstr(b, ">\n");
 }
 
 /* The first bytes of s, cut at a character boundary, with an ellipsis. */
-static void atom_summary(buf_t *b, const char *s)
+static void atom_summary(strbuf_t *b, const char *s)
 {
     size_t n = strlen(s);
-    buf_str(b, "<summary type=\"text\">");
+    strbuf_addstr(b, "<summary type=\"text\">");
     if (n <= FEED_SUMMARY_BYTES) {
-        buf_xml(b, s, n);
+        xml_add(b, s, n);
     } else {
         size_t cut = FEED_SUMMARY_BYTES;
         while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80) cut--;
-        buf_xml(b, s, cut);
-        buf_str(b, "\xE2\x80\xA6"); /* … */
+        xml_add(b, s, cut);
+        strbuf_addstr(b, "\xE2\x80\xA6"); /* … */
     }
-    buf_str(b, "</summary>\n");
+    strbuf_addstr(b, "</summary>\n");
 }
 
 void handle_feed_atom(req_t *r)
@@ -321,62 +293,64 @@ void handle_feed_atom(req_t *r)
     if (!doc) return;
     char title[600], id[24];
     feed_title(doc, title, sizeof title);
-    buf_t b = {0};
-    buf_str(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
-                "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
-    buf_str(&b, "<id>");
-    buf_xml_str(&b, f.base);
-    buf_str(&b, "/feeds/engagements.atom");
-    buf_xml_str(&b, f.query);
-    buf_str(&b, "</id>\n");
+    strbuf_t b = STRBUF_INIT;
+    strbuf_addstr(&b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+                      "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
+    strbuf_addstr(&b, "<id>");
+    xml_add_str(&b, f.base);
+    strbuf_addstr(&b, "/feeds/engagements.atom");
+    xml_add_str(&b, f.query);
+    strbuf_addstr(&b, "</id>\n");
     atom_element(&b, "title", title);
     atom_element(&b, "updated", jstr(doc, "updated"));
     atom_link(&b, "self", "application/atom+xml", f.base, "/feeds/engagements.atom", f.query);
     atom_link(&b, "alternate", "text/html", f.base, "/engagements", "");
     atom_link(&b, "alternate", "application/feed+json", f.base, "/feeds/engagements.json", f.query);
-    buf_str(&b, "<author><name>Purposed</name></author>\n"
-                "<generator uri=\"https://purposed.dev\">Purposed</generator>\n");
+    strbuf_addstr(&b, "<author><name>Purposed</name></author>\n"
+                      "<generator uri=\"https://purposed.dev\">Purposed</generator>\n");
     size_t i;
     const json_t *e;
     json_array_foreach(json_object_get(doc, "items"), i, e) {
         snprintf(id, sizeof id, "%lld", (long long)json_integer_value(json_object_get(e, "id")));
         const json_t *org = json_object_get(e, "organisation");
-        buf_str(&b, "<entry>\n<id>");
-        buf_xml_str(&b, f.base);
-        buf_str(&b, "/engagements/");
-        buf_str(&b, id);
-        buf_str(&b, "</id>\n");
+        strbuf_addstr(&b, "<entry>\n<id>");
+        xml_add_str(&b, f.base);
+        strbuf_addstr(&b, "/engagements/");
+        strbuf_addstr(&b, id);
+        strbuf_addstr(&b, "</id>\n");
         atom_element(&b, "title", jstr(e, "title"));
         atom_element(&b, "published", jstr(e, "created_at"));
         atom_element(&b, "updated", jstr(e, "updated_at"));
         char path[48];
         snprintf(path, sizeof path, "/engagements/%s", id);
         atom_link(&b, "alternate", "text/html", f.base, path, "");
-        buf_str(&b, "<author><name>");
-        buf_xml_str(&b, jstr(org, "name"));
-        buf_str(&b, "</name><uri>");
-        buf_xml_str(&b, f.base);
-        buf_str(&b, "/organisations/");
-        buf_xml_str(&b, jstr(org, "slug"));
-        buf_str(&b, "</uri></author>\n");
+        strbuf_addstr(&b, "<author><name>");
+        xml_add_str(&b, jstr(org, "name"));
+        strbuf_addstr(&b, "</name><uri>");
+        xml_add_str(&b, f.base);
+        strbuf_addstr(&b, "/organisations/");
+        xml_add_str(&b, jstr(org, "slug"));
+        strbuf_addstr(&b, "</uri></author>\n");
         size_t j;
         const json_t *purpose;
         json_array_foreach(json_object_get(e, "purposes"), j, purpose) {
-            buf_str(&b, "<category term=\"");
-            buf_xml_str(&b, jstr(purpose, "slug"));
-            buf_str(&b, "\" scheme=\"");
-            buf_xml_str(&b, f.base);
-            buf_str(&b, "/purposes/\" label=\"");
-            buf_xml_str(&b, jstr(purpose, "name"));
-            buf_str(&b, "\"/>\n");
+            strbuf_addstr(&b, "<category term=\"");
+            xml_add_str(&b, jstr(purpose, "slug"));
+            strbuf_addstr(&b, "\" scheme=\"");
+            xml_add_str(&b, f.base);
+            strbuf_addstr(&b, "/purposes/\" label=\"");
+            xml_add_str(&b, jstr(purpose, "name"));
+            strbuf_addstr(&b, "\"/>\n");
         }
         atom_summary(&b, jstr(e, "description"));
-        buf_str(&b, "<content type=\"text\">");
-        buf_xml_str(&b, jstr(e, "description"));
-        buf_str(&b, "</content>\n</entry>\n");
+        strbuf_addstr(&b, "<content type=\"text\">");
+        xml_add_str(&b, jstr(e, "description"));
+        strbuf_addstr(&b, "</content>\n</entry>\n");
     }
-    buf_str(&b, "</feed>\n");
-    reply_feed(r, &f, doc, "application/atom+xml; charset=utf-8", &b);
+    strbuf_addstr(&b, "</feed>\n");
+    size_t len;
+    char *text = strbuf_detach(&b, &len);
+    reply_feed(r, &f, doc, "application/atom+xml; charset=utf-8", text, len);
     json_decref(doc);
 }
 
@@ -448,12 +422,6 @@ void handle_feed_json(req_t *r)
     json_object_set_new(feed, "items", items);
     char *text = json_dumps(feed, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(feed);
-    buf_t b = {0};
-    if (text) {
-        b.data = text;
-        b.len = strlen(text);
-        b.cap = b.len + 1;
-    }
-    reply_feed(r, &f, doc, "application/feed+json; charset=utf-8", &b);
+    reply_feed(r, &f, doc, "application/feed+json; charset=utf-8", text, text ? strlen(text) : 0);
     json_decref(doc);
 }

@@ -1,6 +1,6 @@
-/* feeds: the text buffer, XML escaping and absolute base URL of the
- * engagement feeds, shared with other Atom documents (the personal
- * notification feed in me.c) so every feed escapes the same way. */
+/* feeds: XML escaping and the absolute base URL of the engagement feeds,
+ * shared with other Atom documents (the personal notification feed in
+ * me.c) so every feed escapes the same way. */
 #ifndef PURPOSED_HANDLERS_FEEDS_H
 #define PURPOSED_HANDLERS_FEEDS_H
 
@@ -8,20 +8,11 @@
 #include <stddef.h>
 
 #include "http.h"
+#include "strbuf.h"
 
-/* A growing text buffer; start zeroed, free data when done. After an
- * allocation failure failed is set and further appends do nothing. */
-typedef struct feeds_buf {
-    char *data;
-    size_t len, cap;
-    bool failed;
-} feeds_buf_t;
-
-/* Append s as it is. */
-void feeds_buf_str(feeds_buf_t *b, const char *s);
 /* Append s (valid UTF-8, may be NULL) as XML text or attribute value:
  * markup characters escaped, characters XML 1.0 forbids removed. */
-void feeds_buf_xml(feeds_buf_t *b, const char *s);
+void feeds_xml(strbuf_t *b, const char *s);
 /* "scheme://host[:port]" for absolute links: PUBLIC_URL when configured,
  * else the Host header when it looks like a host, else localhost. Returns
  * true when the links come from the request (no PUBLIC_URL): the answer

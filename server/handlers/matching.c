@@ -12,6 +12,7 @@
 #include "handlers.h"
 #include "match.h"
 #include "session.h"
+#include "strbuf.h"
 
 /* How long a request waits for the first build of the index. */
 #define MATCH_WAIT_MS 10000
@@ -96,64 +97,34 @@ static const match_index_t *acquire_index(req_t *r)
     return ix;
 }
 
-/* A growable response body. */
-typedef struct body {
-    char *s;
-    size_t len, cap;
-    bool failed;
-} body_t;
-
-static void body_add(body_t *b, const char *text, size_t n)
-{
-    if (b->failed) return;
-    if (b->len + n + 1 > b->cap) {
-        size_t cap = b->cap ? b->cap : 4096;
-        while (cap < b->len + n + 1) cap *= 2;
-        char *s = realloc(b->s, cap);
-        if (!s) {
-            b->failed = true;
-            return;
-        }
-        b->s = s;
-        b->cap = cap;
-    }
-    memcpy(b->s + b->len, text, n);
-    b->len += n;
-    b->s[b->len] = '\0';
-}
-
-static void body_add_str(body_t *b, const char *text) { body_add(b, text, strlen(text)); }
-
 /* Re-check the hits with the statement st (still open, still discoverable),
  * take the first limit, and reply {items: [{<key>, score, reasons}], next_cursor}. */
 static void reply_hits(req_t *r, db_stmt_t *st, const char *key, match_hit_t *hits, int n, int limit)
 {
-    body_t ids = {0};
-    body_add_str(&ids, "{");
-    for (int i = 0; i < n; i++) {
-        char num[32];
-        snprintf(num, sizeof num, "%s%lld", i ? "," : "", (long long)hits[i].id);
-        body_add_str(&ids, num);
-    }
-    body_add_str(&ids, "}");
+    strbuf_t ids = STRBUF_INIT;
+    strbuf_addch(&ids, '{');
+    for (int i = 0; i < n; i++) strbuf_addf(&ids, "%s%lld", i ? "," : "", (long long)hits[i].id);
+    strbuf_addch(&ids, '}');
     char limit_text[16];
     snprintf(limit_text, sizeof limit_text, "%d", limit);
     problem_t p;
     problem_init(&p);
     PGresult *res = NULL;
-    if (!ids.failed) {
-        const char *params[2] = {ids.s, limit_text};
+    char *ids_text = strbuf_detach(&ids, NULL);
+    if (ids_text) {
+        const char *params[2] = {ids_text, limit_text};
         res = db_exec(st, 2, params, &p);
     }
-    free(ids.s);
+    free(ids_text);
     if (!res) {
         match_hits_clear(hits, (size_t)n);
         if (p.status) http_reply_problem(r, &p);
         else http_error(r, 500, "internal", "Internal error", NULL);
         return;
     }
-    body_t b = {0};
-    body_add_str(&b, "{\"items\":[");
+    strbuf_t b = STRBUF_INIT;
+    bool lost = false; /* a score or reasons text could not be made */
+    strbuf_addstr(&b, "{\"items\":[");
     int rows = PQntuples(res);
     for (int i = 0; i < rows; i++) {
         long ord = strtol(PQgetvalue(res, i, 0), NULL, 10);
@@ -163,28 +134,30 @@ static void reply_hits(req_t *r, db_stmt_t *st, const char *key, match_hit_t *hi
         char *score_text = score ? json_dumps(score, JSON_ENCODE_ANY | JSON_REAL_PRECISION(12)) : NULL;
         char *reasons_text = json_dumps(h->reasons, JSON_COMPACT | JSON_REAL_PRECISION(12));
         json_decref(score);
-        if (!score_text || !reasons_text) b.failed = true;
-        body_add_str(&b, i ? ",{\"" : "{\"");
-        body_add_str(&b, key);
-        body_add_str(&b, "\":");
-        body_add(&b, PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1));
-        body_add_str(&b, ",\"score\":");
-        body_add_str(&b, score_text ? score_text : "0");
-        body_add_str(&b, ",\"reasons\":");
-        body_add_str(&b, reasons_text ? reasons_text : "[]");
-        body_add_str(&b, "}");
+        if (!score_text || !reasons_text) lost = true;
+        strbuf_addstr(&b, i ? ",{\"" : "{\"");
+        strbuf_addstr(&b, key);
+        strbuf_addstr(&b, "\":");
+        strbuf_add(&b, PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1));
+        strbuf_addstr(&b, ",\"score\":");
+        strbuf_addstr(&b, score_text ? score_text : "0");
+        strbuf_addstr(&b, ",\"reasons\":");
+        strbuf_addstr(&b, reasons_text ? reasons_text : "[]");
+        strbuf_addstr(&b, "}");
         free(score_text);
         free(reasons_text);
     }
-    body_add_str(&b, "],\"next_cursor\":null}");
+    strbuf_addstr(&b, "],\"next_cursor\":null}");
     PQclear(res);
     match_hits_clear(hits, (size_t)n);
-    if (b.failed) {
-        free(b.s);
+    size_t len;
+    char *text = strbuf_detach(&b, &len);
+    if (!text || lost) {
+        free(text);
         http_error(r, 500, "internal", "Internal error", NULL);
         return;
     }
-    http_reply_text(r, 200, "application/json", b.s, b.len);
+    http_reply_text(r, 200, "application/json", text, len);
 }
 
 static void matches_failed(req_t *r)

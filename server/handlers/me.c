@@ -158,28 +158,28 @@ static void feed_not_found(req_t *r)
     http_error(r, 404, "not-found", "Not found", "There is no feed at this address.");
 }
 
-static void feed_element(feeds_buf_t *b, const char *name, const char *text)
+static void feed_element(strbuf_t *b, const char *name, const char *text)
 {
-    feeds_buf_str(b, "<");
-    feeds_buf_str(b, name);
-    feeds_buf_str(b, ">");
-    feeds_buf_xml(b, text);
-    feeds_buf_str(b, "</");
-    feeds_buf_str(b, name);
-    feeds_buf_str(b, ">\n");
+    strbuf_addstr(b, "<");
+    strbuf_addstr(b, name);
+    strbuf_addstr(b, ">");
+    feeds_xml(b, text);
+    strbuf_addstr(b, "</");
+    strbuf_addstr(b, name);
+    strbuf_addstr(b, ">\n");
 }
 
-static void feed_link(feeds_buf_t *b, const char *rel, const char *type, const char *base,
+static void feed_link(strbuf_t *b, const char *rel, const char *type, const char *base,
                       const char *path)
 {
-    feeds_buf_str(b, "<link rel=\"");
-    feeds_buf_str(b, rel);
-    feeds_buf_str(b, "\" type=\"");
-    feeds_buf_str(b, type);
-    feeds_buf_str(b, "\" href=\"");
-    feeds_buf_xml(b, base);
-    feeds_buf_xml(b, path);
-    feeds_buf_str(b, "\"/>\n");
+    strbuf_addstr(b, "<link rel=\"");
+    strbuf_addstr(b, rel);
+    strbuf_addstr(b, "\" type=\"");
+    strbuf_addstr(b, type);
+    strbuf_addstr(b, "\" href=\"");
+    feeds_xml(b, base);
+    feeds_xml(b, path);
+    strbuf_addstr(b, "\"/>\n");
 }
 
 static const char *jtext(const json_t *o, const char *key)
@@ -189,23 +189,23 @@ static const char *jtext(const json_t *o, const char *key)
 }
 
 /* The Atom document of doc ({display_name, updated, items}) into b. */
-static void feed_atom(feeds_buf_t *b, const json_t *doc, const char *base, const char *account_id,
+static void feed_atom(strbuf_t *b, const json_t *doc, const char *base, const char *account_id,
                       const char *self_path)
 {
     char text[160];
-    feeds_buf_str(b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
+    strbuf_addstr(b, "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n"
                      "<feed xmlns=\"http://www.w3.org/2005/Atom\">\n");
     snprintf(text, sizeof text, "/accounts/%s/notifications", account_id);
-    feeds_buf_str(b, "<id>");
-    feeds_buf_xml(b, base);
-    feeds_buf_xml(b, text);
-    feeds_buf_str(b, "</id>\n<title>Notifications for ");
-    feeds_buf_xml(b, jtext(doc, "display_name"));
-    feeds_buf_str(b, " on Purposed</title>\n");
+    strbuf_addstr(b, "<id>");
+    feeds_xml(b, base);
+    feeds_xml(b, text);
+    strbuf_addstr(b, "</id>\n<title>Notifications for ");
+    feeds_xml(b, jtext(doc, "display_name"));
+    strbuf_addstr(b, " on Purposed</title>\n");
     feed_element(b, "updated", jtext(doc, "updated"));
     feed_link(b, "self", "application/atom+xml", base, self_path);
     feed_link(b, "alternate", "text/html", base, "/me");
-    feeds_buf_str(b, "<author><name>Purposed</name></author>\n"
+    strbuf_addstr(b, "<author><name>Purposed</name></author>\n"
                      "<generator uri=\"https://purposed.dev\">Purposed</generator>\n");
     size_t i;
     const json_t *n;
@@ -213,17 +213,17 @@ static void feed_atom(feeds_buf_t *b, const json_t *doc, const char *base, const
         long long id = (long long)json_integer_value(json_object_get(n, "id"));
         const json_t *agreement = json_object_get(n, "agreement_id");
         const json_t *engagement = json_object_get(n, "engagement_id");
-        feeds_buf_str(b, "<entry>\n<id>");
-        feeds_buf_xml(b, base);
+        strbuf_addstr(b, "<entry>\n<id>");
+        feeds_xml(b, base);
         snprintf(text, sizeof text, "/accounts/%s/notifications/%lld", account_id, id);
-        feeds_buf_xml(b, text);
-        feeds_buf_str(b, "</id>\n");
+        feeds_xml(b, text);
+        strbuf_addstr(b, "</id>\n");
         feed_element(b, "title", jtext(n, "message"));
         feed_element(b, "published", jtext(n, "created_at"));
         feed_element(b, "updated", jtext(n, "created_at"));
-        feeds_buf_str(b, "<category term=\"");
-        feeds_buf_xml(b, jtext(n, "kind"));
-        feeds_buf_str(b, "\"/>\n");
+        strbuf_addstr(b, "<category term=\"");
+        feeds_xml(b, jtext(n, "kind"));
+        strbuf_addstr(b, "\"/>\n");
         if (json_is_integer(agreement)) {
             snprintf(text, sizeof text, "/agreements/%lld", (long long)json_integer_value(agreement));
             feed_link(b, "alternate", "text/html", base, text);
@@ -231,11 +231,11 @@ static void feed_atom(feeds_buf_t *b, const json_t *doc, const char *base, const
             snprintf(text, sizeof text, "/engagements/%lld", (long long)json_integer_value(engagement));
             feed_link(b, "alternate", "text/html", base, text);
         }
-        feeds_buf_str(b, "<content type=\"text\">");
-        feeds_buf_xml(b, jtext(n, "message"));
-        feeds_buf_str(b, "</content>\n</entry>\n");
+        strbuf_addstr(b, "<content type=\"text\">");
+        feeds_xml(b, jtext(n, "message"));
+        strbuf_addstr(b, "</content>\n</entry>\n");
     }
-    feeds_buf_str(b, "</feed>\n");
+    strbuf_addstr(b, "</feed>\n");
 }
 
 /* GET /feeds/me/{token}.atom: the newest notifications of the account the
@@ -267,11 +267,12 @@ void handle_notification_feed_atom(req_t *r)
     char base[600], self_path[96];
     feeds_base_url(r, base, sizeof base);
     snprintf(self_path, sizeof self_path, "/feeds/me/%s", http_param(r, 0));
-    feeds_buf_t b = {0};
+    strbuf_t b = STRBUF_INIT;
     feed_atom(&b, doc, base, account_id, self_path);
     json_decref(doc);
-    if (b.failed || !b.data) {
-        free(b.data);
+    size_t text_len;
+    char *text = strbuf_detach(&b, &text_len);
+    if (!text) {
         http_error(r, 500, "internal", "Internal error", NULL);
         return;
     }
@@ -279,5 +280,5 @@ void handle_notification_feed_atom(req_t *r)
      * come from), never indexed */
     feeds_cache_control(r, true, 60);
     http_add_header(r, "X-Robots-Tag", "noindex");
-    http_reply_text(r, 200, "application/atom+xml; charset=utf-8", b.data, b.len);
+    http_reply_text(r, 200, "application/atom+xml; charset=utf-8", text, text_len);
 }

@@ -9,6 +9,7 @@
 #include "match.h"
 #include "metrics.h"
 #include "rcache.h"
+#include "strbuf.h"
 
 static char g_latest_migration[256];
 
@@ -51,25 +52,12 @@ void handle_readyz(req_t *r)
     http_reply_json(r, 200, body);
 }
 
-/* text (malloc'd) with the n bytes that snprintf wrote to extra (of cap)
- * after it; text unchanged when they did not fit or memory is short. */
-static char *append_text(char *text, const char *extra, int n, size_t cap)
-{
-    if (n < 0 || (size_t)n >= cap) return text;
-    size_t len = strlen(text);
-    char *all = realloc(text, len + (size_t)n + 1);
-    if (!all) return text;
-    memcpy(all + len, extra, (size_t)n + 1);
-    return all;
-}
-
 /* The matching index (docs/matching.md), appended to the metrics text. */
-static char *append_match_metrics(char *text)
+static void append_match_metrics(strbuf_t *text)
 {
     match_stats_t st;
     match_service_stats(&st);
-    char extra[1600];
-    int n = snprintf(extra, sizeof extra,
+    strbuf_addf(text,
         "# HELP match_index_ready 1 once the matching index has been built.\n"
         "# TYPE match_index_ready gauge\nmatch_index_ready %d\n"
         "# HELP match_index_bytes Memory held by the matching index.\n"
@@ -86,16 +74,14 @@ static char *append_match_metrics(char *text)
         "# TYPE match_notifications_total counter\nmatch_notifications_total %lu\n",
         st.ready ? 1 : 0, st.bytes, st.agents, st.engagements, st.build_seconds, st.builds,
         st.notifications);
-    return append_text(text, extra, n, sizeof extra);
 }
 
 /* The answer cache (lib/rcache.h). */
-static char *append_cache_metrics(char *text)
+static void append_cache_metrics(strbuf_t *text)
 {
     rcache_stats_t st;
     rcache_stats(&st);
-    char extra[1800];
-    int n = snprintf(extra, sizeof extra,
+    strbuf_addf(text,
         "# HELP answer_cache_live 1 while the answer cache listens for changes (and is used).\n"
         "# TYPE answer_cache_live gauge\nanswer_cache_live %d\n"
         "# HELP answer_cache_entries Answers held.\n"
@@ -115,20 +101,22 @@ static char *append_cache_metrics(char *text)
         st.live ? 1 : 0, st.entries, st.bytes, (unsigned long long)st.hits,
         (unsigned long long)st.misses, (unsigned long long)st.evictions,
         (unsigned long long)st.invalidations, (unsigned long long)st.item_invalidations);
-    return append_text(text, extra, n, sizeof extra);
 }
 
 void handle_metrics(req_t *r)
 {
-    char *text = metrics_render(db_open_connections(), db_reconnects(), db_errors(),
-                                daemon_in_flight(), daemon_suspended());
+    strbuf_t b = STRBUF_INIT;
+    metrics_render(&b, db_open_connections(), db_reconnects(), db_errors(), daemon_in_flight(),
+                   daemon_suspended());
+    append_match_metrics(&b);
+    append_cache_metrics(&b);
+    size_t len;
+    char *text = strbuf_detach(&b, &len);
     if (!text) {
         http_error(r, 500, "internal", "Internal error", NULL);
         return;
     }
-    text = append_match_metrics(text);
-    text = append_cache_metrics(text);
-    http_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, strlen(text));
+    http_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
 }
 
 void handle_openapi(req_t *r)

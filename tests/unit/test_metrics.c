@@ -14,6 +14,17 @@
 
 #include "metrics.h"
 
+/* The metrics text as /metrics gets it (appended to a buffer), malloc'd. */
+static char *render(long db_open, long db_reconnects, long db_errors, long in_flight,
+                    long suspended)
+{
+    strbuf_t b = STRBUF_INIT;
+    metrics_render(&b, db_open, db_reconnects, db_errors, in_flight, suspended);
+    char *t = strbuf_detach(&b, NULL);
+    assert_non_null(t);
+    return t;
+}
+
 /* The value of the sample whose name and labels are exactly series (the
  * text before the space), or NULL when the text has no such line. */
 static const char *sample(const char *text, const char *series, char *out, size_t cap)
@@ -62,7 +73,7 @@ static void counts_by_route_method_and_status(void **state)
     metrics_observe(2, "POST", 422, 0.001);
     metrics_observe(2, "PATCH", 418, 0.001);   /* a status outside the list */
     metrics_observe(2, "OPTIONS", 200, 0.001); /* a method outside the list */
-    char *t = metrics_render(0, 0, 0, 0, 0);
+    char *t = render(0, 0, 0, 0, 0);
     assert_non_null(t);
     assert_non_null(strstr(t, "# TYPE http_requests_total counter\n"));
     assert_sample(t, "http_requests_total{route=\"engagements_list\",method=\"GET\",status=\"200\"}", "2");
@@ -86,7 +97,7 @@ static void unknown_routes_count_as_other(void **state)
     metrics_observe(-1, "DELETE", 404, 0.001);
     metrics_observe(METRICS_MAX_ROUTES, "DELETE", 404, 0.001);
     metrics_observe(0, "DELETE", 404, 0.001);
-    char *t = metrics_render(0, 0, 0, 0, 0);
+    char *t = render(0, 0, 0, 0, 0);
     assert_sample(t, "http_requests_total{route=\"other\",method=\"DELETE\",status=\"404\"}", "3");
     assert_sample(t, "http_request_duration_seconds_count{route=\"other\"}", "3");
     free(t);
@@ -101,7 +112,7 @@ static void histogram_buckets_are_cumulative(void **state)
     metrics_observe(10, "GET", 200, 0.004);  /* le 0.005 */
     metrics_observe(10, "GET", 500, 0.25);   /* le 0.25, whatever the status */
     metrics_observe(10, "GET", 200, 7.0);    /* beyond the last bucket: only +Inf */
-    char *t = metrics_render(0, 0, 0, 0, 0);
+    char *t = render(0, 0, 0, 0, 0);
     assert_non_null(strstr(t, "# TYPE http_request_duration_seconds histogram\n"));
     static const struct {
         const char *le, *count;
@@ -131,7 +142,7 @@ static void idle_route_has_no_histogram(void **state)
 {
     (void)state;
     metrics_set_route_name(11, "idle");
-    char *t = metrics_render(0, 0, 0, 0, 0);
+    char *t = render(0, 0, 0, 0, 0);
     assert_null(strstr(t, "route=\"idle\""));
     free(t);
 }
@@ -139,7 +150,7 @@ static void idle_route_has_no_histogram(void **state)
 static void gauges_show_the_given_values(void **state)
 {
     (void)state;
-    char *t = metrics_render(7, 12, 3, 5, 2);
+    char *t = render(7, 12, 3, 5, 2);
     assert_non_null(strstr(t, "# TYPE db_connections_open gauge\n"));
     assert_non_null(strstr(t, "# TYPE db_connects_total counter\n"));
     assert_non_null(strstr(t, "# TYPE db_errors_total counter\n"));
@@ -160,7 +171,7 @@ static void every_line_is_prometheus_text(void **state)
     (void)state;
     metrics_set_route_name(20, "shape");
     metrics_observe(20, "GET", 200, 0.01);
-    char *t = metrics_render(1, 1, 1, 1, 1);
+    char *t = render(1, 1, 1, 1, 1);
     size_t len = strlen(t);
     assert_true(len > 0 && t[len - 1] == '\n');
     int samples = 0;
@@ -185,6 +196,23 @@ static void every_line_is_prometheus_text(void **state)
     free(t);
 }
 
+/* metrics_render appends: what the buffer held stays in front (handle_metrics
+ * adds the match index's and the answer cache's blocks to the same buffer). */
+static void render_appends_to_the_buffer(void **state)
+{
+    (void)state;
+    strbuf_t b = STRBUF_INIT;
+    strbuf_addstr(&b, "# before\n");
+    metrics_render(&b, 4, 0, 0, 0, 0);
+    strbuf_addstr(&b, "# after\n");
+    char *t = strbuf_detach(&b, NULL);
+    assert_non_null(t);
+    assert_int_equal(strncmp(t, "# before\n# HELP ", 16), 0);
+    assert_sample(t, "db_connections_open", "4");
+    assert_string_equal(t + strlen(t) - 8, "# after\n");
+    free(t);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -194,6 +222,7 @@ int main(void)
         cmocka_unit_test(idle_route_has_no_histogram),
         cmocka_unit_test(gauges_show_the_given_values),
         cmocka_unit_test(every_line_is_prometheus_text),
+        cmocka_unit_test(render_appends_to_the_buffer),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
