@@ -5,34 +5,14 @@
 #include <string.h>
 #include <strings.h>
 
-/* Well-formed UTF-8: no stray continuation bytes, overlong forms,
- * surrogates or code points past U+10FFFF. */
-static bool utf8_valid(const unsigned char *s)
-{
-    while (*s) {
-        unsigned c = *s;
-        size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
-                   : (c & 0xF8) == 0xF0 ? 4 : 0;
-        if (!len) return false;
-        unsigned cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
-        for (size_t i = 1; i < len; i++) {
-            if ((s[i] & 0xC0) != 0x80) return false;
-            cp = (cp << 6) | (s[i] & 0x3F);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        s += len;
-    }
-    return true;
-}
+#include "utf8.h"
 
 int pathsafe_static(const char *path, char *out, size_t cap)
 {
     if (!path || path[0] != '/' || cap < 16) return -1;
     size_t len = strlen(path);
     if (len > 512) return -1;
-    if (!utf8_valid((const unsigned char *)path)) return -1;
+    if (!utf8_valid(path)) return -1;
     const char *s = path + 1;
     size_t o = 0;
     while (*s) {

@@ -5,6 +5,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "utf8.h"
+
 void problem_init(problem_t *p) { memset(p, 0, sizeof *p); }
 
 void problem_clear(problem_t *p)
@@ -31,33 +33,6 @@ void problem_set(problem_t *p, int status, const char *type, const char *title,
         va_end(ap);
     } else {
         p->detail[0] = '\0';
-    }
-}
-
-/* Replace every byte that does not start a valid UTF-8 sequence with '?',
- * in place: a message or field name cut inside a character (by a size limit
- * or "%.64s") must still become a JSON string instead of being dropped. */
-static void utf8_repair(char *s)
-{
-    unsigned char *u = (unsigned char *)s;
-    while (*u) {
-        unsigned c = u[0];
-        size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
-                   : (c & 0xF8) == 0xF0 ? 4 : 0;
-        unsigned cp = len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
-        bool ok = len > 0;
-        for (size_t i = 1; ok && i < len; i++) {
-            ok = (u[i] & 0xC0) == 0x80;
-            cp = (cp << 6) | (u[i] & 0x3F);
-        }
-        if (ok && len > 1)
-            ok = !(len == 2 && cp < 0x80) && !(len == 3 && cp < 0x800) &&
-                 !(len == 4 && cp < 0x10000) && cp <= 0x10FFFF && !(cp >= 0xD800 && cp <= 0xDFFF);
-        if (!ok) {
-            *u++ = '?';
-            continue;
-        }
-        u += len;
     }
 }
 

@@ -6,6 +6,8 @@
 #include <stdio.h>
 #include <string.h>
 
+#include "utf8.h"
+
 void validate_known_fields(const json_t *obj, const char *const *allowed, problem_t *p)
 {
     const char *key;
@@ -23,14 +25,6 @@ void validate_known_fields(const json_t *obj, const char *const *allowed, proble
             problem_field(p, field, "unknown field");
         }
     }
-}
-
-size_t validate_utf8_length(const char *s)
-{
-    size_t n = 0;
-    for (; *s; s++)
-        if (((unsigned char)*s & 0xC0) != 0x80) n++;
-    return n;
 }
 
 bool validate_slug(const char *s)
@@ -115,7 +109,7 @@ const char *validate_string(const json_t *obj, const char *key, bool required, s
         problem_field(p, key, "must not contain NUL characters");
         return NULL;
     }
-    size_t n = validate_utf8_length(s);
+    size_t n = utf8_length(s);
     if (n < min_chars) {
         problem_field(p, key, min_chars == 1 ? "must not be empty" : "must be at least %zu characters",
                       min_chars);
@@ -236,7 +230,7 @@ const json_t *validate_string_array(const json_t *obj, const char *key, bool req
             return NULL;
         }
         const char *s = json_string_value(e);
-        size_t n = validate_utf8_length(s);
+        size_t n = utf8_length(s);
         if (strlen(s) != json_string_length(e) || n == 0 || n > max_chars) {
             problem_field(p, key, "items must be 1 to %zu characters", max_chars);
             return NULL;

@@ -12,8 +12,6 @@
 /* Every key of obj must be in allowed (NULL-terminated); others are errors. */
 void validate_known_fields(const json_t *obj, const char *const *allowed, problem_t *p);
 
-/* Number of Unicode code points in a valid UTF-8 string. */
-size_t validate_utf8_length(const char *s);
 bool validate_slug(const char *s);
 bool validate_email(const char *s);
 /* Trim and lowercase an email into out; returns 0, or -1 when invalid. */

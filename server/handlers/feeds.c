@@ -14,6 +14,7 @@
 #include "db.h"
 #include "feeds.h"
 #include "handlers.h"
+#include "utf8.h"
 
 #define FEED_ITEMS 50
 #define FEED_STR_(x) #x
@@ -277,9 +278,7 @@ static void atom_summary(strbuf_t *b, const char *s)
     if (n <= FEED_SUMMARY_BYTES) {
         xml_add(b, s, n);
     } else {
-        size_t cut = FEED_SUMMARY_BYTES;
-        while (cut > 0 && ((unsigned char)s[cut] & 0xC0) == 0x80) cut--;
-        xml_add(b, s, cut);
+        xml_add(b, s, utf8_prefix(s, n, FEED_SUMMARY_BYTES));
         strbuf_addstr(b, "\xE2\x80\xA6"); /* … */
     }
     strbuf_addstr(b, "</summary>\n");

@@ -9,6 +9,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "session.h"
+#include "utf8.h"
 #include "validate.h"
 
 /* ---------- pages (shared with organisations.c and engagements.c) ---------- */
@@ -118,37 +119,15 @@ void purposes_bad_query(req_t *r, problem_t *p)
     http_reply_problem(r, p);
 }
 
-/* Well-formed UTF-8 (query strings arrive as raw bytes after decoding). */
-static bool utf8_valid(const char *s)
-{
-    const unsigned char *u = (const unsigned char *)s;
-    while (*u) {
-        unsigned c = u[0];
-        size_t len = c < 0x80 ? 1 : (c & 0xE0) == 0xC0 ? 2 : (c & 0xF0) == 0xE0 ? 3
-                   : (c & 0xF8) == 0xF0 ? 4 : 0;
-        if (!len) return false;
-        unsigned cp = len == 1 ? c : len == 2 ? (c & 0x1F) : len == 3 ? (c & 0x0F) : (c & 0x07);
-        for (size_t i = 1; i < len; i++) {
-            if ((u[i] & 0xC0) != 0x80) return false;
-            cp = (cp << 6) | (u[i] & 0x3F);
-        }
-        if ((len == 2 && cp < 0x80) || (len == 3 && cp < 0x800) || (len == 4 && cp < 0x10000) ||
-            cp > 0x10FFFF || (cp >= 0xD800 && cp <= 0xDFFF))
-            return false;
-        u += len;
-    }
-    return true;
-}
-
 const char *purposes_query_text(req_t *r, const char *key, size_t max_chars, problem_t *p)
 {
     const char *v = http_query(r, key);
     if (!v || !v[0]) return NULL;
-    if (!utf8_valid(v)) {
+    if (!utf8_valid(v)) { /* query strings are raw bytes once decoded */
         problem_field(p, key, "must be UTF-8 text");
         return NULL;
     }
-    if (validate_utf8_length(v) > max_chars) {
+    if (utf8_length(v) > max_chars) {
         problem_field(p, key, "must be at most %zu characters", max_chars);
         return NULL;
     }

@@ -8,6 +8,7 @@
 #include <string.h>
 
 #include "problem.h"
+#include "utf8.h"
 #include "validate.h"
 
 static int depth_of(const json_t *v)
@@ -61,7 +62,7 @@ static void check_renders(problem_t *p)
 
 static void strings(const char *s)
 {
-    (void)validate_utf8_length(s);
+    (void)utf8_length(s);
     bool slug = validate_slug(s);
     if (slug) assert(strlen(s) >= 1 && strlen(s) <= 64);
     (void)validate_email(s);

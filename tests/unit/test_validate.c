@@ -119,17 +119,6 @@ static void normalise_email(void **state)
     assert_int_equal(validate_normalise_email("alice@example.org", small, sizeof small), -1);
 }
 
-static void utf8_length(void **state)
-{
-    (void)state;
-    assert_int_equal(validate_utf8_length(""), 0);
-    assert_int_equal(validate_utf8_length("abc"), 3);
-    assert_int_equal(validate_utf8_length("é"), 1);       /* 2 bytes */
-    assert_int_equal(validate_utf8_length("✓"), 1);       /* 3 bytes */
-    assert_int_equal(validate_utf8_length("𝄞"), 1);       /* 4 bytes */
-    assert_int_equal(validate_utf8_length("naïve ✓𝄞"), 8);
-}
-
 static void json_depth(void **state)
 {
     (void)state;
@@ -375,7 +364,6 @@ int main(void)
         cmocka_unit_test(slugify),
         cmocka_unit_test(emails),
         cmocka_unit_test(normalise_email),
-        cmocka_unit_test(utf8_length),
         cmocka_unit_test(json_depth),
         cmocka_unit_test(dates),
         cmocka_unit_test(known_fields_collects_every_unknown),
