@@ -8,10 +8,11 @@
 #include <stdio.h>
 #include <string.h>
 
-static const char *const status_names[AGREEMENT_STATUS_COUNT] = {
-    "proposed", "active", "declined", "withdrawn", "concluded"};
-static const char *const action_names[AGREEMENT_ACTION_COUNT] = {
-    "accept", "decline", "withdraw", "conclude", "amend"};
+#include "vocab.h"
+
+/* The names are lib/vocab.c's, in the enums' order. */
+_Static_assert(AGREEMENT_STATUS_COUNT == VOCAB_AGREEMENT_STATUSES, "one name per status");
+_Static_assert(AGREEMENT_ACTION_COUNT == VOCAB_AGREEMENT_ACTIONS, "one name per action");
 
 #define BIT(a) (1u << (a))
 
@@ -59,7 +60,7 @@ void agreement_actions_text(unsigned actions, char *buf, size_t cap)
     buf[0] = '\0';
     for (int a = 0; a < AGREEMENT_ACTION_COUNT; a++) {
         if (!(actions & BIT(a))) continue;
-        int n = snprintf(buf + o, cap - o, "%s%s", o ? ", " : "", action_names[a]);
+        int n = snprintf(buf + o, cap - o, "%s%s", o ? ", " : "", vocab_agreement_actions[a]);
         if (n < 0 || (size_t)n >= cap - o) return;
         o += (size_t)n;
     }
@@ -102,7 +103,8 @@ int agreement_transition(const agreement_state_t *s, agreement_action_t action,
             char list[96];
             agreement_actions_text(allowed, list, sizeof list);
             snprintf(err, errlen, "Cannot %s: the agreement is %s%s. Allowed actions for you: %s.",
-                     action_names[action], status_names[s->status], status_context(s, side), list);
+                     vocab_agreement_actions[action], vocab_agreement_statuses[s->status],
+                     status_context(s, side), list);
         }
         return -1;
     }
@@ -135,40 +137,41 @@ int agreement_transition(const agreement_state_t *s, agreement_action_t action,
 
 const char *agreement_status_name(agreement_status_t s)
 {
-    return (unsigned)s < AGREEMENT_STATUS_COUNT ? status_names[s] : "unknown";
+    return (unsigned)s < AGREEMENT_STATUS_COUNT ? vocab_agreement_statuses[s] : "unknown";
 }
 
 int agreement_status_parse(const char *name)
 {
     if (!name) return -1;
     for (int i = 0; i < AGREEMENT_STATUS_COUNT; i++)
-        if (strcmp(name, status_names[i]) == 0) return i;
+        if (strcmp(name, vocab_agreement_statuses[i]) == 0) return i;
     return -1;
 }
 
 const char *agreement_action_name(agreement_action_t a)
 {
-    return (unsigned)a < AGREEMENT_ACTION_COUNT ? action_names[a] : "unknown";
+    return (unsigned)a < AGREEMENT_ACTION_COUNT ? vocab_agreement_actions[a] : "unknown";
 }
 
 int agreement_action_parse(const char *name)
 {
     if (!name) return -1;
     for (int i = 0; i < AGREEMENT_ACTION_COUNT; i++)
-        if (strcmp(name, action_names[i]) == 0) return i;
+        if (strcmp(name, vocab_agreement_actions[i]) == 0) return i;
     return -1;
 }
 
 const char *agreement_side_name(agreement_side_t s)
 {
-    return s == AGREEMENT_SIDE_AGENT ? "agent" : s == AGREEMENT_SIDE_ORGANISATION ? "organisation"
-                                                                                    : "none";
+    return s == AGREEMENT_SIDE_AGENT || s == AGREEMENT_SIDE_ORGANISATION
+               ? vocab_agreement_sides[s - AGREEMENT_SIDE_AGENT]
+               : "none";
 }
 
 int agreement_side_parse(const char *name)
 {
     if (!name) return -1;
-    if (strcmp(name, "agent") == 0) return AGREEMENT_SIDE_AGENT;
-    if (strcmp(name, "organisation") == 0) return AGREEMENT_SIDE_ORGANISATION;
+    for (int i = 0; vocab_agreement_sides[i]; i++)
+        if (strcmp(name, vocab_agreement_sides[i]) == 0) return AGREEMENT_SIDE_AGENT + i;
     return -1;
 }

@@ -71,6 +71,9 @@ long db_open_connections(void);
 long db_reconnects(void);
 long db_errors(void);
 
+/* A boolean as a statement parameter ($n::boolean): "true" or "false". */
+static inline const char *db_bool(bool b) { return b ? "true" : "false"; }
+
 /* Helpers for results. */
 const char *db_value(const PGresult *r, int row, int col);  /* NULL for SQL NULL */
 bool db_is_null(const PGresult *r, int row, int col);

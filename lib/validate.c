@@ -194,18 +194,24 @@ static void list_values(const char *const *values, char *buf, size_t cap)
         o += (size_t)snprintf(buf + o, cap - o, "%s%s", o ? ", " : "", *a);
 }
 
-const char *validate_enum(const json_t *obj, const char *key, bool required,
-                          const char *const *values, problem_t *p)
+const char *validate_enum_text(const char *text, const char *key, const char *const *values,
+                               problem_t *p)
 {
-    const json_t *v = field_of(obj, key, required, p);
-    if (!v) return NULL;
-    if (!json_is_string(v) || !validate_in(json_string_value(v), values)) {
+    if (!text || !validate_in(text, values)) {
         char list[200];
         list_values(values, list, sizeof list);
         problem_field(p, key, "must be one of: %s", list);
         return NULL;
     }
-    return json_string_value(v);
+    return text;
+}
+
+const char *validate_enum(const json_t *obj, const char *key, bool required,
+                          const char *const *values, problem_t *p)
+{
+    const json_t *v = field_of(obj, key, required, p);
+    if (!v) return NULL;
+    return validate_enum_text(json_is_string(v) ? json_string_value(v) : NULL, key, values, p);
 }
 
 const json_t *validate_string_array(const json_t *obj, const char *key, bool required,

@@ -32,9 +32,13 @@ bool validate_int(const json_t *obj, const char *key, bool required, long long l
 bool validate_number(const json_t *obj, const char *key, bool required, double lo, double hi,
                      double *out, problem_t *p);
 bool validate_bool(const json_t *obj, const char *key, bool required, bool *out, problem_t *p);
-/* value must be one of values (NULL-terminated). */
+/* value must be one of values (NULL-terminated; the lists are lib/vocab.h's). */
 const char *validate_enum(const json_t *obj, const char *key, bool required,
                           const char *const *values, problem_t *p);
+/* The same for text that is not in a JSON body (a query value): text when it
+ * is one of values, else NULL and a field error for key. */
+const char *validate_enum_text(const char *text, const char *key, const char *const *values,
+                               problem_t *p);
 bool validate_in(const char *s, const char *const *values);
 /* An array of strings, each 1..max_chars, at most max_items, no duplicates.
  * If slugs, each must be a slug. Returns a borrowed array or NULL. */

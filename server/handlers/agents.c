@@ -11,11 +11,9 @@
 #include "handlers.h"
 #include "session.h"
 #include "validate.h"
+#include "vocab.h"
 
 #define AGENT_MAX_PURPOSES 100
-
-static const char *const k_packagings[] = {"employment", "partnership", "consulting", "interim",
-                                           "volunteer", NULL};
 
 /* ---------- the agent JSON, built in SQL (g = agents, a = accounts) ---------- */
 
@@ -77,8 +75,6 @@ static db_stmt_t q_agent_put = DB_STMT("agent_put", false,
     " RETURNING *)"
     "SELECT g.version, " AGENT_OWN_JSON "::text FROM g JOIN accounts a ON a.id = g.account_id");
 
-static const char *bool_text(bool b) { return b ? "true" : "false"; }
-
 void handle_agent_put(req_t *r)
 {
     const char *version = r->if_match[0] ? r->if_match : NULL;
@@ -100,7 +96,7 @@ void handle_agent_put(req_t *r)
     long long capacity = 0;
     validate_int(body, "capacity_hours_per_week", false, 0, 80, &capacity, &p);
     const json_t *packagings = validate_string_array(body, "packagings", false, 5, 20, false,
-                                                     k_packagings, &p);
+                                                     vocab_packagings, &p);
     const char *location = validate_string_or_null(body, "location", 200, NULL, &p);
     bool remote_ok = true, discoverable = false, show_track_record = false, show_follows = false;
     validate_bool(body, "remote_ok", false, &remote_ok, &p);
@@ -118,10 +114,10 @@ void handle_agent_put(req_t *r)
     snprintf(capacity_text, sizeof capacity_text, "%lld", capacity);
     const char *params[13] = {r->caller.account_id_text, handle, headline ? headline : "",
         personal ? personal : "", skills_json, capacity_text, packagings_json,
-        location && *location ? location : NULL, bool_text(remote_ok),
-        discoverable_sent ? bool_text(discoverable) : NULL,
-        track_record_sent ? bool_text(show_track_record) : NULL,
-        follows_sent ? bool_text(show_follows) : NULL, version};
+        location && *location ? location : NULL, db_bool(remote_ok),
+        discoverable_sent ? db_bool(discoverable) : NULL,
+        track_record_sent ? db_bool(show_track_record) : NULL,
+        follows_sent ? db_bool(show_follows) : NULL, version};
     PGresult *res = NULL;
     if (skills_json && packagings_json) res = db_exec(&q_agent_put, 13, params, &p);
     else problem_set(&p, 500, "internal", "Internal error", NULL);

@@ -16,14 +16,11 @@
 #include "handlers.h"
 #include "session.h"
 #include "validate.h"
+#include "vocab.h"
 
 #define AGREEMENT_MAX_PURPOSES 10
 #define AGREEMENT_MAX_NON_CASH 20
 
-static const char *const k_packagings[] = {"employment", "partnership", "consulting", "interim",
-                                           "volunteer", NULL};
-static const char *const k_cash_periods[] = {"hour", "day", "week", "month", "year", "total",
-                                             NULL};
 
 /* ---------- SQL fragments (a = agreements, o = organisations, g = agents,
  * acc = the agent's account) ---------- */
@@ -96,8 +93,6 @@ static const char *const k_cash_periods[] = {"hour", "day", "week", "month", "ye
     " (SELECT count(*) FROM page) > " LIMIT ", (SELECT min(id) FROM shown)"
 
 /* ---------- small helpers ---------- */
-
-static const char *bool_text(bool b) { return b ? "t" : "f"; }
 
 static void reply_nothing_here(req_t *r)
 {
@@ -379,7 +374,7 @@ static char *read_rewards(const json_t *body, bool required, problem_t *p)
             if (currency && !(currency[0] >= 'A' && currency[0] <= 'Z' && currency[1] >= 'A' &&
                               currency[1] <= 'Z' && currency[2] >= 'A' && currency[2] <= 'Z'))
                 problem_field(&q, "currency", "must be an ISO 4217 code like EUR");
-            const char *period = validate_enum(cash, "period", true, k_cash_periods, &q);
+            const char *period = validate_enum(cash, "period", true, vocab_cash_periods, &q);
             size_t i;
             json_t *e;
             json_array_foreach(q.errors, i, e) {
@@ -428,7 +423,7 @@ static void read_terms(const json_t *body, bool required, terms_input_t *t, prob
         problem_field(p, "purposes", "must name at least one purpose");
     else if (purposes)
         t->purposes = json_dumps(purposes, JSON_COMPACT);
-    t->packaging = validate_enum(body, "packaging", required, k_packagings, p);
+    t->packaging = validate_enum(body, "packaging", required, vocab_packagings, p);
     long long hours = 0;
     if (validate_int(body, "hours_per_week", required, 1, 80, &hours, p)) {
         t->hours_present = true;
@@ -731,8 +726,8 @@ static void transition(req_t *r, agreement_action_t action)
         break;
     }
     const char *params[9] = {id, r->caller.account_id_text, agreement_status_name(out.status),
-                             bool_text(out.activates_pending), agreement_side_name(side),
-                             out.records_closure ? bool_text(kept) : NULL, note, kind, verb};
+                             db_bool(out.activates_pending), agreement_side_name(side),
+                             out.records_closure ? db_bool(kept) : NULL, note, kind, verb};
     problem_t p;
     problem_init(&p);
     PGresult *res = db_exec(&q_apply, 9, params, &p);
@@ -823,7 +818,7 @@ void handle_agreement_patch(req_t *r)
     }
     const char *params[14] = {id, r->caller.account_id_text, agreement_side_name(side), t.role,
                               t.packaging, t.hours_present ? t.hours : NULL, t.terms, t.rewards,
-                              t.starts_on, t.review_on, bool_text(t.review_on_present),
+                              t.starts_on, t.review_on, db_bool(t.review_on_present),
                               t.change_note, t.purposes, agreement_status_name(out.status)};
     PGresult *res = db_exec(&q_amend, 14, params, &p);
     terms_input_free(&t);
@@ -849,8 +844,10 @@ void handle_agreement_patch(req_t *r)
 static bool read_status(req_t *r, const char **out)
 {
     *out = http_query(r, "status");
-    if (*out && agreement_status_parse(*out) < 0) {
-        bad_query(r, "status", "must be one of proposed, active, declined, withdrawn, concluded");
+    problem_t p;
+    problem_init(&p);
+    if (*out && !validate_enum_text(*out, "status", vocab_agreement_statuses, &p)) {
+        purposes_bad_query(r, &p);
         return false;
     }
     return true;
@@ -1060,7 +1057,7 @@ void handle_my_notifications(req_t *r)
     }
     snprintf(limit_text, sizeof limit_text, "%d", limit);
     const char *params[4] = {r->caller.account_id_text, after[0] ? after : NULL, limit_text,
-                             bool_text(unread && strcmp(unread, "true") == 0)};
+                             db_bool(unread && strcmp(unread, "true") == 0)};
     problem_t p;
     problem_init(&p);
     /* the first page is where new notifications appear: reviews due first */
@@ -1125,7 +1122,7 @@ void handle_my_notifications_read(req_t *r)
         http_reply_problem(r, &p);
         return;
     }
-    const char *params[3] = {r->caller.account_id_text, bool_text(all), ids_json};
+    const char *params[3] = {r->caller.account_id_text, db_bool(all), ids_json};
     PGresult *res = db_exec(&q_notifications_read, 3, params, &p);
     free(ids_json);
     if (!res) {

@@ -11,11 +11,7 @@
 #include "query.h"
 #include "session.h"
 #include "validate.h"
-
-static const char *const packagings[] = {"employment", "partnership", "consulting", "interim",
-                                         "volunteer", NULL};
-static const char *const statuses[] = {"open", "paused", "closed", NULL};
-static const char *const periods[] = {"hour", "day", "week", "month", "year", "total", NULL};
+#include "vocab.h"
 
 #define MAX_PURPOSES 10
 #define MAX_SKILLS 30
@@ -109,7 +105,7 @@ static void read_rewards(const json_t *body, engagement_input_t *in, problem_t *
         problem_field(&sub, "currency", "must be an ISO 4217 code such as EUR");
         currency = NULL;
     }
-    in->period = validate_enum(cash, "period", true, periods, &sub);
+    in->period = validate_enum(cash, "period", true, vocab_cash_periods, &sub);
     in->currency = currency;
     snprintf(in->cash_min, sizeof in->cash_min, "%.2f", min);
     snprintf(in->cash_max, sizeof in->cash_max, "%.2f", max);
@@ -131,7 +127,7 @@ static void read_engagement(const json_t *body, bool create, engagement_input_t 
     in->title = validate_string(body, "title", create, 1, 200, p);
     in->description = validate_string(body, "description", create, 1, 10000, p);
     in->purposes = read_nonempty(body, "purposes", create, MAX_PURPOSES, 64, true, NULL, p);
-    in->packagings = read_nonempty(body, "packagings", create, 5, 20, false, packagings, p);
+    in->packagings = read_nonempty(body, "packagings", create, 5, 20, false, vocab_packagings, p);
     long long n;
     if (validate_int(body, "hours_per_week", create, 1, 80, &n, p)) {
         in->hours_given = true;
@@ -147,7 +143,7 @@ static void read_engagement(const json_t *body, bool create, engagement_input_t 
     in->remote_given = validate_bool(body, "remote_ok", false, &in->remote_ok, p);
     read_rewards(body, in, p);
     if (!create) {
-        in->status = validate_enum(body, "status", false, statuses, p);
+        in->status = validate_enum(body, "status", false, vocab_engagement_statuses, p);
         if (json_object_size(body) == 0)
             problem_field(p, "body", "must name at least one field to change");
     }
@@ -224,7 +220,7 @@ void handle_engagement_create(req_t *r)
     const char *params[16] = {org.id, in.title, in.description, in.purposes, in.packagings,
                               in.hours, in.duration[0] ? in.duration : NULL,
                               in.skills ? in.skills : "[]", in.location,
-                              in.remote_given && in.remote_ok ? "true" : "false",
+                              db_bool(in.remote_given && in.remote_ok),
                               in.cash ? in.cash_min : NULL, in.cash ? in.cash_max : NULL,
                               in.cash ? in.currency : NULL, in.cash ? in.period : NULL,
                               in.non_cash ? in.non_cash : "[]", r->caller.account_id_text};
@@ -297,10 +293,10 @@ void handle_engagement_update(req_t *r)
     }
     const char *params[20] = {
         id_text, version, in.title, in.description, in.purposes, in.packagings,
-        in.hours_given ? in.hours : NULL, in.duration_given ? "true" : "false",
-        in.duration[0] ? in.duration : NULL, in.skills, in.location_given ? "true" : "false",
-        in.location, in.remote_given ? (in.remote_ok ? "true" : "false") : NULL,
-        in.rewards_given ? "true" : "false", in.cash ? in.cash_min : NULL,
+        in.hours_given ? in.hours : NULL, db_bool(in.duration_given),
+        in.duration[0] ? in.duration : NULL, in.skills, db_bool(in.location_given),
+        in.location, in.remote_given ? db_bool(in.remote_ok) : NULL,
+        db_bool(in.rewards_given), in.cash ? in.cash_min : NULL,
         in.cash ? in.cash_max : NULL, in.cash ? in.currency : NULL, in.cash ? in.period : NULL,
         in.non_cash ? in.non_cash : "[]", in.status};
     PGresult *res = db_exec(&q_engagement_update, 20, params, &p);
@@ -386,20 +382,13 @@ void handle_engagements_list(req_t *r)
     problem_init(&p);
     const char *status = http_query(r, "status");
     if (status && !status[0]) status = NULL;
-    if (status && !validate_in(status, statuses)) {
-        problem_field(&p, "status", "must be one of: open, paused, closed");
-        status = NULL;
-    }
+    if (status) status = validate_enum_text(status, "status", vocab_engagement_statuses, &p);
     const char *organisation = purposes_query_slug(r, "organisation", &p);
     const char *purpose = purposes_query_slug(r, "purpose", &p);
     const char *skill = purposes_query_text(r, "skill", 60, &p);
     const char *packaging = http_query(r, "packaging");
     if (packaging && !packaging[0]) packaging = NULL;
-    if (packaging && !validate_in(packaging, packagings)) {
-        problem_field(&p, "packaging",
-                      "must be one of: employment, partnership, consulting, interim, volunteer");
-        packaging = NULL;
-    }
+    if (packaging) packaging = validate_enum_text(packaging, "packaging", vocab_packagings, &p);
     const char *remote = http_query(r, "remote");
     bool remote_ok = false;
     if (remote && !remote[0]) remote = NULL;
@@ -407,7 +396,7 @@ void handle_engagements_list(req_t *r)
         problem_field(&p, "remote", "must be true or false");
         remote = NULL;
     }
-    if (remote) remote = remote_ok ? "true" : "false";
+    if (remote) remote = db_bool(remote_ok);
     const char *q = purposes_query_text(r, "q", 200, &p);
     if (problem_has_fields(&p)) {
         purposes_bad_query(r, &p);

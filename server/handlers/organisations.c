@@ -11,13 +11,7 @@
 #include "handlers.h"
 #include "session.h"
 #include "validate.h"
-
-static const char *const legal_forms[] = {"for_purpose_enterprise", "cooperative", "nonprofit",
-                                          "foundation", "b_corp", "company", "informal", "other",
-                                          NULL};
-static const char *const governances[] = {"holacracy", "sociocracy", "teal", "consent_based",
-                                          "traditional", "other", NULL};
-static const char *const roles[] = {"owner", "admin", "member", NULL};
+#include "vocab.h"
 
 #define MAX_ORG_PURPOSES 20
 
@@ -166,8 +160,8 @@ void handle_organisation_create(req_t *r)
     const char *statement = validate_string(body, "purpose_statement", true, 1, 5000, &p);
     const char *norms = validate_string(body, "association_norms", false, 0, 10000, &p);
     char *purposes = read_purpose_slugs(body, true, &p);
-    const char *legal_form = validate_enum(body, "legal_form", true, legal_forms, &p);
-    const char *governance = validate_enum(body, "governance", true, governances, &p);
+    const char *legal_form = validate_enum(body, "legal_form", true, vocab_legal_forms, &p);
+    const char *governance = validate_enum(body, "governance", true, vocab_governances, &p);
     const char *website = read_website(body, NULL, &p);
     const char *location = validate_string_or_null(body, "location", 200, NULL, &p);
     char slug[72] = "";
@@ -269,8 +263,8 @@ void handle_organisation_update(req_t *r)
     const char *statement = validate_string(body, "purpose_statement", false, 1, 5000, &p);
     const char *norms = validate_string(body, "association_norms", false, 0, 10000, &p);
     char *purposes = read_purpose_slugs(body, false, &p);
-    const char *legal_form = validate_enum(body, "legal_form", false, legal_forms, &p);
-    const char *governance = validate_enum(body, "governance", false, governances, &p);
+    const char *legal_form = validate_enum(body, "legal_form", false, vocab_legal_forms, &p);
+    const char *governance = validate_enum(body, "governance", false, vocab_governances, &p);
     bool website_given = false, location_given = false;
     const char *website = read_website(body, &website_given, &p);
     const char *location = validate_string_or_null(body, "location", 200, &location_given, &p);
@@ -283,8 +277,8 @@ void handle_organisation_update(req_t *r)
         return;
     }
     const char *params[14] = {org.id, version, name, statement, norms, purposes, legal_form,
-                              governance, website_given ? "true" : "false", website,
-                              location_given ? "true" : "false", location, note,
+                              governance, db_bool(website_given), website,
+                              db_bool(location_given), location, note,
                               r->caller.account_id_text};
     PGresult *res = db_exec(&q_org_update, 14, params, &p);
     free(purposes);
@@ -406,7 +400,7 @@ void handle_member_add(req_t *r)
     char email[256] = "";
     if (given && validate_normalise_email(given, email, sizeof email) != 0)
         problem_field(&p, "email", "must be an email address like name@example.org");
-    const char *role = validate_enum(body, "role", true, roles, &p);
+    const char *role = validate_enum(body, "role", true, vocab_member_roles, &p);
     if (problem_has_fields(&p)) {
         json_decref(body);
         http_reply_problem(r, &p);

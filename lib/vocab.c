@@ -1,0 +1,42 @@
+/* vocab: the word lists themselves (see vocab.h). Adding a word here needs a
+ * migration changing the CHECK constraint and the OpenAPI enum as well. */
+#include "vocab.h"
+
+#include <stddef.h>
+
+const char *const vocab_packagings[VOCAB_PACKAGINGS + 1] = {
+    "employment", "partnership", "consulting", "interim", "volunteer", NULL};
+
+const char *const vocab_cash_periods[] = {"hour", "day", "week", "month", "year", "total", NULL};
+
+const char *const vocab_engagement_statuses[] = {"open", "paused", "closed", NULL};
+
+const char *const vocab_agreement_statuses[VOCAB_AGREEMENT_STATUSES + 1] = {
+    "proposed", "active", "declined", "withdrawn", "concluded", NULL};
+
+const char *const vocab_agreement_actions[VOCAB_AGREEMENT_ACTIONS + 1] = {
+    "accept", "decline", "withdraw", "conclude", "amend", NULL};
+
+const char *const vocab_agreement_sides[] = {"agent", "organisation", NULL};
+
+const char *const vocab_legal_forms[] = {"for_purpose_enterprise", "cooperative", "nonprofit",
+                                         "foundation", "b_corp", "company", "informal", "other",
+                                         NULL};
+
+const char *const vocab_governances[] = {"holacracy", "sociocracy", "teal", "consent_based",
+                                         "traditional", "other", NULL};
+
+const char *const vocab_member_roles[] = {"owner", "admin", "member", NULL};
+
+const vocab_list_t vocab_lists[] = {
+    {"packagings", vocab_packagings},
+    {"cash_periods", vocab_cash_periods},
+    {"engagement_statuses", vocab_engagement_statuses},
+    {"agreement_statuses", vocab_agreement_statuses},
+    {"agreement_actions", vocab_agreement_actions},
+    {"agreement_sides", vocab_agreement_sides},
+    {"legal_forms", vocab_legal_forms},
+    {"governances", vocab_governances},
+    {"member_roles", vocab_member_roles},
+    {NULL, NULL},
+};

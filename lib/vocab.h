@@ -1,0 +1,33 @@
+/* vocab: the closed word lists of the API (packagings, cash periods,
+ * statuses, legal forms, governance models, member roles, agreement sides
+ * and actions), each written once. The database's CHECK constraints and the
+ * OpenAPI enums say the same; tests/unit/test_vocab.c and
+ * tests/api/vocabulary.test.mjs fail when they drift apart. */
+#ifndef PURPOSED_VOCAB_H
+#define PURPOSED_VOCAB_H
+
+/* Every list is NULL-terminated (for validate_enum and validate_in). Those
+ * with a count are indexed by an enum or a bit number elsewhere. */
+#define VOCAB_PACKAGINGS 5
+extern const char *const vocab_packagings[VOCAB_PACKAGINGS + 1];
+extern const char *const vocab_cash_periods[];
+extern const char *const vocab_engagement_statuses[];
+/* In the order of agreement_status_t and agreement_action_t (agreement.h). */
+#define VOCAB_AGREEMENT_STATUSES 5
+extern const char *const vocab_agreement_statuses[VOCAB_AGREEMENT_STATUSES + 1];
+#define VOCAB_AGREEMENT_ACTIONS 5
+extern const char *const vocab_agreement_actions[VOCAB_AGREEMENT_ACTIONS + 1];
+extern const char *const vocab_agreement_sides[];
+extern const char *const vocab_legal_forms[];
+extern const char *const vocab_governances[];
+extern const char *const vocab_member_roles[];
+
+/* All of the above by name, ending with {NULL, NULL}: for tests that compare
+ * them with the schema and the OpenAPI document. */
+typedef struct vocab_list {
+    const char *name;
+    const char *const *words;
+} vocab_list_t;
+extern const vocab_list_t vocab_lists[];
+
+#endif
