@@ -270,25 +270,13 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         size_t n = *upload_data_size;
         *upload_data_size = 0;
         if (r->body_too_large) return MHD_YES;
-        if (r->body_len + n > http_config->body_limit) {
+        if (r->body.len + n > http_config->body_limit) {
             r->body_too_large = true;
-            free(r->body);
-            r->body = NULL;
-            r->body_len = r->body_cap = 0;
+            strbuf_release(&r->body);
             return MHD_YES;
         }
-        if (r->body_len + n + 1 > r->body_cap) {
-            size_t cap = r->body_cap ? r->body_cap * 2 : 4096;
-            while (cap < r->body_len + n + 1) cap *= 2;
-            char *nb = realloc(r->body, cap);
-            if (!nb) return MHD_NO;
-            r->body = nb;
-            r->body_cap = cap;
-        }
-        memcpy(r->body + r->body_len, upload_data, n);
-        r->body_len += n;
-        r->body[r->body_len] = '\0';
-        return MHD_YES;
+        strbuf_add(&r->body, upload_data, n);
+        return r->body.failed ? MHD_NO : MHD_YES;
     }
     if (r->resumed) return queue(r);
     if (r->suspended) return MHD_YES; /* spurious call while waiting */

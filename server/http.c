@@ -31,8 +31,7 @@ void http_req_clear(req_t *r)
     r->ctx = NULL;
     json_decref(r->json);
     r->json = NULL;
-    free(r->body);
-    r->body = NULL;
+    strbuf_release(&r->body);
     free(r->resp_body);
     r->resp_body = NULL;
     free(r->cache_key);

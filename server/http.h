@@ -17,6 +17,7 @@
 #include "problem.h"
 #include "rcache.h"
 #include "router.h"
+#include "strbuf.h"
 
 typedef struct req req_t;
 typedef void (*handler_fn)(req_t *r);
@@ -63,8 +64,7 @@ struct req {
     int route_id;
     struct timespec started;
     char request_id[40];
-    char *body;
-    size_t body_len, body_cap;
+    strbuf_t body; /* as received; body.buf is NULL when there is none */
     bool body_too_large;
 
     /* what the pipeline's stages found, for the handler */

@@ -62,7 +62,7 @@ bool idem_begin(req_t *r)
     crypto_generichash_state st;
     crypto_generichash_init(&st, NULL, 0, sizeof h);
     crypto_generichash_update(&st, (const unsigned char *)r->url, strlen(r->url) + 1);
-    if (r->body) crypto_generichash_update(&st, (const unsigned char *)r->body, r->body_len);
+    if (r->body.buf) crypto_generichash_update(&st, (const unsigned char *)r->body.buf, r->body.len);
     crypto_generichash_final(&st, h, sizeof h);
     char hex[65];
     sodium_bin2hex(hex, sizeof hex, h, sizeof h);

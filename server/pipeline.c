@@ -369,7 +369,7 @@ static stage_result_t stage_if_match(req_t *r, const route_spec_t *s)
  * type, 400 when empty, too deep, malformed or of another type. */
 static stage_result_t stage_body(req_t *r, const route_spec_t *s)
 {
-    if (s->body == BODY_NONE || (s->body == BODY_OBJECT_OPTIONAL && r->body_len == 0))
+    if (s->body == BODY_NONE || (s->body == BODY_OBJECT_OPTIONAL && r->body.len == 0))
         return STAGE_NEXT;
     const char *ct = http_header(r, "Content-Type");
     if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
@@ -378,16 +378,16 @@ static stage_result_t stage_body(req_t *r, const route_spec_t *s)
                    "Send the body as application/json.");
         return STAGE_ANSWERED;
     }
-    if (r->body_len == 0) {
+    if (r->body.len == 0) {
         http_error(r, 400, "malformed", "Malformed request", "The request body is empty.");
         return STAGE_ANSWERED;
     }
-    if (validate_json_depth(r->body, r->body_len) > JSON_MAX_DEPTH) {
+    if (validate_json_depth(r->body.buf, r->body.len) > JSON_MAX_DEPTH) {
         http_error(r, 400, "malformed", "Malformed request", "The JSON is nested too deeply.");
         return STAGE_ANSWERED;
     }
     json_error_t err;
-    json_t *j = json_loadb(r->body, r->body_len, JSON_REJECT_DUPLICATES, &err);
+    json_t *j = json_loadb(r->body.buf, r->body.len, JSON_REJECT_DUPLICATES, &err);
     if (!j) {
         problem_t p;
         problem_init(&p);

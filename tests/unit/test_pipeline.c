@@ -155,9 +155,7 @@ static req_t *request(const char *method, const char *url, const char *body)
     memset(&g_mem, 0, sizeof g_mem);
     http_req_init(&g_r, &k_mem, &g_mem, method, url);
     if (body) {
-        g_r.body = strdup(body);
-        g_r.body_len = strlen(body);
-        g_r.body_cap = g_r.body_len + 1;
+        strbuf_addstr(&g_r.body, body);
     }
     return &g_r;
 }
