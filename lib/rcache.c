@@ -1,21 +1,14 @@
 /* rcache: see rcache.h. Sixteen shards, each a chained hash table with its
  * own lock and LRU list and a sixteenth of the byte budget. */
-#define _GNU_SOURCE
 #include "rcache.h"
 
-#include <errno.h>
-#include <fcntl.h>
-#include <libpq-fe.h>
-#include <poll.h>
 #include <pthread.h>
-#include <signal.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
-#include "db.h"
+#include "listener.h"
 #include "log.h"
 
 #define SHARDS 16
@@ -312,88 +305,50 @@ void rcache_stats(rcache_stats_t *out)
 
 /* ---------- the listener ---------- */
 
-static pthread_t g_thread;
-static bool g_thread_started;
-static int g_wake[2] = {-1, -1};
-static char g_conninfo[1200];
+static listener_t *g_listener;
 static char g_item_prefix[256];
 
-/* true when asked to stop */
-static bool listener_wait(int fd, int ms, bool *readable)
+/* Connected again: what was notified meanwhile is lost, so every stored
+ * answer is dropped (rcache_set_live invalidates) and serving resumes. */
+static int on_resync(PGconn *c, void *ctx)
 {
-    struct pollfd p[2] = {{g_wake[0], POLLIN, 0}, {fd, POLLIN, 0}};
-    int n = poll(p, fd >= 0 ? 2 : 1, ms);
-    if (readable) *readable = n > 0 && fd >= 0 && p[1].revents;
-    return n > 0 && p[0].revents;
+    (void)c;
+    (void)ctx;
+    rcache_set_live(true);
+    log_event("info", "cache_listening", RCACHE_CHANNEL);
+    return 0;
 }
 
-static void *listener_main(void *arg)
+static void on_notify(const char *payload, void *ctx)
 {
-    (void)arg;
-    int backoff_ms = 100;
-    for (;;) {
-        PGconn *c = db_connect_listener(g_conninfo, "cache", "LISTEN " RCACHE_CHANNEL);
-        if (!c) {
-            if (listener_wait(-1, backoff_ms, NULL)) return NULL;
-            if (backoff_ms < 5000) backoff_ms *= 2;
-            continue;
-        }
-        backoff_ms = 100;
-        rcache_set_live(true);
-        log_event("info", "cache_listening", RCACHE_CHANNEL);
-        bool stop = false;
-        for (;;) {
-            bool readable = false;
-            if (listener_wait(PQsocket(c), 30000, &readable)) {
-                stop = true;
-                break;
-            }
-            if (!readable) continue;
-            if (!PQconsumeInput(c)) break;
-            PGnotify *nf;
-            while ((nf = PQnotifies(c))) {
-                rcache_apply(nf->extra, g_item_prefix);
-                PQfreemem(nf);
-            }
-            if (PQstatus(c) != CONNECTION_OK) break;
-        }
-        rcache_set_live(false);
-        if (!stop) log_event("warn", "cache_listener_lost", PQerrorMessage(c));
-        PQfinish(c);
-        if (stop) return NULL;
-    }
+    (void)ctx;
+    rcache_apply(payload, g_item_prefix);
+}
+
+/* Not listening: nothing is served or stored until the next resync. */
+static void on_lost(void *ctx)
+{
+    (void)ctx;
+    rcache_set_live(false);
 }
 
 int rcache_listen_start(const char *conninfo, const char *item_prefix)
 {
-    if (!g_shards || g_thread_started) return 0;
-    snprintf(g_conninfo, sizeof g_conninfo, "%s", conninfo);
+    if (!g_shards || g_listener) return 0;
     snprintf(g_item_prefix, sizeof g_item_prefix, "%s", item_prefix);
-    if (pipe2(g_wake, O_CLOEXEC) != 0) return -1;
-    sigset_t all, old;
-    sigfillset(&all);
-    pthread_sigmask(SIG_SETMASK, &all, &old);
-    int rc = pthread_create(&g_thread, NULL, listener_main, NULL);
-    pthread_sigmask(SIG_SETMASK, &old, NULL);
-    if (rc != 0) {
-        close(g_wake[0]);
-        close(g_wake[1]);
-        g_wake[0] = g_wake[1] = -1;
-        return -1;
-    }
-    g_thread_started = true;
-    return 0;
+    listener_ops_t ops = {
+        .who = "cache",
+        .setup = "LISTEN " RCACHE_CHANNEL,
+        .resync = on_resync,
+        .notify = on_notify,
+        .lost = on_lost,
+    };
+    g_listener = listener_start(conninfo, &ops);
+    return g_listener ? 0 : -1;
 }
 
 void rcache_listen_stop(void)
 {
-    if (!g_thread_started) return;
-    ssize_t w;
-    do w = write(g_wake[1], "x", 1);
-    while (w < 0 && errno == EINTR);
-    pthread_join(g_thread, NULL);
-    close(g_wake[0]);
-    close(g_wake[1]);
-    g_wake[0] = g_wake[1] = -1;
-    g_thread_started = false;
+    listener_stop(g_listener);
+    g_listener = NULL;
 }

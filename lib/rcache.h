@@ -72,9 +72,9 @@ void rcache_apply(const char *payload, const char *item_prefix);
 
 void rcache_stats(rcache_stats_t *out);
 
-/* The listener thread: LISTEN 'purposed_cache' on its own connection,
- * applying every notification (item keys: item_prefix + id),
- * reconnecting after failures. */
+/* The listener thread (lib/listener.h): LISTEN 'purposed_cache' on its own
+ * connection, applying every notification (item keys: item_prefix + id);
+ * live from each (re)connection on, not live while the connection is lost. */
 int rcache_listen_start(const char *conninfo, const char *item_prefix);
 void rcache_listen_stop(void);
 
