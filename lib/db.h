@@ -36,7 +36,8 @@ int db_commit(problem_t *p);
 void db_rollback(void);
 
 /* A connection of a background thread's own, outside the per-thread ones
- * (the match index and the answer cache LISTEN on theirs): application_name
+ * (lib/listener.c opens the LISTEN connections of the match index and the
+ * answer cache with it): application_name
  * "purposed-<who>", TCP keepalives, setup ("SET ...; LISTEN ...") run once.
  * Notices and failures go to the log as "<who>_db_notice",
  * "<who>_connect_failed" and "<who>_listen_failed". NULL on failure. */

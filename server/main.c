@@ -14,7 +14,7 @@
 #include "daemon.h"
 #include "handlers/handlers.h"
 #include "log.h"
-#include "match.h"
+#include "match/match.h"
 #include "metrics.h"
 #include "migrate.h"
 #include "rcache.h"

@@ -10,7 +10,7 @@
 #include "common.h"
 #include "db.h"
 #include "handlers.h"
-#include "match.h"
+#include "match/match.h"
 #include "session.h"
 #include "strbuf.h"
 

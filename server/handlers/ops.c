@@ -6,7 +6,7 @@
 #include "daemon.h"
 #include "db.h"
 #include "handlers.h"
-#include "match.h"
+#include "match/match.h"
 #include "metrics.h"
 #include "rcache.h"
 #include "strbuf.h"

@@ -13,7 +13,7 @@
 #include <cmocka.h>
 
 #include "config.h"
-#include "match.h"
+#include "match/match.h"
 
 /* ---------- fixtures ---------- */
 
