@@ -5,7 +5,7 @@
 // engagement within a second. Every test uses purposes of its own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, newUser, unique } from './helpers.mjs';
+import { api, newUser, sql, unique } from './helpers.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const day = (offset) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
@@ -389,4 +389,25 @@ test('/metrics reports the matching index: size, counts, build time, notificatio
     'the new engagement and agent were notified and applied');
   assert.ok(metric(after, 'match_index_engagements') >= 1);
   assert.ok(metric(after, 'match_index_agents') >= 1);
+});
+
+test('a listener cut off by the server rebuilds the index, and later changes still arrive', async () => {
+  const builds = async () => {
+    const m = (await api('GET', '/metrics')).text.match(/^match_index_builds_total (\S+)$/m);
+    return Number(m[1]);
+  };
+  const owner = await newUser('Olga Owner');
+  const water = await newPurpose(owner.token, 'Clean water');
+  const org = await newOrganisation(owner, [water.slug]);
+  const { user } = await newAgent({}, [[water.slug, 50]]);
+  const before = await builds();
+  const killed = sql("SELECT count(*) FROM (SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE application_name = 'purposed-match' AND datname = current_database()) t");
+  assert.ok(Number(killed[0][0]) >= 1, 'the match listener had a connection');
+  const started = Date.now();
+  while (await builds() < before + 1 && Date.now() - started < 5000) await sleep(50);
+  assert.equal(await builds(), before + 1, 'one rebuild after the reconnect');
+  // what changed while it was away is in the rebuild; what changes now is notified
+  const fresh = await newEngagement(owner, org.slug, { purposes: [water.slug] });
+  const res = await until(() => myMatches(user), (r) => ids(r).includes(fresh.id), 1000);
+  assert.deepEqual(ids(res), [fresh.id]);
 });

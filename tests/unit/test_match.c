@@ -1,7 +1,8 @@
 /* Unit tests for lib/match: each reason's points and sentence, points that
  * add up to the score, no purpose in common = no match, the weights from the
- * configuration, the ranking order, and the index (top-k, exclusions,
- * updates and compaction) without a database. */
+ * configuration, the ranking order, the index (top-k, exclusions, updates
+ * and compaction) without a database, and two private parts: the bounded
+ * heap both directions share, and the collection of change notifications. */
 #include <setjmp.h>
 #include <stdarg.h>
 #include <stddef.h>
@@ -13,6 +14,7 @@
 #include <cmocka.h>
 
 #include "config.h"
+#include "match/internal.h"
 #include "match/match.h"
 
 /* ---------- fixtures ---------- */
@@ -635,6 +637,90 @@ static void top_k_is_the_head_of_the_full_ranking(void **state)
     match_index_free(ix);
 }
 
+/* The bounded heap of top-k (match/internal.h), in both rank orders: after
+ * any number of pushes in any order it holds the k best, and sorting gives
+ * them best first, exactly the head of a full sort. Scores and creation
+ * times tie often, so the tie-breaks are exercised. */
+static int cmp_rank_engagement(const void *x, const void *y)
+{
+    return match_cand_rank_engagement(x, y);
+}
+
+static int cmp_rank_agent(const void *x, const void *y) { return match_cand_rank_agent(x, y); }
+
+static void the_bounded_heap_keeps_the_k_best_in_rank_order(void **state)
+{
+    (void)state;
+    static match_cand_t all[400], sorted[400], heap[410];
+    const match_cand_rank_fn ranks[2] = {match_cand_rank_engagement, match_cand_rank_agent};
+    int (*const cmps[2])(const void *, const void *) = {cmp_rank_engagement, cmp_rank_agent};
+    for (int r = 0; r < 2; r++) {
+        for (int trial = 0; trial < 60; trial++) {
+            size_t n = 1 + rnd(400);
+            for (size_t i = 0; i < n; i++)
+                all[i] = (match_cand_t){(int64_t)rnd(12) * 1000, rnd(4), (int64_t)i + 1, (uint32_t)i};
+            for (size_t i = n - 1; i > 0; i--) { /* shuffle: push order must not matter */
+                size_t j = rnd((uint32_t)i + 1);
+                match_cand_t t = all[i];
+                all[i] = all[j];
+                all[j] = t;
+            }
+            memcpy(sorted, all, n * sizeof *all);
+            qsort(sorted, n, sizeof *sorted, cmps[r]);
+            const size_t ks[] = {0, 1, 2, 7, 25, n - 1, n, n + 5};
+            for (size_t t = 0; t < sizeof ks / sizeof *ks; t++) {
+                size_t k = ks[t];
+                match_topk_t h = {heap, 0, k, ranks[r]};
+                for (size_t i = 0; i < n; i++) match_topk_push(&h, &all[i]);
+                assert_int_equal(h.n, k < n ? k : n);
+                match_topk_sort(&h);
+                for (size_t i = 0; i < h.n; i++) {
+                    assert_int_equal(heap[i].id, sorted[i].id);
+                    assert_int_equal(heap[i].q, sorted[i].q);
+                    assert_int_equal(heap[i].slot, sorted[i].slot);
+                }
+            }
+        }
+    }
+}
+
+/* Notifications are collected by kind ("a:", "e:", "p:", "o:" and an id);
+ * anything else is counted but names nothing; past MATCH_REBUILD_OVER ids
+ * the service rebuilds instead. */
+static void change_notifications_are_collected_by_kind(void **state)
+{
+    (void)state;
+    match_changes_t ch = {0};
+    const char *payloads[] = {"a:12", "e:5", "p:3", "o:9", "a:12", "a:7", "x:1", "a:",
+                              "a:12x", "a-12", "", NULL, "e:-1", "e:99999999999999999999"};
+    for (size_t i = 0; i < sizeof payloads / sizeof *payloads; i++)
+        match_changes_add(&ch, payloads[i]);
+    assert_int_equal(ch.received, sizeof payloads / sizeof *payloads);
+    assert_int_equal(ch.agents.n, 3); /* duplicates go at the fetch */
+    assert_int_equal(ch.agents.v[0], 12);
+    assert_int_equal(ch.agents.v[2], 7);
+    assert_int_equal(ch.engagements.n, 1);
+    assert_int_equal(ch.engagements.v[0], 5);
+    assert_int_equal(ch.purposes.n, 1);
+    assert_int_equal(ch.organisations.n, 1);
+    assert_int_equal(match_changes_count(&ch), 6);
+    assert_false(ch.overflow);
+    for (int i = 0; i < MATCH_REBUILD_OVER; i++) {
+        char payload[32];
+        snprintf(payload, sizeof payload, "e:%d", i + 100);
+        match_changes_add(&ch, payload);
+    }
+    assert_true(ch.overflow);
+    assert_true(match_changes_count(&ch) <= MATCH_REBUILD_OVER);
+    match_changes_clear(&ch);
+    assert_int_equal(match_changes_count(&ch), 0);
+    assert_int_equal(ch.received, 0);
+    assert_false(ch.overflow);
+    match_changes_add(&ch, "o:1");
+    assert_int_equal(ch.organisations.n, 1);
+    match_changes_free(&ch);
+}
+
 /* What /metrics shows: nothing before the service has built an index; the
  * index's memory grows with what it holds, and counts follow removals. */
 static void memory_and_counts_are_reported(void **state)
@@ -684,6 +770,8 @@ int main(void)
         cmocka_unit_test(updates_and_compaction_keep_answers),
         cmocka_unit_test(top_k_is_the_head_of_the_full_ranking),
         cmocka_unit_test(memory_and_counts_are_reported),
+        cmocka_unit_test(the_bounded_heap_keeps_the_k_best_in_rank_order),
+        cmocka_unit_test(change_notifications_are_collected_by_kind),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
