@@ -1,6 +1,6 @@
 /* matching: GET /me/matches (engagements for the calling agent) and
  * GET /engagements/{id}/matches (agents for an engagement, members only).
- * Candidates and their reasons come from the in-memory index (lib/match.h);
+ * Candidates and their reasons come from the in-memory index (lib/match/match.h);
  * one statement then re-checks them and gives the JSON of each. */
 #include <stdio.h>
 #include <stdlib.h>
