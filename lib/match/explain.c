@@ -15,10 +15,10 @@
 static const char *safe_name(const char *s) { return s && *s ? s : "?"; }
 
 /* Before item i of n: ", " or, before the last, last (" and ", " or "). */
-static void add_list_sep(match_buf_t *b, size_t i, size_t n, const char *last)
+static void add_list_sep(strbuf_t *b, size_t i, size_t n, const char *last)
 {
     if (i == 0) return;
-    match_buf_addf(b, "%s", i + 1 == n ? last : ", ");
+    strbuf_addf(b, "%s", i + 1 == n ? last : ", ");
 }
 
 typedef struct shared_purpose {
@@ -34,7 +34,7 @@ static int cmp_shared_purpose(const void *x, const void *y)
     return strcmp(a->name, b->name);
 }
 
-static void explain_purpose(match_buf_t *b, const match_names_t *names, const match_agent_t *a,
+static void explain_purpose(strbuf_t *b, const match_names_t *names, const match_agent_t *a,
                             const match_engagement_t *e)
 {
     size_t cap = a->npurposes < e->npurposes ? a->npurposes : e->npurposes;
@@ -59,12 +59,12 @@ static void explain_purpose(match_buf_t *b, const match_names_t *names, const ma
     }
     qsort(list, n, sizeof *list, cmp_shared_purpose);
     size_t shown = n > REASON_MAX_LISTED ? REASON_MAX_LISTED : n;
-    match_buf_addf(b, "Supports ");
+    strbuf_addf(b, "Supports ");
     for (size_t k = 0; k < shown; k++) {
         add_list_sep(b, k, shown == n ? n : shown + 1, " and ");
-        match_buf_addf(b, "%s (energy %u)", list[k].name, (unsigned)list[k].energy);
+        strbuf_addf(b, "%s (energy %u)", list[k].name, (unsigned)list[k].energy);
     }
-    if (shown < n) match_buf_addf(b, " and %zu more", n - shown);
+    if (shown < n) strbuf_addf(b, " and %zu more", n - shown);
     if (list != stack) free(list);
 }
 
@@ -76,11 +76,11 @@ static int cmp_name_ci(const void *x, const void *y)
     return c ? c : strcmp(*a, *b);
 }
 
-static void explain_skills(match_buf_t *b, const match_names_t *names, const match_agent_t *a,
+static void explain_skills(strbuf_t *b, const match_names_t *names, const match_agent_t *a,
                            const match_engagement_t *e)
 {
     if (e->nskills == 0) {
-        match_buf_addf(b, "Asks for no particular skills");
+        strbuf_addf(b, "Asks for no particular skills");
         return;
     }
     const char *stack[32];
@@ -103,75 +103,75 @@ static void explain_skills(match_buf_t *b, const match_names_t *names, const mat
     }
     const char *noun = e->nskills == 1 ? "skill" : "skills";
     if (n == 0) {
-        match_buf_addf(b, e->nskills == 1 ? "Does not have the skill asked for"
+        strbuf_addf(b, e->nskills == 1 ? "Does not have the skill asked for"
                                           : "Has none of the %zu skills asked for", e->nskills);
     } else {
         qsort(have, n, sizeof *have, cmp_name_ci);
-        match_buf_addf(b, "Has %zu of %zu %s: ", n, e->nskills, noun);
+        strbuf_addf(b, "Has %zu of %zu %s: ", n, e->nskills, noun);
         size_t shown = n > REASON_MAX_LISTED * 2 ? REASON_MAX_LISTED * 2 : n;
-        for (size_t k = 0; k < shown; k++) match_buf_addf(b, "%s%s", k ? ", " : "", have[k]);
-        if (shown < n) match_buf_addf(b, " and %zu more", n - shown);
+        for (size_t k = 0; k < shown; k++) strbuf_addf(b, "%s%s", k ? ", " : "", have[k]);
+        if (shown < n) strbuf_addf(b, " and %zu more", n - shown);
     }
     if (have != stack) free(have);
 }
 
-static void explain_capacity(match_buf_t *b, const match_agent_t *a, const match_engagement_t *e)
+static void explain_capacity(strbuf_t *b, const match_agent_t *a, const match_engagement_t *e)
 {
     int avail = match_available_hours(a);
     if (avail >= e->hours)
-        match_buf_addf(b, "Needs %d h/week; %d h/week available", e->hours, avail);
+        strbuf_addf(b, "Needs %d h/week; %d h/week available", e->hours, avail);
     else if (avail > 0)
-        match_buf_addf(b, "Needs %d h/week; only %d h/week available", e->hours, avail);
+        strbuf_addf(b, "Needs %d h/week; only %d h/week available", e->hours, avail);
     else
-        match_buf_addf(b, "Needs %d h/week; no hours available (%d committed of %d)", e->hours,
+        strbuf_addf(b, "Needs %d h/week; no hours available (%d committed of %d)", e->hours,
                        a->committed_hours, a->capacity_hours);
 }
 
 /* "volunteer", "consulting and volunteer", "none". */
-static void add_packagings(match_buf_t *b, unsigned bits, const char *last)
+static void add_packagings(strbuf_t *b, unsigned bits, const char *last)
 {
     size_t n = 0, k = 0;
     for (int i = 0; i < MATCH_PACKAGINGS; i++) n += (bits >> i) & 1u;
     if (n == 0) {
-        match_buf_addf(b, "none");
+        strbuf_addf(b, "none");
         return;
     }
     for (int i = 0; i < MATCH_PACKAGINGS; i++)
         if (bits & (1u << i)) {
             add_list_sep(b, k++, n, last);
-            match_buf_addf(b, "%s", match_packaging_names[i]);
+            strbuf_addf(b, "%s", vocab_packagings[i]);
         }
 }
 
-static void explain_packaging(match_buf_t *b, const match_agent_t *a, const match_engagement_t *e)
+static void explain_packaging(strbuf_t *b, const match_agent_t *a, const match_engagement_t *e)
 {
     unsigned common = a->packagings & e->packagings;
     if (common) {
-        match_buf_addf(b, "Packaging in common: ");
+        strbuf_addf(b, "Packaging in common: ");
         add_packagings(b, common, " and ");
     } else {
-        match_buf_addf(b, "No packaging in common (offered: ");
+        strbuf_addf(b, "No packaging in common (offered: ");
         add_packagings(b, e->packagings, " or ");
-        match_buf_addf(b, "; accepted: ");
+        strbuf_addf(b, "; accepted: ");
         add_packagings(b, a->packagings, " or ");
-        match_buf_addf(b, ")");
+        strbuf_addf(b, ")");
     }
 }
 
-static void explain_location(match_buf_t *b, const match_agent_t *a, const match_engagement_t *e)
+static void explain_location(strbuf_t *b, const match_agent_t *a, const match_engagement_t *e)
 {
     switch (match_place_fit(a, e)) {
-    case MATCH_PLACE_SAME: match_buf_addf(b, "Both in %s", safe_name(e->location_name)); break;
-    case MATCH_PLACE_REMOTE: match_buf_addf(b, "Remote on both sides"); break;
-    default: match_buf_addf(b, "Not in the same place, and not remote on both sides"); break;
+    case MATCH_PLACE_SAME: strbuf_addf(b, "Both in %s", safe_name(e->location_name)); break;
+    case MATCH_PLACE_REMOTE: strbuf_addf(b, "Remote on both sides"); break;
+    default: strbuf_addf(b, "Not in the same place, and not remote on both sides"); break;
     }
 }
 
-static void explain_follows(match_buf_t *b, const match_agent_t *a, const match_engagement_t *e)
+static void explain_follows(strbuf_t *b, const match_agent_t *a, const match_engagement_t *e)
 {
     const char *org = e->organisation_name && *e->organisation_name ? e->organisation_name
                                                                     : "the organisation";
-    match_buf_addf(b, match_follows_organisation(a, e) ? "Follows %s" : "Does not follow %s", org);
+    strbuf_addf(b, match_follows_organisation(a, e) ? "Follows %s" : "Does not follow %s", org);
 }
 
 /* A new kind needs a case here and an entry in match_kind_t (README.md,
@@ -182,7 +182,7 @@ json_t *match_reasons(const match_names_t *names, const match_agent_t *a,
     json_t *out = json_array();
     if (!out) return NULL;
     for (int k = 0; k < MATCH_KINDS; k++) {
-        match_buf_t b = {0};
+        strbuf_t b = {0};
         switch ((match_kind_t)k) {
         case MATCH_PURPOSE: explain_purpose(&b, names, a, e); break;
         case MATCH_SKILLS: explain_skills(&b, names, a, e); break;
@@ -194,8 +194,8 @@ json_t *match_reasons(const match_names_t *names, const match_agent_t *a,
         }
         json_t *reason = b.failed ? NULL
                                   : json_pack("{s:s, s:s, s:f}", "kind", match_kind_name(k),
-                                              "detail", match_buf_str(&b), "points", s->points[k]);
-        match_buf_release(&b);
+                                              "detail", strbuf_str(&b), "points", s->points[k]);
+        strbuf_release(&b);
         if (!reason || json_array_append_new(out, reason) != 0) {
             json_decref(out);
             return NULL;

@@ -11,6 +11,7 @@
 #include <string.h>
 
 #include "match/match.h"
+#include "strbuf.h"
 
 /* ======================================================================
  * Small helpers (rows.c)
@@ -19,26 +20,6 @@
 /* Make room for need elements of size elem in *p (capacity *cap, doubled
  * from 8). 0, or -1 when out of memory or past UINT32_MAX / 2 elements. */
 int match_grow(void **p, uint32_t *cap, size_t need, size_t elem);
-
-/* ======================================================================
- * The growable string buffer (buf.c): the one place match builds text
- * (the reasons' sentences, the id arrays of the change statements).
- * Running out of memory is sticky: appends do nothing once failed is set.
- * ====================================================================== */
-
-typedef struct match_buf {
-    char *buf;                 /* NULL until the first append, then NUL-terminated */
-    size_t len, cap;
-    bool failed;
-} match_buf_t;
-
-void match_buf_addf(match_buf_t *b, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
-/* The text so far ("" before the first append). */
-const char *match_buf_str(const match_buf_t *b);
-/* The malloc'd text (the caller frees it), or NULL when an append failed;
- * the buffer is empty afterwards. */
-char *match_buf_detach(match_buf_t *b);
-void match_buf_release(match_buf_t *b);
 
 /* ======================================================================
  * Ranking (inline: top-k compares candidates all the time)

@@ -179,12 +179,12 @@ void match_changes_add(match_changes_t *ch, const char *payload)
 static char *id_set_text(match_id_set_t *s)
 {
     s->n = (uint32_t)match_unique_i64(s->v, s->n);
-    match_buf_t b = {0};
-    match_buf_addf(&b, "{");
+    strbuf_t b = {0};
+    strbuf_addf(&b, "{");
     for (uint32_t i = 0; i < s->n; i++)
-        match_buf_addf(&b, "%s%lld", i ? "," : "", (long long)s->v[i]);
-    match_buf_addf(&b, "}");
-    return match_buf_detach(&b);
+        strbuf_addf(&b, "%s%lld", i ? "," : "", (long long)s->v[i]);
+    strbuf_addf(&b, "}");
+    return strbuf_detach(&b, NULL);
 }
 
 /* Rows for the ids in s (NULL result and true when s is empty). */

@@ -16,6 +16,7 @@
 #include <stdint.h>
 
 #include "config.h"
+#include "vocab.h"
 #include "problem.h"
 
 /* ---------- the formula ---------- */
@@ -34,8 +35,7 @@ typedef enum match_kind {
 const char *match_kind_name(match_kind_t kind);
 
 /* Packagings as bits, in the order of the API's enumeration. */
-#define MATCH_PACKAGINGS 5
-extern const char *const match_packaging_names[MATCH_PACKAGINGS];
+#define MATCH_PACKAGINGS VOCAB_PACKAGINGS /* the names: lib/vocab.h */
 /* "consulting,volunteer" -> bits; unknown names are ignored. */
 unsigned match_packagings_from_text(const char *text);
 

@@ -13,9 +13,6 @@
 static const char *const kind_names[MATCH_KINDS] = {"purpose",   "skills",   "capacity",
                                                     "packaging", "location", "follows"};
 
-const char *const match_packaging_names[MATCH_PACKAGINGS] = {"employment", "partnership",
-                                                             "consulting", "interim", "volunteer"};
-
 const char *match_kind_name(match_kind_t kind)
 {
     return kind >= 0 && kind < MATCH_KINDS ? kind_names[kind] : "";
@@ -30,7 +27,7 @@ unsigned match_packagings_from_text(const char *text)
         const char *end = strchr(s, ',');
         size_t n = end ? (size_t)(end - s) : strlen(s);
         for (int i = 0; i < MATCH_PACKAGINGS; i++)
-            if (strlen(match_packaging_names[i]) == n && memcmp(match_packaging_names[i], s, n) == 0)
+            if (strlen(vocab_packagings[i]) == n && memcmp(vocab_packagings[i], s, n) == 0)
                 bits |= 1u << i;
         if (!end) break;
         s = end + 1;
