@@ -1,5 +1,7 @@
 /* Unit tests for lib/migrate's parts that need no database: which files are
- * migrations, their order, the checksum recorded for each, and that the
+ * migrations (numbered or repeatable), their order, the checksum recorded for
+ * each, what to do given the recorded checksum (an edited numbered migration
+ * is an error, a changed repeatable one is applied again), and that the
  * migrations already shipped have not been edited. */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -98,6 +100,54 @@ static void latest_is_last_in_name_order(void **state)
     assert_string_equal(latest, "0010_more.sql");
 }
 
+static void kinds(void **state)
+{
+    (void)state;
+    assert_int_equal(migrate_kind("0001_init.sql"), MIGRATE_NUMBERED);
+    assert_int_equal(migrate_kind("0011_x.sql"), MIGRATE_NUMBERED);
+    assert_int_equal(migrate_kind("R__representations.sql"), MIGRATE_REPEATABLE);
+    assert_int_equal(migrate_kind("R__a.sql"), MIGRATE_REPEATABLE);
+    assert_int_equal(migrate_kind("R__.sql"), MIGRATE_NOT_A_MIGRATION);
+    assert_int_equal(migrate_kind("r__lower.sql"), MIGRATE_NOT_A_MIGRATION);
+    assert_int_equal(migrate_kind("README.md"), MIGRATE_NOT_A_MIGRATION);
+    assert_int_equal(migrate_kind("0001_init.sql~"), MIGRATE_NOT_A_MIGRATION);
+    assert_int_equal(migrate_kind("001_short.sql"), MIGRATE_NOT_A_MIGRATION);
+    assert_int_equal(migrate_kind("00a1_bad.sql"), MIGRATE_NOT_A_MIGRATION);
+    assert_int_equal(migrate_kind("0001-dash.sql"), MIGRATE_NOT_A_MIGRATION);
+    assert_int_equal(migrate_kind(".sql"), MIGRATE_NOT_A_MIGRATION);
+}
+
+static void decisions(void **state)
+{
+    (void)state;
+    const char *x = "aa", *y = "bb";
+    assert_int_equal(migrate_decide(MIGRATE_NUMBERED, NULL, x), MIGRATE_APPLY);
+    assert_int_equal(migrate_decide(MIGRATE_NUMBERED, x, x), MIGRATE_SKIP);
+    assert_int_equal(migrate_decide(MIGRATE_NUMBERED, y, x), MIGRATE_EDITED);
+    assert_int_equal(migrate_decide(MIGRATE_REPEATABLE, NULL, x), MIGRATE_APPLY);
+    assert_int_equal(migrate_decide(MIGRATE_REPEATABLE, x, x), MIGRATE_SKIP);
+    assert_int_equal(migrate_decide(MIGRATE_REPEATABLE, y, x), MIGRATE_APPLY);
+}
+
+/* Numbered ones by name, then repeatable ones by name; nothing else. */
+static void apply_order(void **state)
+{
+    (void)state;
+    const char *files[] = {"R__z.sql", "0002_b.sql", "R__a.sql", "README.md", "0001_a.sql",
+                           "0010_c.sql", "notes.sql", "R__.sql"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) touch(files[i]);
+    char **names = NULL;
+    int n = migrate_list(g_dir, &names);
+    assert_int_equal(n, 5);
+    const char *want[] = {"0001_a.sql", "0002_b.sql", "0010_c.sql", "R__a.sql", "R__z.sql"};
+    for (int i = 0; i < n; i++) assert_string_equal(names[i], want[i]);
+    migrate_names_free(names, n);
+    char latest[64];
+    assert_int_equal(migrate_latest_name(g_dir, latest, sizeof latest), 0);
+    assert_string_equal(latest, "0010_c.sql"); /* readiness compares numbered ones only */
+    assert_int_equal(migrate_list("/nonexistent/purposed", &names), -1);
+}
+
 static void unreadable_directory_is_an_error(void **state)
 {
     (void)state;
@@ -180,6 +230,9 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(migration_file_names),
+        cmocka_unit_test(kinds),
+        cmocka_unit_test(decisions),
+        cmocka_unit_test_setup_teardown(apply_order, make_dir, remove_dir),
         cmocka_unit_test_setup_teardown(latest_is_last_in_name_order, make_dir, remove_dir),
         cmocka_unit_test(unreadable_directory_is_an_error),
         cmocka_unit_test(checksum_is_blake2b_256_hex),
