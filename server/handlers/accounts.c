@@ -14,12 +14,6 @@
 #include "session.h"
 #include "validate.h"
 
-/* The account as the API shows it (never the password hash); alias a. */
-#define ACCOUNT_JSON                                                                         \
-    "json_build_object('id', a.id, 'email', a.email, 'display_name', a.display_name,"       \
-    " 'created_at', api_time(a.created_at), 'updated_at', api_time(a.updated_at),"          \
-    " 'version', a.version)::text"
-
 /* An address may fail this many times as often as one account: many people
  * can sit behind one address (offices, NAT, proxies). */
 #define THROTTLE_ADDRESS_FACTOR 10
@@ -216,7 +210,7 @@ static account_op_t *read_credentials(req_t *r, bool signup)
 
 static db_stmt_t q_insert_account = DB_STMT("account_insert", false,
     "INSERT INTO accounts AS a (email, password_hash, display_name) VALUES ($1, $2, $3)"
-    " RETURNING a.version, " ACCOUNT_JSON);
+    " RETURNING a.version, (SELECT j::text FROM account_json(a) j)");
 
 static void create_account_slow(req_t *r)
 {
@@ -378,17 +372,7 @@ void handle_session_delete(req_t *r)
 /* ---------- the caller ---------- */
 
 static db_stmt_t q_me = DB_STMT("me", true,
-    "SELECT json_build_object("
-    " 'account', json_build_object('id', a.id, 'email', a.email, 'display_name', a.display_name,"
-    "   'created_at', api_time(a.created_at), 'updated_at', api_time(a.updated_at),"
-    "   'version', a.version),"
-    " 'agent', (SELECT json_build_object('id', g.id, 'handle', g.handle, 'headline', g.headline,"
-    "   'discoverable', g.discoverable, 'version', g.version) FROM agents g WHERE g.account_id = a.id),"
-    " 'memberships', coalesce((SELECT json_agg(json_build_object('organisation',"
-    "   json_build_object('slug', o.slug, 'name', o.name), 'role', m.role) ORDER BY o.name)"
-    "   FROM memberships m JOIN organisations o ON o.id = m.organisation_id"
-    "   WHERE m.account_id = a.id), '[]'::json),"
-    " 'csrf_token', $2::text)::text FROM accounts a WHERE a.id = $1");
+    "SELECT j::text FROM accounts a CROSS JOIN LATERAL me_json(a, $2::text) j WHERE a.id = $1");
 
 void handle_me(req_t *r)
 {
@@ -404,7 +388,8 @@ void handle_me(req_t *r)
 }
 
 static db_stmt_t q_account_get = DB_STMT("account_get", true,
-    "SELECT a.version, " ACCOUNT_JSON " FROM accounts a WHERE a.id = $1 AND a.deleted_at IS NULL");
+    "SELECT a.version, j::text FROM accounts a CROSS JOIN LATERAL account_json(a) j"
+    " WHERE a.id = $1 AND a.deleted_at IS NULL");
 
 void handle_account_get(req_t *r)
 {
@@ -475,12 +460,12 @@ static db_stmt_t q_account_update = DB_STMT("account_update", false,
     "  UPDATE accounts SET display_name = coalesce($3, display_name),"
     "    email = coalesce($4, email), password_hash = coalesce($5, password_hash),"
     "    version = version + 1, updated_at = now()"
-    "  WHERE id = $1 AND version = $2::bigint AND deleted_at IS NULL RETURNING *),"
+    "  WHERE id = $1 AND version = $2::bigint AND deleted_at IS NULL RETURNING accounts AS a),"
     " revoked AS ("
     "  UPDATE sessions s SET revoked_at = now() FROM u"
-    "  WHERE $5::text IS NOT NULL AND s.account_id = u.id AND s.id <> $6::bigint"
+    "  WHERE $5::text IS NOT NULL AND s.account_id = (u.a).id AND s.id <> $6::bigint"
     "    AND s.revoked_at IS NULL)"
-    " SELECT a.version, " ACCOUNT_JSON " FROM u a");
+    " SELECT (u.a).version, j::text FROM u CROSS JOIN LATERAL account_json(u.a) j");
 
 static void update_account_finish(req_t *r, const char *new_hash)
 {

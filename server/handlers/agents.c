@@ -9,44 +9,15 @@
 #include "common.h"
 #include "db.h"
 #include "handlers.h"
+#include "page.h"
 #include "session.h"
 #include "validate.h"
 #include "vocab.h"
 
 #define AGENT_MAX_PURPOSES 100
 
-/* ---------- the agent JSON, built in SQL (g = agents, a = accounts) ---------- */
-
-/* The track record of agent g: {concluded, commitments_kept} over its
- * concluded agreements (agent_track_record, migration 0005). */
-#define AGENT_TRACK_RECORD "agent_track_record(g.id)"
-
-#define AGENT_PURPOSES                                                                       \
-    "coalesce((SELECT json_agg(json_build_object('slug', p.slug, 'name', p.name,"           \
-    "  'energy', ap.energy) ORDER BY ap.energy DESC, p.slug)"                                \
-    "  FROM agent_purposes ap JOIN purposes p ON p.id = ap.purpose_id"                       \
-    "  WHERE ap.agent_id = g.id), '[]'::json)"
-
-#define AGENT_PUBLIC_FIELDS                                                                  \
-    "'handle', g.handle, 'display_name', a.display_name, 'headline', g.headline,"            \
-    " 'personal_purpose', g.personal_purpose, 'skills', to_json(g.skills),"                  \
-    " 'capacity_hours_per_week', g.capacity_hours_per_week,"                                 \
-    " 'packagings', to_json(g.packagings), 'location', g.location, 'remote_ok', g.remote_ok," \
-    " 'purposes', " AGENT_PURPOSES
-
-/* What anyone may see; track_record only when the agent shows it. */
-#define AGENT_PUBLIC_JSON                                                                    \
-    "CASE WHEN g.show_track_record"                                                          \
-    " THEN json_build_object(" AGENT_PUBLIC_FIELDS ", 'track_record', " AGENT_TRACK_RECORD   \
-    "   , 'version', g.version)"                                                             \
-    " ELSE json_build_object(" AGENT_PUBLIC_FIELDS ", 'version', g.version) END"
-
-/* What the agent itself sees: its settings too. */
-#define AGENT_OWN_JSON                                                                       \
-    "json_build_object(" AGENT_PUBLIC_FIELDS ", 'track_record', " AGENT_TRACK_RECORD ","     \
-    " 'discoverable', g.discoverable, 'show_track_record', g.show_track_record,"             \
-    " 'show_follows', g.show_follows, 'created_at', api_time(g.created_at),"                 \
-    " 'updated_at', api_time(g.updated_at), 'version', g.version)"
+/* The agent JSON is agent_public_json and agent_own_json
+ * (migrations/R__representations.sql), of g (agents) and a (its account). */
 
 /* ---------- PUT /api/v1/me/agent ----------
  * The profile is replaced as a whole, except the privacy flags
@@ -72,8 +43,9 @@ static db_stmt_t q_agent_put = DB_STMT("agent_put", false,
     "   show_follows = coalesce($12::bool, agents.show_follows),"
     "   updated_at = now(), version = agents.version + 1"
     " WHERE $13::int IS NULL OR agents.version = $13::int"
-    " RETURNING *)"
-    "SELECT g.version, " AGENT_OWN_JSON "::text FROM g JOIN accounts a ON a.id = g.account_id");
+    " RETURNING agents AS g)"
+    "SELECT (g.g).version, j::text FROM g JOIN accounts a ON a.id = (g.g).account_id"
+    " CROSS JOIN LATERAL agent_own_json(g.g, a) j");
 
 void handle_agent_put(req_t *r)
 {
@@ -147,8 +119,8 @@ void handle_agent_put(req_t *r)
 /* ---------- GET /api/v1/me/agent ---------- */
 
 static db_stmt_t q_agent_own = DB_STMT("agent_own", true,
-    "SELECT g.version, " AGENT_OWN_JSON "::text FROM agents g JOIN accounts a ON a.id = g.account_id"
-    " WHERE g.account_id = $1::bigint");
+    "SELECT g.version, j::text FROM agents g JOIN accounts a ON a.id = g.account_id"
+    " CROSS JOIN LATERAL agent_own_json(g, a) j WHERE g.account_id = $1::bigint");
 
 static void no_agent(req_t *r, int status)
 {
@@ -372,9 +344,10 @@ void handle_agent_purposes_put(req_t *r)
 /* ---------- GET /api/v1/agents and /api/v1/agents/{handle} ---------- */
 
 static db_stmt_t q_agents_list = DB_STMT("agents_list", true,
-    "SELECT g.id::text, " AGENT_PUBLIC_JSON "::text FROM agents g JOIN accounts a ON a.id = g.account_id"
+    "SELECT g.id::text, j::text FROM agents g JOIN accounts a ON a.id = g.account_id"
+    " CROSS JOIN LATERAL agent_public_json(g, a) j"
     " WHERE g.discoverable AND a.deleted_at IS NULL"
-    "  AND ($1::bigint IS NULL OR g.id < $1::bigint)"
+    "  AND g.id < coalesce($1::bigint, 9223372036854775807)"
     "  AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM agent_purposes ap"
     "       JOIN purposes p ON p.id = ap.purpose_id WHERE ap.agent_id = g.id AND p.slug = $2))"
     "  AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM unnest(g.skills) s"
@@ -383,10 +356,8 @@ static db_stmt_t q_agents_list = DB_STMT("agents_list", true,
 
 void handle_agents_list(req_t *r)
 {
-    int limit;
-    if (!http_limit(r, &limit)) return;
-    char keys[1][PAGE_KEY_MAX];
-    if (!purposes_read_cursor(r, "agents", CURSOR_KEY_ID, keys)) return;
+    page_t pg;
+    if (!page_begin(r, &pg, "agents", CURSOR_KEY_ID)) return;
     problem_t p;
     problem_init(&p);
     const char *purpose = purposes_query_slug(r, "purpose", &p);
@@ -395,21 +366,19 @@ void handle_agents_list(req_t *r)
         purposes_bad_query(r, &p);
         return;
     }
-    char limit_text[16];
-    snprintf(limit_text, sizeof limit_text, "%d", limit + 1);
-    const char *params[4] = {keys[0][0] ? keys[0] : NULL, purpose, skill, limit_text};
+    const char *params[4] = {page_key(&pg, 0), purpose, skill, pg.fetch};
     PGresult *res = db_exec(&q_agents_list, 4, params, &p);
     if (!res) {
         http_reply_problem(r, &p);
         return;
     }
-    purposes_reply_page(r, res, limit, "agents", 1);
+    page_reply(r, &pg, res, NULL);
 }
 
 static db_stmt_t q_agent_by_handle = DB_STMT("agent_by_handle", true,
-    "SELECT g.version, CASE WHEN g.account_id = $2::bigint THEN " AGENT_OWN_JSON
-    " ELSE " AGENT_PUBLIC_JSON " END::text"
-    " FROM agents g JOIN accounts a ON a.id = g.account_id"
+    "SELECT g.version, CASE WHEN g.account_id = $2::bigint"
+    "  THEN (SELECT j FROM agent_own_json(g, a) j) ELSE (SELECT j FROM agent_public_json(g, a) j)"
+    " END::text FROM agents g JOIN accounts a ON a.id = g.account_id"
     " WHERE g.handle = $1 AND a.deleted_at IS NULL"
     "  AND (g.discoverable OR g.account_id = $2::bigint)");
 

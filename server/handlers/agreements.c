@@ -8,12 +8,12 @@
 #include <string.h>
 
 #include "agreement.h"
-#include "agreement_sql.h"
 #include "authz.h"
 #include "common.h"
-#include "cursor.h"
 #include "db.h"
 #include "handlers.h"
+#include "jsontext.h"
+#include "page.h"
 #include "session.h"
 #include "validate.h"
 #include "vocab.h"
@@ -22,36 +22,10 @@
 #define AGREEMENT_MAX_NON_CASH 20
 
 
-/* ---------- SQL fragments (a = agreements, o = organisations, g = agents,
- * acc = the agent's account) ---------- */
-
-/* The version shown as "terms": the pending one while proposed, else the
- * one in force, else (declined or withdrawn) the last one proposed. */
-#define SHOWN_VERSION                                                                        \
-    "CASE WHEN a.status = 'proposed' OR a.active_version IS NULL THEN a.terms_version"       \
-    " ELSE a.active_version END"
-
-#define AGREEMENT_FROM                                                                       \
-    " FROM agreements a JOIN organisations o ON o.id = a.organisation_id"                    \
-    " JOIN agents g ON g.id = a.agent_id JOIN accounts acc ON acc.id = g.account_id"
-
-#define PARTIES_JSON                                                                         \
-    "'organisation', json_build_object('slug', o.slug, 'name', o.name),"                     \
-    " 'agent', json_build_object('handle', g.handle, 'display_name', acc.display_name),"     \
-    " 'engagement', (SELECT json_build_object('id', e.id, 'title', e.title)"                 \
-    "   FROM engagements e WHERE e.id = a.engagement_id)"
-
-/* An agreement in a list: its parties and the shown terms in brief (t). */
-#define SUMMARY_FROM                                                                         \
-    AGREEMENT_FROM " JOIN agreement_versions t ON t.agreement_id = a.id AND t.version = " SHOWN_VERSION
-#define SUMMARY_FIELDS                                                                       \
-    "'id', a.id, 'status', a.status, 'proposed_by', a.proposed_by, "                         \
-    PARTIES_JSON ", 'role', t.role, 'packaging', t.packaging,"                               \
-    " 'hours_per_week', t.hours_per_week, 'starts_on', t.starts_on, 'review_on', t.review_on," \
-    " 'terms_version', a.terms_version, 'active_version', a.active_version,"                 \
-    " 'created_at', api_time(a.created_at), 'updated_at', api_time(a.updated_at),"           \
-    " 'version', a.version"
-#define SUMMARY_JSON "json_build_object(" SUMMARY_FIELDS ")"
+/* ---------- SQL fragments (a = agreements, g = agents) ----------
+ * The JSON of an agreement, its summary in lists and its terms are
+ * agreement_json, agreement_summary_json and terms_json
+ * (migrations/R__representations.sql). */
 
 /* What lib/agreement.c and lib/authz.c need, for caller $2 (columns 0..7). */
 #define STATE_COLUMNS                                                                        \
@@ -85,13 +59,6 @@
     "   UNION SELECT nag.account_id WHERE " SIDE " = 'organisation') rc"                     \
     "  WHERE rc.account_id <> " ACTOR ")"
 
-/* A page of a list: CTE "page" (id, j) fetched with LIMIT+1; answers the
- * items as one JSON array, whether there is more, and the last id shown. */
-#define PAGE_SELECT(LIMIT)                                                                   \
-    " shown AS (SELECT * FROM page ORDER BY id DESC LIMIT " LIMIT ")"                        \
-    " SELECT coalesce((SELECT json_agg(j ORDER BY id DESC) FROM shown), '[]'::json)::text,"  \
-    " (SELECT count(*) FROM page) > " LIMIT ", (SELECT min(id) FROM shown)"
-
 /* ---------- small helpers ---------- */
 
 static void reply_nothing_here(req_t *r)
@@ -106,71 +73,6 @@ static void bad_query(req_t *r, const char *field, const char *message)
     problem_field(&p, field, "%s", message);
     problem_set(&p, 400, "bad-query", "Bad query parameter", "%s %s.", field, message);
     http_reply_problem(r, &p);
-}
-
-/* ?cursor= of list tag: the id key as text into out ("" when absent); false
- * with a 400 set when it is not a cursor this list gave out. */
-static bool read_cursor(req_t *r, const char *tag, char *out, size_t cap)
-{
-    out[0] = '\0';
-    const char *c = http_query(r, "cursor");
-    if (!c) return true;
-    if (!cursor_ready()) {
-        reply_cursor_key_unavailable(r);
-        return false;
-    }
-    json_t *keys = cursor_decode(c, 2);
-    const json_t *t = keys ? json_array_get(keys, 0) : NULL;
-    const json_t *k = keys ? json_array_get(keys, 1) : NULL;
-    bool ok = t && json_is_string(t) && strcmp(json_string_value(t), tag) == 0 && k &&
-              json_is_integer(k) && json_integer_value(k) > 0;
-    if (ok) snprintf(out, cap, "%lld", (long long)json_integer_value(k));
-    json_decref(keys);
-    if (!ok) {
-        problem_t p;
-        problem_init(&p);
-        problem_field(&p, "cursor", "is not a cursor this list gave out");
-        problem_set(&p, 400, "bad-cursor", "Bad cursor",
-                    "The cursor is malformed, tampered with or belongs to another list.");
-        http_reply_problem(r, &p);
-    }
-    return ok;
-}
-
-/* Reply {"items": <col 0>, "next_cursor": ..., <extra>} from a PAGE_SELECT
- * row (items, has_more, last id). extra is "" or ",\"key\":value". Clears res. */
-static void reply_page(req_t *r, PGresult *res, const char *tag, const char *extra)
-{
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        http_error(r, 500, "internal", "Internal error", NULL);
-        return;
-    }
-    char *cursor = NULL;
-    if (strcmp(PQgetvalue(res, 0, 1), "t") == 0 && !PQgetisnull(res, 0, 2)) {
-        json_t *keys = json_pack("[s, I]", tag, (json_int_t)strtoll(PQgetvalue(res, 0, 2), NULL, 10));
-        cursor = keys ? cursor_encode(keys) : NULL;
-        json_decref(keys);
-        if (!cursor) {
-            PQclear(res);
-            http_error(r, 500, "internal", "Internal error", "Could not make the next cursor.");
-            return;
-        }
-    }
-    const char *items = PQgetvalue(res, 0, 0);
-    size_t len = strlen(items) + strlen(extra) + (cursor ? strlen(cursor) : 0) + 48;
-    char *body = malloc(len);
-    if (!body) {
-        free(cursor);
-        PQclear(res);
-        http_error(r, 500, "internal", "Internal error", NULL);
-        return;
-    }
-    int n = cursor ? snprintf(body, len, "{\"items\":%s,\"next_cursor\":\"%s\"%s}", items, cursor, extra)
-                   : snprintf(body, len, "{\"items\":%s,\"next_cursor\":null%s}", items, extra);
-    free(cursor);
-    PQclear(res);
-    http_reply_text(r, 200, "application/json", body, (size_t)n);
 }
 
 /* The state of the agreement in row 0 of a STATE_COLUMNS result. */
@@ -227,17 +129,8 @@ static void reply_illegal(req_t *r, const loaded_t *l, agreement_side_t side, co
 /* ---------- reading one agreement ---------- */
 
 #define AGREEMENT_GET_SQL                                                                    \
-    "SELECT " STATE_COLUMNS ", json_build_object('id', a.id, 'status', a.status,"            \
-    " 'proposed_by', a.proposed_by, " PARTIES_JSON ","                                       \
-    " 'terms_version', a.terms_version, 'active_version', a.active_version,"                 \
-    " 'pending_version', CASE WHEN a.status = 'proposed' THEN a.terms_version END,"          \
-    " 'terms', (SELECT " TERMS_JSON("v") " FROM agreement_versions v"                        \
-    "   WHERE v.agreement_id = a.id AND v.version = " SHOWN_VERSION "),"                     \
-    " 'active_terms', (SELECT " TERMS_JSON("v") " FROM agreement_versions v"                 \
-    "   WHERE v.agreement_id = a.id AND v.version = a.active_version),"                      \
-    " 'closures', " CLOSURES_JSON("a") ","                                                  \
-    " 'created_at', api_time(a.created_at), 'updated_at', api_time(a.updated_at),"           \
-    " 'version', a.version)::text" AGREEMENT_FROM " WHERE a.id = $1::bigint"
+    "SELECT " STATE_COLUMNS ", j::text FROM agreements a JOIN agents g ON g.id = a.agent_id"  \
+    " CROSS JOIN LATERAL agreement_json(a) j WHERE a.id = $1::bigint"
 
 static db_stmt_t q_get = DB_STMT("agreement_get", true, AGREEMENT_GET_SQL);
 /* The same inside a write transaction (never retried on another connection). */
@@ -251,7 +144,7 @@ static void reply_agreement(req_t *r, int status, PGresult *res, agreement_side_
     loaded_t l;
     read_state(res, &l);
     const char *j = PQgetvalue(res, 0, STATE_NCOLS);
-    size_t jl = strlen(j);
+    size_t jl = (size_t)PQgetlength(res, 0, STATE_NCOLS);
     json_t *arr = actions_json(may_act ? agreement_allowed_actions(&l.state, side) : 0);
     char *actions = json_dumps(arr, JSON_COMPACT);
     json_decref(arr);
@@ -261,20 +154,23 @@ static void reply_agreement(req_t *r, int status, PGresult *res, agreement_side_
              agreement_side_name(awaiting));
     size_t len = jl + (actions ? strlen(actions) : 2) + 96;
     char *body = malloc(len);
-    if (!body || jl < 2 || j[jl - 1] != '}') {
+    size_t at = body ? jsontext_compact(body, j, jl) : 0;
+    if (!body || at < 2 || body[at - 1] != '}') {
         free(body);
         free(actions);
         PQclear(res);
         http_error(r, 500, "internal", "Internal error", NULL);
         return;
     }
-    int n = snprintf(body, len, "%.*s,\"my_side\":\"%s\",\"awaiting\":%s,\"allowed_actions\":%s}",
-                     (int)(jl - 1), j, agreement_side_name(side), awaiting_text,
-                     actions ? actions : "[]");
+    /* what depends on the caller, after the representation's members */
+    at--;
+    at += (size_t)snprintf(body + at, len - at,
+                           ",\"my_side\":\"%s\",\"awaiting\":%s,\"allowed_actions\":%s}",
+                           agreement_side_name(side), awaiting_text, actions ? actions : "[]");
     free(actions);
     set_etag(r, l.version);
     PQclear(res);
-    http_reply_text(r, status, "application/json", body, (size_t)n);
+    http_reply_text(r, status, "application/json", body, at);
 }
 
 void handle_agreement_get(req_t *r)
@@ -299,26 +195,24 @@ void handle_agreement_get(req_t *r)
 }
 
 static db_stmt_t q_versions = DB_STMT("agreement_versions", true,
-    "WITH page AS (SELECT v.version AS id, " TERMS_JSON("v") " AS j FROM agreement_versions v"
-    " WHERE v.agreement_id = $1::bigint AND ($2::int IS NULL OR v.version < $2::int)"
-    " ORDER BY v.version DESC LIMIT $3::int + 1)," PAGE_SELECT("$3::int"));
+    "SELECT v.version::text, j::text FROM agreement_versions v CROSS JOIN LATERAL terms_json(v) j"
+    " WHERE v.agreement_id = $1::bigint AND v.version < coalesce($2::int, 2147483647)"
+    " ORDER BY v.version DESC LIMIT $3::int");
 
 void handle_agreement_versions(req_t *r)
 {
     const char *id = r->resource_id;
-    char after[24], limit_text[16];
-    int limit;
-    if (!http_limit(r, &limit) || !read_cursor(r, "agreement-versions", after, sizeof after)) return;
+    page_t pg;
+    if (!page_begin(r, &pg, "agreement-versions", CURSOR_KEY_ID)) return;
     problem_t p;
     problem_init(&p);
-    snprintf(limit_text, sizeof limit_text, "%d", limit);
-    const char *params[3] = {id, after[0] ? after : NULL, limit_text};
+    const char *params[3] = {id, page_key(&pg, 0), pg.fetch};
     PGresult *res = db_exec(&q_versions, 3, params, &p);
     if (!res) {
         http_reply_problem(r, &p);
         return;
     }
-    reply_page(r, res, "agreement-versions", "");
+    page_reply(r, &pg, res, NULL);
 }
 
 /* ---------- reading terms (POST and PATCH) ---------- */
@@ -749,7 +643,7 @@ void handle_agreement_conclude(req_t *r) { transition(r, AGREEMENT_CONCLUDE); }
 /* ---------- PATCH: amend ---------- */
 
 static db_stmt_t q_amend = DB_STMT("agreement_amend", false,
-    "WITH cur AS (SELECT a.id, a.terms_version + 1 AS next, " SHOWN_VERSION " AS base"
+    "WITH cur AS (SELECT a.id, a.terms_version + 1 AS next, agreement_shown_version(a) AS base"
     "   FROM agreements a WHERE a.id = $1::bigint),"
     " b AS (SELECT t.* FROM agreement_versions t JOIN cur ON t.agreement_id = cur.id"
     "   AND t.version = cur.base),"
@@ -853,33 +747,29 @@ static bool read_status(req_t *r, const char **out)
     return true;
 }
 
+/* Newest first; $3 the cursor's id (NULL on the first page), $4 limit + 1. */
 static db_stmt_t q_mine = DB_STMT("agreements_mine", true,
-    "WITH page AS (SELECT a.id, " SUMMARY_JSON " AS j" SUMMARY_FROM
+    "SELECT a.id::text, j::text FROM agreements a CROSS JOIN LATERAL agreement_summary_json(a) j"
     " WHERE a.id IN ("
     "   SELECT x.id FROM agreements x JOIN agents xg ON xg.id = x.agent_id"
     "   WHERE xg.account_id = $1::bigint AND $5::text IS DISTINCT FROM 'organisation'"
     "   UNION ALL"
     "   SELECT x.id FROM agreements x JOIN memberships m ON m.organisation_id = x.organisation_id"
     "   WHERE m.account_id = $1::bigint AND $5::text IS DISTINCT FROM 'agent')"
-    " AND ($2::text IS NULL OR a.status = $2) AND ($3::bigint IS NULL OR a.id < $3::bigint)"
-    " ORDER BY a.id DESC LIMIT $4::int + 1)," PAGE_SELECT("$4::int"));
+    " AND ($2::text IS NULL OR a.status = $2) AND a.id < coalesce($3::bigint, 9223372036854775807)"
+    " ORDER BY a.id DESC LIMIT $4::int");
 
 void handle_my_agreements(req_t *r)
 {
-    int limit;
+    page_t pg;
     const char *status;
-    char after[24], limit_text[16];
-    if (!http_limit(r, &limit) || !read_status(r, &status) ||
-        !read_cursor(r, "my-agreements", after, sizeof after))
-        return;
+    if (!page_begin(r, &pg, "my-agreements", CURSOR_KEY_ID) || !read_status(r, &status)) return;
     const char *side = http_query(r, "side");
     if (side && agreement_side_parse(side) < 0) {
         bad_query(r, "side", "must be agent or organisation");
         return;
     }
-    snprintf(limit_text, sizeof limit_text, "%d", limit);
-    const char *params[5] = {r->caller.account_id_text, status, after[0] ? after : NULL, limit_text,
-                             side};
+    const char *params[5] = {r->caller.account_id_text, status, page_key(&pg, 0), pg.fetch, side};
     problem_t p;
     problem_init(&p);
     PGresult *res = db_exec(&q_mine, 5, params, &p);
@@ -887,34 +777,30 @@ void handle_my_agreements(req_t *r)
         http_reply_problem(r, &p);
         return;
     }
-    reply_page(r, res, "my-agreements", "");
+    page_reply(r, &pg, res, NULL);
 }
 
 static db_stmt_t q_of_organisation = DB_STMT("agreements_of_organisation", true,
-    "WITH page AS (SELECT a.id, " SUMMARY_JSON " AS j" SUMMARY_FROM
+    "SELECT a.id::text, j::text FROM agreements a CROSS JOIN LATERAL agreement_summary_json(a) j"
     " WHERE a.organisation_id = $1::bigint"
-    " AND ($2::text IS NULL OR a.status = $2) AND ($3::bigint IS NULL OR a.id < $3::bigint)"
-    " ORDER BY a.id DESC LIMIT $4::int + 1)," PAGE_SELECT("$4::int"));
+    " AND ($2::text IS NULL OR a.status = $2) AND a.id < coalesce($3::bigint, 9223372036854775807)"
+    " ORDER BY a.id DESC LIMIT $4::int");
 
 void handle_organisation_agreements(req_t *r)
 {
     const authz_org_t org = r->org;
-    int limit;
+    page_t pg;
     const char *status;
-    char after[24], limit_text[16];
-    if (!http_limit(r, &limit) || !read_status(r, &status) ||
-        !read_cursor(r, "organisation-agreements", after, sizeof after))
-        return;
+    if (!page_begin(r, &pg, "organisation-agreements", CURSOR_KEY_ID) || !read_status(r, &status)) return;
     problem_t p;
     problem_init(&p);
-    snprintf(limit_text, sizeof limit_text, "%d", limit);
-    const char *params[4] = {org.id, status, after[0] ? after : NULL, limit_text};
+    const char *params[4] = {org.id, status, page_key(&pg, 0), pg.fetch};
     PGresult *res = db_exec(&q_of_organisation, 4, params, &p);
     if (!res) {
         http_reply_problem(r, &p);
         return;
     }
-    reply_page(r, res, "organisation-agreements", "");
+    page_reply(r, &pg, res, NULL);
 }
 
 /* ---------- review dates approaching ---------- */
@@ -1001,9 +887,10 @@ static db_stmt_t q_portfolio = DB_STMT("agreements_portfolio", true,
     "   FROM purposes_all pa WHERE pa.energy > 0 AND pa.h = 0)"
     "SELECT json_build_object('capacity_hours_per_week', g0.cap, 'committed_hours', c.h,"
     " 'available_hours', greatest(g0.cap - c.h, 0),"
-    " 'agreements', coalesce((SELECT json_agg(x.j ORDER BY x.id DESC) FROM (SELECT a.id,"
-    "   json_build_object(" SUMMARY_FIELDS ", 'committed_hours', coalesce(i.hours_per_week, 0)) AS j"
-    "   " SUMMARY_FROM " LEFT JOIN inforce i ON i.id = a.id WHERE a.id IN (SELECT id FROM open)) x), '[]'::json),"
+    " 'agreements', coalesce((SELECT json_agg(x.j ORDER BY x.id DESC) FROM (SELECT a.id, j"
+    "   FROM agreements a LEFT JOIN inforce i ON i.id = a.id"
+    "   CROSS JOIN LATERAL portfolio_agreement_json(a, coalesce(i.hours_per_week, 0)) j"
+    "   WHERE a.id IN (SELECT id FROM open)) x), '[]'::json),"
     " 'purposes', coalesce((SELECT json_agg(json_build_object('purpose', json_build_object('slug', pa.slug,"
     "   'name', pa.name), 'energy', pa.energy, 'committed_hours', round(pa.h, 2))"
     "   ORDER BY pa.energy DESC, pa.h DESC, pa.slug) FROM purposes_all pa), '[]'::json),"
@@ -1035,33 +922,31 @@ void handle_my_portfolio(req_t *r)
 
 /* ---------- notifications ---------- */
 
+/* Newest first, and the count of unread ones (one row even when the page is
+ * empty). $2 the cursor's id (NULL on the first page), $3 limit + 1. */
 static db_stmt_t q_notifications = DB_STMT("notifications_mine", true,
-    "WITH page AS (SELECT n.id, json_build_object('id', n.id, 'kind', n.kind, 'message', n.message,"
-    "   'agreement_id', n.agreement_id, 'engagement_id', n.engagement_id, 'payload', n.payload,"
-    "   'read', n.read_at IS NOT NULL,"
-    "   'read_at', api_time(n.read_at), 'created_at', api_time(n.created_at)) AS j"
-    "  FROM notifications n WHERE n.account_id = $1::bigint"
-    "  AND ($2::bigint IS NULL OR n.id < $2::bigint) AND (NOT $4::bool OR n.read_at IS NULL)"
-    "  ORDER BY n.id DESC LIMIT $3::int + 1)," PAGE_SELECT("$3::int") ","
-    " (SELECT count(*) FROM notifications u WHERE u.account_id = $1::bigint AND u.read_at IS NULL)");
+    "SELECT pg.id::text, pg.j::text, u.unread FROM (SELECT count(*) AS unread FROM notifications"
+    "  WHERE account_id = $1::bigint AND read_at IS NULL) u"
+    " LEFT JOIN LATERAL (SELECT n.id, j FROM notifications n CROSS JOIN LATERAL notification_json(n) j"
+    "  WHERE n.account_id = $1::bigint AND n.id < coalesce($2::bigint, 9223372036854775807)"
+    "  AND (NOT $4::bool OR n.read_at IS NULL) ORDER BY n.id DESC LIMIT $3::int) pg ON true"
+    " ORDER BY pg.id DESC");
 
 void handle_my_notifications(req_t *r)
 {
-    int limit;
-    char after[24], limit_text[16];
-    if (!http_limit(r, &limit) || !read_cursor(r, "notifications", after, sizeof after)) return;
+    page_t pg;
+    if (!page_begin(r, &pg, "notifications", CURSOR_KEY_ID)) return;
     const char *unread = http_query(r, "unread");
     if (unread && strcmp(unread, "true") != 0 && strcmp(unread, "false") != 0) {
         bad_query(r, "unread", "must be true or false");
         return;
     }
-    snprintf(limit_text, sizeof limit_text, "%d", limit);
-    const char *params[4] = {r->caller.account_id_text, after[0] ? after : NULL, limit_text,
+    const char *params[4] = {r->caller.account_id_text, page_key(&pg, 0), pg.fetch,
                              db_bool(unread && strcmp(unread, "true") == 0)};
     problem_t p;
     problem_init(&p);
     /* the first page is where new notifications appear: reviews due first */
-    if (!after[0] && agreements_review_notifications(r->caller.account_id_text, &p) != 0) {
+    if (!pg.has_cursor && agreements_review_notifications(r->caller.account_id_text, &p) != 0) {
         http_reply_problem(r, &p);
         return;
     }
@@ -1071,9 +956,9 @@ void handle_my_notifications(req_t *r)
         return;
     }
     char extra[48];
-    snprintf(extra, sizeof extra, ",\"unread\":%lld",
-             PQntuples(res) == 1 ? strtoll(PQgetvalue(res, 0, 3), NULL, 10) : 0LL);
-    reply_page(r, res, "notifications", extra);
+    snprintf(extra, sizeof extra, "\"unread\":%lld",
+             PQntuples(res) >= 1 ? strtoll(PQgetvalue(res, 0, 2), NULL, 10) : 0LL);
+    page_reply(r, &pg, res, extra);
 }
 
 static db_stmt_t q_notifications_read = DB_STMT("notifications_read", false,

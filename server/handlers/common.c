@@ -6,6 +6,7 @@
 #include <string.h>
 
 #include "db.h"
+#include "jsontext.h"
 
 void reply_row_json(req_t *r, int status, PGresult *res, int col)
 {
@@ -21,7 +22,8 @@ void reply_row_json(req_t *r, int status, PGresult *res, int col)
         http_error(r, 500, "internal", "Internal error", NULL);
         return;
     }
-    memcpy(body, PQgetvalue(res, 0, col), len + 1);
+    len = jsontext_compact(body, PQgetvalue(res, 0, col), len);
+    body[len] = '\0';
     PQclear(res);
     http_reply_text(r, status, "application/json", body, len);
 }

@@ -9,8 +9,9 @@
 
 #include "http.h"
 
-/* Reply with the JSON text in column col of row 0 (produced by PostgreSQL,
- * e.g. json_build_object); 404 when there is no row. Clears res. */
+/* Reply with the JSON text in column col of row 0 (a representation of
+ * migrations/R__representations.sql), compacted; 404 when there is no row.
+ * Clears res. */
 void reply_row_json(req_t *r, int status, PGresult *res, int col);
 /* ETag of a versioned resource: "\"<version>\"". */
 void set_etag(req_t *r, const char *version);

@@ -8,6 +8,7 @@
 #include "common.h"
 #include "db.h"
 #include "handlers.h"
+#include "page.h"
 #include "query.h"
 #include "session.h"
 #include "validate.h"
@@ -152,7 +153,8 @@ static void read_engagement(const json_t *body, bool create, engagement_input_t 
 /* ---------- reading one ---------- */
 
 static db_stmt_t q_engagement_get = DB_STMT("engagement_get", true,
-    "SELECT e.version, engagement_json(e)::text FROM engagements e WHERE e.id = $1::bigint");
+    "SELECT e.version, j::text FROM engagements e CROSS JOIN LATERAL engagement_json(e) j"
+    " WHERE e.id = $1::bigint");
 
 static void reply_engagement(req_t *r, int status, const char *id)
 {
@@ -313,7 +315,7 @@ void handle_engagement_update(req_t *r)
 /* ---------- listing ----------
  * Parameters of every list statement: $1 status, $2 organisation slug,
  * $3 purpose slug, $4 skill, $5 packaging, $6 remote, $7 q, $8 $9 the
- * cursor's keys, $10 limit + 1. Newest first: one statement per driving
+ * cursor's keys (NULL on the first page), $10 limit + 1. Newest first: one statement per driving
  * index (open engagements by date, one organisation's, one purpose's), so
  * a cached generic plan is still the right plan; with q, by relevance. */
 
@@ -328,10 +330,13 @@ void handle_engagement_update(req_t *r)
     " AND ($4::text IS NULL OR e.skills @> ARRAY[$4::text])"                                \
     " AND ($5::text IS NULL OR e.packagings @> ARRAY[$5::text])"                            \
     " AND ($6::boolean IS NULL OR e.remote_ok = $6::boolean)"
+#define ENG_AFTER(TS, ID)                                                                   \
+    " (" TS ", " ID ") < (coalesce($8::timestamptz, 'infinity'),"                            \
+    "   coalesce($9::bigint, 9223372036854775807))"
 #define ENG_BY_DATE                                                                         \
-    "SELECT cursor_time(e.created_at), e.id::text, engagement_json(e)::text"                \
-    " FROM engagements e"                                                                   \
-    " WHERE (e.created_at, e.id) < ($8::timestamptz, $9::bigint) AND $7::text IS NULL"
+    "SELECT cursor_time(e.created_at), e.id::text, j::text"                                 \
+    " FROM engagements e CROSS JOIN LATERAL engagement_json(e) j"                           \
+    " WHERE" ENG_AFTER("e.created_at", "e.id") " AND $7::text IS NULL"
 #define ENG_DATE_ORDER " ORDER BY e.created_at DESC, e.id DESC LIMIT $10::int"
 
 static db_stmt_t q_list_open = DB_STMT("engagements_list_open", true,
@@ -347,11 +352,12 @@ static db_stmt_t q_list_org = DB_STMT("engagements_list_org", true,
 /* engagement_purposes carries created_at and status (0007), so its listing
  * index gives one purpose's engagements newest first without a sort. */
 static db_stmt_t q_list_purpose = DB_STMT("engagements_list_purpose", true,
-    "SELECT cursor_time(e.created_at), e.id::text, engagement_json(e)::text"
+    "SELECT cursor_time(e.created_at), e.id::text, j::text"
     " FROM engagement_purposes ep JOIN engagements e ON e.id = ep.engagement_id"
+    " CROSS JOIN LATERAL engagement_json(e) j"
     " WHERE ep.purpose_id = (SELECT p.id FROM purposes p WHERE p.slug = $3::text)"
     "   AND ep.status = $1::text AND $2::text IS NULL AND $7::text IS NULL"
-    "   AND (ep.created_at, ep.engagement_id) < ($8::timestamptz, $9::bigint)"
+    "   AND" ENG_AFTER("ep.created_at", "ep.engagement_id")
     ENG_OTHER_FILTERS
     " ORDER BY ep.created_at DESC, ep.engagement_id DESC LIMIT $10::int");
 /* By relevance (title words weigh more than description words), then id. */
@@ -363,21 +369,27 @@ static db_stmt_t q_list_purpose = DB_STMT("engagements_list_purpose", true,
  * bitmap a rare one. */
 #define SEARCH_CANDIDATES "1000"
 static db_stmt_t q_list_search = DB_STMT_CUSTOM_PLAN("engagements_search", true,
-    "SELECT k.rank::text, k.id::text, engagement_json(e)::text FROM ("
+    "SELECT k.rank::text, k.id::text, j::text FROM ("
     "  SELECT c.id, ts_rank(c.search, websearch_to_tsquery('english', $7::text)) AS rank"
     "  FROM (SELECT e.id, e.search FROM engagements e"
     "    WHERE e.search @@ websearch_to_tsquery('english', $7::text) AND e.status = $1::text"
     ENG_ORG_FILTER ENG_PURPOSE_FILTER ENG_OTHER_FILTERS
     "    ORDER BY e.created_at DESC, e.id DESC LIMIT " SEARCH_CANDIDATES ") c"
     "  WHERE (ts_rank(c.search, websearch_to_tsquery('english', $7::text)), c.id)"
-    "      < ($8::real, $9::bigint)"
+    "      < (coalesce($8::real, 'Infinity'), coalesce($9::bigint, 9223372036854775807))"
     "  ORDER BY 2 DESC, 1 DESC LIMIT $10::int) k"
-    " JOIN engagements e ON e.id = k.id ORDER BY k.rank DESC, k.id DESC");
+    " JOIN engagements e ON e.id = k.id CROSS JOIN LATERAL engagement_json(e) j"
+    " ORDER BY k.rank DESC, k.id DESC");
 
 void handle_engagements_list(req_t *r)
 {
-    int limit;
-    if (!http_limit(r, &limit)) return;
+    /* by relevance with q, else newest first: each order has its cursors */
+    const char *q_given = http_query(r, "q");
+    bool ranked = q_given && q_given[0];
+    page_t pg;
+    if (!page_begin(r, &pg, ranked ? "engagements-rank" : "engagements",
+                    ranked ? CURSOR_KEY_RANK CURSOR_KEY_ID : CURSOR_KEY_TIME CURSOR_KEY_ID))
+        return;
     problem_t p;
     problem_init(&p);
     const char *status = http_query(r, "status");
@@ -403,25 +415,17 @@ void handle_engagements_list(req_t *r)
         return;
     }
     if (!status) status = "open";
-    const char *tag = q ? "engagements-rank" : "engagements";
-    char keys[2][PAGE_KEY_MAX];
-    const char *kinds = q ? CURSOR_KEY_RANK CURSOR_KEY_ID : CURSOR_KEY_TIME CURSOR_KEY_ID;
-    if (!purposes_read_cursor(r, tag, kinds, keys)) return;
-    if (!keys[0][0]) snprintf(keys[0], PAGE_KEY_MAX, "%s", q ? "Infinity" : "infinity");
-    if (!keys[1][0]) snprintf(keys[1], PAGE_KEY_MAX, "%s", "9223372036854775807");
-    char lim[16];
-    snprintf(lim, sizeof lim, "%d", limit + 1);
     db_stmt_t *st = q                        ? &q_list_search
                   : organisation             ? &q_list_org
                   : purpose                  ? &q_list_purpose
                   : strcmp(status, "open") == 0 ? &q_list_open
                                              : &q_list_status;
     const char *params[10] = {status, organisation, purpose, skill, packaging,
-                              remote, q, keys[0], keys[1], lim};
+                              remote, q, page_key(&pg, 0), page_key(&pg, 1), pg.fetch};
     PGresult *res = db_exec(st, 10, params, &p);
     if (!res) {
         http_reply_problem(r, &p);
         return;
     }
-    purposes_reply_page(r, res, limit, tag, 2);
+    page_reply(r, &pg, res, NULL);
 }

@@ -9,6 +9,7 @@
 #include "common.h"
 #include "db.h"
 #include "handlers.h"
+#include "page.h"
 #include "session.h"
 #include "validate.h"
 
@@ -67,14 +68,13 @@ void handle_follow_delete(req_t *r) { follow_change(r, &q_unfollow); }
 
 /* Cursor keys: followed_at in microseconds since the epoch, then an id. */
 #define FOLLOW_AFTER(TS, ID)                                                                 \
-    "($2::bigint IS NULL OR (" TS ", " ID ") < (timestamptz 'epoch'"                          \
-    " + $2::bigint * interval '1 microsecond', $3::bigint))"
+    "(" TS ", " ID ") < (coalesce(timestamptz 'epoch' + $2::bigint * interval '1 microsecond',"  \
+    " 'infinity'), coalesce($3::bigint, 9223372036854775807))"
 
 static db_stmt_t q_followers = DB_STMT("follow_followers", true,
-    "SELECT (extract(epoch FROM f.created_at) * 1000000)::bigint::text, f.agent_id::text,"
-    " json_build_object('handle', g.handle, 'display_name', a.display_name,"
-    "  'headline', g.headline, 'followed_at', api_time(f.created_at))::text"
+    "SELECT (extract(epoch FROM f.created_at) * 1000000)::bigint::text, f.agent_id::text, j::text"
     " FROM follows f JOIN agents g ON g.id = f.agent_id JOIN accounts a ON a.id = g.account_id"
+    " CROSS JOIN LATERAL follower_json(f, g, a) j"
     " WHERE f.organisation_id = $1::bigint AND g.discoverable AND g.show_follows"
     "  AND a.deleted_at IS NULL"
     "  AND " FOLLOW_AFTER("f.created_at", "f.agent_id")
@@ -83,44 +83,33 @@ static db_stmt_t q_followers = DB_STMT("follow_followers", true,
 void handle_followers_list(req_t *r)
 {
     const authz_org_t org = r->org;
-    int limit;
-    if (!http_limit(r, &limit)) return;
-    char keys[2][PAGE_KEY_MAX];
-    if (!purposes_read_cursor(r, "followers", CURSOR_KEY_MICROS CURSOR_KEY_ID, keys)) return;
+    page_t pg;
+    if (!page_begin(r, &pg, "followers", CURSOR_KEY_MICROS CURSOR_KEY_ID)) return;
     problem_t p;
     problem_init(&p);
-    char limit_text[16];
-    snprintf(limit_text, sizeof limit_text, "%d", limit + 1);
-    const char *params[4] = {org.id, keys[0][0] ? keys[0] : NULL, keys[1][0] ? keys[1] : NULL,
-                             limit_text};
+    const char *params[4] = {org.id, page_key(&pg, 0), page_key(&pg, 1), pg.fetch};
     PGresult *res = db_exec(&q_followers, 4, params, &p);
     if (!res) {
         http_reply_problem(r, &p);
         return;
     }
-    purposes_reply_page(r, res, limit, "followers", 2);
+    page_reply(r, &pg, res, NULL);
 }
 
 static db_stmt_t q_my_follows = DB_STMT("follow_mine", true,
     "SELECT (extract(epoch FROM f.created_at) * 1000000)::bigint::text, f.organisation_id::text,"
-    " json_build_object('slug', o.slug, 'name', o.name,"
-    "  'followed_at', api_time(f.created_at))::text"
-    " FROM agents g JOIN follows f ON f.agent_id = g.id"
-    " JOIN organisations o ON o.id = f.organisation_id"
+    " j::text FROM agents g JOIN follows f ON f.agent_id = g.id"
+    " JOIN organisations o ON o.id = f.organisation_id CROSS JOIN LATERAL follow_json(f, o) j"
     " WHERE g.account_id = $1::bigint"
     "  AND " FOLLOW_AFTER("f.created_at", "f.organisation_id")
     " ORDER BY f.created_at DESC, f.organisation_id DESC LIMIT $4::int");
 
 void handle_my_follows(req_t *r)
 {
-    int limit;
-    if (!http_limit(r, &limit)) return;
-    char keys[2][PAGE_KEY_MAX];
-    if (!purposes_read_cursor(r, "my-follows", CURSOR_KEY_MICROS CURSOR_KEY_ID, keys)) return;
-    char limit_text[16];
-    snprintf(limit_text, sizeof limit_text, "%d", limit + 1);
-    const char *params[4] = {r->caller.account_id_text, keys[0][0] ? keys[0] : NULL,
-                             keys[1][0] ? keys[1] : NULL, limit_text};
+    page_t pg;
+    if (!page_begin(r, &pg, "my-follows", CURSOR_KEY_MICROS CURSOR_KEY_ID)) return;
+    const char *params[4] = {r->caller.account_id_text, page_key(&pg, 0), page_key(&pg, 1),
+                             pg.fetch};
     problem_t p;
     problem_init(&p);
     PGresult *res = db_exec(&q_my_follows, 4, params, &p);
@@ -128,5 +117,5 @@ void handle_my_follows(req_t *r)
         http_reply_problem(r, &p);
         return;
     }
-    purposes_reply_page(r, res, limit, "my-follows", 2);
+    page_reply(r, &pg, res, NULL);
 }

@@ -21,19 +21,8 @@ void handle_account_get(req_t *r);
 void handle_account_update(req_t *r);
 void handle_account_delete(req_t *r);
 
-/* purposes.c — the catalogue, and the keyset pages of the purpose-domain
- * lists (purposes, organisations, charter, members, engagements) */
-#define PAGE_KEY_MAX 512
-struct pg_result; /* PGresult */
-/* Read ?cursor= made by a list tagged tag into keys ("" when there is no
- * cursor). kinds names the list's keys, one CURSOR_KEY_* each (lib/cursor.h):
- * a key that is not of its kind is a bad cursor. False with the answer set
- * when the cursor is bad (400) or cannot be checked yet (503). */
-bool purposes_read_cursor(req_t *r, const char *tag, const char *kinds, char keys[][PAGE_KEY_MAX]);
-/* Reply {items, next_cursor} from rows (nkeys key columns, then the item's
- * JSON text) fetched with limit + 1. A first key too long for a cursor is
- * sent as "" (the list then looks it up by the others). Clears res. */
-void purposes_reply_page(req_t *r, struct pg_result *res, int limit, const char *tag, int nkeys);
+/* purposes.c — the catalogue, and the query parameters the lists share
+ * (their pages: page.h) */
 /* Reply 400 "bad-query" with the field errors collected in p. */
 void purposes_bad_query(req_t *r, problem_t *p);
 /* Query parameters: NULL when absent or empty; a field error in p when not

@@ -10,7 +10,9 @@
 #include "common.h"
 #include "db.h"
 #include "handlers.h"
+#include "jsontext.h"
 #include "match/match.h"
+#include "page.h"
 #include "session.h"
 #include "strbuf.h"
 
@@ -30,56 +32,22 @@ static db_stmt_t q_engagement = DB_STMT("match_engagement", true,
     " FROM engagements e WHERE e.id = $1::bigint");
 
 /* The candidates still open (or discoverable), in rank order: $1 the ids
- * best first, $2 the limit. Rows: (position in $1, the JSON of the thing).
- * The JSON is the same as GET /engagements/{id} (engagement_json, migration
- * 0003) and GET /agents/{handle} (agents.c), written out here because
- * PostgreSQL never inlines an SQL function with sub-selects: calling
- * engagement_json costs three times as much (tests/api/matching.test.mjs
- * checks that both stay equal). */
-
-/* The purpose of row R by its primary key. OFFSET 0 keeps PostgreSQL from
- * hashing the whole purposes table once per engagement (4x slower). */
-#define PURPOSE_BY_ID(R) "(SELECT pu.slug, pu.name FROM purposes pu WHERE pu.id = " #R ".purpose_id OFFSET 0)"
-
+ * best first, $2 the limit. Rows: (position in $1, the JSON of the thing as
+ * GET /engagements/{id} and GET /agents/{handle} show it). The
+ * representations are set-returning SQL functions, inlined into these
+ * statements by PostgreSQL (migrations/R__representations.sql): as fast as
+ * the JSON written out here was. */
 static db_stmt_t q_engagement_items = DB_STMT("match_engagement_items", true,
-    "SELECT c.ord, json_build_object('id', e.id,"
-    "  'organisation', json_build_object('slug', o.slug, 'name', o.name),"
-    "  'title', e.title, 'description', e.description,"
-    "  'purposes', coalesce((SELECT json_agg(json_build_object('slug', p.slug, 'name', p.name)"
-    "    ORDER BY p.slug) FROM engagement_purposes ep CROSS JOIN LATERAL " PURPOSE_BY_ID(ep) " p"
-    "    WHERE ep.engagement_id = e.id), '[]'::json),"
-    "  'packagings', to_json(e.packagings), 'hours_per_week', e.hours_per_week,"
-    "  'duration_weeks', e.duration_weeks, 'skills', to_json(e.skills),"
-    "  'location', e.location, 'remote_ok', e.remote_ok,"
-    "  'rewards', json_build_object('cash', CASE WHEN e.cash_min IS NULL THEN NULL"
-    "    ELSE json_build_object('min', e.cash_min, 'max', e.cash_max,"
-    "      'currency', e.cash_currency, 'period', e.cash_period) END,"
-    "    'non_cash', to_json(e.non_cash)),"
-    "  'status', e.status, 'version', e.version, 'created_at', api_time(e.created_at),"
-    "  'updated_at', api_time(e.updated_at))::text"
-    " FROM unnest($1::bigint[]) WITH ORDINALITY AS c(id, ord)"
+    "SELECT c.ord, j::text FROM unnest($1::bigint[]) WITH ORDINALITY AS c(id, ord)"
     " JOIN engagements e ON e.id = c.id AND e.status = 'open'"
-    " JOIN organisations o ON o.id = e.organisation_id"
+    " CROSS JOIN LATERAL engagement_json(e) j"
     " ORDER BY c.ord LIMIT $2::int");
 
-#define MATCH_AGENT_FIELDS                                                                   \
-    "'handle', g.handle, 'display_name', a.display_name, 'headline', g.headline,"            \
-    " 'personal_purpose', g.personal_purpose, 'skills', to_json(g.skills),"                  \
-    " 'capacity_hours_per_week', g.capacity_hours_per_week,"                                 \
-    " 'packagings', to_json(g.packagings), 'location', g.location, 'remote_ok', g.remote_ok," \
-    " 'purposes', coalesce((SELECT json_agg(json_build_object('slug', p.slug, 'name', p.name," \
-    "   'energy', ap.energy) ORDER BY ap.energy DESC, p.slug)"                                \
-    "   FROM agent_purposes ap CROSS JOIN LATERAL " PURPOSE_BY_ID(ap) " p"                    \
-    "   WHERE ap.agent_id = g.id), '[]'::json)"
-
 static db_stmt_t q_agent_items = DB_STMT("match_agent_items", true,
-    "SELECT c.ord, CASE WHEN g.show_track_record"
-    "  THEN json_build_object(" MATCH_AGENT_FIELDS ", 'track_record', agent_track_record(g.id),"
-    "    'version', g.version)"
-    "  ELSE json_build_object(" MATCH_AGENT_FIELDS ", 'version', g.version) END::text"
-    " FROM unnest($1::bigint[]) WITH ORDINALITY AS c(id, ord)"
+    "SELECT c.ord, j::text FROM unnest($1::bigint[]) WITH ORDINALITY AS c(id, ord)"
     " JOIN agents g ON g.id = c.id AND g.discoverable"
     " JOIN accounts a ON a.id = g.account_id AND a.deleted_at IS NULL"
+    " CROSS JOIN LATERAL agent_public_json(g, a) j"
     " ORDER BY c.ord LIMIT $2::int");
 
 /* The index (the service starts with the daemon, server/main.c; starting
@@ -98,7 +66,7 @@ static const match_index_t *acquire_index(req_t *r)
 }
 
 /* Re-check the hits with the statement st (still open, still discoverable),
- * take the first limit, and reply {items: [{<key>, score, reasons}], next_cursor}. */
+ * take the first limit, and reply the page {items: [{<key>, score, reasons}]}. */
 static void reply_hits(req_t *r, db_stmt_t *st, const char *key, match_hit_t *hits, int n, int limit)
 {
     strbuf_t ids = STRBUF_INIT;
@@ -124,8 +92,7 @@ static void reply_hits(req_t *r, db_stmt_t *st, const char *key, match_hit_t *hi
     }
     strbuf_t b = STRBUF_INIT;
     bool lost = false; /* a score or reasons text could not be made */
-    strbuf_addstr(&b, "{\"items\":[");
-    int rows = PQntuples(res);
+    int rows = PQntuples(res), shown = 0;
     for (int i = 0; i < rows; i++) {
         long ord = strtol(PQgetvalue(res, i, 0), NULL, 10);
         if (ord < 1 || ord > n) continue;
@@ -135,10 +102,14 @@ static void reply_hits(req_t *r, db_stmt_t *st, const char *key, match_hit_t *hi
         char *reasons_text = json_dumps(h->reasons, JSON_COMPACT | JSON_REAL_PRECISION(12));
         json_decref(score);
         if (!score_text || !reasons_text) lost = true;
-        strbuf_addstr(&b, i ? ",{\"" : "{\"");
+        strbuf_addstr(&b, shown++ ? ",{\"" : "{\"");
         strbuf_addstr(&b, key);
         strbuf_addstr(&b, "\":");
-        strbuf_add(&b, PQgetvalue(res, i, 1), (size_t)PQgetlength(res, i, 1));
+        size_t jl = (size_t)PQgetlength(res, i, 1);
+        if (strbuf_reserve(&b, jl)) { /* the representation, compacted on its way in */
+            b.len += jsontext_compact(b.buf + b.len, PQgetvalue(res, i, 1), jl);
+            b.buf[b.len] = '\0';
+        }
         strbuf_addstr(&b, ",\"score\":");
         strbuf_addstr(&b, score_text ? score_text : "0");
         strbuf_addstr(&b, ",\"reasons\":");
@@ -147,7 +118,6 @@ static void reply_hits(req_t *r, db_stmt_t *st, const char *key, match_hit_t *hi
         free(score_text);
         free(reasons_text);
     }
-    strbuf_addstr(&b, "],\"next_cursor\":null}");
     PQclear(res);
     match_hits_clear(hits, (size_t)n);
     size_t len;
@@ -157,7 +127,7 @@ static void reply_hits(req_t *r, db_stmt_t *st, const char *key, match_hit_t *hi
         http_error(r, 500, "internal", "Internal error", NULL);
         return;
     }
-    http_reply_text(r, 200, "application/json", text, len);
+    page_reply_items(r, text, len);
 }
 
 static void matches_failed(req_t *r)

@@ -5,7 +5,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "agreement_sql.h"
 #include "auth.h"
 #include "common.h"
 #include "db.h"
@@ -17,56 +16,13 @@
 
 /* ---------- export ---------- */
 
-/* One document: the account (never its password hash), the agent profile,
- * purposes with energy, follows, the agent's agreements with every version
- * and closure, notifications, memberships, and whether a personal feed
- * exists (never its token). Column 1 is the file name. */
+/* One document (account_export_json, migrations/R__representations.sql);
+ * column 1 is the file name. */
 static db_stmt_t q_export = DB_STMT("me_export", true,
-    "WITH acc AS (SELECT * FROM accounts WHERE id = $1::bigint AND deleted_at IS NULL),"
-    " g AS (SELECT * FROM agents WHERE account_id = $1::bigint)"
-    "SELECT json_build_object('format', 'purposed-export/1', 'exported_at', api_time(now()),"
-    " 'account', json_build_object('id', acc.id, 'email', acc.email, 'display_name', acc.display_name,"
-    "   'created_at', api_time(acc.created_at), 'updated_at', api_time(acc.updated_at),"
-    "   'version', acc.version),"
-    " 'agent', (SELECT json_build_object('handle', g.handle, 'headline', g.headline,"
-    "   'personal_purpose', g.personal_purpose, 'skills', to_json(g.skills),"
-    "   'capacity_hours_per_week', g.capacity_hours_per_week, 'packagings', to_json(g.packagings),"
-    "   'location', g.location, 'remote_ok', g.remote_ok, 'discoverable', g.discoverable,"
-    "   'show_track_record', g.show_track_record, 'show_follows', g.show_follows,"
-    "   'track_record', agent_track_record(g.id), 'created_at', api_time(g.created_at),"
-    "   'updated_at', api_time(g.updated_at), 'version', g.version) FROM g),"
-    " 'purposes', coalesce((SELECT json_agg(json_build_object('purpose', json_build_object("
-    "   'slug', p.slug, 'name', p.name), 'energy', ap.energy) ORDER BY ap.energy DESC, p.slug)"
-    "   FROM g JOIN agent_purposes ap ON ap.agent_id = g.id JOIN purposes p ON p.id = ap.purpose_id),"
-    "   '[]'::json),"
-    " 'follows', coalesce((SELECT json_agg(json_build_object('organisation', json_build_object("
-    "   'slug', o.slug, 'name', o.name), 'created_at', api_time(f.created_at)) ORDER BY f.created_at, o.slug)"
-    "   FROM g JOIN follows f ON f.agent_id = g.id JOIN organisations o ON o.id = f.organisation_id),"
-    "   '[]'::json),"
-    " 'agreements', coalesce((SELECT json_agg(json_build_object('id', a.id, 'status', a.status,"
-    "   'proposed_by', a.proposed_by, 'organisation', json_build_object('slug', o.slug, 'name', o.name),"
-    "   'engagement', (SELECT json_build_object('id', e.id, 'title', e.title) FROM engagements e"
-    "     WHERE e.id = a.engagement_id),"
-    "   'terms_version', a.terms_version, 'active_version', a.active_version,"
-    "   'versions', (SELECT json_agg(" TERMS_JSON("v") " ORDER BY v.version)"
-    "     FROM agreement_versions v WHERE v.agreement_id = a.id),"
-    "   'closures', " CLOSURES_JSON("a") ","
-    "   'created_at', api_time(a.created_at), 'updated_at', api_time(a.updated_at),"
-    "   'version', a.version) ORDER BY a.id)"
-    "   FROM g JOIN agreements a ON a.agent_id = g.id JOIN organisations o ON o.id = a.organisation_id),"
-    "   '[]'::json),"
-    " 'notifications', coalesce((SELECT json_agg(json_build_object('id', n.id, 'kind', n.kind,"
-    "   'message', n.message, 'agreement_id', n.agreement_id, 'engagement_id', n.engagement_id,"
-    "   'payload', n.payload, 'read_at', api_time(n.read_at), 'created_at', api_time(n.created_at))"
-    "   ORDER BY n.id) FROM notifications n WHERE n.account_id = acc.id), '[]'::json),"
-    " 'memberships', coalesce((SELECT json_agg(json_build_object('organisation', json_build_object("
-    "   'slug', o.slug, 'name', o.name), 'role', m.role, 'created_at', api_time(m.created_at))"
-    "   ORDER BY o.slug) FROM memberships m JOIN organisations o ON o.id = m.organisation_id"
-    "   WHERE m.account_id = acc.id), '[]'::json),"
-    " 'notification_feed', (SELECT json_build_object('created_at', api_time(nf.created_at))"
-    "   FROM notification_feeds nf WHERE nf.account_id = acc.id))::text,"
+    "SELECT j::text,"
     " 'purposed-export-' || acc.id || '-' || to_char(now() AT TIME ZONE 'UTC', 'YYYY-MM-DD') || '.json'"
-    " FROM acc");
+    " FROM accounts acc CROSS JOIN LATERAL account_export_json(acc) j"
+    " WHERE acc.id = $1::bigint AND acc.deleted_at IS NULL");
 
 void handle_my_export(req_t *r)
 {

@@ -9,6 +9,7 @@
 #include "common.h"
 #include "db.h"
 #include "handlers.h"
+#include "page.h"
 #include "session.h"
 #include "validate.h"
 #include "vocab.h"
@@ -57,9 +58,11 @@ static char *read_purpose_slugs(const json_t *body, bool required, problem_t *p)
 /* ---------- reading ---------- */
 
 static db_stmt_t q_org_by_slug = DB_STMT("organisation_by_slug", true,
-    "SELECT o.version, organisation_json(o)::text FROM organisations o WHERE o.slug = $1");
+    "SELECT o.version, j::text FROM organisations o CROSS JOIN LATERAL organisation_json(o) j"
+    " WHERE o.slug = $1");
 static db_stmt_t q_org_by_id = DB_STMT("organisation_by_id", true,
-    "SELECT o.version, organisation_json(o)::text FROM organisations o WHERE o.id = $1::bigint");
+    "SELECT o.version, j::text FROM organisations o CROSS JOIN LATERAL organisation_json(o) j"
+    " WHERE o.id = $1::bigint");
 
 /* Reply with the organisation (ETag from its version). */
 static void reply_organisation(req_t *r, int status, db_stmt_t *st, const char *key)
@@ -86,12 +89,14 @@ void handle_organisation_get(req_t *r)
 /* Ordered by name then id. The name in the cursor may be "" (too long for a
  * cursor): then the name of the organisation with the cursor's id is used. */
 #define ORG_LIST_SELECT                                                                     \
-    "SELECT o.name, o.id::text, organisation_json(o)::text FROM organisations o"            \
+    "SELECT o.name, o.id::text, j::text FROM organisations o"                               \
+    " CROSS JOIN LATERAL organisation_json(o) j"                                            \
     " WHERE ($1::text IS NULL OR EXISTS (SELECT 1 FROM organisation_purposes op"             \
     "     JOIN purposes p ON p.id = op.purpose_id"                                           \
     "     WHERE op.organisation_id = o.id AND p.slug = $1::text))"                           \
     "   AND (o.name, o.id) > (coalesce(nullif($2::text, ''),"                                \
-    "     (SELECT c.name FROM organisations c WHERE c.id = $3::bigint), ''), $3::bigint)"
+    "     (SELECT c.name FROM organisations c WHERE c.id = $3::bigint), ''),"               \
+    "     coalesce($3::bigint, 0))"
 static db_stmt_t q_org_list = DB_STMT("organisations_list", true,
     ORG_LIST_SELECT " AND $5::text IS NULL ORDER BY o.name, o.id LIMIT $4::int");
 static db_stmt_t q_org_search = DB_STMT("organisations_search", true,
@@ -100,8 +105,8 @@ static db_stmt_t q_org_search = DB_STMT("organisations_search", true,
 
 void handle_organisations_list(req_t *r)
 {
-    int limit;
-    if (!http_limit(r, &limit)) return;
+    page_t pg;
+    if (!page_begin(r, &pg, "organisations", CURSOR_KEY_TEXT CURSOR_KEY_ID)) return;
     problem_t p;
     problem_init(&p);
     const char *purpose = purposes_query_slug(r, "purpose", &p);
@@ -110,17 +115,13 @@ void handle_organisations_list(req_t *r)
         purposes_bad_query(r, &p);
         return;
     }
-    char keys[2][PAGE_KEY_MAX];
-    if (!purposes_read_cursor(r, "organisations", CURSOR_KEY_TEXT CURSOR_KEY_ID, keys)) return;
-    char lim[16];
-    snprintf(lim, sizeof lim, "%d", limit + 1);
-    const char *params[5] = {purpose, keys[0], keys[1][0] ? keys[1] : "0", lim, q};
+    const char *params[5] = {purpose, page_key(&pg, 0), page_key(&pg, 1), pg.fetch, q};
     PGresult *res = db_exec(q ? &q_org_search : &q_org_list, 5, params, &p);
     if (!res) {
         http_reply_problem(r, &p);
         return;
     }
-    purposes_reply_page(r, res, limit, "organisations", 2);
+    page_reply(r, &pg, res, NULL);
 }
 
 /* ---------- creating ---------- */
@@ -293,67 +294,46 @@ void handle_organisation_update(req_t *r)
 
 /* ---------- charter ---------- */
 
-/* Newest version first, keyset paged by version. Every organisation has
- * version 1, so no row means no organisation, unless a cursor went past
- * the end: q_org_exists tells them apart. */
+/* Newest first. No row: no such organisation; a row without an item: it has
+ * no versions past the cursor. */
 static db_stmt_t q_charter = DB_STMT("organisation_charter", true,
-    "SELECT c.version::text, json_build_object("
-    "   'version', c.version, 'purpose_statement', c.purpose_statement,"
-    "   'association_norms', c.association_norms, 'change_note', c.change_note,"
-    "   'changed_by', CASE WHEN a.id IS NULL THEN NULL"
-    "     ELSE json_build_object('id', a.id, 'display_name', a.display_name) END,"
-    "   'changed_at', api_time(c.changed_at))::text"
-    " FROM organisations o JOIN organisation_charters c ON c.organisation_id = o.id"
-    " LEFT JOIN accounts a ON a.id = c.changed_by"
-    " WHERE o.slug = $1 AND ($2::bigint IS NULL OR c.version < $2::bigint)"
-    " ORDER BY c.version DESC LIMIT $3::int");
-static db_stmt_t q_org_exists = DB_STMT("organisation_exists", true,
-    "SELECT 1 FROM organisations WHERE slug = $1");
+    "SELECT c.version::text, c.j::text FROM organisations o LEFT JOIN LATERAL ("
+    "  SELECT c.version, j FROM organisation_charters c CROSS JOIN LATERAL charter_version_json(c) j"
+    "  WHERE c.organisation_id = o.id AND c.version < coalesce($2::int, 2147483647)"
+    "  ORDER BY c.version DESC LIMIT $3::int) c ON true"
+    " WHERE o.slug = $1 ORDER BY c.version DESC");
 
 void handle_charter_list(req_t *r)
 {
     const char *slug;
-    int limit;
-    if (!path_slug(r, &slug) || !http_limit(r, &limit)) return;
-    char keys[1][PAGE_KEY_MAX];
-    if (!purposes_read_cursor(r, "charter", CURSOR_KEY_ID, keys)) return;
-    char lim[16];
-    snprintf(lim, sizeof lim, "%d", limit + 1);
-    const char *params[3] = {slug, keys[0][0] ? keys[0] : NULL, lim};
+    if (!path_slug(r, &slug)) return;
+    page_t pg;
+    if (!page_begin(r, &pg, "charter", CURSOR_KEY_ID)) return;
+    const char *params[3] = {slug, page_key(&pg, 0), pg.fetch};
     problem_t p;
     problem_init(&p);
     PGresult *res = db_exec(&q_charter, 3, params, &p);
-    if (res && PQntuples(res) == 0) {
-        PGresult *org = db_exec(&q_org_exists, 1, params, &p);
-        bool exists = org && PQntuples(org) == 1;
-        if (org) PQclear(org);
-        if (!exists) {
-            PQclear(res);
-            res = NULL;
-            if (!p.status) {
-                not_found(r);
-                return;
-            }
-        }
-    }
     if (!res) {
         http_reply_problem(r, &p);
         return;
     }
-    purposes_reply_page(r, res, limit, "charter", 1);
+    if (PQntuples(res) == 0) {
+        PQclear(res);
+        not_found(r);
+        return;
+    }
+    page_reply(r, &pg, res, NULL);
 }
 
 /* ---------- members ---------- */
 
-#define MEMBER_JSON                                                                         \
-    "json_build_object('account', json_build_object('id', a.id, 'display_name',"           \
-    " a.display_name), 'role', m.role, 'since', api_time(m.created_at))::text"
-
 static db_stmt_t q_members = DB_STMT("organisation_members", true,
-    "SELECT cursor_time(m.created_at), m.account_id::text, " MEMBER_JSON
+    "SELECT cursor_time(m.created_at), m.account_id::text, j::text"
     " FROM memberships m JOIN accounts a ON a.id = m.account_id"
+    " CROSS JOIN LATERAL member_json(m, a) j"
     " WHERE m.organisation_id = $1::bigint"
-    "   AND (m.created_at, m.account_id) > ($2::timestamptz, $3::bigint)"
+    "   AND (m.created_at, m.account_id) > (coalesce($2::timestamptz, '-infinity'),"
+    "     coalesce($3::bigint, 0))"
     " ORDER BY m.created_at, m.account_id LIMIT $4::int");
 
 void handle_members_list(req_t *r)
@@ -361,20 +341,15 @@ void handle_members_list(req_t *r)
     const authz_org_t org = r->org;
     problem_t p;
     problem_init(&p);
-    int limit;
-    if (!http_limit(r, &limit)) return;
-    char keys[2][PAGE_KEY_MAX];
-    if (!purposes_read_cursor(r, "members", CURSOR_KEY_TIME CURSOR_KEY_ID, keys)) return;
-    char lim[16];
-    snprintf(lim, sizeof lim, "%d", limit + 1);
-    const char *params[4] = {org.id, keys[0][0] ? keys[0] : "-infinity",
-                             keys[1][0] ? keys[1] : "0", lim};
+    page_t pg;
+    if (!page_begin(r, &pg, "members", CURSOR_KEY_TIME CURSOR_KEY_ID)) return;
+    const char *params[4] = {org.id, page_key(&pg, 0), page_key(&pg, 1), pg.fetch};
     PGresult *res = db_exec(&q_members, 4, params, &p);
     if (!res) {
         http_reply_problem(r, &p);
         return;
     }
-    purposes_reply_page(r, res, limit, "members", 2);
+    page_reply(r, &pg, res, NULL);
 }
 
 /* Columns: whether the account exists, the new membership (NULL when it
@@ -383,9 +358,10 @@ static db_stmt_t q_member_add = DB_STMT("organisation_member_add", false,
     "WITH a AS (SELECT id, display_name FROM accounts WHERE email = $2 AND deleted_at IS NULL),"
     " m AS (INSERT INTO memberships (organisation_id, account_id, role)"
     "   SELECT $1::bigint, a.id, $3 FROM a ON CONFLICT DO NOTHING"
-    "   RETURNING account_id, role, created_at)"
+    "   RETURNING memberships AS m)"
     " SELECT EXISTS (SELECT 1 FROM a),"
-    "   (SELECT " MEMBER_JSON " FROM m JOIN a ON a.id = m.account_id), (SELECT id FROM a)");
+    "   (SELECT j::text FROM m JOIN accounts acc ON acc.id = (m.m).account_id"
+    "     CROSS JOIN LATERAL member_json(m.m, acc) j), (SELECT id FROM a)");
 
 void handle_member_add(req_t *r)
 {

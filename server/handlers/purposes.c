@@ -1,116 +1,18 @@
 /* purposes: the shared catalogue of causes (list with full-text search, read,
- * create), and the keyset-page helpers the purpose-domain lists share. */
+ * create), and the query-parameter readers the lists share. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "common.h"
-#include "cursor.h"
 #include "db.h"
 #include "handlers.h"
+#include "page.h"
 #include "session.h"
 #include "utf8.h"
 #include "validate.h"
 
-/* ---------- pages (shared with organisations.c and engagements.c) ---------- */
-
-static void bad_cursor(req_t *r)
-{
-    problem_t p;
-    problem_init(&p);
-    problem_field(&p, "cursor", "is not a cursor this list gave out");
-    problem_set(&p, 400, "bad-cursor", "Bad cursor",
-                "The cursor is malformed, tampered with or belongs to another list.");
-    http_reply_problem(r, &p);
-}
-
-bool purposes_read_cursor(req_t *r, const char *tag, const char *kinds, char keys[][PAGE_KEY_MAX])
-{
-    size_t nkeys = strlen(kinds);
-    for (size_t i = 0; i < nkeys; i++) keys[i][0] = '\0';
-    const char *c = http_query(r, "cursor");
-    if (!c) return true;
-    if (!cursor_ready()) {
-        reply_cursor_key_unavailable(r);
-        return false;
-    }
-    json_t *arr = cursor_decode(c, nkeys + 1);
-    const json_t *t = arr ? json_array_get(arr, 0) : NULL;
-    bool ok = t && json_is_string(t) && strcmp(json_string_value(t), tag) == 0;
-    /* Signed is not valid: each key must be what the list gives out (a
-     * forged or stale key never reaches SQL as something it cannot cast). */
-    for (size_t i = 0; ok && i < nkeys; i++) {
-        const json_t *k = json_array_get(arr, i + 1);
-        ok = json_is_string(k) && json_string_length(k) < PAGE_KEY_MAX &&
-             strlen(json_string_value(k)) == json_string_length(k);
-        if (ok) snprintf(keys[i], PAGE_KEY_MAX, "%s", json_string_value(k));
-        /* "" is the first key a list sends when it is too long for a cursor */
-        ok = ok && ((i == 0 && !keys[i][0] && kinds[i] == CURSOR_KEY_TEXT[0]) ||
-                    cursor_key_valid(kinds[i], keys[i]));
-    }
-    json_decref(arr);
-    if (!ok) bad_cursor(r);
-    return ok;
-}
-
-/* [tag, keys of row] as a cursor; with blank_first the first key is "". */
-static char *encode_cursor(const PGresult *res, int row, const char *tag, int nkeys,
-                           bool blank_first)
-{
-    json_t *arr = json_array();
-    json_array_append_new(arr, json_string(tag));
-    for (int i = 0; i < nkeys; i++)
-        json_array_append_new(arr, json_string(blank_first && i == 0 ? "" : PQgetvalue(res, row, i)));
-    char *c = cursor_encode(arr);
-    json_decref(arr);
-    return c;
-}
-
-void purposes_reply_page(req_t *r, PGresult *res, int limit, const char *tag, int nkeys)
-{
-    int n = PQntuples(res);
-    int shown = n > limit ? limit : n;
-    char *cursor = NULL;
-    if (n > limit) {
-        cursor = encode_cursor(res, shown - 1, tag, nkeys, false);
-        if (!cursor || strlen(cursor) > CURSOR_MAX_LEN) {
-            free(cursor);
-            cursor = encode_cursor(res, shown - 1, tag, nkeys, true);
-        }
-        if (!cursor || strlen(cursor) > CURSOR_MAX_LEN) {
-            free(cursor);
-            PQclear(res);
-            http_error(r, 500, "internal", "Internal error", "Could not make the next cursor.");
-            return;
-        }
-    }
-    static const char head[] = "{\"items\":[", mid[] = "],\"next_cursor\":";
-    size_t len = sizeof head - 1 + sizeof mid - 1 + (cursor ? strlen(cursor) + 2 : 4) + 1;
-    for (int i = 0; i < shown; i++) len += (size_t)PQgetlength(res, i, nkeys) + 1;
-    char *body = malloc(len + 1);
-    if (!body) {
-        free(cursor);
-        PQclear(res);
-        http_error(r, 500, "internal", "Internal error", NULL);
-        return;
-    }
-    size_t o = 0;
-    memcpy(body + o, head, sizeof head - 1);
-    o += sizeof head - 1;
-    for (int i = 0; i < shown; i++) {
-        if (i) body[o++] = ',';
-        size_t l = (size_t)PQgetlength(res, i, nkeys);
-        memcpy(body + o, PQgetvalue(res, i, nkeys), l);
-        o += l;
-    }
-    memcpy(body + o, mid, sizeof mid - 1);
-    o += sizeof mid - 1;
-    if (cursor) o += (size_t)sprintf(body + o, "\"%s\"}", cursor);
-    else o += (size_t)sprintf(body + o, "null}");
-    free(cursor);
-    PQclear(res);
-    http_reply_text(r, 200, "application/json", body, o);
-}
+/* ---------- query parameters (shared by the lists) ---------- */
 
 void purposes_bad_query(req_t *r, problem_t *p)
 {
@@ -148,15 +50,15 @@ const char *purposes_query_slug(req_t *r, const char *key, problem_t *p)
 /* ---------- purposes ---------- */
 
 static db_stmt_t q_purposes_list = DB_STMT("purposes_list", true,
-    "SELECT p.slug, purpose_json(p)::text FROM purposes p"
+    "SELECT p.slug, j::text FROM purposes p CROSS JOIN LATERAL purpose_json(p) j"
     " WHERE ($1::text IS NULL OR p.search @@ websearch_to_tsquery('english', $1::text))"
-    "   AND p.slug > $2::text"
+    "   AND p.slug > coalesce($2::text, '')"
     " ORDER BY p.slug LIMIT $3::int");
 
 void handle_purposes_list(req_t *r)
 {
-    int limit;
-    if (!http_limit(r, &limit)) return;
+    page_t pg;
+    if (!page_begin(r, &pg, "purposes", CURSOR_KEY_TEXT)) return;
     problem_t p;
     problem_init(&p);
     const char *q = purposes_query_text(r, "q", 200, &p);
@@ -164,21 +66,17 @@ void handle_purposes_list(req_t *r)
         purposes_bad_query(r, &p);
         return;
     }
-    char keys[1][PAGE_KEY_MAX];
-    if (!purposes_read_cursor(r, "purposes", CURSOR_KEY_TEXT, keys)) return;
-    char lim[16];
-    snprintf(lim, sizeof lim, "%d", limit + 1);
-    const char *params[3] = {q, keys[0], lim};
+    const char *params[3] = {q, page_key(&pg, 0), pg.fetch};
     PGresult *res = db_exec(&q_purposes_list, 3, params, &p);
     if (!res) {
         http_reply_problem(r, &p);
         return;
     }
-    purposes_reply_page(r, res, limit, "purposes", 1);
+    page_reply(r, &pg, res, NULL);
 }
 
 static db_stmt_t q_purpose_get = DB_STMT("purpose_get", true,
-    "SELECT purpose_json(p)::text FROM purposes p WHERE p.slug = $1");
+    "SELECT j::text FROM purposes p CROSS JOIN LATERAL purpose_json(p) j WHERE p.slug = $1");
 
 void handle_purpose_get(req_t *r)
 {
@@ -200,7 +98,7 @@ void handle_purpose_get(req_t *r)
 
 static db_stmt_t q_purpose_insert = DB_STMT("purpose_insert", false,
     "INSERT INTO purposes AS p (slug, name, description, created_by)"
-    " VALUES ($1, $2, $3, $4::bigint) RETURNING purpose_json(p)::text");
+    " VALUES ($1, $2, $3, $4::bigint) RETURNING (SELECT j::text FROM purpose_json(p) j)");
 
 void handle_purpose_create(req_t *r)
 {

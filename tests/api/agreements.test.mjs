@@ -127,7 +127,7 @@ test('full lifecycle: propose, accept, conclude on both sides, track record', as
   assert.equal(r.status, 409);
 
   // track record: concluded and kept on both sides; nothing else
-  const [[record]] = sql(`SELECT agent_track_record(id)::text FROM agents WHERE handle = '${w.handle}'`);
+  const [[record]] = sql(`SELECT j::text FROM agents g CROSS JOIN LATERAL agent_track_record_json(g) j WHERE g.handle = '${w.handle}'`);
   assert.deepEqual(JSON.parse(record), { concluded: 1, commitments_kept: 1 });
   r = await api('GET', `/api/v1/agents/${w.handle}`, { token: w.outsider.token });
   assert.equal(r.status, 200);
@@ -147,7 +147,7 @@ test('an organisation member proposes; the agent accepts; commitments not kept o
   assert.equal(r.status, 200, r.text);
   r = await act(w.agent, a.id, 'conclude', { commitments_kept: true });
   assert.equal(r.status, 200, r.text);
-  const [[record]] = sql(`SELECT agent_track_record(id)::text FROM agents WHERE handle = '${w.handle}'`);
+  const [[record]] = sql(`SELECT j::text FROM agents g CROSS JOIN LATERAL agent_track_record_json(g) j WHERE g.handle = '${w.handle}'`);
   assert.deepEqual(JSON.parse(record), { concluded: 1, commitments_kept: 0 });
 });
 

@@ -1,0 +1,465 @@
+-- R__representations: the JSON representation of every resource the API
+-- returns, one function each, used by every statement that returns it.
+-- A repeatable migration (migrations/README.md): `purposed migrate` applies
+-- this file again, in one transaction, whenever its text changes, after the
+-- numbered migrations. Change a representation here and nowhere else.
+--
+-- Each is `name_json(row …) RETURNS SETOF json` in plain SQL with one
+-- SELECT, and is called in FROM:
+--     SELECT j::text FROM engagements e CROSS JOIN LATERAL engagement_json(e) j …
+--     … (SELECT j FROM terms_json(v) j) …   -- where one value is wanted
+-- PostgreSQL then inlines the body into the calling statement (a set-returning
+-- SQL function in FROM is inlined; a scalar one with sub-selects never is, and
+-- plpgsql runs its queries one by one): matching's 25 engagements cost what
+-- the statement written out by hand costs, 1.6x less than the plpgsql of 0007.
+-- So: no STRICT, no SECURITY DEFINER, no SET, not VOLATILE (each stops the
+-- inlining). References to other things ({slug, name} of an organisation,
+-- {handle, display_name} of an agent, {id, title} of an engagement) are
+-- written where they are used; they are not representations.
+--
+-- Every function is dropped first, so a changed signature or return type
+-- applies too. A view or numbered migration must not depend on these.
+
+-- obj's members, then more's, in that order (jsonb would sort the keys):
+-- for the members a representation adds to another one. plpgsql keeps its
+-- plan; a plain SQL function given sub-selects is not inlined.
+DROP FUNCTION IF EXISTS json_concat(json, json);
+CREATE FUNCTION json_concat(obj json, more json) RETURNS json
+LANGUAGE plpgsql IMMUTABLE PARALLEL SAFE AS $$
+DECLARE
+    o text := rtrim(obj::text);
+    m text := ltrim(more::text);
+BEGIN
+    IF left(o, 1) <> '{' OR left(m, 1) <> '{' THEN
+        RAISE EXCEPTION 'json_concat takes two objects';
+    END IF;
+    IF m ~ '^\{\s*\}$' THEN RETURN obj; END IF;
+    IF o ~ '^\{\s*\}$' THEN RETURN more; END IF;
+    RETURN (left(o, -1) || ',' || substr(m, 2))::json;
+END $$;
+
+-- ---------- accounts ----------
+
+-- {id, email, display_name, created_at, updated_at, version}: the caller's own
+-- account (never the password hash).
+DROP FUNCTION IF EXISTS account_json(accounts);
+CREATE FUNCTION account_json(a accounts) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'id', a.id,
+        'email', a.email,
+        'display_name', a.display_name,
+        'created_at', api_time(a.created_at),
+        'updated_at', api_time(a.updated_at),
+        'version', a.version)
+$$;
+
+-- GET /me: {account, agent: {id, handle, headline, discoverable, version} |
+-- null, memberships: [{organisation, role}], csrf_token}.
+DROP FUNCTION IF EXISTS me_json(accounts, text);
+CREATE FUNCTION me_json(a accounts, csrf_token text) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'account', (SELECT j FROM account_json(a) j),
+        'agent', (SELECT json_build_object('id', g.id, 'handle', g.handle, 'headline', g.headline,
+                      'discoverable', g.discoverable, 'version', g.version)
+                  FROM agents g WHERE g.account_id = a.id),
+        'memberships', coalesce((
+            SELECT json_agg(json_build_object(
+                       'organisation', json_build_object('slug', o.slug, 'name', o.name),
+                       'role', m.role) ORDER BY o.name)
+            FROM memberships m JOIN organisations o ON o.id = m.organisation_id
+            WHERE m.account_id = a.id), '[]'::json),
+        'csrf_token', csrf_token)
+$$;
+
+-- ---------- the purpose domain ----------
+
+-- {slug, name, description, supporters, organisations, created_at}
+DROP FUNCTION IF EXISTS purpose_json(purposes);
+CREATE FUNCTION purpose_json(p purposes) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'slug', p.slug,
+        'name', p.name,
+        'description', p.description,
+        'supporters', (SELECT count(*) FROM agent_purposes ap WHERE ap.purpose_id = p.id),
+        'organisations', (SELECT count(*) FROM organisation_purposes op WHERE op.purpose_id = p.id),
+        'created_at', api_time(p.created_at))
+$$;
+
+-- The organisation as GET /organisations/{slug} shows it. Purposes are
+-- looked up by key: OFFSET 0 keeps the planner from hashing the whole
+-- catalogue for the two or three purposes of one row.
+DROP FUNCTION IF EXISTS organisation_json(organisations);
+CREATE FUNCTION organisation_json(o organisations) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'slug', o.slug,
+        'name', o.name,
+        'purpose_statement', o.purpose_statement,
+        'association_norms', o.association_norms,
+        'charter_version', o.charter_version,
+        'purposes', coalesce((
+            SELECT json_agg(json_build_object('slug', p.slug, 'name', p.name) ORDER BY p.slug)
+            FROM organisation_purposes op
+            CROSS JOIN LATERAL (SELECT p.slug, p.name FROM purposes p
+                                WHERE p.id = op.purpose_id OFFSET 0) p
+            WHERE op.organisation_id = o.id), '[]'::json),
+        'legal_form', o.legal_form,
+        'governance', o.governance,
+        'website', o.website,
+        'location', o.location,
+        'followers', (SELECT count(*) FROM follows f WHERE f.organisation_id = o.id),
+        'open_engagements', (SELECT count(*) FROM engagements e
+                             WHERE e.organisation_id = o.id AND e.status = 'open'),
+        'version', o.version,
+        'created_at', api_time(o.created_at),
+        'updated_at', api_time(o.updated_at))
+$$;
+
+-- One version of a charter: {version, purpose_statement, association_norms,
+-- change_note, changed_by: {id, display_name} | null, changed_at}.
+DROP FUNCTION IF EXISTS charter_version_json(organisation_charters);
+CREATE FUNCTION charter_version_json(c organisation_charters) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'version', c.version,
+        'purpose_statement', c.purpose_statement,
+        'association_norms', c.association_norms,
+        'change_note', c.change_note,
+        'changed_by', (SELECT json_build_object('id', a.id, 'display_name', a.display_name)
+                       FROM accounts a WHERE a.id = c.changed_by),
+        'changed_at', api_time(c.changed_at))
+$$;
+
+-- A member of an organisation: {account: {id, display_name}, role, since}.
+DROP FUNCTION IF EXISTS member_json(memberships, accounts);
+CREATE FUNCTION member_json(m memberships, a accounts) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'account', json_build_object('id', a.id, 'display_name', a.display_name),
+        'role', m.role,
+        'since', api_time(m.created_at))
+$$;
+
+-- The engagement as GET /engagements/{id} shows it (also in lists, feeds and
+-- matches; the answer cache of 0009 knows which tables it reads).
+DROP FUNCTION IF EXISTS engagement_json(engagements);
+CREATE FUNCTION engagement_json(e engagements) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'id', e.id,
+        'organisation', (SELECT json_build_object('slug', o.slug, 'name', o.name)
+                         FROM organisations o WHERE o.id = e.organisation_id),
+        'title', e.title,
+        'description', e.description,
+        'purposes', coalesce((
+            SELECT json_agg(json_build_object('slug', p.slug, 'name', p.name) ORDER BY p.slug)
+            FROM engagement_purposes ep
+            CROSS JOIN LATERAL (SELECT p.slug, p.name FROM purposes p
+                                WHERE p.id = ep.purpose_id OFFSET 0) p
+            WHERE ep.engagement_id = e.id), '[]'::json),
+        'packagings', to_json(e.packagings),
+        'hours_per_week', e.hours_per_week,
+        'duration_weeks', e.duration_weeks,
+        'skills', to_json(e.skills),
+        'location', e.location,
+        'remote_ok', e.remote_ok,
+        'rewards', json_build_object(
+            'cash', CASE WHEN e.cash_min IS NULL THEN NULL ELSE json_build_object(
+                'min', e.cash_min, 'max', e.cash_max,
+                'currency', e.cash_currency, 'period', e.cash_period) END,
+            'non_cash', to_json(e.non_cash)),
+        'status', e.status,
+        'version', e.version,
+        'created_at', api_time(e.created_at),
+        'updated_at', api_time(e.updated_at))
+$$;
+
+-- ---------- agents ----------
+
+-- {concluded, commitments_kept} over the agent's concluded agreements (kept
+-- when both sides recorded so). Never terms or organisations.
+DROP FUNCTION IF EXISTS agent_track_record(bigint);
+DROP FUNCTION IF EXISTS agent_track_record_json(agents);
+CREATE FUNCTION agent_track_record_json(g agents) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'concluded', count(*),
+        'commitments_kept', count(*) FILTER (WHERE (
+            SELECT count(*) FROM agreement_closures c
+            WHERE c.agreement_id = a.id AND c.commitments_kept) = 2))
+    FROM agreements a
+    WHERE a.agent_id = g.id AND a.status = 'concluded'
+$$;
+
+-- What every view of an agent shows first (g's account is a): the profile
+-- and the purposes with energy, biggest share first. Emails never.
+DROP FUNCTION IF EXISTS agent_profile_json(agents, accounts);
+CREATE FUNCTION agent_profile_json(g agents, a accounts) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'handle', g.handle,
+        'display_name', a.display_name,
+        'headline', g.headline,
+        'personal_purpose', g.personal_purpose,
+        'skills', to_json(g.skills),
+        'capacity_hours_per_week', g.capacity_hours_per_week,
+        'packagings', to_json(g.packagings),
+        'location', g.location,
+        'remote_ok', g.remote_ok,
+        'purposes', coalesce((
+            SELECT json_agg(json_build_object('slug', p.slug, 'name', p.name, 'energy', ap.energy)
+                            ORDER BY ap.energy DESC, p.slug)
+            FROM agent_purposes ap
+            CROSS JOIN LATERAL (SELECT p.slug, p.name FROM purposes p
+                                WHERE p.id = ap.purpose_id OFFSET 0) p
+            WHERE ap.agent_id = g.id), '[]'::json))
+$$;
+
+-- What anyone may see of an agent: the profile, the track record when the
+-- agent shows it, the version.
+DROP FUNCTION IF EXISTS agent_public_json(agents, accounts);
+CREATE FUNCTION agent_public_json(g agents, a accounts) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_concat((SELECT j FROM agent_profile_json(g, a) j),
+        CASE WHEN g.show_track_record
+             THEN json_build_object('track_record', (SELECT t FROM agent_track_record_json(g) t),
+                                    'version', g.version)
+             ELSE json_build_object('version', g.version) END)
+$$;
+
+-- What the agent itself sees: its settings too.
+DROP FUNCTION IF EXISTS agent_own_json(agents, accounts);
+CREATE FUNCTION agent_own_json(g agents, a accounts) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_concat((SELECT j FROM agent_profile_json(g, a) j), json_build_object(
+        'track_record', (SELECT t FROM agent_track_record_json(g) t),
+        'discoverable', g.discoverable,
+        'show_track_record', g.show_track_record,
+        'show_follows', g.show_follows,
+        'created_at', api_time(g.created_at),
+        'updated_at', api_time(g.updated_at),
+        'version', g.version))
+$$;
+
+-- ---------- follows ----------
+
+-- A follower as the organisation's members see it (g of account a).
+DROP FUNCTION IF EXISTS follower_json(follows, agents, accounts);
+CREATE FUNCTION follower_json(f follows, g agents, a accounts) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'handle', g.handle,
+        'display_name', a.display_name,
+        'headline', g.headline,
+        'followed_at', api_time(f.created_at))
+$$;
+
+-- An organisation the agent follows (o).
+DROP FUNCTION IF EXISTS follow_json(follows, organisations);
+CREATE FUNCTION follow_json(f follows, o organisations) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'slug', o.slug,
+        'name', o.name,
+        'followed_at', api_time(f.created_at))
+$$;
+
+-- ---------- agreements ----------
+
+-- One version of the terms.
+DROP FUNCTION IF EXISTS terms_json(agreement_versions);
+CREATE FUNCTION terms_json(v agreement_versions) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'version', v.version,
+        'role', v.role,
+        'purposes', coalesce((
+            SELECT json_agg(json_build_object('slug', p.slug, 'name', p.name) ORDER BY p.slug)
+            FROM agreement_version_purposes vp JOIN purposes p ON p.id = vp.purpose_id
+            WHERE vp.agreement_id = v.agreement_id AND vp.version = v.version), '[]'::json),
+        'packaging', v.packaging,
+        'hours_per_week', v.hours_per_week,
+        'terms', v.terms,
+        'rewards', v.rewards,
+        'starts_on', v.starts_on,
+        'review_on', v.review_on,
+        'change_note', v.change_note,
+        'proposed_by', v.proposed_by,
+        'author', (SELECT json_build_object('id', au.id, 'display_name', au.display_name)
+                   FROM accounts au WHERE au.id = v.author_id),
+        'created_at', api_time(v.created_at))
+$$;
+
+-- The closures of an agreement, oldest first: [{side, commitments_kept, note, closed_at}].
+DROP FUNCTION IF EXISTS agreement_closures_json(agreements);
+CREATE FUNCTION agreement_closures_json(a agreements) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT coalesce(json_agg(json_build_object(
+               'side', c.side, 'commitments_kept', c.commitments_kept, 'note', c.note,
+               'closed_at', api_time(c.closed_at)) ORDER BY c.closed_at, c.side), '[]'::json)
+    FROM agreement_closures c WHERE c.agreement_id = a.id
+$$;
+
+-- The version of the terms an agreement shows: the pending one while
+-- proposed, else the one in force, else (declined or withdrawn) the last one
+-- proposed.
+DROP FUNCTION IF EXISTS agreement_shown_version(agreements);
+CREATE FUNCTION agreement_shown_version(a agreements) RETURNS integer
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN a.status = 'proposed' OR a.active_version IS NULL THEN a.terms_version
+                ELSE a.active_version END
+$$;
+
+-- An agreement in a list: the parties and the shown terms in brief.
+DROP FUNCTION IF EXISTS agreement_summary_json(agreements);
+CREATE FUNCTION agreement_summary_json(a agreements) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'id', a.id,
+        'status', a.status,
+        'proposed_by', a.proposed_by,
+        'organisation', json_build_object('slug', o.slug, 'name', o.name),
+        'agent', json_build_object('handle', g.handle, 'display_name', acc.display_name),
+        'engagement', (SELECT json_build_object('id', e.id, 'title', e.title)
+                       FROM engagements e WHERE e.id = a.engagement_id),
+        'role', t.role,
+        'packaging', t.packaging,
+        'hours_per_week', t.hours_per_week,
+        'starts_on', t.starts_on,
+        'review_on', t.review_on,
+        'terms_version', a.terms_version,
+        'active_version', a.active_version,
+        'created_at', api_time(a.created_at),
+        'updated_at', api_time(a.updated_at),
+        'version', a.version)
+    FROM organisations o, agents g, accounts acc, agreement_versions t
+    WHERE o.id = a.organisation_id AND g.id = a.agent_id AND acc.id = g.account_id
+      AND t.agreement_id = a.id AND t.version = agreement_shown_version(a)
+$$;
+
+-- An agreement in the agent's portfolio: the summary and the weekly hours
+-- committed by the terms in force.
+DROP FUNCTION IF EXISTS portfolio_agreement_json(agreements, integer);
+CREATE FUNCTION portfolio_agreement_json(a agreements, committed_hours integer) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_concat(s, json_build_object('committed_hours', committed_hours))
+    FROM agreement_summary_json(a) s
+$$;
+
+-- The agreement as its parties read it. The answer adds what depends on the
+-- caller (my_side, awaiting, allowed_actions: lib/agreement.c) in
+-- handlers/agreements.c.
+DROP FUNCTION IF EXISTS agreement_json(agreements);
+CREATE FUNCTION agreement_json(a agreements) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'id', a.id,
+        'status', a.status,
+        'proposed_by', a.proposed_by,
+        'organisation', json_build_object('slug', o.slug, 'name', o.name),
+        'agent', json_build_object('handle', g.handle, 'display_name', acc.display_name),
+        'engagement', (SELECT json_build_object('id', e.id, 'title', e.title)
+                       FROM engagements e WHERE e.id = a.engagement_id),
+        'terms_version', a.terms_version,
+        'active_version', a.active_version,
+        'pending_version', CASE WHEN a.status = 'proposed' THEN a.terms_version END,
+        'terms', (SELECT j FROM agreement_versions v CROSS JOIN LATERAL terms_json(v) j
+                  WHERE v.agreement_id = a.id AND v.version = agreement_shown_version(a)),
+        'active_terms', (SELECT j FROM agreement_versions v CROSS JOIN LATERAL terms_json(v) j
+                         WHERE v.agreement_id = a.id AND v.version = a.active_version),
+        'closures', (SELECT j FROM agreement_closures_json(a) j),
+        'created_at', api_time(a.created_at),
+        'updated_at', api_time(a.updated_at),
+        'version', a.version)
+    FROM organisations o, agents g, accounts acc
+    WHERE o.id = a.organisation_id AND g.id = a.agent_id AND acc.id = g.account_id
+$$;
+
+-- ---------- notifications ----------
+
+DROP FUNCTION IF EXISTS notification_json(notifications);
+CREATE FUNCTION notification_json(n notifications) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'id', n.id,
+        'kind', n.kind,
+        'message', n.message,
+        'agreement_id', n.agreement_id,
+        'engagement_id', n.engagement_id,
+        'payload', n.payload,
+        'read', n.read_at IS NOT NULL,
+        'read_at', api_time(n.read_at),
+        'created_at', api_time(n.created_at))
+$$;
+
+-- ---------- the export (GET /me/export) ----------
+
+-- Everything an account owns, in one document: the account (never its
+-- password hash), the agent profile, purposes with energy, follows, the
+-- agent's agreements with every version and closure, notifications,
+-- memberships, and whether a personal feed exists (never its token).
+DROP FUNCTION IF EXISTS account_export_json(accounts);
+CREATE FUNCTION account_export_json(acc accounts) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'format', 'purposed-export/1',
+        'exported_at', api_time(now()),
+        'account', (SELECT j FROM account_json(acc) j),
+        'agent', (SELECT json_build_object('handle', g.handle, 'headline', g.headline,
+                      'personal_purpose', g.personal_purpose, 'skills', to_json(g.skills),
+                      'capacity_hours_per_week', g.capacity_hours_per_week,
+                      'packagings', to_json(g.packagings), 'location', g.location,
+                      'remote_ok', g.remote_ok, 'discoverable', g.discoverable,
+                      'show_track_record', g.show_track_record, 'show_follows', g.show_follows,
+                      'track_record', (SELECT t FROM agent_track_record_json(g) t),
+                      'created_at', api_time(g.created_at), 'updated_at', api_time(g.updated_at),
+                      'version', g.version)
+                  FROM agents g WHERE g.account_id = acc.id),
+        'purposes', coalesce((
+            SELECT json_agg(json_build_object(
+                       'purpose', json_build_object('slug', p.slug, 'name', p.name),
+                       'energy', ap.energy) ORDER BY ap.energy DESC, p.slug)
+            FROM agents g JOIN agent_purposes ap ON ap.agent_id = g.id
+            JOIN purposes p ON p.id = ap.purpose_id WHERE g.account_id = acc.id), '[]'::json),
+        'follows', coalesce((
+            SELECT json_agg(json_build_object(
+                       'organisation', json_build_object('slug', o.slug, 'name', o.name),
+                       'created_at', api_time(f.created_at)) ORDER BY f.created_at, o.slug)
+            FROM agents g JOIN follows f ON f.agent_id = g.id
+            JOIN organisations o ON o.id = f.organisation_id WHERE g.account_id = acc.id),
+            '[]'::json),
+        'agreements', coalesce((
+            SELECT json_agg(json_build_object(
+                       'id', a.id, 'status', a.status, 'proposed_by', a.proposed_by,
+                       'organisation', json_build_object('slug', o.slug, 'name', o.name),
+                       'engagement', (SELECT json_build_object('id', e.id, 'title', e.title)
+                                      FROM engagements e WHERE e.id = a.engagement_id),
+                       'terms_version', a.terms_version, 'active_version', a.active_version,
+                       'versions', (SELECT json_agg(j ORDER BY v.version)
+                                    FROM agreement_versions v CROSS JOIN LATERAL terms_json(v) j
+                                    WHERE v.agreement_id = a.id),
+                       'closures', (SELECT j FROM agreement_closures_json(a) j),
+                       'created_at', api_time(a.created_at), 'updated_at', api_time(a.updated_at),
+                       'version', a.version) ORDER BY a.id)
+            FROM agents g JOIN agreements a ON a.agent_id = g.id
+            JOIN organisations o ON o.id = a.organisation_id WHERE g.account_id = acc.id),
+            '[]'::json),
+        'notifications', coalesce((
+            SELECT json_agg(json_build_object(
+                       'id', n.id, 'kind', n.kind, 'message', n.message,
+                       'agreement_id', n.agreement_id, 'engagement_id', n.engagement_id,
+                       'payload', n.payload, 'read_at', api_time(n.read_at),
+                       'created_at', api_time(n.created_at)) ORDER BY n.id)
+            FROM notifications n WHERE n.account_id = acc.id), '[]'::json),
+        'memberships', coalesce((
+            SELECT json_agg(json_build_object(
+                       'organisation', json_build_object('slug', o.slug, 'name', o.name),
+                       'role', m.role, 'created_at', api_time(m.created_at)) ORDER BY o.slug)
+            FROM memberships m JOIN organisations o ON o.id = m.organisation_id
+            WHERE m.account_id = acc.id), '[]'::json),
+        'notification_feed', (SELECT json_build_object('created_at', api_time(nf.created_at))
+                              FROM notification_feeds nf WHERE nf.account_id = acc.id))
+$$;
