@@ -7,26 +7,26 @@ size_t jsontext_compact(char *dst, const char *src, size_t len)
 {
     size_t o = 0, i = 0;
     while (i < len) {
-        /* outside strings: copy up to the next whitespace or string */
-        size_t run = i;
-        while (run < len && src[run] != '"' && src[run] != ' ' && src[run] != '\n' &&
-               src[run] != '\t' && src[run] != '\r')
-            run++;
-        if (run > i) {
-            memmove(dst + o, src + i, run - i);
-            o += run - i;
-            i = run;
-        }
-        if (i >= len) break;
-        if (src[i] != '"') { /* insignificant whitespace */
+        char c = src[i];
+        if (c != '"') { /* outside strings: drop whitespace */
+            if (c != ' ' && c != '\n' && c != '\t' && c != '\r') dst[o++] = c;
             i++;
             continue;
         }
-        /* a string: to its closing quote, stepping over escapes */
+        /* a string: to its closing quote, the first one after an even
+         * number of backslashes (memchr: strings are most of the bytes) */
         size_t end = i + 1;
-        while (end < len && src[end] != '"') end += src[end] == '\\' ? 2 : 1;
-        if (end < len) end++; /* the closing quote */
-        else end = len;
+        for (;;) {
+            const char *q = memchr(src + end, '"', len - end);
+            if (!q) {
+                end = len;
+                break;
+            }
+            size_t k = (size_t)(q - src), slashes = 0;
+            while (k - slashes > i + 1 && src[k - slashes - 1] == '\\') slashes++;
+            end = k + 1;
+            if (slashes % 2 == 0) break;
+        }
         memmove(dst + o, src + i, end - i);
         o += end - i;
         i = end;
