@@ -175,8 +175,14 @@ async function overview(ctx, org, body, member) {
         h('p', { class: 'muted', text: `Your role: ${word(roleIn(org.slug))}.` }),
         h('p', { class: 'more-link' }, h('a', { href: `/organisations/${encodeURIComponent(org.slug)}/agreements`, text: 'See agreements →' }))) : null)));
 
-  const charterLoad = get(`/api/v1/organisations/${encodeURIComponent(org.slug)}/charter`, { signal: ctx.signal })
-    .then((data) => charter.replaceChildren(timeline(itemsOf(data), org)))
+  // the whole history: the charter is paged like every list
+  const charterPages = async (cursor, items = []) => {
+    const data = await get(`/api/v1/organisations/${encodeURIComponent(org.slug)}/charter${query({ limit: 100, cursor })}`, { signal: ctx.signal });
+    items.push(...itemsOf(data));
+    return data.next_cursor ? charterPages(data.next_cursor, items) : items;
+  };
+  const charterLoad = charterPages()
+    .then((items) => charter.replaceChildren(timeline(items, org)))
     .catch((err) => { if (err.name !== 'AbortError') charter.replaceChildren(errorNotice(err, { what: 'Charter history' })); });
 
   const engLoad = pagedList(engagements, {
