@@ -6,6 +6,7 @@
 #include "daemon.h"
 #include "db.h"
 #include "handlers.h"
+#include "jsontext.h"
 #include "match/match.h"
 #include "metrics.h"
 #include "rcache.h"
@@ -140,5 +141,6 @@ void handle_openapi(req_t *r)
     }
     fclose(f);
     http_add_header(r, "Cache-Control", "no-cache");
-    http_reply_text(r, 200, "application/json", buf, (size_t)n);
+    /* the file is indented for people; the answer is compact like every other */
+    http_reply_text(r, 200, "application/json", buf, jsontext_compact(buf, buf, (size_t)n));
 }

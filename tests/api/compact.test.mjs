@@ -119,4 +119,6 @@ test('every kind of JSON answer is compact', async () => {
   assertCompact(res, 'notifications');
   assertCompact(await api('GET', '/api/v1/me/export', { token: agent.token }), 'the export');
   assertCompact(await api('GET', '/api/v1/purposes/' + slug), 'a purpose');
+  assertCompact(await api('GET', '/api/v1/openapi.json'), 'the OpenAPI document');
+  assertCompact(await api('GET', '/readyz'), '/readyz');
 });
