@@ -1,6 +1,7 @@
 /* auth: libsodium-based credentials and tokens. */
 #include "auth.h"
 
+#include <ctype.h>
 #include <pthread.h>
 #include <sodium.h>
 #include <stdio.h>
@@ -108,4 +109,25 @@ int auth_cookie_value(const char *cookie_header, const char *name, char *out, si
         p = end;
     }
     return -1;
+}
+
+/* Does s contain the lowercase ASCII word w, ignoring ASCII case? */
+static bool contains_word(const char *s, const char *w)
+{
+    size_t n = strlen(w);
+    for (; *s; s++) {
+        size_t i = 0;
+        while (i < n && s[i] && tolower((unsigned char)s[i]) == w[i]) i++;
+        if (i == n) return true;
+    }
+    return false;
+}
+
+bool auth_secret_field(const char *name)
+{
+    static const char *const fragments[] = {"password", "passphrase", "secret", "token", NULL};
+    if (!name) return false;
+    for (const char *const *f = fragments; *f; f++)
+        if (contains_word(name, *f)) return true;
+    return false;
 }

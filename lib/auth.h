@@ -19,6 +19,12 @@ bool auth_password_needs_rehash(const char *hash);
 /* Verify against a fixed dummy hash so unknown accounts cost the same time. */
 void auth_password_burn(const char *password);
 
+/* Is a request field with this name a secret (a password, a token…)? One
+ * list for the whole daemon: a secret field is never part of anything
+ * stored about a request (the Idempotency-Key fingerprint). Any name that
+ * contains "password", "passphrase", "secret" or "token", in any case. */
+bool auth_secret_field(const char *name);
+
 /* A new random session token (base64url text). */
 void auth_token_new(char out[AUTH_TOKEN_TEXT]);
 /* The stored form of a token: bytea hex literal "\\x…" of BLAKE2b-256.

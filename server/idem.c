@@ -1,18 +1,28 @@
 /* idem: idempotency keys stored in PostgreSQL, claimed before the handler
- * runs so two concurrent requests with one key cannot both write. */
+ * runs so two concurrent requests with one key cannot both write. What is
+ * stored about a request never depends on a secret in it (idem_fingerprint),
+ * and keys older than 24 h are purged as new ones are claimed. */
 #include "idem.h"
 
+#include <jansson.h>
 #include <sodium.h>
 #include <stdio.h>
 #include <string.h>
 #include <strings.h>
 #include <stdlib.h>
 
+#include "auth.h"
 #include "db.h"
 #include "session.h"
 
+/* This key's stale claim, and a bounded share of every caller's keys past
+ * 24 h (an index probe when there are none), so any daemon that takes keys
+ * purges them without a timer or a per-request statement of its own. */
 static db_stmt_t q_expire = DB_STMT("idem_expire", false,
-    "DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2"
+    "WITH purged AS (DELETE FROM idempotency_keys WHERE ctid = ANY (ARRAY("
+    "   SELECT ctid FROM idempotency_keys WHERE created_at < now() - interval '24 hours'"
+    "   ORDER BY created_at LIMIT 100)))"
+    " DELETE FROM idempotency_keys WHERE owner = $1 AND key = $2"
     " AND (created_at < now() - interval '24 hours'"
     "      OR (status = 0 AND created_at < now() - interval '60 seconds'))");
 static db_stmt_t q_claim = DB_STMT("idem_claim", false,
@@ -34,6 +44,56 @@ static bool key_ok(const char *k)
     for (size_t i = 0; i < n; i++)
         if ((unsigned char)k[i] < 0x21 || (unsigned char)k[i] > 0x7e) return false;
     return true;
+}
+
+/* Remove secret fields (auth_secret_field) from a JSON value, at any depth. */
+static void strip_secrets(json_t *v)
+{
+    if (json_is_object(v)) {
+        const char *k;
+        json_t *x;
+        void *next;
+        json_object_foreach_safe(v, next, k, x) {
+            if (auth_secret_field(k)) json_object_del(v, k);
+            else strip_secrets(x);
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        json_t *x;
+        json_array_foreach(v, i, x) strip_secrets(x);
+    }
+}
+
+void idem_fingerprint(const char *url, const char *body, size_t body_len, char hex[65])
+{
+    unsigned char h[32];
+    crypto_generichash_state st;
+    static const char domain[] = "purposed idempotency fingerprint v2";
+    crypto_generichash_init(&st, NULL, 0, sizeof h);
+    crypto_generichash_update(&st, (const unsigned char *)domain, sizeof domain);
+    crypto_generichash_update(&st, (const unsigned char *)url, strlen(url) + 1);
+    json_t *doc = body_len ? json_loadb(body, body_len, JSON_REJECT_DUPLICATES | JSON_DECODE_ANY,
+                                        NULL)
+                           : NULL;
+    char *canonical = NULL;
+    if (doc) {
+        strip_secrets(doc);
+        canonical = json_dumps(doc, JSON_COMPACT | JSON_SORT_KEYS | JSON_ENCODE_ANY);
+        json_decref(doc);
+    }
+    if (canonical) {
+        crypto_generichash_update(&st, (const unsigned char *)"J", 1);
+        crypto_generichash_update(&st, (const unsigned char *)canonical, strlen(canonical));
+        free(canonical);
+    } else {
+        /* empty, not JSON (answered 400 and never stored) or out of memory:
+         * only the length, never the bytes, which might hold a secret */
+        char len[32];
+        snprintf(len, sizeof len, "%c%zu", body_len ? 'X' : 'E', body_len);
+        crypto_generichash_update(&st, (const unsigned char *)len, strlen(len));
+    }
+    crypto_generichash_final(&st, h, sizeof h);
+    sodium_bin2hex(hex, 65, h, sizeof h);
 }
 
 bool idem_begin(req_t *r)
@@ -58,14 +118,8 @@ bool idem_begin(req_t *r)
                  http_client_address(r, addr, sizeof addr));
     }
     snprintf(r->idem_key, sizeof r->idem_key, "%s", key);
-    unsigned char h[32];
-    crypto_generichash_state st;
-    crypto_generichash_init(&st, NULL, 0, sizeof h);
-    crypto_generichash_update(&st, (const unsigned char *)r->url, strlen(r->url) + 1);
-    if (r->body.buf) crypto_generichash_update(&st, (const unsigned char *)r->body.buf, r->body.len);
-    crypto_generichash_final(&st, h, sizeof h);
     char hex[65];
-    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+    idem_fingerprint(r->url, r->body.buf, r->body.len, hex);
 
     problem_t p;
     problem_init(&p);

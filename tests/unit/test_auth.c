@@ -192,6 +192,22 @@ static int setup(void **state)
     return 0;
 }
 
+static void secret_fields_are_recognised(void **state)
+{
+    (void)state;
+    assert_true(auth_secret_field("password"));
+    assert_true(auth_secret_field("new_password"));
+    assert_true(auth_secret_field("current_password"));
+    assert_true(auth_secret_field("Client_Secret"));
+    assert_true(auth_secret_field("api_token"));
+    assert_true(auth_secret_field("PASSPHRASE"));
+    assert_false(auth_secret_field("email"));
+    assert_false(auth_secret_field("display_name"));
+    assert_false(auth_secret_field("pass"));
+    assert_false(auth_secret_field(""));
+    assert_false(auth_secret_field(NULL));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -205,6 +221,7 @@ int main(void)
         cmocka_unit_test(cookie_value_overlong_is_refused),
         cmocka_unit_test(password_hash_verify_and_rehash),
         cmocka_unit_test(password_burn_does_not_crash),
+        cmocka_unit_test(secret_fields_are_recognised),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }
