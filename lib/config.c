@@ -113,6 +113,7 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
     cfg->login_max_failures = 10;
     cfg->login_window_s = 900;
     cfg->cursor_secret[0] = '\0'; /* none: the instance's own (lib/secrets.h) */
+    cfg->signup_max_per_address = 20;
     cfg->write_rate_per_minute = 600;
     cfg->write_burst = 60;
     cfg->w_purpose = 0.45;
@@ -163,6 +164,7 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
     INT_VAR("CACHE_MB", cache_mb, 0, 65536);
     INT_VAR("LOGIN_MAX_FAILURES", login_max_failures, 1, 100000);
     INT_VAR("LOGIN_WINDOW_SECONDS", login_window_s, 1, 86400);
+    INT_VAR("SIGNUP_MAX_PER_ADDRESS", signup_max_per_address, 0, 1000000);
     STR_VAR("CURSOR_SECRET", cursor_secret);
     if (strcmp(cfg->cursor_secret, "purposed-cursor-v1") == 0) {
         snprintf(err, errlen, "CURSOR_SECRET must not be purposed-cursor-v1, the old default that"

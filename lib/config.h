@@ -29,6 +29,7 @@ typedef struct config {
     int login_max_failures;      /* per account/address within the window */
     int login_window_s;
     char cursor_secret[128];     /* "" = the instance's own, kept in the database */
+    int signup_max_per_address;  /* sign-ups per address within the login window; 0 = no limit */
     char public_url[512];        /* "https://purposed.example" for feeds; "" = from Host */
     char cors_origins[1024];     /* comma-separated allowed origins; "" = CORS closed */
     int write_rate_per_minute;   /* writes per client address; 0 = no limit */

@@ -70,6 +70,13 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
                        'role', m.role) ORDER BY o.name)
             FROM memberships m JOIN organisations o ON o.id = m.organisation_id
             WHERE m.account_id = a.id), '[]'::json),
+        'invitations', coalesce((
+            SELECT json_agg(json_build_object(
+                       'organisation', json_build_object('slug', o.slug, 'name', o.name),
+                       'role', i.role, 'invited_at', api_time(i.created_at))
+                   ORDER BY i.created_at, o.slug)
+            FROM membership_invitations i JOIN organisations o ON o.id = i.organisation_id
+            WHERE i.account_id = a.id), '[]'::json),
         'csrf_token', csrf_token)
 $$;
 

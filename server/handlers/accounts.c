@@ -23,6 +23,7 @@ typedef struct account_op {
     char email[256];          /* normalised; "" when absent or not an email */
     bool email_given;
     char address[64];         /* the client's address, for throttling */
+    char attempt[24];         /* the reserved sign-in attempt (throttling) */
     char *password;           /* sign up/in: the password; change/delete: the current one */
     char *new_password;
     char *display_name;
@@ -58,40 +59,34 @@ static account_op_t *account_op_new(req_t *r)
     return op;
 }
 
-/* A password field: min_chars..1024 characters and at most 1024 bytes. */
+/* A password field: min_chars..1024 Unicode characters (not bytes: 1024
+ * "é" are fine). Its name must be one of auth_secret_field's, so that no
+ * fingerprint of a request (idem.c) depends on it. */
 static const char *read_password(const json_t *body, const char *key, bool required,
                                  size_t min_chars, problem_t *p)
 {
-    const char *s = validate_string(body, key, required, min_chars, 1024, p);
-    if (s && strlen(s) > 1024) {
-        problem_field(p, key, "must be at most 1024 bytes");
-        return NULL;
-    }
-    return s;
+    return validate_string(body, key, required, min_chars, 1024, p);
 }
 
 static char *dup_or_null(const char *s) { return s ? strdup(s) : NULL; }
 
 /* ---------- sign-in throttling ----------
- * Failures are rows of login_failures, scoped "email:<email>" (one account)
- * and "address:<ip>" (one client), so every daemon on the database shares
- * them. Checked before any hashing; a successful sign-in clears the
- * account's failures. */
+ * An attempt is reserved (a row of login_failures) before the password is
+ * hashed, in one statement serialised per account and per address
+ * (login_attempt_reserve, migration 0012), so concurrent guesses are
+ * counted; a successful attempt removes its reservation again. Limits:
+ * LOGIN_MAX_FAILURES per account and address, ten times that per address;
+ * from an address the account has not signed in from, failures of the
+ * account beyond LOGIN_MAX_FAILURES slow each attempt down progressively.
+ * The owner at a usual address is never held up by someone else's guesses.
+ * Rows live in PostgreSQL, so every daemon on the database shares them. */
 
-static db_stmt_t q_throttle_wait = DB_STMT("login_throttle_wait", true,
-    "WITH f AS ("
-    "  SELECT scope, failed_at,"
-    "         row_number() OVER (PARTITION BY scope ORDER BY failed_at DESC) AS n"
-    "  FROM login_failures"
-    "  WHERE scope IN ($1, $2) AND failed_at > now() - make_interval(secs => $3::int))"
-    " SELECT coalesce(max(greatest(1, ceil(extract(epoch FROM"
-    "   failed_at + make_interval(secs => $3::int) - now())))), 0)::int"
-    " FROM f WHERE (scope = $1 AND n = $4::int) OR (scope = $2 AND n = $5::int)");
-static db_stmt_t q_throttle_record = DB_STMT("login_throttle_record", false,
-    "WITH expired AS ("
-    "  DELETE FROM login_failures WHERE failed_at <= now() - make_interval(secs => $3::int))"
-    " INSERT INTO login_failures (scope)"
-    " SELECT s FROM unnest(ARRAY[$1, $2]::text[]) AS s WHERE s IS NOT NULL");
+static db_stmt_t q_throttle_reserve = DB_STMT("login_throttle_reserve", false,
+    "SELECT wait_s, attempt FROM login_attempt_reserve($1, $2, $3::int, $4::int, $5::int, $6::int)");
+/* A success: the attempt is not a failure, and the failures of this
+ * account from this address are forgiven. */
+static db_stmt_t q_throttle_release = DB_STMT("login_throttle_release", false,
+    "DELETE FROM login_failures WHERE attempt = $1::bigint OR (scope = $2 AND address = $3)");
 
 typedef struct throttle_scopes {
     char email[sizeof "email:" + 256];
@@ -105,41 +100,6 @@ static void throttle_scopes(throttle_scopes_t *s, const char *email, const char 
     snprintf(s->address, sizeof s->address, "address:%s", address);
 }
 
-/* Seconds until sign-in may be tried again (0: now), or -1 with p set. The
- * wait ends when the failure that filled the window grows older than it. */
-static int throttle_wait(const char *email, const char *address, problem_t *p)
-{
-    throttle_scopes_t s;
-    throttle_scopes(&s, email, address);
-    char window[16], max_email[16], max_address[16];
-    snprintf(window, sizeof window, "%d", http_config->login_window_s);
-    snprintf(max_email, sizeof max_email, "%d", http_config->login_max_failures);
-    snprintf(max_address, sizeof max_address, "%d",
-             http_config->login_max_failures * THROTTLE_ADDRESS_FACTOR);
-    const char *params[5] = {s.email[0] ? s.email : NULL, s.address, window, max_email,
-                             max_address};
-    PGresult *res = db_exec(&q_throttle_wait, 5, params, p);
-    if (!res) return -1;
-    int wait = PQntuples(res) == 1 ? atoi(PQgetvalue(res, 0, 0)) : 0;
-    PQclear(res);
-    return wait;
-}
-
-static void throttle_record(const char *email, const char *address)
-{
-    throttle_scopes_t s;
-    throttle_scopes(&s, email, address);
-    char window[16];
-    snprintf(window, sizeof window, "%d", http_config->login_window_s);
-    const char *params[3] = {s.email[0] ? s.email : NULL, s.address, window};
-    problem_t p;
-    problem_init(&p);
-    PGresult *res = db_exec(&q_throttle_record, 3, params, &p);
-    if (res) PQclear(res);
-    else log_event("warn", "login_failure_not_recorded", p.detail);
-    problem_clear(&p);
-}
-
 static void reply_throttled(req_t *r, int seconds)
 {
     problem_t p;
@@ -151,21 +111,79 @@ static void reply_throttled(req_t *r, int seconds)
     http_reply_problem(r, &p);
 }
 
-/* Check the throttle; false with the response (429 or 503) set. */
-static bool throttle_allows(req_t *r, const char *email, const char *address)
+/* Reserve an attempt for email (may be "") from address into attempt (the
+ * id to release on success); false with the response (429 or 503) set. */
+static bool throttle_reserve(req_t *r, const char *email, const char *address,
+                             char attempt[24])
 {
+    char window[16], max_pair[16], max_address[16], usual_days[16];
+    snprintf(window, sizeof window, "%d", http_config->login_window_s);
+    snprintf(max_pair, sizeof max_pair, "%d", http_config->login_max_failures);
+    snprintf(max_address, sizeof max_address, "%d",
+             http_config->login_max_failures * THROTTLE_ADDRESS_FACTOR);
+    snprintf(usual_days, sizeof usual_days, "%d", http_config->session_ttl_days);
+    const char *params[6] = {email && email[0] ? email : NULL, address, window, max_pair,
+                             max_address, usual_days};
     problem_t p;
     problem_init(&p);
-    int wait = throttle_wait(email, address, &p);
-    if (wait < 0) {
+    PGresult *res = db_exec(&q_throttle_reserve, 6, params, &p);
+    if (!res) {
         http_reply_problem(r, &p);
         return false;
     }
+    int wait = atoi(PQgetvalue(res, 0, 0));
+    snprintf(attempt, 24, "%s", PQgetisnull(res, 0, 1) ? "" : PQgetvalue(res, 0, 1));
+    PQclear(res);
     if (wait > 0) {
         reply_throttled(r, wait);
         return false;
     }
     return true;
+}
+
+/* The reserved attempt succeeded (or was never evaluated): remove it and the
+ * failures of this account from this address. Failure only costs a slot. */
+static void throttle_release(const char *attempt, const char *email, const char *address)
+{
+    throttle_scopes_t s;
+    throttle_scopes(&s, email, address);
+    const char *params[3] = {attempt && attempt[0] ? attempt : NULL,
+                             s.email[0] ? s.email : NULL, address};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_throttle_release, 3, params, &p);
+    if (res) PQclear(res);
+    else log_event("warn", "login_attempt_not_released", p.detail);
+    problem_clear(&p);
+}
+
+/* Sign-ups from one address: at most SIGNUP_MAX_PER_ADDRESS within the
+ * login window, counted before any hashing (signup_reserve, migration 0012). */
+static db_stmt_t q_signup_reserve = DB_STMT("signup_reserve", false,
+    "SELECT signup_reserve($1, $2::int, $3::int)");
+
+static bool signup_allowed(req_t *r, const char *address)
+{
+    if (http_config->signup_max_per_address <= 0) return true;
+    char window[16], max[16];
+    snprintf(window, sizeof window, "%d", http_config->login_window_s);
+    snprintf(max, sizeof max, "%d", http_config->signup_max_per_address);
+    const char *params[3] = {address, window, max};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_signup_reserve, 3, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return false;
+    }
+    int wait = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (wait <= 0) return true;
+    problem_set(&p, 429, "too-many-signups", "Too many sign-ups",
+                "Too many accounts were created from this address; try again in %d seconds.", wait);
+    p.retry_after = wait;
+    http_reply_problem(r, &p);
+    return false;
 }
 
 /* ---------- sign up ---------- */
@@ -208,9 +226,14 @@ static account_op_t *read_credentials(req_t *r, bool signup)
     return c;
 }
 
+/* The Idempotency-Key of the sign-up, if any ($4 owner, $5 key), is tied to
+ * the new account so that it is deleted with it. */
 static db_stmt_t q_insert_account = DB_STMT("account_insert", false,
-    "INSERT INTO accounts AS a (email, password_hash, display_name) VALUES ($1, $2, $3)"
-    " RETURNING a.version, (SELECT j::text FROM account_json(a) j)");
+    "WITH a AS (INSERT INTO accounts (email, password_hash, display_name) VALUES ($1, $2, $3)"
+    "   RETURNING *),"
+    " k AS (UPDATE idempotency_keys SET account_id = a.id FROM a"
+    "   WHERE owner = $4 AND key = $5)"
+    " SELECT a.version, (SELECT j::text FROM account_json(ROW(a.*)::accounts) j) FROM a");
 
 static void create_account_slow(req_t *r)
 {
@@ -220,10 +243,12 @@ static void create_account_slow(req_t *r)
         http_error(r, 503, "unavailable", "Service busy", "Could not hash the password now.");
         return;
     }
-    const char *params[3] = {c->email, hash, c->display_name};
+    const char *params[5] = {c->email, hash, c->display_name,
+                             r->idem_active ? r->idem_owner : NULL,
+                             r->idem_active ? r->idem_key : NULL};
     problem_t p;
     problem_init(&p);
-    PGresult *res = db_exec(&q_insert_account, 3, params, &p);
+    PGresult *res = db_exec(&q_insert_account, 5, params, &p);
     if (!res) {
         if (db_is_unique_violation()) {
             problem_clear(&p);
@@ -245,6 +270,8 @@ void handle_account_create(req_t *r)
     if (!c) return;
     r->ctx = c;
     r->ctx_free = account_op_free;
+    /* Before any hashing: a throttled address costs one indexed query. */
+    if (!signup_allowed(r, c->address)) return;
     http_defer(r, create_account_slow);
 }
 
@@ -255,8 +282,19 @@ static db_stmt_t q_account_by_email = DB_STMT("account_by_email", true,
 static db_stmt_t q_rehash = DB_STMT("account_rehash", false,
     "UPDATE accounts SET password_hash = $2"
     " WHERE id = $1 AND password_hash = $3 AND deleted_at IS NULL");
+/* The session, the release of the reserved attempt ($7) with the failures
+ * of this account from this address, and the address ($6) remembered as a
+ * usual one of the account (login_attempt_reserve), for as long as a
+ * session lasts; a bounded share of addresses past that is forgotten. */
 static db_stmt_t q_insert_session = DB_STMT("session_insert", false,
-    "WITH cleared AS (DELETE FROM login_failures WHERE scope = $5)"
+    "WITH cleared AS (DELETE FROM login_failures"
+    "   WHERE attempt = $7::bigint OR (scope = $5 AND address = $6)),"
+    " usual AS (INSERT INTO account_addresses (account_id, address) VALUES ($1, $6)"
+    "   ON CONFLICT (account_id, address) DO UPDATE SET last_signed_in = now()),"
+    " forgotten AS (DELETE FROM account_addresses WHERE ctid = ANY (ARRAY("
+    "   SELECT ctid FROM account_addresses"
+    "   WHERE last_signed_in < now() - make_interval(days => $4::int)"
+    "     AND NOT (account_id = $1 AND address = $6) LIMIT 100)))"
     " INSERT INTO sessions (account_id, token_hash, csrf_token, expires_at)"
     " VALUES ($1, $2::bytea, $3, now() + make_interval(days => $4::int))"
     " RETURNING api_time(expires_at)");
@@ -291,6 +329,7 @@ static void create_session_slow(req_t *r)
     const char *params1[1] = {c->email};
     PGresult *res = db_exec(&q_account_by_email, 1, params1, &p);
     if (!res) {
+        throttle_release(c->attempt, c->email, c->address); /* not evaluated */
         http_reply_problem(r, &p);
         return;
     }
@@ -307,8 +346,7 @@ static void create_session_slow(req_t *r)
     }
     PQclear(res);
     if (!ok) {
-        free(stored);
-        throttle_record(c->email, c->address);
+        free(stored); /* the reserved attempt stays: it is the failure */
         bad_credentials(r);
         return;
     }
@@ -322,8 +360,8 @@ static void create_session_slow(req_t *r)
     auth_token_hash(token, hash);
     auth_csrf_new(csrf);
     snprintf(ttl, sizeof ttl, "%d", http_config->session_ttl_days);
-    const char *params2[5] = {account_id, hash, csrf, ttl, scopes.email};
-    res = db_exec(&q_insert_session, 5, params2, &p);
+    const char *params2[7] = {account_id, hash, csrf, ttl, scopes.email, c->address, c->attempt};
+    res = db_exec(&q_insert_session, 7, params2, &p);
     if (!res) {
         sodium_memzero(token, sizeof token);
         http_reply_problem(r, &p);
@@ -344,8 +382,9 @@ void handle_session_create(req_t *r)
     if (!c) return;
     r->ctx = c;
     r->ctx_free = account_op_free;
-    /* Before any hashing: a throttled caller costs one indexed query. */
-    if (!throttle_allows(r, c->email, c->address)) return;
+    /* Before any hashing: a throttled caller costs one query, and the
+     * attempt is counted before it is evaluated. */
+    if (!throttle_reserve(r, c->email, c->address, c->attempt)) return;
     http_defer(r, create_session_slow);
 }
 
@@ -434,14 +473,14 @@ static bool verify_current(req_t *r, account_op_t *op, const char *field)
         http_error(r, 500, "internal", "Internal error", NULL);
         return false;
     }
-    if (!throttle_allows(r, op->account_email, op->address)) {
+    if (!throttle_reserve(r, op->account_email, op->address, op->attempt)) {
         free(stored);
         return false;
     }
     bool ok = auth_password_verify(stored, op->password);
     free(stored);
+    if (ok) throttle_release(op->attempt, op->account_email, op->address);
     if (!ok) {
-        throttle_record(op->account_email, op->address);
         problem_set(&p, 422, "wrong-password", "The password is not right",
                     "%s is not this account's password.", field);
         problem_field(&p, field, "is not the current password");
@@ -589,7 +628,9 @@ static db_stmt_t q_scrub_account = DB_STMT("account_delete_scrub", false,
     " ap AS (DELETE FROM agent_purposes WHERE agent_id IN (SELECT id FROM ag)),"
     " fo AS (DELETE FROM follows WHERE agent_id IN (SELECT id FROM ag)),"
     " lf AS (DELETE FROM login_failures WHERE scope = $2),"
-    " ik AS (DELETE FROM idempotency_keys WHERE owner = $3),"
+    " ik AS (DELETE FROM idempotency_keys WHERE owner = $3 OR account_id = $1),"
+    " aa AS (DELETE FROM account_addresses WHERE account_id = $1),"
+    " mi AS (DELETE FROM membership_invitations WHERE account_id = $1),"
     " nt AS (DELETE FROM notifications WHERE account_id = $1)"
     " SELECT count(*) FROM acc");
 

@@ -54,7 +54,7 @@ test('sign up: 201 with Location, ETag and the account, never the hash', async (
   assert.match(hash, /^\$argon2id\$/);
 });
 
-test('sign up: password of 11 characters is too short, 1025 bytes too long', async () => {
+test('sign up: password of 11 characters is too short, 1025 characters too long', async () => {
   const short = await call('POST', '/api/v1/accounts',
     { body: { email: email(), password: 'x'.repeat(11), display_name: 'A' } });
   assert.equal(short.status, 422);
@@ -64,8 +64,9 @@ test('sign up: password of 11 characters is too short, 1025 bytes too long', asy
   assert.equal(long.status, 422);
   assert.deepEqual(problemFields(long), ['password']);
   const multibyte = await call('POST', '/api/v1/accounts',
-    { body: { email: email(), password: 'é'.repeat(513), display_name: 'A' } });
-  assert.equal(multibyte.status, 422, '513 two-byte characters are 1026 bytes');
+    { body: { email: email(), password: 'é'.repeat(1025), display_name: 'A' } });
+  assert.equal(multibyte.status, 422, '1025 characters, whatever their bytes');
+  assert.deepEqual(problemFields(multibyte), ['password']);
   const edge = await call('POST', '/api/v1/accounts',
     { body: { email: email(), password: 'x'.repeat(1024), display_name: 'A' } });
   assert.equal(edge.status, 201);
@@ -102,6 +103,21 @@ test('sign up: the same email in another case is a 409', async () => {
   assert.equal(again.status, 409);
   assert.deepEqual(problemFields(again), ['email']);
   assert.equal(sql(`SELECT count(*) FROM accounts WHERE email = ${lit(e)}`)[0][0], '1');
+});
+
+test('passwords are counted in characters, not bytes: 600 "é" (1200 bytes) sign up and in', async () => {
+  for (const password of ['é'.repeat(600), '😀'.repeat(1024), 'é'.repeat(12)]) {
+    const e = email();
+    const res = await call('POST', '/api/v1/accounts', { body: { email: e, password, display_name: 'Accent' } });
+    assert.equal(res.status, 201, `${[...password].length} characters: ${res.text}`);
+    assert.equal((await signIn(e, password)).status, 201);
+  }
+  const u = await newUser();
+  const etag = await accountVersion(u.token);
+  const changed = await call('PATCH', '/api/v1/me/account',
+    { token: u.token, headers: { 'If-Match': etag }, body: { new_password: 'é'.repeat(600), current_password: u.password } });
+  assert.equal(changed.status, 200, changed.text);
+  assert.equal((await signIn(u.email, 'é'.repeat(600))).status, 201);
 });
 
 // ---------- sign in and out ----------
@@ -252,6 +268,20 @@ test('throttling: the sixth attempt after five failures is a 429 with Retry-Afte
   sql(`UPDATE login_failures SET failed_at = now() - interval '901 seconds'
        WHERE scope = ${lit(`email:${u.email}`)}`);
   assert.equal((await signIn(u.email, u.password)).status, 201);
+});
+
+test('throttling: concurrent wrong guesses cannot pass the limit (attempts are reserved before hashing)', async () => {
+  const u = await newUser();
+  const N = 40;
+  const results = await Promise.all(Array.from({ length: N }, (_, i) => signIn(u.email, `wrong guess ${i}`)));
+  const counts = {};
+  for (const r of results) counts[r.status] = (counts[r.status] ?? 0) + 1;
+  assert.deepEqual(Object.keys(counts).sort(), ['401', '429'], JSON.stringify(counts));
+  assert.equal(counts[401], 5, `at most LOGIN_MAX_FAILURES (5) evaluated: ${JSON.stringify(counts)}`);
+  assert.equal(counts[429], N - 5);
+  assert.equal(sql(`SELECT count(*) FROM login_failures WHERE scope = ${lit(`email:${u.email}`)}`)[0][0], '5');
+  assert.equal((await signIn(u.email, u.password)).status, 429, 'and the right one waits too, from here');
+  sql(`DELETE FROM login_failures WHERE scope = ${lit(`email:${u.email}`)}`);
 });
 
 test('throttling: unknown emails are throttled the same way', async () => {

@@ -92,3 +92,56 @@ test('behind TRUSTED_PROXY each forwarded client has its own write budget; other
     assert.equal((await post('also-not-an-ip')).status, 429);
   } finally { await stopClean(d); }
 });
+
+// A random documentation-range address, so reruns on one database do not meet.
+const someAddress = (prefix) => `${prefix}.${1 + Math.floor(Math.random() * 250)}`;
+
+test('sign-in throttle is per account AND address: a stranger\'s guesses do not lock the owner out', async () => {
+  const d = await startDaemon({ TRUSTED_PROXY: '127.0.0.1', LOGIN_MAX_FAILURES: '5' });
+  try {
+    const at = (addr) => ({ 'X-Forwarded-For': addr });
+    const home = someAddress('198.51.100');
+    const attacker = someAddress('203.0.113');
+    const email = `owner-${Date.now()}-${Math.floor(Math.random() * 1e6)}@example.org`;
+    const password = 'the owner\'s long password';
+    assert.equal((await req(d.base, 'POST', '/api/v1/accounts', at(home), { email, password, display_name: 'Owner' })).status, 201);
+    const signIn = (addr, pw) => req(d.base, 'POST', '/api/v1/sessions', at(addr), { email, password: pw });
+    assert.equal((await signIn(home, password)).status, 201, 'the owner signs in from home once');
+
+    for (let i = 0; i < 5; i++) assert.equal((await signIn(attacker, `guess ${i}`)).status, 401);
+    const stopped = await signIn(attacker, 'guess 6');
+    assert.equal(stopped.status, 429, 'the attacker\'s address is stopped');
+    assert.ok(Number(stopped.headers.get('retry-after')) > 800);
+
+    assert.equal((await signIn(home, password)).status, 201, 'the owner at a usual address still gets in');
+    // from an address the account never used: slowed down, not locked out
+    const away = someAddress('192.0.2');
+    const slowed = await signIn(away, password);
+    if (slowed.status === 429) {
+      const wait = Number(slowed.headers.get('retry-after'));
+      assert.ok(wait >= 1 && wait <= 2, `a short, progressive wait, not the window: ${wait}`);
+      await new Promise((r) => setTimeout(r, wait * 1000 + 100));
+    }
+    assert.equal((await signIn(away, password)).status, 201, 'the owner away from home gets in after a short wait');
+    assert.equal((await signIn(attacker, password)).status, 429, 'the attacker\'s address stays stopped');
+  } finally { await stopClean(d); }
+});
+
+test('sign-ups are throttled per address: 429 + Retry-After past SIGNUP_MAX_PER_ADDRESS, before any hashing', async () => {
+  const d = await startDaemon({ TRUSTED_PROXY: '127.0.0.1', SIGNUP_MAX_PER_ADDRESS: '3' });
+  try {
+    const addr = someAddress('203.0.113');
+    const signUp = (a, email = `s-${Date.now()}-${Math.random()}@example.org`) =>
+      req(d.base, 'POST', '/api/v1/accounts', { 'X-Forwarded-For': a }, { email, password: 'a long enough password', display_name: 'S' });
+    // invalid sign-ups are not hashed and do not count
+    assert.equal((await req(d.base, 'POST', '/api/v1/accounts', { 'X-Forwarded-For': addr }, { email: 'x' })).status, 422);
+    for (let i = 0; i < 3; i++) assert.equal((await signUp(addr)).status, 201);
+    const limited = await signUp(addr);
+    assert.equal(limited.status, 429);
+    assert.equal(limited.headers.get('content-type'), 'application/problem+json');
+    assert.equal(JSON.parse(limited.text).type.endsWith('too-many-signups'), true, limited.text);
+    const wait = Number(limited.headers.get('retry-after'));
+    assert.ok(wait > 800 && wait <= 900, `Retry-After ${wait}`);
+    assert.equal((await signUp(someAddress('198.51.100'))).status, 201, 'another address is not held up');
+  } finally { await stopClean(d); }
+});

@@ -65,6 +65,7 @@ static void defaults(void **state)
     assert_int_equal(c.login_max_failures, 10);
     assert_int_equal(c.login_window_s, 900);
     assert_string_equal(c.cursor_secret, ""); /* the instance's own, from the database */
+    assert_int_equal(c.signup_max_per_address, 20);
     double sum = c.w_purpose + c.w_skills + c.w_capacity + c.w_packaging + c.w_location +
                  c.w_follows;
     assert_true(sum > 0.999 && sum < 1.001);
@@ -111,6 +112,7 @@ static void every_variable_is_read(void **state)
     env_set("CACHE_MB", "0");
     env_set("LOGIN_MAX_FAILURES", "3");
     env_set("LOGIN_WINDOW_SECONDS", "60");
+    env_set("SIGNUP_MAX_PER_ADDRESS", "0");
     env_set("CURSOR_SECRET", "s3cret");
     env_set("PUBLIC_URL", "https://purposed.example/base//");
     env_set("MATCH_WEIGHT_PURPOSE", "1");
@@ -144,6 +146,7 @@ static void every_variable_is_read(void **state)
     assert_int_equal(c.cache_mb, 0);
     assert_int_equal(c.login_max_failures, 3);
     assert_int_equal(c.login_window_s, 60);
+    assert_int_equal(c.signup_max_per_address, 0);
     assert_string_equal(c.cursor_secret, "s3cret");
     assert_string_equal(c.public_url, "https://purposed.example/base"); /* no trailing slash */
     assert_true(c.w_purpose == 1.0 && c.w_skills == 0.0 && c.w_capacity == 0.5);
@@ -189,6 +192,7 @@ static void bad_values_name_the_variable(void **state)
         {"PUBLIC_URL", "ftp://x"}, {"PUBLIC_URL", "example.org"}, {"PUBLIC_URL", "https://a b"},
         {"PUBLIC_URL", "https://x/<script>"},
         {"LOGIN_MAX_FAILURES", "0"}, {"LOGIN_WINDOW_SECONDS", "86401"},
+        {"SIGNUP_MAX_PER_ADDRESS", "-1"}, {"SIGNUP_MAX_PER_ADDRESS", "1000001"},
         {"MATCH_WEIGHT_PURPOSE", "-0.1"}, {"MATCH_WEIGHT_SKILLS", "nan"},
         {"MATCH_WEIGHT_CAPACITY", "inf"}, {"MATCH_WEIGHT_PACKAGING", "1001"},
         {"MATCH_WEIGHT_LOCATION", "x"}, {"MATCH_WEIGHT_FOLLOWS", "1e999"},
