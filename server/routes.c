@@ -76,6 +76,9 @@ route_t routes[] = {
     /* who may remove whom depends on whose membership it is: the handler asks lib/authz */
     R("DELETE", "/api/v1/organisations/{slug}/members/{account_id}", handle_member_remove,
       MEMBER(ORG_READ), WRITE),
+    /* invitations are the caller's own: anyone signed in answers theirs */
+    R("POST", "/api/v1/me/invitations/{slug}/accept", handle_invitation_accept, SIGNED_IN, WRITE),
+    R("DELETE", "/api/v1/me/invitations/{slug}", handle_invitation_decline, SIGNED_IN, WRITE),
 
     /* agents */
     R("GET", "/api/v1/me/agent", handle_agent_get_own, SIGNED_IN),

@@ -42,6 +42,8 @@ void handle_charter_list(req_t *r);
 void handle_members_list(req_t *r);
 void handle_member_add(req_t *r);
 void handle_member_remove(req_t *r);
+void handle_invitation_accept(req_t *r);
+void handle_invitation_decline(req_t *r);
 
 /* agents.c, follows.c — agents, energy split, follows */
 void handle_agent_put(req_t *r);

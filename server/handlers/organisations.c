@@ -352,16 +352,20 @@ void handle_members_list(req_t *r)
     page_reply(r, &pg, res, NULL);
 }
 
-/* Columns: whether the account exists, the new membership (NULL when it
- * already existed), the account's id. */
-static db_stmt_t q_member_add = DB_STMT("organisation_member_add", false,
-    "WITH a AS (SELECT id, display_name FROM accounts WHERE email = $2 AND deleted_at IS NULL),"
-    " m AS (INSERT INTO memberships (organisation_id, account_id, role)"
-    "   SELECT $1::bigint, a.id, $3 FROM a ON CONFLICT DO NOTHING"
-    "   RETURNING memberships AS m)"
-    " SELECT EXISTS (SELECT 1 FROM a),"
-    "   (SELECT j::text FROM m JOIN accounts acc ON acc.id = (m.m).account_id"
-    "     CROSS JOIN LATERAL member_json(m.m, acc) j), (SELECT id FROM a)");
+/* Adding a member is asking: the owner's request becomes an invitation of
+ * the account with that email (if there is one and it is not a member
+ * already; asking again replaces the role asked for). It grants nothing
+ * and is not listed to the organisation until the person accepts it, so it
+ * can never hold up their leaving or their account's deletion; and the
+ * answer is the same whether or not the email has an account. */
+static db_stmt_t q_member_invite = DB_STMT("organisation_member_invite", false,
+    "WITH a AS (SELECT id FROM accounts WHERE email = $2 AND deleted_at IS NULL),"
+    " i AS (INSERT INTO membership_invitations (organisation_id, account_id, role, invited_by)"
+    "   SELECT $1::bigint, a.id, $3, $4::bigint FROM a WHERE NOT EXISTS ("
+    "     SELECT 1 FROM memberships m WHERE m.organisation_id = $1::bigint AND m.account_id = a.id)"
+    "   ON CONFLICT (organisation_id, account_id) DO UPDATE"
+    "   SET role = excluded.role, invited_by = excluded.invited_by, created_at = now())"
+    " SELECT json_build_object('email', $2::text, 'role', $3::text, 'status', 'invited')::text");
 
 void handle_member_add(req_t *r)
 {
@@ -382,32 +386,73 @@ void handle_member_add(req_t *r)
         http_reply_problem(r, &p);
         return;
     }
-    const char *params[3] = {org.id, email, role};
-    PGresult *res = db_exec(&q_member_add, 3, params, &p);
+    const char *params[4] = {org.id, email, role, r->caller.account_id_text};
+    PGresult *res = db_exec(&q_member_invite, 4, params, &p);
     json_decref(body);
     if (!res) {
         http_reply_problem(r, &p);
         return;
     }
-    if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
-        PQclear(res);
-        problem_field(&p, "email", "no account has this email");
+    reply_row_json(r, 202, res, 0);
+}
+
+/* The caller accepts an invitation: it becomes a membership with the role
+ * asked for, in one statement. No row: no invitation to this organisation. */
+static db_stmt_t q_invitation_accept = DB_STMT("invitation_accept", false,
+    "WITH i AS (DELETE FROM membership_invitations mi USING organisations o"
+    "   WHERE o.slug = $2 AND mi.organisation_id = o.id AND mi.account_id = $1::bigint"
+    "   RETURNING mi.organisation_id, mi.role),"
+    " m AS (INSERT INTO memberships (organisation_id, account_id, role)"
+    "   SELECT organisation_id, $1::bigint, role FROM i ON CONFLICT DO NOTHING"
+    "   RETURNING memberships AS m)"
+    " SELECT j::text FROM m JOIN accounts a ON a.id = (m.m).account_id"
+    " CROSS JOIN LATERAL member_json(m.m, a) j");
+
+void handle_invitation_accept(req_t *r)
+{
+    const char *slug = http_param(r, 0);
+    const char *params[2] = {r->caller.account_id_text, slug};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_invitation_accept, 2, params, &p);
+    if (!res) {
         http_reply_problem(r, &p);
         return;
     }
-    if (PQgetisnull(res, 0, 1)) {
+    if (PQntuples(res) != 1) {
         PQclear(res);
-        problem_set(&p, 409, "conflict", "Already a member",
-                    "This account is already a member of the organisation.");
-        problem_field(&p, "email", "is already a member");
-        http_reply_problem(r, &p);
+        http_error(r, 404, "not-found", "Not found", "No invitation to this organisation.");
         return;
     }
     char location[160];
     snprintf(location, sizeof location, "/api/v1/organisations/%s/members/%s", slug,
-             PQgetvalue(res, 0, 2));
+             r->caller.account_id_text);
     http_add_header(r, "Location", location);
-    reply_row_json(r, 201, res, 1);
+    reply_row_json(r, 201, res, 0);
+}
+
+static db_stmt_t q_invitation_decline = DB_STMT("invitation_decline", false,
+    "DELETE FROM membership_invitations mi USING organisations o"
+    " WHERE o.slug = $2 AND mi.organisation_id = o.id AND mi.account_id = $1::bigint");
+
+void handle_invitation_decline(req_t *r)
+{
+    const char *slug = http_param(r, 0);
+    const char *params[2] = {r->caller.account_id_text, slug};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_invitation_decline, 2, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    bool declined = strcmp(PQcmdTuples(res), "0") != 0;
+    PQclear(res);
+    if (!declined) {
+        http_error(r, 404, "not-found", "Not found", "No invitation to this organisation.");
+        return;
+    }
+    http_reply_empty(r, 204);
 }
 
 /* Owners are locked first, so two owners removing each other at once cannot

@@ -4,7 +4,7 @@
 // privacy, lists, the portfolio's warnings and notifications for the other side.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, newUser, sql, unique, problemFields } from './helpers.mjs';
+import { addMember, api, newUser, sql, unique, problemFields } from './helpers.mjs';
 
 const day = (offset) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
 
@@ -30,8 +30,7 @@ async function world({ capacity = 20 } = {}) {
   });
   assert.equal(res.status, 201, res.text);
   const org = res.body.slug;
-  res = await api('POST', `/api/v1/organisations/${org}/members`, { token: owner.token, body: { email: member.email, role: 'member' } });
-  assert.equal(res.status, 201, res.text);
+  await addMember(owner, org, member, 'member');
   const handle = unique('ada');
   res = await api('PUT', '/api/v1/me/agent', {
     token: agent.token,

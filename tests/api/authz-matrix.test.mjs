@@ -8,7 +8,7 @@
 // nothing, and a cookie-signed write without X-CSRF-Token is 403.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, newUser, problemFields, sql, unique } from './helpers.mjs';
+import { addMember, api, newUser, problemFields, sql, unique } from './helpers.mjs';
 
 const day = (offset) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
 
@@ -30,6 +30,20 @@ const agentsOnly = (ok, noAgent) =>
   ({ anon: 401, stranger: noAgent, other_agent: ok, agent: ok, member: noAgent, admin: noAgent, owner: noAgent });
 
 const w = {};
+
+// An organisation of the owner's own that asked the agent to join.
+async function invitedOrg(name) {
+  const org = await api('POST', '/api/v1/organisations', {
+    token: w.owner.token,
+    body: { name: unique(name), purpose_statement: 'Come in', purposes: [w.purpose],
+            legal_form: 'informal', governance: 'other' },
+  });
+  assert.equal(org.status, 201, org.text);
+  const asked = await api('POST', `/api/v1/organisations/${org.body.slug}/members`,
+    { token: w.owner.token, body: { email: w.agent.email, role: 'member' } });
+  assert.equal(asked.status, 202, asked.text);
+  return org.body.slug;
+}
 
 function terms(extra = {}) {
   return {
@@ -83,9 +97,7 @@ before(async () => {
   w.org = org.slug;
   w.orgId = sql(`SELECT id FROM organisations WHERE slug = '${w.org}'`)[0][0];
   for (const role of ['admin', 'member']) {
-    await ok(await api('POST', `/api/v1/organisations/${w.org}/members`, {
-      token: w.owner.token, body: { email: w[role].email, role },
-    }), 201);
+    await addMember(w.owner, w.org, w[role], role);
   }
   for (const [who, discoverable] of [['agent', true], ['other_agent', false]]) {
     const handle = unique(who.replace('_', '-'));
@@ -142,12 +154,12 @@ const ROUTES = [
     setup: async () => ({ recruit: await newUser('Recruit') }),
     perActor: async (c, actor) => (['owner'].includes(actor) ? { recruit: await newUser('Recruit') } : {}),
     body: (c) => ({ email: c.recruit.email, role: 'member' }),
-    expect: members(201, { member: 403, admin: 403 }),
-    probe: () => sql(`SELECT count(*) FROM memberships WHERE organisation_id = ${w.orgId}`) },
+    expect: members(202, { member: 403, admin: 403 }),
+    probe: () => sql(`SELECT count(*) FROM membership_invitations WHERE organisation_id = ${w.orgId}`) },
   { name: 'DELETE another member', method: 'DELETE', path: '/api/v1/organisations/{org}/members/{victimId}',
     setup: async () => {
       const victim = await newUser('Victim');
-      await ok(await api('POST', `/api/v1/organisations/${w.org}/members`, { token: w.owner.token, body: { email: victim.email, role: 'member' } }), 201);
+      await addMember(w.owner, w.org, victim, 'member');
       return { victimId: victim.id };
     },
     expect: members(204, { member: 403, admin: 403 }),
@@ -161,7 +173,7 @@ const ROUTES = [
                 legal_form: 'informal', governance: 'other' },
       }), 201);
       for (const role of ['admin', 'member']) {
-        await ok(await api('POST', `/api/v1/organisations/${org.slug}/members`, { token: w.owner.token, body: { email: w[role].email, role } }), 201);
+        await addMember(w.owner, org.slug, w[role], role);
       }
       return { org: org.slug };
     },
@@ -169,6 +181,15 @@ const ROUTES = [
     // outsiders are not members (403); the only owner cannot leave (409)
     expect: members(409, { member: 204, admin: 204 }),
     probe: (c) => sql(`SELECT count(*) FROM memberships m JOIN organisations o ON o.id = m.organisation_id WHERE o.slug = '${c.org}'`) },
+  { name: 'accept an invitation', method: 'POST', path: '/api/v1/me/invitations/{org}/accept',
+    setup: async () => ({ org: await invitedOrg('Accepters') }),
+    // only the person asked can accept; for anyone else there is nothing there
+    expect: signedIn(404, { agent: 201 }),
+    probe: (c) => sql(`SELECT count(*) FROM memberships m JOIN organisations o ON o.id = m.organisation_id WHERE o.slug = '${c.org}'`) },
+  { name: 'decline an invitation', method: 'DELETE', path: '/api/v1/me/invitations/{org}',
+    setup: async () => ({ org: await invitedOrg('Decliners') }),
+    expect: signedIn(404, { agent: 204 }),
+    probe: (c) => sql(`SELECT count(*) FROM membership_invitations i JOIN organisations o ON o.id = i.organisation_id WHERE o.slug = '${c.org}'`) },
   { name: 'GET followers', method: 'GET', path: '/api/v1/organisations/{org}/followers', expect: members(200),
     check: (res) => assert.ok(res.body.items.some((f) => f.handle === w.agentHandle)) },
   { name: 'GET organisation agreements', method: 'GET', path: '/api/v1/organisations/{org}/agreements', expect: members(200),

@@ -2,7 +2,7 @@
 // filters, keyset pages (also under concurrent inserts) and ranked search.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, newUser, problemFields, sql, unique } from './helpers.mjs';
+import { addMember, api, newUser, problemFields, sql, unique } from './helpers.mjs';
 
 // A word made of letters only, so the English text search keeps it whole.
 const word = () => 'zq' + Array.from({ length: 10 }, () => String.fromCharCode(97 + Math.floor(Math.random() * 26))).join('');
@@ -98,8 +98,7 @@ test('POST engagement: members only (403), signed in (401), known organisation (
   res = await api('POST', `/api/v1/organisations/${unique('nope')}/engagements`, { token: owner.token, body: engagementBody([p]) });
   assert.equal(res.status, 404);
   const member = await newUser();
-  const add = await api('POST', `/api/v1/organisations/${o.slug}/members`, { token: owner.token, body: { email: member.email, role: 'member' } });
-  assert.equal(add.status, 201);
+  await addMember(owner, o.slug, member, 'member');
   await post(member.token, o.slug, engagementBody([p]));
 });
 
@@ -159,7 +158,7 @@ test('PATCH engagement: If-Match (428/412), members only, every editable field',
   assert.equal(res.status, 422);
   assert.deepEqual(problemFields(res), ['hours_per_week', 'id', 'purposes', 'status']);
   const member = await newUser();
-  await api('POST', `/api/v1/organisations/${o.slug}/members`, { token: owner.token, body: { email: member.email, role: 'member' } });
+  await addMember(owner, o.slug, member, 'member');
   res = await api('PATCH', url, {
     token: member.token, headers: { 'If-Match': '"1"' },
     body: {

@@ -40,6 +40,16 @@ export async function newUser(name = 'Test User') {
   return { id: created.body.id, email, password, name, token: s.token, csrf: s.csrf_token, cookie };
 }
 
+// Make user a member of the organisation: the owner asks (202), the user
+// accepts (201). Returns the membership as the accept answers it.
+export async function addMember(owner, slug, user, role = 'member') {
+  const asked = await api('POST', `/api/v1/organisations/${slug}/members`, { token: owner.token, body: { email: user.email, role } });
+  if (asked.status !== 202) throw new Error(`adding a member failed: ${asked.status} ${asked.text}`);
+  const accepted = await api('POST', `/api/v1/me/invitations/${slug}/accept`, { token: user.token });
+  if (accepted.status !== 201) throw new Error(`accepting failed: ${accepted.status} ${accepted.text}`);
+  return accepted.body;
+}
+
 // Run SQL in the test database; returns rows as arrays of strings.
 export function sql(query) {
   const out = execFileSync('psql', [process.env.DATABASE_URL, '-XqAt', '-F', '\t', '-c', query],

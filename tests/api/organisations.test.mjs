@@ -2,7 +2,7 @@
 // keyset pages, change with If-Match and charter history, and members.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, newUser, problemFields, sql, unique } from './helpers.mjs';
+import { addMember, api, newUser, problemFields, sql, unique } from './helpers.mjs';
 
 async function createPurpose(token) {
   const res = await api('POST', '/api/v1/purposes', { token, body: { name: `Purpose ${unique('p')}`, description: 'A cause.' } });
@@ -20,12 +20,6 @@ function orgBody(purposes, extra = {}) {
 
 async function createOrg(token, purposes, extra = {}) {
   const res = await api('POST', '/api/v1/organisations', { token, body: orgBody(purposes, extra) });
-  assert.equal(res.status, 201, res.text);
-  return res.body;
-}
-
-async function addMember(owner, slug, user, role) {
-  const res = await api('POST', `/api/v1/organisations/${slug}/members`, { token: owner.token, body: { email: user.email, role } });
   assert.equal(res.status, 201, res.text);
   return res.body;
 }
@@ -229,20 +223,30 @@ test('charter amendments make new versions, listed newest first with notes and a
   assert.equal((await api('GET', `/api/v1/organisations/${unique('nope')}/charter`)).status, 404);
 });
 
-test('members: the owner adds by email; unknown email 422, duplicates 409, others 403', async () => {
+test('members: the owner asks by email (202), the person accepts; others 403', async () => {
   const owner = await newUser();
   const o = await createOrg(owner.token, []);
   const m = await newUser('Mia Member');
   const res = await api('POST', `/api/v1/organisations/${o.slug}/members`, { token: owner.token, body: { email: m.email.toUpperCase(), role: 'member' } });
-  assert.equal(res.status, 201, res.text);
-  assert.equal(res.headers.get('location'), `/api/v1/organisations/${o.slug}/members/${m.id}`);
-  assert.deepEqual(res.body.account, { id: m.id, display_name: 'Mia Member' });
-  assert.equal(res.body.role, 'member');
+  assert.equal(res.status, 202, res.text);
+  assert.deepEqual(res.body, { email: m.email, role: 'member', status: 'invited' });
+  assert.equal(res.headers.get('location'), null);
+  // asking again (another role) is the same answer and replaces the request
   let r = await api('POST', `/api/v1/organisations/${o.slug}/members`, { token: owner.token, body: { email: m.email, role: 'admin' } });
-  assert.equal(r.status, 409);
-  r = await api('POST', `/api/v1/organisations/${o.slug}/members`, { token: owner.token, body: { email: `${unique('ghost')}@example.org`, role: 'member' } });
-  assert.equal(r.status, 422);
-  assert.deepEqual(problemFields(r), ['email']);
+  assert.equal(r.status, 202);
+  const me = await api('GET', '/api/v1/me', { token: m.token });
+  assert.deepEqual(me.body.memberships, []);
+  assert.deepEqual(me.body.invitations.map((i) => [i.organisation.slug, i.role]), [[o.slug, 'admin']]);
+  const accepted = await api('POST', `/api/v1/me/invitations/${o.slug}/accept`, { token: m.token });
+  assert.equal(accepted.status, 201, accepted.text);
+  assert.equal(accepted.headers.get('location'), `/api/v1/organisations/${o.slug}/members/${m.id}`);
+  assert.deepEqual(accepted.body.account, { id: m.id, display_name: 'Mia Member' });
+  assert.equal(accepted.body.role, 'admin');
+  assert.equal((await api('POST', `/api/v1/me/invitations/${o.slug}/accept`, { token: m.token })).status, 404, 'accepted once');
+  // a member already: asking again changes nothing
+  r = await api('POST', `/api/v1/organisations/${o.slug}/members`, { token: owner.token, body: { email: m.email, role: 'owner' } });
+  assert.equal(r.status, 202);
+  assert.equal(sql(`SELECT count(*) FROM membership_invitations WHERE account_id = ${m.id}`)[0][0], '0');
   r = await api('POST', `/api/v1/organisations/${o.slug}/members`, { token: owner.token, body: { email: 'nope', role: 'boss', x: 1 } });
   assert.equal(r.status, 422);
   assert.deepEqual(problemFields(r), ['email', 'role', 'x']);
@@ -253,7 +257,46 @@ test('members: the owner adds by email; unknown email 422, duplicates 409, other
   assert.equal(r.status, 403);
   r = await api('POST', `/api/v1/organisations/${o.slug}/members`, { body: { email: other.email, role: 'owner' } });
   assert.equal(r.status, 401);
+  assert.equal((await api('POST', `/api/v1/me/invitations/${o.slug}/accept`, { token: other.token })).status, 404,
+    'nobody joins uninvited');
   assert.equal(sql(`SELECT count(*) FROM memberships m JOIN organisations o ON o.id = m.organisation_id WHERE o.slug = '${o.slug}'`)[0][0], '2');
+});
+
+test('members: adding answers the same whether or not the email has an account', async () => {
+  const owner = await newUser();
+  const o = await createOrg(owner.token, []);
+  const real = await newUser('Real Person');
+  const ghost = `${unique('ghost')}@example.org`;
+  const ask = (email) => api('POST', `/api/v1/organisations/${o.slug}/members`, { token: owner.token, body: { email, role: 'owner' } });
+  const a = await ask(real.email);
+  const b = await ask(ghost);
+  assert.equal(a.status, b.status);
+  assert.equal(a.headers.get('content-type'), b.headers.get('content-type'));
+  assert.equal(a.headers.get('location'), b.headers.get('location'));
+  assert.equal(a.text.replace(real.email, 'EMAIL'), b.text.replace(ghost, 'EMAIL'), 'the same body but for the email');
+  // nor does the member list tell: the invited account is not shown
+  const list = await api('GET', `/api/v1/organisations/${o.slug}/members`, { token: owner.token });
+  assert.deepEqual(list.body.items.map((x) => x.account.id), [owner.id]);
+});
+
+test('members: being added without consent never holds up leaving or deleting one\'s account', async () => {
+  const owner = await newUser();
+  const o = await createOrg(owner.token, []);
+  const victim = await newUser('Victim');
+  assert.equal((await api('POST', `/api/v1/organisations/${o.slug}/members`, { token: owner.token, body: { email: victim.email, role: 'owner' } })).status, 202);
+  // the one who asked cannot hand the organisation to someone who did not accept
+  const leave = await api('DELETE', `/api/v1/organisations/${o.slug}/members/${owner.id}`, { token: owner.token });
+  assert.equal(leave.status, 409, 'the owner who asked is still the only owner');
+  // the person asked can decline, and can delete their account either way
+  const other = await newUser('Other Victim');
+  await api('POST', `/api/v1/organisations/${o.slug}/members`, { token: owner.token, body: { email: other.email, role: 'owner' } });
+  assert.equal((await api('DELETE', `/api/v1/me/invitations/${o.slug}`, { token: other.token })).status, 204);
+  assert.equal((await api('DELETE', `/api/v1/me/invitations/${o.slug}`, { token: other.token })).status, 404);
+  const del = await api('DELETE', '/api/v1/me/account', { token: victim.token, body: { password: victim.password } });
+  assert.equal(del.status, 204, del.text);
+  assert.equal(sql(`SELECT count(*) FROM membership_invitations WHERE account_id IN (${victim.id}, ${other.id})`)[0][0], '0');
+  assert.deepEqual(sql(`SELECT m.account_id::text, m.role FROM memberships m JOIN organisations o ON o.id = m.organisation_id WHERE o.slug = '${o.slug}'`),
+    [[String(owner.id), 'owner']]);
 });
 
 test('GET members is for members only (403 outsiders, 401 anonymous)', async () => {

@@ -119,7 +119,7 @@ test('an agent follows and unfollows an organisation; the follower count follows
   await page.context().close();
 });
 
-test('owners add members; members see ranked candidates with their reasons', async () => {
+test('owners ask members to join, they accept; members see ranked candidates with their reasons', async () => {
   const owner = await newUser('Owner');
   const colleague = await newUser('Colleague Person');
   const p = await purpose(owner.token, unique('Seagrass'));
@@ -136,6 +136,15 @@ test('owners add members; members see ranked candidates with their reasons', asy
   await page.getByLabel('Email').fill(colleague.email);
   await page.getByLabel('Role').selectOption('admin');
   await page.getByRole('button', { name: 'Add member' }).click();
+  await page.getByText(`Asked ${colleague.email} to join`).waitFor();
+  // nobody becomes a member without consent: the colleague accepts
+  assert.equal(await page.locator('.member', { hasText: 'Colleague Person' }).count(), 0);
+  const colleaguePage = await openPage(browser, { user: colleague });
+  await visit(colleaguePage, '/settings');
+  await colleaguePage.getByRole('button', { name: `Join ${org.name}` }).click();
+  await colleaguePage.getByText(`You are now admin of ${org.name}.`).waitFor();
+  await colleaguePage.context().close();
+  await visit(page, `/organisations/${org.slug}/members`);
   await page.locator('.member', { hasText: 'Colleague Person' }).waitFor();
   assert.match(await page.locator('.member', { hasText: 'Colleague Person' }).textContent(), /Admin/i);
 

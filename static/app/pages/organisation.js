@@ -291,7 +291,7 @@ async function membersTab(ctx, org, body) {
         h('p', { class: 'muted', text: 'Agents who follow this organisation and let organisations see them.' }),
         followers)),
     owner ? addMemberCard(ctx, org, () => loadMembers()) : h('aside', { class: 'card card--tint' },
-      h('h2', { text: 'Adding members' }), h('p', { class: 'muted', text: 'Owners add members and set their roles.' }))));
+      h('h2', { text: 'Adding members' }), h('p', { class: 'muted', text: 'Owners ask people to join and set their roles; they become members when they accept.' }))));
 
   async function loadMembers() {
     try {
@@ -349,7 +349,7 @@ function memberRow(ctx, org, m, owner, refresh) {
 function addMemberCard(ctx, org, refresh) {
   let key = newKey();
   const form = h('form', { class: 'form', 'aria-labelledby': 'add-member-title' },
-    field({ label: 'Email', name: 'email', type: 'email', autocomplete: 'off', hint: 'They need a Purposed account with this email.' }),
+    field({ label: 'Email', name: 'email', type: 'email', autocomplete: 'off', hint: 'If a Purposed account has this email, it is asked to join; it becomes a member when it accepts (in its account settings).' }),
     field({ label: 'Role', name: 'role', type: 'select', value: 'member',
       hint: 'Members post engagements and see agreements; admins also edit the organisation; owners also manage members.',
       options: [['member', 'Member'], ['admin', 'Admin'], ['owner', 'Owner']] }),
@@ -361,7 +361,7 @@ function addMemberCard(ctx, org, refresh) {
     key = newKey();
     form.reset();
     form.querySelector('.error-summary')?.remove();
-    toast(`${email} is now a member.`);
+    toast(`Asked ${email} to join: they become a member when they accept.`);
     refresh();
   });
   return h('aside', { class: 'card' }, h('h2', { id: 'add-member-title', text: 'Add a member' }), form);

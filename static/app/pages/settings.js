@@ -20,6 +20,7 @@ export default async function render(ctx) {
     if (!(err instanceof ApiError && err.missing)) throw err;
   }
   const memberships = session.me.memberships ?? [];
+  const invitations = session.me.invitations ?? [];
   const agent = myAgent();
 
   // One PATCH helper for the three small forms; keeps the ETag current.
@@ -126,10 +127,39 @@ export default async function render(ctx) {
           ? h('ul', { class: 'members' }, memberships.map((m) => h('li', { class: 'member' },
             h('a', { class: 'member__name', href: `/organisations/${encodeURIComponent(m.organisation?.slug ?? m.organisation)}`, text: m.organisation?.name ?? m.organisation }),
             h('span', { class: 'badge', text: word(m.role) }))))
-          : h('p', { class: 'muted' }, 'You are not a member of any organisation. ', h('a', { href: '/organisations/new', text: 'Start one' }), '.')),
+          : h('p', { class: 'muted' }, 'You are not a member of any organisation. ', h('a', { href: '/organisations/new', text: 'Start one' }), '.'),
+        invitations.length
+          ? [h('h3', { text: 'Asked to join' }),
+            h('ul', { class: 'members' }, invitations.map((i) => invitationRow(ctx, i)))]
+          : null),
       h('section', { class: 'card stack', 'aria-labelledby': 'session-title' },
         h('h2', { id: 'session-title', text: 'Session' }),
         h('p', { class: 'muted', text: 'Signing out ends this session at once.' }), out),
       h('section', { class: 'card stack', 'aria-labelledby': 'delete-title' },
         h('h2', { id: 'delete-title', text: 'Delete your account' }), deleteForm)));
+}
+
+// An organisation asked the caller to join: nothing happens until they accept.
+function invitationRow(ctx, i) {
+  const slug = encodeURIComponent(i.organisation.slug);
+  const accept = h('button', { class: 'btn btn--small', type: 'button', text: 'Accept', 'aria-label': `Join ${i.organisation.name}` });
+  const decline = h('button', { class: 'btn btn--quiet btn--small', type: 'button', text: 'Decline', 'aria-label': `Decline ${i.organisation.name}` });
+  const answer = async (button, method, path, message) => {
+    busy(button, true);
+    try {
+      await api(method, path);
+      toast(message);
+      await loadSession();
+      ctx.navigate('/settings');
+    } catch (err) {
+      busy(button, false);
+      toast(err.message, 'error');
+    }
+  };
+  accept.addEventListener('click', () => answer(accept, 'POST', `/api/v1/me/invitations/${slug}/accept`, `You are now ${word(i.role).toLowerCase()} of ${i.organisation.name}.`));
+  decline.addEventListener('click', () => answer(decline, 'DELETE', `/api/v1/me/invitations/${slug}`, `You declined to join ${i.organisation.name}.`));
+  return h('li', { class: 'member' },
+    h('span', { class: 'member__name', text: i.organisation.name }),
+    h('span', { class: 'badge', text: word(i.role) }),
+    h('span', { class: 'actions' }, accept, decline));
 }
