@@ -4,7 +4,7 @@
 // nothing of another account and no secret (password or token hashes).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, newUser, sql, unique } from './helpers.mjs';
+import { addMember, api, newUser, sql, unique } from './helpers.mjs';
 
 const day = (offset) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
 
@@ -50,8 +50,7 @@ test('the export holds every part of what the account owns, and nothing of anyon
   const handle = await makeAgent(me, [{ purpose: water, energy: 60 }, { purpose: science, energy: 20 }]);
   let r = await api('PUT', `/api/v1/organisations/${org}/follow`, { token: me.token });
   assert.equal(r.status, 204);
-  r = await api('POST', `/api/v1/organisations/${other}/members`, { token: owner.token, body: { email: me.email, role: 'admin' } });
-  assert.equal(r.status, 201, r.text);
+  await addMember(owner, other, me, 'admin');
 
   // an agreement amended, accepted and concluded on both sides
   const base = { organisation: org, agent: handle, role: 'Pump engineer', purposes: [water], packaging: 'volunteer',

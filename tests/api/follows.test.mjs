@@ -2,7 +2,7 @@
 // members see the followers who allow it, agents list what they follow.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, newUser, sql, unique } from './helpers.mjs';
+import { addMember, api, newUser, sql, unique } from './helpers.mjs';
 
 // An organisation created through the API by a new owner: {owner, slug, name}.
 async function newOrganisation() {
@@ -94,8 +94,7 @@ test('GET /organisations/{slug}/followers: members see followers who allow it, n
 
   // a member (not only the owner) may read; the hidden follower still counts as a follow
   const member = await newUser();
-  assert.equal((await api('POST', `/api/v1/organisations/${org.slug}/members`, {
-    token: org.owner.token, body: { email: member.email, role: 'member' } })).status, 201);
+  await addMember(org.owner, org.slug, member, 'member');
   const asMember = await api('GET', `/api/v1/organisations/${org.slug}/followers`, { token: member.token });
   assert.equal(asMember.status, 200);
   assert.equal(asMember.body.items.length, 2);

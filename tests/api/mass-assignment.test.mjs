@@ -138,7 +138,7 @@ const CASES = [
     probe: (c) => sql(`SELECT slug, version, charter_version, location FROM organisations WHERE id = ${c.org.id}`),
     after: (res, c) => { assert.equal(res.body.slug, c.org.slug); assert.equal(res.body.charter_version, 1); assert.equal(res.body.location, 'Lyon'); } },
 
-  { name: 'POST /organisations/{slug}/members', ok: 201,
+  { name: 'POST /organisations/{slug}/members', ok: 202,
     setup: async () => {
       const user = await newUser('Mass Owner');
       const recruit = await newUser('Mass Recruit');
@@ -149,8 +149,12 @@ const CASES = [
       token: c.user.token, body: { email: c.recruit.email, role: 'member', ...extra },
     }),
     forbidden: (c) => ({ account_id: Number(c.user.id), organisation_id: Number(c.other.id), created_at: STAMP, since: STAMP }),
-    probe: (c) => sql(`SELECT organisation_id, account_id, role FROM memberships WHERE organisation_id IN (${c.org.id}, ${c.other.id}) ORDER BY 1, 2`),
-    after: (res, c) => assert.equal(res.body.account.id, c.recruit.id) },
+    probe: (c) => sql(`SELECT 'm', organisation_id, account_id, role FROM memberships WHERE organisation_id IN (${c.org.id}, ${c.other.id})
+      UNION ALL SELECT 'i', organisation_id, account_id, role FROM membership_invitations WHERE organisation_id IN (${c.org.id}, ${c.other.id}) ORDER BY 1, 2, 3`),
+    after: (res, c) => {
+      assert.deepEqual(res.body, { email: c.recruit.email, role: 'member', status: 'invited' });
+      assert.deepEqual(sql(`SELECT account_id, role FROM membership_invitations WHERE organisation_id = ${c.org.id}`), [[String(c.recruit.id), 'member']]);
+    } },
 
   { name: 'POST /organisations/{slug}/engagements', ok: 201,
     setup: async () => {

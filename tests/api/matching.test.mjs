@@ -5,7 +5,7 @@
 // engagement within a second. Every test uses purposes of its own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, newUser, sql, unique } from './helpers.mjs';
+import { addMember, api, newUser, sql, unique } from './helpers.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const day = (offset) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
@@ -165,10 +165,7 @@ test('GET /engagements/{id}/matches ranks discoverable agents for members only',
   const water = await newPurpose(owner.token, 'Clean water');
   const science = await newPurpose(owner.token, 'Open science');
   const org = await newOrganisation(owner, [water.slug]);
-  const added = await api('POST', `/api/v1/organisations/${org.slug}/members`, {
-    token: owner.token, body: { email: member.email, role: 'member' },
-  });
-  assert.equal(added.status, 201, added.text);
+  await addMember(owner, org.slug, member, 'member');
   const eng = await newEngagement(owner, org.slug, {
     purposes: [water.slug], skills: ['Rust', 'Go'], hours_per_week: 10, remote_ok: true,
   });

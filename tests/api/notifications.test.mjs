@@ -5,7 +5,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
-import { api, newUser, sql, unique } from './helpers.mjs';
+import { addMember, api, newUser, sql, unique } from './helpers.mjs';
 
 const day = (offset) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
 const list = (who, q = '') => api('GET', `/api/v1/me/notifications${q}`, { token: who.token });
@@ -61,8 +61,8 @@ async function agreementWorld({ review_on, starts_on = day(-30), agentName = 'Ad
   const agent = await newUser(agentName);
   const purpose = await newPurpose(owner.token, 'Water');
   const org = await newOrg(owner, [purpose]);
-  let res = await api('POST', `/api/v1/organisations/${org}/members`, { token: owner.token, body: { email: member.email, role: 'member' } });
-  assert.equal(res.status, 201, res.text);
+  await addMember(owner, org, member, 'member');
+  let res;
   const handle = await makeAgent(agent, [{ purpose, energy: 50 }]);
   res = await api('POST', '/api/v1/agreements', {
     token: agent.token,
@@ -94,8 +94,8 @@ test('a new open engagement notifies each matching follower once, never the post
   await makeAgent(owner, [{ purpose: water, energy: 10 }]); // the poster follows its own organisation
   await follow(owner, org);
   const member = await newUser('Mo Member');          // another member who follows: hears of it
-  let res = await api('POST', `/api/v1/organisations/${org}/members`, { token: owner.token, body: { email: member.email, role: 'member' } });
-  assert.equal(res.status, 201, res.text);
+  await addMember(owner, org, member, 'member');
+  let res;
   await makeAgent(member, [{ purpose: science, energy: 10 }]);
   await follow(member, org);
 
