@@ -369,7 +369,6 @@ static db_stmt_t q_member_invite = DB_STMT("organisation_member_invite", false,
 
 void handle_member_add(req_t *r)
 {
-    const char *slug = http_param(r, 0);
     const authz_org_t org = r->org;
     json_t *body = http_take_body(r);
     problem_t p;
