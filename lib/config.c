@@ -172,6 +172,12 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
                               " instance's own");
         return -1;
     }
+    STR_VAR("KEYS_SECRET", keys_secret);
+    if (cfg->keys_secret[0] && strlen(cfg->keys_secret) < 32) {
+        snprintf(err, errlen, "KEYS_SECRET must be at least 32 characters (a random string:"
+                              " openssl rand -hex 32), or left out");
+        return -1;
+    }
     STR_VAR("PUBLIC_URL", public_url);
     {
         /* absolute links in feeds: scheme://host[:port][/path], no trailing slash */

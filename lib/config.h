@@ -30,6 +30,7 @@ typedef struct config {
     int login_window_s;
     char cursor_secret[128];     /* "" = the instance's own, kept in the database */
     int signup_max_per_address;  /* sign-ups per address within the login window; 0 = no limit */
+    char keys_secret[256];       /* seals signing keys at rest (lib/keys.h); "" = stored as is */
     char public_url[512];        /* "https://purposed.example" for feeds; "" = from Host */
     char cors_origins[1024];     /* comma-separated allowed origins; "" = CORS closed */
     int write_rate_per_minute;   /* writes per client address; 0 = no limit */

@@ -1,4 +1,6 @@
-/* main: `purposed` serves; `purposed migrate` applies migrations and exits. */
+/* main: `purposed` serves; `purposed migrate` applies migrations and exits;
+ * `purposed keys rotate` makes the next signing key; `purposed jcs`
+ * canonicalises JSON (RFC 8785) from stdin. */
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
@@ -13,6 +15,8 @@
 #include "db.h"
 #include "daemon.h"
 #include "handlers/handlers.h"
+#include "jcs.h"
+#include "keys.h"
 #include "log.h"
 #include "match/match.h"
 #include "metrics.h"
@@ -27,10 +31,13 @@ static const char *env_get(const char *name) { return getenv(name); }
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: purposed [serve|migrate]\n"
-            "  serve    run the HTTP daemon (default); applies pending migrations\n"
-            "           unless AUTO_MIGRATE=0\n"
-            "  migrate  apply pending migrations and exit\n"
+            "usage: purposed [serve|migrate|keys rotate|jcs]\n"
+            "  serve        run the HTTP daemon (default); applies pending migrations\n"
+            "               unless AUTO_MIGRATE=0\n"
+            "  migrate      apply pending migrations and exit\n"
+            "  keys rotate  retire the signing key and make the next one (the old one\n"
+            "               stays published in /.well-known/did.json)\n"
+            "  jcs          print the JSON on stdin canonicalised (RFC 8785)\n"
             "Configuration comes from the environment; see README.md.\n");
 }
 
@@ -74,6 +81,47 @@ static const char *cache_item_prefix(void)
     return prefix;
 }
 
+/* `purposed jcs`: the canonical form of the JSON text on stdin. */
+static int run_jcs(void)
+{
+    json_error_t jerr;
+    json_t *v = json_loadf(stdin, JSON_DECODE_ANY | JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &jerr);
+    if (!v) {
+        fprintf(stderr, "purposed jcs: %s (line %d)\n", jerr.text, jerr.line);
+        return 1;
+    }
+    char err[128];
+    size_t len = 0;
+    char *out = jcs_serialize(v, &len, err, sizeof err);
+    json_decref(v);
+    if (!out) {
+        fprintf(stderr, "purposed jcs: %s\n", err);
+        return 1;
+    }
+    fwrite(out, 1, len, stdout);
+    free(out);
+    return 0;
+}
+
+/* `purposed keys rotate`: the next signing key, printed as its did fragment. */
+static int run_keys_rotate(void)
+{
+    problem_t p;
+    problem_init(&p);
+    keys_signer_t k;
+    if (keys_check(&p) != 0 || keys_rotate(&k, &p) != 0) {
+        fprintf(stderr, "purposed keys rotate: %s\n", p.detail);
+        problem_clear(&p);
+        return 1;
+    }
+    char mb[KEYS_MULTIBASE_MAX];
+    keys_multikey(k.public_key, mb);
+    printf("key-%lld %s\n", k.id, mb);
+    keys_signer_clear(&k);
+    db_thread_close();
+    return 0;
+}
+
 int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "serve";
@@ -81,7 +129,8 @@ int main(int argc, char **argv)
         usage();
         return 0;
     }
-    if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0) {
+    bool rotate = strcmp(cmd, "keys") == 0 && argc == 3 && strcmp(argv[2], "rotate") == 0;
+    if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && strcmp(cmd, "jcs") != 0 && !rotate) {
         usage();
         return 2;
     }
@@ -90,6 +139,7 @@ int main(int argc, char **argv)
         return 1;
     }
     json_object_seed(0);
+    if (strcmp(cmd, "jcs") == 0) return run_jcs();
     static config_t cfg;
     char err[512];
     if (config_load(&cfg, env_get, err, sizeof err) != 0) {
@@ -97,6 +147,11 @@ int main(int argc, char **argv)
         return 2;
     }
     if (strcmp(cmd, "migrate") == 0) return run_migrations(&cfg) == 0 ? 0 : 1;
+    keys_configure(cfg.keys_secret);
+    if (rotate) {
+        db_configure(cfg.database_url, cfg.statement_timeout_ms);
+        return run_keys_rotate();
+    }
 
     if (cfg.auto_migrate && run_migrations(&cfg) != 0) return 1;
     char latest[256];
@@ -104,6 +159,21 @@ int main(int argc, char **argv)
     ops_set_latest_migration(latest);
     auth_configure(cfg.pwhash_opslimit, cfg.pwhash_memlimit);
     db_configure(cfg.database_url, cfg.statement_timeout_ms);
+    {
+        /* the signing key: made now if there is none, sealed if KEYS_SECRET
+         * came since; a key this KEYS_SECRET cannot open stops the daemon */
+        problem_t kp;
+        problem_init(&kp);
+        if (keys_check(&kp) != 0) {
+            bool locked = strcmp(kp.type, "keys-locked") == 0;
+            log_event(locked ? "error" : "warn", locked ? "signing_key_locked" : "signing_key_pending",
+                      kp.detail);
+            problem_clear(&kp);
+            if (locked) return 2;
+        }
+        if (!keys_encrypted()) log_event("warn", "signing_key_unsealed",
+                                         "KEYS_SECRET is not set: the signing key is stored as is");
+    }
     if (cfg.cursor_secret[0]) {
         cursor_configure(cfg.cursor_secret);
     } else {

@@ -141,6 +141,23 @@ route_t routes[] = {
       WRITE),
     R("GET", "/feeds/me/{token}", handle_notification_feed_atom, FEED_TOKEN(ME_FEED_SUFFIX)),
     R("GET", "/api/v1/me/export", handle_my_export, SIGNED_IN),
+
+    /* credentials (docs/credentials.md); only the agent asks: the handler checks the side */
+    R("GET", "/.well-known/did.json", handle_did_document, PUBLIC),
+    R("POST", "/api/v1/agreements/{id}/credential", handle_credential_issue, PARTY(ORG_POST), WRITE),
+    /* anyone may verify; it changes nothing, but a POST runs on the write pool */
+    R("POST", "/api/v1/credentials/verify", handle_credential_verify, CALLER, OBJECT, WRITE),
+    R("GET", "/api/v1/credentials/status/{list}", handle_credential_status_list, PUBLIC),
+    /* a credential is seen by anyone once its agent publishes it, before by the agent only */
+    R("GET", "/api/v1/credentials/{id}", handle_credential_get, CALLER),
+    R("GET", "/api/v1/me/credentials", handle_my_credentials, SIGNED_IN),
+    R("PUT", "/api/v1/me/credentials/{id}/publication", handle_my_credential_publication, SIGNED_IN,
+      OBJECT, WRITE),
+    R("GET", "/api/v1/agents/{handle}/credentials", handle_agent_credentials, CALLER),
+    R("GET", "/api/v1/organisations/{slug}/credentials", handle_organisation_credentials,
+      MEMBER(ORG_MEMBER_READ)),
+    R("POST", "/api/v1/organisations/{slug}/credentials/{id}/revoke", handle_credential_revoke,
+      MEMBER(ORG_POST), OBJECT, WRITE),
 };
 
 const size_t routes_count = sizeof routes / sizeof routes[0];

@@ -96,4 +96,17 @@ void handle_my_notification_feed_create(req_t *r);
 void handle_my_notification_feed_delete(req_t *r);
 void handle_notification_feed_atom(req_t *r);
 
+/* credentials.c — the did:web document, credentials for concluded
+ * agreements, their status list, revocation, publication, verification */
+void handle_did_document(req_t *r);
+void handle_credential_issue(req_t *r);
+void handle_credential_get(req_t *r);
+void handle_credential_status_list(req_t *r);
+void handle_credential_verify(req_t *r);
+void handle_my_credentials(req_t *r);
+void handle_my_credential_publication(req_t *r);
+void handle_agent_credentials(req_t *r);
+void handle_organisation_credentials(req_t *r);
+void handle_credential_revoke(req_t *r);
+
 #endif
