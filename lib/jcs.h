@@ -2,7 +2,8 @@
  * one byte sequence of a JSON value that signatures and hashes are made
  * over (Data Integrity proofs, the agreement chain). Object members sorted
  * by their names' UTF-16 code units, strings with the minimal escapes,
- * numbers as ECMAScript's Number.prototype.toString writes them. */
+ * numbers as ECMAScript's Number.prototype.toString writes them. (jansson
+ * holds no U+0000 in a member name; in string values it is kept.) */
 #ifndef PURPOSED_JCS_H
 #define PURPOSED_JCS_H
 

@@ -407,7 +407,8 @@ $$;
 -- Everything an account owns, in one document: the account (never its
 -- password hash), the agent profile, purposes with energy, follows, the
 -- agent's agreements with every version and closure, notifications,
--- memberships, and whether a personal feed exists (never its token).
+-- memberships, the agent's credentials as issued (docs/credentials.md), and
+-- whether a personal feed exists (never its token).
 DROP FUNCTION IF EXISTS account_export_json(accounts);
 CREATE FUNCTION account_export_json(acc accounts) RETURNS SETOF json
 LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
@@ -467,6 +468,12 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
                        'role', m.role, 'created_at', api_time(m.created_at)) ORDER BY o.slug)
             FROM memberships m JOIN organisations o ON o.id = m.organisation_id
             WHERE m.account_id = acc.id), '[]'::json),
+        'credentials', coalesce((
+            SELECT json_agg(json_build_object(
+                       'id', c.uuid, 'agreement_id', c.agreement_id, 'published', c.published,
+                       'issued_at', api_time(c.issued_at), 'credential', c.document::json) ORDER BY c.id)
+            FROM agents g JOIN credentials c ON c.agent_id = g.id WHERE g.account_id = acc.id),
+            '[]'::json),
         'notification_feed', (SELECT json_build_object('created_at', api_time(nf.created_at))
                               FROM notification_feeds nf WHERE nf.account_id = acc.id))
 $$;

@@ -433,9 +433,13 @@ void handle_organisation_credentials(req_t *r)
 static db_stmt_t q_revoke = DB_STMT("credential_revoke", false,
     "WITH c AS (SELECT id FROM credentials WHERE uuid = $1::uuid AND organisation_id = $2::bigint),"
     " ins AS (INSERT INTO credential_revocations (credential_id, reason, revoked_by)"
-    "  SELECT id, $3, $4::bigint FROM c ON CONFLICT (credential_id) DO NOTHING RETURNING credential_id)"
+    "  SELECT id, $3, $4::bigint FROM c ON CONFLICT (credential_id) DO NOTHING"
+    "  RETURNING credential_id, reason, revoked_at)"
+    /* the statement does not see its own insert: the revocation is ins's */
     "SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM ins),"
-    " (SELECT " CREDENTIAL_ITEM_JSON("x") " FROM credentials x WHERE x.id = (SELECT id FROM c))::text");
+    " (SELECT jsonb_set(" CREDENTIAL_ITEM_JSON("x") "::jsonb, '{revocation}', jsonb_build_object("
+    "   'reason', ins.reason, 'revoked_at', api_time(ins.revoked_at)))"
+    "  FROM credentials x JOIN ins ON ins.credential_id = x.id)::text");
 
 void handle_credential_revoke(req_t *r)
 {
