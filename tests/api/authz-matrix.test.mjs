@@ -80,6 +80,20 @@ async function newAgreement({ by = 'organisation', active = false } = {}) {
   return { agreement: a.id, engagement: eng.id };
 }
 
+// A fresh agreement concluded on both sides with commitments kept, and the
+// agent's credential for it (unpublished).
+async function concludedAgreement() {
+  const c = await newAgreement({ active: true });
+  for (const who of [w.agent, w.owner])
+    await ok(await api('POST', `/api/v1/agreements/${c.agreement}/conclude`, { token: who.token, body: { commitments_kept: true } }));
+  return c;
+}
+async function newCredential() {
+  const c = await concludedAgreement();
+  const vc = await ok(await api('POST', `/api/v1/agreements/${c.agreement}/credential`, { token: w.agent.token }), 201);
+  return { ...c, credential: vc.id.split('/').pop() };
+}
+
 const etag = (table, id) => `"${sql(`SELECT version FROM ${table} WHERE id = ${Number(id)}`)[0][0]}"`;
 
 before(async () => {
@@ -313,6 +327,29 @@ const ROUTES = [
   { name: 'GET /me/export', method: 'GET', path: '/api/v1/me/export', expect: signedIn(200),
     // everyone exports only their own account
     check: (res, c, actor) => assert.equal(res.body.account.id, w[actor].id, actor) },
+  // credentials: the agent asks; the organisation revokes; the agent publishes
+  { name: 'POST credential', method: 'POST', path: '/api/v1/agreements/{agreement}/credential',
+    setup: () => concludedAgreement(), expect: parties(403, 201),
+    probe: (c) => sql(`SELECT count(*) FROM credentials WHERE agreement_id = ${c.agreement}`) },
+  { name: 'GET an unpublished credential', method: 'GET', path: '/api/v1/credentials/{credential}',
+    setup: () => newCredential(), expect: { ...everyone(404), agent: 200 } },
+  { name: 'GET /me/credentials', method: 'GET', path: '/api/v1/me/credentials', expect: signedIn(200),
+    setup: () => newCredential(),
+    check: (res, c, actor) => assert.equal(res.body.items.some((x) => x.id === c.credential), actor === 'agent') },
+  { name: 'PUT credential publication', method: 'PUT', path: '/api/v1/me/credentials/{credential}/publication',
+    setup: () => newCredential(), body: { published: true }, expect: signedIn(404, { agent: 200 }),
+    probe: (c) => sql(`SELECT published FROM credentials WHERE uuid = '${c.credential}'`) },
+  { name: 'GET an agent\'s published credentials', method: 'GET', path: '/api/v1/agents/{agentHandle}/credentials',
+    expect: everyone(200) },
+  { name: 'GET a hidden agent\'s credentials', method: 'GET', path: '/api/v1/agents/{hiddenHandle}/credentials',
+    expect: { ...everyone(404), other_agent: 200 } },
+  { name: 'GET organisation credentials', method: 'GET', path: '/api/v1/organisations/{org}/credentials', expect: members(200) },
+  { name: 'POST revoke credential', method: 'POST', path: '/api/v1/organisations/{org}/credentials/{credential}/revoke',
+    setup: () => newCredential(),
+    perActor: (c, actor) => (['member', 'admin', 'owner'].includes(actor) ? newCredential() : {}),
+    body: { reason: 'matrix' }, expect: members(200),
+    probe: (c) => sql(`SELECT count(*) FROM credential_revocations r JOIN credentials c ON c.id = r.credential_id
+      WHERE c.uuid = '${c.credential}'`) },
   { name: 'POST /me/notifications/feed', method: 'POST', path: '/api/v1/me/notifications/feed', expect: signedIn(201),
     check: (res) => assert.match(res.body.url, /^\/feeds\/me\/[A-Za-z0-9_-]+\.atom$/) },
   { name: 'DELETE /me/notifications/feed', method: 'DELETE', path: '/api/v1/me/notifications/feed', expect: signedIn(204) },
@@ -399,7 +436,11 @@ test('the table covers every route of server/routes.c that acts on something own
     'GET /api/v1/organisations', 'POST /api/v1/organisations', 'GET /api/v1/agents',
     'GET /api/v1/engagements', 'GET /feeds/engagements.atom', 'GET /feeds/engagements.json',
     // a secret URL: whoever holds the token reads it (tests/api/notifications.test.mjs)
-    'GET /feeds/me/{token}']);
+    'GET /feeds/me/{token}',
+    // the instance's keys and its status lists: public documents (tests/api/credentials.test.mjs)
+    'GET /.well-known/did.json', 'GET /api/v1/credentials/status/{list}',
+    // anyone verifies any credential; it reads nothing owned and changes nothing
+    'POST /api/v1/credentials/verify']);
   const norm = (p) => p.replace(/\{[^}]+\}/g, '{}').replace(/\?.*$/, '');
   const covered = new Set(ROUTES.map((r) => `${r.method} ${norm(r.path.replace(/\/(no-such-org-matrix|999999999)(\/|$)/, '/{x}$2'))}`));
   const missing = routes.filter((r) => !unowned.has(r) && !covered.has(norm(r)));
