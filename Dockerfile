@@ -13,7 +13,7 @@
 FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libpq-dev libsodium-dev \
+      build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libpq-dev libsodium-dev zlib1g-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -26,7 +26,7 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DPURPOSED_TESTS=OFF \
 FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libmicrohttpd12 libjansson4 libpq5 libsodium23 ca-certificates curl \
+      libmicrohttpd12 libjansson4 libpq5 libsodium23 zlib1g ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --no-create-home --home-dir /srv/purposed --shell /usr/sbin/nologin purposed
 COPY --from=build /build/purposed /usr/local/bin/purposed
