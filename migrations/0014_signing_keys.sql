@@ -15,7 +15,8 @@ CREATE TABLE signing_keys (
     encrypted   boolean NOT NULL,
     created_at  timestamptz NOT NULL DEFAULT now(),
     retired_at  timestamptz,
-    CONSTRAINT signing_keys_secret_length CHECK (length(secret) = CASE WHEN encrypted THEN 72 ELSE 32 END)
+    -- a seed is 32 bytes; sealed, 24 of nonce and 16 of tag more
+    CONSTRAINT signing_keys_secret_length CHECK (encrypted AND length(secret) = 72 OR NOT encrypted AND length(secret) = 32)
 );
 -- one signing key at a time: concurrent daemons making the first agree on one
 CREATE UNIQUE INDEX signing_keys_one_active ON signing_keys ((true)) WHERE retired_at IS NULL;
