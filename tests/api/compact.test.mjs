@@ -92,7 +92,13 @@ test('every kind of JSON answer is compact', async () => {
   }
   assert.ok(matches.body.items.some((m) => m.engagement.id === engagement.id), 'the engagement matches');
   assertCompact(matches, '/me/matches');
-  res = await api('GET', `/api/v1/engagements/${engagement.id}/matches`, { token: owner.token });
+  // the agent reaches the engagement's matches once the index has applied
+  // the agent's change (another caller's change: within a second)
+  for (let i = 0; i < 30; i++) {
+    res = await api('GET', `/api/v1/engagements/${engagement.id}/matches`, { token: owner.token });
+    if (res.body?.items?.length > 0) break;
+    await new Promise((r) => setTimeout(r, 100));
+  }
   assert.ok(res.body.items.length > 0);
   assertCompact(res, '/engagements/{id}/matches');
 
