@@ -14,7 +14,7 @@ import { createHash, createPublicKey, generateKeyPairSync, sign as edSign, verif
 import { execFileSync } from 'node:child_process';
 import { gunzipSync } from 'node:zlib';
 import canonicalize from 'canonicalize';
-import { api, newUser, unique } from './helpers.mjs';
+import { addMember, api, newUser, unique } from './helpers.mjs';
 
 const day = (offset) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
 
@@ -88,8 +88,7 @@ async function world({ orgKept = true } = {}) {
     name: orgName, purpose_statement: 'Water for all', purposes: [purpose], legal_form: 'cooperative', governance: 'sociocracy' } });
   assert.equal(r.status, 201, r.text);
   const org = r.body.slug;
-  r = await api('POST', `/api/v1/organisations/${org}/members`, { token: owner.token, body: { email: member.email, role: 'member' } });
-  assert.equal(r.status, 201, r.text);
+  await addMember(owner, org, member);
   const handle = unique('ada');
   r = await api('PUT', '/api/v1/me/agent', { token: agent.token, body: {
     handle, headline: 'Engineer', personal_purpose: 'Water', skills: ['pumps'], capacity_hours_per_week: 20,
