@@ -95,6 +95,15 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'created_at', api_time(p.created_at))
 $$;
 
+-- A skill of the catalogue (0014): {key, name}. key is what filters take
+-- and compare (lower case, no accents, one space between words); name is
+-- the first spelling anyone gave, for display.
+DROP FUNCTION IF EXISTS skill_json(skill_catalogue);
+CREATE FUNCTION skill_json(s skill_catalogue) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object('key', s.key, 'name', s.name)
+$$;
+
 -- The organisation as GET /organisations/{slug} shows it. Purposes are
 -- looked up by key: OFFSET 0 keeps the planner from hashing the whole
 -- catalogue for the two or three purposes of one row.

@@ -63,6 +63,9 @@ route_t routes[] = {
     R("POST", "/api/v1/purposes", handle_purpose_create, SIGNED_IN, OBJECT, WRITE),
     R("GET", "/api/v1/purposes/{slug}", handle_purpose_get, PUBLIC),
 
+    /* skills: the catalogue, for suggestions as people type */
+    R("GET", "/api/v1/skills", handle_skills_list, PUBLIC),
+
     /* organisations */
     R("GET", "/api/v1/organisations", handle_organisations_list, PUBLIC),
     R("POST", "/api/v1/organisations", handle_organisation_create, SIGNED_IN, OBJECT, WRITE),

@@ -80,7 +80,8 @@ static bool exec_ok(PGconn *c, const char *sql)
     "SELECT a.id, a.discoverable, a.remote_ok, a.capacity_hours_per_week,"                  \
     " coalesce(m.hours, 0), array_to_string(a.packagings, ','), a.location,"                 \
     " lower(btrim(a.location)), ap.list,"                                                    \
-    " (SELECT json_agg(json_build_array(lower(s), s))::text FROM unnest(a.skills) s),"      \
+    " (SELECT json_agg(json_build_array(k, s))::text"                                         \
+    "   FROM unnest(a.skill_keys, a.skills) u(k, s)),"                                    \
     " f.list"                                                                                \
     " FROM agents a"                                                                         \
     " LEFT JOIN (SELECT agent_id, string_agg(purpose_id || ':' || energy, ',') AS list"      \

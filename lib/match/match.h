@@ -119,7 +119,8 @@ int match_compare_agents(double score_x, int64_t x, double score_y, int64_t y);
 /* ---------- rows, as read from the database ---------- */
 
 /* Text columns are borrowed; NULL for SQL NULL. Lists are "id,id" or
- * "purpose_id:energy,..."; skills a JSON array of [lower(skill), skill]. */
+ * "purpose_id:energy,..."; skills a JSON array of [key, skill]
+ * (the catalogue's key, skill_keys, and the record's spelling: 0014). */
 typedef struct match_agent_row {
     int64_t id;
     bool discoverable;
@@ -161,7 +162,8 @@ typedef struct match_engagement_row {
     " array_to_string(a.packagings, ','), a.location, lower(btrim(a.location)),"            \
     " (SELECT string_agg(ap.purpose_id || ':' || ap.energy, ',') FROM agent_purposes ap"    \
     "   WHERE ap.agent_id = a.id),"                                                         \
-    " (SELECT json_agg(json_build_array(lower(s), s))::text FROM unnest(a.skills) s),"      \
+    " (SELECT json_agg(json_build_array(k, s))::text"                                         \
+    "   FROM unnest(a.skill_keys, a.skills) u(k, s)),"                                    \
     " (SELECT string_agg(f.organisation_id::text, ',') FROM follows f WHERE f.agent_id = a.id)"
 #define MATCH_AGENT_QUERY_COLUMNS                                                            \
     ", (SELECT string_agg(DISTINCT m.engagement_id::text, ',') FROM match_agreements m"     \
@@ -173,7 +175,8 @@ typedef struct match_engagement_row {
     " e.location, lower(btrim(e.location)),"                                                \
     " (SELECT string_agg(ep.purpose_id::text, ',') FROM engagement_purposes ep"             \
     "   WHERE ep.engagement_id = e.id),"                                                    \
-    " (SELECT json_agg(json_build_array(lower(s), s))::text FROM unnest(e.skills) s)"
+    " (SELECT json_agg(json_build_array(k, s))::text"                                         \
+    "   FROM unnest(e.skill_keys, e.skills) u(k, s))"
 #define MATCH_ENGAGEMENT_QUERY_COLUMNS                                                       \
     ", (SELECT o.name FROM organisations o WHERE o.id = e.organisation_id),"                \
     " (SELECT string_agg(DISTINCT m.agent_id::text, ',') FROM match_agreements m"           \

@@ -149,7 +149,7 @@ static int parse_energies(const char *text, match_parsed_t *p)
     }
 }
 
-/* [[lower(skill), skill], ...] */
+/* [[key, skill], ...]: the skill's catalogue key and the record's spelling */
 static int parse_skills(const char *text, match_parsed_t *p)
 {
     json_decref(p->skills);

@@ -350,8 +350,7 @@ static db_stmt_t q_agents_list = DB_STMT("agents_list", true,
     "  AND g.id < coalesce($1::bigint, 9223372036854775807)"
     "  AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM agent_purposes ap"
     "       JOIN purposes p ON p.id = ap.purpose_id WHERE ap.agent_id = g.id AND p.slug = $2))"
-    "  AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM unnest(g.skills) s"
-    "       WHERE lower(s) = lower($3)))"
+    "  AND ($3::text IS NULL OR g.skill_keys @> ARRAY[skill_key($3::text)])"
     " ORDER BY g.id DESC LIMIT $4::int");
 
 void handle_agents_list(req_t *r)

@@ -327,7 +327,7 @@ void handle_engagement_update(req_t *r)
     "   JOIN purposes p ON p.id = ep.purpose_id"                                             \
     "   WHERE ep.engagement_id = e.id AND p.slug = $3::text))"
 #define ENG_OTHER_FILTERS                                                                   \
-    " AND ($4::text IS NULL OR e.skills @> ARRAY[$4::text])"                                \
+    " AND ($4::text IS NULL OR e.skill_keys @> ARRAY[skill_key($4::text)])"                 \
     " AND ($5::text IS NULL OR e.packagings @> ARRAY[$5::text])"                            \
     " AND ($6::boolean IS NULL OR e.remote_ok = $6::boolean)"
 #define ENG_AFTER(TS, ID)                                                                   \
@@ -360,7 +360,12 @@ static db_stmt_t q_list_purpose = DB_STMT("engagements_list_purpose", true,
     "   AND" ENG_AFTER("ep.created_at", "ep.engagement_id")
     ENG_OTHER_FILTERS
     " ORDER BY ep.created_at DESC, ep.engagement_id DESC LIMIT $10::int");
-/* By relevance (title words weigh more than description words), then id. */
+/* By relevance (title words weigh most, then the organisation's name,
+ * skills and place, then the description), then id. search_query (0014)
+ * makes every word required and the last one a prefix; it is IMMUTABLE,
+ * so the plan made per call holds it as a constant the planner estimates.
+ * A query of stop words only ("the") is an empty tsquery: it then filters
+ * nothing and the candidates are the newest engagements. */
 /* Ranking every match of a common word costs a heap visit and a ts_rank
  * per match (17 k rows for "water" at 50 k engagements), so relevance is
  * ranked among the SEARCH_CANDIDATES newest matches: bounded work, and a
@@ -370,16 +375,57 @@ static db_stmt_t q_list_purpose = DB_STMT("engagements_list_purpose", true,
 #define SEARCH_CANDIDATES "1000"
 static db_stmt_t q_list_search = DB_STMT_CUSTOM_PLAN("engagements_search", true,
     "SELECT k.rank::text, k.id::text, j::text FROM ("
-    "  SELECT c.id, ts_rank(c.search, websearch_to_tsquery('english', $7::text)) AS rank"
+    "  SELECT c.id, ts_rank(c.search, search_query($7::text)) AS rank"
     "  FROM (SELECT e.id, e.search FROM engagements e"
-    "    WHERE e.search @@ websearch_to_tsquery('english', $7::text) AND e.status = $1::text"
+    "    WHERE (numnode(search_query($7::text)) = 0 OR e.search @@ search_query($7::text))"
+    "      AND e.status = $1::text"
     ENG_ORG_FILTER ENG_PURPOSE_FILTER ENG_OTHER_FILTERS
     "    ORDER BY e.created_at DESC, e.id DESC LIMIT " SEARCH_CANDIDATES ") c"
-    "  WHERE (ts_rank(c.search, websearch_to_tsquery('english', $7::text)), c.id)"
+    "  WHERE (ts_rank(c.search, search_query($7::text)), c.id)"
     "      < (coalesce($8::real, 'Infinity'), coalesce($9::bigint, 9223372036854775807))"
     "  ORDER BY 2 DESC, 1 DESC LIMIT $10::int) k"
     " JOIN engagements e ON e.id = k.id CROSS JOIN LATERAL engagement_json(e) j"
     " ORDER BY k.rank DESC, k.id DESC");
+
+/* "Did you mean": when a search finds nothing, each word that is not a known
+ * term (search_terms: words of titles, organisation names, skills, places)
+ * is replaced by the most similar one by trigrams (pg_trgm's similarity
+ * threshold, 0.3), and the result is offered only when it finds engagements
+ * of the same status. $1 q, $2 status. One row: the suggestion as a JSON
+ * string, or none. */
+static db_stmt_t q_search_suggest = DB_STMT("engagements_search_suggest", true,
+    "WITH t AS (SELECT lower(p.token) AS low, row_number() OVER () AS n"
+    "   FROM ts_parse('default', $1::text) AS p WHERE p.tokid IN (1, 2, 3, 9, 10, 11, 20, 21, 22)),"
+    " s AS (SELECT t.n, t.low, coalesce("
+    "     CASE WHEN char_length(t.low) < 3"
+    "          OR EXISTS (SELECT 1 FROM search_terms st WHERE st.term = t.low) THEN t.low END,"
+    "     (SELECT st.term FROM search_terms st WHERE st.term % t.low"
+    "       ORDER BY similarity(st.term, t.low) DESC, st.term LIMIT 1),"
+    "     t.low) AS word FROM t),"
+    " sug AS (SELECT string_agg(s.word, ' ' ORDER BY s.n) AS text,"
+    "     bool_or(s.word <> s.low) AS changed FROM s)"
+    " SELECT to_json(sug.text)::text FROM sug WHERE sug.changed"
+    "   AND EXISTS (SELECT 1 FROM engagements e"
+    "     WHERE e.search @@ search_query(sug.text) AND e.status = $2::text)");
+
+/* The envelope's extra member for a search that found nothing: 
+ * "did_you_mean":"…" when a suggestion finds something, else NULL. */
+static char *search_suggestion(const char *q, const char *status)
+{
+    const char *params[2] = {q, status};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_search_suggest, 2, params, &p);
+    problem_clear(&p);
+    char *extra = NULL;
+    if (res && PQntuples(res) == 1 && !PQgetisnull(res, 0, 0)) {
+        size_t n = strlen(PQgetvalue(res, 0, 0)) + 32;
+        extra = malloc(n);
+        if (extra) snprintf(extra, n, "\"did_you_mean\":%s", PQgetvalue(res, 0, 0));
+    }
+    if (res) PQclear(res);
+    return extra;
+}
 
 void handle_engagements_list(req_t *r)
 {
@@ -427,5 +473,9 @@ void handle_engagements_list(req_t *r)
         http_reply_problem(r, &p);
         return;
     }
-    page_reply(r, &pg, res, NULL);
+    /* nothing found on a first page: perhaps a typo */
+    char *extra = q && !page_key(&pg, 0) && PQntuples(res) == 0 ? search_suggestion(q, status)
+                                                                 : NULL;
+    page_reply(r, &pg, res, extra);
+    free(extra);
 }

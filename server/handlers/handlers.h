@@ -33,6 +33,9 @@ void handle_purposes_list(req_t *r);
 void handle_purpose_get(req_t *r);
 void handle_purpose_create(req_t *r);
 
+/* skills.c — the catalogue of skills: suggestions by prefix */
+void handle_skills_list(req_t *r);
+
 /* organisations.c (organisations, charter, members, follows) */
 void handle_organisations_list(req_t *r);
 void handle_organisation_create(req_t *r);
