@@ -2,7 +2,7 @@
 // Non-cash rewards come first: they matter as much as money here.
 import { h, word, PACKAGINGS, PERIODS, periodLabel } from './dom.js';
 import { checkbox, checkedValues, field, pillGroup, splitList, value } from './forms.js';
-import { purposePicker } from './pickers.js';
+import { purposePicker, suggestSkills } from './pickers.js';
 
 const COMMON_REWARDS = ['Learning', 'Network', 'Credit', 'Mentoring', 'Equity', 'Flexible hours'];
 
@@ -23,7 +23,7 @@ export function engagementFields(e = {}, { orgPurposes = [] } = {}) {
     h('div', { class: 'fields-row' },
       field({ label: 'Hours per week', name: 'hours_per_week', type: 'number', min: 1, max: 80, inputmode: 'numeric', value: e.hours_per_week ?? '' }),
       field({ label: 'Duration in weeks', name: 'duration_weeks', type: 'number', min: 1, max: 520, inputmode: 'numeric', optional: true, value: e.duration_weeks ?? '' })),
-    field({ label: 'Skills', name: 'skills', optional: true, value: (e.skills ?? []).join(', '), hint: 'Separate with commas, e.g. GIS, field work, Python' }),
+    suggestSkills(field({ label: 'Skills', name: 'skills', optional: true, value: (e.skills ?? []).join(', '), hint: 'Separate with commas, e.g. GIS, field work, Python' })),
     h('div', { class: 'fields-row' },
       field({ label: 'Location', name: 'location', optional: true, value: e.location ?? '', maxlength: 200 }),
       h('div', { class: 'field' }, checkbox({ label: 'Remote friendly', name: 'remote_ok', checked: e.remote_ok ?? false }))),

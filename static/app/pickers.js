@@ -129,3 +129,35 @@ export function purposePicker({ name = 'purposes', legend = 'Purposes', hint, se
   });
   return { el: box, values: () => [...chosen], ready, known };
 }
+
+// Suggestions from the skill catalogue (GET /api/v1/skills?prefix=) for a
+// comma-separated skills field: a datalist whose options are the field's text
+// with its last item completed, so picking one keeps the items before it.
+export function suggestSkills(fieldEl) {
+  const input = fieldEl.querySelector('input');
+  if (!input) return fieldEl;
+  const list = h('datalist', { id: uid('skills') });
+  input.setAttribute('list', list.id);
+  input.setAttribute('autocomplete', 'off');
+  fieldEl.append(list);
+  let timer = null;
+  let asked = '';
+  input.addEventListener('input', () => {
+    clearTimeout(timer);
+    timer = setTimeout(async () => {
+      const text = input.value;
+      const cut = text.lastIndexOf(',');
+      const before = cut < 0 ? '' : `${text.slice(0, cut + 1)} `;
+      const prefix = text.slice(cut + 1).trim();
+      if (prefix === asked) return;
+      asked = prefix;
+      if (!prefix) { list.replaceChildren(); return; }
+      try {
+        const data = await get(`/api/v1/skills${query({ prefix, limit: 8 })}`);
+        if (input.value !== text) return; // typed on meanwhile
+        list.replaceChildren(...itemsOf(data).map((s) => h('option', { value: before + s.name })));
+      } catch { /* suggestions help; the field works without them */ }
+    }, 150);
+  });
+  return fieldEl;
+}

@@ -432,7 +432,7 @@ test('the table covers every route of server/routes.c that acts on something own
   // public, or not tied to an owner: covered by their own tests
   const unowned = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /api/v1/openapi.json',
     'POST /api/v1/accounts', 'POST /api/v1/sessions', 'DELETE /api/v1/sessions/current',
-    'GET /api/v1/purposes', 'POST /api/v1/purposes', 'GET /api/v1/purposes/{slug}',
+    'GET /api/v1/purposes', 'POST /api/v1/purposes', 'GET /api/v1/purposes/{slug}', 'GET /api/v1/skills',
     'GET /api/v1/organisations', 'POST /api/v1/organisations', 'GET /api/v1/agents',
     'GET /api/v1/engagements', 'GET /feeds/engagements.atom', 'GET /feeds/engagements.json',
     // a secret URL: whoever holds the token reads it (tests/api/notifications.test.mjs)

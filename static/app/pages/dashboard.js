@@ -4,7 +4,7 @@
 import { api, ApiError, get, getOptional, itemsOf, query } from '../api.js';
 import { h, replace, num, percent, word, timeEl, PACKAGINGS, initials } from '../dom.js';
 import { checkbox, field, onSubmit, pillGroup, showErrors, splitList, value, checkedValues } from '../forms.js';
-import { purposePicker } from '../pickers.js';
+import { purposePicker, suggestSkills } from '../pickers.js';
 import { actionButtons, agreementCard, allowedActions, concludeForm, sideOf, warningText } from '../agreements.js';
 import { requireSignIn } from '../router.js';
 import { loadSession, myAgent, session } from '../session.js';
@@ -160,7 +160,7 @@ async function profile(ctx, content) {
     field({ label: 'Headline', name: 'headline', value: a.headline ?? '', maxlength: 200, placeholder: 'e.g. Hydrologist turning data into cleaner rivers' }),
     field({ label: 'Personal purpose', name: 'personal_purpose', type: 'textarea', rows: 4, maxlength: 2000, value: a.personal_purpose ?? '',
       hint: 'Why you do what you do, in your words.' }),
-    field({ label: 'Skills', name: 'skills', value: (a.skills ?? []).join(', '), hint: 'Separate with commas, e.g. facilitation, Python, grant writing' }),
+    suggestSkills(field({ label: 'Skills', name: 'skills', value: (a.skills ?? []).join(', '), hint: 'Separate with commas, e.g. facilitation, Python, grant writing' })),
     h('div', { class: 'fields-row' },
       field({ label: 'Capacity, hours per week', name: 'capacity_hours_per_week', type: 'number', min: 0, max: 80, inputmode: 'numeric',
         value: a.capacity_hours_per_week ?? 8, hint: 'Purposeful time you can give, 0 to 80.' }),
