@@ -89,8 +89,9 @@ CREATE TRIGGER agents_skills_fill BEFORE INSERT OR UPDATE OF skills ON agents
 
 -- What a person typed -> a tsquery: web search syntax (websearch_to_tsquery:
 -- "quoted phrase", -not, or), every word stemmed and unaccented, and the last
--- word a prefix when it is a plain word still being typed ("pyth" finds
--- "python"; "teaching", stemmed to "teach", finds "teacher"). Only stop
+-- word a prefix when it is a plain word still being typed, of 3 letters or
+-- more once stemmed ("pyth" finds "python"; "teaching", stemmed to "teach",
+-- finds "teacher"; "a" would be every word in "a"). Only stop
 -- words ("the", "and") -> an empty query, which callers treat as no text at
 -- all. IMMUTABLE like websearch_to_tsquery itself, so a plan made per call
 -- holds it as a constant the planner can estimate. The NOTICE PostgreSQL
@@ -101,7 +102,7 @@ CREATE FUNCTION search_query(q text) RETURNS tsquery
         WHEN q ~ '[^\s"()|!&:*-]$'                                       -- ends in a word
          AND q !~ '(^|\s)-\S*$'                                          -- not a negated one
          AND (char_length(q) - char_length(replace(q, '"', ''))) % 2 = 0 -- not in a phrase
-         AND w::text ~ '''(?:[^'']|'''')*''$'                            -- ends in a lexeme
+         AND w::text ~ '''(?:[^'']|''''){3,}''$'                         -- of 3 letters or more
         THEN regexp_replace(w::text, '(''(?:[^'']|'''')*'')$', '\1:*')::tsquery
         ELSE w END
       FROM websearch_to_tsquery('purposed', coalesce(q, '')) AS w
@@ -173,4 +174,7 @@ DROP INDEX IF EXISTS agents_skills_idx;
 DROP INDEX IF EXISTS engagements_skills_idx;
 CREATE INDEX agents_skill_keys_idx ON agents USING gin (skill_keys);
 CREATE INDEX engagements_skill_keys_idx ON engagements USING gin (skill_keys);
+-- Open engagements are what nearly every search asks for: their own index
+-- spares intersecting the matches with 40,000 open ones (bench data set).
+CREATE INDEX engagements_search_open_idx ON engagements USING gin (search) WHERE status = 'open';
 CREATE INDEX engagements_search_idx ON engagements USING gin (search);
