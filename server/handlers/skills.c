@@ -1,4 +1,4 @@
-/* skills: the shared catalogue of skills (migration 0014) — suggestions as
+/* skills: the shared catalogue of skills (migration 0015) — suggestions as
  * people type, in key order. A skill joins the catalogue when a profile or
  * an engagement first names it. */
 #include "common.h"

@@ -1,4 +1,4 @@
-// skills: one catalogue of skills with canonical keys (migration 0014).
+// skills: one catalogue of skills with canonical keys (migration 0015).
 // "python", " Python " and "PYTHON" are one skill for filters, matching and
 // suggestions; each record keeps its own spelling; the catalogue keeps the
 // first spelling, accents included.

@@ -1,4 +1,4 @@
--- 0014_discovery: search that finds what people type (docs/search.md).
+-- 0015_discovery: search that finds what people type (docs/search.md).
 --  * Skills become a vocabulary: skill_catalogue holds one row per canonical
 --    key (NFKC, trimmed, inner whitespace collapsed, lower case, accents
 --    removed) with its display name (the first spelling seen, accents kept).
