@@ -99,8 +99,9 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
     snprintf(cfg->migrations_dir, sizeof cfg->migrations_dir, "migrations");
     cfg->statement_timeout_ms = 5000;
     cfg->max_connections = 1024;
-    cfg->per_ip_connections = 512;
+    cfg->per_ip_connections = 64;
     cfg->connection_timeout_s = 30;
+    cfg->header_timeout_s = 10;
     cfg->auto_migrate = true;
     cfg->log_requests = true;
     cfg->cookie_secure = false;
@@ -109,6 +110,9 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
     cfg->pwhash_memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
     cfg->hash_workers = 0; /* 0: half the cores */
     cfg->write_workers = 8;
+    cfg->read_workers = 8;
+    cfg->queue_depth = 8;
+    cfg->per_ip_requests = 32;
     cfg->cache_mb = 128;
     cfg->login_max_failures = 10;
     cfg->login_window_s = 900;
@@ -141,6 +145,7 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
     INT_VAR("MAX_CONNECTIONS", max_connections, 1, 100000);
     INT_VAR("PER_IP_CONNECTIONS", per_ip_connections, 0, 100000);
     INT_VAR("CONNECTION_TIMEOUT", connection_timeout_s, 1, 3600);
+    INT_VAR("HEADER_TIMEOUT", header_timeout_s, 1, 3600);
     BOOL_VAR("AUTO_MIGRATE", auto_migrate);
     BOOL_VAR("LOG_REQUESTS", log_requests);
     BOOL_VAR("COOKIE_SECURE", cookie_secure);
@@ -161,6 +166,9 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
     }
     INT_VAR("HASH_WORKERS", hash_workers, 0, 64);
     INT_VAR("WRITE_WORKERS", write_workers, 0, 256);
+    INT_VAR("READ_WORKERS", read_workers, 0, 256);
+    INT_VAR("QUEUE_DEPTH", queue_depth, 1, 4096);
+    INT_VAR("PER_IP_REQUESTS", per_ip_requests, 0, 100000);
     INT_VAR("CACHE_MB", cache_mb, 0, 65536);
     INT_VAR("LOGIN_MAX_FAILURES", login_max_failures, 1, 100000);
     INT_VAR("LOGIN_WINDOW_SECONDS", login_window_s, 1, 86400);

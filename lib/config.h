@@ -17,6 +17,7 @@ typedef struct config {
     int max_connections;
     int per_ip_connections;
     int connection_timeout_s;
+    int header_timeout_s;        /* the whole request head must arrive within this */
     bool auto_migrate;
     bool log_requests;
     bool cookie_secure;          /* behind TLS: add Secure to cookies */
@@ -25,6 +26,9 @@ typedef struct config {
     size_t pwhash_memlimit;
     int hash_workers;            /* threads that run password hashing */
     int write_workers;           /* threads that run changes; 0 = on the HTTP threads */
+    int read_workers;            /* threads that run database reads; 0 = on the HTTP threads */
+    int queue_depth;             /* requests that may wait per pool worker; more: 503 */
+    int per_ip_requests;         /* requests one address may have in the pools; 0 = no limit */
     int cache_mb;                /* the answer cache (lib/rcache.h); 0 = off */
     int login_max_failures;      /* per account/address within the window */
     int login_window_s;

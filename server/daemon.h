@@ -7,6 +7,7 @@
 
 #include "config.h"
 #include "router.h"
+#include "strbuf.h"
 
 /* Start serving; 0, or -1 (bad table, address in use, ...: logged). */
 int daemon_start(const config_t *cfg, const route_t *routes, size_t nroutes);
@@ -15,5 +16,9 @@ void daemon_stop(int grace_s);
 /* Requests being served, and those suspended on a worker pool. */
 long daemon_in_flight(void);
 long daemon_suspended(void);
+/* The worker pools (workers, queued, depth, done, refused, dropped), the
+ * requests refused per address, heads that missed HEADER_TIMEOUT and
+ * answers libmicrohttpd made itself, appended as Prometheus text. */
+void daemon_metrics(strbuf_t *b);
 
 #endif

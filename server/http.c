@@ -23,6 +23,7 @@ void http_req_init(req_t *r, const req_source_t *src, void *src_ctx, const char 
     r->method = method;
     r->url = url;
     r->file_fd = -1;
+    r->client_fd = -1;
 }
 
 void http_req_clear(req_t *r)
@@ -62,21 +63,29 @@ const char *http_header(const req_t *r, const char *name)
     return r->src->value(r, REQ_HEADER, name);
 }
 
+/* The value of the last X-Forwarded-For line (lines are one list, in order). */
+static void last_forwarded(void *cls, const char *key, const char *value)
+{
+    if (value && strcasecmp(key, "X-Forwarded-For") == 0) *(const char **)cls = value;
+}
+
 const char *http_client_address(const req_t *r, char *buf, size_t cap)
 {
     buf[0] = '\0';
     r->src->peer(r, buf, cap);
     /* Behind the configured reverse proxy, the client is the last address
-     * the proxy appended to X-Forwarded-For (earlier ones are the client's
-     * own claims). Anything that is not an IP address is ignored. */
+     * the proxy appended to X-Forwarded-For: the last one across all its
+     * lines (earlier ones, in any line, are the client's own claims).
+     * Anything that is not an IP address is ignored. */
     if (http_config->trusted_proxy[0] && strcmp(buf, http_config->trusted_proxy) == 0) {
-        const char *xff = http_header(r, "X-Forwarded-For");
+        const char *xff = NULL;
+        r->src->each(r, REQ_HEADER, last_forwarded, &xff);
         if (xff) {
             const char *last = strrchr(xff, ',');
             last = last ? last + 1 : xff;
-            while (*last == ' ') last++;
+            while (*last == ' ' || *last == '\t') last++;
             char candidate[64];
-            size_t n = strcspn(last, " ");
+            size_t n = strcspn(last, " \t");
             if (n > 0 && n < sizeof candidate) {
                 memcpy(candidate, last, n);
                 candidate[n] = '\0';

@@ -26,23 +26,29 @@ typedef void (*handler_fn)(req_t *r);
 
 /* Where a request's headers, query arguments and peer address come from:
  * the libmicrohttpd connection (daemon.c) or memory (tests). Lookups are
- * case-insensitive for headers, exact for query keys; NULL when absent. */
+ * case-insensitive for headers, exact for query keys; NULL when absent (the
+ * first when a name is given more than once). */
 typedef enum req_value_kind { REQ_HEADER, REQ_QUERY } req_value_kind_t;
 typedef struct req_source {
     const char *(*value)(const req_t *r, req_value_kind_t kind, const char *key);
-    /* every query argument in order; value NULL for "?a" (no "=") */
-    void (*each_query)(const req_t *r, void (*fn)(void *cls, const char *key, const char *value),
-                       void *cls);
+    /* every header line or query argument in order, repeated names included;
+     * a query value is NULL for "?a" (no "=") */
+    void (*each)(const req_t *r, req_value_kind_t kind,
+                 void (*fn)(void *cls, const char *key, const char *value), void *cls);
     /* the socket's peer address as text ("" when unknown) */
     void (*peer)(const req_t *r, char *buf, size_t cap);
 } req_source_t;
 
-/* The work class of a route (where its handler runs, daemon.c's pools). */
+/* The work class of a route: where its handler runs (daemon.c's pools, each
+ * with a bounded queue). The libmicrohttpd threads only parse, route, answer
+ * from the cache and serve files, so a slow database never stalls them. */
 typedef enum http_work {
-    WORK_READ,   /* on the libmicrohttpd threads */
+    WORK_READ,   /* a read of the database: on the read pool */
     WORK_WRITE,  /* a change: on the write pool (each worker its own PostgreSQL connection) */
     WORK_HASH,   /* a change that hashes a password: the write pool, then the handler's
                   * http_defer(r, fn) runs fn on the hash pool */
+    WORK_INLINE, /* no work worth a thread switch (health, metrics, a file): on the
+                  * libmicrohttpd thread */
 } http_work_t;
 
 typedef struct caller {
@@ -105,6 +111,10 @@ struct req {
     struct req *job_next;   /* the pool's queue */
     bool suspended;
     bool resumed;
+    bool abandoned;         /* the client left before its work ran: not answered */
+    bool counted;           /* counted in its address's requests in the pools */
+    int client_fd;          /* the connection's socket, to see whether the client left */
+    char client_addr[64];   /* http_client_address, for the per-address count */
 };
 
 extern const config_t *http_config;

@@ -97,20 +97,22 @@ static void key_add(keybuf_t *k, const char *v, char end)
     k->s[k->len++] = end;
 }
 
-static void key_arg(void *cls, const char *key, const char *value)
-{
-    keybuf_t *k = cls;
-    key_add(k, key, '\0');
-    key_add(k, value ? value : "", value ? '\0' : '\1'); /* "?a" differs from "?a=" */
-}
-
-/* A list's key: the path and the query arguments in order, NUL-separated
- * (neither can hold a NUL). 0 when too long to keep. */
-static size_t list_key(const req_t *r, char *buf, size_t cap)
+/* A list's key: the path and the route's declared query parameters in
+ * their declared order, NUL-separated (neither can hold a NUL), leaving out
+ * those given as meaning the same as absent: "?limit=20&status=open" and
+ * "?status=open&limit=20" are the default page, one entry. Undeclared or
+ * repeated parameters never get here (stage_query). 0 when too long. */
+static size_t list_key(const req_t *r, const route_spec_t *s, char *buf, size_t cap)
 {
     keybuf_t k = {buf, 0, cap, false};
     key_add(&k, r->url, '\n');
-    r->src->each_query(r, key_arg, &k);
+    for (const route_query_t *q = s->query; q && q->name; q++) {
+        const char *v = http_query(r, q->name);
+        if (!v || (q->empty_is_absent && !v[0]) || (q->fallback && strcmp(v, q->fallback) == 0))
+            continue;
+        key_add(&k, q->name, '\0');
+        key_add(&k, v, '\0');
+    }
     return k.overflow ? 0 : k.len;
 }
 
@@ -159,7 +161,7 @@ static stage_result_t stage_cache(req_t *r, const route_spec_t *s)
     char key[RCACHE_KEY_MAX];
     size_t klen = (s->cache & ROUTE_CACHED_ITEM)
                       ? item_key(r, r->match.params[r->match.nparams - 1], true, key, sizeof key)
-                      : list_key(r, key, sizeof key);
+                      : list_key(r, s, key, sizeof key);
     if (!klen) return STAGE_NEXT;
     rcache_kind_t kind = (s->cache & ROUTE_CACHED_ITEM) ? RCACHE_ITEM : RCACHE_LIST;
     if (!rcache_ticket(key, klen, kind, &r->cache_ticket)) return STAGE_NEXT;
@@ -185,7 +187,8 @@ static stage_result_t stage_cache(req_t *r, const route_spec_t *s)
     return STAGE_NEXT;
 }
 
-/* Keep a fresh 200 JSON answer (and then answer If-None-Match). */
+/* Keep a fresh 200 JSON answer (and then answer If-None-Match). Runs
+ * where the answer was made, before it is sent (pipeline_finish). */
 static void cache_store(req_t *r)
 {
     if (r->cache_key && r->status == 200 && r->resp_body && r->file_fd < 0 &&
@@ -263,7 +266,65 @@ static stage_result_t stage_rate_limit(req_t *r, const route_spec_t *s)
     return STAGE_ANSWERED;
 }
 
-static const stage_fn k_front[] = {stage_too_large, stage_rate_limit, stage_cache};
+/* The query: only the parameters the route declares, each at most once. */
+typedef struct query_check {
+    const route_query_t *decl;
+    unsigned long seen;     /* bit i: decl[i] was given */
+    problem_t *p;
+    int refused;
+} query_check_t;
+
+/* A parameter's name as the answer shows it: printable ASCII, cut short. */
+static void shown_name(const char *key, char *out, size_t cap)
+{
+    size_t n = 0;
+    for (const unsigned char *c = (const unsigned char *)key; *c && n + 4 < cap; c++)
+        out[n++] = *c >= 0x20 && *c < 0x7f ? (char)*c : '?';
+    if (strlen(key) > n) out[n++] = '.', out[n++] = '.', out[n++] = '.';
+    out[n] = '\0';
+}
+
+static void query_arg(void *cls, const char *key, const char *value)
+{
+    (void)value;
+    query_check_t *q = cls;
+    int i = 0;
+    while (q->decl && q->decl[i].name && strcmp(q->decl[i].name, key) != 0) i++;
+    bool known = q->decl && q->decl[i].name;
+    bool again = known && (q->seen & (1ul << i));
+    if (known && !again) {
+        q->seen |= 1ul << i;
+        return;
+    }
+    if (q->refused++ >= 16) return; /* named enough */
+    char name[72];
+    shown_name(key, name, sizeof name);
+    if (again) problem_field(q->p, name, "is given more than once");
+    else problem_field(q->p, name, "is not a query parameter of this route");
+}
+
+static stage_result_t stage_query(req_t *r, const route_spec_t *s)
+{
+    problem_t p;
+    problem_init(&p);
+    query_check_t q = {s->query, 0, &p, 0};
+    r->src->each(r, REQ_QUERY, query_arg, &q);
+    if (!q.refused) {
+        problem_clear(&p);
+        return STAGE_NEXT;
+    }
+    char allowed[256] = "";
+    size_t n = 0;
+    for (const route_query_t *d = s->query; d && d->name && n < sizeof allowed; d++)
+        n += (size_t)snprintf(allowed + n, sizeof allowed - n, "%s%s", n ? ", " : "", d->name);
+    problem_set(&p, 400, "bad-query", "Bad query parameter",
+                "%d query parameter%s not taken here (each at most once); this route takes %s.",
+                q.refused, q.refused == 1 ? " is" : "s are", n ? allowed : "none");
+    http_reply_problem(r, &p);
+    return STAGE_ANSWERED;
+}
+
+static const stage_fn k_front[] = {stage_query, stage_too_large, stage_rate_limit, stage_cache};
 
 /* ---------- the gate: stages where the route's work class runs ---------- */
 
@@ -470,6 +531,57 @@ static void unrouted(req_t *r, int rc)
     static_serve(r, http_config->static_dir);
 }
 
+/* Request framing (RFC 9112 section 6.3): one way to tell where the body
+ * ends. Both Content-Length and Transfer-Encoding, Content-Length given
+ * more than once or not a number, or a transfer coding other than chunked
+ * let a proxy in front read another request boundary than ours (request
+ * smuggling): 400 (413 for a length beyond 64 bits), and the connection is
+ * closed, so nothing sent after it is read. */
+typedef struct framing {
+    int lengths, codings;
+    const char *length, *coding;
+} framing_t;
+
+static void framing_header(void *cls, const char *key, const char *value)
+{
+    framing_t *f = cls;
+    if (strcasecmp(key, "Content-Length") == 0) {
+        f->lengths++;
+        f->length = value ? value : "";
+    }
+    if (strcasecmp(key, "Transfer-Encoding") == 0) {
+        f->codings++;
+        f->coding = value ? value : "";
+    }
+}
+
+bool pipeline_head(req_t *r)
+{
+    framing_t f = {0, 0, NULL, NULL};
+    r->src->each(r, REQ_HEADER, framing_header, &f);
+    size_t digits = f.length ? strspn(f.length, "0123456789") : 0;
+    bool number = f.length && digits > 0 && f.length[digits] == '\0';
+    const char *why = f.lengths && f.codings ? "It has both Content-Length and Transfer-Encoding."
+                    : f.lengths > 1          ? "It has Content-Length more than once."
+                    : f.length && !number    ? "Its Content-Length is not a number of bytes."
+                    : f.codings > 1          ? "It has Transfer-Encoding more than once."
+                    : f.codings && strcasecmp(f.coding, "chunked") != 0
+                        ? "Its Transfer-Encoding is not chunked."
+                        : NULL;
+    bool huge = !why && number && digits > 19; /* beyond what 64 bits count */
+    if (!why && !huge) return false;
+    http_add_header(r, "Connection", "close");
+    char detail[160];
+    if (huge) {
+        snprintf(detail, sizeof detail, "The body is larger than %zu bytes.", http_config->body_limit);
+        http_error(r, 413, "too-large", "Request body too large", detail);
+    } else {
+        snprintf(detail, sizeof detail, "The request's length is ambiguous: %s", why);
+        http_error(r, 400, "malformed", "Malformed request", detail);
+    }
+    return true;
+}
+
 void pipeline_dispatch(req_t *r)
 {
     if (strcmp(r->method, "OPTIONS") == 0 && is_api_path(r->url)) {
@@ -484,13 +596,14 @@ void pipeline_dispatch(req_t *r)
     r->route_id = r->match.route->id;
     const route_spec_t *s = route_spec(r->match.route);
     if (run_stages(r, s, k_front, sizeof k_front / sizeof k_front[0]) == STAGE_ANSWERED) return;
-    if (s->work != WORK_READ) {
-        r->deferred = pipeline_run;
-        r->deferred_work = WORK_WRITE;
+    if (s->work == WORK_INLINE) {
+        pipeline_run(r);
         return;
     }
-    pipeline_run(r);
-    if (cached_route(r, s)) cache_store(r);
+    /* a HASH route's gate and handler run on the write pool; its hash then
+     * goes on to the hash pool (http_defer) */
+    r->deferred = pipeline_run;
+    r->deferred_work = s->work == WORK_HASH ? WORK_WRITE : s->work;
 }
 
 void pipeline_finish(req_t *r)
@@ -499,9 +612,20 @@ void pipeline_finish(req_t *r)
     r->finished = true;
     idem_finish(r);
     cache_changed(r);
+    if (r->match.route && cached_route(r, route_spec(r->match.route))) cache_store(r);
 }
 
 /* ---------- the table ---------- */
+
+/* What is wrong with a route's query declarations, or NULL. */
+static const char *query_fault(const route_spec_t *s)
+{
+    size_t n = 0;
+    for (const route_query_t *q = s->query; q && q->name; q++, n++)
+        for (const route_query_t *o = s->query; o < q; o++)
+            if (strcmp(o->name, q->name) == 0) return "declares a query parameter twice";
+    return n > 8 * sizeof(unsigned long) ? "declares too many query parameters" : NULL;
+}
 
 int pipeline_check_routes(const route_t *routes, size_t n, char *err, size_t cap)
 {
@@ -511,8 +635,9 @@ int pipeline_check_routes(const route_t *routes, size_t n, char *err, size_t cap
         bool get = strcmp(rt->method, "GET") == 0;
         bool param = strchr(rt->pattern, '{') != NULL;
         const char *fault = !s || !s->handler                         ? "has no handler"
-            : get && s->work != WORK_READ                             ? "is a GET on a write pool"
-            : !get && s->work == WORK_READ                            ? "changes on a read thread"
+            : get && s->work != WORK_READ && s->work != WORK_INLINE   ? "is a GET on a write pool"
+            : !get && (s->work == WORK_READ || s->work == WORK_INLINE) ? "changes on a read thread"
+            : query_fault(s)                                           ? query_fault(s)
             : get && s->body != BODY_NONE                             ? "is a GET with a body"
             : s->body == BODY_ARRAY && !s->body_shape                 ? "names no body shape"
             : (s->access == ACCESS_ORGANISATION || s->access == ACCESS_ENGAGEMENT ||

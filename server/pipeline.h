@@ -3,10 +3,13 @@
  * stage let it through, and finds in the request what they found (caller,
  * organisation and role, agreement side, If-Match, parsed body).
  *
+ *   as soon as the head is in (pipeline_head): framing (400, closed)
  *   on the libmicrohttpd thread (pipeline_dispatch):
- *     route (404, 405, OPTIONS) · too large (413) · rate limit (429) ·
- *     answer cache (a stored answer) · static files (not an API path)
- *   where the route's work class runs it (pipeline_run):
+ *     route (404, 405, OPTIONS) · query (400) · too large (413) ·
+ *     rate limit (429) · answer cache (a stored answer) · static files
+ *     (not an API path)
+ *   where the route's work class runs it (pipeline_run: the read, write or
+ *   hash pool, or inline):
  *     session (401) · CSRF (403) · authz (404, 403) · If-Match (428, 412) ·
  *     body (415, 400) · idempotency (replay) · the handler
  *   before the answer is sent (pipeline_finish):
@@ -33,6 +36,12 @@ int pipeline_check_routes(const route_t *routes, size_t n, char *err, size_t cap
 int pipeline_configure(const config_t *cfg, const route_t *routes, size_t nroutes);
 /* Free what pipeline_configure made (the rate limiter). */
 void pipeline_shutdown(void);
+
+/* As soon as the head is in, before any of the body is read: is the
+ * request's length ambiguous (RFC 9112 section 6.3: Content-Length with
+ * Transfer-Encoding, Content-Length twice, a coding other than chunked)?
+ * Then it is answered 400 with Connection: close, and true. */
+bool pipeline_head(req_t *r);
 
 /* The first part, on the thread that read the request. Answers it, or sets
  * r->deferred to pipeline_run with r->deferred_work the route's work class:

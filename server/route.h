@@ -1,6 +1,7 @@
 /* route: what a route declares (routes.c), and pipeline.c enforces before
  * its handler runs: who may call it, the body it takes, If-Match, the answer
- * cache, whether its answer carries a secret, and where it runs. The router
+ * cache, whether its answer carries a secret, its query parameters and
+ * where it runs. The router
  * (lib/router.h) carries it as the opaque route_t.data. */
 #ifndef PURPOSED_ROUTE_H
 #define PURPOSED_ROUTE_H
@@ -40,6 +41,16 @@ typedef enum route_if_match {
     IF_MATCH_REQUIRED,    /* 428 without; r->if_match */
 } route_if_match_t;
 
+/* A query parameter the route reads. Any other (or one given twice) is a
+ * 400 naming it, before anything else runs, so a URL carries nothing the
+ * answer does not depend on. The answer cache keys a list by these, in this
+ * order, leaving out those that mean the same as not giving them. */
+typedef struct route_query {
+    const char *name;
+    const char *fallback;   /* the value that means the same as leaving it out, or NULL */
+    bool empty_is_absent;   /* "?name=" means the same as leaving it out */
+} route_query_t;
+
 /* The answer cache (lib/rcache.h). An item route's last {param} is the
  * item's id; its key is the pattern up to "{" and the id. */
 #define ROUTE_CACHED_LIST 1u    /* a public GET: answers kept, per path and query */
@@ -60,7 +71,9 @@ typedef struct route_spec {
     unsigned cache;             /* ROUTE_CACHED_* or ROUTE_CHANGES_* */
     bool secret;                /* the answer carries a secret (a token, a secret URL):
                                  * never stored for Idempotency-Key replay */
-    http_work_t work;           /* WORK_READ for GET; a change is WORK_WRITE or WORK_HASH */
+    const route_query_t *query; /* the query parameters it reads, ended by {NULL}; NULL: none */
+    http_work_t work;           /* a GET is WORK_READ (the read pool) or WORK_INLINE; a
+                                 * change is WORK_WRITE or WORK_HASH */
 } route_spec_t;
 
 static inline const route_spec_t *route_spec(const route_t *route)

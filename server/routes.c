@@ -8,8 +8,8 @@
  * organisation {slug}), ENGAGEMENT_MEMBER(action) (of the organisation
  * owning engagement {id}), PARTY(action) (to agreement {id}), FEED_TOKEN
  * (suffix); actions are lib/authz.h's. Then, as needed: .body, .if_match,
- * .cache, .secret, .work (a change is WRITE or HASH; a GET runs where it
- * was read). */
+ * .cache, .secret, QUERY(the parameters it reads), .work (a change is WRITE
+ * or HASH; a GET is a read on the read pool unless INLINE). */
 #include "routes.h"
 
 #include "handlers/handlers.h"
@@ -41,12 +41,25 @@
 #define CHANGES(WHAT) .cache = ROUTE_CHANGES_##WHAT
 /* The answer carries a secret: never stored for Idempotency-Key replay. */
 #define SECRET .secret = true
+/* A GET that does no work worth a thread switch (no query that can wait on
+ * the database): answered on the libmicrohttpd thread, never queued. */
+#define INLINE .work = WORK_INLINE
+/* The query parameters the route reads; any other is a 400. Each is
+ * LIMIT, PAGE (limit and cursor), PARAM(name), FILTER(name) ("?name=" is no
+ * filter) or FILTER_OR(name, default) (the default spelled out is no filter
+ * either): what means the same as no parameter shares one cached answer. */
+#define QUERY(...) .query = (const route_query_t[]){__VA_ARGS__, {NULL, NULL, false}}
+#define LIMIT {"limit", "20", false}
+#define PAGE LIMIT, {"cursor", NULL, false}
+#define PARAM(NAME) {NAME, NULL, false}
+#define FILTER(NAME) {NAME, NULL, true}
+#define FILTER_OR(NAME, DEFAULT) {NAME, DEFAULT, true}
 
 route_t routes[] = {
-    R("GET", "/healthz", handle_healthz, PUBLIC),
-    R("GET", "/readyz", handle_readyz, PUBLIC),
-    R("GET", "/metrics", handle_metrics, PUBLIC),
-    R("GET", "/api/v1/openapi.json", handle_openapi, PUBLIC),
+    R("GET", "/healthz", handle_healthz, PUBLIC, INLINE),
+    R("GET", "/readyz", handle_readyz, PUBLIC, INLINE),
+    R("GET", "/metrics", handle_metrics, PUBLIC, INLINE),
+    R("GET", "/api/v1/openapi.json", handle_openapi, PUBLIC, INLINE),
 
     /* accounts */
     R("POST", "/api/v1/accounts", handle_account_create, PUBLIC, OBJECT, HASH),
@@ -59,7 +72,7 @@ route_t routes[] = {
       CHANGES(ALL)),
 
     /* purposes */
-    R("GET", "/api/v1/purposes", handle_purposes_list, PUBLIC),
+    R("GET", "/api/v1/purposes", handle_purposes_list, PUBLIC, QUERY(PAGE, FILTER("q"))),
     R("POST", "/api/v1/purposes", handle_purpose_create, SIGNED_IN, OBJECT, WRITE),
     R("GET", "/api/v1/purposes/{slug}", handle_purpose_get, PUBLIC),
 
@@ -67,13 +80,15 @@ route_t routes[] = {
     R("GET", "/api/v1/skills", handle_skills_list, PUBLIC),
 
     /* organisations */
-    R("GET", "/api/v1/organisations", handle_organisations_list, PUBLIC),
+    R("GET", "/api/v1/organisations", handle_organisations_list, PUBLIC,
+      QUERY(PAGE, FILTER("purpose"), FILTER("q"))),
     R("POST", "/api/v1/organisations", handle_organisation_create, SIGNED_IN, OBJECT, WRITE),
     R("GET", "/api/v1/organisations/{slug}", handle_organisation_get, PUBLIC),
     R("PATCH", "/api/v1/organisations/{slug}", handle_organisation_update, MEMBER(ORG_EDIT),
       IF_MATCH, OBJECT, WRITE, CHANGES(ALL)),
-    R("GET", "/api/v1/organisations/{slug}/charter", handle_charter_list, PUBLIC),
-    R("GET", "/api/v1/organisations/{slug}/members", handle_members_list, MEMBER(ORG_MEMBER_READ)),
+    R("GET", "/api/v1/organisations/{slug}/charter", handle_charter_list, PUBLIC, QUERY(PAGE)),
+    R("GET", "/api/v1/organisations/{slug}/members", handle_members_list, MEMBER(ORG_MEMBER_READ),
+      QUERY(PAGE)),
     R("POST", "/api/v1/organisations/{slug}/members", handle_member_add,
       MEMBER(ORG_MANAGE_MEMBERS), OBJECT, WRITE),
     /* who may remove whom depends on whose membership it is: the handler asks lib/authz */
@@ -89,32 +104,37 @@ route_t routes[] = {
       OBJECT, WRITE),
     R("PUT", "/api/v1/me/agent/purposes", handle_agent_purposes_put, SIGNED_IN,
       ARRAY("a JSON array of {purpose, energy}"), WRITE),
-    R("GET", "/api/v1/me/follows", handle_my_follows, SIGNED_IN),
-    R("GET", "/api/v1/agents", handle_agents_list, PUBLIC),
+    R("GET", "/api/v1/me/follows", handle_my_follows, SIGNED_IN, QUERY(PAGE)),
+    R("GET", "/api/v1/agents", handle_agents_list, PUBLIC,
+      QUERY(PAGE, FILTER("purpose"), FILTER("skill"))),
     /* a hidden agent is seen by itself only */
     R("GET", "/api/v1/agents/{handle}", handle_agent_get, CALLER),
     R("PUT", "/api/v1/organisations/{slug}/follow", handle_follow_put, SIGNED_IN, WRITE),
     R("DELETE", "/api/v1/organisations/{slug}/follow", handle_follow_delete, SIGNED_IN, WRITE),
     R("GET", "/api/v1/organisations/{slug}/followers", handle_followers_list,
-      MEMBER(ORG_MEMBER_READ)),
+      MEMBER(ORG_MEMBER_READ), QUERY(PAGE)),
 
     /* engagements */
     R("POST", "/api/v1/organisations/{slug}/engagements", handle_engagement_create,
       MEMBER(ORG_POST), OBJECT, WRITE, CHANGES(LISTS)),
-    R("GET", "/api/v1/engagements", handle_engagements_list, PUBLIC, CACHED(LIST)),
+    R("GET", "/api/v1/engagements", handle_engagements_list, PUBLIC, CACHED(LIST),
+      QUERY(PAGE, FILTER_OR("status", "open"), FILTER("organisation"), FILTER("purpose"),
+            FILTER("skill"), FILTER("packaging"), FILTER("remote"), FILTER("q"))),
     R("GET", "/api/v1/engagements/{id}", handle_engagement_get, PUBLIC, CACHED(ITEM)),
     R("PATCH", "/api/v1/engagements/{id}", handle_engagement_update, ENGAGEMENT_MEMBER(ORG_POST),
       IF_MATCH, OBJECT, WRITE, CHANGES(ITEM)),
 
     /* feeds */
-    R("GET", "/feeds/engagements.atom", handle_feed_atom, PUBLIC),
-    R("GET", "/feeds/engagements.json", handle_feed_json, PUBLIC),
+    R("GET", "/feeds/engagements.atom", handle_feed_atom, PUBLIC,
+      QUERY(FILTER("organisation"), FILTER("purpose"))),
+    R("GET", "/feeds/engagements.json", handle_feed_json, PUBLIC,
+      QUERY(FILTER("organisation"), FILTER("purpose"))),
 
     /* matching */
-    R("GET", "/api/v1/me/matches", handle_my_matches, SIGNED_IN),
+    R("GET", "/api/v1/me/matches", handle_my_matches, SIGNED_IN, QUERY(LIMIT)),
     /* the candidates are private to the organisation: others get 404 (issue 6) */
     R("GET", "/api/v1/engagements/{id}/matches", handle_engagement_matches,
-      ENGAGEMENT_MEMBER(ORG_MEMBER_READ), .hide_refusal = true),
+      ENGAGEMENT_MEMBER(ORG_MEMBER_READ), .hide_refusal = true, QUERY(LIMIT)),
 
     /* agreements; which side may propose depends on the body: the handler asks lib/authz */
     R("POST", "/api/v1/agreements", handle_agreement_create, SIGNED_IN, OBJECT, WRITE),
@@ -122,7 +142,7 @@ route_t routes[] = {
     R("PATCH", "/api/v1/agreements/{id}", handle_agreement_patch, PARTY(ORG_POST), IF_MATCH,
       OBJECT, WRITE),
     R("GET", "/api/v1/agreements/{id}/versions", handle_agreement_versions,
-      PARTY(ORG_MEMBER_READ)),
+      PARTY(ORG_MEMBER_READ), QUERY(PAGE)),
     R("POST", "/api/v1/agreements/{id}/accept", handle_agreement_accept, PARTY(ORG_POST),
       .if_match = IF_MATCH_OPTIONAL, .body = BODY_OBJECT_OPTIONAL, WRITE),
     R("POST", "/api/v1/agreements/{id}/decline", handle_agreement_decline, PARTY(ORG_POST),
@@ -131,11 +151,13 @@ route_t routes[] = {
       .if_match = IF_MATCH_OPTIONAL, .body = BODY_OBJECT_OPTIONAL, WRITE),
     R("POST", "/api/v1/agreements/{id}/conclude", handle_agreement_conclude, PARTY(ORG_POST),
       .if_match = IF_MATCH_OPTIONAL, OBJECT, WRITE),
-    R("GET", "/api/v1/me/agreements", handle_my_agreements, SIGNED_IN),
+    R("GET", "/api/v1/me/agreements", handle_my_agreements, SIGNED_IN,
+      QUERY(PAGE, PARAM("status"), PARAM("side"))),
     R("GET", "/api/v1/organisations/{slug}/agreements", handle_organisation_agreements,
-      MEMBER(ORG_MEMBER_READ)),
+      MEMBER(ORG_MEMBER_READ), QUERY(PAGE, PARAM("status"))),
     R("GET", "/api/v1/me/portfolio", handle_my_portfolio, SIGNED_IN),
-    R("GET", "/api/v1/me/notifications", handle_my_notifications, SIGNED_IN),
+    R("GET", "/api/v1/me/notifications", handle_my_notifications, SIGNED_IN,
+      QUERY(PAGE, PARAM("unread"))),
     R("POST", "/api/v1/me/notifications/read", handle_my_notifications_read, SIGNED_IN, OBJECT,
       WRITE),
     R("POST", "/api/v1/me/notifications/feed", handle_my_notification_feed_create, SIGNED_IN,

@@ -111,6 +111,7 @@ void handle_metrics(req_t *r)
                    daemon_suspended());
     append_match_metrics(&b);
     append_cache_metrics(&b);
+    daemon_metrics(&b);
     size_t len;
     char *text = strbuf_detach(&b, &len);
     if (!text) {

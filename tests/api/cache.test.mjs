@@ -4,7 +4,7 @@
 // daemon) as soon as PostgreSQL delivers the NOTIFY.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, newUser, sql, startDaemon, unique, BASE } from './helpers.mjs';
+import { api, newUser, problemFields, sql, startDaemon, unique, BASE } from './helpers.mjs';
 
 async function metric(name, base = BASE) {
   const text = await (await fetch(base + '/metrics')).text();
@@ -217,9 +217,47 @@ test('different query strings are different answers; a bad one is still a 400', 
     const bad = await api('GET', `/api/v1/engagements?purpose=${purpose}&status=nope`);
     assert.equal(bad.status, 400);
   }
-  const long = await api('GET', `/api/v1/engagements?purpose=${purpose}&x=${'a'.repeat(3000)}`);
-  assert.equal(long.status, 200);
-  assert.equal(long.text, a.text);
+  // a parameter the route does not take is refused, never kept as another answer
+  const junk = await api('GET', `/api/v1/engagements?purpose=${purpose}&x=${'a'.repeat(3000)}`);
+  assert.equal(junk.status, 400);
+  assert.deepEqual(problemFields(junk), ['x']);
+});
+
+test('one answer per meaning: another order or a default spelled out is the same entry; junk makes none', async () => {
+  const { purpose } = await setup();
+  const path = `/api/v1/engagements?purpose=${purpose}&packaging=volunteer`;
+  // read until it is held (the setup's own NOTIFY may drop the first)
+  let first;
+  for (let i = 0; i < 5; i++) {
+    first = await api('GET', path);
+    const hits = await metric('answer_cache_hits_total');
+    if ((await api('GET', path)).text === first.text && await metric('answer_cache_hits_total') === hits + 1) break;
+  }
+  assert.equal(first.status, 200);
+  assert.equal(first.body.items.length, 1);
+  const entries = await metric('answer_cache_entries');
+  const hits = await metric('answer_cache_hits_total');
+  const same = [
+    `/api/v1/engagements?packaging=volunteer&purpose=${purpose}`,
+    `/api/v1/engagements?purpose=${purpose}&packaging=volunteer&limit=20`,
+    `/api/v1/engagements?status=open&purpose=${purpose}&packaging=volunteer`,
+    `/api/v1/engagements?q=&purpose=${purpose}&skill=&packaging=volunteer&remote=`,
+  ];
+  for (const p of same) {
+    const res = await api('GET', p);
+    assert.equal(res.status, 200, p);
+    assert.equal(res.text, first.text, p);
+  }
+  assert.equal(await metric('answer_cache_hits_total'), hits + same.length, 'each was a hit');
+  assert.equal(await metric('answer_cache_entries'), entries, 'no new entry');
+  // junk parameters: 400 naming each, and nothing stored
+  for (let i = 0; i < 50; i++) {
+    const res = await api('GET', `${path}&junk${i}=${i}&utm_source=x`);
+    assert.equal(res.status, 400);
+    assert.equal(res.headers.get('content-type'), 'application/problem+json');
+    assert.deepEqual(problemFields(res), [`junk${i}`, 'utm_source'].sort());
+  }
+  assert.equal(await metric('answer_cache_entries'), entries);
 });
 
 test('CACHE_MB=0 turns the cache off: every read goes to PostgreSQL', async () => {

@@ -3,6 +3,7 @@
 // from X-Forwarded-For. Each test starts its own daemon with its settings.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
+import net from 'node:net';
 import { startDaemon } from './helpers.mjs';
 
 async function req(base, method, path, headers = {}, body) {
@@ -143,5 +144,34 @@ test('sign-ups are throttled per address: 429 + Retry-After past SIGNUP_MAX_PER_
     const wait = Number(limited.headers.get('retry-after'));
     assert.ok(wait > 800 && wait <= 900, `Retry-After ${wait}`);
     assert.equal((await signUp(someAddress('198.51.100'))).status, 201, 'another address is not held up');
+  } finally { await stopClean(d); }
+});
+
+// A request with X-Forwarded-For on several lines, over a raw socket (fetch
+// joins lines); the status of its answer.
+function postWithLines(port, lines) {
+  return new Promise((resolve, reject) => {
+    const body = '{"email":"x"}';
+    const sock = net.connect(port, '127.0.0.1');
+    let data = '';
+    sock.on('data', (d) => { data += d; });
+    sock.on('close', () => resolve(Number((data.match(/^HTTP\/1\.1 (\d{3})/) ?? [])[1] ?? 0)));
+    sock.on('error', reject);
+    sock.write(`POST /api/v1/accounts HTTP/1.1\r\nHost: a\r\nConnection: close\r\n${lines.map((l) => `X-Forwarded-For: ${l}\r\n`).join('')}` +
+      `Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+  });
+}
+
+test('behind TRUSTED_PROXY the client is the last address across all X-Forwarded-For lines', async () => {
+  const d = await startDaemon({ WRITE_RATE_PER_MINUTE: '6', WRITE_BURST: '1', TRUSTED_PROXY: '127.0.0.1' });
+  try {
+    assert.equal(await postWithLines(d.port, ['203.0.113.1']), 422);
+    assert.equal(await postWithLines(d.port, ['203.0.113.1']), 429);
+    // the client's own line first, the proxy's line last: the proxy's address counts
+    assert.equal(await postWithLines(d.port, ['203.0.113.1', '198.51.100.7']), 422);
+    assert.equal(await postWithLines(d.port, ['198.51.100.7']), 429);
+    // a spoofed first line cannot take another address's budget either
+    assert.equal(await postWithLines(d.port, ['198.51.100.8', '10.0.0.1, 203.0.113.1']), 429);
+    assert.equal(await postWithLines(d.port, ['198.51.100.8']), 422);
   } finally { await stopClean(d); }
 });

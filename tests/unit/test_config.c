@@ -50,8 +50,12 @@ static void defaults(void **state)
     assert_string_equal(c.migrations_dir, "migrations");
     assert_int_equal(c.statement_timeout_ms, 5000);
     assert_int_equal(c.max_connections, 1024);
-    assert_int_equal(c.per_ip_connections, 512);
+    assert_int_equal(c.per_ip_connections, 64);
     assert_int_equal(c.connection_timeout_s, 30);
+    assert_int_equal(c.header_timeout_s, 10);
+    assert_int_equal(c.read_workers, 8);
+    assert_int_equal(c.queue_depth, 8);
+    assert_int_equal(c.per_ip_requests, 32);
     assert_true(c.auto_migrate);
     assert_true(c.log_requests);
     assert_false(c.cookie_secure);
@@ -101,6 +105,10 @@ static void every_variable_is_read(void **state)
     env_set("MAX_CONNECTIONS", "10");
     env_set("PER_IP_CONNECTIONS", "0");
     env_set("CONNECTION_TIMEOUT", "5");
+    env_set("HEADER_TIMEOUT", "3");
+    env_set("READ_WORKERS", "0");
+    env_set("QUEUE_DEPTH", "2");
+    env_set("PER_IP_REQUESTS", "0");
     env_set("AUTO_MIGRATE", "no");
     env_set("LOG_REQUESTS", "off");
     env_set("COOKIE_SECURE", "yes");
@@ -135,6 +143,10 @@ static void every_variable_is_read(void **state)
     assert_int_equal(c.max_connections, 10);
     assert_int_equal(c.per_ip_connections, 0);
     assert_int_equal(c.connection_timeout_s, 5);
+    assert_int_equal(c.header_timeout_s, 3);
+    assert_int_equal(c.read_workers, 0);
+    assert_int_equal(c.queue_depth, 2);
+    assert_int_equal(c.per_ip_requests, 0);
     assert_false(c.auto_migrate);
     assert_false(c.log_requests);
     assert_true(c.cookie_secure);
@@ -182,6 +194,9 @@ static void bad_values_name_the_variable(void **state)
         {"STATEMENT_TIMEOUT_MS", "-5"}, {"STATEMENT_TIMEOUT_MS", "3600001"},
         {"MAX_CONNECTIONS", "0"}, {"PER_IP_CONNECTIONS", "-1"},
         {"CONNECTION_TIMEOUT", "0"}, {"CONNECTION_TIMEOUT", "3601"},
+        {"HEADER_TIMEOUT", "0"}, {"HEADER_TIMEOUT", "3601"}, {"READ_WORKERS", "-1"},
+        {"READ_WORKERS", "257"}, {"QUEUE_DEPTH", "0"}, {"QUEUE_DEPTH", "4097"},
+        {"PER_IP_REQUESTS", "-1"},
         {"AUTO_MIGRATE", "maybe"}, {"LOG_REQUESTS", "TRUE "}, {"COOKIE_SECURE", "2"},
         {"SESSION_TTL_DAYS", "0"}, {"SESSION_TTL_DAYS", "3651"},
         {"PWHASH_OPSLIMIT", "0"}, {"PWHASH_OPSLIMIT", "65"},

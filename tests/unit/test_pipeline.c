@@ -38,10 +38,15 @@ static const char *mem_value(const req_t *r, req_value_kind_t kind, const char *
     return NULL;
 }
 
-static void mem_each_query(const req_t *r, void (*fn)(void *, const char *, const char *), void *cls)
+static void mem_each(const req_t *r, req_value_kind_t kind,
+                     void (*fn)(void *, const char *, const char *), void *cls)
 {
     const mem_t *m = r->src_ctx;
-    for (int i = 0; i < MAX_VALUES && m->query[i][0]; i++) fn(cls, m->query[i][0], m->query[i][1]);
+    for (int i = 0; i < MAX_VALUES; i++) {
+        const char *const *kv = kind == REQ_HEADER ? m->headers[i] : m->query[i];
+        if (!kv[0]) break;
+        fn(cls, kv[0], kv[1]);
+    }
 }
 
 static void mem_peer(const req_t *r, char *buf, size_t cap)
@@ -50,7 +55,7 @@ static void mem_peer(const req_t *r, char *buf, size_t cap)
     snprintf(buf, cap, "192.0.2.7");
 }
 
-static const req_source_t k_mem = {mem_value, mem_each_query, mem_peer};
+static const req_source_t k_mem = {mem_value, mem_each, mem_peer};
 
 /* ---------- handlers that say they ran ---------- */
 
@@ -132,6 +137,10 @@ static int teardown(void **state)
 static void serve(req_t *r)
 {
     g_ran = 0;
+    if (pipeline_head(r)) {
+        pipeline_finish(r);
+        return;
+    }
     pipeline_dispatch(r);
     if (r->deferred) {
         handler_fn fn = r->deferred;
