@@ -136,3 +136,65 @@ test('a connection flood beyond the limit neither crashes nor leaks descriptors'
     assert.doesNotMatch(d.log(), /Sanitizer|runtime error/);
   }
 });
+
+// A connection that sends a request line, then a header line every `every`
+// ms (at most `lines`), from `localAddress`. Resolves {closedAt, sent} when
+// the server closes it, or {closedAt: null} after `lines` lines.
+function trickle(port, { every = 400, lines = 30, localAddress = '127.0.0.1' } = {}) {
+  const sock = net.connect({ port, host: '127.0.0.1', localAddress });
+  sock.on('error', () => {});
+  let sent = 0;
+  let timer;
+  const done = new Promise((resolve) => {
+    sock.on('close', () => { clearInterval(timer); resolve({ closedAt: Date.now(), sent }); });
+    sock.on('connect', () => {
+      sock.write('GET /healthz HTTP/1.1\r\nHost: a\r\n');
+      timer = setInterval(() => {
+        if (sent >= lines) { clearInterval(timer); sock.destroy(); return; }
+        sent++;
+        sock.write(`X-Trickle-${sent}: still coming\r\n`);
+      }, every);
+    });
+  });
+  return { sock, done, get sent() { return sent; }, get open() { return !sock.destroyed && sock.readyState === 'open'; } };
+}
+
+test('a request head that trickles in is cut at HEADER_TIMEOUT, though each line beats CONNECTION_TIMEOUT', async () => {
+  const d = await startDaemon({ HEADER_TIMEOUT: '2', CONNECTION_TIMEOUT: '30' });
+  try {
+    const conns = Array.from({ length: 6 }, () => trickle(d.port, { every: 300, lines: 40 }));
+    await new Promise((r) => setTimeout(r, 1000));
+    // within the deadline they stay open (a deadline of zero would show here)
+    assert.deepEqual(conns.map((c) => c.open), conns.map(() => true), 'a connection within its deadline was closed');
+    // meanwhile a normal request is answered
+    await stillHealthy(d.base);
+    const ends = await Promise.race([Promise.all(conns.map((c) => c.done)), new Promise((r) => setTimeout(() => r(null), 10000))]);
+    assert.ok(ends, 'connections trickling their head were still open after 10 s');
+    for (const e of ends) {
+      assert.ok(e.closedAt !== null && e.sent < 40, `closed after ${e.sent} lines`);
+      assert.ok(e.sent >= 3, `closed after only ${e.sent} lines`);
+    }
+    const text = await (await fetch(d.base + '/metrics')).text();
+    assert.ok(Number(/^http_head_timeouts_total (\d+)$/m.exec(text)?.[1]) >= 6, 'counted in http_head_timeouts_total');
+    await stillHealthy(d.base);
+  } finally {
+    const { code } = await d.stop();
+    assert.equal(code, 0);
+    assert.doesNotMatch(d.log(), /Sanitizer|runtime error/);
+  }
+});
+
+test('one address holding its PER_IP_CONNECTIONS leaves room for the others', async () => {
+  const d = await startDaemon({ MAX_CONNECTIONS: '16', PER_IP_CONNECTIONS: '4', HEADER_TIMEOUT: '30' });
+  try {
+    const conns = Array.from({ length: 12 }, () => trickle(d.port, { every: 500, lines: 12, localAddress: '127.0.0.2' }));
+    await new Promise((r) => setTimeout(r, 800));
+    assert.equal(conns.filter((c) => c.open).length, 4, 'connections from one address beyond PER_IP_CONNECTIONS');
+    for (let i = 0; i < 5; i++) await stillHealthy(d.base); // from 127.0.0.1
+    for (const c of conns) c.sock.destroy();
+  } finally {
+    const { code } = await d.stop();
+    assert.equal(code, 0);
+    assert.doesNotMatch(d.log(), /Sanitizer|runtime error/);
+  }
+});
