@@ -100,7 +100,7 @@ void metrics_render(strbuf_t *b, long db_open, long db_reconnects, long db_error
             "# TYPE db_errors_total counter\ndb_errors_total %ld\n"
             "# HELP http_requests_in_flight Requests being processed.\n"
             "# TYPE http_requests_in_flight gauge\nhttp_requests_in_flight %ld\n"
-            "# HELP http_requests_suspended Requests waiting for the password-hash pool.\n"
+            "# HELP http_requests_suspended Requests waiting for or running on a worker pool.\n"
             "# TYPE http_requests_suspended gauge\nhttp_requests_suspended %ld\n",
             db_open, db_reconnects, db_errors, in_flight, suspended);
 }
