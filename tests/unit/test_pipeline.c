@@ -107,6 +107,8 @@ static route_t test_routes[] = {
       .cache = ROUTE_CACHED_ITEM),
     R("POST", "/api/v1/defers", handle_defers, .access = ACCESS_PUBLIC, .work = WORK_WRITE),
     R("POST", "/api/v1/hashes", handle_defers, .access = ACCESS_PUBLIC, .work = WORK_HASH),
+    R("GET", "/api/v1/list", handle_ok, .access = ACCESS_PUBLIC,
+      .query = (const route_query_t[]){{"limit", "20", false}, {"q", NULL, true}, {NULL, NULL, false}}),
 };
 #define NROUTES (sizeof test_routes / sizeof test_routes[0])
 
@@ -208,6 +210,106 @@ static const char *problem_detail(const req_t *r)
 }
 
 static void done(req_t *r) { http_req_clear(r); }
+
+static void query(const char *name, const char *value)
+{
+    int i = 0;
+    while (g_mem.query[i][0]) i++;
+    g_mem.query[i][0] = name;
+    g_mem.query[i][1] = value;
+}
+
+/* ---------- framing, query, the client's address ---------- */
+
+static void ambiguous_length_is_400_and_closes(void **state)
+{
+    (void)state;
+    static const char *const heads[][4] = {
+        {"Content-Length", "2", "Transfer-Encoding", "chunked"},
+        {"Content-Length", "0", "Content-Length", "5"},
+        {"Content-Length", "2", "Content-Length", "2"},
+        {"Content-Length", "abc", NULL, NULL},
+        {"Transfer-Encoding", "gzip", NULL, NULL},
+        {"Transfer-Encoding", "chunked", "Transfer-Encoding", "chunked"},
+    };
+    for (size_t i = 0; i < sizeof heads / sizeof heads[0]; i++) {
+        req_t *r = request("POST", "/api/v1/plain", "{}");
+        header(heads[i][0], heads[i][1]);
+        if (heads[i][2]) header(heads[i][2], heads[i][3]);
+        serve(r);
+        assert_int_equal(g_ran, 0);
+        assert_int_equal(r->status, 400);
+        assert_string_equal(http_response_header(r, "Connection"), "close");
+        done(r);
+    }
+    req_t *r = request("POST", "/api/v1/plain", "{}");
+    header("Content-Length", "99999999999999999999999");
+    serve(r);
+    assert_int_equal(r->status, 413);
+    done(r);
+    r = request("POST", "/api/v1/plain", "{}");
+    header("Content-Length", "2");
+    serve(r);
+    assert_int_equal(r->status, 201);
+    assert_null(http_response_header(r, "Connection"));
+    done(r);
+}
+
+static void undeclared_query_parameters_are_400(void **state)
+{
+    (void)state;
+    req_t *r = request("GET", "/api/v1/list", NULL);
+    query("limit", "5");
+    query("utm_source", "x");
+    query("q", "a");
+    query("q", "b");
+    serve(r);
+    assert_int_equal(g_ran, 0);
+    assert_int_equal(r->status, 400);
+    assert_string_equal(problem_type(r), "bad-query");
+    json_t *j = json_loadb(r->resp_body, r->resp_len, 0, NULL);
+    json_t *errors = json_object_get(j, "errors");
+    assert_int_equal(json_array_size(errors), 2);
+    assert_string_equal(json_string_value(json_object_get(json_array_get(errors, 0), "field")), "utm_source");
+    assert_string_equal(json_string_value(json_object_get(json_array_get(errors, 1), "field")), "q");
+    json_decref(j);
+    done(r);
+    r = request("GET", "/api/v1/list", NULL);
+    query("q", "a");
+    query("limit", "5");
+    serve(r);
+    assert_int_equal(r->status, 200);
+    done(r);
+    /* a route that declares none takes none */
+    r = request("GET", "/api/v1/me", NULL);
+    query("x", NULL);
+    serve(r);
+    assert_int_equal(r->status, 400);
+    done(r);
+}
+
+static void forwarded_for_is_the_last_of_all_lines(void **state)
+{
+    (void)state;
+    g_cfg.trusted_proxy[0] = '\0';
+    snprintf(g_cfg.trusted_proxy, sizeof g_cfg.trusted_proxy, "192.0.2.7");
+    char addr[64];
+    req_t *r = request("GET", "/api/v1/me", NULL);
+    header("X-Forwarded-For", "203.0.113.9");
+    header("X-Forwarded-For", "10.0.0.1, 198.51.100.4");
+    assert_string_equal(http_client_address(r, addr, sizeof addr), "198.51.100.4");
+    done(r);
+    r = request("GET", "/api/v1/me", NULL);
+    header("X-Forwarded-For", "198.51.100.4");
+    header("X-Forwarded-For", "not an address");
+    assert_string_equal(http_client_address(r, addr, sizeof addr), "192.0.2.7");
+    done(r);
+    g_cfg.trusted_proxy[0] = '\0';
+    r = request("GET", "/api/v1/me", NULL);
+    header("X-Forwarded-For", "198.51.100.4");
+    assert_string_equal(http_client_address(r, addr, sizeof addr), "192.0.2.7");
+    done(r);
+}
 
 /* ---------- who may call ---------- */
 
@@ -541,6 +643,9 @@ int main(void)
         cmocka_unit_test_setup_teardown(cached_route_answers_if_none_match, setup, teardown),
         cmocka_unit_test_setup_teardown(only_hash_routes_may_defer, setup, teardown),
         cmocka_unit_test_setup_teardown(unknown_paths_and_methods, setup, teardown),
+        cmocka_unit_test_setup_teardown(ambiguous_length_is_400_and_closes, setup, teardown),
+        cmocka_unit_test_setup_teardown(undeclared_query_parameters_are_400, setup, teardown),
+        cmocka_unit_test_setup_teardown(forwarded_for_is_the_last_of_all_lines, setup, teardown),
         cmocka_unit_test(table_check_refuses_inconsistent_routes),
         cmocka_unit_test(the_daemons_table_is_consistent),
         cmocka_unit_test(etag_listed),
