@@ -46,14 +46,14 @@
 #define INLINE .work = WORK_INLINE
 /* The query parameters the route reads; any other is a 400. Each is
  * LIMIT, PAGE (limit and cursor), PARAM(name), FILTER(name) ("?name=" is no
- * filter) or FILTER_OR(name, default) (the default spelled out is no filter
+ * filter) or FILTER_DEFAULT(name, default) (the default spelled out is no filter
  * either): what means the same as no parameter shares one cached answer. */
 #define QUERY(...) .query = (const route_query_t[]){__VA_ARGS__, {NULL, NULL, false}}
 #define LIMIT {"limit", "20", false}
 #define PAGE LIMIT, {"cursor", NULL, false}
 #define PARAM(NAME) {NAME, NULL, false}
 #define FILTER(NAME) {NAME, NULL, true}
-#define FILTER_OR(NAME, DEFAULT) {NAME, DEFAULT, true}
+#define FILTER_DEFAULT(NAME, DEFAULT) {NAME, DEFAULT, true}
 
 route_t routes[] = {
     R("GET", "/healthz", handle_healthz, PUBLIC, INLINE),
@@ -118,7 +118,7 @@ route_t routes[] = {
     R("POST", "/api/v1/organisations/{slug}/engagements", handle_engagement_create,
       MEMBER(ORG_POST), OBJECT, WRITE, CHANGES(LISTS)),
     R("GET", "/api/v1/engagements", handle_engagements_list, PUBLIC, CACHED(LIST),
-      QUERY(PAGE, FILTER_OR("status", "open"), FILTER("organisation"), FILTER("purpose"),
+      QUERY(PAGE, FILTER_DEFAULT("status", "open"), FILTER("organisation"), FILTER("purpose"),
             FILTER("skill"), FILTER("packaging"), FILTER("remote"), FILTER("q"))),
     R("GET", "/api/v1/engagements/{id}", handle_engagement_get, PUBLIC, CACHED(ITEM)),
     R("PATCH", "/api/v1/engagements/{id}", handle_engagement_update, ENGAGEMENT_MEMBER(ORG_POST),
