@@ -1,4 +1,4 @@
--- 0014_list_filters: every filter a stranger can send to a public list has
+-- 0016_list_filters: every filter a stranger can send to a public list has
 -- an index that gives its rows newest first, so no anonymous read scans and
 -- sorts a whole table. Engagements other than open ones (?status=paused,
 -- ?status=closed) had none: each such read sorted every engagement.
