@@ -77,7 +77,7 @@ route_t routes[] = {
     R("GET", "/api/v1/purposes/{slug}", handle_purpose_get, PUBLIC),
 
     /* skills: the catalogue, for suggestions as people type */
-    R("GET", "/api/v1/skills", handle_skills_list, PUBLIC),
+    R("GET", "/api/v1/skills", handle_skills_list, PUBLIC, QUERY(PAGE, FILTER("prefix"))),
 
     /* organisations */
     R("GET", "/api/v1/organisations", handle_organisations_list, PUBLIC,
