@@ -306,7 +306,18 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'proposed_by', v.proposed_by,
         'author', (SELECT json_build_object('id', au.id, 'display_name', au.display_name)
                    FROM accounts au WHERE au.id = v.author_id),
-        'created_at', api_time(v.created_at))
+        'created_at', api_time(v.created_at),
+        -- where this version stands: pending (awaits the other side),
+        -- in_force, accepted (was in force; replaced or concluded since),
+        -- declined, withdrawn, superseded (replaced before an answer)
+        'outcome', CASE WHEN a.status = 'proposed' AND a.terms_version = v.version THEN 'pending'
+                        WHEN a.status IN ('active', 'proposed') AND a.active_version = v.version THEN 'in_force'
+                        ELSE o.outcome END,
+        'decided_by', o.side,
+        'decided_at', api_time(o.decided_at))
+    FROM agreements a LEFT JOIN agreement_version_outcomes o
+      ON o.agreement_id = v.agreement_id AND o.version = v.version
+    WHERE a.id = v.agreement_id
 $$;
 
 -- The closures of an agreement, oldest first: [{side, commitments_kept, note, closed_at}].
@@ -329,6 +340,31 @@ LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
                 ELSE a.active_version END
 $$;
 
+-- Where the relationship stands, pending changes aside: an active agreement
+-- whose amendment awaits consent is still active (its status is 'proposed',
+-- as the contract says, and its terms in force still bind).
+DROP FUNCTION IF EXISTS agreement_standing(agreements);
+CREATE FUNCTION agreement_standing(a agreements) RETURNS text
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN a.status = 'proposed' AND a.active_version IS NOT NULL THEN 'active'
+                ELSE a.status END
+$$;
+
+-- The latest change that never came into force, when none has come into
+-- force since: {version, outcome (declined|withdrawn), by (side), at, terms}.
+DROP FUNCTION IF EXISTS agreement_dropped_change_json(agreements);
+CREATE FUNCTION agreement_dropped_change_json(a agreements) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT (SELECT json_build_object('version', o.version, 'outcome', o.outcome, 'by', o.side,
+                                     'at', api_time(o.decided_at), 'terms', j)
+            FROM agreement_version_outcomes o
+            JOIN agreement_versions v ON v.agreement_id = o.agreement_id AND v.version = o.version
+            CROSS JOIN LATERAL terms_json(v) j
+            WHERE o.agreement_id = a.id AND o.outcome IN ('declined', 'withdrawn')
+              AND o.version > coalesce(a.active_version, 0)
+            ORDER BY o.version DESC LIMIT 1)
+$$;
+
 -- An agreement in a list: the parties and the shown terms in brief.
 DROP FUNCTION IF EXISTS agreement_summary_json(agreements);
 CREATE FUNCTION agreement_summary_json(a agreements) RETURNS SETOF json
@@ -348,6 +384,8 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'review_on', t.review_on,
         'terms_version', a.terms_version,
         'active_version', a.active_version,
+        'standing', agreement_standing(a),
+        'pending_version', CASE WHEN a.status = 'proposed' THEN a.terms_version END,
         'created_at', api_time(a.created_at),
         'updated_at', api_time(a.updated_at),
         'version', a.version)
@@ -386,6 +424,14 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
                   WHERE v.agreement_id = a.id AND v.version = agreement_shown_version(a)),
         'active_terms', (SELECT j FROM agreement_versions v CROSS JOIN LATERAL terms_json(v) j
                          WHERE v.agreement_id = a.id AND v.version = a.active_version),
+        -- three things a reader must never confuse: the terms in force
+        -- (active_terms, null until accepted and once concluded they are the
+        -- last ones), the change awaiting consent, the change refused
+        'standing', agreement_standing(a),
+        'pending_terms', (SELECT j FROM agreement_versions v CROSS JOIN LATERAL terms_json(v) j
+                          WHERE a.status = 'proposed' AND v.agreement_id = a.id
+                            AND v.version = a.terms_version),
+        'dropped_change', (SELECT j FROM agreement_dropped_change_json(a) j),
         'closures', (SELECT j FROM agreement_closures_json(a) j),
         'created_at', api_time(a.created_at),
         'updated_at', api_time(a.updated_at),

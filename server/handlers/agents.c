@@ -379,7 +379,10 @@ static db_stmt_t q_agent_by_handle = DB_STMT("agent_by_handle", true,
     "  THEN (SELECT j FROM agent_own_json(g, a) j) ELSE (SELECT j FROM agent_public_json(g, a) j)"
     " END::text FROM agents g JOIN accounts a ON a.id = g.account_id"
     " WHERE g.handle = $1 AND a.deleted_at IS NULL"
-    "  AND (g.discoverable OR g.account_id = $2::bigint)");
+    "  AND (g.discoverable OR g.account_id = $2::bigint"
+    /* parties to an agreement see each other */
+    "   OR EXISTS (SELECT 1 FROM agreements x JOIN memberships m ON m.organisation_id = x.organisation_id"
+    "     WHERE x.agent_id = g.id AND m.account_id = $2::bigint))");
 
 void handle_agent_get(req_t *r)
 {

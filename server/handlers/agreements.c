@@ -27,16 +27,18 @@
  * agreement_json, agreement_summary_json and terms_json
  * (migrations/R__representations.sql). */
 
-/* What lib/agreement.c and lib/authz.c need, for caller $2 (columns 0..7). */
-#define STATE_COLUMNS                                                                        \
+/* What lib/agreement.c and lib/authz.c need, for caller CALLER (a
+ * parameter, "$2"), in 8 columns; g is the agreement's agent. */
+#define STATE_COLUMNS_OF(CALLER)                                                             \
     "a.status, a.active_version IS NOT NULL, a.proposed_by,"                                 \
     " EXISTS (SELECT 1 FROM agreement_closures c WHERE c.agreement_id = a.id AND c.side = 'agent'),"  \
     " EXISTS (SELECT 1 FROM agreement_closures c WHERE c.agreement_id = a.id"                \
     "   AND c.side = 'organisation'),"                                                       \
-    " g.account_id = $2::bigint,"                                                            \
+    " g.account_id = " CALLER "::bigint,"                                                    \
     " coalesce((SELECT m.role FROM memberships m WHERE m.organisation_id = a.organisation_id" \
-    "   AND m.account_id = $2::bigint), ''),"                                                \
+    "   AND m.account_id = " CALLER "::bigint), ''),"                                        \
     " a.version"
+#define STATE_COLUMNS STATE_COLUMNS_OF("$2")
 #define STATE_NCOLS 8
 
 /* The notifications of one change, for the other side: the agent's account
@@ -83,19 +85,25 @@ typedef struct loaded {
     char version[24];
 } loaded_t;
 
-static void read_state(const PGresult *res, loaded_t *l)
+/* The state in row of res, its STATE_COLUMNS starting at column col. */
+static void read_state_at(const PGresult *res, int row, int col, loaded_t *l)
 {
     memset(l, 0, sizeof *l);
-    int st = agreement_status_parse(PQgetvalue(res, 0, 0));
+    int st = agreement_status_parse(PQgetvalue(res, row, col));
     l->state.status = st < 0 ? AGREEMENT_DECLINED : (agreement_status_t)st;
-    l->state.has_active_terms = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
-    int side = agreement_side_parse(PQgetvalue(res, 0, 2));
+    l->state.has_active_terms = strcmp(PQgetvalue(res, row, col + 1), "t") == 0;
+    int side = agreement_side_parse(PQgetvalue(res, row, col + 2));
     l->state.proposer = side < 0 ? AGREEMENT_SIDE_NONE : (agreement_side_t)side;
-    l->state.agent_closed = strcmp(PQgetvalue(res, 0, 3), "t") == 0;
-    l->state.organisation_closed = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
-    l->caller_is_agent = strcmp(PQgetvalue(res, 0, 5), "t") == 0;
-    snprintf(l->role, sizeof l->role, "%s", PQgetvalue(res, 0, 6));
-    snprintf(l->version, sizeof l->version, "%s", PQgetvalue(res, 0, 7));
+    l->state.agent_closed = strcmp(PQgetvalue(res, row, col + 3), "t") == 0;
+    l->state.organisation_closed = strcmp(PQgetvalue(res, row, col + 4), "t") == 0;
+    l->caller_is_agent = strcmp(PQgetvalue(res, row, col + 5), "t") == 0;
+    snprintf(l->role, sizeof l->role, "%s", PQgetvalue(res, row, col + 6));
+    snprintf(l->version, sizeof l->version, "%s", PQgetvalue(res, row, col + 7));
+}
+
+static void read_state(const PGresult *res, loaded_t *l)
+{
+    read_state_at(res, 0, 0, l);
 }
 
 static json_t *actions_json(unsigned actions)
@@ -104,6 +112,50 @@ static json_t *actions_json(unsigned actions)
     for (int i = 0; i < AGREEMENT_ACTION_COUNT; i++)
         if (actions & (1u << i)) json_array_append_new(a, json_string(agreement_action_name((agreement_action_t)i)));
     return a;
+}
+
+/* What only the caller's side tells, as members to add after the
+ * representation's: ,"my_side":…,"awaiting":…,"allowed_actions":[…]
+ * (none unless may_act: the caller's role may decide). Owned; NULL when out
+ * of memory. */
+static char *caller_members(const loaded_t *l, agreement_side_t side, bool may_act)
+{
+    json_t *arr = actions_json(may_act ? agreement_allowed_actions(&l->state, side) : 0);
+    char *actions = json_dumps(arr, JSON_COMPACT);
+    json_decref(arr);
+    agreement_side_t awaiting = agreement_awaiting(&l->state);
+    char awaiting_text[24];
+    snprintf(awaiting_text, sizeof awaiting_text, awaiting == AGREEMENT_SIDE_NONE ? "null" : "\"%s\"",
+             agreement_side_name(awaiting));
+    size_t len = (actions ? strlen(actions) : 2) + 96;
+    char *out = actions ? malloc(len) : NULL;
+    if (out)
+        snprintf(out, len, ",\"my_side\":\"%s\",\"awaiting\":%s,\"allowed_actions\":%s",
+                 agreement_side_name(side), awaiting_text, actions);
+    free(actions);
+    return out;
+}
+
+/* The side the caller of a list reads an agreement as, and whether its role
+ * may decide: lib/authz.c, as the pipeline decides for one agreement. */
+static agreement_side_t list_side(const loaded_t *l, bool *may_act)
+{
+    agreement_side_t side = authz_agreement_side(l->caller_is_agent, l->role, ORG_MEMBER_READ);
+    *may_act = side != AGREEMENT_SIDE_NONE &&
+               authz_agreement_side(l->caller_is_agent, l->role, ORG_POST) == side;
+    return side;
+}
+
+/* page_more_fn of the agreement lists: the item's STATE_COLUMNS follow its
+ * JSON (keys: 1 column, JSON: column 1, state from column 2). */
+static char *list_item_members(const PGresult *res, int row, void *ctx)
+{
+    (void)ctx;
+    loaded_t l;
+    read_state_at(res, row, 2, &l);
+    bool may_act;
+    agreement_side_t side = list_side(&l, &may_act);
+    return caller_members(&l, side, may_act);
 }
 
 /* 409 for an action the state machine refuses: the detail names the current
@@ -128,8 +180,24 @@ static void reply_illegal(req_t *r, const loaded_t *l, agreement_side_t side, co
 
 /* ---------- reading one agreement ---------- */
 
+/* Then the JSON, then the agent's capacity warning: the hours a week the
+ * agent would be committed to (the other agreements' terms in force and this
+ * one's shown terms) when that is past the agent's capacity. */
 #define AGREEMENT_GET_SQL                                                                    \
-    "SELECT " STATE_COLUMNS ", j::text FROM agreements a JOIN agents g ON g.id = a.agent_id"  \
+    "SELECT " STATE_COLUMNS ", j::text,"                                                     \
+    " (SELECT CASE WHEN a.status = 'proposed'"                                                \
+    "    THEN format('With these terms you would commit %s hours a week, more than your capacity of %s.'," \
+    "      c.total, g.capacity_hours_per_week)"                                               \
+    "    ELSE format('You have committed %s hours a week, more than your capacity of %s.',"   \
+    "      c.total, g.capacity_hours_per_week) END"                                           \
+    "  FROM (SELECT t.hours_per_week + coalesce((SELECT sum(v.hours_per_week)"                \
+    "     FROM agreements x JOIN agreement_versions v ON v.agreement_id = x.id"               \
+    "      AND v.version = x.active_version"                                                  \
+    "     WHERE x.agent_id = a.agent_id AND x.id <> a.id AND x.status IN ('active', 'proposed')), 0)" \
+    "     AS total FROM agreement_versions t WHERE t.agreement_id = a.id"                     \
+    "     AND t.version = agreement_shown_version(a)) c"                                      \
+    "  WHERE a.status IN ('proposed', 'active') AND c.total > g.capacity_hours_per_week)"     \
+    " FROM agreements a JOIN agents g ON g.id = a.agent_id"                                   \
     " CROSS JOIN LATERAL agreement_json(a) j WHERE a.id = $1::bigint"
 
 static db_stmt_t q_get = DB_STMT("agreement_get", true, AGREEMENT_GET_SQL);
@@ -145,29 +213,30 @@ static void reply_agreement(req_t *r, int status, PGresult *res, agreement_side_
     read_state(res, &l);
     const char *j = PQgetvalue(res, 0, STATE_NCOLS);
     size_t jl = (size_t)PQgetlength(res, 0, STATE_NCOLS);
-    json_t *arr = actions_json(may_act ? agreement_allowed_actions(&l.state, side) : 0);
-    char *actions = json_dumps(arr, JSON_COMPACT);
-    json_decref(arr);
-    agreement_side_t awaiting = agreement_awaiting(&l.state);
-    char awaiting_text[24];
-    snprintf(awaiting_text, sizeof awaiting_text, awaiting == AGREEMENT_SIDE_NONE ? "null" : "\"%s\"",
-             agreement_side_name(awaiting));
-    size_t len = jl + (actions ? strlen(actions) : 2) + 96;
-    char *body = malloc(len);
+    char *more = caller_members(&l, side, may_act);
+    /* warnings for the viewer: past the agent's capacity, to the agent only */
+    json_t *warnings = json_array();
+    if (side == AGREEMENT_SIDE_AGENT && !PQgetisnull(res, 0, STATE_NCOLS + 1))
+        json_array_append_new(warnings, json_pack("{s:s, s:s}", "kind", "over_capacity", "message",
+                                                  PQgetvalue(res, 0, STATE_NCOLS + 1)));
+    char *wtext = json_dumps(warnings, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    json_decref(warnings);
+    size_t len = jl + (more ? strlen(more) : 0) + (wtext ? strlen(wtext) : 0) + 24;
+    char *body = more ? malloc(len) : NULL;
     size_t at = body ? jsontext_compact(body, j, jl) : 0;
-    if (!body || at < 2 || body[at - 1] != '}') {
+    if (!body || !wtext || at < 2 || body[at - 1] != '}') {
         free(body);
-        free(actions);
+        free(more);
+        free(wtext);
         PQclear(res);
         http_error(r, 500, "internal", "Internal error", NULL);
         return;
     }
     /* what depends on the caller, after the representation's members */
     at--;
-    at += (size_t)snprintf(body + at, len - at,
-                           ",\"my_side\":\"%s\",\"awaiting\":%s,\"allowed_actions\":%s}",
-                           agreement_side_name(side), awaiting_text, actions ? actions : "[]");
-    free(actions);
+    at += (size_t)snprintf(body + at, len - at, "%s,\"warnings\":%s}", more, wtext);
+    free(more);
+    free(wtext);
     set_etag(r, l.version);
     PQclear(res);
     http_reply_text(r, status, "application/json", body, at);
@@ -557,6 +626,8 @@ static db_stmt_t q_apply = DB_STMT("agreement_apply", false,
     " WHERE id = $1::bigint RETURNING id, organisation_id, agent_id, status, terms_version),"
     " closure AS (INSERT INTO agreement_closures (agreement_id, side, commitments_kept, note, closed_by)"
     "  SELECT up.id, $5::text, $6::bool, coalesce($7, ''), $2::bigint FROM up WHERE $6::bool IS NOT NULL),"
+    " outcome AS (INSERT INTO agreement_version_outcomes (agreement_id, version, outcome, side, decided_by)"
+    "  SELECT up.id, up.terms_version, $10::text, $5::text, $2::bigint FROM up WHERE $10::text IS NOT NULL),"
     NOTIFY("$5::text", "$2::bigint", "$8::text", "$9::text",
            "(SELECT t.role FROM agreement_versions t WHERE t.agreement_id = up.id"
            " AND t.version = up.terms_version)", "nullif($7, '')")
@@ -619,12 +690,16 @@ static void transition(req_t *r, agreement_action_t action)
         verb = l.state.status == AGREEMENT_CONCLUDED ? "recorded their closure of" : "concluded";
         break;
     }
-    const char *params[9] = {id, r->caller.account_id_text, agreement_status_name(out.status),
-                             db_bool(out.activates_pending), agreement_side_name(side),
-                             out.records_closure ? db_bool(kept) : NULL, note, kind, verb};
+    /* what happens to the pending version: accepted, or dropped as declined or withdrawn */
+    const char *outcome = out.activates_pending ? "accepted"
+                          : action == AGREEMENT_DECLINE ? "declined"
+                          : action == AGREEMENT_WITHDRAW ? "withdrawn" : NULL;
+    const char *params[10] = {id, r->caller.account_id_text, agreement_status_name(out.status),
+                              db_bool(out.activates_pending), agreement_side_name(side),
+                              out.records_closure ? db_bool(kept) : NULL, note, kind, verb, outcome};
     problem_t p;
     problem_init(&p);
-    PGresult *res = db_exec(&q_apply, 9, params, &p);
+    PGresult *res = db_exec(&q_apply, 10, params, &p);
     free(note);
     if (!res) {
         db_rollback();
@@ -664,6 +739,9 @@ static db_stmt_t q_amend = DB_STMT("agreement_amend", false,
     " up AS (UPDATE agreements a SET status = $14, proposed_by = $3::text, terms_version = v.version,"
     "   version = a.version + 1, updated_at = now() FROM v WHERE a.id = v.agreement_id"
     "  RETURNING a.id, a.organisation_id, a.agent_id, a.status),"
+    /* a proposal still awaiting an answer is replaced by this one */
+    " superseded AS (INSERT INTO agreement_version_outcomes (agreement_id, version, outcome, side, decided_by)"
+    "  SELECT cur.id, cur.next - 1, 'superseded', $3::text, $2::bigint FROM cur WHERE $15::bool),"
     NOTIFY("$3::text", "$2::bigint", "'agreement_amended'", "'proposed new terms for'",
            "(SELECT role FROM v)", "$12")
     " SELECT 1 FROM up");
@@ -710,11 +788,12 @@ void handle_agreement_patch(req_t *r)
         reply_illegal(r, &l, side, err);
         return;
     }
-    const char *params[14] = {id, r->caller.account_id_text, agreement_side_name(side), t.role,
+    const char *params[15] = {id, r->caller.account_id_text, agreement_side_name(side), t.role,
                               t.packaging, t.hours_present ? t.hours : NULL, t.terms, t.rewards,
                               t.starts_on, t.review_on, db_bool(t.review_on_present),
-                              t.change_note, t.purposes, agreement_status_name(out.status)};
-    PGresult *res = db_exec(&q_amend, 14, params, &p);
+                              t.change_note, t.purposes, agreement_status_name(out.status),
+                              db_bool(l.state.status == AGREEMENT_PROPOSED)};
+    PGresult *res = db_exec(&q_amend, 15, params, &p);
     terms_input_free(&t);
     json_decref(body);
     if (!res) {
@@ -734,13 +813,17 @@ void handle_agreement_patch(req_t *r)
 
 /* ---------- lists ---------- */
 
-/* ?status= into out (NULL when absent); false with 400 set when unknown. */
-static bool read_status(req_t *r, const char **out)
+/* ?status= and ?standing= (where the relationship stands, pending changes
+ * aside: agreement_standing) into out (NULL when absent); false with 400 set
+ * when unknown. */
+static bool read_status(req_t *r, const char **out, const char **standing)
 {
     *out = http_query(r, "status");
+    *standing = http_query(r, "standing");
     problem_t p;
     problem_init(&p);
-    if (*out && !validate_enum_text(*out, "status", vocab_agreement_statuses, &p)) {
+    if ((*out && !validate_enum_text(*out, "status", vocab_agreement_statuses, &p)) ||
+        (*standing && !validate_enum_text(*standing, "standing", vocab_agreement_statuses, &p))) {
         purposes_bad_query(r, &p);
         return false;
     }
@@ -749,58 +832,67 @@ static bool read_status(req_t *r, const char **out)
 
 /* Newest first; $3 the cursor's id (NULL on the first page), $4 limit + 1. */
 static db_stmt_t q_mine = DB_STMT("agreements_mine", true,
-    "SELECT a.id::text, j::text FROM agreements a CROSS JOIN LATERAL agreement_summary_json(a) j"
+    "SELECT a.id::text, j::text, " STATE_COLUMNS_OF("$1") " FROM agreements a"
+    " JOIN agents g ON g.id = a.agent_id CROSS JOIN LATERAL agreement_summary_json(a) j"
     " WHERE a.id IN ("
     "   SELECT x.id FROM agreements x JOIN agents xg ON xg.id = x.agent_id"
     "   WHERE xg.account_id = $1::bigint AND $5::text IS DISTINCT FROM 'organisation'"
     "   UNION ALL"
     "   SELECT x.id FROM agreements x JOIN memberships m ON m.organisation_id = x.organisation_id"
     "   WHERE m.account_id = $1::bigint AND $5::text IS DISTINCT FROM 'agent')"
-    " AND ($2::text IS NULL OR a.status = $2) AND a.id < coalesce($3::bigint, 9223372036854775807)"
+    " AND ($2::text IS NULL OR a.status = $2) AND ($6::text IS NULL OR agreement_standing(a) = $6)"
+    " AND a.id < coalesce($3::bigint, 9223372036854775807)"
     " ORDER BY a.id DESC LIMIT $4::int");
 
 void handle_my_agreements(req_t *r)
 {
     page_t pg;
-    const char *status;
-    if (!page_begin(r, &pg, "my-agreements", CURSOR_KEY_ID) || !read_status(r, &status)) return;
+    const char *status, *standing;
+    if (!page_begin(r, &pg, "my-agreements", CURSOR_KEY_ID) || !read_status(r, &status, &standing))
+        return;
     const char *side = http_query(r, "side");
     if (side && agreement_side_parse(side) < 0) {
         bad_query(r, "side", "must be agent or organisation");
         return;
     }
-    const char *params[5] = {r->caller.account_id_text, status, page_key(&pg, 0), pg.fetch, side};
+    const char *params[6] = {r->caller.account_id_text, status, page_key(&pg, 0), pg.fetch, side,
+                             standing};
     problem_t p;
     problem_init(&p);
-    PGresult *res = db_exec(&q_mine, 5, params, &p);
+    PGresult *res = db_exec(&q_mine, 6, params, &p);
     if (!res) {
         http_reply_problem(r, &p);
         return;
     }
-    page_reply(r, &pg, res, NULL);
+    page_reply_more(r, &pg, res, NULL, list_item_members, NULL);
 }
 
 static db_stmt_t q_of_organisation = DB_STMT("agreements_of_organisation", true,
-    "SELECT a.id::text, j::text FROM agreements a CROSS JOIN LATERAL agreement_summary_json(a) j"
+    "SELECT a.id::text, j::text, " STATE_COLUMNS_OF("$5") " FROM agreements a"
+    " JOIN agents g ON g.id = a.agent_id CROSS JOIN LATERAL agreement_summary_json(a) j"
     " WHERE a.organisation_id = $1::bigint"
-    " AND ($2::text IS NULL OR a.status = $2) AND a.id < coalesce($3::bigint, 9223372036854775807)"
+    " AND ($2::text IS NULL OR a.status = $2) AND ($6::text IS NULL OR agreement_standing(a) = $6)"
+    " AND a.id < coalesce($3::bigint, 9223372036854775807)"
     " ORDER BY a.id DESC LIMIT $4::int");
 
 void handle_organisation_agreements(req_t *r)
 {
     const authz_org_t org = r->org;
     page_t pg;
-    const char *status;
-    if (!page_begin(r, &pg, "organisation-agreements", CURSOR_KEY_ID) || !read_status(r, &status)) return;
+    const char *status, *standing;
+    if (!page_begin(r, &pg, "organisation-agreements", CURSOR_KEY_ID) ||
+        !read_status(r, &status, &standing))
+        return;
     problem_t p;
     problem_init(&p);
-    const char *params[4] = {org.id, status, page_key(&pg, 0), pg.fetch};
-    PGresult *res = db_exec(&q_of_organisation, 4, params, &p);
+    const char *params[6] = {org.id, status, page_key(&pg, 0), pg.fetch, r->caller.account_id_text,
+                             standing};
+    PGresult *res = db_exec(&q_of_organisation, 6, params, &p);
     if (!res) {
         http_reply_problem(r, &p);
         return;
     }
-    page_reply(r, &pg, res, NULL);
+    page_reply_more(r, &pg, res, NULL, list_item_members, NULL);
 }
 
 /* ---------- review dates approaching ---------- */
@@ -884,7 +976,7 @@ static db_stmt_t q_portfolio = DB_STMT("agreements_portfolio", true,
     "  SELECT 3, pa.slug, json_build_object('kind', 'energy_without_agreement', 'message',"
     "   format('You give %s%% of your energy to %s, but no active agreement serves it.', pa.energy, pa.name),"
     "   'purpose', json_build_object('slug', pa.slug, 'name', pa.name))"
-    "   FROM purposes_all pa WHERE pa.energy > 0 AND pa.h = 0)"
+    "   FROM purposes_all pa WHERE pa.energy > 0 AND pa.h = 0 AND EXISTS (SELECT 1 FROM inforce))"
     "SELECT json_build_object('capacity_hours_per_week', g0.cap, 'committed_hours', c.h,"
     " 'available_hours', greatest(g0.cap - c.h, 0),"
     " 'agreements', coalesce((SELECT json_agg(x.j ORDER BY x.id DESC) FROM (SELECT a.id, j"

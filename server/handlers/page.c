@@ -116,14 +116,30 @@ void page_reply_items(req_t *r, char *items, size_t len)
 
 void page_reply(req_t *r, const page_t *pg, PGresult *res, const char *extra)
 {
+    page_reply_more(r, pg, res, extra, NULL, NULL);
+}
+
+void page_reply_more(req_t *r, const page_t *pg, PGresult *res, const char *extra,
+                     page_more_fn more, void *ctx)
+{
     int col = pg->nkeys;
     int rows = PQntuples(res), n = 0, last = -1;
     size_t len = 0;
     /* the items, and the row of the last one shown */
+    char **mores = more && rows ? calloc((size_t)rows, sizeof *mores) : NULL;
+    if (more && rows && !mores) {
+        PQclear(res);
+        http_error(r, 500, "internal", "Internal error", NULL);
+        return;
+    }
     for (int i = 0; i < rows && n <= pg->limit; i++) {
         if (PQgetisnull(res, i, col)) continue;
         if (++n > pg->limit) break;
         len += (size_t)PQgetlength(res, i, col) + 1;
+        if (mores) {
+            mores[i] = more(res, i, ctx);
+            len += mores[i] ? strlen(mores[i]) : 0;
+        }
         last = i;
     }
     char *cursor = NULL;
@@ -143,6 +159,8 @@ void page_reply(req_t *r, const page_t *pg, PGresult *res, const char *extra)
     char *items = malloc(len + 1);
     if (!items) {
         free(cursor);
+        for (int i = 0; mores && i < rows; i++) free(mores[i]);
+        free(mores);
         PQclear(res);
         http_error(r, 500, "internal", "Internal error", NULL);
         return;
@@ -151,8 +169,18 @@ void page_reply(req_t *r, const page_t *pg, PGresult *res, const char *extra)
     for (int i = 0; i <= last; i++) {
         if (PQgetisnull(res, i, col)) continue;
         if (o) items[o++] = ',';
-        o += jsontext_compact(items + o, PQgetvalue(res, i, col), (size_t)PQgetlength(res, i, col));
+        size_t at = jsontext_compact(items + o, PQgetvalue(res, i, col), (size_t)PQgetlength(res, i, col));
+        if (mores && mores[i] && at >= 2 && items[o + at - 1] == '}') {
+            /* the item's own members, then the caller's, then the brace */
+            size_t ml = strlen(mores[i]);
+            memcpy(items + o + at - 1, mores[i], ml);
+            items[o + at - 1 + ml] = '}';
+            at += ml;
+        }
+        o += at;
     }
+    for (int i = 0; mores && i < rows; i++) free(mores[i]);
+    free(mores);
     PQclear(res);
     reply_envelope(r, items, o, cursor, extra);
     free(items);

@@ -49,6 +49,13 @@ const char *page_key(const page_t *pg, int i);
  * ("\"unread\":3"). A first key too long for a cursor is sent as "" (the
  * statement then finds the row by the others). Clears res. */
 void page_reply(req_t *r, const page_t *pg, PGresult *res, const char *extra);
+/* More members for the item of row: text like ",\"my_side\":\"agent\"" (owned by
+ * the pager), added after the item's own; NULL for none. */
+typedef char *(*page_more_fn)(const PGresult *res, int row, void *ctx);
+/* page_reply, with more(res, row, ctx) members in each item: what depends on
+ * the caller, which a representation never holds. */
+void page_reply_more(req_t *r, const page_t *pg, PGresult *res, const char *extra,
+                     page_more_fn more, void *ctx);
 /* Reply 200 with a list that has no next page, its items already written
  * (compact JSON joined by commas; items is taken, may be NULL when len is 0). */
 void page_reply_items(req_t *r, char *items, size_t len);
