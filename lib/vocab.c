@@ -19,6 +19,8 @@ const char *const vocab_agreement_actions[VOCAB_AGREEMENT_ACTIONS + 1] = {
 
 const char *const vocab_agreement_sides[] = {"agent", "organisation", NULL};
 
+const char *const vocab_version_outcomes[] = {"accepted", "declined", "withdrawn", "superseded", NULL};
+
 const char *const vocab_legal_forms[] = {"for_purpose_enterprise", "cooperative", "nonprofit",
                                          "foundation", "b_corp", "company", "informal", "other",
                                          NULL};
@@ -35,6 +37,7 @@ const vocab_list_t vocab_lists[] = {
     {"agreement_statuses", vocab_agreement_statuses},
     {"agreement_actions", vocab_agreement_actions},
     {"agreement_sides", vocab_agreement_sides},
+    {"version_outcomes", vocab_version_outcomes},
     {"legal_forms", vocab_legal_forms},
     {"governances", vocab_governances},
     {"member_roles", vocab_member_roles},

@@ -18,6 +18,8 @@ extern const char *const vocab_agreement_statuses[VOCAB_AGREEMENT_STATUSES + 1];
 #define VOCAB_AGREEMENT_ACTIONS 5
 extern const char *const vocab_agreement_actions[VOCAB_AGREEMENT_ACTIONS + 1];
 extern const char *const vocab_agreement_sides[];
+/* What was decided about a version of an agreement's terms. */
+extern const char *const vocab_version_outcomes[];
 extern const char *const vocab_legal_forms[];
 extern const char *const vocab_governances[];
 extern const char *const vocab_member_roles[];

@@ -691,9 +691,9 @@ static void transition(req_t *r, agreement_action_t action)
         break;
     }
     /* what happens to the pending version: accepted, or dropped as declined or withdrawn */
-    const char *outcome = out.activates_pending ? "accepted"
-                          : action == AGREEMENT_DECLINE ? "declined"
-                          : action == AGREEMENT_WITHDRAW ? "withdrawn" : NULL;
+    const char *outcome = out.activates_pending ? vocab_version_outcomes[0]
+                          : action == AGREEMENT_DECLINE ? vocab_version_outcomes[1]
+                          : action == AGREEMENT_WITHDRAW ? vocab_version_outcomes[2] : NULL;
     const char *params[10] = {id, r->caller.account_id_text, agreement_status_name(out.status),
                               db_bool(out.activates_pending), agreement_side_name(side),
                               out.records_closure ? db_bool(kept) : NULL, note, kind, verb, outcome};

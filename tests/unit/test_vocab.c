@@ -124,8 +124,14 @@ static void test_every_enum_like_a_list_is_it(void **state)
     json_t *e;
     json_array_foreach(enums, i, e) {
         const json_t *words = json_object_get(e, "words");
+        /* lists may share words (agreement statuses and version outcomes
+         * share declined and withdrawn): an enum that is one of them is fine */
+        bool is_a_list = false;
+        for (const vocab_list_t *v = vocab_lists; v->name; v++)
+            if (same(words, v->words)) is_a_list = true;
+        if (is_a_list) continue;
         for (const vocab_list_t *v = vocab_lists; v->name; v++) {
-            if (shared(words, v->words) < 2 || same(words, v->words)) continue;
+            if (shared(words, v->words) < 2) continue;
             char *text = json_dumps(words, JSON_COMPACT);
             fprintf(stderr, "%s is %s, vocab %s is ", json_string_value(json_object_get(e, "path")),
                     text, v->name);
