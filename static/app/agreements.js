@@ -1,7 +1,7 @@
 // agreements: cards, the actions each side may take, and the agreement form
-// (propose and amend share it). The API decides; this only offers what the
-// state machine allows: accept/decline by the side that did not propose,
-// withdraw by the proposer, conclude when active, amend while open.
+// (propose and amend share it). The API decides and says so for the viewer
+// (my_side, awaiting, allowed_actions on every agreement, in lists too); this
+// only offers what it says, worded for the viewer's side.
 import { api, ApiError } from './api.js';
 import { h, day, plural, word, PACKAGINGS, PERIODS, periodLabel } from './dom.js';
 import { field, onSubmit, showErrors, splitList, value } from './forms.js';
@@ -34,37 +34,46 @@ export function closureOf(a, side) {
 // (summaries) carry role, hours... flat.
 export const termsOf = (a) => (a.terms && typeof a.terms === 'object' ? a.terms : a);
 
-const LABELS = { accept: ['Accept', 'primary'], decline: ['Decline', 'danger'], withdraw: ['Withdraw proposal', 'danger'],
-  conclude: ['Conclude', 'secondary'], amend: ['Amend terms', 'secondary'] };
+// Where the relationship stands, pending changes aside: an active agreement
+// with an amendment awaiting consent is still active.
+export const standingOf = (a) => a.standing ?? a.status;
+// A change to terms in force is pending (an amendment, not a first proposal).
+export const amendmentPending = (a) => standingOf(a) === 'active' && a.status === 'proposed';
 
-// [{action, label, kind}] the side may take now. The API says so on the
-// detail (allowed_actions); for list items it follows the state machine.
-export function allowedActions(a, side) {
-  let names;
-  if (Array.isArray(a.allowed_actions)) names = a.allowed_actions;
-  else if (!side) names = [];
-  else if (a.status === 'proposed') {
-    names = a.proposed_by && a.proposed_by !== side ? ['accept', 'decline'] : a.proposed_by === side ? ['withdraw'] : [];
-    names.push('amend');
-  } else if (a.status === 'active') names = ['conclude', 'amend'];
-  else if (a.status === 'concluded' && closureOf(a, side) === null) names = ['conclude'];
-  else names = [];
+const LABELS = { accept: ['Accept', 'primary'], decline: ['Decline', 'danger'], withdraw: ['Withdraw proposal', 'danger'],
+  conclude: ['Conclude', 'secondary'], amend: ['Propose a change', 'secondary'] };
+const AMENDMENT_LABELS = { accept: 'Accept the change', decline: 'Decline the change', withdraw: 'Withdraw your change' };
+
+// [{action, label, kind}] the viewer may take now: exactly the API's
+// allowed_actions (none where the answer does not say).
+export function allowedActions(a) {
+  const names = Array.isArray(a.allowed_actions) ? a.allowed_actions : [];
+  const amending = amendmentPending(a);
   return names.filter((n) => LABELS[n]).map((action) => ({
     action,
-    label: action === 'conclude' && a.status === 'concluded' ? 'Record your closure' : LABELS[action][0],
+    label: action === 'conclude' && a.status === 'concluded' ? 'Record your closure'
+      : action === 'amend' && a.status === 'proposed' ? (a.awaiting === a.my_side ? 'Propose other terms' : 'Change your proposal')
+      : (amending && AMENDMENT_LABELS[action]) || LABELS[action][0],
     kind: LABELS[action][1],
   }));
 }
 
-export function waitingText(a, side) {
-  if (a.status !== 'proposed' || !side) return null;
-  const awaiting = a.awaiting ?? (a.proposed_by ? (a.proposed_by === 'agent' ? 'organisation' : 'agent') : null);
-  if (!awaiting) return null;
-  return awaiting === side ? 'Waiting for your answer.' : 'Waiting for the other side to answer.';
+// One sentence from the viewer's side: who must answer what.
+export function waitingText(a, side = a.my_side) {
+  if (a.status !== 'proposed' || !side || !a.awaiting) return null;
+  const mine = a.awaiting === side;
+  if (amendmentPending(a)) return mine ? 'A change to the terms waits for your consent.' : 'Your change to the terms waits for the other side’s consent.';
+  return mine ? 'This proposal waits for your answer.' : 'Your proposal waits for the other side’s answer.';
+}
+
+// The line a closed agreement needs from this side, if any.
+export function closureDue(a) {
+  return a.status === 'concluded' && (a.allowed_actions ?? []).includes('conclude');
 }
 
 export function agreementCard(a, { side: preferred } = {}) {
   const side = sideOf(a, preferred);
+  const mine = a.awaiting && a.awaiting === side;
   const org = agreementOrg(a);
   const agent = agreementAgent(a);
   const eng = engagementOf(a);
@@ -72,9 +81,11 @@ export function agreementCard(a, { side: preferred } = {}) {
   const title = t.role || eng?.title || 'Agreement';
   const waiting = waitingText(a, side);
   return h('article', { class: 'card card--link' },
-    h('p', { class: 'card__eyebrow' }, badge(a.status),
+    h('p', { class: 'card__eyebrow' }, badge(standingOf(a)),
+      amendmentPending(a) ? h('span', { class: 'badge badge--proposed', text: 'Change proposed' }) : null,
       a.terms_version > 1 ? h('span', { text: `Terms version ${a.terms_version}` }) : null,
-      waiting ? h('strong', { text: waiting }) : null),
+      waiting ? h(mine ? 'strong' : 'span', { text: waiting }) : null,
+      closureDue(a) ? h('strong', { text: 'Record your closure.' }) : null),
     h('h3', { class: 'card__title' }, h('a', { href: `/agreements/${encodeURIComponent(a.id)}`, text: title })),
     h('p', { class: 'agreement__parties' },
       h('span', { text: agentName(agent) || 'Agent' }), h('span', { class: 'sep', text: 'with' }), h('span', { text: orgName(org) || 'Organisation' })),
@@ -88,18 +99,24 @@ export function agreementCard(a, { side: preferred } = {}) {
 // Buttons for the allowed actions. onDone(updated) after a transition;
 // onAmend() / onConclude() open the forms (pages decide where they live).
 export function actionButtons(a, side, { onDone, onAmend, onConclude }) {
-  const actions = allowedActions(a, side);
+  const actions = allowedActions(a);
   if (!actions.length) return null;
   return h('div', { class: 'actions' }, actions.map(({ action, label, kind }) => {
     const b = h('button', { type: 'button', class: `btn${kind === 'primary' ? '' : kind === 'danger' ? ' btn--danger' : ' btn--secondary'}`, text: label });
     b.addEventListener('click', async () => {
       if (action === 'amend') { onAmend?.(); return; }
       if (action === 'conclude') { onConclude?.(); return; }
-      if ((action === 'decline' || action === 'withdraw') && !confirm(action === 'decline' ? 'Decline this proposal?' : 'Withdraw your proposal?')) return;
+      const amending = amendmentPending(a);
+      if ((action === 'decline' || action === 'withdraw') && !confirm(action === 'decline'
+        ? (amending ? 'Decline this change? The terms in force stay as they are.' : 'Decline this proposal?')
+        : (amending ? 'Withdraw your change? The terms in force stay as they are.' : 'Withdraw your proposal?'))) return;
+      if (action === 'accept' && a.warnings?.length && !confirm(`${a.warnings.map(warningText).join(' ')} Accept anyway?`)) return;
       busy(b, true);
       try {
         const res = await api('POST', `/api/v1/agreements/${encodeURIComponent(a.id)}/${action}`, { body: {} });
-        toast({ accept: 'Accepted. The agreement is active.', decline: 'Declined.', withdraw: 'Withdrawn.' }[action]);
+        toast(amending
+          ? { accept: 'You accepted the change. The new terms are in force.', decline: 'You declined the change. The terms in force stay as they were.', withdraw: 'You withdrew your change. The terms in force stay as they were.' }[action]
+          : { accept: 'Accepted. The agreement is active.', decline: 'Declined.', withdraw: 'Withdrawn.' }[action]);
         if (res.data?.warnings?.length) toast(res.data.warnings.map(warningText).join(' '), 'error');
         onDone?.(res.data);
       } catch (err) {

@@ -63,6 +63,7 @@ export default async function render(ctx) {
     const problems = agreementProblems(body);
     if (problems.length) { showErrors(form, problems); return; }
     const res = await api('POST', '/api/v1/agreements', { body, idempotencyKey: key });
+    if (res.data?.warnings?.length) toast(res.data.warnings.map((w) => w.message).join(' '), 'error');
     toast(side === 'agent' ? `Proposal sent to ${orgLabel}.` : `Proposal sent to ${agent}.`);
     ctx.navigate(`/agreements/${encodeURIComponent(res.data.id)}`, { replace: true });
   });

@@ -5,7 +5,7 @@ import { h, replace, day, dateTime, plural, word, num } from '../dom.js';
 import { onSubmit, showErrors } from '../forms.js';
 import {
   actionButtons, agreementAgent, allowedActions, agreementBody, agreementFields, agreementOrg, agreementProblems,
-  closureOf, concludeForm, engagementOf, sideOf, termsOf, waitingText, warningText,
+  amendmentPending, closureOf, concludeForm, engagementOf, sideOf, standingOf, termsOf, waitingText, warningText,
 } from '../agreements.js';
 import { requireSignIn } from '../router.js';
 import { agentHandle, agentName, badge, empty, errorNotice, notice, orgName, orgSlug, purposeChips, rewardsList, skeletons, toast } from '../ui.js';
@@ -32,8 +32,12 @@ export default async function render(ctx) {
   const org = agreementOrg(a);
   const agent = agreementAgent(a);
   const eng = engagementOf(a);
-  const t = termsOf(a);
-  const inForce = a.active_terms && a.active_version && a.active_version !== a.terms_version ? a.active_terms : null;
+  // Three things never confused: the terms in force, a change awaiting
+  // consent, and a change declined or withdrawn.
+  const amending = amendmentPending(a);
+  const t = amending ? a.active_terms : termsOf(a);
+  const pending = amending ? a.pending_terms : null;
+  const dropped = a.dropped_change ?? null;
   ctx.setTitle(t.role ? `Agreement: ${t.role}` : 'Agreement');
 
   const panel = h('div', { class: 'stack' });
@@ -41,10 +45,13 @@ export default async function render(ctx) {
   const waiting = waitingText(a, side);
 
   const showActions = () => {
+    const mine = a.awaiting && a.awaiting === side;
     replace(panel,
-      waiting ? notice(waiting.includes('your') ? 'warn' : 'info', waiting,
-        waiting.includes('your') ? 'Accept to make it binding, decline, or amend the terms to propose a change.' : 'You can still amend or withdraw it.') : null,
-      a.status === 'active' ? h('p', { class: 'muted', text: 'This agreement is in force. When the work is done, conclude it; if something changes, propose an amendment.' }) : null,
+      waiting ? notice(mine ? 'warn' : 'info', waiting,
+        mine ? (amending ? 'Accept to put the new terms in force, or decline to keep the terms as they are.' : 'Accept to make it binding, decline it, or propose other terms.')
+          : 'You can still change or withdraw it.') : null,
+      mine && a.warnings?.length ? notice('warn', 'Past your capacity', a.warnings.map(warningText).join(' ')) : null,
+      a.status === 'active' ? h('p', { class: 'muted', text: 'This agreement is in force. When the work is done, conclude it; if something changes, propose a change to the terms.' }) : null,
       actionButtons(a, side, {
         onDone: () => ctx.reload(),
         onAmend: () => { panel.replaceChildren(amendForm(ctx, a, t, etag, showActions)); panel.querySelector('input, textarea')?.focus(); },
@@ -52,7 +59,7 @@ export default async function render(ctx) {
       }) ?? h('p', { class: 'muted', text: side ? 'There is nothing for you to do on this agreement now.' : 'You can read this agreement.' }));
   };
   showActions();
-  if (ctx.query.get('amend') && allowedActions(a, side).some((x) => x.action === 'amend')) {
+  if (ctx.query.get('amend') && allowedActions(a).some((x) => x.action === 'amend')) {
     panel.replaceChildren(amendForm(ctx, a, t, etag, showActions));
   }
 
@@ -63,7 +70,8 @@ export default async function render(ctx) {
       h('nav', { class: 'breadcrumbs', 'aria-label': 'Breadcrumb' }, h('ol', {},
         h('li', {}, h('a', { href: side === 'organisation' && orgSlug(org) ? `/organisations/${encodeURIComponent(orgSlug(org))}/agreements` : '/me/agreements', text: 'Agreements' })),
         h('li', {}, h('span', { 'aria-current': 'page', text: t.role || 'Agreement' })))),
-      h('div', { class: 'actions' }, h('h1', { text: t.role || 'Agreement' }), badge(a.status)),
+      h('div', { class: 'actions' }, h('h1', { text: t.role || 'Agreement' }), badge(standingOf(a)),
+        amending ? h('span', { class: 'badge badge--proposed', text: 'Change proposed' }) : null),
       h('p', { class: 'agreement__parties' },
         agentHandle(agent) ? h('a', { href: `/agents/${encodeURIComponent(agentHandle(agent))}`, text: agentName(agent) }) : h('span', { text: agentName(agent) }),
         h('span', { class: 'sep', text: 'and' }),
@@ -76,10 +84,11 @@ export default async function render(ctx) {
           fact('Packaging', t.packaging ? word(t.packaging) : '—'),
           fact('Starts', day(t.starts_on)),
           fact('Review', t.review_on ? day(t.review_on) : 'Not set')),
-        inForce ? notice('info', `Proposed change to the terms in force (version ${num(a.active_version)})`,
-          `${t.change_note ? `“${t.change_note}” — ` : ''}Until the other side accepts, version ${num(a.active_version)} stays in force: ${inForce.role}, ${plural(inForce.hours_per_week, 'hour')} a week.`) : null,
+        pending ? changeSection(a, pending, side) : null,
+        dropped ? droppedNotice(a, dropped, side) : null,
         h('section', { 'aria-labelledby': 'terms-title' },
-          h('h2', { id: 'terms-title', text: inForce ? 'Proposed terms' : 'Terms' }),
+          h('h2', { id: 'terms-title', text: a.active_terms && ['active', 'concluded'].includes(standingOf(a)) ? `Terms in force (version ${num(t.version ?? a.active_version)})`
+            : a.status === 'proposed' ? 'Proposed terms' : 'Terms as last proposed' }),
           h('p', { class: 'prose', text: (typeof t.terms === 'string' ? t.terms : '') || '—' })),
         h('section', { 'aria-labelledby': 'rewards-title' },
           h('h2', { id: 'rewards-title', text: 'Rewards' }),
@@ -107,10 +116,11 @@ export default async function render(ctx) {
   try {
     const data = await get(`/api/v1/agreements/${encodeURIComponent(a.id)}/versions`, { signal: ctx.signal });
     const items = [...itemsOf(data)].sort((x, y) => (y.version ?? 0) - (x.version ?? 0));
-    versions.replaceChildren(items.length ? h('ol', { class: 'timeline' }, items.map((v, i) => h('li', { class: `timeline__item${i === 0 ? ' timeline__item--current' : ''}` },
+    versions.replaceChildren(items.length ? h('ol', { class: 'timeline' }, items.map((v) => h('li', { class: `timeline__item${v.outcome === 'in_force' ? ' timeline__item--current' : ''}` },
       h('span', { class: 'timeline__dot', 'aria-hidden': 'true' }),
       h('div', { class: 'timeline__head' },
-        h('h3', { text: `Version ${num(v.version)}${i === 0 ? ' (latest)' : ''}` }),
+        h('h3', { text: `Version ${num(v.version)}` }),
+        v.outcome ? h('span', { class: `badge badge--${OUTCOME_BADGE[v.outcome] ?? 'neutral'}`, text: outcomeText(v, side) }) : null,
         h('span', { class: 'muted small', text: [v.proposed_by ? `proposed by the ${v.proposed_by}${v.author?.display_name ? ` (${v.author.display_name})` : ''}` : null, v.created_at ? dateTime(v.created_at) : null].filter(Boolean).join(' · ') })),
       v.change_note ? h('p', { class: 'timeline__note', text: `“${v.change_note}”` }) : null,
       h('p', { class: 'small', text: [v.role, v.hours_per_week ? `${plural(v.hours_per_week, 'hour')} a week` : null, v.packaging ? word(v.packaging) : null, v.starts_on ? `from ${day(v.starts_on)}` : null].filter(Boolean).join(' · ') }),
@@ -119,6 +129,48 @@ export default async function render(ctx) {
   } catch (err) {
     if (err.name !== 'AbortError') versions.replaceChildren(errorNotice(err, { what: 'Agreement versions' }));
   }
+}
+
+const OUTCOME_BADGE = { pending: 'proposed', in_force: 'active', accepted: 'concluded', declined: 'declined', withdrawn: 'withdrawn', superseded: 'withdrawn' };
+
+// Who did it, from the viewer's side: "you", "the organisation", "the agent".
+const who = (s, side) => (s === side ? 'you' : s ? `the ${s}` : 'the other side');
+
+function outcomeText(v, side) {
+  switch (v.outcome) {
+    case 'pending': return 'Waiting for consent';
+    case 'in_force': return 'In force';
+    case 'accepted': return `Accepted by ${who(v.decided_by, side)}, no longer in force`;
+    case 'declined': return `Declined by ${who(v.decided_by, side)}`;
+    case 'withdrawn': return `Withdrawn by ${who(v.decided_by, side)}`;
+    case 'superseded': return `Replaced by a newer proposal from ${who(v.decided_by, side)}`;
+    default: return v.outcome;
+  }
+}
+
+const termsLine = (x) => [x.role, x.hours_per_week ? `${plural(x.hours_per_week, 'hour')} a week` : null, x.packaging ? word(x.packaging) : null,
+  x.starts_on ? `from ${day(x.starts_on)}` : null, x.review_on ? `review ${day(x.review_on)}` : null].filter(Boolean).join(' · ');
+
+// The change awaiting consent, set apart from the terms in force.
+function changeSection(a, p, side) {
+  const mine = a.awaiting === side;
+  return h('section', { class: 'card card--tint', 'aria-labelledby': 'change-title' },
+    h('h2', { id: 'change-title', text: `Proposed change (version ${num(p.version)})` }),
+    h('p', {}, h('strong', { text: mine ? `Proposed by ${who(p.proposed_by, side)}; it waits for your consent.` : 'You proposed it; it waits for the other side’s consent.' })),
+    p.change_note ? h('p', { class: 'timeline__note', text: `“${p.change_note}”` }) : null,
+    h('p', { class: 'small', text: termsLine(p) }),
+    p.terms ? h('details', {}, h('summary', { text: 'Read the proposed terms' }), h('p', { class: 'prose', text: p.terms })) : null,
+    h('p', { class: 'muted small', text: `Until it is accepted, version ${num(a.active_version)} below stays in force.` }));
+}
+
+// A change that never came into force, said plainly.
+function droppedNotice(a, d, side) {
+  const by = d.by === side ? 'You' : `The ${d.by}`;
+  const verb = d.outcome === 'declined' ? 'declined' : 'withdrew';
+  const what = a.active_terms ? `the change to the terms (version ${num(d.version)})` : `the proposal (version ${num(d.version)})`;
+  return notice(d.outcome === 'declined' ? 'warn' : 'info', `${by} ${verb} ${what}${d.at ? ` on ${day(d.at.slice(0, 10))}` : ''}.`,
+    a.active_terms && ['active'].includes(standingOf(a)) ? `It never came into force: version ${num(a.active_version)} is still the terms in force.`
+      : 'It never came into force.');
 }
 
 const fact = (label, text) => h('li', { class: 'key-fact' }, h('span', { class: 'key-fact__label', text: label }), h('span', { class: 'key-fact__value', text }));

@@ -5,7 +5,7 @@ import { api, ApiError, get, getOptional, itemsOf, query } from '../api.js';
 import { h, replace, num, percent, word, timeEl, PACKAGINGS, initials } from '../dom.js';
 import { checkbox, field, onSubmit, pillGroup, showErrors, splitList, value, checkedValues } from '../forms.js';
 import { purposePicker, suggestSkills } from '../pickers.js';
-import { actionButtons, agreementCard, allowedActions, concludeForm, sideOf, warningText } from '../agreements.js';
+import { actionButtons, agreementCard, amendmentPending, closureDue, concludeForm, sideOf, standingOf, warningText } from '../agreements.js';
 import { requireSignIn } from '../router.js';
 import { loadSession, myAgent, session } from '../session.js';
 import { bar, busy, empty, errorNotice, notice, orgName, pagedList, purposeName, purposeSlug, scoreBadge, scoreBreakdown, skeletons, toast, unavailable } from '../ui.js';
@@ -67,7 +67,23 @@ async function fullAgent(signal) {
 async function overview(ctx, content) {
   const name = session.me.account?.display_name ?? '';
   const agent = myAgent();
-  content.append(head(`Hello, ${name}`, agent ? 'Here is what needs you, and what fits you.' : 'Welcome to Purposed. Where would you like to start?'));
+  const member = (session.me.memberships ?? []).length > 0;
+  content.append(head(`Hello, ${name}`, agent || member ? 'Here is what needs you first.' : 'Welcome to Purposed. Where would you like to start?'));
+  const needs = h('div', {}, skeletons(1));
+  if (agent || member) {
+    content.append(h('section', { 'aria-labelledby': 'needs-title' },
+      h('div', { class: 'section__head' }, h('h2', { id: 'needs-title', text: 'Needs you' }), h('a', { href: '/me/agreements', text: 'All agreements →' })),
+      needs));
+    needsYou(ctx, needs).catch((err) => { if (err.name !== 'AbortError') needs.replaceChildren(errorNotice(err, { what: 'Agreements' })); });
+  }
+  if (!agent && member) {
+    content.append(memberships(),
+      h('section', { class: 'card card--flat' },
+        h('h2', { text: 'Give your own time too?' }),
+        h('p', { class: 'muted', text: 'An agent profile lets organisations find you for purposes you support, and keeps your track record.' }),
+        h('a', { class: 'btn btn--secondary', href: '/me/profile', text: 'Create your agent profile' })));
+    return;
+  }
   if (!agent) {
     content.append(h('div', { class: 'onboarding' },
       h('section', { class: 'card' },
@@ -82,14 +98,10 @@ async function overview(ctx, content) {
     return;
   }
   const stats = h('div', {}, skeletons(1));
-  const waiting = h('div', {}, skeletons(1));
   const topMatches = h('div', {}, skeletons(1));
   const notes = h('div', {}, skeletons(1));
   content.append(
     h('section', { 'aria-labelledby': 'glance-title' }, h('h2', { id: 'glance-title', class: 'sr-only', text: 'At a glance' }), stats),
-    h('section', { 'aria-labelledby': 'waiting-title' },
-      h('div', { class: 'section__head' }, h('h2', { id: 'waiting-title', text: 'Waiting for your answer' }), h('a', { href: '/me/agreements', text: 'All agreements →' })),
-      waiting),
     h('section', { 'aria-labelledby': 'top-title' },
       h('div', { class: 'section__head' }, h('h2', { id: 'top-title', text: 'Best matches for you' }), h('a', { href: '/me/matches', text: 'All matches →' })),
       topMatches),
@@ -104,12 +116,6 @@ async function overview(ctx, content) {
       const p = await get('/api/v1/me/portfolio', { signal: ctx.signal });
       replace(stats, h('div', { class: 'stack' }, portfolioStats(p), warnings(p.warnings)));
     }),
-    settle(waiting, 'Agreements', async () => {
-      const data = await get(`/api/v1/me/agreements${query({ status: 'proposed', limit: 20 })}`, { signal: ctx.signal });
-      const mine = itemsOf(data).filter((a) => allowedActions(a, sideOf(a, 'agent')).some((x) => x.action === 'accept'));
-      waiting.replaceChildren(mine.length ? h('ul', { class: 'cards' }, mine.map((a) => h('li', {}, agreementCard(a, { side: 'agent' }))))
-        : h('p', { class: 'muted', text: 'Nothing is waiting for you. Proposals from organisations will appear here.' }));
-    }),
     settle(topMatches, 'Matching', async () => {
       const data = await get(`/api/v1/me/matches${query({ limit: 3 })}`, { signal: ctx.signal });
       const items = itemsOf(data);
@@ -123,6 +129,31 @@ async function overview(ctx, content) {
       notes.replaceChildren(items.length ? notificationList(items) : h('p', { class: 'muted', text: 'No notifications. You are all caught up.' }));
     }),
   ]);
+}
+
+// What needs the signed-in person, on either side: proposals to answer,
+// changes to consent to, reviews due, closures to record. The API says for
+// each agreement which side the viewer is on and whom it awaits.
+const REVIEW_SOON_DAYS = 14;
+async function needsYou(ctx, box) {
+  const items = [];
+  let cursor = null;
+  do {
+    const data = await get(`/api/v1/me/agreements${query({ limit: 100, cursor })}`, { signal: ctx.signal });
+    items.push(...itemsOf(data));
+    cursor = data.next_cursor;
+  } while (cursor && items.length < 300);
+  const soon = new Date(Date.now() + REVIEW_SOON_DAYS * 86400000).toISOString().slice(0, 10);
+  const groups = [
+    ['Proposals to answer', items.filter((a) => a.awaiting && a.awaiting === a.my_side && !amendmentPending(a))],
+    ['Changes to consent to', items.filter((a) => a.awaiting && a.awaiting === a.my_side && amendmentPending(a))],
+    ['Reviews due', items.filter((a) => standingOf(a) === 'active' && a.review_on && a.review_on <= soon)],
+    ['Closures to record', items.filter(closureDue)],
+  ].filter(([, list]) => list.length);
+  box.replaceChildren(groups.length ? h('div', { class: 'stack' }, groups.map(([title, list]) => h('section', { class: 'stack' },
+    h('h3', { text: `${title} (${list.length})` }),
+    h('ul', { class: 'cards' }, list.map((a) => h('li', {}, agreementCard(a)))))))
+    : h('p', { class: 'muted', text: 'Nothing needs you right now. Proposals, changes to consent to, reviews and closures will appear here.' }));
 }
 
 function memberships() {
@@ -331,17 +362,18 @@ async function matches(ctx, content) {
 // ---------- agreements ----------
 
 async function agreements(ctx, content) {
-  const status = ctx.query.get('status') ?? '';
+  // filtered by standing: an active agreement with a change awaiting consent is active
+  const status = ctx.query.get('standing') ?? ctx.query.get('status') ?? '';
   content.append(head('Your agreements', 'Every agreement you are part of, with what you can do now.'),
     h('nav', { 'aria-label': 'Filter by status' }, h('ul', { class: 'chips' },
       ['', 'proposed', 'active', 'concluded', 'declined', 'withdrawn'].map((s) => h('li', {},
         h('a', { class: `chip${s === status ? '' : ' chip--neutral'}`, 'aria-current': s === status ? 'true' : null,
-          href: `/me/agreements${s ? `?status=${s}` : ''}`, text: s ? word(s) : 'All' }))))));
+          href: `/me/agreements${s ? `?standing=${s}` : ''}`, text: s ? word(s) : 'All' }))))));
   const box = h('div');
   content.append(box);
   await pagedList(box, {
     label: 'Agreements', what: 'Agreements',
-    fetchPage: (cursor) => get(`/api/v1/me/agreements${query({ status, limit: 20, cursor })}`, { signal: ctx.signal }),
+    fetchPage: (cursor) => get(`/api/v1/me/agreements${query({ standing: status, limit: 20, cursor })}`, { signal: ctx.signal }),
     renderItem: (a) => {
       const side = sideOf(a, 'agent');
       const panel = h('div', { class: 'card__more' });

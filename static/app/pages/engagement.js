@@ -98,11 +98,31 @@ function proposeCard(e, org) {
     body = [h('p', { class: 'muted', text: 'Create your agent profile — your purposes, skills and capacity — to propose an agreement.' }),
       h('a', { class: 'btn', href: '/me/profile', text: 'Create your agent profile' })];
   } else {
-    body = [h('p', { class: 'muted', text: 'Suggest a role, hours and terms. The organisation answers; nothing is binding until both sides agree.' }),
-      h('a', { class: 'btn', href: `/agreements/new?engagement=${encodeURIComponent(e.id)}`, text: 'Propose an agreement' })];
+    // one open agreement per engagement: say so up front and link to it
+    const box = h('div', { class: 'stack' }, h('p', { class: 'muted', text: 'Checking your agreements…' }));
+    body = [box];
+    openAgreementFor(e.id).then((a) => box.replaceChildren(...(a
+      ? [h('p', {}, h('strong', { text: a.status === 'proposed' && !a.active_version ? 'You already have a proposal for this engagement.' : 'You already have an agreement for this engagement.' })),
+        h('p', { class: 'muted', text: a.awaiting === a.my_side ? 'It waits for your answer.' : a.awaiting ? 'It waits for the organisation’s answer. You can change it there.' : 'Change its terms there if something changes.' }),
+        h('a', { class: 'btn', href: `/agreements/${encodeURIComponent(a.id)}`, text: 'Open your agreement' })]
+      : [h('p', { class: 'muted', text: 'Suggest a role, hours and terms. The organisation answers; nothing is binding until both sides agree.' }),
+        h('a', { class: 'btn', href: `/agreements/new?engagement=${encodeURIComponent(e.id)}`, text: 'Propose an agreement' })])))
+      .catch(() => box.replaceChildren(h('a', { class: 'btn', href: `/agreements/new?engagement=${encodeURIComponent(e.id)}`, text: 'Propose an agreement' })));
   }
   return h('section', { class: 'card', 'aria-labelledby': 'propose-title' },
     h('h2', { id: 'propose-title', text: 'Interested?' }), body);
+}
+
+// The caller's open (proposed or active) agreement, as the agent, for engagement id.
+async function openAgreementFor(id) {
+  let cursor = null;
+  do {
+    const data = await get(`/api/v1/me/agreements${query({ side: 'agent', limit: 100, cursor })}`);
+    const a = itemsOf(data).find((x) => String(x.engagement?.id) === String(id) && ['proposed', 'active'].includes(x.status));
+    if (a) return a;
+    cursor = data.next_cursor;
+  } while (cursor);
+  return null;
 }
 
 function manageCard(ctx, e, etag) {

@@ -401,17 +401,18 @@ function postTab(ctx, org, body) {
 // ---------- agreements ----------
 
 async function agreementsTab(ctx, org, body) {
-  const status = ctx.query.get('status') ?? '';
+  // filtered by standing: an active agreement with a change awaiting consent is active
+  const status = ctx.query.get('standing') ?? ctx.query.get('status') ?? '';
   const list = h('div');
   const filter = h('nav', { 'aria-label': 'Filter by status' }, h('ul', { class: 'chips' },
     ['', 'proposed', 'active', 'concluded', 'declined', 'withdrawn'].map((s) => h('li', {},
       h('a', { class: `chip${s === status ? '' : ' chip--neutral'}`, 'aria-current': s === status ? 'true' : null,
-        href: `/organisations/${encodeURIComponent(org.slug)}/agreements${s ? `?status=${s}` : ''}`, text: s ? word(s) : 'All' })))));
+        href: `/organisations/${encodeURIComponent(org.slug)}/agreements${s ? `?standing=${s}` : ''}`, text: s ? word(s) : 'All' })))));
   body.append(h('section', { class: 'stack', 'aria-labelledby': 'agreements-title' },
     h('h2', { id: 'agreements-title', text: `Agreements of ${org.name}` }), filter, list));
   await pagedList(list, {
     label: 'Agreements', what: 'Agreements',
-    fetchPage: (cursor) => get(`/api/v1/organisations/${encodeURIComponent(org.slug)}/agreements${query({ status, limit: 20, cursor })}`, { signal: ctx.signal }),
+    fetchPage: (cursor) => get(`/api/v1/organisations/${encodeURIComponent(org.slug)}/agreements${query({ standing: status, limit: 20, cursor })}`, { signal: ctx.signal }),
     renderItem: (a) => agreementCard(a, { side: 'organisation' }),
     emptyState: empty({ title: status ? `No ${word(status).toLowerCase()} agreements` : 'No agreements yet',
       text: 'Agreements start from an engagement: open one, look at its ranked candidates and propose.',
