@@ -32,7 +32,7 @@ test('propose, accept, see it in the portfolio, conclude', async (t) => {
   await ap.getByRole('heading', { level: 1, name: e.title }).waitFor();
   const id = new URL(ap.url()).pathname.split('/')[2];
   assert.match(await ap.locator('.badge').first().textContent(), /Proposed/i);
-  await ap.getByText('Waiting for the other side to answer.').waitFor();
+  await ap.getByText('Your proposal waits for the other side’s answer.').waitFor();
   assert.equal(await ap.getByRole('button', { name: 'Withdraw proposal' }).count(), 1);
   assert.equal(await ap.getByRole('button', { name: 'Accept' }).count(), 0, 'the proposer cannot accept');
 
@@ -40,7 +40,7 @@ test('propose, accept, see it in the portfolio, conclude', async (t) => {
   const op = await openPage(browser, { user: owner });
   await visit(op, `/organisations/${org.slug}/agreements`);
   await op.getByRole('link', { name: e.title }).click();
-  await op.getByText('Waiting for your answer.').first().waitFor();
+  await op.getByText('This proposal waits for your answer.').first().waitFor();
   await op.getByRole('button', { name: 'Accept' }).click();
   await op.waitForFunction(() => /Active/i.test(document.querySelector('main .badge')?.textContent ?? ''));
   const stored = await api('GET', `/api/v1/agreements/${id}`, { token: owner.token });
@@ -106,17 +106,29 @@ test('amending an active agreement from my agreements makes a new version awaiti
   assert.equal(accepted.status, 200);
 
   const page = await openPage(browser, { user: agent });
-  await visit(page, '/me/agreements?status=active');
-  await page.locator('article', { hasText: 'Meadow mower' }).getByRole('button', { name: 'Amend terms' }).click();
+  await visit(page, '/me/agreements?standing=active');
+  await page.locator('article', { hasText: 'Meadow mower' }).getByRole('button', { name: 'Propose a change' }).click();
   await page.getByRole('heading', { name: 'Amend the terms' }).waitFor();
   await page.getByLabel('Hours per week').fill('5');
   await page.getByLabel('What changes and why').fill('The meadow grew.');
   await page.getByRole('button', { name: 'Propose amendment' }).click();
-  await page.getByText('Waiting for the other side to answer.').waitFor();
+  await page.getByText('Your change to the terms waits for the other side’s consent.').waitFor();
   const after = await api('GET', `/api/v1/agreements/${created.body.id}`, { token: agent.token });
   assert.equal(after.body.status, 'proposed');
   assert.equal(after.body.terms.hours_per_week, 5);
   await page.waitForFunction(() => document.querySelectorAll('.timeline__item').length === 2);
   assert.match(await page.locator('.timeline__item').first().textContent(), /The meadow grew/);
+
+  // the organisation declines the change: the page says so plainly, the terms in force stay
+  const declined = await api('POST', `/api/v1/agreements/${created.body.id}/decline`, { token: owner.token, body: {} });
+  assert.equal(declined.status, 200, declined.text);
+  await page.reload();
+  await page.getByText('The organisation declined the change to the terms (version 2)', { exact: false }).waitFor();
+  await page.getByText('version 1 is still the terms in force', { exact: false }).waitFor();
+  assert.equal(await page.getByText('Proposed change').count(), 0, 'no proposed change is left on the page');
+  await page.waitForFunction(() => /Declined by the organisation/.test(document.querySelector('.timeline')?.textContent ?? ''));
+  assert.match(await page.locator('.timeline__item--current').textContent(), /Version 1.*In force/s);
+  await page.setViewportSize({ width: 360, height: 800 });
+  await page.screenshot({ path: 'var/agreement-declined-360.png', fullPage: true });
   await page.context().close();
 });

@@ -123,14 +123,14 @@ test('sign up, start an organisation, post; sign up, split energy, match, propos
   await agent.getByLabel('Terms').fill('I coordinate the spring count and send the tallies within a week.');
   await agent.getByRole('button', { name: 'Send proposal' }).click();
   await agent.getByRole('heading', { level: 1, name: title }).waitFor();
-  await agent.getByText('Waiting for the other side to answer.').first().waitFor();
+  await agent.getByText('Your proposal waits for the other side’s answer.').first().waitFor();
   const agreementId = new URL(agent.url()).pathname.split('/')[2];
 
   // ---- the founder accepts, from the organisation's agreements
   await visit(founder, `/organisations/${slug}`);
   await founder.getByRole('navigation', { name: 'Organisation' }).getByRole('link', { name: 'Agreements' }).click();
   await founder.getByRole('link', { name: title }).click();
-  await founder.getByText('Waiting for your answer.').first().waitFor();
+  await founder.getByText('This proposal waits for your answer.').first().waitFor();
   await shot(founder, 'flow-4-proposal-to-accept');
   await founder.getByRole('button', { name: 'Accept' }).click();
   await founder.waitForFunction(() => /Active/i.test(document.querySelector('main .badge')?.textContent ?? ''));

@@ -76,7 +76,8 @@ export default async function render(ctx) {
         agentHandle(agent) ? h('a', { href: `/agents/${encodeURIComponent(agentHandle(agent))}`, text: agentName(agent) }) : h('span', { text: agentName(agent) }),
         h('span', { class: 'sep', text: 'and' }),
         orgSlug(org) ? h('a', { href: `/organisations/${encodeURIComponent(orgSlug(org))}`, text: orgName(org) }) : h('span', { text: orgName(org) }),
-        a.terms_version ? h('span', { class: 'agreement__version', text: `Terms version ${num(a.terms_version)}` }) : null)),
+        a.active_version ? h('span', { class: 'agreement__version', text: `Terms in force: version ${num(a.active_version)}` })
+          : a.terms_version ? h('span', { class: 'agreement__version', text: `Terms version ${num(a.terms_version)}` }) : null)),
     h('div', { class: 'layout-split' },
       h('div', { class: 'stack-lg' },
         h('ul', { class: 'key-facts', 'aria-label': 'Key terms' },
