@@ -6,7 +6,7 @@
 // 200 when allowed, else 409 naming the same allowed actions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, newUser, unique } from './helpers.mjs';
+import { addMember, api, newUser, unique } from './helpers.mjs';
 
 const day = (offset) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
 
@@ -23,8 +23,7 @@ async function world() {
   });
   assert.equal(res.status, 201, res.text);
   const org = res.body.slug;
-  res = await api('POST', `/api/v1/organisations/${org}/members`, { token: owner.token, body: { email: member.email, role: 'member' } });
-  assert.equal(res.status, 201, res.text);
+  await addMember(owner, org, member);
   const handle = unique('ada');
   res = await putAgent(agent, handle);
   assert.equal(res.status, 200, res.text);
