@@ -1,8 +1,6 @@
--- 0014_relationships: what happened to each version of an agreement's terms
--- (so the terms in force, a pending change and a declined or withdrawn change
--- are told apart from the record, not guessed), and the messages between the
--- two sides: one thread per agreement, and before any proposal one thread per
--- agent and engagement (an agent's questions, the organisation's answers).
+-- 0014_relationships: what happened to each version of an agreement's terms,
+-- so the terms in force, a pending change and a declined or withdrawn change
+-- are told apart from the record, not guessed.
 
 -- The outcome of one version of the terms, once decided: accepted (it came
 -- into force), declined or withdrawn (it never did), superseded (a newer
@@ -46,25 +44,3 @@ CROSS JOIN LATERAL (SELECT CASE x.kind WHEN 'agreement_declined' THEN 'declined'
                      AND x.kind IN ('agreement_declined', 'agreement_withdrawn')
                     ORDER BY x.id DESC LIMIT 1) n
 WHERE a.status IN ('active', 'concluded') AND a.terms_version > a.active_version;
-
--- Messages between the two sides, append-only. A message belongs to the
--- thread of an agreement (agreement_id) or, before any proposal, to the
--- thread of one agent about one engagement (engagement_id; the agent asks,
--- the organisation answers). side is the side that wrote it.
-CREATE TABLE messages (
-    id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    agreement_id    bigint REFERENCES agreements (id),
-    engagement_id   bigint REFERENCES engagements (id),
-    agent_id        bigint NOT NULL REFERENCES agents (id),
-    organisation_id bigint NOT NULL REFERENCES organisations (id),
-    side            text NOT NULL CHECK (side IN ('agent', 'organisation')),
-    author_id       bigint NOT NULL REFERENCES accounts (id),
-    body            text NOT NULL CHECK (char_length(body) BETWEEN 1 AND 4000),
-    created_at      timestamptz NOT NULL DEFAULT now(),
-    CONSTRAINT messages_one_thread CHECK ((agreement_id IS NULL) <> (engagement_id IS NULL))
-);
-CREATE INDEX messages_agreement_idx ON messages (agreement_id, id) WHERE agreement_id IS NOT NULL;
-CREATE INDEX messages_question_idx ON messages (engagement_id, agent_id, id) WHERE engagement_id IS NOT NULL;
-CREATE INDEX messages_agent_idx ON messages (agent_id);
-CREATE TRIGGER messages_append_only BEFORE UPDATE OR DELETE ON messages
-    FOR EACH ROW EXECUTE FUNCTION refuse_change();
