@@ -1,4 +1,4 @@
--- 0014_relationships: what happened to each version of an agreement's terms,
+-- 0016_relationships: what happened to each version of an agreement's terms,
 -- so the terms in force, a pending change and a declined or withdrawn change
 -- are told apart from the record, not guessed.
 
