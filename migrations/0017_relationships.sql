@@ -1,4 +1,4 @@
--- 0016_relationships: what happened to each version of an agreement's terms,
+-- 0017_relationships: what happened to each version of an agreement's terms,
 -- so the terms in force, a pending change and a declined or withdrawn change
 -- are told apart from the record, not guessed.
 
