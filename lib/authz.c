@@ -115,3 +115,71 @@ int authz_agreement(const char *account_id, const char *agreement_id, authz_org_
     }
     return 0;
 }
+
+/* ---------- the instance ---------- */
+
+bool authz_instance_allows(const char *instance_role, authz_instance_action_t action)
+{
+    bool administrator = instance_role && strcmp(instance_role, "administrator") == 0;
+    bool moderator = administrator || (instance_role && strcmp(instance_role, "moderator") == 0);
+    switch (action) {
+    case INSTANCE_MODERATE: return moderator;
+    case INSTANCE_ADMINISTER: return administrator;
+    }
+    return false;
+}
+
+bool authz_hidden_visible(bool owner, const char *instance_role)
+{
+    return owner || authz_instance_allows(instance_role, INSTANCE_MODERATE);
+}
+
+bool authz_suspension_allows(const char *actor_role, const char *target_role, bool self)
+{
+    if (self || !authz_instance_allows(actor_role, INSTANCE_MODERATE)) return false;
+    if (!target_role || !target_role[0]) return true;
+    if (authz_instance_allows(target_role, INSTANCE_ADMINISTER)) return false;
+    return authz_instance_allows(actor_role, INSTANCE_ADMINISTER);
+}
+
+bool authz_role_change_allows(const char *actor_role, bool self)
+{
+    return !self && authz_instance_allows(actor_role, INSTANCE_ADMINISTER);
+}
+
+static char g_admin_emails[1024];
+
+void authz_set_admin_emails(const char *emails)
+{
+    snprintf(g_admin_emails, sizeof g_admin_emails, "%s", emails ? emails : "");
+}
+
+/* ADMIN_EMAILS wins over a row (an administrator listed there stays one). */
+static db_stmt_t q_instance_role = DB_STMT("authz_instance_role", true,
+    "SELECT CASE WHEN a.email = ANY (string_to_array($2::text, ',')) THEN 'administrator'"
+    " ELSE coalesce(r.role, '') END"
+    " FROM accounts a LEFT JOIN instance_roles r ON r.account_id = a.id"
+    " WHERE a.id = $1::bigint AND a.deleted_at IS NULL AND a.suspended_at IS NULL");
+
+int authz_instance_role(const char *account_id, char role[16], problem_t *p)
+{
+    role[0] = '\0';
+    if (!account_id || !account_id[0]) return 0;
+    const char *params[2] = {account_id, g_admin_emails};
+    PGresult *res = db_exec(&q_instance_role, 2, params, p);
+    if (!res) return -1;
+    if (PQntuples(res) == 1) snprintf(role, 16, "%s", PQgetvalue(res, 0, 0));
+    PQclear(res);
+    return 0;
+}
+
+int authz_instance(const char *account_id, authz_instance_action_t action, char role[16],
+                   problem_t *p)
+{
+    if (authz_instance_role(account_id, role, p) != 0) return -1;
+    if (authz_instance_allows(role, action)) return 0;
+    problem_set(p, 403, "forbidden", "Not allowed",
+                action == INSTANCE_ADMINISTER ? "Only an administrator of this instance may do this."
+                                              : "Only a moderator of this instance may do this.");
+    return -1;
+}

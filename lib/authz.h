@@ -60,4 +60,43 @@ typedef struct authz_agreement {
 int authz_agreement(const char *account_id, const char *agreement_id, authz_org_action_t action,
                     authz_agreement_t *out, problem_t *p);
 
+/* ---------- the instance: administrators and moderators ---------- */
+
+/* What an instance role may do (docs/moderation.md). */
+typedef enum authz_instance_action {
+    INSTANCE_MODERATE,    /* the reports queue, the moderation log, hiding, suspending,
+                           * restoring, appeals: a moderator or an administrator */
+    INSTANCE_ADMINISTER,  /* instance roles and settings: an administrator */
+} authz_instance_action_t;
+
+/* Pure policy: may a caller with this instance role ("administrator",
+ * "moderator", "" = none) do action? */
+bool authz_instance_allows(const char *instance_role, authz_instance_action_t action);
+
+/* Pure policy: may a caller see content a moderator hid? Its owners (the
+ * organisation's members, the agent itself, the purpose's creator) and
+ * those who moderate; everyone else gets 404. */
+bool authz_hidden_visible(bool owner, const char *instance_role);
+
+/* Pure policy: may actor (instance role) suspend an account holding
+ * target_role? Never oneself; an account with no role by any moderator; a
+ * moderator by an administrator only; an administrator never (revoke the
+ * role first; those of ADMIN_EMAILS cannot be suspended). */
+bool authz_suspension_allows(const char *actor_role, const char *target_role, bool self);
+
+/* Pure policy: may actor grant or revoke instance roles of another account?
+ * Administrators only, never their own (an instance keeps an administrator). */
+bool authz_role_change_allows(const char *actor_role, bool self);
+
+/* ADMIN_EMAILS (comma-separated, lower case): these accounts are
+ * administrators whatever instance_roles says. Set once at start. */
+void authz_set_admin_emails(const char *emails);
+
+/* The instance role of account_id ("" when none, signed out, suspended or
+ * deleted). Returns 0, or -1 with p set (503). */
+int authz_instance_role(const char *account_id, char role[16], problem_t *p);
+/* The same, then the policy: -1 with 403 when the role does not allow it. */
+int authz_instance(const char *account_id, authz_instance_action_t action, char role[16],
+                   problem_t *p);
+
 #endif

@@ -1,6 +1,8 @@
 /* config: defaults, environment parsing and range checks. */
 #include "config.h"
 
+#include <ctype.h>
+
 #include <errno.h>
 #include <limits.h>
 #include <sodium.h>
@@ -228,6 +230,30 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
     INT_VAR("WRITE_RATE_PER_MINUTE", write_rate_per_minute, 0, 1000000);
     INT_VAR("WRITE_BURST", write_burst, 1, 1000000);
     STR_VAR("TRUSTED_PROXY", trusted_proxy);
+    {
+        /* ADMIN_EMAILS: "a@x, B@y" is kept as "a@x,b@y" (emails are stored lower case) */
+        char raw[sizeof cfg->admin_emails];
+        raw[0] = '\0';
+        const char *v = get("ADMIN_EMAILS");
+        if (v && *v && copy_string("ADMIN_EMAILS", v, raw, sizeof raw, err, errlen)) return -1;
+        size_t out = 0;
+        for (const char *o = raw; *o;) {
+            while (*o == ' ' || *o == ',') o++;
+            size_t n = strcspn(o, ", ");
+            if (!n) break;
+            const char *at = memchr(o, '@', n);
+            if (!at || at == o || at == o + n - 1) {
+                snprintf(err, errlen, "ADMIN_EMAILS must be email addresses, comma-separated (got \"%.*s\")",
+                         (int)n, o);
+                return -1;
+            }
+            if (out) cfg->admin_emails[out++] = ',';
+            for (size_t i = 0; i < n; i++)
+                cfg->admin_emails[out++] = (char)tolower((unsigned char)o[i]);
+            o += n;
+        }
+        cfg->admin_emails[out] = '\0';
+    }
     DOUBLE_VAR("MATCH_WEIGHT_PURPOSE", w_purpose);
     DOUBLE_VAR("MATCH_WEIGHT_SKILLS", w_skills);
     DOUBLE_VAR("MATCH_WEIGHT_CAPACITY", w_capacity);

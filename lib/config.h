@@ -40,6 +40,7 @@ typedef struct config {
     int write_rate_per_minute;   /* writes per client address; 0 = no limit */
     int write_burst;             /* writes a client may make at once */
     char trusted_proxy[64];      /* peer whose X-Forwarded-For is believed; "" = none */
+    char admin_emails[1024];     /* instance administrators, "a@x,b@y", lower case (lib/authz.h) */
     /* matching weights (docs/matching.md) */
     double w_purpose, w_skills, w_capacity, w_packaging, w_location, w_follows;
 } config_t;

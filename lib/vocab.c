@@ -30,6 +30,18 @@ const char *const vocab_governances[] = {"holacracy", "sociocracy", "teal", "con
 
 const char *const vocab_member_roles[] = {"owner", "admin", "member", NULL};
 
+/* Running the instance (docs/moderation.md). */
+const char *const vocab_instance_roles[] = {"administrator", "moderator", NULL};
+const char *const vocab_moderation_subjects[] = {"organisation", "engagement",      "agent",
+                                                 "purpose",      "charter_version", "account",
+                                                 NULL};
+const char *const vocab_report_reasons[] = {"spam",    "fake",       "abusive",
+                                            "illegal", "misleading", "other", NULL};
+const char *const vocab_case_statuses[] = {"open", "resolved", NULL};
+const char *const vocab_moderation_actions[] = {"dismiss", "hide",       "suspend",
+                                                "restore", "grant_role", "revoke_role", NULL};
+const char *const vocab_registration_modes[] = {"open", "approval", "invitation", NULL};
+
 const vocab_list_t vocab_lists[] = {
     {"packagings", vocab_packagings},
     {"cash_periods", vocab_cash_periods},
@@ -41,5 +53,11 @@ const vocab_list_t vocab_lists[] = {
     {"legal_forms", vocab_legal_forms},
     {"governances", vocab_governances},
     {"member_roles", vocab_member_roles},
+    {"instance_roles", vocab_instance_roles},
+    {"moderation_subjects", vocab_moderation_subjects},
+    {"report_reasons", vocab_report_reasons},
+    {"case_statuses", vocab_case_statuses},
+    {"moderation_actions", vocab_moderation_actions},
+    {"registration_modes", vocab_registration_modes},
     {NULL, NULL},
 };

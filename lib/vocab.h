@@ -23,6 +23,14 @@ extern const char *const vocab_version_outcomes[];
 extern const char *const vocab_legal_forms[];
 extern const char *const vocab_governances[];
 extern const char *const vocab_member_roles[];
+/* Running the instance: instance roles, what is reported and acted on, why,
+ * a case's status, the moderation log's actions, registration modes. */
+extern const char *const vocab_instance_roles[];
+extern const char *const vocab_moderation_subjects[];
+extern const char *const vocab_report_reasons[];
+extern const char *const vocab_case_statuses[];
+extern const char *const vocab_moderation_actions[];
+extern const char *const vocab_registration_modes[];
 
 /* All of the above by name, ending with {NULL, NULL}: for tests that compare
  * them with the schema and the OpenAPI document. */

@@ -128,7 +128,7 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'location', o.location,
         'followers', (SELECT count(*) FROM follows f WHERE f.organisation_id = o.id),
         'open_engagements', (SELECT count(*) FROM engagements e
-                             WHERE e.organisation_id = o.id AND e.status = 'open'),
+                             WHERE e.organisation_id = o.id AND e.status = 'open' AND NOT e.hidden),
         'version', o.version,
         'created_at', api_time(o.created_at),
         'updated_at', api_time(o.updated_at))
@@ -531,4 +531,142 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
             '[]'::json),
         'notification_feed', (SELECT json_build_object('created_at', api_time(nf.created_at))
                               FROM notification_feeds nf WHERE nf.account_id = acc.id))
+$$;
+
+-- ---------- running the instance (docs/moderation.md) ----------
+
+-- The thing a report or an action names as anyone saw it: the snapshot a
+-- report keeps. kind and id as moderation_subject_id gives them.
+DROP FUNCTION IF EXISTS moderation_subject_json(text, bigint, integer);
+CREATE FUNCTION moderation_subject_json(kind text, sid bigint, ver integer) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT j FROM organisations o CROSS JOIN LATERAL organisation_json(o) j
+     WHERE kind = 'organisation' AND o.id = sid
+    UNION ALL
+    SELECT j FROM engagements e CROSS JOIN LATERAL engagement_json(e) j
+     WHERE kind = 'engagement' AND e.id = sid
+    UNION ALL
+    SELECT j FROM agents g JOIN accounts a ON a.id = g.account_id
+     CROSS JOIN LATERAL agent_public_json(g, a) j WHERE kind = 'agent' AND g.id = sid
+    UNION ALL
+    SELECT j FROM purposes p CROSS JOIN LATERAL purpose_json(p) j
+     WHERE kind = 'purpose' AND p.id = sid
+    UNION ALL
+    SELECT json_build_object('organisation', (SELECT json_build_object('slug', o.slug, 'name', o.name)
+                                              FROM organisations o WHERE o.id = c.organisation_id),
+                             'charter', j)
+      FROM organisation_charters c CROSS JOIN LATERAL charter_version_json(c) j
+     WHERE kind = 'charter_version' AND c.organisation_id = sid AND c.version = ver
+    UNION ALL
+    SELECT json_build_object('id', a.id, 'display_name', a.display_name,
+                             'agent', (SELECT g.handle FROM agents g WHERE g.account_id = a.id))
+      FROM accounts a WHERE kind = 'account' AND a.id = sid
+$$;
+
+-- {kind, id, version, label}: what a case or an action is about.
+DROP FUNCTION IF EXISTS moderation_subject_ref(text, bigint, integer);
+CREATE FUNCTION moderation_subject_ref(kind text, sid bigint, ver integer) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object('kind', kind, 'id', sid, 'version', ver, 'label',
+        CASE kind
+            WHEN 'organisation' THEN (SELECT o.slug FROM organisations o WHERE o.id = sid)
+            WHEN 'charter_version' THEN (SELECT o.slug FROM organisations o WHERE o.id = sid)
+            WHEN 'engagement' THEN (SELECT e.title FROM engagements e WHERE e.id = sid)
+            WHEN 'agent' THEN (SELECT g.handle FROM agents g WHERE g.id = sid)
+            WHEN 'purpose' THEN (SELECT p.slug FROM purposes p WHERE p.id = sid)
+            WHEN 'account' THEN (SELECT a.display_name FROM accounts a WHERE a.id = sid)
+        END)
+$$;
+
+-- A report as its reporter sees it (never who else reported).
+DROP FUNCTION IF EXISTS report_json(reports, moderation_cases);
+CREATE FUNCTION report_json(r reports, c moderation_cases) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'id', r.id,
+        'subject', (SELECT s FROM moderation_subject_ref(c.subject_kind, c.subject_id,
+                                                         c.subject_version) s),
+        'reason', r.reason,
+        'note', r.note,
+        'created_at', api_time(r.created_at))
+$$;
+
+-- A report as moderators see it: who reported, and the snapshot.
+DROP FUNCTION IF EXISTS report_moderator_json(reports);
+CREATE FUNCTION report_moderator_json(r reports) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'id', r.id,
+        'reason', r.reason,
+        'note', r.note,
+        'reporter', (SELECT json_build_object('id', a.id, 'display_name', a.display_name)
+                     FROM accounts a WHERE a.id = r.reporter_id),
+        'snapshot', r.snapshot,
+        'created_at', api_time(r.created_at))
+$$;
+
+-- A case of the queue: the reports of one thing, grouped.
+DROP FUNCTION IF EXISTS moderation_case_json(moderation_cases);
+CREATE FUNCTION moderation_case_json(c moderation_cases) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'id', c.id,
+        'subject', (SELECT s FROM moderation_subject_ref(c.subject_kind, c.subject_id,
+                                                         c.subject_version) s),
+        'status', c.status,
+        'reports', (SELECT count(*) FROM reports r WHERE r.case_id = c.id),
+        'reasons', (SELECT json_object_agg(x.reason, x.n ORDER BY x.reason)
+                    FROM (SELECT r.reason, count(*) AS n FROM reports r WHERE r.case_id = c.id
+                          GROUP BY r.reason) x),
+        'opened_at', api_time(c.opened_at),
+        'last_reported_at', (SELECT api_time(max(r.created_at)) FROM reports r WHERE r.case_id = c.id),
+        'resolved_at', api_time(c.resolved_at))
+$$;
+
+-- An entry of the moderation log as moderators see it.
+DROP FUNCTION IF EXISTS moderation_action_json(moderation_actions);
+CREATE FUNCTION moderation_action_json(a moderation_actions) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'id', a.id,
+        'action', a.action,
+        'subject', json_build_object('kind', a.subject_kind, 'id', a.subject_id,
+                                     'version', a.subject_version, 'label', a.subject_label),
+        'reason', a.reason,
+        'case_id', a.case_id,
+        'moderator', json_build_object('id', a.moderator_id, 'display_name',
+                         (SELECT m.display_name FROM accounts m WHERE m.id = a.moderator_id)),
+        'affected', to_json(a.affected),
+        'appeal', (SELECT json_build_object('note', ap.note, 'created_at', api_time(ap.created_at),
+                                            'resolved_at', api_time(ap.resolved_at))
+                   FROM moderation_appeals ap WHERE ap.action_id = a.id),
+        'created_at', api_time(a.created_at))
+$$;
+
+-- An action as the person it concerns sees it: what, why, when, their
+-- appeal; never which moderator.
+DROP FUNCTION IF EXISTS moderation_notice_json(moderation_actions);
+CREATE FUNCTION moderation_notice_json(a moderation_actions) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'id', a.id,
+        'action', a.action,
+        'subject', json_build_object('kind', a.subject_kind, 'id', a.subject_id,
+                                     'version', a.subject_version, 'label', a.subject_label),
+        'reason', a.reason,
+        'appeal', (SELECT json_build_object('note', ap.note, 'created_at', api_time(ap.created_at),
+                                            'resolved_at', api_time(ap.resolved_at))
+                   FROM moderation_appeals ap WHERE ap.action_id = a.id),
+        'created_at', api_time(a.created_at))
+$$;
+
+-- An instance role: {account: {id, display_name}, role, granted_at}.
+DROP FUNCTION IF EXISTS instance_role_json(instance_roles);
+CREATE FUNCTION instance_role_json(ir instance_roles) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'account', (SELECT json_build_object('id', a.id, 'display_name', a.display_name)
+                    FROM accounts a WHERE a.id = ir.account_id),
+        'role', ir.role,
+        'granted_at', api_time(ir.granted_at))
 $$;

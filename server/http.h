@@ -78,6 +78,7 @@ struct req {
     char resource_id[24];         /* the path's {id}, canonical, when the route is about one */
     authz_org_t org;              /* the path's organisation and the caller's role (authz stage) */
     authz_agreement_t agreement;  /* the caller's side in the path's agreement (authz stage) */
+    char instance_role[16];       /* the caller's instance role, for INSTANCE routes (authz stage) */
     char if_match[24];            /* the version If-Match names, "" when not given */
     json_t *json;                 /* the parsed body (body stage); see http_take_body */
 

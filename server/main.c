@@ -25,18 +25,23 @@
 #include "route.h"
 #include "routes.h"
 #include "secrets.h"
+#include "validate.h"
+#include "vocab.h"
 
 static const char *env_get(const char *name) { return getenv(name); }
 
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: purposed [serve|migrate|keys rotate|jcs]\n"
+            "usage: purposed [serve|migrate|keys rotate|admin grant EMAIL [ROLE]|jcs]\n"
             "  serve        run the HTTP daemon (default); applies pending migrations\n"
             "               unless AUTO_MIGRATE=0\n"
             "  migrate      apply pending migrations and exit\n"
             "  keys rotate  retire the signing key and make the next one (the old one\n"
             "               stays published in /.well-known/did.json)\n"
+            "  admin grant EMAIL [ROLE]\n"
+            "               make the account with this email an instance administrator\n"
+            "               (or ROLE: administrator, moderator; docs/moderation.md)\n"
             "  jcs          print the JSON on stdin canonicalised (RFC 8785)\n"
             "Configuration comes from the environment; see README.md.\n");
 }
@@ -122,6 +127,43 @@ static int run_keys_rotate(void)
     return 0;
 }
 
+/* `purposed admin grant EMAIL [ROLE]`: the first administrator of an
+ * instance (later ones are granted through the API), recorded in the
+ * moderation log as granted by the account itself. */
+static int run_admin_grant(const char *email, const char *role)
+{
+    if (!validate_in(role, vocab_instance_roles)) {
+        fprintf(stderr, "purposed admin grant: ROLE is administrator or moderator\n");
+        return 2;
+    }
+    static db_stmt_t q_grant = DB_STMT("admin_grant", false,
+        "WITH a AS (SELECT id, display_name FROM accounts"
+        "   WHERE email = lower(btrim($1)) AND deleted_at IS NULL),"
+        " g AS (INSERT INTO instance_roles (account_id, role) SELECT id, $2 FROM a"
+        "   ON CONFLICT (account_id) DO UPDATE SET role = excluded.role, granted_at = now()"
+        "   RETURNING account_id),"
+        " l AS (INSERT INTO moderation_actions (moderator_id, action, subject_kind, subject_id,"
+        "     subject_label, reason, affected)"
+        "   SELECT a.id, 'grant_role', 'account', a.id, a.display_name,"
+        "     'purposed admin grant: ' || $2, ARRAY[a.id] FROM a JOIN g ON g.account_id = a.id)"
+        " SELECT id FROM a");
+    problem_t p;
+    problem_init(&p);
+    const char *params[2] = {email, role};
+    PGresult *res = db_exec(&q_grant, 2, params, &p);
+    if (!res) {
+        fprintf(stderr, "purposed admin grant: %s\n", p.detail);
+        problem_clear(&p);
+        return 1;
+    }
+    int n = PQntuples(res);
+    if (n == 1) printf("account %s is now %s\n", PQgetvalue(res, 0, 0), role);
+    else fprintf(stderr, "purposed admin grant: no account has the email %s (sign up first)\n", email);
+    PQclear(res);
+    db_thread_close();
+    return n == 1 ? 0 : 1;
+}
+
 int main(int argc, char **argv)
 {
     const char *cmd = argc > 1 ? argv[1] : "serve";
@@ -130,7 +172,9 @@ int main(int argc, char **argv)
         return 0;
     }
     bool rotate = strcmp(cmd, "keys") == 0 && argc == 3 && strcmp(argv[2], "rotate") == 0;
-    if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && strcmp(cmd, "jcs") != 0 && !rotate) {
+    bool grant = strcmp(cmd, "admin") == 0 && (argc == 4 || argc == 5) && strcmp(argv[2], "grant") == 0;
+    if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && strcmp(cmd, "jcs") != 0 && !rotate &&
+        !grant) {
         usage();
         return 2;
     }
@@ -152,6 +196,12 @@ int main(int argc, char **argv)
         db_configure(cfg.database_url, cfg.statement_timeout_ms);
         return run_keys_rotate();
     }
+    if (grant) {
+        if (cfg.auto_migrate && run_migrations(&cfg) != 0) return 1;
+        db_configure(cfg.database_url, cfg.statement_timeout_ms);
+        return run_admin_grant(argv[3], argc == 5 ? argv[4] : "administrator");
+    }
+    authz_set_admin_emails(cfg.admin_emails);
 
     if (cfg.auto_migrate && run_migrations(&cfg) != 0) return 1;
     char latest[256];

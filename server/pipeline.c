@@ -385,6 +385,10 @@ static stage_result_t stage_authz(req_t *r, const route_spec_t *s)
         if (!resource_id(r)) return STAGE_ANSWERED;
         rc = authz_agreement(account, r->resource_id, s->action, &r->agreement, &p);
         break;
+    case ACCESS_INSTANCE:
+        what = "page";
+        rc = authz_instance(account, s->instance_action, r->instance_role, &p);
+        break;
     default: return STAGE_NEXT;
     }
     if (rc == 0) return STAGE_NEXT;

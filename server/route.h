@@ -25,6 +25,8 @@ typedef enum route_access {
                            * action allows: r->agreement, r->resource_id (404 otherwise) */
     ACCESS_FEED_TOKEN,    /* the path's {token} (with the route's token_suffix) is a
                            * personal feed's secret: r->caller is its account (404 otherwise) */
+    ACCESS_INSTANCE,      /* signed in, with an instance role that allows the route's
+                           * instance_action (403 otherwise): moderators, administrators */
 } route_access_t;
 
 /* The request body, parsed before the handler runs (http_take_body). */
@@ -63,6 +65,7 @@ typedef struct route_spec {
     handler_fn handler;
     route_access_t access;
     authz_org_action_t action;  /* ACCESS_ORGANISATION, _ENGAGEMENT, _AGREEMENT */
+    authz_instance_action_t instance_action; /* ACCESS_INSTANCE */
     bool hide_refusal;          /* a refused member answers 404, as if nothing were there */
     const char *token_suffix;   /* ACCESS_FEED_TOKEN: what follows the token (".atom") */
     route_body_t body;

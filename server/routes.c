@@ -7,7 +7,8 @@
  * WHO is one of PUBLIC, CALLER, SIGNED_IN, MEMBER(action) (of the path's
  * organisation {slug}), ENGAGEMENT_MEMBER(action) (of the organisation
  * owning engagement {id}), PARTY(action) (to agreement {id}), FEED_TOKEN
- * (suffix); actions are lib/authz.h's. Then, as needed: .body, .if_match,
+ * (suffix), INSTANCE(action) (an instance role: moderators, administrators);
+ * actions are lib/authz.h's. Then, as needed: .body, .if_match,
  * .cache, .secret, QUERY(the parameters it reads), .work (a change is WRITE
  * or HASH; a GET is a read on the read pool unless INLINE). */
 #include "routes.h"
@@ -25,6 +26,9 @@
 #define ENGAGEMENT_MEMBER(ACTION) .access = ACCESS_ENGAGEMENT, .action = ACTION
 #define PARTY(ACTION) .access = ACCESS_AGREEMENT, .action = ACTION
 #define FEED_TOKEN(SUFFIX) .access = ACCESS_FEED_TOKEN, .token_suffix = SUFFIX
+/* signed in with an instance role allowing ACTION (lib/authz.h: INSTANCE_MODERATE,
+ * INSTANCE_ADMINISTER); r->instance_role is the caller's role */
+#define INSTANCE(ACTION) .access = ACCESS_INSTANCE, .instance_action = ACTION
 
 #define WRITE .work = WORK_WRITE
 /* a change that hashes a password: its handler calls http_defer */
@@ -74,7 +78,8 @@ route_t routes[] = {
     /* purposes */
     R("GET", "/api/v1/purposes", handle_purposes_list, PUBLIC, QUERY(PAGE, FILTER("q"))),
     R("POST", "/api/v1/purposes", handle_purpose_create, SIGNED_IN, OBJECT, WRITE),
-    R("GET", "/api/v1/purposes/{slug}", handle_purpose_get, PUBLIC),
+    /* hidden by a moderator: seen by its creator and moderators only */
+    R("GET", "/api/v1/purposes/{slug}", handle_purpose_get, CALLER),
 
     /* skills: the catalogue, for suggestions as people type */
     R("GET", "/api/v1/skills", handle_skills_list, PUBLIC, QUERY(PAGE, FILTER("prefix"))),
@@ -83,10 +88,11 @@ route_t routes[] = {
     R("GET", "/api/v1/organisations", handle_organisations_list, PUBLIC,
       QUERY(PAGE, FILTER("purpose"), FILTER("q"))),
     R("POST", "/api/v1/organisations", handle_organisation_create, SIGNED_IN, OBJECT, WRITE),
-    R("GET", "/api/v1/organisations/{slug}", handle_organisation_get, PUBLIC),
+    /* hidden by a moderator: seen by its members and moderators only */
+    R("GET", "/api/v1/organisations/{slug}", handle_organisation_get, CALLER),
     R("PATCH", "/api/v1/organisations/{slug}", handle_organisation_update, MEMBER(ORG_EDIT),
       IF_MATCH, OBJECT, WRITE, CHANGES(ALL)),
-    R("GET", "/api/v1/organisations/{slug}/charter", handle_charter_list, PUBLIC, QUERY(PAGE)),
+    R("GET", "/api/v1/organisations/{slug}/charter", handle_charter_list, CALLER, QUERY(PAGE)),
     R("GET", "/api/v1/organisations/{slug}/members", handle_members_list, MEMBER(ORG_MEMBER_READ),
       QUERY(PAGE)),
     R("POST", "/api/v1/organisations/{slug}/members", handle_member_add,
@@ -183,6 +189,29 @@ route_t routes[] = {
       MEMBER(ORG_MEMBER_READ)),
     R("POST", "/api/v1/organisations/{slug}/credentials/{id}/revoke", handle_credential_revoke,
       MEMBER(ORG_POST), OBJECT, WRITE),
+
+    /* running the instance (docs/moderation.md): anyone signed in reports;
+     * moderators work the queue; administrators grant roles */
+    R("POST", "/api/v1/reports", handle_report_create, SIGNED_IN, OBJECT, WRITE),
+    R("GET", "/api/v1/moderation/cases", handle_moderation_cases, INSTANCE(INSTANCE_MODERATE),
+      QUERY(PAGE, PARAM("status"))),
+    R("GET", "/api/v1/moderation/cases/{id}", handle_moderation_case, INSTANCE(INSTANCE_MODERATE)),
+    R("POST", "/api/v1/moderation/actions", handle_moderation_act, INSTANCE(INSTANCE_MODERATE),
+      OBJECT, WRITE, CHANGES(ALL)),
+    R("GET", "/api/v1/moderation/log", handle_moderation_log, INSTANCE(INSTANCE_MODERATE),
+      QUERY(PAGE)),
+    R("GET", "/api/v1/moderation/appeals", handle_moderation_appeals, INSTANCE(INSTANCE_MODERATE),
+      QUERY(PAGE)),
+    R("GET", "/api/v1/moderation/roles", handle_instance_roles, INSTANCE(INSTANCE_MODERATE),
+      QUERY(PAGE)),
+    R("PUT", "/api/v1/moderation/roles/{account_id}", handle_instance_role_put,
+      INSTANCE(INSTANCE_ADMINISTER), OBJECT, WRITE),
+    R("DELETE", "/api/v1/moderation/roles/{account_id}", handle_instance_role_delete,
+      INSTANCE(INSTANCE_ADMINISTER), WRITE),
+    /* the actions concerning the caller, and their appeal */
+    R("GET", "/api/v1/me/moderation", handle_my_moderation, SIGNED_IN, QUERY(PAGE)),
+    R("POST", "/api/v1/me/moderation/{id}/appeal", handle_my_moderation_appeal, SIGNED_IN, OBJECT,
+      WRITE),
 };
 
 const size_t routes_count = sizeof routes / sizeof routes[0];

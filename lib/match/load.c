@@ -77,7 +77,7 @@ static bool exec_ok(PGconn *c, const char *sql)
  * agents aggregated once and hash-joined instead of three sub-selects per
  * agent (1.5-1.9 s -> 1.2-1.4 s of PostgreSQL time at 100,000 agents). */
 #define MATCH_BUILD_AGENTS                                                                   \
-    "SELECT a.id, a.discoverable, a.remote_ok, a.capacity_hours_per_week,"                  \
+    "SELECT a.id, a.discoverable AND NOT a.hidden, a.remote_ok, a.capacity_hours_per_week,"                  \
     " coalesce(m.hours, 0), array_to_string(a.packagings, ','), a.location,"                 \
     " lower(btrim(a.location)), ap.list,"                                                    \
     " (SELECT json_agg(json_build_array(k, s))::text"                                         \
@@ -90,7 +90,7 @@ static bool exec_ok(PGconn *c, const char *sql)
     "   FROM follows GROUP BY agent_id) f ON f.agent_id = a.id"                              \
     " LEFT JOIN (SELECT agent_id, sum(committed_hours) AS hours"                             \
     "   FROM match_agreements GROUP BY agent_id) m ON m.agent_id = a.id"                     \
-    " WHERE a.discoverable"
+    " WHERE a.discoverable AND NOT a.hidden"
 
 static double seconds_since(const struct timespec *t0)
 {
@@ -114,7 +114,7 @@ match_index_t *match_load(PGconn *c, double *seconds)
                           &refused) == 0 &&
               stream_rows(c, MATCH_BUILD_AGENTS, ix, row_agent, &refused) == 0 &&
               stream_rows(c, "SELECT " MATCH_ENGAGEMENT_COLUMNS
-                             " FROM engagements e WHERE e.status = 'open'",
+                             " FROM engagements e WHERE e.status = 'open' AND NOT e.hidden",
                           ix, row_engagement, &refused) == 0 &&
               exec_ok(c, "COMMIT");
     if (!ok) {

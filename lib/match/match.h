@@ -156,7 +156,7 @@ typedef struct match_engagement_row {
  * and how to read them. The queries of the handlers append
  * MATCH_*_QUERY_COLUMNS (organisation name, exclusions). */
 #define MATCH_AGENT_COLUMNS                                                                  \
-    "a.id, a.discoverable, a.remote_ok, a.capacity_hours_per_week,"                        \
+    "a.id, a.discoverable AND NOT a.hidden, a.remote_ok, a.capacity_hours_per_week,"                        \
     " coalesce((SELECT sum(m.committed_hours) FROM match_agreements m"                      \
     "   WHERE m.agent_id = a.id), 0),"                                                      \
     " array_to_string(a.packagings, ','), a.location, lower(btrim(a.location)),"            \
@@ -171,7 +171,7 @@ typedef struct match_engagement_row {
     "   AND m.engagement_id IS NOT NULL)"
 #define MATCH_ENGAGEMENT_COLUMNS                                                             \
     "e.id, e.organisation_id, (extract(epoch FROM e.created_at) * 1000000)::bigint,"       \
-    " e.status = 'open', e.remote_ok, e.hours_per_week, array_to_string(e.packagings, ','),"\
+    " e.status = 'open' AND NOT e.hidden, e.remote_ok, e.hours_per_week, array_to_string(e.packagings, ','),"\
     " e.location, lower(btrim(e.location)),"                                                \
     " (SELECT string_agg(ep.purpose_id::text, ',') FROM engagement_purposes ep"             \
     "   WHERE ep.engagement_id = e.id),"                                                    \

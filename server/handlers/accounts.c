@@ -277,8 +277,12 @@ void handle_account_create(req_t *r)
 
 /* ---------- sign in and out ---------- */
 
+/* A suspended account (docs/moderation.md) is told why, once its password is right. */
 static db_stmt_t q_account_by_email = DB_STMT("account_by_email", true,
-    "SELECT id, password_hash FROM accounts WHERE email = $1 AND deleted_at IS NULL");
+    "SELECT id, password_hash, suspended_at IS NOT NULL,"
+    " (SELECT m.reason FROM moderation_actions m WHERE m.subject_kind = 'account'"
+    "   AND m.subject_id = accounts.id AND m.action = 'suspend' ORDER BY m.id DESC LIMIT 1)"
+    " FROM accounts WHERE email = $1 AND deleted_at IS NULL");
 static db_stmt_t q_rehash = DB_STMT("account_rehash", false,
     "UPDATE accounts SET password_hash = $2"
     " WHERE id = $1 AND password_hash = $3 AND deleted_at IS NULL");
@@ -336,11 +340,14 @@ static void create_session_slow(req_t *r)
     /* Unknown email and wrong password take the same path and the same time. */
     char account_id[24] = "";
     char *stored = NULL;
-    bool ok = false;
+    bool ok = false, suspended = false;
+    char why[600] = "";
     if (PQntuples(res) == 1) {
         snprintf(account_id, sizeof account_id, "%s", PQgetvalue(res, 0, 0));
         stored = strdup(PQgetvalue(res, 0, 1));
         ok = stored && auth_password_verify(stored, c->password);
+        suspended = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
+        snprintf(why, sizeof why, "%s", PQgetvalue(res, 0, 3));
     } else {
         auth_password_burn(c->password);
     }
@@ -348,6 +355,15 @@ static void create_session_slow(req_t *r)
     if (!ok) {
         free(stored); /* the reserved attempt stays: it is the failure */
         bad_credentials(r);
+        return;
+    }
+    if (suspended) {
+        free(stored);
+        throttle_release(c->attempt, c->email, c->address); /* the password was right */
+        problem_set(&p, 403, "account-suspended", "Account suspended",
+                    "A moderator of this instance suspended this account%s%s. Write to the "
+                    "instance's contact to appeal.", why[0] ? ": " : "", why);
+        http_reply_problem(r, &p);
         return;
     }
     if (auth_password_needs_rehash(stored)) rehash(account_id, stored, c->password);

@@ -346,7 +346,7 @@ void handle_agent_purposes_put(req_t *r)
 static db_stmt_t q_agents_list = DB_STMT("agents_list", true,
     "SELECT g.id::text, j::text FROM agents g JOIN accounts a ON a.id = g.account_id"
     " CROSS JOIN LATERAL agent_public_json(g, a) j"
-    " WHERE g.discoverable AND a.deleted_at IS NULL"
+    " WHERE g.discoverable AND NOT g.hidden AND a.deleted_at IS NULL"
     "  AND g.id < coalesce($1::bigint, 9223372036854775807)"
     "  AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM agent_purposes ap"
     "       JOIN purposes p ON p.id = ap.purpose_id WHERE ap.agent_id = g.id AND p.slug = $2))"
@@ -379,10 +379,11 @@ static db_stmt_t q_agent_by_handle = DB_STMT("agent_by_handle", true,
     "  THEN (SELECT j FROM agent_own_json(g, a) j) ELSE (SELECT j FROM agent_public_json(g, a) j)"
     " END::text FROM agents g JOIN accounts a ON a.id = g.account_id"
     " WHERE g.handle = $1 AND a.deleted_at IS NULL"
-    "  AND (g.discoverable OR g.account_id = $2::bigint"
+    "  AND (g.account_id = $2::bigint"
+    "   OR ((NOT g.hidden OR $3::bool) AND (g.discoverable"
     /* parties to an agreement see each other */
-    "   OR EXISTS (SELECT 1 FROM agreements x JOIN memberships m ON m.organisation_id = x.organisation_id"
-    "     WHERE x.agent_id = g.id AND m.account_id = $2::bigint))");
+    "     OR EXISTS (SELECT 1 FROM agreements x JOIN memberships m ON m.organisation_id = x.organisation_id"
+    "       WHERE x.agent_id = g.id AND m.account_id = $2::bigint))))");
 
 void handle_agent_get(req_t *r)
 {
@@ -391,10 +392,14 @@ void handle_agent_get(req_t *r)
         http_error(r, 404, "not-found", "Not found", "No such agent.");
         return;
     }
-    const char *params[2] = {handle, r->caller.account_id ? r->caller.account_id_text : NULL};
+    /* hidden by a moderator: the agent itself and moderators see it */
+    bool moderator = false;
+    if (moderation_caller_moderates(r, &moderator) != 0) return;
+    const char *params[3] = {handle, r->caller.account_id ? r->caller.account_id_text : NULL,
+                             db_bool(moderator)};
     problem_t p;
     problem_init(&p);
-    PGresult *res = db_exec(&q_agent_by_handle, 2, params, &p);
+    PGresult *res = db_exec(&q_agent_by_handle, 3, params, &p);
     if (!res) {
         http_reply_problem(r, &p);
         return;

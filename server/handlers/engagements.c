@@ -156,12 +156,19 @@ static db_stmt_t q_engagement_get = DB_STMT("engagement_get", true,
     "SELECT e.version, j::text FROM engagements e CROSS JOIN LATERAL engagement_json(e) j"
     " WHERE e.id = $1::bigint");
 
-static void reply_engagement(req_t *r, int status, const char *id)
+/* The public read: public and cached (one answer for everyone), so an
+ * engagement a moderator hid answers 404 here to everyone; its members see
+ * it in the answers of their changes and moderators in their queue. */
+static db_stmt_t q_engagement_get_public = DB_STMT("engagement_get_public", true,
+    "SELECT e.version, j::text FROM engagements e CROSS JOIN LATERAL engagement_json(e) j"
+    " WHERE e.id = $1::bigint AND NOT e.hidden");
+
+static void reply_engagement_from(req_t *r, int status, db_stmt_t *st, const char *id)
 {
     const char *params[1] = {id};
     problem_t p;
     problem_init(&p);
-    PGresult *res = db_exec(&q_engagement_get, 1, params, &p);
+    PGresult *res = db_exec(st, 1, params, &p);
     if (!res) {
         http_reply_problem(r, &p);
         return;
@@ -170,12 +177,17 @@ static void reply_engagement(req_t *r, int status, const char *id)
     reply_row_json(r, status, res, 1);
 }
 
+static void reply_engagement(req_t *r, int status, const char *id)
+{
+    reply_engagement_from(r, status, &q_engagement_get, id);
+}
+
 void handle_engagement_get(req_t *r)
 {
     long long id;
     char text[24];
     if (!http_path_id(r, 0, &id, text, sizeof text)) return;
-    reply_engagement(r, 200, text);
+    reply_engagement_from(r, 200, &q_engagement_get_public, text);
 }
 
 /* ---------- posting ---------- */
@@ -336,7 +348,7 @@ void handle_engagement_update(req_t *r)
 #define ENG_BY_DATE                                                                         \
     "SELECT cursor_time(e.created_at), e.id::text, j::text"                                 \
     " FROM engagements e CROSS JOIN LATERAL engagement_json(e) j"                           \
-    " WHERE" ENG_AFTER("e.created_at", "e.id") " AND $7::text IS NULL"
+    " WHERE" ENG_AFTER("e.created_at", "e.id") " AND $7::text IS NULL AND NOT e.hidden"
 #define ENG_DATE_ORDER " ORDER BY e.created_at DESC, e.id DESC LIMIT $10::int"
 
 static db_stmt_t q_list_open = DB_STMT("engagements_list_open", true,
@@ -356,7 +368,7 @@ static db_stmt_t q_list_purpose = DB_STMT("engagements_list_purpose", true,
     " FROM engagement_purposes ep JOIN engagements e ON e.id = ep.engagement_id"
     " CROSS JOIN LATERAL engagement_json(e) j"
     " WHERE ep.purpose_id = (SELECT p.id FROM purposes p WHERE p.slug = $3::text)"
-    "   AND ep.status = $1::text AND $2::text IS NULL AND $7::text IS NULL"
+    "   AND ep.status = $1::text AND $2::text IS NULL AND $7::text IS NULL AND NOT e.hidden"
     "   AND" ENG_AFTER("ep.created_at", "ep.engagement_id")
     ENG_OTHER_FILTERS
     " ORDER BY ep.created_at DESC, ep.engagement_id DESC LIMIT $10::int");
@@ -384,7 +396,7 @@ static db_stmt_t q_list_search = DB_STMT_CUSTOM_PLAN("engagements_search", true,
     "  SELECT c.id, ts_rank(s.search, search_query($7::text)) AS rank"
     "  FROM (SELECT e.id FROM engagements e"
     "    WHERE (numnode(search_query($7::text)) = 0 OR e.search @@ search_query($7::text))"
-    "      AND e.status = $1::text"
+    "      AND e.status = $1::text AND NOT e.hidden"
     ENG_ORG_FILTER ENG_PURPOSE_FILTER ENG_OTHER_FILTERS
     "    ORDER BY e.created_at DESC, e.id DESC LIMIT " SEARCH_CANDIDATES ") c"
     "  JOIN engagements s ON s.id = c.id"
@@ -413,7 +425,7 @@ static db_stmt_t q_search_suggest = DB_STMT("engagements_search_suggest", true,
     "     bool_or(s.word <> s.low) AS changed FROM s)"
     " SELECT to_json(sug.text)::text FROM sug WHERE sug.changed"
     "   AND EXISTS (SELECT 1 FROM engagements e"
-    "     WHERE e.search @@ search_query(sug.text) AND e.status = $2::text)");
+    "     WHERE e.search @@ search_query(sug.text) AND e.status = $2::text AND NOT e.hidden)");
 
 /* The envelope's extra member for a search that found nothing: 
  * "did_you_mean":"…" when a suggestion finds something, else NULL. */

@@ -120,10 +120,10 @@ static bool read_feed_request(req_t *r, feed_req_t *f)
 /* ---------- the data: one statement, one JSON document ---------- */
 
 static db_stmt_t q_feed = DB_STMT("feed_engagements", true,
-    "WITH o AS (SELECT id, name FROM organisations WHERE slug = $1),"
-    " pu AS (SELECT id, name FROM purposes WHERE slug = $2),"
+    "WITH o AS (SELECT id, name FROM organisations WHERE slug = $1 AND hidden_at IS NULL),"
+    " pu AS (SELECT id, name FROM purposes WHERE slug = $2 AND hidden_at IS NULL),"
     " page AS (SELECT e.created_at, e.id, j FROM engagements e"
-    "   CROSS JOIN LATERAL engagement_json(e) j WHERE e.status = 'open'"
+    "   CROSS JOIN LATERAL engagement_json(e) j WHERE e.status = 'open' AND NOT e.hidden"
     "   AND ($1::text IS NULL OR e.organisation_id = (SELECT id FROM o))"
     "   AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM engagement_purposes ep"
     "        WHERE ep.engagement_id = e.id AND ep.purpose_id = (SELECT id FROM pu)))"

@@ -39,13 +39,13 @@ static db_stmt_t q_engagement = DB_STMT("match_engagement", true,
  * the JSON written out here was. */
 static db_stmt_t q_engagement_items = DB_STMT("match_engagement_items", true,
     "SELECT c.ord, j::text FROM unnest($1::bigint[]) WITH ORDINALITY AS c(id, ord)"
-    " JOIN engagements e ON e.id = c.id AND e.status = 'open'"
+    " JOIN engagements e ON e.id = c.id AND e.status = 'open' AND NOT e.hidden"
     " CROSS JOIN LATERAL engagement_json(e) j"
     " ORDER BY c.ord LIMIT $2::int");
 
 static db_stmt_t q_agent_items = DB_STMT("match_agent_items", true,
     "SELECT c.ord, j::text FROM unnest($1::bigint[]) WITH ORDINALITY AS c(id, ord)"
-    " JOIN agents g ON g.id = c.id AND g.discoverable"
+    " JOIN agents g ON g.id = c.id AND g.discoverable AND NOT g.hidden"
     " JOIN accounts a ON a.id = g.account_id AND a.deleted_at IS NULL"
     " CROSS JOIN LATERAL agent_public_json(g, a) j"
     " ORDER BY c.ord LIMIT $2::int");

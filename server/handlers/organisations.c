@@ -57,9 +57,6 @@ static char *read_purpose_slugs(const json_t *body, bool required, problem_t *p)
 
 /* ---------- reading ---------- */
 
-static db_stmt_t q_org_by_slug = DB_STMT("organisation_by_slug", true,
-    "SELECT o.version, j::text FROM organisations o CROSS JOIN LATERAL organisation_json(o) j"
-    " WHERE o.slug = $1");
 static db_stmt_t q_org_by_id = DB_STMT("organisation_by_id", true,
     "SELECT o.version, j::text FROM organisations o CROSS JOIN LATERAL organisation_json(o) j"
     " WHERE o.id = $1::bigint");
@@ -79,11 +76,34 @@ static void reply_organisation(req_t *r, int status, db_stmt_t *st, const char *
     reply_row_json(r, status, res, 1);
 }
 
+/* Hidden by a moderator: its members and moderators see it, others get 404. */
+static db_stmt_t q_org_get = DB_STMT("organisation_get", true,
+    "SELECT o.version, j::text, o.hidden_at IS NOT NULL, EXISTS (SELECT 1 FROM memberships m"
+    "   WHERE m.organisation_id = o.id AND m.account_id = $2::bigint)"
+    " FROM organisations o CROSS JOIN LATERAL organisation_json(o) j WHERE o.slug = $1");
+
 void handle_organisation_get(req_t *r)
 {
     const char *slug;
     if (!path_slug(r, &slug)) return;
-    reply_organisation(r, 200, &q_org_by_slug, slug);
+    const char *params[2] = {slug, r->caller.account_id ? r->caller.account_id_text : NULL};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_org_get, 2, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (PQntuples(res) == 1 && strcmp(PQgetvalue(res, 0, 2), "t") == 0) {
+        int seen = moderation_hidden_visible(r, strcmp(PQgetvalue(res, 0, 3), "t") == 0);
+        if (seen <= 0) {
+            PQclear(res);
+            if (seen == 0) not_found(r);
+            return;
+        }
+    }
+    if (PQntuples(res) == 1) set_etag(r, PQgetvalue(res, 0, 0));
+    reply_row_json(r, 200, res, 1);
 }
 
 /* Ordered by name then id. The name in the cursor may be "" (too long for a
@@ -91,7 +111,8 @@ void handle_organisation_get(req_t *r)
 #define ORG_LIST_SELECT                                                                     \
     "SELECT o.name, o.id::text, j::text FROM organisations o"                               \
     " CROSS JOIN LATERAL organisation_json(o) j"                                            \
-    " WHERE ($1::text IS NULL OR EXISTS (SELECT 1 FROM organisation_purposes op"             \
+    " WHERE o.hidden_at IS NULL"                                                            \
+    "   AND ($1::text IS NULL OR EXISTS (SELECT 1 FROM organisation_purposes op"             \
     "     JOIN purposes p ON p.id = op.purpose_id"                                           \
     "     WHERE op.organisation_id = o.id AND p.slug = $1::text))"                           \
     "   AND (o.name, o.id) > (coalesce(nullif($2::text, ''),"                                \
@@ -300,8 +321,13 @@ static db_stmt_t q_charter = DB_STMT("organisation_charter", true,
     "SELECT c.version::text, c.j::text FROM organisations o LEFT JOIN LATERAL ("
     "  SELECT c.version, j FROM organisation_charters c CROSS JOIN LATERAL charter_version_json(c) j"
     "  WHERE c.organisation_id = o.id AND c.version < coalesce($2::int, 2147483647)"
+    "    AND (v.sees OR NOT EXISTS (SELECT 1 FROM hidden_charter_versions h"
+    "      WHERE h.organisation_id = o.id AND h.version = c.version))"
     "  ORDER BY c.version DESC LIMIT $3::int) c ON true"
-    " WHERE o.slug = $1 ORDER BY c.version DESC");
+    /* hidden by a moderator: its members and moderators ($5) see it */
+    " CROSS JOIN LATERAL (SELECT $5::bool OR EXISTS (SELECT 1 FROM memberships m"
+    "   WHERE m.organisation_id = o.id AND m.account_id = $4::bigint) AS sees) v"
+    " WHERE o.slug = $1 AND (o.hidden_at IS NULL OR v.sees) ORDER BY c.version DESC");
 
 void handle_charter_list(req_t *r)
 {
@@ -309,10 +335,14 @@ void handle_charter_list(req_t *r)
     if (!path_slug(r, &slug)) return;
     page_t pg;
     if (!page_begin(r, &pg, "charter", CURSOR_KEY_ID)) return;
-    const char *params[3] = {slug, page_key(&pg, 0), pg.fetch};
+    bool moderator = false;
+    if (moderation_caller_moderates(r, &moderator) != 0) return;
+    const char *params[5] = {slug, page_key(&pg, 0), pg.fetch,
+                             r->caller.account_id ? r->caller.account_id_text : NULL,
+                             db_bool(moderator)};
     problem_t p;
     problem_init(&p);
-    PGresult *res = db_exec(&q_charter, 3, params, &p);
+    PGresult *res = db_exec(&q_charter, 5, params, &p);
     if (!res) {
         http_reply_problem(r, &p);
         return;

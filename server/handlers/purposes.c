@@ -51,7 +51,8 @@ const char *purposes_query_slug(req_t *r, const char *key, problem_t *p)
 
 static db_stmt_t q_purposes_list = DB_STMT("purposes_list", true,
     "SELECT p.slug, j::text FROM purposes p CROSS JOIN LATERAL purpose_json(p) j"
-    " WHERE ($1::text IS NULL OR p.search @@ websearch_to_tsquery('english', $1::text))"
+    " WHERE p.hidden_at IS NULL"
+    "   AND ($1::text IS NULL OR p.search @@ websearch_to_tsquery('english', $1::text))"
     "   AND p.slug > coalesce($2::text, '')"
     " ORDER BY p.slug LIMIT $3::int");
 
@@ -75,8 +76,10 @@ void handle_purposes_list(req_t *r)
     page_reply(r, &pg, res, NULL);
 }
 
+/* Hidden by a moderator: its creator and moderators ($3) see it. */
 static db_stmt_t q_purpose_get = DB_STMT("purpose_get", true,
-    "SELECT j::text FROM purposes p CROSS JOIN LATERAL purpose_json(p) j WHERE p.slug = $1");
+    "SELECT j::text FROM purposes p CROSS JOIN LATERAL purpose_json(p) j WHERE p.slug = $1"
+    " AND (p.hidden_at IS NULL OR p.created_by = $2::bigint OR $3::bool)");
 
 void handle_purpose_get(req_t *r)
 {
@@ -85,10 +88,13 @@ void handle_purpose_get(req_t *r)
         http_error(r, 404, "not-found", "Not found", "No such purpose.");
         return;
     }
-    const char *params[1] = {slug};
+    bool moderator = false;
+    if (moderation_caller_moderates(r, &moderator) != 0) return;
+    const char *params[3] = {slug, r->caller.account_id ? r->caller.account_id_text : NULL,
+                             db_bool(moderator)};
     problem_t p;
     problem_init(&p);
-    PGresult *res = db_exec(&q_purpose_get, 1, params, &p);
+    PGresult *res = db_exec(&q_purpose_get, 3, params, &p);
     if (!res) {
         http_reply_problem(r, &p);
         return;

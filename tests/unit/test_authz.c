@@ -141,6 +141,115 @@ static void agreement_side_table(void **state)
     assert_int_equal(wrong, 0);
 }
 
+/* ---------- the instance ---------- */
+
+/* Instance roles as the database stores them ("" = none), one it never
+ * stores, an organisation's role, a wrong-case spelling, and NULL. */
+#define N_IROLES 7
+static const char *const k_iroles[N_IROLES] = {"administrator", "moderator", "", "owner",
+                                               "superuser", "Administrator", NULL};
+
+/* authz_instance_allows: rows = k_iroles, columns = MODERATE, ADMINISTER. */
+static const bool k_instance_allows[N_IROLES][2] = {
+    /*                   MODERATE ADMINISTER */
+    /* administrator */ {true,    true},
+    /* moderator     */ {true,    false},
+    /* ""            */ {false,   false},
+    /* owner         */ {false,   false},
+    /* superuser     */ {false,   false},
+    /* Administrator */ {false,   false},
+    /* NULL          */ {false,   false},
+};
+
+static void instance_allows_table(void **state)
+{
+    (void)state;
+    const authz_instance_action_t actions[2] = {INSTANCE_MODERATE, INSTANCE_ADMINISTER};
+    int wrong = 0;
+    for (int r = 0; r < N_IROLES; r++)
+        for (int a = 0; a < 2; a++) {
+            bool got = authz_instance_allows(k_iroles[r], actions[a]);
+            if (got != k_instance_allows[r][a]) {
+                print_error("authz_instance_allows(%s, %d) = %d, policy says %d\n",
+                            role_name(k_iroles[r]), a, got, k_instance_allows[r][a]);
+                wrong++;
+            }
+        }
+    assert_false(authz_instance_allows("administrator", (authz_instance_action_t)99));
+    assert_int_equal(wrong, 0);
+}
+
+/* authz_hidden_visible: rows = k_iroles, columns = not owner, owner. */
+static const bool k_hidden_visible[N_IROLES][2] = {
+    /*                   other  owner */
+    /* administrator */ {true,  true},
+    /* moderator     */ {true,  true},
+    /* ""            */ {false, true},
+    /* owner         */ {false, true},
+    /* superuser     */ {false, true},
+    /* Administrator */ {false, true},
+    /* NULL          */ {false, true},
+};
+
+static void hidden_visible_table(void **state)
+{
+    (void)state;
+    int wrong = 0;
+    for (int r = 0; r < N_IROLES; r++)
+        for (int o = 0; o < 2; o++)
+            if (authz_hidden_visible(o, k_iroles[r]) != k_hidden_visible[r][o]) {
+                print_error("authz_hidden_visible(owner=%d, %s) wrong\n", o, role_name(k_iroles[r]));
+                wrong++;
+            }
+    assert_int_equal(wrong, 0);
+}
+
+/* authz_suspension_allows: rows = actor, columns = target administrator,
+ * moderator, none; another account (self is refused everywhere, below). */
+static const bool k_suspension[N_IROLES][3] = {
+    /*                   admin  moderator none */
+    /* administrator */ {false, true,     true},
+    /* moderator     */ {false, false,    true},
+    /* ""            */ {false, false,    false},
+    /* owner         */ {false, false,    false},
+    /* superuser     */ {false, false,    false},
+    /* Administrator */ {false, false,    false},
+    /* NULL          */ {false, false,    false},
+};
+
+static void suspension_table(void **state)
+{
+    (void)state;
+    const char *const targets[3] = {"administrator", "moderator", ""};
+    int wrong = 0;
+    for (int r = 0; r < N_IROLES; r++)
+        for (int t = 0; t < 3; t++) {
+            if (authz_suspension_allows(k_iroles[r], targets[t], false) != k_suspension[r][t]) {
+                print_error("authz_suspension_allows(%s, %s) wrong\n", role_name(k_iroles[r]),
+                            targets[t]);
+                wrong++;
+            }
+            if (authz_suspension_allows(k_iroles[r], targets[t], true)) {
+                print_error("authz_suspension_allows(%s, %s, self) allowed\n",
+                            role_name(k_iroles[r]), targets[t]);
+                wrong++;
+            }
+        }
+    assert_true(authz_suspension_allows("moderator", NULL, false));
+    assert_int_equal(wrong, 0);
+}
+
+/* authz_role_change_allows: administrators, never on themselves. */
+static void role_change_table(void **state)
+{
+    (void)state;
+    for (int r = 0; r < N_IROLES; r++) {
+        bool admin = r == 0;
+        assert_int_equal(authz_role_change_allows(k_iroles[r], false), admin);
+        assert_false(authz_role_change_allows(k_iroles[r], true));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -148,6 +257,10 @@ int main(void)
         cmocka_unit_test(unknown_action_is_refused),
         cmocka_unit_test(member_removal_table),
         cmocka_unit_test(agreement_side_table),
+        cmocka_unit_test(instance_allows_table),
+        cmocka_unit_test(hidden_visible_table),
+        cmocka_unit_test(suspension_table),
+        cmocka_unit_test(role_change_table),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
