@@ -32,7 +32,7 @@ const char *const vocab_member_roles[] = {"owner", "admin", "member", NULL};
 
 /* Running the instance (docs/moderation.md). */
 const char *const vocab_instance_roles[] = {"administrator", "moderator", NULL};
-const char *const vocab_moderation_subjects[] = {"organisation", "engagement",      "agent",
+const char *const vocab_moderation_subjects[] = {"organisation", "engagement",      "agent_profile",
                                                  "purpose",      "charter_version", "account",
                                                  NULL};
 const char *const vocab_report_reasons[] = {"spam",    "fake",       "abusive",

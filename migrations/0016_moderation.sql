@@ -90,7 +90,7 @@ CREATE TRIGGER moderation_agent_account BEFORE INSERT ON agents
 -- does; an agent profile for what it says).
 CREATE TABLE moderation_cases (
     id              bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
-    subject_kind    text NOT NULL CHECK (subject_kind IN ('organisation', 'engagement', 'agent',
+    subject_kind    text NOT NULL CHECK (subject_kind IN ('organisation', 'engagement', 'agent_profile',
                         'purpose', 'charter_version', 'account')),
     subject_id      bigint NOT NULL,
     subject_version integer CHECK ((subject_kind = 'charter_version') = (subject_version IS NOT NULL)),
@@ -127,7 +127,7 @@ CREATE TABLE moderation_actions (
     moderator_id    bigint NOT NULL,
     action          text NOT NULL CHECK (action IN ('dismiss', 'hide', 'suspend', 'restore',
                         'grant_role', 'revoke_role')),
-    subject_kind    text NOT NULL CHECK (subject_kind IN ('organisation', 'engagement', 'agent',
+    subject_kind    text NOT NULL CHECK (subject_kind IN ('organisation', 'engagement', 'agent_profile',
                         'purpose', 'charter_version', 'account')),
     subject_id      bigint NOT NULL,
     subject_version integer,
@@ -170,7 +170,7 @@ RETURNS bigint LANGUAGE sql STABLE AS $$
     SELECT CASE p_kind
         WHEN 'organisation' THEN (SELECT id FROM organisations WHERE slug = p_target)
         WHEN 'purpose' THEN (SELECT id FROM purposes WHERE slug = p_target)
-        WHEN 'agent' THEN (SELECT g.id FROM agents g JOIN accounts a ON a.id = g.account_id
+        WHEN 'agent_profile' THEN (SELECT g.id FROM agents g JOIN accounts a ON a.id = g.account_id
                            WHERE g.handle = p_target AND a.deleted_at IS NULL)
         WHEN 'engagement' THEN (SELECT id FROM engagements
                                 WHERE p_target ~ '^[1-9][0-9]{0,17}$' AND id = p_target::bigint)
@@ -213,7 +213,7 @@ BEGIN
           INTO v_label, v_hidden, v_org
           FROM organisation_charters c JOIN organisations o ON o.id = c.organisation_id
          WHERE c.organisation_id = p_id AND c.version = p_version;
-    ELSIF p_kind = 'agent' THEN
+    ELSIF p_kind = 'agent_profile' THEN
         SELECT g.handle, g.hidden_at IS NOT NULL, ARRAY[g.account_id] INTO v_label, v_hidden, v_owners
           FROM agents g WHERE g.id = p_id FOR UPDATE;
     ELSIF p_kind = 'purpose' THEN
@@ -259,7 +259,7 @@ BEGIN
             UPDATE organisations SET hidden_at = CASE p_action WHEN 'hide' THEN now() END WHERE id = p_id;
         ELSIF p_kind = 'engagement' THEN
             UPDATE engagements SET hidden_at = CASE p_action WHEN 'hide' THEN now() END WHERE id = p_id;
-        ELSIF p_kind = 'agent' THEN
+        ELSIF p_kind = 'agent_profile' THEN
             UPDATE agents SET hidden_at = CASE p_action WHEN 'hide' THEN now() END WHERE id = p_id;
         ELSIF p_kind = 'purpose' THEN
             UPDATE purposes SET hidden_at = CASE p_action WHEN 'hide' THEN now() END WHERE id = p_id;

@@ -547,7 +547,7 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
      WHERE kind = 'engagement' AND e.id = sid
     UNION ALL
     SELECT j FROM agents g JOIN accounts a ON a.id = g.account_id
-     CROSS JOIN LATERAL agent_public_json(g, a) j WHERE kind = 'agent' AND g.id = sid
+     CROSS JOIN LATERAL agent_public_json(g, a) j WHERE kind = 'agent_profile' AND g.id = sid
     UNION ALL
     SELECT j FROM purposes p CROSS JOIN LATERAL purpose_json(p) j
      WHERE kind = 'purpose' AND p.id = sid
@@ -572,7 +572,7 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
             WHEN 'organisation' THEN (SELECT o.slug FROM organisations o WHERE o.id = sid)
             WHEN 'charter_version' THEN (SELECT o.slug FROM organisations o WHERE o.id = sid)
             WHEN 'engagement' THEN (SELECT e.title FROM engagements e WHERE e.id = sid)
-            WHEN 'agent' THEN (SELECT g.handle FROM agents g WHERE g.id = sid)
+            WHEN 'agent_profile' THEN (SELECT g.handle FROM agents g WHERE g.id = sid)
             WHEN 'purpose' THEN (SELECT p.slug FROM purposes p WHERE p.id = sid)
             WHEN 'account' THEN (SELECT a.display_name FROM accounts a WHERE a.id = sid)
         END)

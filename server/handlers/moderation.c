@@ -60,7 +60,7 @@ static db_stmt_t q_report = DB_STMT("report_create", false,
     "   WHERE NOT CASE $1"
     "     WHEN 'organisation' THEN (SELECT o.hidden_at IS NOT NULL FROM organisations o WHERE o.id = s.id)"
     "     WHEN 'engagement' THEN (SELECT e.hidden FROM engagements e WHERE e.id = s.id)"
-    "     WHEN 'agent' THEN (SELECT g.hidden OR NOT g.discoverable FROM agents g WHERE g.id = s.id)"
+    "     WHEN 'agent_profile' THEN (SELECT g.hidden OR NOT g.discoverable FROM agents g WHERE g.id = s.id)"
     "     WHEN 'purpose' THEN (SELECT p.hidden_at IS NOT NULL FROM purposes p WHERE p.id = s.id)"
     "     WHEN 'account' THEN (SELECT a.suspended_at IS NOT NULL FROM accounts a WHERE a.id = s.id)"
     "     ELSE EXISTS (SELECT 1 FROM hidden_charter_versions h"
@@ -161,7 +161,7 @@ static db_stmt_t q_case = DB_STMT("moderation_case", true,
     "     WHEN 'organisation' THEN (SELECT o.hidden_at IS NOT NULL FROM organisations o"
     "       WHERE o.id = c.subject_id)"
     "     WHEN 'engagement' THEN (SELECT e.hidden FROM engagements e WHERE e.id = c.subject_id)"
-    "     WHEN 'agent' THEN (SELECT g.hidden FROM agents g WHERE g.id = c.subject_id)"
+    "     WHEN 'agent_profile' THEN (SELECT g.hidden FROM agents g WHERE g.id = c.subject_id)"
     "     WHEN 'purpose' THEN (SELECT p.hidden_at IS NOT NULL FROM purposes p WHERE p.id = c.subject_id)"
     "     WHEN 'account' THEN (SELECT a.suspended_at IS NOT NULL FROM accounts a"
     "       WHERE a.id = c.subject_id)"
@@ -222,11 +222,12 @@ void handle_moderation_act(req_t *r)
     json_t *body = http_take_body(r);
     static const char *const fields[] = {"action", "reason", "case", "kind", "target", "version",
                                          NULL};
-    static const char *const acts[] = {"dismiss", "hide", "suspend", "restore", NULL};
     problem_t p;
     problem_init(&p);
     validate_known_fields(body, fields, &p);
-    const char *action = validate_enum(body, "action", true, acts, &p);
+    const char *action = validate_enum(body, "action", true, vocab_moderation_actions, &p);
+    if (action && strstr(action, "_role"))
+        problem_field(&p, "action", "roles are granted with PUT /api/v1/moderation/roles/{account_id}");
     const char *reason = validate_string(body, "reason", true, 1, 2000, &p);
     long long case_id = 0, version = 0;
     bool by_case = json_object_get(body, "case") != NULL;

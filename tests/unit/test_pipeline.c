@@ -12,6 +12,7 @@
 #include <strings.h>
 #include <cmocka.h>
 
+#include "db.h"
 #include "http.h"
 #include "pipeline.h"
 #include "route.h"
@@ -91,6 +92,8 @@ static void handle_defers(req_t *r)
     {METHOD, PATTERN, &(const route_spec_t){.handler = HANDLER, __VA_ARGS__}, 0}
 
 static route_t test_routes[] = {
+    R("GET", "/api/v1/moderated", handle_ok, .access = ACCESS_INSTANCE,
+      .instance_action = INSTANCE_MODERATE),
     R("GET", "/api/v1/me", handle_ok, .access = ACCESS_SESSION),
     R("POST", "/api/v1/things", handle_ok, .access = ACCESS_SESSION, .body = BODY_OBJECT,
       .work = WORK_WRITE),
@@ -573,6 +576,28 @@ static void unknown_paths_and_methods(void **state)
     done(r);
 }
 
+/* An INSTANCE route: 401 without a session; a signed-in caller is let
+ * through only by the role lookup (lib/authz), which here has no database
+ * to ask: the handler never runs and the answer is the lookup's 503. */
+static void instance_route_needs_a_role(void **state)
+{
+    (void)state;
+    req_t *r = request("GET", "/api/v1/moderated", NULL);
+    serve(r);
+    assert_int_equal(r->status, 401);
+    assert_int_equal(g_ran, 0);
+    done(r);
+
+    r = request("GET", "/api/v1/moderated", NULL);
+    signed_in(false);
+    db_configure("postgresql://127.0.0.1:1/none?connect_timeout=1", 1000);
+    serve(r);
+    assert_int_equal(g_ran, 0);
+    assert_int_equal(r->status, 503);
+    done(r);
+    db_thread_close();
+}
+
 /* ---------- the table ---------- */
 
 static void table_check_refuses_inconsistent_routes(void **state)
@@ -609,6 +634,10 @@ static void the_daemons_table_is_consistent(void **state)
             strcmp(routes[i].pattern, "/api/v1/accounts") != 0 &&
             strcmp(routes[i].pattern, "/api/v1/sessions") != 0)
             fail_msg("%s %s changes something and is public", routes[i].method, routes[i].pattern);
+        /* moderation and administration are instance roles' (lib/authz) */
+        if (strncmp(routes[i].pattern, "/api/v1/moderation/", 19) == 0 &&
+            s->access != ACCESS_INSTANCE)
+            fail_msg("%s %s is not declared INSTANCE(...)", routes[i].method, routes[i].pattern);
     }
 }
 
@@ -646,6 +675,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(ambiguous_length_is_400_and_closes, setup, teardown),
         cmocka_unit_test_setup_teardown(undeclared_query_parameters_are_400, setup, teardown),
         cmocka_unit_test_setup_teardown(forwarded_for_is_the_last_of_all_lines, setup, teardown),
+        cmocka_unit_test_setup_teardown(instance_route_needs_a_role, setup, teardown),
         cmocka_unit_test(table_check_refuses_inconsistent_routes),
         cmocka_unit_test(the_daemons_table_is_consistent),
         cmocka_unit_test(etag_listed),
