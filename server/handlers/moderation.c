@@ -198,9 +198,13 @@ static db_stmt_t q_case_subject = DB_STMT("moderation_case_subject", true,
 static db_stmt_t q_subject_id = DB_STMT("moderation_subject_id", true,
     "SELECT moderation_subject_id($1, $2, $3::int)::text");
 static db_stmt_t q_apply = DB_STMT("moderation_apply", false,
-    "SELECT m.outcome, (SELECT j::text FROM moderation_actions a"
-    "   CROSS JOIN LATERAL moderation_action_json(a) j WHERE a.id = m.action_id)"
+    "SELECT m.outcome, m.action_id::text"
     " FROM moderation_apply($1::bigint, $2, $3, $4::bigint, $5::int, $6::bigint, $7) m");
+/* A separate statement: the log row the function wrote is not in the
+ * snapshot of the statement that called it. */
+static db_stmt_t q_action = DB_STMT("moderation_action", false,
+    "SELECT j::text FROM moderation_actions a CROSS JOIN LATERAL moderation_action_json(a) j"
+    " WHERE a.id = $1::bigint");
 
 /* The account an action would suspend: the subject's own (kind "account"). */
 static bool suspension_allowed(req_t *r, const char *account_id, problem_t *p)
@@ -294,7 +298,16 @@ void handle_moderation_act(req_t *r)
     }
     const char *outcome = PQgetvalue(res, 0, 0);
     if (strcmp(outcome, "ok") == 0) {
-        reply_row_json(r, 201, res, 1);
+        char aid[24];
+        snprintf(aid, sizeof aid, "%s", PQgetvalue(res, 0, 1));
+        PQclear(res);
+        const char *gp[1] = {aid};
+        res = db_exec(&q_action, 1, gp, &p);
+        if (!res) {
+            http_reply_problem(r, &p);
+            return;
+        }
+        reply_row_json(r, 201, res, 0);
         return;
     }
     char detail[200];

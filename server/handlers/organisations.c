@@ -318,15 +318,16 @@ void handle_organisation_update(req_t *r)
 /* Newest first. No row: no such organisation; a row without an item: it has
  * no versions past the cursor. */
 static db_stmt_t q_charter = DB_STMT("organisation_charter", true,
-    "SELECT c.version::text, c.j::text FROM organisations o LEFT JOIN LATERAL ("
+    "SELECT c.version::text, c.j::text FROM organisations o"
+    /* hidden by a moderator: its members and moderators ($5) see it */
+    " CROSS JOIN LATERAL (SELECT $5::bool OR EXISTS (SELECT 1 FROM memberships m"
+    "   WHERE m.organisation_id = o.id AND m.account_id = $4::bigint) AS sees) v"
+    " LEFT JOIN LATERAL ("
     "  SELECT c.version, j FROM organisation_charters c CROSS JOIN LATERAL charter_version_json(c) j"
     "  WHERE c.organisation_id = o.id AND c.version < coalesce($2::int, 2147483647)"
     "    AND (v.sees OR NOT EXISTS (SELECT 1 FROM hidden_charter_versions h"
     "      WHERE h.organisation_id = o.id AND h.version = c.version))"
     "  ORDER BY c.version DESC LIMIT $3::int) c ON true"
-    /* hidden by a moderator: its members and moderators ($5) see it */
-    " CROSS JOIN LATERAL (SELECT $5::bool OR EXISTS (SELECT 1 FROM memberships m"
-    "   WHERE m.organisation_id = o.id AND m.account_id = $4::bigint) AS sees) v"
     " WHERE o.slug = $1 AND (o.hidden_at IS NULL OR v.sees) ORDER BY c.version DESC");
 
 void handle_charter_list(req_t *r)
