@@ -327,6 +327,31 @@ const ROUTES = [
   { name: 'GET /me/export', method: 'GET', path: '/api/v1/me/export', expect: signedIn(200),
     // everyone exports only their own account
     check: (res, c, actor) => assert.equal(res.body.account.id, w[actor].id, actor) },
+  // running the instance (docs/moderation.md): anyone signed in reports; the
+  // queue, the actions, the log and roles are instance roles' (none of these
+  // callers holds one: 403; tests/api/moderation.test.mjs has moderators and
+  // administrators allowed)
+  { name: 'POST /reports', method: 'POST', path: '/api/v1/reports',
+    // a fresh purpose each time: a person reports one thing once (409 after)
+    setup: async () => ({ reported: ok(await api('POST', '/api/v1/purposes', { token: w.owner.token,
+      body: { name: unique('Matrix reported'), description: 'reported' } }), 201).slug }),
+    body: (c) => ({ kind: 'purpose', target: c.reported, reason: 'other', note: 'matrix' }), expect: signedIn(201) },
+  { name: 'GET /moderation/cases', method: 'GET', path: '/api/v1/moderation/cases', expect: signedIn(403) },
+  { name: 'GET /moderation/cases/{id}', method: 'GET', path: '/api/v1/moderation/cases/999999999', expect: signedIn(403) },
+  { name: 'POST /moderation/actions', method: 'POST', path: '/api/v1/moderation/actions',
+    body: () => ({ action: 'hide', kind: 'organisation', target: w.org, reason: 'matrix' }), expect: signedIn(403),
+    probe: () => sql(`SELECT hidden_at IS NULL, (SELECT count(*) FROM moderation_actions) FROM organisations WHERE slug = '${w.org}'`) },
+  { name: 'GET /moderation/log', method: 'GET', path: '/api/v1/moderation/log', expect: signedIn(403) },
+  { name: 'GET /moderation/appeals', method: 'GET', path: '/api/v1/moderation/appeals', expect: signedIn(403) },
+  { name: 'GET /moderation/roles', method: 'GET', path: '/api/v1/moderation/roles', expect: signedIn(403) },
+  { name: 'PUT /moderation/roles/{account_id}', method: 'PUT', path: '/api/v1/moderation/roles/999999999',
+    body: { role: 'moderator' }, expect: signedIn(403), probe: () => sql('SELECT count(*) FROM instance_roles') },
+  { name: 'DELETE /moderation/roles/{account_id}', method: 'DELETE', path: '/api/v1/moderation/roles/999999999',
+    expect: signedIn(403), probe: () => sql('SELECT count(*) FROM instance_roles') },
+  { name: 'GET /me/moderation', method: 'GET', path: '/api/v1/me/moderation', expect: signedIn(200),
+    check: (res) => assert.deepEqual(res.body.items, [], 'no action concerns them') },
+  { name: 'POST /me/moderation/{id}/appeal', method: 'POST', path: '/api/v1/me/moderation/999999999/appeal',
+    body: { note: 'matrix' }, expect: signedIn(404) },
   // credentials: the agent asks; the organisation revokes; the agent publishes
   { name: 'POST credential', method: 'POST', path: '/api/v1/agreements/{agreement}/credential',
     setup: () => concludedAgreement(), expect: parties(403, 201),
