@@ -1,4 +1,4 @@
--- 0016_moderation: running an instance (docs/moderation.md). Instance roles,
+-- 0018_moderation: running an instance (docs/moderation.md). Instance roles,
 -- reports grouped into cases (one open case per reported thing), the
 -- append-only moderation log, appeals, content hidden by moderators and
 -- accounts suspended by them, and the instance's settings.
