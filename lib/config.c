@@ -116,6 +116,7 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
     cfg->queue_depth = 8;
     cfg->per_ip_requests = 32;
     cfg->cache_mb = 128;
+    cfg->changes_poll_ms = 50;
     cfg->login_max_failures = 10;
     cfg->login_window_s = 900;
     cfg->cursor_secret[0] = '\0'; /* none: the instance's own (lib/secrets.h) */
@@ -172,6 +173,7 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
     INT_VAR("QUEUE_DEPTH", queue_depth, 1, 4096);
     INT_VAR("PER_IP_REQUESTS", per_ip_requests, 0, 100000);
     INT_VAR("CACHE_MB", cache_mb, 0, 65536);
+    INT_VAR("CHANGES_POLL_MS", changes_poll_ms, 0, 1000);
     INT_VAR("LOGIN_MAX_FAILURES", login_max_failures, 1, 100000);
     INT_VAR("LOGIN_WINDOW_SECONDS", login_window_s, 1, 86400);
     INT_VAR("SIGNUP_MAX_PER_ADDRESS", signup_max_per_address, 0, 1000000);

@@ -93,7 +93,7 @@ static void on_notice(void *arg, const char *message)
 }
 
 /* who ("match", "cache") is a string literal: it outlives the connection. */
-static void on_listener_notice(void *arg, const char *message)
+static void on_follower_notice(void *arg, const char *message)
 {
     char event[64], line[300];
     snprintf(event, sizeof event, "%s_db_notice", (const char *)arg);
@@ -102,7 +102,7 @@ static void on_listener_notice(void *arg, const char *message)
     log_event("warn", event, line);
 }
 
-PGconn *db_connect_listener(const char *conninfo, const char *who, const char *setup)
+PGconn *db_connect_follower(const char *conninfo, const char *who, const char *setup)
 {
     char app[64], event[64];
     snprintf(app, sizeof app, "purposed-%s", who);
@@ -117,11 +117,12 @@ PGconn *db_connect_listener(const char *conninfo, const char *who, const char *s
         if (c) PQfinish(c);
         return NULL;
     }
-    PQsetNoticeProcessor(c, on_listener_notice, (void *)who);
+    PQsetNoticeProcessor(c, on_follower_notice, (void *)who);
+    if (!setup) return c;
     PGresult *r = PQexec(c, setup);
     bool ok = PQresultStatus(r) == PGRES_COMMAND_OK;
     if (!ok) {
-        snprintf(event, sizeof event, "%s_listen_failed", who);
+        snprintf(event, sizeof event, "%s_setup_failed", who);
         log_event("warn", event, PQresultErrorMessage(r));
     }
     PQclear(r);

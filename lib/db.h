@@ -36,12 +36,12 @@ int db_commit(problem_t *p);
 void db_rollback(void);
 
 /* A connection of a background thread's own, outside the per-thread ones
- * (lib/listener.c opens the LISTEN connections of the match index and the
- * answer cache with it): application_name
- * "purposed-<who>", TCP keepalives, setup ("SET ...; LISTEN ...") run once.
- * Notices and failures go to the log as "<who>_db_notice",
- * "<who>_connect_failed" and "<who>_listen_failed". NULL on failure. */
-PGconn *db_connect_listener(const char *conninfo, const char *who, const char *setup);
+ * (lib/follower.c opens the change log connections of the match index and
+ * the answer cache with it): application_name "purposed-<who>", TCP
+ * keepalives, setup ("SET ...", or NULL) run once. Notices and failures go
+ * to the log as "<who>_db_notice", "<who>_connect_failed" and
+ * "<who>_setup_failed". NULL on failure. */
+PGconn *db_connect_follower(const char *conninfo, const char *who, const char *setup);
 
 /* What a failed statement's SQLSTATE means while the connection is still up
  * (a lost connection is always a 503 "unavailable", Retry-After 2). */

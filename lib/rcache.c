@@ -8,7 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "listener.h"
+#include "follower.h"
 #include "log.h"
 
 #define SHARDS 16
@@ -303,52 +303,53 @@ void rcache_stats(rcache_stats_t *out)
     }
 }
 
-/* ---------- the listener ---------- */
+/* ---------- the follower ---------- */
 
-static listener_t *g_listener;
+static follower_t *g_follower;
 static char g_item_prefix[256];
 
-/* Connected again: what was notified meanwhile is lost, so every stored
- * answer is dropped (rcache_set_live invalidates) and serving resumes. */
+/* A new position: what changed before it may have been missed, so every
+ * stored answer is dropped (rcache_set_live invalidates) and serving
+ * resumes. */
 static int on_resync(PGconn *c, void *ctx)
 {
     (void)c;
     (void)ctx;
     rcache_set_live(true);
-    log_event("info", "cache_listening", RCACHE_CHANNEL);
+    log_event("info", "cache_following", RCACHE_TOPIC);
     return 0;
 }
 
-static void on_notify(const char *payload, void *ctx)
+static void on_change(const char *payload, void *ctx)
 {
     (void)ctx;
     rcache_apply(payload, g_item_prefix);
 }
 
-/* Not listening: nothing is served or stored until the next resync. */
+/* Not following: nothing is served or stored until the next resync. */
 static void on_lost(void *ctx)
 {
     (void)ctx;
     rcache_set_live(false);
 }
 
-int rcache_listen_start(const char *conninfo, const char *item_prefix)
+int rcache_follow_start(const char *conninfo, const char *item_prefix)
 {
-    if (!g_shards || g_listener) return 0;
+    if (!g_shards || g_follower) return 0;
     snprintf(g_item_prefix, sizeof g_item_prefix, "%s", item_prefix);
-    listener_ops_t ops = {
+    follower_ops_t ops = {
         .who = "cache",
-        .setup = "LISTEN " RCACHE_CHANNEL,
+        .topic = RCACHE_TOPIC,
         .resync = on_resync,
-        .notify = on_notify,
+        .change = on_change,
         .lost = on_lost,
     };
-    g_listener = listener_start(conninfo, &ops);
-    return g_listener ? 0 : -1;
+    g_follower = follower_start(conninfo, &ops);
+    return g_follower ? 0 : -1;
 }
 
-void rcache_listen_stop(void)
+void rcache_follow_stop(void)
 {
-    listener_stop(g_listener);
-    g_listener = NULL;
+    follower_stop(g_follower);
+    g_follower = NULL;
 }

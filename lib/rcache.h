@@ -10,12 +10,13 @@
  * the generation is unchanged and it has not been dropped; a list while
  * both generations are unchanged.
  *
- * Every commit that changes what the answers are built from NOTIFYs the
- * channel 'purposed_cache' (migration 0009): "*" (everything), "l" (the
- * lists: a new engagement) or "e:1,2" (those engagements and the lists).
- * The listener thread applies them; a daemon's own changes are applied
- * before it answers them (read-your-writes). While the listener is not
- * connected nothing is served or stored. See docs/performance.md. */
+ * Every commit that changes what the answers are built from appends to the
+ * change log, topic 'cache' (migrations 0009, 0015): "*" (everything), "l"
+ * (the lists: a new engagement) or "e:1,2" (those engagements and the
+ * lists). The follower thread (lib/follower.h) applies them; a daemon's
+ * own changes are applied before it answers them (read-your-writes). While
+ * the follower is not connected nothing is served or stored. See
+ * docs/performance.md. */
 #ifndef PURPOSED_RCACHE_H
 #define PURPOSED_RCACHE_H
 
@@ -23,7 +24,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
-#define RCACHE_CHANNEL "purposed_cache"
+#define RCACHE_TOPIC "cache" /* change_log.topic */
 #define RCACHE_META_MAX 1024  /* content type and headers of one answer */
 #define RCACHE_KEY_MAX 2048
 
@@ -51,7 +52,7 @@ bool rcache_ticket(const char *key, size_t klen, rcache_kind_t kind, rcache_tick
 void rcache_invalidate(void);
 void rcache_invalidate_lists(void);
 void rcache_invalidate_item(const char *key, size_t klen);
-/* Is the listener connected (answers may be served)? Used by the listener
+/* Is the follower connected (answers may be served)? Used by the follower
  * and by tests; going either way also invalidates everything. */
 void rcache_set_live(bool live);
 bool rcache_live(void);
@@ -66,16 +67,16 @@ bool rcache_get(const char *key, size_t klen, char **body, size_t *len, char *me
 void rcache_put(const rcache_ticket_t *t, const char *key, size_t klen, const char *meta,
                 size_t meta_len, const char *body, size_t len);
 
-/* Apply a notification payload ("*", "l", "e:1,2"); items are the keys
+/* Apply a change's payload ("*", "l", "e:1,2"); items are the keys
  * item_prefix + id. Unknown payloads invalidate everything. */
 void rcache_apply(const char *payload, const char *item_prefix);
 
 void rcache_stats(rcache_stats_t *out);
 
-/* The listener thread (lib/listener.h): LISTEN 'purposed_cache' on its own
- * connection, applying every notification (item keys: item_prefix + id);
- * live from each (re)connection on, not live while the connection is lost. */
-int rcache_listen_start(const char *conninfo, const char *item_prefix);
-void rcache_listen_stop(void);
+/* The follower thread (lib/follower.h) of topic 'cache' on its own
+ * connection, applying every change (item keys: item_prefix + id); live
+ * from each resync on, not live while the connection is lost. */
+int rcache_follow_start(const char *conninfo, const char *item_prefix);
+void rcache_follow_stop(void);
 
 #endif

@@ -13,6 +13,7 @@
 #include "config.h"
 #include "cursor.h"
 #include "db.h"
+#include "follower.h"
 #include "daemon.h"
 #include "handlers/handlers.h"
 #include "jcs.h"
@@ -249,14 +250,15 @@ int main(int argc, char **argv)
 
     /* The match index builds in the background from the start, so the
      * first matching request does not wait for it. */
+    follower_set_poll_ms(cfg.changes_poll_ms);
     if (match_service_start(cfg.database_url) != 0) log_event("warn", "match_start_failed", NULL);
-    /* Answers are kept only while the listener hears every change. */
+    /* Answers are kept only while the follower reads every change. */
     if (rcache_init((size_t)cfg.cache_mb * 1024 * 1024) != 0 ||
-        rcache_listen_start(cfg.database_url, cache_item_prefix()) != 0)
+        rcache_follow_start(cfg.database_url, cache_item_prefix()) != 0)
         log_event("warn", "cache_start_failed", "reads go to PostgreSQL");
     if (daemon_start(&cfg, routes, routes_count) != 0) {
         log_event("error", "listen_failed", "could not start the HTTP daemon (port in use?)");
-        rcache_listen_stop();
+        rcache_follow_stop();
         match_service_stop();
         return 1;
     }
@@ -267,7 +269,7 @@ int main(int argc, char **argv)
     sigwait(&set, &sig);
     log_event("info", "stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     daemon_stop(10);
-    rcache_listen_stop();
+    rcache_follow_stop();
     rcache_shutdown();
     match_service_stop();
     db_thread_close();

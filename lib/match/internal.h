@@ -344,12 +344,11 @@ void match_topk_push(match_topk_t *h, const match_cand_t *c);
 void match_topk_sort(match_topk_t *h);
 
 /* ======================================================================
- * From PostgreSQL (load.c): the full build and the changes named by
- * notifications. The service thread runs these on its own connection.
+ * From PostgreSQL (load.c): the full build and the changes named by the
+ * change log (topic 'match'). The service thread runs these on its own
+ * connection.
  * ====================================================================== */
 
-/* The channel the triggers of migration 0006 notify. */
-#define MATCH_CHANNEL "purposed_match"
 /* Pending changed ids past which one full rebuild is cheaper than updates. */
 #define MATCH_REBUILD_OVER 20000
 
@@ -362,11 +361,11 @@ typedef struct match_id_set {
     uint32_t n, cap;
 } match_id_set_t;
 
-/* The ids named by notifications since the last apply, by kind. */
+/* The ids named by changes since the last apply, by kind. */
 typedef struct match_changes {
     match_id_set_t agents, engagements, purposes, organisations;
     bool overflow;             /* more than MATCH_REBUILD_OVER: rebuild instead */
-    unsigned long received;    /* notifications since the last clear, malformed included */
+    unsigned long received;    /* changes since the last clear, malformed included */
 } match_changes_t;
 
 /* Note one payload: "a:12" agent, "e:12" engagement, "p:12" purpose,

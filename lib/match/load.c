@@ -1,6 +1,6 @@
 /* match/load.c: the index from PostgreSQL. A full build reads every
  * discoverable agent and open engagement from one snapshot; afterwards the
- * ids named by NOTIFY 'purposed_match' are read again and applied. The SQL
+ * ids named by the change log (topic 'match') are read again and applied. The SQL
  * is here; the thread, its connection and the lock are service.c's. */
 #include <stdio.h>
 #include <stdlib.h>

@@ -228,7 +228,7 @@ void match_hits_clear(match_hit_t *hits, size_t n);
 /* ---------- the service ---------- */
 
 /* Start the thread that builds the index from the database at conninfo and
- * applies the notifications of 'purposed_match' (rebuilding after a lost
+ * follows the change log's topic 'match' (rebuilding after a lost
  * connection). Idempotent; 0 or -1. */
 int match_service_start(const char *conninfo);
 /* Stop the thread and free the index. */
@@ -245,7 +245,7 @@ typedef struct match_stats {
     size_t agents, engagements;     /* indexed: discoverable agents, open engagements */
     double build_seconds;           /* the last full build, from PostgreSQL */
     unsigned long builds;           /* full builds, the first included */
-    unsigned long notifications;    /* notifications applied (or absorbed by a rebuild) */
+    unsigned long notifications;    /* changes applied (or absorbed by a rebuild) */
 } match_stats_t;
 
 /* Lock-free: the service thread publishes these after every change. */

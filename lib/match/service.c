@@ -1,7 +1,7 @@
 /* match/service.c: the one index a daemon serves from, and the thread that
- * keeps it. The thread is a listener (lib/listener.h) on 'purposed_match':
- * at each (re)connection it builds a whole new index (load.c) and swaps it
- * in; each batch of notifications is read back from PostgreSQL and applied
+ * keeps it. The thread is a follower (lib/follower.h) of the change log's
+ * topic 'match': at each resync it builds a whole new index (load.c) and
+ * swaps it in; each batch of changes is read back from PostgreSQL and applied
  * under the write side of a read-write lock. Requests take the read side
  * (match_service_acquire). README.md, "Freshness", tells the whole story. */
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np: a busy reader side must not starve the writer */
@@ -10,7 +10,7 @@
 #include <stdio.h>
 #include <time.h>
 
-#include "listener.h"
+#include "follower.h"
 #include "log.h"
 #include "match/internal.h"
 
@@ -19,13 +19,13 @@ static pthread_rwlock_t g_rw;                   /* readers: requests; writer: th
 static match_index_t *g_index;                  /* guarded by g_rw */
 static pthread_mutex_t g_mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t g_cv = PTHREAD_COND_INITIALIZER;
-static listener_t *g_listener;                  /* guarded by g_mu */
+static follower_t *g_follower;                  /* guarded by g_mu */
 static bool g_stopping;                         /* guarded by g_mu: no start meanwhile */
 static bool g_built;                            /* guarded by g_mu; signalled on g_cv */
-static atomic_bool g_running, g_ready;          /* lock-free copies of g_listener != NULL, g_built */
-/* Owned by the listener thread: the ids notified and not yet applied. */
+static atomic_bool g_running, g_ready;          /* lock-free copies of g_follower != NULL, g_built */
+/* Owned by the follower thread: the ids changed and not yet applied. */
 static match_changes_t g_changes;
-/* match_service_stats(): written by the listener thread only */
+/* match_service_stats(): written by the follower thread only */
 static atomic_bool g_st_ready;
 static atomic_size_t g_st_bytes, g_st_agents, g_st_engagements;
 static atomic_ulong g_st_build_us, g_st_builds, g_st_notifications;
@@ -41,7 +41,7 @@ static void service_init_once(void)
 
 /* ---------- stats ---------- */
 
-/* Called by the listener thread (the only writer) after every change. */
+/* Called by the follower thread (the only writer) after every change. */
 static void stats_publish(const match_index_t *ix)
 {
     atomic_store(&g_st_bytes, match_index_memory(ix));
@@ -61,7 +61,7 @@ void match_service_stats(match_stats_t *out)
     out->notifications = atomic_load(&g_st_notifications);
 }
 
-/* ---------- the listener's callbacks (its thread) ---------- */
+/* ---------- the follower's callbacks (its thread) ---------- */
 
 /* Build a whole new index and swap it in; requests already searching the
  * old one finish first (the write lock waits for them). */
@@ -86,7 +86,7 @@ static int rebuild(PGconn *c)
     return 0;
 }
 
-/* A new connection: whatever was notified before it is in the new build. */
+/* A new position: whatever changed before it is in the new build. */
 static int on_resync(PGconn *c, void *ctx)
 {
     (void)ctx;
@@ -95,13 +95,13 @@ static int on_resync(PGconn *c, void *ctx)
     return 0;
 }
 
-static void on_notify(const char *payload, void *ctx)
+static void on_change(const char *payload, void *ctx)
 {
     (void)ctx;
     match_changes_add(&g_changes, payload);
 }
 
-/* Apply what the notifications named: read the rows without the lock, then
+/* Apply what the changes named: read the rows without the lock, then
  * apply them under it (well under a millisecond for a usual batch). A
  * burst past MATCH_REBUILD_OVER ids is one rebuild instead. */
 static int on_batch(PGconn *c, void *ctx)
@@ -137,21 +137,21 @@ int match_service_start(const char *conninfo)
     if (atomic_load(&g_running)) return 0;
     pthread_once(&g_once, service_init_once);
     pthread_mutex_lock(&g_mu);
-    if (g_listener || g_stopping) {
+    if (g_follower || g_stopping) {
         pthread_mutex_unlock(&g_mu);
         return 0;
     }
-    listener_ops_t ops = {
+    follower_ops_t ops = {
         .who = "match",
+        .topic = "match",
         /* no JIT: compiling the build's statements costs more than it saves */
-        .setup = "SET statement_timeout = 0; SET TIME ZONE 'UTC'; SET jit = off;"
-                 " LISTEN " MATCH_CHANNEL,
+        .setup = "SET statement_timeout = 0; SET TIME ZONE 'UTC'; SET jit = off",
         .resync = on_resync,
-        .notify = on_notify,
+        .change = on_change,
         .batch = on_batch,
     };
-    g_listener = listener_start(conninfo, &ops);
-    bool ok = g_listener != NULL;
+    g_follower = follower_start(conninfo, &ops);
+    bool ok = g_follower != NULL;
     if (ok) atomic_store(&g_running, true);
     pthread_mutex_unlock(&g_mu);
     return ok ? 0 : -1;
@@ -161,12 +161,12 @@ void match_service_stop(void)
 {
     pthread_once(&g_once, service_init_once);
     pthread_mutex_lock(&g_mu);
-    listener_t *l = g_listener;
-    g_listener = NULL;
+    follower_t *l = g_follower;
+    g_follower = NULL;
     g_stopping = l != NULL;
     pthread_mutex_unlock(&g_mu);
     if (!l) return;
-    listener_stop(l);
+    follower_stop(l);
     match_changes_free(&g_changes);
     pthread_rwlock_wrlock(&g_rw);
     match_index_free(g_index);

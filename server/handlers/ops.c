@@ -5,6 +5,7 @@
 
 #include "daemon.h"
 #include "db.h"
+#include "follower.h"
 #include "handlers.h"
 #include "jsontext.h"
 #include "match/match.h"
@@ -71,10 +72,28 @@ static void append_match_metrics(strbuf_t *text)
         "# TYPE match_index_build_seconds gauge\nmatch_index_build_seconds %.6f\n"
         "# HELP match_index_builds_total Full builds of the matching index.\n"
         "# TYPE match_index_builds_total counter\nmatch_index_builds_total %lu\n"
-        "# HELP match_notifications_total Change notifications applied to the matching index.\n"
+        "# HELP match_notifications_total Changes (change log rows) applied to the matching index.\n"
         "# TYPE match_notifications_total counter\nmatch_notifications_total %lu\n",
         st.ready ? 1 : 0, st.bytes, st.agents, st.engagements, st.build_seconds, st.builds,
         st.notifications);
+}
+
+/* The followers of the change log (lib/follower.h), both topics. */
+static void append_follower_metrics(strbuf_t *text)
+{
+    follower_stats_t st;
+    follower_stats(&st);
+    strbuf_addf(text,
+        "# HELP change_log_polls_total Reads of the change log by this daemon's followers.\n"
+        "# TYPE change_log_polls_total counter\nchange_log_polls_total %llu\n"
+        "# HELP change_log_changes_total Change log rows read and applied.\n"
+        "# TYPE change_log_changes_total counter\nchange_log_changes_total %llu\n"
+        "# HELP change_log_resyncs_total New positions taken (a connection, a pruned log, a batch too large).\n"
+        "# TYPE change_log_resyncs_total counter\nchange_log_resyncs_total %llu\n"
+        "# HELP change_log_pruned_total Change log rows this daemon deleted past retention.\n"
+        "# TYPE change_log_pruned_total counter\nchange_log_pruned_total %llu\n",
+        (unsigned long long)st.polls, (unsigned long long)st.changes,
+        (unsigned long long)st.resyncs, (unsigned long long)st.pruned);
 }
 
 /* The answer cache (lib/rcache.h). */
@@ -83,7 +102,7 @@ static void append_cache_metrics(strbuf_t *text)
     rcache_stats_t st;
     rcache_stats(&st);
     strbuf_addf(text,
-        "# HELP answer_cache_live 1 while the answer cache listens for changes (and is used).\n"
+        "# HELP answer_cache_live 1 while the answer cache follows the change log (and is used).\n"
         "# TYPE answer_cache_live gauge\nanswer_cache_live %d\n"
         "# HELP answer_cache_entries Answers held.\n"
         "# TYPE answer_cache_entries gauge\nanswer_cache_entries %zu\n"
@@ -112,6 +131,7 @@ void handle_metrics(req_t *r)
     append_match_metrics(&b);
     append_cache_metrics(&b);
     daemon_metrics(&b);
+    append_follower_metrics(&b);
     size_t len;
     char *text = strbuf_detach(&b, &len);
     if (!text) {
