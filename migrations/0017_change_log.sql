@@ -27,7 +27,7 @@ CREATE TABLE change_log (
     seq bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
     xid xid8 NOT NULL DEFAULT pg_current_xact_id(),
     at timestamptz NOT NULL DEFAULT now(),
-    topic text NOT NULL CHECK (topic IN ('match', 'cache')),
+    topic text NOT NULL CHECK (topic ~ '^[a-z_]{1,32}$'),  -- 'match', 'cache'
     payload text NOT NULL
 );
 -- the followers' read: a topic's rows from an xid on

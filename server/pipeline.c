@@ -213,8 +213,8 @@ static void cache_store(req_t *r)
     conditional(r);
 }
 
-/* A change this daemon made is seen by its next read, before the NOTIFY
- * arrives. */
+/* A change this daemon made is seen by its next read, before the change log
+ * reaches it. */
 static void cache_changed(const req_t *r)
 {
     unsigned f = r->match.route ? route_spec(r->match.route)->cache : 0;

@@ -1,7 +1,7 @@
 /* match: the matching formula (pure: one agent, one engagement and the
  * weights give a score and the reasons for it), the in-memory index that finds
  * the candidates sharing a purpose, and the service that builds that index
- * from PostgreSQL and keeps it fresh through LISTEN/NOTIFY. The public API of
+ * from PostgreSQL and keeps it fresh from the change log. The public API of
  * lib/match/: score.c and explain.c (the formula and its sentences), rows.c
  * (rows from PostgreSQL), index.c and tables.c (the index), topk.c (the
  * search), load.c and service.c (building it and keeping it fresh).

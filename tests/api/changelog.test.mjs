@@ -204,14 +204,15 @@ test('two daemons converge: changes made through either, or in SQL, reach both',
 });
 
 test('pruning deletes old rows only, and a log pruned past a position makes its followers start over', async () => {
-  sql(`INSERT INTO change_log (topic, payload, at) VALUES ('cache', 'l', now() - interval '1 hour'), ('match', 'a:0', now() - interval '1 hour')`);
-  sql(`INSERT INTO change_log (topic, payload) VALUES ('cache', 'l')`);
-  const [[before]] = sql('SELECT count(*) FROM change_log');
+  const [[oldSeq]] = sql(`INSERT INTO change_log (topic, payload, at) VALUES ('cache', 'l', now() - interval '1 hour'), ('match', 'a:0', now() - interval '1 hour') RETURNING seq`);
+  const [[newSeq]] = sql(`INSERT INTO change_log (topic, payload) VALUES ('cache', 'l') RETURNING seq`);
   const [[gone]] = sql(`SELECT change_log_prune('300 seconds')`);
   assert.ok(Number(gone) >= 2, `pruned ${gone}`);
-  const [[after, old]] = sql(`SELECT count(*), count(*) FILTER (WHERE at < now() - interval '300 seconds') FROM change_log`);
-  assert.equal(Number(old), 0);
-  assert.equal(Number(after), Number(before) - Number(gone));
+  const [[old, kept]] = sql(`SELECT count(*) FILTER (WHERE at < now() - interval '300 seconds' OR seq = ${oldSeq}), count(*) FILTER (WHERE seq = ${newSeq}) FROM change_log`);
+  assert.equal(Number(old), 0, 'the old rows are gone');
+  assert.equal(Number(kept), 1, 'a recent row stays');
+  const [[horizonPassed]] = sql(`SELECT pruned_xid >= (SELECT xid FROM change_log WHERE seq = ${newSeq}) FROM change_log_horizon`);
+  assert.equal(horizonPassed, 'f', 'the horizon is below what was kept');
   // every position taken before this commit may have needed a pruned row
   const builds = await metric('match_index_builds_total');
   const resyncs = await metric('change_log_resyncs_total');
