@@ -11,7 +11,7 @@
  * both generations are unchanged.
  *
  * Every commit that changes what the answers are built from appends to the
- * change log, topic 'cache' (migrations 0009, 0017): "*" (everything), "l"
+ * change log, topic 'cache' (migrations 0009, 0018): "*" (everything), "l"
  * (the lists: a new engagement) or "e:1,2" (those engagements and the
  * lists). The follower thread (lib/follower.h) applies them; a daemon's
  * own changes are applied before it answers them (read-your-writes). While
