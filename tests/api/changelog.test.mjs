@@ -1,4 +1,4 @@
-// The change log (migration 0018, lib/follower.h): every daemon follows the
+// The change log (migration 0019, lib/follower.h): every daemon follows the
 // table change_log for its match index and answer cache. These tests show
 // what that guarantees: a daemon's own change is seen by its next answer
 // even when it does not follow the log at all; a transaction that took its

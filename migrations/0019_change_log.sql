@@ -1,4 +1,4 @@
--- 0018_change_log: the match index and the answer cache of every daemon are
+-- 0019_change_log: the match index and the answer cache of every daemon are
 -- kept fresh by a change log table instead of NOTIFY payloads. The triggers
 -- of 0006 and 0009 keep their names and what they say, but append a row
 -- here, in the writing transaction, instead of calling pg_notify: NOTIFY
