@@ -10,6 +10,7 @@
 
 #include "idem.h"
 #include "log.h"
+#include "pages.h"
 #include "ratelimit.h"
 #include "rcache.h"
 #include "session.h"
@@ -509,7 +510,7 @@ void pipeline_run(req_t *r)
     }
 }
 
-/* No route: a problem on the API, a static file elsewhere. */
+/* No route: a problem on the API, a static file elsewhere, or the 404 page. */
 static void unrouted(req_t *r, int rc)
 {
     problem_t p;
@@ -532,7 +533,7 @@ static void unrouted(req_t *r, int rc)
         http_reply_problem(r, &p);
         return;
     }
-    static_serve(r, http_config->static_dir);
+    if (!static_serve(r, http_config->static_dir)) pages_not_found(r);
 }
 
 /* Request framing (RFC 9112 section 6.3): one way to tell where the body

@@ -14,6 +14,7 @@
 #include "routes.h"
 
 #include "handlers/handlers.h"
+#include "pages.h"
 #include "route.h"
 
 #define R(METHOD, PATTERN, HANDLER, ...) \
@@ -129,6 +130,29 @@ route_t routes[] = {
     R("GET", "/api/v1/engagements/{id}", handle_engagement_get, PUBLIC, CACHED(ITEM)),
     R("PATCH", "/api/v1/engagements/{id}", handle_engagement_update, ENGAGEMENT_MEMBER(ORG_POST),
       IF_MATCH, OBJECT, WRITE, CHANGES(ITEM)),
+
+    /* the web interface's pages, served with their content (pages.c); a path
+     * no route knows is a static file or the 404 page */
+    R("GET", "/", pages_home, PUBLIC),
+    R("GET", "/engagements", pages_home, PUBLIC),
+    R("GET", "/engagements/{id}", pages_engagement, PUBLIC),
+    R("GET", "/organisations", pages_organisations, PUBLIC),
+    R("GET", "/organisations/new", pages_app, PUBLIC),
+    R("GET", "/organisations/{slug}", pages_organisation, PUBLIC),
+    R("GET", "/organisations/{slug}/{tab}", pages_organisation_tab, PUBLIC),
+    R("GET", "/purposes", pages_purposes, PUBLIC),
+    R("GET", "/purposes/{slug}", pages_purpose, PUBLIC),
+    R("GET", "/agents/{handle}", pages_agent, PUBLIC),
+    R("GET", "/agreements/new", pages_app, PUBLIC),
+    R("GET", "/agreements/{id}", pages_app, PUBLIC),
+    R("GET", "/me", pages_app, PUBLIC),
+    R("GET", "/me/{section}", pages_dashboard, PUBLIC),
+    R("GET", "/signin", pages_app, PUBLIC),
+    R("GET", "/signup", pages_app, PUBLIC),
+    R("GET", "/settings", pages_app, PUBLIC),
+    R("GET", "/sitemap.xml", pages_sitemap, PUBLIC),
+    R("GET", "/sitemaps/{part}", pages_sitemap_part, PUBLIC),
+    R("GET", "/robots.txt", pages_robots, PUBLIC),
 
     /* feeds */
     R("GET", "/feeds/engagements.atom", handle_feed_atom, PUBLIC,
