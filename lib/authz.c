@@ -44,7 +44,7 @@ static int check(db_stmt_t *st, const char *key, const char *account_id,
     if (!res) return -1;
     if (PQntuples(res) != 1) {
         PQclear(res);
-        problem_set(p, 404, "not-found", "Not found", "No such %s.", what);
+        problem_set(p, 404, "no-such-item", "No such item", "No such %s.", what);
         return -1;
     }
     snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, 0, 0));
@@ -110,7 +110,7 @@ int authz_agreement(const char *account_id, const char *agreement_id, authz_org_
             problem_set(p, 403, "forbidden", "Not allowed",
                         "Your role in the organisation may not decide on agreements.");
         else
-            problem_set(p, 404, "not-found", "Not found", "No such agreement.");
+            problem_set(p, 404, "no-such-item", "No such item", "No such agreement.");
         return -1;
     }
     return 0;

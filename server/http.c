@@ -106,7 +106,8 @@ bool http_path_id(req_t *r, int i, long long *out, char *text, size_t cap)
     errno = 0;
     long long v = strtoll(s, &end, 10);
     if (errno || end == s || *end || v < 1 || s[0] == '+' || s[0] == '0') {
-        http_error(r, 404, "not-found", "Not found", "There is nothing at this address.");
+        http_error(r, 404, "no-such-item", "No such item",
+                   "No such item: ids are positive whole numbers.");
         return false;
     }
     *out = v;

@@ -44,7 +44,7 @@ static void not_found(req_t *r, const char *what)
 {
     char detail[64];
     snprintf(detail, sizeof detail, "No such %s.", what);
-    http_error(r, 404, "not-found", "Not found", detail);
+    http_error(r, 404, "no-such-item", "No such item", detail);
 }
 
 /* ---------- CORS ---------- */
@@ -395,7 +395,7 @@ static stage_result_t stage_authz(req_t *r, const route_spec_t *s)
     if (rc == 0) return STAGE_NEXT;
     if (s->hide_refusal && p.status == 403) {
         problem_clear(&p);
-        problem_set(&p, 404, "not-found", "Not found", "No such %s.", what);
+        problem_set(&p, 404, "no-such-item", "No such item", "No such %s.", what);
     }
     http_reply_problem(r, &p);
     return STAGE_ANSWERED;

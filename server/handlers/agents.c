@@ -389,7 +389,7 @@ void handle_agent_get(req_t *r)
 {
     const char *handle = http_param(r, 0);
     if (!validate_slug(handle)) {
-        http_error(r, 404, "not-found", "Not found", "No such agent.");
+        http_error(r, 404, "no-such-item", "No such item", "No such agent.");
         return;
     }
     /* hidden by a moderator: the agent itself and moderators see it */
@@ -406,7 +406,7 @@ void handle_agent_get(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        http_error(r, 404, "not-found", "Not found", "No such agent.");
+        http_error(r, 404, "no-such-item", "No such item", "No such agent.");
         return;
     }
     set_etag(r, PQgetvalue(res, 0, 0));

@@ -65,7 +65,7 @@
 
 static void reply_nothing_here(req_t *r)
 {
-    http_error(r, 404, "not-found", "Not found", "No such agreement.");
+    http_error(r, 404, "no-such-item", "No such item", "No such agreement.");
 }
 
 static void bad_query(req_t *r, const char *field, const char *message)

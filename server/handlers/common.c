@@ -12,7 +12,7 @@ void reply_row_json(req_t *r, int status, PGresult *res, int col)
 {
     if (!res || PQntuples(res) < 1 || PQgetisnull(res, 0, col)) {
         if (res) PQclear(res);
-        http_error(r, 404, "not-found", "Not found", "There is nothing at this address.");
+        http_error(r, 404, "no-such-item", "No such item", "No such item.");
         return;
     }
     size_t len = (size_t)PQgetlength(res, 0, col);

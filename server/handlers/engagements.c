@@ -173,7 +173,12 @@ static void reply_engagement_from(req_t *r, int status, db_stmt_t *st, const cha
         http_reply_problem(r, &p);
         return;
     }
-    if (PQntuples(res) == 1) set_etag(r, PQgetvalue(res, 0, 0));
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        http_error(r, 404, "no-such-item", "No such item", "No such engagement.");
+        return;
+    }
+    set_etag(r, PQgetvalue(res, 0, 0));
     reply_row_json(r, status, res, 1);
 }
 

@@ -165,7 +165,7 @@ static json_t *load_feed(req_t *r, const feed_req_t *f)
     if (!json_is_true(json_object_get(doc, "organisation_found")) ||
         !json_is_true(json_object_get(doc, "purpose_found"))) {
         json_decref(doc);
-        http_error(r, 404, "not-found", "Not found",
+        http_error(r, 404, "no-such-item", "No such item",
                    f->organisation && f->purpose ? "No such organisation or purpose."
                    : f->organisation             ? "No such organisation."
                                                  : "No such purpose.");

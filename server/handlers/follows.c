@@ -28,7 +28,7 @@ static db_stmt_t q_unfollow = DB_STMT("follow_delete", false,
 
 static void no_organisation(req_t *r)
 {
-    http_error(r, 404, "not-found", "Not found", "No such organisation.");
+    http_error(r, 404, "no-such-item", "No such item", "No such organisation.");
 }
 
 /* Follow or unfollow: 204 either way, and again (idempotent). */

@@ -188,7 +188,7 @@ void handle_engagement_matches(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        http_error(r, 404, "not-found", "Not found", "No such engagement.");
+        http_error(r, 404, "no-such-item", "No such item", "No such engagement.");
         return;
     }
     match_engagement_row_t row;

@@ -18,7 +18,7 @@
 
 static void not_found(req_t *r)
 {
-    http_error(r, 404, "not-found", "Not found", "No such organisation.");
+    http_error(r, 404, "no-such-item", "No such item", "No such organisation.");
 }
 
 /* The {slug} path parameter; false with 404 set when it cannot be a slug. */
@@ -72,7 +72,12 @@ static void reply_organisation(req_t *r, int status, db_stmt_t *st, const char *
         http_reply_problem(r, &p);
         return;
     }
-    if (PQntuples(res) == 1) set_etag(r, PQgetvalue(res, 0, 0));
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        not_found(r);
+        return;
+    }
+    set_etag(r, PQgetvalue(res, 0, 0));
     reply_row_json(r, status, res, 1);
 }
 

@@ -85,7 +85,7 @@ void handle_purpose_get(req_t *r)
 {
     const char *slug = http_param(r, 0);
     if (!validate_slug(slug)) {
-        http_error(r, 404, "not-found", "Not found", "No such purpose.");
+        http_error(r, 404, "no-such-item", "No such item", "No such purpose.");
         return;
     }
     bool moderator = false;
@@ -97,6 +97,11 @@ void handle_purpose_get(req_t *r)
     PGresult *res = db_exec(&q_purpose_get, 3, params, &p);
     if (!res) {
         http_reply_problem(r, &p);
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        http_error(r, 404, "no-such-item", "No such item", "No such purpose.");
         return;
     }
     reply_row_json(r, 200, res, 0);

@@ -4,8 +4,9 @@
 let csrfToken = null;
 export const setCsrf = (token) => { csrfToken = token ?? null; };
 
-// The daemon's answer for a path no route knows: the endpoint is not there
-// (yet). Pages use err.missing to say "not available" instead of "not found".
+// The daemon's answer for a path no route knows (type not-found): the
+// endpoint is not there (yet). Pages use err.missing to say "not available";
+// a missing item is another type (no-such-item) and pages say "not found".
 const NO_ROUTE = 'There is nothing at this address.';
 
 export class ApiError extends Error {
@@ -14,7 +15,7 @@ export class ApiError extends Error {
     this.status = status;
     this.problem = problem ?? null;
     this.errors = Array.isArray(problem?.errors) ? problem.errors : [];
-    this.missing = (status === 404 && problem?.detail === NO_ROUTE) || status === 405;
+    this.missing = (status === 404 && /\/not-found$/.test(problem?.type ?? '') && problem?.detail === NO_ROUTE) || status === 405;
   }
 }
 
