@@ -151,14 +151,20 @@ test('pipelined requests on one raw socket are answered in order', async () => {
 
 // ---------- static files in the real tree ----------
 
-test('/ serves index.html (or 404 while there is none)', async () => {
+test('/ is the home page made from index.html; /index.html is the file (or 404 while there is none)', async () => {
   const res = await fetch(BASE + '/');
   assertSecurityHeaders(res, '/');
   if (existsSync(join(STATIC, 'index.html'))) {
     assert.equal(res.status, 200);
     assert.equal(res.headers.get('content-type'), 'text/html; charset=utf-8');
-    assert.equal(await res.text(), readFileSync(join(STATIC, 'index.html'), 'utf8'));
+    const tmpl = readFileSync(join(STATIC, 'index.html'), 'utf8');
+    const page = await res.text();
+    // the template around the page's own parts (tests/api/pages.test.mjs) is kept
+    assert.ok(page.startsWith(tmpl.slice(0, tmpl.indexOf('<!--page-head-->'))));
+    assert.ok(page.endsWith(tmpl.slice(tmpl.indexOf('<!--/page-main-->') + '<!--/page-main-->'.length)));
     assert.equal(res.headers.get('cache-control'), 'no-cache');
+    const file = await fetch(BASE + '/index.html');
+    assert.equal(await file.text(), tmpl);
   } else {
     assert.equal(res.status, 404);
     await res.text();
@@ -193,9 +199,11 @@ test('a static file has its content type, an ETag, and 304 on If-None-Match', as
   assert.equal(head.headers.get('etag'), etag);
 });
 
-test('a missing static file is 404, and writes to static paths are 405', async () => {
+test('a missing static file is the 404 page, and writes to static paths are 405', async () => {
   const res = await api('GET', '/no-such-file.js');
-  assertProblem(res, 404);
+  assert.equal(res.status, 404);
+  assert.equal(res.headers.get('content-type'), 'text/html; charset=utf-8');
+  assert.match(res.text, /We could not find that page/);
   assertSecurityHeaders(res, '404');
   const post = await api('POST', '/openapi.json', { body: {} });
   assertProblem(post, 405);
@@ -313,10 +321,16 @@ test('content types by extension, directories serve their index.html', async () 
   await css.text();
 });
 
-test('client-side routes fall back to the app shell; missing files do not', async () => {
-  const route = await fetch(d.base + '/organisations/acme');
+test('the app\'s pages are the template (served as it is when it has no page markers); missing files are 404', async () => {
+  const route = await fetch(d.base + '/signin');
   assert.equal(route.status, 200);
   assert.match(await route.text(), /<title>shell/);
+  const item = await fetch(d.base + '/organisations/acme');
+  assert.equal(item.status, 404);
+  assert.match(await item.text(), /<title>shell/);
+  const unknown = await fetch(d.base + '/no/such/page');
+  assert.equal(unknown.status, 404);
+  await unknown.text();
   const missing = await fetch(d.base + '/missing.js');
   assert.equal(missing.status, 404);
   await missing.text();
