@@ -241,11 +241,16 @@ static void page_reply(req_t *r, page_t *pg)
         http_error(r, 404, "not-found", "Not found", "The web interface is not installed.");
         return;
     }
-    strbuf_t head, out;
+    strbuf_t head, out, main;
     strbuf_init(&head, 2048);
     strbuf_init(&out, len + pg->main.len + 4096);
+    strbuf_init(&main, pg->main.len + 64);
     page_head(pg, &head);
-    if (pages_fill(&out, tmpl, len, strbuf_str(&head), strbuf_str(&pg->main)) != 0) {
+    /* data-served: the content as the daemon wrote it, until the app renders */
+    strbuf_addstr(&main, "<div data-served>");
+    strbuf_add(&main, strbuf_str(&pg->main), pg->main.len);
+    strbuf_addstr(&main, "</div>");
+    if (pages_fill(&out, tmpl, len, strbuf_str(&head), strbuf_str(&main)) != 0) {
         static bool told;
         if (!told) log_event("error", "page_template", "static/index.html lacks the page markers");
         told = true;
@@ -253,6 +258,7 @@ static void page_reply(req_t *r, page_t *pg)
     }
     free(tmpl);
     strbuf_release(&head);
+    strbuf_release(&main);
     int status = pg->status;
     page_free(pg);
     size_t n = 0;
