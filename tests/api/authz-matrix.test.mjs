@@ -465,7 +465,13 @@ test('the table covers every route of server/routes.c that acts on something own
     // the instance's keys and its status lists: public documents (tests/api/credentials.test.mjs)
     'GET /.well-known/did.json', 'GET /api/v1/credentials/status/{list}',
     // anyone verifies any credential; it reads nothing owned and changes nothing
-    'POST /api/v1/credentials/verify']);
+    'POST /api/v1/credentials/verify',
+    // the web interface's pages: public HTML, the same for everyone; hidden agents are
+    // 404 pages (tests/api/pages.test.mjs)
+    'GET /', 'GET /engagements', 'GET /engagements/{id}', 'GET /organisations', 'GET /organisations/new',
+    'GET /organisations/{slug}', 'GET /organisations/{slug}/{tab}', 'GET /purposes', 'GET /purposes/{slug}',
+    'GET /agents/{handle}', 'GET /agreements/new', 'GET /agreements/{id}', 'GET /me', 'GET /me/{section}',
+    'GET /signin', 'GET /signup', 'GET /settings', 'GET /sitemap.xml', 'GET /sitemaps/{part}', 'GET /robots.txt']);
   const norm = (p) => p.replace(/\{[^}]+\}/g, '{}').replace(/\?.*$/, '');
   const covered = new Set(ROUTES.map((r) => `${r.method} ${norm(r.path.replace(/\/(no-such-org-matrix|999999999)(\/|$)/, '/{x}$2'))}`));
   const missing = routes.filter((r) => !unowned.has(r) && !covered.has(norm(r)));
