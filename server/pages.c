@@ -1086,7 +1086,7 @@ void pages_home(req_t *r)
 
 static db_stmt_t q_page_organisations = DB_STMT("page_organisations", true,
     "SELECT coalesce(json_agg(x.j), '[]'::json)::text FROM (SELECT oj AS j FROM organisations o"
-    " CROSS JOIN LATERAL organisation_json(o) oj ORDER BY o.name, o.id LIMIT 100) x");
+    " CROSS JOIN LATERAL organisation_json(o) oj ORDER BY o.created_at DESC, o.id DESC LIMIT 100) x");
 
 void pages_organisations(req_t *r)
 {
@@ -1105,7 +1105,7 @@ void pages_organisations(req_t *r)
                   "engagements.");
     strbuf_t *b = &pg.main;
     head_block(b, NULL, NULL, NULL, "Organisations",
-               "For-purpose organisations, their charters and open engagements.");
+               "For-purpose organisations, their charters and open engagements; newest first.");
     named_cards(b, items, "/organisations/", "slug", "name", "purpose_statement",
                 "No organisations yet.");
     json_decref(items);
@@ -1114,7 +1114,7 @@ void pages_organisations(req_t *r)
 
 static db_stmt_t q_page_purposes = DB_STMT("page_purposes", true,
     "SELECT coalesce(json_agg(x.j), '[]'::json)::text FROM (SELECT pj AS j FROM purposes p"
-    " CROSS JOIN LATERAL purpose_json(p) pj ORDER BY p.name, p.id LIMIT 200) x");
+    " CROSS JOIN LATERAL purpose_json(p) pj ORDER BY p.slug LIMIT 200) x");
 
 void pages_purposes(req_t *r)
 {
