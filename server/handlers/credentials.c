@@ -194,7 +194,7 @@ void handle_credential_issue(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        http_error(r, 404, "not-found", "Not found", "No such agreement.");
+        http_error(r, 404, "no-such-item", "No such item", "No such agreement.");
         return;
     }
     if (!db_is_null(res, 0, 2)) {
@@ -289,7 +289,7 @@ static bool uuid_ok(const char *s)
 
 static void no_credential(req_t *r)
 {
-    http_error(r, 404, "not-found", "Not found", "No such credential.");
+    http_error(r, 404, "no-such-item", "No such item", "No such credential.");
 }
 
 /* Published, or the caller's own. */
@@ -392,7 +392,7 @@ void handle_agent_credentials(req_t *r)
 {
     const char *handle = http_param(r, 0);
     if (!validate_slug(handle)) {
-        http_error(r, 404, "not-found", "Not found", "No such agent.");
+        http_error(r, 404, "no-such-item", "No such item", "No such agent.");
         return;
     }
     const char *params[2] = {handle, r->caller.account_id ? r->caller.account_id_text : NULL};
@@ -405,7 +405,7 @@ void handle_agent_credentials(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        http_error(r, 404, "not-found", "Not found", "No such agent.");
+        http_error(r, 404, "no-such-item", "No such item", "No such agent.");
         return;
     }
     reply_row_json(r, 200, res, 0);
@@ -529,7 +529,7 @@ void handle_credential_status_list(req_t *r)
     long long list;
     char list_text[24];
     if (!http_path_id(r, 0, &list, list_text, sizeof list_text) || list < 1) {
-        http_error(r, 404, "not-found", "Not found", "No such status list.");
+        http_error(r, 404, "no-such-item", "No such item", "No such status list.");
         return;
     }
     instance_t in;
