@@ -306,6 +306,7 @@ static void query_arg(void *cls, const char *key, const char *value)
 
 static stage_result_t stage_query(req_t *r, const route_spec_t *s)
 {
+    if (s->query_any) return STAGE_NEXT;
     problem_t p;
     problem_init(&p);
     query_check_t q = {s->query, 0, &p, 0};

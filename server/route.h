@@ -75,6 +75,8 @@ typedef struct route_spec {
     bool secret;                /* the answer carries a secret (a token, a secret URL):
                                  * never stored for Idempotency-Key replay */
     const route_query_t *query; /* the query parameters it reads, ended by {NULL}; NULL: none */
+    bool query_any;             /* a page of the web interface: its query is the app's
+                                 * (?next=, filters, links people share), never refused */
     http_work_t work;           /* a GET is WORK_READ (the read pool) or WORK_INLINE; a
                                  * change is WORK_WRITE or WORK_HASH */
 } route_spec_t;

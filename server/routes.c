@@ -59,6 +59,9 @@
 #define PARAM(NAME) {NAME, NULL, false}
 #define FILTER(NAME) {NAME, NULL, true}
 #define FILTER_DEFAULT(NAME, DEFAULT) {NAME, DEFAULT, true}
+/* A page of the web interface (server/pages.c): the app reads its query
+ * (?next=, the list filters, links people share), so none is refused. */
+#define PAGE_QUERY .query_any = true
 
 route_t routes[] = {
     R("GET", "/healthz", handle_healthz, PUBLIC, INLINE),
@@ -133,23 +136,23 @@ route_t routes[] = {
 
     /* the web interface's pages, served with their content (pages.c); a path
      * no route knows is a static file or the 404 page */
-    R("GET", "/", pages_home, PUBLIC),
-    R("GET", "/engagements", pages_home, PUBLIC),
-    R("GET", "/engagements/{id}", pages_engagement, PUBLIC),
-    R("GET", "/organisations", pages_organisations, PUBLIC),
-    R("GET", "/organisations/new", pages_app, PUBLIC),
-    R("GET", "/organisations/{slug}", pages_organisation, PUBLIC),
-    R("GET", "/organisations/{slug}/{tab}", pages_organisation_tab, PUBLIC),
-    R("GET", "/purposes", pages_purposes, PUBLIC),
-    R("GET", "/purposes/{slug}", pages_purpose, PUBLIC),
-    R("GET", "/agents/{handle}", pages_agent, PUBLIC),
-    R("GET", "/agreements/new", pages_app, PUBLIC),
-    R("GET", "/agreements/{id}", pages_app, PUBLIC),
-    R("GET", "/me", pages_app, PUBLIC),
-    R("GET", "/me/{section}", pages_dashboard, PUBLIC),
-    R("GET", "/signin", pages_app, PUBLIC),
-    R("GET", "/signup", pages_app, PUBLIC),
-    R("GET", "/settings", pages_app, PUBLIC),
+    R("GET", "/", pages_home, PUBLIC, PAGE_QUERY),
+    R("GET", "/engagements", pages_home, PUBLIC, PAGE_QUERY),
+    R("GET", "/engagements/{id}", pages_engagement, PUBLIC, PAGE_QUERY),
+    R("GET", "/organisations", pages_organisations, PUBLIC, PAGE_QUERY),
+    R("GET", "/organisations/new", pages_app, PUBLIC, PAGE_QUERY),
+    R("GET", "/organisations/{slug}", pages_organisation, PUBLIC, PAGE_QUERY),
+    R("GET", "/organisations/{slug}/{tab}", pages_organisation_tab, PUBLIC, PAGE_QUERY),
+    R("GET", "/purposes", pages_purposes, PUBLIC, PAGE_QUERY),
+    R("GET", "/purposes/{slug}", pages_purpose, PUBLIC, PAGE_QUERY),
+    R("GET", "/agents/{handle}", pages_agent, PUBLIC, PAGE_QUERY),
+    R("GET", "/agreements/new", pages_app, PUBLIC, PAGE_QUERY),
+    R("GET", "/agreements/{id}", pages_app, PUBLIC, PAGE_QUERY),
+    R("GET", "/me", pages_app, PUBLIC, PAGE_QUERY),
+    R("GET", "/me/{section}", pages_dashboard, PUBLIC, PAGE_QUERY),
+    R("GET", "/signin", pages_app, PUBLIC, PAGE_QUERY),
+    R("GET", "/signup", pages_app, PUBLIC, PAGE_QUERY),
+    R("GET", "/settings", pages_app, PUBLIC, PAGE_QUERY),
     R("GET", "/sitemap.xml", pages_sitemap, PUBLIC),
     R("GET", "/sitemaps/{part}", pages_sitemap_part, PUBLIC),
     R("GET", "/robots.txt", pages_robots, PUBLIC),

@@ -394,3 +394,15 @@ test('past 50,000 addresses /sitemap.xml is an index of parts, each a valid urls
     sql(`DELETE FROM purposes WHERE slug LIKE '${tag}-%'`);
   }
 });
+
+test('pages take any query string: ?next=, list filters and shared links are the app\'s, never a 400', async () => {
+  for (const path of ['/signin?next=%2Fme', '/?purpose=clean-water&q=teaching&utm_source=newsletter',
+    '/engagements?skill=python&remote=true', '/organisations?q=seed', '/signup?next=/organisations/new']) {
+    const res = await fetch(BASE + path);
+    assert.equal(res.status, 200, path);
+    assert.match(res.headers.get('content-type'), /^text\/html/, path);
+  }
+  // the API still refuses what it does not take
+  const api400 = await fetch(`${BASE}/api/v1/engagements?utm_source=newsletter`);
+  assert.equal(api400.status, 400);
+});
