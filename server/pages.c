@@ -680,7 +680,7 @@ static db_stmt_t q_page_engagement = DB_STMT("page_engagement", true,
     "SELECT json_build_object('engagement', ej, 'organisation', oj)::text"
     " FROM engagements e CROSS JOIN LATERAL engagement_json(e) ej"
     " JOIN organisations o ON o.id = e.organisation_id CROSS JOIN LATERAL organisation_json(o) oj"
-    " WHERE e.id = $1::bigint");
+    " WHERE e.id = $1::bigint AND NOT e.hidden");
 
 static void engagement_missing(req_t *r)
 {
@@ -791,10 +791,11 @@ void pages_engagement(req_t *r)
 static db_stmt_t q_page_organisation = DB_STMT("page_organisation", true,
     "SELECT json_build_object('organisation', oj, 'engagements', coalesce((SELECT json_agg(x.j)"
     "   FROM (SELECT ej AS j FROM engagements e CROSS JOIN LATERAL engagement_json(e) ej"
-    "         WHERE e.organisation_id = o.id AND e.status = 'open'"
+    "         WHERE e.organisation_id = o.id AND e.status = 'open' AND NOT e.hidden"
     "         ORDER BY e.created_at DESC, e.id DESC LIMIT " SITEMAP_STR(LIST_ITEMS) ") x),"
     "   '[]'::json))::text"
-    " FROM organisations o CROSS JOIN LATERAL organisation_json(o) oj WHERE o.slug = $1");
+    " FROM organisations o CROSS JOIN LATERAL organisation_json(o) oj"
+    " WHERE o.slug = $1 AND o.hidden_at IS NULL");
 
 static void organisation_missing(req_t *r)
 {
@@ -893,7 +894,7 @@ void pages_organisation_tab(req_t *r)
 static db_stmt_t q_page_agent = DB_STMT("page_agent", true,
     "SELECT j::text FROM agents g JOIN accounts a ON a.id = g.account_id"
     " CROSS JOIN LATERAL agent_public_json(g, a) j"
-    " WHERE g.handle = $1 AND g.discoverable AND a.deleted_at IS NULL");
+    " WHERE g.handle = $1 AND g.discoverable AND NOT g.hidden AND a.deleted_at IS NULL");
 
 static void agent_missing(req_t *r)
 {
@@ -991,15 +992,17 @@ void pages_agent(req_t *r)
 static db_stmt_t q_page_purpose = DB_STMT("page_purpose", true,
     "SELECT json_build_object('purpose', pj,"
     " 'engagements', coalesce((SELECT json_agg(x.j) FROM (SELECT ej AS j FROM engagements e"
-    "   CROSS JOIN LATERAL engagement_json(e) ej WHERE e.status = 'open' AND EXISTS (SELECT 1"
+    "   CROSS JOIN LATERAL engagement_json(e) ej WHERE e.status = 'open' AND NOT e.hidden"
+    "   AND EXISTS (SELECT 1"
     "   FROM engagement_purposes ep WHERE ep.engagement_id = e.id AND ep.purpose_id = p.id)"
     "   ORDER BY e.created_at DESC, e.id DESC LIMIT " SITEMAP_STR(LIST_ITEMS) ") x), '[]'::json),"
     " 'organisations', coalesce((SELECT json_agg(x.j) FROM (SELECT json_build_object('slug',"
     "   o.slug, 'name', o.name, 'purpose_statement', o.purpose_statement) AS j"
     "   FROM organisations o JOIN organisation_purposes op ON op.organisation_id = o.id"
-    "   WHERE op.purpose_id = p.id ORDER BY o.name LIMIT " SITEMAP_STR(LIST_ITEMS) ") x),"
+    "   WHERE op.purpose_id = p.id AND o.hidden_at IS NULL ORDER BY o.name LIMIT " SITEMAP_STR(LIST_ITEMS) ") x),"
     "   '[]'::json))::text"
-    " FROM purposes p CROSS JOIN LATERAL purpose_json(p) pj WHERE p.slug = $1");
+    " FROM purposes p CROSS JOIN LATERAL purpose_json(p) pj"
+    " WHERE p.slug = $1 AND p.hidden_at IS NULL");
 
 static void purpose_missing(req_t *r)
 {
@@ -1056,7 +1059,7 @@ void pages_purpose(req_t *r)
 
 static db_stmt_t q_page_home = DB_STMT("page_home", true,
     "SELECT coalesce(json_agg(x.j), '[]'::json)::text FROM (SELECT ej AS j FROM engagements e"
-    " CROSS JOIN LATERAL engagement_json(e) ej WHERE e.status = 'open'"
+    " CROSS JOIN LATERAL engagement_json(e) ej WHERE e.status = 'open' AND NOT e.hidden"
     " ORDER BY e.created_at DESC, e.id DESC LIMIT " SITEMAP_STR(LIST_ITEMS) ") x");
 
 void pages_home(req_t *r)
@@ -1086,7 +1089,7 @@ void pages_home(req_t *r)
 
 static db_stmt_t q_page_organisations = DB_STMT("page_organisations", true,
     "SELECT coalesce(json_agg(x.j), '[]'::json)::text FROM (SELECT oj AS j FROM organisations o"
-    " CROSS JOIN LATERAL organisation_json(o) oj ORDER BY o.created_at DESC, o.id DESC LIMIT 100) x");
+    " CROSS JOIN LATERAL organisation_json(o) oj WHERE o.hidden_at IS NULL ORDER BY o.created_at DESC, o.id DESC LIMIT 100) x");
 
 void pages_organisations(req_t *r)
 {
@@ -1114,7 +1117,7 @@ void pages_organisations(req_t *r)
 
 static db_stmt_t q_page_purposes = DB_STMT("page_purposes", true,
     "SELECT coalesce(json_agg(x.j), '[]'::json)::text FROM (SELECT pj AS j FROM purposes p"
-    " CROSS JOIN LATERAL purpose_json(p) pj ORDER BY p.slug LIMIT 200) x");
+    " CROSS JOIN LATERAL purpose_json(p) pj WHERE p.hidden_at IS NULL ORDER BY p.slug LIMIT 200) x");
 
 void pages_purposes(req_t *r)
 {
@@ -1173,16 +1176,18 @@ void pages_dashboard(req_t *r)
 #define SITEMAP_URLS_SQL                                                                        \
     "WITH u AS ("                                                                               \
     " SELECT 0 AS k, 1::bigint AS n, '' AS s, '/' AS path,"                                     \
-    "   (SELECT max(updated_at) FROM engagements WHERE status = 'open') AS at"                  \
+    "   (SELECT max(updated_at) FROM engagements WHERE status = 'open' AND NOT hidden) AS at"   \
     " UNION ALL SELECT 0, 2, '', '/organisations', (SELECT max(updated_at) FROM organisations)" \
     " UNION ALL SELECT 0, 3, '', '/purposes', (SELECT max(created_at) FROM purposes)"           \
     " UNION ALL SELECT 1, e.id, '', '/engagements/' || e.id, e.updated_at FROM engagements e"   \
-    "   WHERE e.status = 'open'"                                                                \
+    "   WHERE e.status = 'open' AND NOT e.hidden"                                               \
     " UNION ALL SELECT 2, 0, o.slug, '/organisations/' || o.slug, o.updated_at"                \
-    "   FROM organisations o"                                                                   \
+    "   FROM organisations o WHERE o.hidden_at IS NULL"                                         \
     " UNION ALL SELECT 3, 0, g.handle, '/agents/' || g.handle, g.updated_at FROM agents g"      \
-    "   JOIN accounts a ON a.id = g.account_id WHERE g.discoverable AND a.deleted_at IS NULL"   \
-    " UNION ALL SELECT 4, 0, p.slug, '/purposes/' || p.slug, p.created_at FROM purposes p)"
+    "   JOIN accounts a ON a.id = g.account_id"                                                 \
+    "   WHERE g.discoverable AND NOT g.hidden AND a.deleted_at IS NULL"                         \
+    " UNION ALL SELECT 4, 0, p.slug, '/purposes/' || p.slug, p.created_at FROM purposes p"     \
+    "   WHERE p.hidden_at IS NULL)"
 
 static db_stmt_t q_sitemap_urls = DB_STMT("sitemap_urls", true,
     SITEMAP_URLS_SQL

@@ -406,3 +406,38 @@ test('pages take any query string: ?next=, list filters and shared links are the
   const api400 = await fetch(`${BASE}/api/v1/engagements?utm_source=newsletter`);
   assert.equal(api400.status, 400);
 });
+
+test('what a moderator hid is no page and not in the sitemap: engagement, organisation, agent, purpose', async () => {
+  const m = await newUser('Moderator');
+  sql(`INSERT INTO instance_roles (account_id, role) VALUES (${m.id}, 'moderator')`);
+  const owner = await newUser('Owner');
+  let r = await api('POST', '/api/v1/purposes', { token: owner.token, body: { name: unique('Hidden cause'), description: 'A cause.' } });
+  assert.equal(r.status, 201, r.text);
+  const purpose = r.body.slug;
+  const org = unique('hidden-org');
+  r = await api('POST', '/api/v1/organisations', { token: owner.token, body: { name: unique('Hidden Org'), slug: org,
+    purpose_statement: 'We are real.', purposes: [purpose], legal_form: 'nonprofit', governance: 'consent_based' } });
+  assert.equal(r.status, 201, r.text);
+  r = await api('POST', `/api/v1/organisations/${org}/engagements`, { token: owner.token, body: { title: 'Gardener',
+    description: 'Tend the beds.', purposes: [purpose], packagings: ['volunteer'], hours_per_week: 4, remote_ok: true,
+    rewards: { non_cash: ['learning'] } } });
+  assert.equal(r.status, 201, r.text);
+  const id = r.body.id;
+  const agent = await newUser('Agent');
+  const handle = unique('hidden-agent');
+  r = await api('PUT', '/api/v1/me/agent', { token: agent.token, body: { handle, headline: 'Gardener', skills: ['soil'],
+    capacity_hours_per_week: 10, packagings: ['volunteer'], remote_ok: true, discoverable: true } });
+  assert.equal(r.status, 200, r.text);
+  const paths = [`/engagements/${id}`, `/organisations/${org}`, `/agents/${handle}`, `/purposes/${purpose}`];
+  for (const p of paths) assert.equal((await page(p)).status, 200, p);
+  const act = (kind, target) => api('POST', '/api/v1/moderation/actions', { token: m.token,
+    body: { action: 'hide', kind, target, reason: 'Spam.' } });
+  assert.equal((await act('engagement', String(id))).status, 201);
+  assert.equal((await page(paths[0])).status, 404, 'a hidden engagement');
+  assert.equal((await act('organisation', org)).status, 201);
+  assert.equal((await act('agent_profile', handle)).status, 201);
+  assert.equal((await act('purpose', purpose)).status, 201);
+  for (const p of paths) assert.equal((await page(p)).status, 404, p);
+  const sitemap = await (await fetch(`${BASE}/sitemap.xml`)).text();
+  for (const p of paths) assert.ok(!sitemap.includes(`${p}<`), `${p} is not in the sitemap`);
+});
