@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "authz.h"
 #include "db.h"
 #include "jsontext.h"
 
@@ -107,4 +108,30 @@ bool patch_applied(req_t *r, PGresult *res, const char *what)
         http_error(r, 412, "precondition-failed", "Stale version", detail);
     }
     return changed;
+}
+
+/* Content a moderator hid (docs/moderation.md): who may still see it, for
+ * the read paths of every resource. */
+
+int moderation_caller_moderates(req_t *r, bool *out)
+{
+    *out = false;
+    if (!r->caller.account_id) return 0;
+    char role[16];
+    problem_t p;
+    problem_init(&p);
+    if (authz_instance_role(r->caller.account_id_text, role, &p) != 0) {
+        http_reply_problem(r, &p);
+        return -1;
+    }
+    *out = authz_hidden_visible(false, role);
+    return 0;
+}
+
+int moderation_hidden_visible(req_t *r, bool owner)
+{
+    if (owner) return authz_hidden_visible(true, "");
+    bool moderator;
+    if (moderation_caller_moderates(r, &moderator) != 0) return -1;
+    return moderator ? 1 : 0;
 }

@@ -37,4 +37,12 @@ int check_purposes(const char *slugs_json, const char *field, problem_t *p);
  * "organisation"). Clears res. */
 bool patch_applied(req_t *r, PGresult *res, const char *what);
 
+/* Content a moderator hid answers 404 but to its owners and moderators
+ * (lib/authz.h authz_hidden_visible). *out: the caller moderates (false when
+ * signed out). 0, or -1 with the answer set (503). */
+int moderation_caller_moderates(req_t *r, bool *out);
+/* 1: the caller sees the hidden thing (owner: it is theirs); 0: answer 404;
+ * -1: answered (503). */
+int moderation_hidden_visible(req_t *r, bool owner);
+
 #endif

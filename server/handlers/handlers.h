@@ -113,13 +113,6 @@ void handle_organisation_credentials(req_t *r);
 void handle_credential_revoke(req_t *r);
 
 /* moderation.c: running the instance (docs/moderation.md) */
-/* Content a moderator hid answers 404 but to its owners and moderators
- * (lib/authz.h authz_hidden_visible). *out: the caller moderates (false when
- * signed out). 0, or -1 with the answer set (503). */
-int moderation_caller_moderates(req_t *r, bool *out);
-/* 1: the caller sees the hidden thing (owner: it is theirs); 0: answer 404;
- * -1: answered (503). */
-int moderation_hidden_visible(req_t *r, bool owner);
 void handle_report_create(req_t *r);
 void handle_moderation_cases(req_t *r);
 void handle_moderation_case(req_t *r);

@@ -23,31 +23,6 @@ static void reply_page_or_problem(req_t *r, const page_t *pg, PGresult *res, pro
     page_reply(r, pg, res, NULL);
 }
 
-/* ---------- hidden content, for the read paths of other resources ---------- */
-
-int moderation_caller_moderates(req_t *r, bool *out)
-{
-    *out = false;
-    if (!r->caller.account_id) return 0;
-    char role[16];
-    problem_t p;
-    problem_init(&p);
-    if (authz_instance_role(r->caller.account_id_text, role, &p) != 0) {
-        http_reply_problem(r, &p);
-        return -1;
-    }
-    *out = authz_hidden_visible(false, role);
-    return 0;
-}
-
-int moderation_hidden_visible(req_t *r, bool owner)
-{
-    if (owner) return authz_hidden_visible(true, "");
-    bool moderator;
-    if (moderation_caller_moderates(r, &moderator) != 0) return -1;
-    return moderator ? 1 : 0;
-}
-
 /* ---------- reports ---------- */
 
 /* One statement: the thing as anyone sees it now (404 when it does not
