@@ -89,24 +89,25 @@ static const char *status_context(const agreement_state_t *s, agreement_side_t s
 }
 
 int agreement_transition(const agreement_state_t *s, agreement_action_t action,
-                         agreement_side_t side, agreement_outcome_t *out, char *err, size_t errlen)
+                         agreement_side_t side, agreement_outcome_t *out, problem_t *p)
 {
-    if (err && errlen) err[0] = '\0';
     if (!s || !out || (unsigned)action >= AGREEMENT_ACTION_COUNT ||
-        (unsigned)s->status >= AGREEMENT_STATUS_COUNT) {
-        if (err && errlen) snprintf(err, errlen, "Unknown agreement action or status.");
-        return -1;
-    }
+        (unsigned)s->status >= AGREEMENT_STATUS_COUNT)
+        return problem_fail(p, PROBLEM_INTERNAL, "Unknown agreement action or status.");
     unsigned allowed = agreement_allowed_actions(s, side);
     if (!(allowed & BIT(action))) {
-        if (err && errlen) {
-            char list[96];
-            agreement_actions_text(allowed, list, sizeof list);
-            snprintf(err, errlen, "Cannot %s: the agreement is %s%s. Allowed actions for you: %s.",
-                     vocab_agreement_actions[action], vocab_agreement_statuses[s->status],
-                     status_context(s, side), list);
-        }
-        return -1;
+        char list[96];
+        agreement_actions_text(allowed, list, sizeof list);
+        json_t *names = json_array();
+        for (int a = 0; a < AGREEMENT_ACTION_COUNT; a++)
+            if (allowed & BIT(a))
+                json_array_append_new(names, json_string(vocab_agreement_actions[a]));
+        problem_extend(p, "agreement_status", json_string(vocab_agreement_statuses[s->status]));
+        problem_extend(p, "allowed_actions", names);
+        return problem_fail(p, PROBLEM_ILLEGAL_TRANSITION,
+                            "Cannot %s: the agreement is %s%s. Allowed actions for you: %s.",
+                            vocab_agreement_actions[action], vocab_agreement_statuses[s->status],
+                            status_context(s, side), list);
     }
     memset(out, 0, sizeof *out);
     switch (action) {

@@ -7,6 +7,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "problem.h"
+
 typedef enum agreement_status {
     AGREEMENT_PROPOSED,   /* terms await the side that did not propose them */
     AGREEMENT_ACTIVE,     /* terms in force, nothing pending */
@@ -53,10 +55,12 @@ typedef struct agreement_outcome {
 /* Bit (1u << action) set for every action side may take now. */
 unsigned agreement_allowed_actions(const agreement_state_t *s, agreement_side_t side);
 
-/* Apply action by side. Returns 0 and fills out, or -1 with err holding a
- * sentence that names the current status and the actions side may take. */
+/* Apply action by side. Returns 0 and fills out, or -PROBLEM_ILLEGAL_TRANSITION
+ * with p holding a sentence that names the current status and the actions
+ * side may take (also as the members agreement_status and allowed_actions);
+ * -PROBLEM_INTERNAL for an unknown action or status. */
 int agreement_transition(const agreement_state_t *s, agreement_action_t action,
-                         agreement_side_t side, agreement_outcome_t *out, char *err, size_t errlen);
+                         agreement_side_t side, agreement_outcome_t *out, problem_t *p);
 
 /* The side whose consent the pending terms await (NONE unless proposed). */
 agreement_side_t agreement_awaiting(const agreement_state_t *s);

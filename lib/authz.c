@@ -41,22 +41,19 @@ static int check(db_stmt_t *st, const char *key, const char *account_id,
 {
     const char *params[2] = {key, account_id};
     PGresult *res = db_exec(st, 2, params, p);
-    if (!res) return -1;
+    if (!res) return problem_rc(p);
     if (PQntuples(res) != 1) {
         PQclear(res);
-        problem_set(p, 404, "no-such-item", "No such item", "No such %s.", what);
-        return -1;
+        return problem_fail(p, PROBLEM_NOT_FOUND, "No such %s.", what);
     }
     snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, 0, 0));
     snprintf(out->role, sizeof out->role, "%s", PQgetvalue(res, 0, 1));
     PQclear(res);
-    if (!authz_org_allows(out->role, action)) {
-        problem_set(p, 403, "forbidden", "Not allowed",
-                    action == ORG_MANAGE_MEMBERS ? "Only an owner of the organisation may do this."
-                    : action == ORG_EDIT        ? "Only an owner or admin of the organisation may do this."
-                                                : "Only members of the organisation may do this.");
-        return -1;
-    }
+    if (!authz_org_allows(out->role, action))
+        return problem_fail(p, PROBLEM_FORBIDDEN, "%s",
+                            action == ORG_MANAGE_MEMBERS ? "Only an owner of the organisation may do this."
+                            : action == ORG_EDIT ? "Only an owner or admin of the organisation may do this."
+                                                 : "Only members of the organisation may do this.");
     return 0;
 }
 
@@ -93,7 +90,7 @@ int authz_agreement(const char *account_id, const char *agreement_id, authz_org_
 {
     const char *params[2] = {agreement_id, account_id};
     PGresult *res = db_exec(&q_agreement_party, 2, params, p);
-    if (!res) return -1;
+    if (!res) return problem_rc(p);
     out->side = AGREEMENT_SIDE_NONE;
     out->caller_is_agent = false;
     out->role[0] = '\0';
@@ -107,11 +104,9 @@ int authz_agreement(const char *account_id, const char *agreement_id, authz_org_
     if (out->side == AGREEMENT_SIDE_NONE) {
         if (authz_agreement_side(out->caller_is_agent, out->role, ORG_MEMBER_READ) !=
             AGREEMENT_SIDE_NONE)
-            problem_set(p, 403, "forbidden", "Not allowed",
-                        "Your role in the organisation may not decide on agreements.");
-        else
-            problem_set(p, 404, "no-such-item", "No such item", "No such agreement.");
-        return -1;
+            return problem_fail(p, PROBLEM_FORBIDDEN,
+                                "Your role in the organisation may not decide on agreements.");
+        return problem_fail(p, PROBLEM_NOT_FOUND, "No such agreement.");
     }
     return 0;
 }

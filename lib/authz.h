@@ -30,8 +30,8 @@ bool authz_org_allows(const char *role, authz_org_action_t action);
 bool authz_member_removal_allows(const char *role, bool self);
 
 /* Look up the organisation by slug and the caller's role in it (account_id
- * may be NULL for anonymous), then apply the policy. Returns 0, or -1 with p
- * set: 404 (no such organisation), 403 (not allowed), 503 (database). */
+ * may be NULL for anonymous), then apply the policy. Returns 0, or negative
+ * with p set: 404 (no such organisation), 403 (not allowed), 503 (database). */
 int authz_organisation(const char *account_id, const char *slug, authz_org_action_t action,
                        authz_org_t *out, problem_t *p);
 /* The same for the organisation that owns engagement id; out->id is the

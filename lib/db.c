@@ -64,8 +64,8 @@ void db_thread_close(void)
 
 static void set_unavailable(problem_t *p, const char *why)
 {
-    problem_set(p, 503, "unavailable", "Service unavailable",
-                "The database is not reachable right now (%s); try again shortly.", why);
+    problem_fail(p, PROBLEM_UNAVAILABLE,
+                 "The database is not reachable right now (%s); try again shortly.", why);
     p->retry_after = 2;
 }
 
@@ -169,7 +169,7 @@ static bool ensure_connection(problem_t *p)
     return true;
 }
 
-bool db_ping(problem_t *p) { return ensure_connection(p); }
+int db_ping(problem_t *p) { return ensure_connection(p) ? 0 : problem_rc(p); }
 
 static bool sqlstate_unavailable(const char *s)
 {
@@ -181,8 +181,7 @@ static bool sqlstate_unavailable(const char *s)
 db_failure_t db_failure_problem(const char *sqlstate, problem_t *p)
 {
     if (!strcmp(sqlstate, "57014")) {
-        problem_set(p, 503, "timeout", "Service unavailable",
-                    "The database took too long to answer; try again shortly.");
+        problem_fail(p, PROBLEM_TIMEOUT, "The database took too long to answer; try again shortly.");
         p->retry_after = 1;
         return DB_FAILURE_TIMEOUT;
     }
@@ -193,20 +192,19 @@ db_failure_t db_failure_problem(const char *sqlstate, problem_t *p)
     if (strncmp(sqlstate, "53", 2) == 0) {
         /* insufficient resources (disk full, out of memory, too many
          * connections): the operator must act, the client may retry later */
-        problem_set(p, 503, "unavailable", "Service unavailable",
-                    "The database is short of resources (%s); try again later.", sqlstate);
+        problem_fail(p, PROBLEM_UNAVAILABLE,
+                     "The database is short of resources (%s); try again later.", sqlstate);
         p->retry_after = 5;
         return DB_FAILURE_RESOURCES;
     }
     if (strncmp(sqlstate, "54", 2) == 0) {
         /* program limit exceeded (a value too large to index, a statement
          * too complex): caused by the size of the request, not a fault */
-        problem_set(p, 413, "too-large", "Request too large",
-                    "The request exceeds a limit of the database (%s); send less data.",
-                    sqlstate);
+        problem_fail(p, PROBLEM_TOO_LARGE,
+                     "The request exceeds a limit of the database (%s); send less data.", sqlstate);
         return DB_FAILURE_LIMIT;
     }
-    problem_set(p, 500, "internal", "Internal error", "The request could not be completed.");
+    problem_fail(p, PROBLEM_INTERNAL, "The request could not be completed.");
     /* integrity violations are expected answers (409/422), not faults */
     return strncmp(sqlstate, "23", 2) == 0 ? DB_FAILURE_CONSTRAINT : DB_FAILURE_INTERNAL;
 }
@@ -329,7 +327,7 @@ int db_begin(problem_t *p)
         problem_clear(p);
         r = db_exec_simple("BEGIN", p);
     }
-    if (!r) return -1;
+    if (!r) return problem_rc(p);
     PQclear(r);
     return 0;
 }
@@ -337,7 +335,7 @@ int db_begin(problem_t *p)
 int db_commit(problem_t *p)
 {
     PGresult *r = db_exec_simple("COMMIT", p);
-    if (!r) return -1;
+    if (!r) return problem_rc(p);
     PQclear(r);
     return 0;
 }

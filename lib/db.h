@@ -31,6 +31,7 @@ void db_configure(const char *conninfo, int statement_timeout_ms);
 PGresult *db_exec(db_stmt_t *st, int nparams, const char *const *params, problem_t *p);
 /* Run plain SQL without parameters (BEGIN, COMMIT, migrations). */
 PGresult *db_exec_simple(const char *sql, problem_t *p);
+/* 0, or negative (problem_rc) with p filled. */
 int db_begin(problem_t *p);
 int db_commit(problem_t *p);
 void db_rollback(void);
@@ -62,8 +63,9 @@ const char *db_sqlstate(void);
 const char *db_constraint(void);
 bool db_is_unique_violation(void);
 
-/* True when the thread's connection is up (connects if needed). */
-bool db_ping(problem_t *p);
+/* 0 when the thread's connection is up (connects if needed), else negative
+ * with p filled (503). */
+int db_ping(problem_t *p);
 /* Close this thread's connection (thread exit, tests). */
 void db_thread_close(void);
 

@@ -213,8 +213,7 @@ const match_index_t *match_service_acquire(int wait_ms, problem_t *p)
         if (g_index) return g_index;
         pthread_rwlock_unlock(&g_rw);
     }
-    problem_set(p, 503, "unavailable", "Matching is warming up",
-                "The matching index is being built; try again shortly.");
+    problem_fail(p, PROBLEM_UNAVAILABLE, "The matching index is being built; try again shortly.");
     p->retry_after = 2;
     return NULL;
 }

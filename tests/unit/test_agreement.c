@@ -80,14 +80,17 @@ static void every_triple_matches_the_table(void **state)
             for (int act = 0; act < AGREEMENT_ACTION_COUNT; act++) {
                 const char *want = expected[s][a][act];
                 agreement_outcome_t out;
-                char err[256];
+                problem_t p;
+                problem_init(&p);
                 int rc = agreement_transition(&states[s].state, (agreement_action_t)act, actors[a],
-                                              &out, err, sizeof err);
+                                              &out, &p);
+                const char *err = p.detail;
                 char where[160];
                 snprintf(where, sizeof where, "%s / %s / %s", states[s].name,
                          agreement_side_name(actors[a]), agreement_action_name((agreement_action_t)act));
                 if (strcmp(want, "-") == 0) {
-                    if (rc != -1) fail_msg("%s: expected refusal", where);
+                    if (rc != -PROBLEM_ILLEGAL_TRANSITION) fail_msg("%s: expected refusal", where);
+                    if (p.status != 409) fail_msg("%s: refusal is not a 409", where);
                     if (allowed & (1u << act)) fail_msg("%s: listed as allowed", where);
                     /* the sentence names the current status and what is allowed */
                     if (!strstr(err, agreement_status_name(states[s].state.status)))
@@ -99,6 +102,7 @@ static void every_triple_matches_the_table(void **state)
                     if (!(allowed & (1u << act))) fail_msg("%s: not listed as allowed", where);
                     assert_string_equal(agreement_status_name(out.status), want);
                 }
+                problem_clear(&p);
                 checked++;
             }
         }
@@ -110,34 +114,33 @@ static void outcome_flags(void **state)
 {
     (void)state;
     agreement_outcome_t out;
-    char err[256];
     const agreement_state_t proposed = {AGREEMENT_PROPOSED, false, AG, false, false};
     const agreement_state_t amendment = {AGREEMENT_PROPOSED, true, AG, false, false};
     const agreement_state_t active = {AGREEMENT_ACTIVE, true, AG, false, false};
 
-    assert_int_equal(agreement_transition(&proposed, AGREEMENT_ACCEPT, ORG, &out, err, sizeof err), 0);
+    assert_int_equal(agreement_transition(&proposed, AGREEMENT_ACCEPT, ORG, &out, NULL), 0);
     assert_true(out.activates_pending);
     assert_false(out.drops_pending || out.new_version || out.records_closure);
 
-    assert_int_equal(agreement_transition(&proposed, AGREEMENT_DECLINE, ORG, &out, err, sizeof err), 0);
+    assert_int_equal(agreement_transition(&proposed, AGREEMENT_DECLINE, ORG, &out, NULL), 0);
     assert_false(out.activates_pending || out.drops_pending || out.new_version || out.records_closure);
 
-    assert_int_equal(agreement_transition(&amendment, AGREEMENT_DECLINE, ORG, &out, err, sizeof err), 0);
+    assert_int_equal(agreement_transition(&amendment, AGREEMENT_DECLINE, ORG, &out, NULL), 0);
     assert_true(out.drops_pending);
     assert_int_equal(out.status, AGREEMENT_ACTIVE);
 
-    assert_int_equal(agreement_transition(&amendment, AGREEMENT_WITHDRAW, AG, &out, err, sizeof err), 0);
+    assert_int_equal(agreement_transition(&amendment, AGREEMENT_WITHDRAW, AG, &out, NULL), 0);
     assert_true(out.drops_pending);
     assert_false(out.activates_pending);
 
-    assert_int_equal(agreement_transition(&amendment, AGREEMENT_ACCEPT, ORG, &out, err, sizeof err), 0);
+    assert_int_equal(agreement_transition(&amendment, AGREEMENT_ACCEPT, ORG, &out, NULL), 0);
     assert_true(out.activates_pending);
 
-    assert_int_equal(agreement_transition(&active, AGREEMENT_AMEND, ORG, &out, err, sizeof err), 0);
+    assert_int_equal(agreement_transition(&active, AGREEMENT_AMEND, ORG, &out, NULL), 0);
     assert_true(out.new_version);
     assert_int_equal(out.status, AGREEMENT_PROPOSED);
 
-    assert_int_equal(agreement_transition(&active, AGREEMENT_CONCLUDE, AG, &out, err, sizeof err), 0);
+    assert_int_equal(agreement_transition(&active, AGREEMENT_CONCLUDE, AG, &out, NULL), 0);
     assert_true(out.records_closure);
 }
 
@@ -145,28 +148,46 @@ static void error_sentences_explain(void **state)
 {
     (void)state;
     agreement_outcome_t out;
-    char err[256];
+    problem_t p;
+    problem_init(&p);
     const agreement_state_t proposed = {AGREEMENT_PROPOSED, false, AG, false, false};
-    assert_int_equal(agreement_transition(&proposed, AGREEMENT_ACCEPT, AG, &out, err, sizeof err), -1);
-    assert_string_equal(err, "Cannot accept: the agreement is proposed (your proposal awaits the "
-                             "other side's consent). Allowed actions for you: withdraw, amend.");
+    assert_int_equal(agreement_transition(&proposed, AGREEMENT_ACCEPT, AG, &out, &p),
+                     -PROBLEM_ILLEGAL_TRANSITION);
+    assert_string_equal(p.detail, "Cannot accept: the agreement is proposed (your proposal awaits the "
+                                  "other side's consent). Allowed actions for you: withdraw, amend.");
+    /* the answer also carries the status and the allowed actions as members */
+    json_t *j = problem_to_json(&p);
+    assert_int_equal(json_integer_value(json_object_get(j, "status")), 409);
+    assert_string_equal(json_string_value(json_object_get(j, "type")),
+                        "https://purposed.dev/problems/illegal-transition");
+    assert_string_equal(json_string_value(json_object_get(j, "agreement_status")), "proposed");
+    json_t *allowed = json_object_get(j, "allowed_actions");
+    assert_int_equal(json_array_size(allowed), 2);
+    assert_string_equal(json_string_value(json_array_get(allowed, 0)), "withdraw");
+    assert_string_equal(json_string_value(json_array_get(allowed, 1)), "amend");
+    json_decref(j);
+    problem_clear(&p);
     const agreement_state_t done = {AGREEMENT_CONCLUDED, true, AG, true, false};
-    assert_int_equal(agreement_transition(&done, AGREEMENT_CONCLUDE, AG, &out, err, sizeof err), -1);
-    assert_string_equal(err, "Cannot conclude: the agreement is concluded and your side has already "
-                             "recorded its closure. Allowed actions for you: none.");
+    assert_int_equal(agreement_transition(&done, AGREEMENT_CONCLUDE, AG, &out, &p),
+                     -PROBLEM_ILLEGAL_TRANSITION);
+    assert_string_equal(p.detail, "Cannot conclude: the agreement is concluded and your side has already "
+                                  "recorded its closure. Allowed actions for you: none.");
+    assert_int_equal(json_array_size(json_object_get(p.extensions, "allowed_actions")), 0);
+    problem_clear(&p);
     const agreement_state_t declined = {AGREEMENT_DECLINED, false, AG, false, false};
-    assert_int_equal(agreement_transition(&declined, AGREEMENT_AMEND, ORG, &out, err, sizeof err), -1);
-    assert_non_null(strstr(err, "declined"));
-    /* a tiny buffer is truncated, never overrun */
-    char tiny[8];
-    assert_int_equal(agreement_transition(&declined, AGREEMENT_AMEND, ORG, &out, tiny, sizeof tiny), -1);
-    assert_int_equal(strlen(tiny), 7);
+    assert_int_equal(agreement_transition(&declined, AGREEMENT_AMEND, ORG, &out, &p),
+                     -PROBLEM_ILLEGAL_TRANSITION);
+    assert_non_null(strstr(p.detail, "declined"));
+    problem_clear(&p);
     /* out of range inputs are refused */
     agreement_state_t bad = proposed;
     bad.status = (agreement_status_t)42;
-    assert_int_equal(agreement_transition(&bad, AGREEMENT_ACCEPT, ORG, &out, err, sizeof err), -1);
-    assert_int_equal(agreement_transition(&proposed, (agreement_action_t)9, ORG, &out, err, sizeof err), -1);
-    assert_int_equal(agreement_transition(NULL, AGREEMENT_ACCEPT, ORG, &out, NULL, 0), -1);
+    assert_int_equal(agreement_transition(&bad, AGREEMENT_ACCEPT, ORG, &out, &p), -PROBLEM_INTERNAL);
+    assert_int_equal(p.status, 500);
+    problem_clear(&p);
+    assert_int_equal(agreement_transition(&proposed, (agreement_action_t)9, ORG, &out, NULL),
+                     -PROBLEM_INTERNAL);
+    assert_int_equal(agreement_transition(NULL, AGREEMENT_ACCEPT, ORG, &out, NULL), -PROBLEM_INTERNAL);
     /* a proposed state without a proposer allows nothing */
     bad = proposed;
     bad.proposer = NONE;
