@@ -52,7 +52,7 @@ static account_op_t *account_op_new(req_t *r)
 {
     account_op_t *op = calloc(1, sizeof *op);
     if (!op) {
-        http_error(r, 500, "internal", "Internal error", NULL);
+        reply_problem(r, PROBLEM_INTERNAL, NULL);
         return NULL;
     }
     http_client_address(r, op->address, sizeof op->address);
@@ -104,9 +104,9 @@ static void reply_throttled(req_t *r, int seconds)
 {
     problem_t p;
     problem_init(&p);
-    problem_set(&p, 429, "too-many-attempts", "Too many failed sign-ins",
-                "Too many wrong passwords for this account or from this address; try again in %d "
-                "seconds.", seconds);
+    problem_fail(&p, PROBLEM_TOO_MANY_ATTEMPTS,
+                 "Too many wrong passwords for this account or from this address; try again in %d "
+                 "seconds.", seconds);
     p.retry_after = seconds;
     http_reply_problem(r, &p);
 }
@@ -179,8 +179,9 @@ static bool signup_allowed(req_t *r, const char *address)
     int wait = atoi(PQgetvalue(res, 0, 0));
     PQclear(res);
     if (wait <= 0) return true;
-    problem_set(&p, 429, "too-many-signups", "Too many sign-ups",
-                "Too many accounts were created from this address; try again in %d seconds.", wait);
+    problem_fail(&p, PROBLEM_TOO_MANY_SIGNUPS,
+                 "Too many accounts were created from this address; try again in %d seconds.",
+                 wait);
     p.retry_after = wait;
     http_reply_problem(r, &p);
     return false;
@@ -220,7 +221,7 @@ static account_op_t *read_credentials(req_t *r, bool signup)
     json_decref(body);
     if (!c->password || (name && !c->display_name)) {
         account_op_free(c);
-        http_error(r, 500, "internal", "Internal error", NULL);
+        reply_problem(r, PROBLEM_INTERNAL, NULL);
         return NULL;
     }
     return c;
@@ -240,7 +241,7 @@ static void create_account_slow(req_t *r)
     account_op_t *c = r->ctx;
     char hash[crypto_pwhash_STRBYTES];
     if (auth_password_hash(c->password, hash) != 0) {
-        http_error(r, 503, "unavailable", "Service busy", "Could not hash the password now.");
+        reply_problem(r, PROBLEM_UNAVAILABLE, "Could not hash the password now.");
         return;
     }
     const char *params[5] = {c->email, hash, c->display_name,
@@ -252,8 +253,8 @@ static void create_account_slow(req_t *r)
     if (!res) {
         if (db_is_unique_violation()) {
             problem_clear(&p);
-            problem_set(&p, 409, "conflict", "Email already registered",
-                        "An account with this email exists; sign in instead.");
+            problem_fail(&p, PROBLEM_CONFLICT,
+                         "An account with this email exists; sign in instead.");
             problem_field(&p, "email", "is already registered");
         }
         http_reply_problem(r, &p);
@@ -306,8 +307,7 @@ static db_stmt_t q_insert_session = DB_STMT("session_insert", false,
 static void bad_credentials(req_t *r)
 {
     http_add_header(r, "WWW-Authenticate", "Bearer");
-    http_error(r, 401, "bad-credentials", "Wrong email or password",
-               "The email or the password is not right.");
+    reply_problem(r, PROBLEM_BAD_CREDENTIALS, "The email or the password is not right.");
 }
 
 /* The stored hash was made with other limits than the daemon's: replace it
@@ -479,14 +479,14 @@ static bool verify_current(req_t *r, account_op_t *op, const char *field)
     if (PQntuples(res) != 1) {
         PQclear(res);
         http_add_header(r, "WWW-Authenticate", "Bearer");
-        http_error(r, 401, "unauthorised", "Not signed in", "The account no longer exists.");
+        reply_problem(r, PROBLEM_UNAUTHORISED, "The account no longer exists.");
         return false;
     }
     snprintf(op->account_email, sizeof op->account_email, "%s", PQgetvalue(res, 0, 1));
     char *stored = strdup(PQgetvalue(res, 0, 0));
     PQclear(res);
     if (!stored) {
-        http_error(r, 500, "internal", "Internal error", NULL);
+        reply_problem(r, PROBLEM_INTERNAL, NULL);
         return false;
     }
     if (!throttle_reserve(r, op->account_email, op->address, op->attempt)) {
@@ -497,8 +497,7 @@ static bool verify_current(req_t *r, account_op_t *op, const char *field)
     free(stored);
     if (ok) throttle_release(op->attempt, op->account_email, op->address);
     if (!ok) {
-        problem_set(&p, 422, "wrong-password", "The password is not right",
-                    "%s is not this account's password.", field);
+        problem_fail(&p, PROBLEM_WRONG_PASSWORD, "%s is not this account's password.", field);
         problem_field(&p, field, "is not the current password");
         http_reply_problem(r, &p);
         return false;
@@ -535,8 +534,7 @@ static void update_account_finish(req_t *r, const char *new_hash)
     if (!res) {
         if (db_is_unique_violation()) {
             problem_clear(&p);
-            problem_set(&p, 409, "conflict", "Email already registered",
-                        "Another account uses this email.");
+            problem_fail(&p, PROBLEM_CONFLICT, "Another account uses this email.");
             problem_field(&p, "email", "is already registered");
         }
         http_reply_problem(r, &p);
@@ -544,8 +542,8 @@ static void update_account_finish(req_t *r, const char *new_hash)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        http_error(r, 412, "precondition-failed", "Stale or unknown version",
-                   "If-Match does not name the current version; read the account again.");
+        reply_problem(r, PROBLEM_PRECONDITION_FAILED,
+                      "If-Match does not name the current version; read the account again.");
         return;
     }
     set_etag(r, PQgetvalue(res, 0, 0));
@@ -562,7 +560,7 @@ static void update_account_slow(req_t *r)
     }
     char hash[crypto_pwhash_STRBYTES];
     if (auth_password_hash(op->new_password, hash) != 0) {
-        http_error(r, 503, "unavailable", "Service busy", "Could not hash the password now.");
+        reply_problem(r, PROBLEM_UNAVAILABLE, "Could not hash the password now.");
         return;
     }
     update_account_finish(r, hash);
@@ -602,7 +600,7 @@ void handle_account_update(req_t *r)
     json_decref(body);
     if ((name && !op->display_name) || (new_password && !op->new_password) ||
         (current && !op->password)) {
-        http_error(r, 500, "internal", "Internal error", NULL);
+        reply_problem(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     /* A given current password is always checked, on the slow pool. */
@@ -672,9 +670,9 @@ static void delete_account_slow(req_t *r)
     res = db_exec(&q_sole_owner_of, 1, id, &p);
     if (!res) goto fail;
     if (!PQgetisnull(res, 0, 0)) {
-        problem_set(&p, 409, "last-owner", "Last owner of an organisation",
-                    "Hand over ownership first: you are the only owner of %s.",
-                    PQgetvalue(res, 0, 0));
+        problem_fail(&p, PROBLEM_LAST_OWNER,
+                     "Hand over ownership first: you are the only owner of %s.",
+                     PQgetvalue(res, 0, 0));
         PQclear(res);
         goto fail;
     }
@@ -711,7 +709,7 @@ void handle_account_delete(req_t *r)
     r->ctx = op;
     r->ctx_free = account_op_free;
     if (!op->password) {
-        http_error(r, 500, "internal", "Internal error", NULL);
+        reply_problem(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     http_defer(r, delete_account_slow);

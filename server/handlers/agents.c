@@ -92,15 +92,15 @@ void handle_agent_put(req_t *r)
         follows_sent ? db_bool(show_follows) : NULL, version};
     PGresult *res = NULL;
     if (skills_json && packagings_json) res = db_exec(&q_agent_put, 13, params, &p);
-    else problem_set(&p, 500, "internal", "Internal error", NULL);
+    else problem_fail(&p, PROBLEM_INTERNAL, NULL);
     free(skills_json);
     free(packagings_json);
     json_decref(body);
     if (!res) {
         if (db_is_unique_violation()) {
             problem_clear(&p);
-            problem_set(&p, 409, "conflict", "Handle taken",
-                        "Another agent already uses this handle; choose another.");
+            problem_fail(&p, PROBLEM_CONFLICT,
+                         "Another agent already uses this handle; choose another.");
             problem_field(&p, "handle", "is already taken");
         }
         http_reply_problem(r, &p);
@@ -108,8 +108,8 @@ void handle_agent_put(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        http_error(r, 412, "precondition-failed", "Stale version",
-                   "If-Match does not name the current version; read the agent again.");
+        reply_problem(r, PROBLEM_PRECONDITION_FAILED,
+                      "If-Match does not name the current version; read the agent again.");
         return;
     }
     set_etag(r, PQgetvalue(res, 0, 0));
@@ -122,11 +122,11 @@ static db_stmt_t q_agent_own = DB_STMT("agent_own", true,
     "SELECT g.version, j::text FROM agents g JOIN accounts a ON a.id = g.account_id"
     " CROSS JOIN LATERAL agent_own_json(g, a) j WHERE g.account_id = $1::bigint");
 
-static void no_agent(req_t *r, int status)
+/* PROBLEM_NOT_FOUND (reading one's profile) or PROBLEM_NO_AGENT (acting as one). */
+static void no_agent(req_t *r, problem_code_t code)
 {
-    http_error(r, status, status == 404 ? "not-found" : "no-agent", "No agent profile",
-               "You have no agent profile yet: create your agent profile first with"
-               " PUT /api/v1/me/agent.");
+    reply_problem(r, code, "You have no agent profile yet: create your agent profile first with"
+                           " PUT /api/v1/me/agent.");
 }
 
 void handle_agent_get_own(req_t *r)
@@ -141,7 +141,7 @@ void handle_agent_get_own(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        no_agent(r, 404);
+        no_agent(r, PROBLEM_NOT_FOUND);
         return;
     }
     set_etag(r, PQgetvalue(res, 0, 0));
@@ -276,7 +276,7 @@ void handle_agent_purposes_put(req_t *r)
     char *items_json = json_dumps(items, JSON_COMPACT);
     json_decref(items);
     if (!items_json) {
-        http_error(r, 500, "internal", "Internal error", NULL);
+        reply_problem(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     /* Lock the agent row first: two concurrent replacements run one after
@@ -298,7 +298,7 @@ void handle_agent_purposes_put(req_t *r)
         PQclear(res);
         db_rollback();
         free(items_json);
-        no_agent(r, 409);
+        no_agent(r, PROBLEM_NO_AGENT);
         return;
     }
     char agent_id[24];
@@ -389,7 +389,7 @@ void handle_agent_get(req_t *r)
 {
     const char *handle = http_param(r, 0);
     if (!validate_slug(handle)) {
-        http_error(r, 404, "no-such-item", "No such item", "No such agent.");
+        reply_problem(r, PROBLEM_NOT_FOUND, "No such agent.");
         return;
     }
     /* hidden by a moderator: the agent itself and moderators see it */
@@ -406,7 +406,7 @@ void handle_agent_get(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        http_error(r, 404, "no-such-item", "No such item", "No such agent.");
+        reply_problem(r, PROBLEM_NOT_FOUND, "No such agent.");
         return;
     }
     set_etag(r, PQgetvalue(res, 0, 0));

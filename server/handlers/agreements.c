@@ -65,7 +65,7 @@
 
 static void reply_nothing_here(req_t *r)
 {
-    http_error(r, 404, "no-such-item", "No such item", "No such agreement.");
+    reply_problem(r, PROBLEM_NOT_FOUND, "No such agreement.");
 }
 
 static void bad_query(req_t *r, const char *field, const char *message)
@@ -73,7 +73,7 @@ static void bad_query(req_t *r, const char *field, const char *message)
     problem_t p;
     problem_init(&p);
     problem_field(&p, field, "%s", message);
-    problem_set(&p, 400, "bad-query", "Bad query parameter", "%s %s.", field, message);
+    problem_fail(&p, PROBLEM_BAD_QUERY, "%s %s.", field, message);
     http_reply_problem(r, &p);
 }
 
@@ -158,26 +158,6 @@ static char *list_item_members(const PGresult *res, int row, void *ctx)
     return caller_members(&l, side, may_act);
 }
 
-/* 409 for an action the state machine refuses: the detail names the current
- * status and the allowed actions; both are also given as fields. */
-static void reply_illegal(req_t *r, const loaded_t *l, agreement_side_t side, const char *detail)
-{
-    problem_t p;
-    problem_init(&p);
-    problem_set(&p, 409, "illegal-transition", "Not allowed in this status", "%s", detail);
-    json_t *j = problem_to_json(&p);
-    problem_clear(&p);
-    json_object_set_new(j, "agreement_status", json_string(agreement_status_name(l->state.status)));
-    json_object_set_new(j, "allowed_actions", actions_json(agreement_allowed_actions(&l->state, side)));
-    char *s = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER);
-    json_decref(j);
-    if (!s) {
-        http_error(r, 500, "internal", "Internal error", NULL);
-        return;
-    }
-    http_reply_text(r, 409, "application/problem+json", s, strlen(s));
-}
-
 /* ---------- reading one agreement ---------- */
 
 /* Then the JSON, then the agent's capacity warning: the hours a week the
@@ -229,7 +209,7 @@ static void reply_agreement(req_t *r, int status, PGresult *res, agreement_side_
         free(more);
         free(wtext);
         PQclear(res);
-        http_error(r, 500, "internal", "Internal error", NULL);
+        reply_problem(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     /* what depends on the caller, after the representation's members */
@@ -497,8 +477,9 @@ void handle_agreement_create(req_t *r)
             problem_clear(&p);
             terms_input_free(&t);
             json_decref(body);
-            http_error(r, 403, "forbidden", "Not allowed",
-                       "Only the agent or a member of the organisation may propose this agreement.");
+            reply_problem(r, PROBLEM_FORBIDDEN,
+                          "Only the agent or a member of the organisation may propose this "
+                          "agreement.");
             return;
         } else {
             if (handle && !agent_known) problem_field(&p, "agent", "no such agent");
@@ -537,9 +518,9 @@ void handle_agreement_create(req_t *r)
         db_rollback();
         if (conflict) {
             problem_clear(&p);
-            problem_set(&p, 409, "conflict", "An open agreement exists",
-                        "This agent and organisation already have a proposed or active agreement"
-                        " for this engagement; amend it instead.");
+            problem_fail(&p, PROBLEM_CONFLICT,
+                         "This agent and organisation already have a proposed or active agreement "
+                         "for this engagement; amend it instead.");
         }
         http_reply_problem(r, &p);
         return;
@@ -556,42 +537,38 @@ static db_stmt_t q_lock = DB_STMT("agreement_lock", false,
     "SELECT " STATE_COLUMNS " FROM agreements a JOIN agents g ON g.id = a.agent_id"
     " WHERE a.id = $1::bigint FOR UPDATE OF a");
 
-/* Begin a transaction and lock agreement id; on success the caller's side
- * (the pipeline found it allowed to decide) is in *side and the state in l.
- * Otherwise the response is set and the transaction rolled back. if_match:
+/* Begin a transaction and lock agreement id: 0 with the caller's side (the
+ * pipeline found it allowed to decide) in *side and the state in l, or
+ * negative with the response set and the transaction rolled back. if_match:
  * "" or a version. */
-static bool begin_locked(req_t *r, const char *id, const char *if_match, loaded_t *l,
-                         agreement_side_t *side)
+static int begin_locked(req_t *r, const char *id, const char *if_match, loaded_t *l,
+                        agreement_side_t *side)
 {
     problem_t p;
     problem_init(&p);
-    if (db_begin(&p) != 0) {
-        http_reply_problem(r, &p);
-        return false;
-    }
+    if (db_begin(&p) < 0) goto fail;
     const char *params[2] = {id, r->caller.account_id_text};
     PGresult *res = db_exec(&q_lock, 2, params, &p);
-    if (!res) {
-        db_rollback();
-        http_reply_problem(r, &p);
-        return false;
-    }
+    if (!res) goto fail;
     if (PQntuples(res) != 1) {
         PQclear(res);
-        db_rollback();
-        reply_nothing_here(r);
-        return false;
+        problem_fail(&p, PROBLEM_NOT_FOUND, "No such agreement.");
+        goto fail;
     }
     read_state(res, l);
     PQclear(res);
     *side = r->agreement.side;
     if (if_match[0] && strcmp(if_match, l->version) != 0) {
-        db_rollback();
-        http_error(r, 412, "precondition-failed", "Stale version",
-                   "The agreement changed since you read it; read it again.");
-        return false;
+        problem_fail(&p, PROBLEM_PRECONDITION_FAILED,
+                     "The agreement changed since you read it; read it again.");
+        goto fail;
     }
-    return true;
+    return 0;
+fail:
+    db_rollback();
+    int rc = problem_rc(&p);
+    http_reply_problem(r, &p);
+    return rc;
 }
 
 /* After the write: read the agreement for the reply, commit, reply. */
@@ -604,7 +581,7 @@ static void finish_write(req_t *r, const char *id, agreement_side_t side, int st
     if (res && PQntuples(res) != 1) {
         PQclear(res);
         res = NULL;
-        problem_set(&p, 500, "internal", "Internal error", NULL);
+        problem_fail(&p, PROBLEM_INTERNAL, NULL);
     }
     if (res && db_commit(&p) != 0) {
         PQclear(res);
@@ -658,16 +635,17 @@ static void transition(req_t *r, agreement_action_t action)
     }
     loaded_t l;
     agreement_side_t side;
-    if (!begin_locked(r, id, r->if_match, &l, &side)) {
+    if (begin_locked(r, id, r->if_match, &l, &side) < 0) {
         free(note);
         return;
     }
     agreement_outcome_t out;
-    char err[256];
-    if (agreement_transition(&l.state, action, side, &out, err, sizeof err) != 0) {
+    problem_t p;
+    problem_init(&p);
+    if (agreement_transition(&l.state, action, side, &out, &p) < 0) {
         db_rollback();
         free(note);
-        reply_illegal(r, &l, side, err);
+        http_reply_problem(r, &p);
         return;
     }
     const char *kind, *verb;
@@ -697,8 +675,6 @@ static void transition(req_t *r, agreement_action_t action)
     const char *params[10] = {id, r->caller.account_id_text, agreement_status_name(out.status),
                               db_bool(out.activates_pending), agreement_side_name(side),
                               out.records_closure ? db_bool(kept) : NULL, note, kind, verb, outcome};
-    problem_t p;
-    problem_init(&p);
     PGresult *res = db_exec(&q_apply, 10, params, &p);
     free(note);
     if (!res) {
@@ -762,8 +738,8 @@ void handle_agreement_patch(req_t *r)
         !t.terms && !t.rewards && !t.starts_on && !t.review_on_present) {
         terms_input_free(&t);
         json_decref(body);
-        http_error(r, 422, "validation", "Nothing to change",
-                   "Give at least one field of the terms to propose new terms.");
+        reply_problem(r, PROBLEM_VALIDATION,
+                      "Give at least one field of the terms to propose new terms.");
         return;
     }
     if ((t.purposes && check_purposes(t.purposes, "purposes", &p) != 0) || problem_has_fields(&p)) {
@@ -774,18 +750,17 @@ void handle_agreement_patch(req_t *r)
     }
     loaded_t l;
     agreement_side_t side;
-    if (!begin_locked(r, id, r->if_match, &l, &side)) {
+    if (begin_locked(r, id, r->if_match, &l, &side) < 0) {
         terms_input_free(&t);
         json_decref(body);
         return;
     }
     agreement_outcome_t out;
-    char err[256];
-    if (agreement_transition(&l.state, AGREEMENT_AMEND, side, &out, err, sizeof err) != 0) {
+    if (agreement_transition(&l.state, AGREEMENT_AMEND, side, &out, &p) < 0) {
         db_rollback();
         terms_input_free(&t);
         json_decref(body);
-        reply_illegal(r, &l, side, err);
+        http_reply_problem(r, &p);
         return;
     }
     const char *params[15] = {id, r->caller.account_id_text, agreement_side_name(side), t.role,
@@ -1005,8 +980,8 @@ void handle_my_portfolio(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        http_error(r, 404, "not-found", "No agent profile",
-                   "You have no agent profile yet: create it with PUT /api/v1/me/agent.");
+        reply_problem(r, PROBLEM_NOT_FOUND,
+                      "You have no agent profile yet: create it with PUT /api/v1/me/agent.");
         return;
     }
     reply_row_json(r, 200, res, 0);

@@ -1,6 +1,7 @@
 /* common: shared handler helpers. */
 #include "common.h"
 
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,18 +10,35 @@
 #include "db.h"
 #include "jsontext.h"
 
+void reply_problem(req_t *r, problem_code_t code, const char *detail_fmt, ...)
+{
+    problem_t p;
+    problem_init(&p);
+    if (detail_fmt) {
+        char detail[sizeof p.detail];
+        va_list ap;
+        va_start(ap, detail_fmt);
+        vsnprintf(detail, sizeof detail, detail_fmt, ap);
+        va_end(ap);
+        problem_fail(&p, code, "%s", detail);
+    } else {
+        problem_fail(&p, code, NULL);
+    }
+    http_reply_problem(r, &p);
+}
+
 void reply_row_json(req_t *r, int status, PGresult *res, int col)
 {
     if (!res || PQntuples(res) < 1 || PQgetisnull(res, 0, col)) {
         if (res) PQclear(res);
-        http_error(r, 404, "no-such-item", "No such item", "No such item.");
+        reply_problem(r, PROBLEM_NOT_FOUND, "There is nothing at this address.");
         return;
     }
     size_t len = (size_t)PQgetlength(res, 0, col);
     char *body = malloc(len + 1);
     if (!body) {
         PQclear(res);
-        http_error(r, 500, "internal", "Internal error", NULL);
+        reply_problem(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     len = jsontext_compact(body, PQgetvalue(res, 0, col), len);
@@ -42,8 +60,8 @@ void reply_cursor_key_unavailable(req_t *r)
 {
     problem_t p;
     problem_init(&p);
-    problem_set(&p, 503, "unavailable", "Service unavailable",
-                "Cursors cannot be read until the database is reachable; try again.");
+    problem_fail(&p, PROBLEM_UNAVAILABLE,
+                 "Cursors cannot be read until the database is reachable; try again.");
     p.retry_after = 2;
     http_reply_problem(r, &p);
 }
@@ -67,7 +85,7 @@ int check_purposes(const char *slugs_json, const char *field, problem_t *p)
     if (!res) {
         problem_clear(p);
         *p = db;
-        return -1;
+        return problem_rc(p);
     }
     int n = PQntuples(res);
     if (field && n > 0) {
@@ -90,7 +108,7 @@ int check_purposes(const char *slugs_json, const char *field, problem_t *p)
     return 0;
 }
 
-bool patch_applied(req_t *r, PGresult *res, const char *what)
+int patch_applied(req_t *r, PGresult *res, const char *what)
 {
     if (PQgetvalue(res, 0, 1)[0]) {
         problem_t p;
@@ -98,16 +116,14 @@ bool patch_applied(req_t *r, PGresult *res, const char *what)
         field_unknown_purposes(&p, PQgetvalue(res, 0, 1));
         PQclear(res);
         http_reply_problem(r, &p);
-        return false;
+        return -PROBLEM_VALIDATION;
     }
     bool changed = !PQgetisnull(res, 0, 0);
     PQclear(res);
-    if (!changed) {
-        char detail[128];
-        snprintf(detail, sizeof detail, "The %s changed since you read it; read it again.", what);
-        http_error(r, 412, "precondition-failed", "Stale version", detail);
-    }
-    return changed;
+    if (changed) return 0;
+    reply_problem(r, PROBLEM_PRECONDITION_FAILED,
+                  "The %s changed since you read it; read it again.", what);
+    return -PROBLEM_PRECONDITION_FAILED;
 }
 
 /* Content a moderator hid (docs/moderation.md): who may still see it, for

@@ -1,6 +1,13 @@
 /* common: small helpers every handler uses (ETag/If-Match, DB errors to
  * responses, JSON from SQL). Keep handler files thin: read, validate, call
- * one statement, reply. */
+ * one statement, reply.
+ *
+ * A handler answers a problem in one way: a problem_t it collected (field
+ * errors, a problem a lib function filled) goes out with
+ * http_reply_problem(r, &p); a problem it has just found with
+ * reply_problem(r, PROBLEM_<CODE>, detail...). Helpers that may answer
+ * return 0 when the handler may go on and a negative code when they have
+ * answered. */
 #ifndef PURPOSED_HANDLERS_COMMON_H
 #define PURPOSED_HANDLERS_COMMON_H
 
@@ -9,6 +16,10 @@
 
 #include "http.h"
 
+/* Reply with the catalogue's problem code (lib/problems.def) and a
+ * printf-style detail (NULL: none). */
+void reply_problem(req_t *r, problem_code_t code, const char *detail_fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 /* Reply with the JSON text in column col of row 0 (a representation of
  * migrations/R__representations.sql), compacted; 404 when there is no row.
  * Clears res. */
@@ -28,14 +39,14 @@ void field_unknown_purposes(problem_t *p, const char *slugs);
  * answers a 422, so one answer names every bad field, unknown references
  * included. Writes that name unknown slugs themselves (their statement
  * reports them with field_unknown_purposes) call it only when other
- * fields are bad, so a valid write costs no extra round trip. 0, or -1
- * with p replaced by the database problem. */
+ * fields are bad, so a valid write costs no extra round trip. 0, or
+ * negative with p replaced by the database problem. */
 int check_purposes(const char *slugs_json, const char *field, problem_t *p);
 /* The outcome of a versioned UPDATE whose row 0 is (id or version when the
- * row changed, else NULL; unknown purpose slugs, "" if none). True when it
+ * row changed, else NULL; unknown purpose slugs, "" if none). 0 when it
  * changed; otherwise replies 422 naming purposes, or 412 naming what (e.g.
- * "organisation"). Clears res. */
-bool patch_applied(req_t *r, PGresult *res, const char *what);
+ * "organisation"), and returns negative. Clears res. */
+int patch_applied(req_t *r, PGresult *res, const char *what);
 
 /* Content a moderator hid answers 404 but to its owners and moderators
  * (lib/authz.h authz_hidden_visible). *out: the caller moderates (false when

@@ -3,6 +3,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "common.h"
 #include "daemon.h"
 #include "db.h"
 #include "follower.h"
@@ -36,7 +37,7 @@ void handle_readyz(req_t *r)
     if (!res) {
         if (p.status != 503) {
             problem_clear(&p);
-            problem_set(&p, 503, "not-ready", "Not ready", "The database is not migrated.");
+            problem_fail(&p, PROBLEM_NOT_READY, "The database is not migrated.");
             p.retry_after = 2;
         }
         http_reply_problem(r, &p);
@@ -135,7 +136,7 @@ void handle_metrics(req_t *r)
     size_t len;
     char *text = strbuf_detach(&b, &len);
     if (!text) {
-        http_error(r, 500, "internal", "Internal error", NULL);
+        reply_problem(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     http_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
@@ -147,7 +148,7 @@ void handle_openapi(req_t *r)
     snprintf(path, sizeof path, "%s/openapi.json", http_config->static_dir);
     FILE *f = fopen(path, "rb");
     if (!f) {
-        http_error(r, 404, "not-found", "Not found", "The OpenAPI document is missing.");
+        reply_problem(r, PROBLEM_NOT_FOUND, "The OpenAPI document is missing.");
         return;
     }
     fseek(f, 0, SEEK_END);
@@ -157,7 +158,7 @@ void handle_openapi(req_t *r)
     if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
         free(buf);
         fclose(f);
-        http_error(r, 500, "internal", "Internal error", NULL);
+        reply_problem(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     fclose(f);

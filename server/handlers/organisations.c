@@ -18,7 +18,7 @@
 
 static void not_found(req_t *r)
 {
-    http_error(r, 404, "no-such-item", "No such item", "No such organisation.");
+    reply_problem(r, PROBLEM_NOT_FOUND, "No such organisation.");
 }
 
 /* The {slug} path parameter; false with 404 set when it cannot be a slug. */
@@ -214,8 +214,8 @@ void handle_organisation_create(req_t *r)
     if (!res) {
         if (db_is_unique_violation()) {
             problem_clear(&p);
-            problem_set(&p, 409, "conflict", "Slug taken",
-                        "An organisation with the slug %s exists; choose another slug.", slug);
+            problem_fail(&p, PROBLEM_CONFLICT,
+                         "An organisation with the slug %s exists; choose another slug.", slug);
             problem_field(&p, "slug", "is taken");
         }
         http_reply_problem(r, &p);
@@ -456,7 +456,7 @@ void handle_invitation_accept(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        http_error(r, 404, "not-found", "Not found", "No invitation to this organisation.");
+        reply_problem(r, PROBLEM_NOT_FOUND, "No invitation to this organisation.");
         return;
     }
     char location[160];
@@ -484,7 +484,7 @@ void handle_invitation_decline(req_t *r)
     bool declined = strcmp(PQcmdTuples(res), "0") != 0;
     PQclear(res);
     if (!declined) {
-        http_error(r, 404, "not-found", "Not found", "No invitation to this organisation.");
+        reply_problem(r, PROBLEM_NOT_FOUND, "No invitation to this organisation.");
         return;
     }
     http_reply_empty(r, 204);
@@ -513,8 +513,8 @@ void handle_member_remove(req_t *r)
     problem_t p;
     problem_init(&p);
     if (!authz_member_removal_allows(org.role, account == r->caller.account_id)) {
-        http_error(r, 403, "forbidden", "Not allowed",
-                   "Only an owner may remove other members; members may remove themselves.");
+        reply_problem(r, PROBLEM_FORBIDDEN,
+                      "Only an owner may remove other members; members may remove themselves.");
         return;
     }
     const char *params[2] = {org.id, account_text};
@@ -527,12 +527,12 @@ void handle_member_remove(req_t *r)
     bool removed = strcmp(PQgetvalue(res, 0, 1), "0") != 0;
     PQclear(res);
     if (!member) {
-        http_error(r, 404, "not-found", "Not found", "This account is not a member.");
+        reply_problem(r, PROBLEM_NOT_FOUND, "This account is not a member.");
         return;
     }
     if (!removed) {
-        http_error(r, 409, "last-owner", "Last owner",
-                   "The organisation needs an owner: add another owner first.");
+        reply_problem(r, PROBLEM_LAST_OWNER,
+                      "The organisation needs an owner: add another owner first.");
         return;
     }
     http_reply_empty(r, 204);

@@ -14,8 +14,8 @@ static void bad_cursor(req_t *r)
     problem_t p;
     problem_init(&p);
     problem_field(&p, "cursor", "is not a cursor this list gave out");
-    problem_set(&p, 400, "bad-cursor", "Bad cursor",
-                "The cursor is malformed, tampered with or belongs to another list.");
+    problem_fail(&p, PROBLEM_BAD_CURSOR,
+                 "The cursor is malformed, tampered with or belongs to another list.");
     http_reply_problem(r, &p);
 }
 
@@ -26,7 +26,7 @@ bool page_begin(req_t *r, page_t *pg, const char *tag, const char *kinds)
     pg->kinds = kinds;
     pg->nkeys = (int)strlen(kinds);
     if (pg->nkeys > PAGE_MAX_KEYS) {
-        http_error(r, 500, "internal", "Internal error", "A list has too many cursor keys.");
+        reply_problem(r, PROBLEM_INTERNAL, "A list has too many cursor keys.");
         return false;
     }
     if (!http_limit(r, &pg->limit)) return false;
@@ -92,7 +92,7 @@ static void reply_envelope(req_t *r, const char *items, size_t len, const char *
                  (extra ? strlen(extra) + 1 : 0) + 2;
     char *body = malloc(cap);
     if (!body) {
-        http_error(r, 500, "internal", "Internal error", NULL);
+        reply_problem(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     size_t o = 0;
@@ -129,7 +129,7 @@ void page_reply_more(req_t *r, const page_t *pg, PGresult *res, const char *extr
     char **mores = more && rows ? calloc((size_t)rows, sizeof *mores) : NULL;
     if (more && rows && !mores) {
         PQclear(res);
-        http_error(r, 500, "internal", "Internal error", NULL);
+        reply_problem(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     for (int i = 0; i < rows && n <= pg->limit; i++) {
@@ -152,7 +152,7 @@ void page_reply_more(req_t *r, const page_t *pg, PGresult *res, const char *extr
         if (!cursor || strlen(cursor) > CURSOR_MAX_LEN) {
             free(cursor);
             PQclear(res);
-            http_error(r, 500, "internal", "Internal error", "Could not make the next cursor.");
+            reply_problem(r, PROBLEM_INTERNAL, "Could not make the next cursor.");
             return;
         }
     }
@@ -162,7 +162,7 @@ void page_reply_more(req_t *r, const page_t *pg, PGresult *res, const char *extr
         for (int i = 0; mores && i < rows; i++) free(mores[i]);
         free(mores);
         PQclear(res);
-        http_error(r, 500, "internal", "Internal error", NULL);
+        reply_problem(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     size_t o = 0;

@@ -16,8 +16,7 @@
 
 void purposes_bad_query(req_t *r, problem_t *p)
 {
-    problem_set(p, 400, "bad-query", "Bad query parameter",
-                "A query parameter is not valid; see errors.");
+    problem_fail(p, PROBLEM_BAD_QUERY, "A query parameter is not valid; see errors.");
     http_reply_problem(r, p);
 }
 
@@ -85,7 +84,7 @@ void handle_purpose_get(req_t *r)
 {
     const char *slug = http_param(r, 0);
     if (!validate_slug(slug)) {
-        http_error(r, 404, "no-such-item", "No such item", "No such purpose.");
+        reply_problem(r, PROBLEM_NOT_FOUND, "No such purpose.");
         return;
     }
     bool moderator = false;
@@ -135,8 +134,9 @@ void handle_purpose_create(req_t *r)
     if (!res) {
         if (db_is_unique_violation()) {
             problem_clear(&p);
-            problem_set(&p, 409, "conflict", "Purpose exists",
-                        "A purpose with this name or slug (%s) is already in the catalogue.", slug);
+            problem_fail(&p, PROBLEM_CONFLICT,
+                         "A purpose with this name or slug (%s) is already in the catalogue.",
+                         slug);
             problem_field(&p, "name", "is already in the catalogue");
         }
         http_reply_problem(r, &p);
