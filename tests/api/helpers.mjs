@@ -2,6 +2,7 @@
 // signed-in user, and SQL against the test database through psql.
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 
 export const BASE = process.env.BASE_URL ?? 'http://127.0.0.1:8080';
 
@@ -19,7 +20,20 @@ export async function api(method, path, opts = {}) {
   const text = await res.text();
   let json = null;
   try { json = text ? JSON.parse(text) : null; } catch { json = null; }
+  if (json && res.headers.get('content-type') === 'application/problem+json') checkProblem(res.status, json);
   return { status: res.status, headers: res.headers, body: json, text };
+}
+
+// Every problem the daemon answers is one of the error catalogue
+// (lib/problems.def, listed in static/openapi.json as x-problem-types):
+// its type, status and title exactly, and the status of the response.
+const problemTypes = new Map(JSON.parse(readFileSync(new URL('../../static/openapi.json', import.meta.url), 'utf8'))
+  .components.schemas.Problem['x-problem-types'].map((p) => [p.type, p]));
+export function checkProblem(status, body) {
+  const known = problemTypes.get(body.type);
+  if (!known || known.status !== status || body.status !== status || known.title !== body.title) {
+    throw new Error(`problem not in the catalogue (lib/problems.def): ${status} ${JSON.stringify(body)}`);
+  }
 }
 
 export const unique = (prefix = 'u') => `${prefix}-${randomUUID().slice(0, 8)}`;
