@@ -20,7 +20,7 @@ void auth_configure(unsigned long long opslimit, size_t memlimit)
 
 int auth_password_hash(const char *password, char *out)
 {
-    return crypto_pwhash_str(out, password, strlen(password), g_ops, g_mem) == 0 ? 0 : -1;
+    return crypto_pwhash_str(out, password, strlen(password), g_ops, g_mem) == 0 ? 0 : -PROBLEM_UNAVAILABLE;
 }
 
 bool auth_password_verify(const char *hash, const char *password)
@@ -61,11 +61,11 @@ int auth_token_hash(const char *token, char out[AUTH_HASH_HEX])
 {
     unsigned char raw[AUTH_TOKEN_BYTES + 4];
     size_t len = 0;
-    if (!token || strlen(token) != AUTH_TOKEN_TEXT - 1) return -1;
+    if (!token || strlen(token) != AUTH_TOKEN_TEXT - 1) return -PROBLEM_UNAUTHORISED;
     if (sodium_base642bin(raw, sizeof raw, token, strlen(token), NULL, &len, NULL,
                           sodium_base64_VARIANT_URLSAFE_NO_PADDING) != 0 ||
         len != AUTH_TOKEN_BYTES)
-        return -1;
+        return -PROBLEM_UNAUTHORISED;
     unsigned char h[32];
     crypto_generichash(h, sizeof h, raw, len, NULL, 0);
     out[0] = '\\';
@@ -91,7 +91,7 @@ bool auth_csrf_equal(const char *expected, const char *given)
 
 int auth_cookie_value(const char *cookie_header, const char *name, char *out, size_t cap)
 {
-    if (!cookie_header) return -1;
+    if (!cookie_header) return -PROBLEM_UNAUTHORISED;
     size_t nlen = strlen(name);
     const char *p = cookie_header;
     while (*p) {
@@ -101,14 +101,14 @@ int auth_cookie_value(const char *cookie_header, const char *name, char *out, si
         if (!end) end = p + strlen(p);
         if (eq && eq < end && (size_t)(eq - p) == nlen && strncmp(p, name, nlen) == 0) {
             size_t vlen = (size_t)(end - eq - 1);
-            if (vlen + 1 > cap) return -1;
+            if (vlen + 1 > cap) return -PROBLEM_UNAUTHORISED;
             memcpy(out, eq + 1, vlen);
             out[vlen] = '\0';
             return 0;
         }
         p = end;
     }
-    return -1;
+    return -PROBLEM_UNAUTHORISED;
 }
 
 /* Does s contain the lowercase ASCII word w, ignoring ASCII case? */

@@ -9,22 +9,22 @@
 
 int pathsafe_static(const char *path, char *out, size_t cap)
 {
-    if (!path || path[0] != '/' || cap < 16) return -1;
+    if (!path || path[0] != '/' || cap < 16) return -PROBLEM_NOT_FOUND;
     size_t len = strlen(path);
-    if (len > 512) return -1;
-    if (!utf8_valid(path)) return -1;
+    if (len > 512) return -PROBLEM_NOT_FOUND;
+    if (!utf8_valid(path)) return -PROBLEM_NOT_FOUND;
     const char *s = path + 1;
     size_t o = 0;
     while (*s) {
         const char *e = strchr(s, '/');
         size_t seg = e ? (size_t)(e - s) : strlen(s);
-        if (seg == 0) return -1;            /* "//" */
-        if (s[0] == '.') return -1;         /* ".", "..", hidden files */
+        if (seg == 0) return -PROBLEM_NOT_FOUND;            /* "//" */
+        if (s[0] == '.') return -PROBLEM_NOT_FOUND;         /* ".", "..", hidden files */
         for (size_t i = 0; i < seg; i++) {
             unsigned char c = (unsigned char)s[i];
-            if (c < 0x20 || c == 0x7f || c == '\\' || c == ':' || c == '%') return -1;
+            if (c < 0x20 || c == 0x7f || c == '\\' || c == ':' || c == '%') return -PROBLEM_NOT_FOUND;
         }
-        if (o + seg + 2 >= cap) return -1;
+        if (o + seg + 2 >= cap) return -PROBLEM_NOT_FOUND;
         memcpy(out + o, s, seg);
         o += seg;
         s += seg;
@@ -36,7 +36,7 @@ int pathsafe_static(const char *path, char *out, size_t cap)
     out[o] = '\0';
     if (o == 0 || out[o - 1] == '/') {
         const char *idx = "index.html";
-        if (o + strlen(idx) + 1 > cap) return -1;
+        if (o + strlen(idx) + 1 > cap) return -PROBLEM_NOT_FOUND;
         memcpy(out + o, idx, strlen(idx) + 1);
     }
     return 0;

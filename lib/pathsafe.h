@@ -5,9 +5,11 @@
 
 #include <stddef.h>
 
+#include "problem.h"
+
 /* path: the decoded URL path ("/app/main.js"). On success writes the
  * relative path ("app/main.js", "index.html" for "/" and directories ending
- * in "/") to out and returns 0; returns -1 for anything unsafe: "..", ".",
+ * in "/") to out and returns 0; returns -PROBLEM_NOT_FOUND for anything unsafe: "..", ".",
  * empty or hidden segments, backslashes, control bytes, invalid UTF-8, or
  * too long. */
 int pathsafe_static(const char *path, char *out, size_t cap);

@@ -34,14 +34,14 @@ int query_int(const char *value, int lo, int hi, int def, int *out)
         *out = def;
         return 0;
     }
-    if (!*value) return -1;
+    if (!*value) return -PROBLEM_BAD_QUERY;
     long long n = 0;
     for (const char *c = value; *c; c++) {
-        if (*c < '0' || *c > '9') return -1;
+        if (*c < '0' || *c > '9') return -PROBLEM_BAD_QUERY;
         n = n * 10 + (*c - '0');
-        if (n > hi) return -1; /* also stops overflow */
+        if (n > hi) return -PROBLEM_BAD_QUERY; /* also stops overflow */
     }
-    if (n < lo) return -1;
+    if (n < lo) return -PROBLEM_BAD_QUERY;
     *out = (int)n;
     return 0;
 }
@@ -60,5 +60,5 @@ int query_bool(const char *value, bool def, bool *out)
         *out = false;
         return 0;
     }
-    return -1;
+    return -PROBLEM_BAD_QUERY;
 }

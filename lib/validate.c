@@ -64,10 +64,10 @@ int validate_normalise_email(const char *in, char *out, size_t cap)
     size_t n = strlen(in);
     while (n && (in[n - 1] == ' ' || in[n - 1] == '\t' || in[n - 1] == '\n' || in[n - 1] == '\r'))
         n--;
-    if (n + 1 > cap) return -1;
+    if (n + 1 > cap) return -PROBLEM_VALIDATION;
     for (size_t i = 0; i < n; i++) out[i] = (char)tolower((unsigned char)in[i]);
     out[n] = '\0';
-    return validate_email(out) ? 0 : -1;
+    return validate_email(out) ? 0 : -PROBLEM_VALIDATION;
 }
 
 int validate_slugify(const char *name, char *out, size_t cap)
@@ -85,7 +85,7 @@ int validate_slugify(const char *name, char *out, size_t cap)
     }
     while (o > 0 && out[o - 1] == '-') o--;
     out[o] = '\0';
-    return o > 0 && validate_slug(out) ? 0 : -1;
+    return o > 0 && validate_slug(out) ? 0 : -PROBLEM_VALIDATION;
 }
 
 static const json_t *field_of(const json_t *obj, const char *key, bool required, problem_t *p)

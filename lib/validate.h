@@ -14,9 +14,11 @@ void validate_known_fields(const json_t *obj, const char *const *allowed, proble
 
 bool validate_slug(const char *s);
 bool validate_email(const char *s);
-/* Trim and lowercase an email into out; returns 0, or -1 when invalid. */
+/* Trim and lowercase an email into out; returns 0, or -PROBLEM_VALIDATION when
+ * invalid. */
 int validate_normalise_email(const char *in, char *out, size_t cap);
-/* Derive a slug from a name ("Clean Water!" -> "clean-water"); -1 if empty. */
+/* Derive a slug from a name ("Clean Water!" -> "clean-water"); 0, or
+ * -PROBLEM_VALIDATION when nothing is left. */
 int validate_slugify(const char *name, char *out, size_t cap);
 
 /* Field readers. Each returns the value (or the default when absent and not

@@ -53,22 +53,22 @@ static void token_hash_rejects_malformed_tokens(void **state)
     (void)state;
     char h[AUTH_HASH_HEX], token[AUTH_TOKEN_TEXT], bad[AUTH_TOKEN_TEXT + 8];
     auth_token_new(token);
-    assert_int_equal(auth_token_hash(NULL, h), -1);
-    assert_int_equal(auth_token_hash("", h), -1);
-    assert_int_equal(auth_token_hash("short", h), -1);
+    assert_int_equal(auth_token_hash(NULL, h), -PROBLEM_UNAUTHORISED);
+    assert_int_equal(auth_token_hash("", h), -PROBLEM_UNAUTHORISED);
+    assert_int_equal(auth_token_hash("short", h), -PROBLEM_UNAUTHORISED);
     /* one character too long and too short */
     snprintf(bad, sizeof bad, "%sA", token);
-    assert_int_equal(auth_token_hash(bad, h), -1);
+    assert_int_equal(auth_token_hash(bad, h), -PROBLEM_UNAUTHORISED);
     snprintf(bad, sizeof bad, "%.*s", AUTH_TOKEN_TEXT - 2, token);
-    assert_int_equal(auth_token_hash(bad, h), -1);
+    assert_int_equal(auth_token_hash(bad, h), -PROBLEM_UNAUTHORISED);
     /* right length, characters outside base64url */
     memcpy(bad, token, AUTH_TOKEN_TEXT);
     bad[10] = '+';
-    assert_int_equal(auth_token_hash(bad, h), -1);
+    assert_int_equal(auth_token_hash(bad, h), -PROBLEM_UNAUTHORISED);
     bad[10] = '=';
-    assert_int_equal(auth_token_hash(bad, h), -1);
+    assert_int_equal(auth_token_hash(bad, h), -PROBLEM_UNAUTHORISED);
     bad[10] = ' ';
-    assert_int_equal(auth_token_hash(bad, h), -1);
+    assert_int_equal(auth_token_hash(bad, h), -PROBLEM_UNAUTHORISED);
 }
 
 static void csrf_tokens_are_64_hex_and_compare_exactly(void **state)
@@ -128,13 +128,13 @@ static void cookie_value_missing(void **state)
 {
     (void)state;
     char out[64];
-    assert_int_equal(auth_cookie_value(NULL, "session", out, sizeof out), -1);
-    assert_int_equal(auth_cookie_value("", "session", out, sizeof out), -1);
-    assert_int_equal(auth_cookie_value("theme=dark; lang=fr", "session", out, sizeof out), -1);
-    assert_int_equal(auth_cookie_value("session", "session", out, sizeof out), -1);
-    assert_int_equal(auth_cookie_value("session; theme=session=x", "session", out, sizeof out), -1);
-    assert_int_equal(auth_cookie_value(";;; ;", "session", out, sizeof out), -1);
-    assert_int_equal(auth_cookie_value("theme=dark; ", "session", out, sizeof out), -1);
+    assert_int_equal(auth_cookie_value(NULL, "session", out, sizeof out), -PROBLEM_UNAUTHORISED);
+    assert_int_equal(auth_cookie_value("", "session", out, sizeof out), -PROBLEM_UNAUTHORISED);
+    assert_int_equal(auth_cookie_value("theme=dark; lang=fr", "session", out, sizeof out), -PROBLEM_UNAUTHORISED);
+    assert_int_equal(auth_cookie_value("session", "session", out, sizeof out), -PROBLEM_UNAUTHORISED);
+    assert_int_equal(auth_cookie_value("session; theme=session=x", "session", out, sizeof out), -PROBLEM_UNAUTHORISED);
+    assert_int_equal(auth_cookie_value(";;; ;", "session", out, sizeof out), -PROBLEM_UNAUTHORISED);
+    assert_int_equal(auth_cookie_value("theme=dark; ", "session", out, sizeof out), -PROBLEM_UNAUTHORISED);
 }
 
 static void cookie_value_overlong_is_refused(void **state)
@@ -143,11 +143,11 @@ static void cookie_value_overlong_is_refused(void **state)
     char out[8];
     assert_int_equal(auth_cookie_value("session=1234567", "session", out, sizeof out), 0);
     assert_string_equal(out, "1234567");
-    assert_int_equal(auth_cookie_value("session=12345678", "session", out, sizeof out), -1);
+    assert_int_equal(auth_cookie_value("session=12345678", "session", out, sizeof out), -PROBLEM_UNAUTHORISED);
     char header[5000] = "a=b; session=";
     memset(header + strlen(header), 'z', 4000);
     char big[128];
-    assert_int_equal(auth_cookie_value(header, "session", big, sizeof big), -1);
+    assert_int_equal(auth_cookie_value(header, "session", big, sizeof big), -PROBLEM_UNAUTHORISED);
 }
 
 static void password_hash_verify_and_rehash(void **state)

@@ -24,7 +24,7 @@ static void ok(const char *path, const char *want)
 static void refused(const char *path)
 {
     char out[600];
-    if (pathsafe_static(path, out, sizeof out) != -1) {
+    if (pathsafe_static(path, out, sizeof out) != -PROBLEM_NOT_FOUND) {
         fprintf(stderr, "\"%s\" was accepted as \"%s\"\n", path, out);
         fail();
     }
@@ -106,7 +106,7 @@ static void not_absolute_or_too_long(void **state)
     refused("app.js");
     refused("../x");
     char out[600];
-    assert_int_equal(pathsafe_static(NULL, out, sizeof out), -1);
+    assert_int_equal(pathsafe_static(NULL, out, sizeof out), -PROBLEM_NOT_FOUND);
     char path[700];
     path[0] = '/';
     memset(path + 1, 'a', 600);
@@ -128,10 +128,10 @@ static void small_output_buffer(void **state)
     char out[16];
     assert_int_equal(pathsafe_static("/", out, sizeof out), 0);
     assert_string_equal(out, "index.html");
-    assert_int_equal(pathsafe_static("/abcdefghijklmnopqrstuvwxyz", out, sizeof out), -1);
-    assert_int_equal(pathsafe_static("/abcdefghij/", out, sizeof out), -1); /* + index.html */
+    assert_int_equal(pathsafe_static("/abcdefghijklmnopqrstuvwxyz", out, sizeof out), -PROBLEM_NOT_FOUND);
+    assert_int_equal(pathsafe_static("/abcdefghij/", out, sizeof out), -PROBLEM_NOT_FOUND); /* + index.html */
     char tiny[8];
-    assert_int_equal(pathsafe_static("/a", tiny, sizeof tiny), -1);
+    assert_int_equal(pathsafe_static("/a", tiny, sizeof tiny), -PROBLEM_NOT_FOUND);
 }
 
 static void content_types(void **state)

@@ -59,7 +59,7 @@ static void integers(void **state)
                          "99999999999999999999999999", "\x7f", "½"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
         v = 42;
-        assert_int_equal(query_int(bad[i], 1, 100, 20, &v), -1);
+        assert_int_equal(query_int(bad[i], 1, 100, 20, &v), -PROBLEM_BAD_QUERY);
         assert_int_equal(v, 42); /* untouched */
     }
 }
@@ -79,7 +79,7 @@ static void booleans(void **state)
     }
     const char *bad[] = {"", "TRUE", "on", "2", "truee", "t"};
     for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_int_equal(query_bool(bad[i], false, &b), -1);
+        assert_int_equal(query_bool(bad[i], false, &b), -PROBLEM_BAD_QUERY);
 }
 
 int main(void)

@@ -64,9 +64,9 @@ static void slugify(void **state)
     assert_string_equal(out, "open-science");
     assert_int_equal(validate_slugify("Café Society", out, sizeof out), 0);
     assert_string_equal(out, "caf-society");
-    assert_int_equal(validate_slugify("!!!", out, sizeof out), -1);
-    assert_int_equal(validate_slugify("", out, sizeof out), -1);
-    assert_int_equal(validate_slugify("ééé", out, sizeof out), -1);
+    assert_int_equal(validate_slugify("!!!", out, sizeof out), -PROBLEM_VALIDATION);
+    assert_int_equal(validate_slugify("", out, sizeof out), -PROBLEM_VALIDATION);
+    assert_int_equal(validate_slugify("ééé", out, sizeof out), -PROBLEM_VALIDATION);
     char name[300];
     for (int i = 0; i < 299; i++) name[i] = (i % 3 == 2) ? ' ' : 'x';
     name[299] = '\0';
@@ -113,10 +113,10 @@ static void normalise_email(void **state)
     char out[256];
     assert_int_equal(validate_normalise_email("  Alice@Example.ORG \n", out, sizeof out), 0);
     assert_string_equal(out, "alice@example.org");
-    assert_int_equal(validate_normalise_email("not an email", out, sizeof out), -1);
-    assert_int_equal(validate_normalise_email("   ", out, sizeof out), -1);
+    assert_int_equal(validate_normalise_email("not an email", out, sizeof out), -PROBLEM_VALIDATION);
+    assert_int_equal(validate_normalise_email("   ", out, sizeof out), -PROBLEM_VALIDATION);
     char small[8];
-    assert_int_equal(validate_normalise_email("alice@example.org", small, sizeof small), -1);
+    assert_int_equal(validate_normalise_email("alice@example.org", small, sizeof small), -PROBLEM_VALIDATION);
 }
 
 static void json_depth(void **state)
