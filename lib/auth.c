@@ -20,7 +20,9 @@ void auth_configure(unsigned long long opslimit, size_t memlimit)
 
 int auth_password_hash(const char *password, char *out)
 {
-    return crypto_pwhash_str(out, password, strlen(password), g_ops, g_mem) == 0 ? 0 : -PROBLEM_UNAVAILABLE;
+    if (crypto_pwhash_str(out, password, strlen(password), g_ops, g_mem) != 0)
+        return -PROBLEM_UNAVAILABLE;
+    return 0;
 }
 
 bool auth_password_verify(const char *hash, const char *password)

@@ -22,7 +22,8 @@ int pathsafe_static(const char *path, char *out, size_t cap)
         if (s[0] == '.') return -PROBLEM_NOT_FOUND;         /* ".", "..", hidden files */
         for (size_t i = 0; i < seg; i++) {
             unsigned char c = (unsigned char)s[i];
-            if (c < 0x20 || c == 0x7f || c == '\\' || c == ':' || c == '%') return -PROBLEM_NOT_FOUND;
+            if (c < 0x20 || c == 0x7f || c == '\\' || c == ':' || c == '%')
+                return -PROBLEM_NOT_FOUND;
         }
         if (o + seg + 2 >= cap) return -PROBLEM_NOT_FOUND;
         memcpy(out + o, s, seg);
