@@ -20,8 +20,7 @@ static db_stmt_t q_secret = DB_STMT("secret_get_or_make", false,
 int secrets_get(const char *name, char *out, size_t cap, problem_t *p)
 {
     if (cap < SECRETS_HEX_LEN + 1) {
-        problem_set(p, 500, "internal", "Internal error", "secret buffer too small");
-        return -1;
+        return problem_fail(p, PROBLEM_INTERNAL, "secret buffer too small");
     }
     unsigned char raw[SECRETS_HEX_LEN / 2];
     char fresh[SECRETS_HEX_LEN + 1];
@@ -32,7 +31,7 @@ int secrets_get(const char *name, char *out, size_t cap, problem_t *p)
         PGresult *res = db_exec(&q_secret, 2, params, p);
         if (!res) {
             sodium_memzero(fresh, sizeof fresh);
-            return -1;
+            return problem_rc(p);
         }
         bool found = PQntuples(res) == 1 && (size_t)PQgetlength(res, 0, 0) < cap;
         if (found) snprintf(out, cap, "%s", PQgetvalue(res, 0, 0));
@@ -43,7 +42,7 @@ int secrets_get(const char *name, char *out, size_t cap, problem_t *p)
         }
     }
     sodium_memzero(fresh, sizeof fresh);
-    problem_set(p, 503, "unavailable", "Service unavailable", "The instance secret is not readable yet.");
+    int rc = problem_fail(p, PROBLEM_UNAVAILABLE, "The instance secret is not readable yet.");
     p->retry_after = 1;
-    return -1;
+    return rc;
 }

@@ -13,7 +13,7 @@
 
 /* The secret called name, made and stored the first time (concurrent
  * daemons agree on one). Writes it into out (at least SECRETS_HEX_LEN + 1
- * bytes). 0, or -1 with p set (database unreachable: 503). Uses this
+ * bytes). 0, or negative with p set (database unreachable: 503). Uses this
  * thread's connection (lib/db.h). */
 int secrets_get(const char *name, char *out, size_t cap, problem_t *p);
 

@@ -166,7 +166,9 @@ static json_t *load_feed(req_t *r, const feed_req_t *f)
         !json_is_true(json_object_get(doc, "purpose_found"))) {
         json_decref(doc);
         reply_problem(r, PROBLEM_NOT_FOUND,
-                      "%s", f->organisation && f->purpose ? "No such organisation or purpose." : f->organisation             ? "No such organisation." : "No such purpose.");
+                      f->organisation && f->purpose ? "No such organisation or purpose."
+                      : f->organisation             ? "No such organisation."
+                                                    : "No such purpose.");
         return NULL;
     }
     return doc;
