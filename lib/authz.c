@@ -50,10 +50,11 @@ static int check(db_stmt_t *st, const char *key, const char *account_id,
     snprintf(out->role, sizeof out->role, "%s", PQgetvalue(res, 0, 1));
     PQclear(res);
     if (!authz_org_allows(out->role, action))
-        return problem_fail(p, PROBLEM_FORBIDDEN, "%s",
-                            action == ORG_MANAGE_MEMBERS ? "Only an owner of the organisation may do this."
-                            : action == ORG_EDIT ? "Only an owner or admin of the organisation may do this."
-                                                 : "Only members of the organisation may do this.");
+        return problem_fail(
+            p, PROBLEM_FORBIDDEN, "%s",
+            action == ORG_MANAGE_MEMBERS ? "Only an owner of the organisation may do this."
+            : action == ORG_EDIT         ? "Only an owner or admin of the organisation may do this."
+                                         : "Only members of the organisation may do this.");
     return 0;
 }
 

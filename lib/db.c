@@ -181,7 +181,8 @@ static bool sqlstate_unavailable(const char *s)
 db_failure_t db_failure_problem(const char *sqlstate, problem_t *p)
 {
     if (!strcmp(sqlstate, "57014")) {
-        problem_fail(p, PROBLEM_TIMEOUT, "The database took too long to answer; try again shortly.");
+        problem_fail(p, PROBLEM_TIMEOUT,
+                     "The database took too long to answer; try again shortly.");
         p->retry_after = 1;
         return DB_FAILURE_TIMEOUT;
     }
