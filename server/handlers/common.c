@@ -108,7 +108,7 @@ int check_purposes(const char *slugs_json, const char *field, problem_t *p)
     return 0;
 }
 
-int patch_applied(req_t *r, PGresult *res, const char *what)
+int patch_outcome(req_t *r, PGresult *res, const char *what)
 {
     if (PQgetvalue(res, 0, 1)[0]) {
         problem_t p;

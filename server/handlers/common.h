@@ -46,7 +46,7 @@ int check_purposes(const char *slugs_json, const char *field, problem_t *p);
  * row changed, else NULL; unknown purpose slugs, "" if none). 0 when it
  * changed; otherwise replies 422 naming purposes, or 412 naming what (e.g.
  * "organisation"), and returns negative. Clears res. */
-int patch_applied(req_t *r, PGresult *res, const char *what);
+int patch_outcome(req_t *r, PGresult *res, const char *what);
 
 /* Content a moderator hid answers 404 but to its owners and moderators
  * (lib/authz.h authz_hidden_visible). *out: the caller moderates (false when

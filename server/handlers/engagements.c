@@ -325,7 +325,7 @@ void handle_engagement_update(req_t *r)
         http_reply_problem(r, &p);
         return;
     }
-    if (patch_applied(r, res, "engagement") < 0) return;
+    if (patch_outcome(r, res, "engagement") < 0) return;
     reply_engagement(r, 200, id_text);
 }
 

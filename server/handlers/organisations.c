@@ -314,7 +314,7 @@ void handle_organisation_update(req_t *r)
         http_reply_problem(r, &p);
         return;
     }
-    if (!patch_applied(r, res, "organisation")) return;
+    if (patch_outcome(r, res, "organisation") < 0) return;
     reply_organisation(r, 200, &q_org_by_id, org.id);
 }
 
