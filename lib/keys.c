@@ -90,7 +90,7 @@ static bool open_form(const char *hex, bool sealed, unsigned char seed[KEYS_SEED
     size_t n = 0;
     if (sodium_hex2bin(raw, sizeof raw, hex, strlen(hex), NULL, &n, NULL) != 0 ||
         n != (sealed ? SEALED_BYTES : KEYS_SEED_BYTES)) {
-        problem_set(p, 500, "keys-locked", "Signing key unreadable", "The stored signing key is damaged.");
+        problem_fail(p, PROBLEM_KEYS_LOCKED, "The stored signing key is damaged.");
         return false;
     }
     if (!sealed) {
@@ -103,9 +103,9 @@ static bool open_form(const char *hex, bool sealed, unsigned char seed[KEYS_SEED
                                          n - crypto_secretbox_NONCEBYTES, raw, g_box_key) == 0;
     sodium_memzero(raw, sizeof raw);
     if (!ok)
-        problem_set(p, 500, "keys-locked", "Signing key unreadable",
-                    g_box_configured ? "The signing key is sealed under another KEYS_SECRET."
-                                     : "The signing key is sealed and KEYS_SECRET is not set.");
+        problem_fail(p, PROBLEM_KEYS_LOCKED,
+                     g_box_configured ? "The signing key is sealed under another KEYS_SECRET."
+                                      : "The signing key is sealed and KEYS_SECRET is not set.");
     return ok;
 }
 
@@ -148,7 +148,7 @@ int keys_signer(keys_signer_t *out, problem_t *p)
         PQclear(res);
         if (make_key(p) != 0) return -1;
     }
-    problem_set(p, 503, "unavailable", "Service unavailable", "The signing key is not readable yet.");
+    problem_fail(p, PROBLEM_UNAVAILABLE, "The signing key is not readable yet.");
     p->retry_after = 1;
     return -1;
 }
@@ -250,7 +250,7 @@ json_t *keys_published(problem_t *p)
                                                                     : json_string(PQgetvalue(res, i, 3))));
     }
     PQclear(res);
-    if (!list) problem_set(p, 500, "internal", "Internal error", "out of memory");
+    if (!list) problem_fail(p, PROBLEM_INTERNAL, "out of memory");
     return list;
 }
 

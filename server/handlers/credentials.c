@@ -37,7 +37,7 @@ static bool instance_of(req_t *r, instance_t *in)
 {
     in->from_request = feeds_base_url(r, in->base, sizeof in->base);
     if (!keys_did_web(in->base, in->did, sizeof in->did)) {
-        http_error(r, 500, "internal", "Internal error", "The instance's address makes no did:web.");
+        reply_problem(r, PROBLEM_INTERNAL, "The instance's address makes no did:web.");
         return false;
     }
     return true;
@@ -71,7 +71,7 @@ static bool sign(req_t *r, const instance_t *in, json_t *doc, long long *key_id)
     keys_signer_clear(&k);
     if (!ok) {
         log_event("error", "credential_sign_failed", err);
-        http_error(r, 500, "internal", "Internal error", NULL);
+        reply_problem(r, PROBLEM_INTERNAL, NULL);
     }
     return ok;
 }
@@ -168,7 +168,7 @@ static void reply_document(req_t *r, int status, const char *text)
 {
     json_t *doc = json_loads(text, 0, NULL);
     if (!doc) {
-        http_error(r, 500, "internal", "Internal error", NULL);
+        reply_problem(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     http_add_header(r, "Cache-Control", "no-store");
@@ -179,7 +179,8 @@ void handle_credential_issue(req_t *r)
 {
     /* the credential is the agent's: only the agent asks for it */
     if (r->agreement.side != AGREEMENT_SIDE_AGENT) {
-        http_error(r, 403, "forbidden", "Forbidden", "Only the agreement's agent may ask for its credential.");
+        reply_problem(r, PROBLEM_FORBIDDEN,
+                      "Only the agreement's agent may ask for its credential.");
         return;
     }
     instance_t in;
@@ -194,7 +195,7 @@ void handle_credential_issue(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        http_error(r, 404, "no-such-item", "No such item", "No such agreement.");
+        reply_problem(r, PROBLEM_NOT_FOUND, "No such agreement.");
         return;
     }
     if (!db_is_null(res, 0, 2)) {
@@ -205,9 +206,9 @@ void handle_credential_issue(req_t *r)
     if (strcmp(PQgetvalue(res, 0, 0), "concluded") != 0 || db_is_null(res, 0, 5)) {
         bool concluded = strcmp(PQgetvalue(res, 0, 0), "concluded") == 0;
         PQclear(res);
-        http_error(r, 409, "conflict", "Conflict",
-                   concluded ? "The organisation's closure does not say the commitments were kept."
-                             : "The agreement is not concluded.");
+        reply_problem(r, PROBLEM_CONFLICT,
+                      concluded ? "The organisation's closure does not say the commitments were kept."
+                                : "The agreement is not concluded.");
         return;
     }
     json_t *doc = json_loads(PQgetvalue(res, 0, 5), 0, NULL);
@@ -219,7 +220,7 @@ void handle_credential_issue(req_t *r)
     PQclear(res);
     long long key_id = 0;
     if (!doc) {
-        http_error(r, 500, "internal", "Internal error", NULL);
+        reply_problem(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     if (!sign(r, &in, doc, &key_id)) {
@@ -229,7 +230,7 @@ void handle_credential_issue(req_t *r)
     char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     if (!text) {
-        http_error(r, 500, "internal", "Internal error", NULL);
+        reply_problem(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     char key_text[24];
@@ -260,7 +261,7 @@ void handle_credential_issue(req_t *r)
         return;
     }
     if (PQntuples(res) == 1) reply_document(r, 200, PQgetvalue(res, 0, 0));
-    else http_error(r, 500, "internal", "Internal error", NULL);
+    else reply_problem(r, PROBLEM_INTERNAL, NULL);
     PQclear(res);
 }
 
@@ -289,7 +290,7 @@ static bool uuid_ok(const char *s)
 
 static void no_credential(req_t *r)
 {
-    http_error(r, 404, "no-such-item", "No such item", "No such credential.");
+    reply_problem(r, PROBLEM_NOT_FOUND, "No such credential.");
 }
 
 /* Published, or the caller's own. */
@@ -392,7 +393,7 @@ void handle_agent_credentials(req_t *r)
 {
     const char *handle = http_param(r, 0);
     if (!validate_slug(handle)) {
-        http_error(r, 404, "no-such-item", "No such item", "No such agent.");
+        reply_problem(r, PROBLEM_NOT_FOUND, "No such agent.");
         return;
     }
     const char *params[2] = {handle, r->caller.account_id ? r->caller.account_id_text : NULL};
@@ -405,7 +406,7 @@ void handle_agent_credentials(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        http_error(r, 404, "no-such-item", "No such item", "No such agent.");
+        reply_problem(r, PROBLEM_NOT_FOUND, "No such agent.");
         return;
     }
     reply_row_json(r, 200, res, 0);
@@ -476,7 +477,7 @@ void handle_credential_revoke(req_t *r)
     }
     if (strcmp(PQgetvalue(res, 0, 1), "1") != 0) {
         PQclear(res);
-        http_error(r, 409, "conflict", "Conflict", "The credential is already revoked.");
+        reply_problem(r, PROBLEM_CONFLICT, "The credential is already revoked.");
         return;
     }
     reply_row_json(r, 200, res, 2);
@@ -529,7 +530,7 @@ void handle_credential_status_list(req_t *r)
     long long list;
     char list_text[24];
     if (!http_path_id(r, 0, &list, list_text, sizeof list_text) || list < 1) {
-        http_error(r, 404, "no-such-item", "No such item", "No such status list.");
+        reply_problem(r, PROBLEM_NOT_FOUND, "No such status list.");
         return;
     }
     instance_t in;
@@ -545,7 +546,7 @@ void handle_credential_status_list(req_t *r)
     unsigned char *bits = calloc(STATUS_LIST_BITS / 8, 1);
     if (!bits) {
         PQclear(res);
-        http_error(r, 500, "internal", "Internal error", NULL);
+        reply_problem(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     /* index 0 is the first byte's most significant bit */
@@ -569,7 +570,7 @@ void handle_credential_status_list(req_t *r)
                           : NULL;
     free(encoded);
     if (!doc) {
-        http_error(r, 500, "internal", "Internal error", NULL);
+        reply_problem(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     if (!sign(r, &in, doc, NULL)) {
