@@ -163,7 +163,7 @@ int authz_instance_role(const char *account_id, char role[16], problem_t *p)
     if (!account_id || !account_id[0]) return 0;
     const char *params[2] = {account_id, g_admin_emails};
     PGresult *res = db_exec(&q_instance_role, 2, params, p);
-    if (!res) return -1;
+    if (!res) return problem_rc(p);
     if (PQntuples(res) == 1) snprintf(role, 16, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
     return 0;
@@ -172,10 +172,10 @@ int authz_instance_role(const char *account_id, char role[16], problem_t *p)
 int authz_instance(const char *account_id, authz_instance_action_t action, char role[16],
                    problem_t *p)
 {
-    if (authz_instance_role(account_id, role, p) != 0) return -1;
+    if (authz_instance_role(account_id, role, p) != 0) return problem_rc(p);
     if (authz_instance_allows(role, action)) return 0;
-    problem_set(p, 403, "forbidden", "Not allowed",
-                action == INSTANCE_ADMINISTER ? "Only an administrator of this instance may do this."
-                                              : "Only a moderator of this instance may do this.");
-    return -1;
+    return problem_fail(p, PROBLEM_FORBIDDEN,
+                        action == INSTANCE_ADMINISTER
+                            ? "Only an administrator of this instance may do this."
+                            : "Only a moderator of this instance may do this.");
 }

@@ -360,9 +360,9 @@ static void create_session_slow(req_t *r)
     if (suspended) {
         free(stored);
         throttle_release(c->attempt, c->email, c->address); /* the password was right */
-        problem_set(&p, 403, "account-suspended", "Account suspended",
-                    "A moderator of this instance suspended this account%s%s. Write to the "
-                    "instance's contact to appeal.", why[0] ? ": " : "", why);
+        problem_fail(&p, PROBLEM_ACCOUNT_SUSPENDED,
+                     "A moderator of this instance suspended this account%s%s. Write to the "
+                     "instance's contact to appeal.", why[0] ? ": " : "", why);
         http_reply_problem(r, &p);
         return;
     }

@@ -87,13 +87,13 @@ void handle_report_create(req_t *r)
     }
     if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
         PQclear(res);
-        http_error(r, 404, "not-found", "Not found", "There is no such thing to report.");
+        reply_problem(r, PROBLEM_NOT_FOUND, "There is no such thing to report.");
         return;
     }
     if (PQgetisnull(res, 0, 1)) {
         PQclear(res);
-        http_error(r, 409, "conflict", "Already reported",
-                   "You reported this already; moderators have your report.");
+        reply_problem(r, PROBLEM_CONFLICT,
+                      "You reported this already; moderators have your report.");
         return;
     }
     reply_row_json(r, 201, res, 1);
@@ -188,9 +188,9 @@ static bool suspension_allowed(req_t *r, const char *account_id, problem_t *p)
     if (authz_instance_role(account_id, target_role, p) != 0) return false;
     bool self = strcmp(account_id, r->caller.account_id_text) == 0;
     if (authz_suspension_allows(r->instance_role, target_role, self)) return true;
-    problem_set(p, 403, "forbidden", "Not allowed",
-                self ? "Nobody suspends their own account."
-                     : "This account holds an instance role: an administrator revokes it first.");
+    problem_fail(p, PROBLEM_FORBIDDEN,
+                 self ? "Nobody suspends their own account."
+                      : "This account holds an instance role: an administrator revokes it first.");
     return false;
 }
 
@@ -253,8 +253,8 @@ void handle_moderation_act(req_t *r)
     PQclear(res);
     if (!sid[0]) {
         json_decref(body);
-        http_error(r, 404, "not-found", "Not found",
-                   by_case ? "No such case." : "There is no such thing to act on.");
+        reply_problem(r, PROBLEM_NOT_FOUND,
+                      "%s", by_case ? "No such case." : "There is no such thing to act on.");
         return;
     }
     if (strcmp(action, "suspend") == 0 && strcmp(kind, "account") == 0 &&
@@ -292,15 +292,15 @@ void handle_moderation_act(req_t *r)
     bool invalid = strncmp(outcome, "invalid", 7) == 0;
     PQclear(res);
     if (invalid) {
-        problem_set(&p, 422, "invalid", "Invalid action", "%s.", detail);
+        problem_fail(&p, PROBLEM_INVALID, "%s.", detail);
         problem_field(&p, "action", "%s", detail);
         http_reply_problem(r, &p);
     } else if (conflict) {
         char d[220];
         snprintf(d, sizeof d, "Nothing done: %s.", detail);
-        http_error(r, 409, "conflict", "Nothing to do", d);
+        reply_problem(r, PROBLEM_CONFLICT, "%s", d);
     } else {
-        http_error(r, 404, "not-found", "Not found", "There is no such thing to act on.");
+        reply_problem(r, PROBLEM_NOT_FOUND, "There is no such thing to act on.");
     }
 }
 
@@ -387,7 +387,7 @@ void handle_instance_role_put(req_t *r)
     }
     if (!authz_role_change_allows(r->instance_role, strcmp(idt, r->caller.account_id_text) == 0)) {
         json_decref(body);
-        http_error(r, 403, "forbidden", "Not allowed", "Nobody changes their own instance role.");
+        reply_problem(r, PROBLEM_FORBIDDEN, "Nobody changes their own instance role.");
         return;
     }
     const char *params[3] = {idt, role, r->caller.account_id_text};
@@ -399,7 +399,7 @@ void handle_instance_role_put(req_t *r)
     }
     if (PQntuples(res) == 0) {
         PQclear(res);
-        http_error(r, 404, "not-found", "Not found", "No such account.");
+        reply_problem(r, PROBLEM_NOT_FOUND, "No such account.");
         return;
     }
     reply_row_json(r, 200, res, 0);
@@ -420,7 +420,7 @@ void handle_instance_role_delete(req_t *r)
     char idt[24];
     if (!http_path_id(r, 0, &id, idt, sizeof idt)) return;
     if (!authz_role_change_allows(r->instance_role, strcmp(idt, r->caller.account_id_text) == 0)) {
-        http_error(r, 403, "forbidden", "Not allowed", "Nobody changes their own instance role.");
+        reply_problem(r, PROBLEM_FORBIDDEN, "Nobody changes their own instance role.");
         return;
     }
     const char *params[2] = {idt, r->caller.account_id_text};
@@ -434,7 +434,7 @@ void handle_instance_role_delete(req_t *r)
     bool gone = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
     PQclear(res);
     if (!gone) {
-        http_error(r, 404, "not-found", "Not found", "This account holds no instance role.");
+        reply_problem(r, PROBLEM_NOT_FOUND, "This account holds no instance role.");
         return;
     }
     http_reply_empty(r, 204);
@@ -498,11 +498,11 @@ void handle_my_moderation_appeal(req_t *r)
     bool written = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
     PQclear(res);
     if (!mine) {
-        http_error(r, 404, "not-found", "Not found", "No such action concerns you.");
+        reply_problem(r, PROBLEM_NOT_FOUND, "No such action concerns you.");
         return;
     }
     if (!written) {
-        http_error(r, 409, "conflict", "Already appealed", "An action is appealed once.");
+        reply_problem(r, PROBLEM_CONFLICT, "An action is appealed once.");
         return;
     }
     const char *np[1] = {idt};
