@@ -44,7 +44,7 @@ static int check(db_stmt_t *st, const char *key, const char *account_id,
     if (!res) return problem_rc(p);
     if (PQntuples(res) != 1) {
         PQclear(res);
-        return problem_fail(p, PROBLEM_NOT_FOUND, "No such %s.", what);
+        return problem_fail(p, PROBLEM_NO_SUCH_ITEM, "No such %s.", what);
     }
     snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, 0, 0));
     snprintf(out->role, sizeof out->role, "%s", PQgetvalue(res, 0, 1));
@@ -107,7 +107,7 @@ int authz_agreement(const char *account_id, const char *agreement_id, authz_org_
             AGREEMENT_SIDE_NONE)
             return problem_fail(p, PROBLEM_FORBIDDEN,
                                 "Your role in the organisation may not decide on agreements.");
-        return problem_fail(p, PROBLEM_NOT_FOUND, "No such agreement.");
+        return problem_fail(p, PROBLEM_NO_SUCH_ITEM, "No such agreement.");
     }
     return 0;
 }

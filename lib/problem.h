@@ -4,7 +4,7 @@
  * Every problem type comes from the catalogue lib/problems.def (slug, HTTP
  * status, title); a caller picks the type by its code and gives the detail:
  *
- *     return problem_fail(p, PROBLEM_NOT_FOUND, "No such %s.", what);
+ *     return problem_fail(p, PROBLEM_NO_SUCH_ITEM, "No such %s.", what);
  *
  * Return convention of lib/ and of the handler gates (docs/architecture.md,
  * "Errors and return values"): 0 or a positive value on success, a negative

@@ -389,7 +389,7 @@ void handle_agent_get(req_t *r)
 {
     const char *handle = http_param(r, 0);
     if (!validate_slug(handle)) {
-        reply_problem(r, PROBLEM_NOT_FOUND, "No such agent.");
+        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such agent.");
         return;
     }
     /* hidden by a moderator: the agent itself and moderators see it */
@@ -406,7 +406,7 @@ void handle_agent_get(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        reply_problem(r, PROBLEM_NOT_FOUND, "No such agent.");
+        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such agent.");
         return;
     }
     set_etag(r, PQgetvalue(res, 0, 0));

@@ -65,7 +65,7 @@
 
 static void reply_nothing_here(req_t *r)
 {
-    reply_problem(r, PROBLEM_NOT_FOUND, "No such agreement.");
+    reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such agreement.");
 }
 
 static void bad_query(req_t *r, const char *field, const char *message)
@@ -552,7 +552,7 @@ static int begin_locked(req_t *r, const char *id, const char *if_match, loaded_t
     if (!res) goto fail;
     if (PQntuples(res) != 1) {
         PQclear(res);
-        problem_fail(&p, PROBLEM_NOT_FOUND, "No such agreement.");
+        problem_fail(&p, PROBLEM_NO_SUCH_ITEM, "No such agreement.");
         goto fail;
     }
     read_state(res, l);

@@ -31,7 +31,7 @@ void reply_row_json(req_t *r, int status, PGresult *res, int col)
 {
     if (!res || PQntuples(res) < 1 || PQgetisnull(res, 0, col)) {
         if (res) PQclear(res);
-        reply_problem(r, PROBLEM_NOT_FOUND, "There is nothing at this address.");
+        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such item.");
         return;
     }
     size_t len = (size_t)PQgetlength(res, 0, col);

@@ -195,7 +195,7 @@ void handle_credential_issue(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        reply_problem(r, PROBLEM_NOT_FOUND, "No such agreement.");
+        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such agreement.");
         return;
     }
     if (!db_is_null(res, 0, 2)) {
@@ -290,7 +290,7 @@ static bool uuid_ok(const char *s)
 
 static void no_credential(req_t *r)
 {
-    reply_problem(r, PROBLEM_NOT_FOUND, "No such credential.");
+    reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such credential.");
 }
 
 /* Published, or the caller's own. */
@@ -393,7 +393,7 @@ void handle_agent_credentials(req_t *r)
 {
     const char *handle = http_param(r, 0);
     if (!validate_slug(handle)) {
-        reply_problem(r, PROBLEM_NOT_FOUND, "No such agent.");
+        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such agent.");
         return;
     }
     const char *params[2] = {handle, r->caller.account_id ? r->caller.account_id_text : NULL};
@@ -406,7 +406,7 @@ void handle_agent_credentials(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        reply_problem(r, PROBLEM_NOT_FOUND, "No such agent.");
+        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such agent.");
         return;
     }
     reply_row_json(r, 200, res, 0);
@@ -530,7 +530,7 @@ void handle_credential_status_list(req_t *r)
     long long list;
     char list_text[24];
     if (!http_path_id(r, 0, &list, list_text, sizeof list_text) || list < 1) {
-        reply_problem(r, PROBLEM_NOT_FOUND, "No such status list.");
+        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such status list.");
         return;
     }
     instance_t in;

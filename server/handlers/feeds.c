@@ -165,7 +165,7 @@ static json_t *load_feed(req_t *r, const feed_req_t *f)
     if (!json_is_true(json_object_get(doc, "organisation_found")) ||
         !json_is_true(json_object_get(doc, "purpose_found"))) {
         json_decref(doc);
-        reply_problem(r, PROBLEM_NOT_FOUND,
+        reply_problem(r, PROBLEM_NO_SUCH_ITEM,
                       f->organisation && f->purpose ? "No such organisation or purpose."
                       : f->organisation             ? "No such organisation."
                                                     : "No such purpose.");

@@ -28,7 +28,7 @@ static db_stmt_t q_unfollow = DB_STMT("follow_delete", false,
 
 static void no_organisation(req_t *r)
 {
-    reply_problem(r, PROBLEM_NOT_FOUND, "No such organisation.");
+    reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such organisation.");
 }
 
 /* Follow or unfollow: 204 either way, and again (idempotent). */

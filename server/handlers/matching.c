@@ -188,7 +188,7 @@ void handle_engagement_matches(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        reply_problem(r, PROBLEM_NOT_FOUND, "No such engagement.");
+        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such engagement.");
         return;
     }
     match_engagement_row_t row;

@@ -399,7 +399,7 @@ void handle_instance_role_put(req_t *r)
     }
     if (PQntuples(res) == 0) {
         PQclear(res);
-        reply_problem(r, PROBLEM_NOT_FOUND, "No such account.");
+        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such account.");
         return;
     }
     reply_row_json(r, 200, res, 0);
@@ -498,7 +498,7 @@ void handle_my_moderation_appeal(req_t *r)
     bool written = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
     PQclear(res);
     if (!mine) {
-        reply_problem(r, PROBLEM_NOT_FOUND, "No such action concerns you.");
+        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such action concerns you.");
         return;
     }
     if (!written) {

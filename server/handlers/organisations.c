@@ -18,7 +18,7 @@
 
 static void not_found(req_t *r)
 {
-    reply_problem(r, PROBLEM_NOT_FOUND, "No such organisation.");
+    reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such organisation.");
 }
 
 /* The {slug} path parameter; false with 404 set when it cannot be a slug. */

@@ -84,7 +84,7 @@ void handle_purpose_get(req_t *r)
 {
     const char *slug = http_param(r, 0);
     if (!validate_slug(slug)) {
-        reply_problem(r, PROBLEM_NOT_FOUND, "No such purpose.");
+        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such purpose.");
         return;
     }
     bool moderator = false;
