@@ -14,6 +14,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
       build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libpq-dev libsodium-dev zlib1g-dev \
+      libcurl4-openssl-dev \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
 COPY CMakeLists.txt ./
@@ -26,9 +27,10 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DPURPOSED_TESTS=OFF \
 FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libmicrohttpd12 libjansson4 libpq5 libsodium23 zlib1g ca-certificates curl \
+      libmicrohttpd12 libjansson4 libpq5 libsodium23 zlib1g libcurl4 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
- && useradd --system --no-create-home --home-dir /srv/purposed --shell /usr/sbin/nologin purposed
+ && useradd --system --no-create-home --home-dir /srv/purposed --shell /usr/sbin/nologin purposed \
+ && install -d -o purposed -g purposed /srv/purposed/var/mail
 COPY --from=build /build/purposed /usr/local/bin/purposed
 COPY migrations/ /srv/purposed/migrations/
 COPY static/ /srv/purposed/static/
@@ -37,7 +39,8 @@ WORKDIR /srv/purposed
 ENV LISTEN_ADDRESS=0.0.0.0 \
     PORT=8080 \
     STATIC_DIR=/srv/purposed/static \
-    MIGRATIONS_DIR=/srv/purposed/migrations
+    MIGRATIONS_DIR=/srv/purposed/migrations \
+    MAIL_DIR=/srv/purposed/var/mail
 USER purposed
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \

@@ -10,6 +10,8 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mail.h"
+
 static int parse_long(const char *name, const char *v, long lo, long hi, long *out,
                       char *err, size_t errlen)
 {
@@ -60,6 +62,35 @@ static int copy_string(const char *name, const char *v, char *dst, size_t cap, c
         return -1;
     }
     memcpy(dst, v, strlen(v) + 1);
+    return 0;
+}
+
+int config_parse_mail_from(const char *v, char *name, size_t namecap, char *address,
+                           size_t addrcap)
+{
+    const char *lt = strrchr(v, '<');
+    name[0] = '\0';
+    if (!lt) {
+        if (!mail_address_valid(v) || strlen(v) >= addrcap) return -1;
+        snprintf(address, addrcap, "%s", v);
+        return 0;
+    }
+    const char *gt = strchr(lt, '>');
+    if (!gt || gt[1] != '\0' || (size_t)(gt - lt - 1) >= addrcap) return -1;
+    snprintf(address, addrcap, "%.*s", (int)(gt - lt - 1), lt + 1);
+    if (!mail_address_valid(address)) return -1;
+    /* the display name: trimmed, outer quotes dropped */
+    const char *s = v, *e = lt;
+    while (s < e && *s == ' ') s++;
+    while (e > s && e[-1] == ' ') e--;
+    if (e - s >= 2 && *s == '"' && e[-1] == '"') {
+        s++;
+        e--;
+    }
+    if ((size_t)(e - s) >= namecap) return -1;
+    for (const char *c = s; c < e; c++)
+        if ((unsigned char)*c < 0x20 || *c == '"' || *c == '<' || *c == '>') return -1;
+    snprintf(name, namecap, "%.*s", (int)(e - s), s);
     return 0;
 }
 
@@ -123,6 +154,14 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
     cfg->signup_max_per_address = 20;
     cfg->write_rate_per_minute = 600;
     cfg->write_burst = 60;
+    cfg->job_workers = 2;
+    cfg->job_lease_s = 300;
+    cfg->job_poll_ms = 1000;
+    cfg->job_retry_base_ms = 30000;
+    cfg->job_retry_max_s = 6 * 3600;
+    cfg->smtp_timeout_s = 60;
+    snprintf(cfg->mail_from, sizeof cfg->mail_from, "Purposed <purposed@localhost>");
+    snprintf(cfg->mail_dir, sizeof cfg->mail_dir, "var/mail");
     cfg->w_purpose = 0.45;
     cfg->w_skills = 0.20;
     cfg->w_capacity = 0.10;
@@ -256,6 +295,36 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
         }
         cfg->admin_emails[out] = '\0';
     }
+    INT_VAR("JOB_WORKERS", job_workers, 0, 64);
+    INT_VAR("JOB_LEASE_SECONDS", job_lease_s, 2, 86400);
+    INT_VAR("JOB_POLL_MS", job_poll_ms, 10, 60000);
+    INT_VAR("JOB_RETRY_BASE_MS", job_retry_base_ms, 10, 86400000);
+    INT_VAR("JOB_RETRY_MAX_SECONDS", job_retry_max_s, 1, 604800);
+    STR_VAR("SMTP_URL", smtp_url);
+    if (cfg->smtp_url[0]) {
+        mail_tls_t tls;
+        if (mail_parse_smtp_url(cfg->smtp_url, cfg->smtp_curl_url, sizeof cfg->smtp_curl_url, &tls,
+                                err, errlen) != 0)
+            return -1;
+        cfg->smtp_tls = (int)tls;
+    }
+    STR_VAR("SMTP_USER", smtp_user);
+    STR_VAR("SMTP_PASSWORD", smtp_password);
+    INT_VAR("SMTP_TIMEOUT_SECONDS", smtp_timeout_s, 1, 600);
+    if (cfg->job_lease_s <= cfg->smtp_timeout_s) {
+        snprintf(err, errlen,
+                 "JOB_LEASE_SECONDS (%d) must be more than SMTP_TIMEOUT_SECONDS (%d): a job must end within its lease",
+                 cfg->job_lease_s, cfg->smtp_timeout_s);
+        return -1;
+    }
+    STR_VAR("MAIL_FROM", mail_from);
+    if (config_parse_mail_from(cfg->mail_from, cfg->mail_from_name, sizeof cfg->mail_from_name,
+                               cfg->mail_from_address, sizeof cfg->mail_from_address) != 0) {
+        snprintf(err, errlen, "MAIL_FROM must be an address or \"Name <address>\" (got \"%s\")",
+                 cfg->mail_from);
+        return -1;
+    }
+    STR_VAR("MAIL_DIR", mail_dir);
     DOUBLE_VAR("MATCH_WEIGHT_PURPOSE", w_purpose);
     DOUBLE_VAR("MATCH_WEIGHT_SKILLS", w_skills);
     DOUBLE_VAR("MATCH_WEIGHT_CAPACITY", w_capacity);

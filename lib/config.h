@@ -42,6 +42,23 @@ typedef struct config {
     int write_burst;             /* writes a client may make at once */
     char trusted_proxy[64];      /* peer whose X-Forwarded-For is believed; "" = none */
     char admin_emails[1024];     /* instance administrators, "a@x,b@y", lower case (lib/authz.h) */
+    /* background work (lib/jobs) */
+    int job_workers;             /* threads; 0 = this daemon runs no jobs */
+    int job_lease_s;             /* a claimed job is held this long */
+    int job_poll_ms;             /* idle workers look for due jobs this often */
+    int job_retry_base_ms;       /* first retry delay, doubled per attempt */
+    int job_retry_max_s;         /* longest retry delay */
+    /* mail (lib/mail, lib/outbox) */
+    char smtp_url[1024];         /* as given; "" = keep mail in mail_dir */
+    char smtp_curl_url[1024];    /* smtp_url without its ?tls= option */
+    int smtp_tls;                /* mail_tls_t */
+    char smtp_user[256];
+    char smtp_password[256];
+    int smtp_timeout_s;          /* one SMTP conversation */
+    char mail_from[512];         /* "Name <address>" or "address" */
+    char mail_from_name[256];    /* parsed from mail_from */
+    char mail_from_address[256];
+    char mail_dir[1024];         /* .eml files when there is no smtp_url */
     /* matching weights (docs/matching.md) */
     double w_purpose, w_skills, w_capacity, w_packaging, w_location, w_follows;
 } config_t;
@@ -51,5 +68,10 @@ typedef const char *(*config_getenv_fn)(const char *name);
 /* Fill cfg from the environment through get (getenv in the daemon).
  * Returns 0, or -1 with a message naming the bad variable in err. */
 int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen);
+
+/* Pure: split MAIL_FROM ("Name <a@b>", "\"Name\" <a@b>" or "a@b") into its
+ * display name ("" if none) and address. Returns 0 or -1. */
+int config_parse_mail_from(const char *value, char *name, size_t namecap, char *address,
+                           size_t addrcap);
 
 #endif

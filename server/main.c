@@ -17,11 +17,13 @@
 #include "daemon.h"
 #include "handlers/handlers.h"
 #include "jcs.h"
+#include "jobs.h"
 #include "keys.h"
 #include "log.h"
 #include "match/match.h"
 #include "metrics.h"
 #include "migrate.h"
+#include "outbox.h"
 #include "rcache.h"
 #include "route.h"
 #include "routes.h"
@@ -256,8 +258,14 @@ int main(int argc, char **argv)
     if (rcache_init((size_t)cfg.cache_mb * 1024 * 1024) != 0 ||
         rcache_follow_start(cfg.database_url, cache_item_prefix()) != 0)
         log_event("warn", "cache_start_failed", "reads go to PostgreSQL");
+    /* Background work (lib/jobs): the outbox's mail, on worker threads. */
+    jobs_config_t jobs = {cfg.job_workers, cfg.job_lease_s, cfg.job_poll_ms,
+                          cfg.job_retry_base_ms / 1000.0, cfg.job_retry_max_s};
+    if (outbox_start(&cfg) != 0 || jobs_start(&jobs) != 0)
+        log_event("warn", "jobs_start_failed", "background work (mail) is not running in this daemon");
     if (daemon_start(&cfg, routes, routes_count) != 0) {
         log_event("error", "listen_failed", "could not start the HTTP daemon (port in use?)");
+        jobs_stop();
         rcache_follow_stop();
         match_service_stop();
         return 1;
@@ -269,6 +277,7 @@ int main(int argc, char **argv)
     sigwait(&set, &sig);
     log_event("info", "stopping", sig == SIGINT ? "SIGINT" : "SIGTERM");
     daemon_stop(10);
+    jobs_stop(); /* each worker finishes its job or hands it back */
     rcache_follow_stop();
     rcache_shutdown();
     match_service_stop();

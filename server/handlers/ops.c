@@ -8,6 +8,7 @@
 #include "db.h"
 #include "follower.h"
 #include "handlers.h"
+#include "jobs.h"
 #include "jsontext.h"
 #include "match/match.h"
 #include "metrics.h"
@@ -133,6 +134,7 @@ void handle_metrics(req_t *r)
     append_cache_metrics(&b);
     daemon_metrics(&b);
     append_follower_metrics(&b);
+    jobs_metrics_render(&b);
     size_t len;
     char *text = strbuf_detach(&b, &len);
     if (!text) {
