@@ -142,3 +142,20 @@ wait_http() {
   done
   return 1
 }
+
+# smtp_start DIR PORT: the test SMTP server (tests/mail/smtp-server.py, on
+# Debian's python3 with python3-aiosmtpd) on 127.0.0.1:PORT, writing what it
+# receives to DIR. Sets SMTP_PID; it stops when its standard input closes
+# or on SIGTERM.
+smtp_start() {
+  local dir="$1" port="$2" i
+  mkdir -p "$dir"
+  /usr/bin/python3 "$ROOT/tests/mail/smtp-server.py" "$port" "$dir" </dev/null >"$dir/server.out" 2>&1 &
+  SMTP_PID=$!
+  for ((i = 0; i < 100; i++)); do
+    grep -q ready "$dir/server.out" 2>/dev/null && return 0
+    sleep 0.1
+  done
+  cat "$dir/server.out" >&2
+  die "the test SMTP server did not start"
+}

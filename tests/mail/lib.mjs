@@ -39,7 +39,7 @@ export async function startSmtp({ delayMs = 0 } = {}) {
   const dir = mkdtempSync(join(process.env.TEST_TMP ?? tmpdir(), 'smtp-'));
   const args = [SERVER, String(port), dir];
   if (delayMs) args.push(`--delay-ms=${delayMs}`);
-  const proc = spawn(PYTHON, args, { stdio: ['pipe', 'pipe', 'inherit'] });
+  const proc = spawn(PYTHON, args, { stdio: ['ignore', 'pipe', 'inherit'] });
   await new Promise((resolve, reject) => {
     proc.stdout.on('data', (d) => { if (String(d).includes('ready')) resolve(); });
     proc.on('exit', (code) => reject(new Error(`the SMTP server exited (${code}): is python3-aiosmtpd installed?`)));
@@ -57,7 +57,7 @@ export async function startSmtp({ delayMs = 0 } = {}) {
     // [{at, address, code}] for every RCPT the server answered
     rcpts: () => lines('rcpt.log').map(([at, address, code]) => ({ at: Number(at), address, code: Number(code) })),
     holds: () => lines('hold.log').map(([at, address]) => ({ at: Number(at), address })),
-    async stop() { proc.stdin.end(); proc.kill('SIGTERM'); await exited; rmSync(dir, { recursive: true, force: true }); },
+    async stop() { proc.kill('SIGTERM'); await exited; rmSync(dir, { recursive: true, force: true }); },
   };
 }
 

@@ -16,7 +16,8 @@ it wants through the address it writes to:
                   (a daemon killed or stopped meanwhile)
   anything else   250
 --delay-ms applies a pause before every DATA reply (to spread work over
-several daemons). Prints "ready" on stdout once it listens.
+several daemons). Prints "ready" on stdout once it listens; stops on SIGTERM
+or SIGINT.
 """
 import asyncio
 import email
@@ -24,7 +25,9 @@ import email.policy
 import json
 import os
 import re
+import signal
 import sys
+import threading
 import time
 
 from aiosmtpd.controller import Controller
@@ -97,9 +100,11 @@ class Handler:
 
 
 controller = Controller(Handler(), hostname='127.0.0.1', port=PORT, enable_SMTPUTF8=True)
+stop = threading.Event()
+signal.signal(signal.SIGTERM, lambda *_: stop.set())
+signal.signal(signal.SIGINT, lambda *_: stop.set())
 controller.start()
 print('ready', flush=True)
-try:
-    sys.stdin.read()  # until the test closes our stdin (or kills us)
-finally:
-    controller.stop()
+while not stop.wait(1):
+    pass
+controller.stop()

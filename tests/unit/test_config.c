@@ -10,6 +10,7 @@
 #include <sodium.h>
 
 #include "config.h"
+#include "mail.h"
 
 /* A fake environment: NAME=value pairs. */
 static const char *g_env[64][2];
@@ -304,6 +305,79 @@ static void write_limits_cors_and_proxy(void **state)
     assert_non_null(strstr(err, "TRUSTED_PROXY"));
 }
 
+static void jobs_and_mail(void **state)
+{
+    (void)state;
+    config_t c;
+    char err[256] = "";
+    env_reset();
+    assert_int_equal(config_load(&c, env_get, err, sizeof err), 0);
+    assert_int_equal(c.job_workers, 2);
+    assert_int_equal(c.job_lease_s, 300);
+    assert_int_equal(c.job_poll_ms, 1000);
+    assert_int_equal(c.job_retry_base_ms, 30000);
+    assert_int_equal(c.job_retry_max_s, 21600);
+    assert_string_equal(c.smtp_url, "");
+    assert_int_equal(c.smtp_timeout_s, 60);
+    assert_string_equal(c.mail_from_name, "Purposed");
+    assert_string_equal(c.mail_from_address, "purposed@localhost");
+    assert_string_equal(c.mail_dir, "var/mail");
+
+    env_set("JOB_WORKERS", "0");
+    env_set("JOB_LEASE_SECONDS", "30");
+    env_set("JOB_POLL_MS", "50");
+    env_set("JOB_RETRY_BASE_MS", "250");
+    env_set("JOB_RETRY_MAX_SECONDS", "60");
+    env_set("SMTP_URL", "smtp://127.0.0.1:2525?tls=none");
+    env_set("SMTP_USER", "u");
+    env_set("SMTP_PASSWORD", "p w");
+    env_set("SMTP_TIMEOUT_SECONDS", "20");
+    env_set("MAIL_FROM", "\"Purposed, Inc.\" <hello@purposed.example>");
+    env_set("MAIL_DIR", "/tmp/mail");
+    assert_int_equal(config_load(&c, env_get, err, sizeof err), 0);
+    assert_int_equal(c.job_workers, 0);
+    assert_int_equal(c.job_lease_s, 30);
+    assert_int_equal(c.job_poll_ms, 50);
+    assert_int_equal(c.job_retry_base_ms, 250);
+    assert_int_equal(c.job_retry_max_s, 60);
+    assert_string_equal(c.smtp_url, "smtp://127.0.0.1:2525?tls=none");
+    assert_string_equal(c.smtp_curl_url, "smtp://127.0.0.1:2525");
+    assert_int_equal(c.smtp_tls, MAIL_TLS_NONE);
+    assert_string_equal(c.smtp_user, "u");
+    assert_string_equal(c.smtp_password, "p w");
+    assert_int_equal(c.smtp_timeout_s, 20);
+    assert_string_equal(c.mail_from_name, "Purposed, Inc.");
+    assert_string_equal(c.mail_from_address, "hello@purposed.example");
+    assert_string_equal(c.mail_dir, "/tmp/mail");
+    env_set("MAIL_FROM", "plain@purposed.example");
+    assert_int_equal(config_load(&c, env_get, err, sizeof err), 0);
+    assert_string_equal(c.mail_from_name, "");
+    assert_string_equal(c.mail_from_address, "plain@purposed.example");
+
+    static const char *const bad[][2] = {
+        {"JOB_WORKERS", "-1"}, {"JOB_WORKERS", "65"}, {"JOB_LEASE_SECONDS", "1"},
+        {"JOB_POLL_MS", "5"}, {"JOB_RETRY_BASE_MS", "x"}, {"JOB_RETRY_MAX_SECONDS", "0"},
+        {"SMTP_URL", "mail.example:25"}, {"SMTP_URL", "smtp://relay?tls=off"},
+        {"SMTP_URL", "smtps://relay?tls=none"}, {"SMTP_TIMEOUT_SECONDS", "0"},
+        {"MAIL_FROM", "not an address"}, {"MAIL_FROM", "Name <a@b"},
+        {"MAIL_FROM", "Name <a@b.example> trailing"}, {"MAIL_FROM", "Na\"me <a@b.example>"},
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        env_reset();
+        env_set(bad[i][0], bad[i][1]);
+        err[0] = '\0';
+        assert_int_equal(config_load(&c, env_get, err, sizeof err), -1);
+        assert_non_null(strstr(err, bad[i][0]));
+    }
+    /* a job must end within its lease */
+    env_reset();
+    env_set("JOB_LEASE_SECONDS", "60");
+    assert_int_equal(config_load(&c, env_get, err, sizeof err), -1);
+    assert_non_null(strstr(err, "JOB_LEASE_SECONDS"));
+    env_set("SMTP_TIMEOUT_SECONDS", "59");
+    assert_int_equal(config_load(&c, env_get, err, sizeof err), 0);
+}
+
 static void small_error_buffer_is_safe(void **state)
 {
     (void)state;
@@ -326,6 +400,7 @@ int main(void)
         cmocka_unit_test(overlong_strings_name_the_variable),
         cmocka_unit_test(all_weights_zero_is_refused),
         cmocka_unit_test(write_limits_cors_and_proxy),
+        cmocka_unit_test(jobs_and_mail),
         cmocka_unit_test(small_error_buffer_is_safe),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
