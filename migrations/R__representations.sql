@@ -49,6 +49,7 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'id', a.id,
         'email', a.email,
         'display_name', a.display_name,
+        'email_verified_at', api_time(a.email_verified_at),
         'created_at', api_time(a.created_at),
         'updated_at', api_time(a.updated_at),
         'version', a.version)

@@ -5,9 +5,10 @@
 BEGIN;
 
 -- ---------- accounts (Argon2id hash of "purposed-demo", libsodium INTERACTIVE) ----------
-INSERT INTO accounts (email, password_hash, display_name)
+-- (their addresses taken as verified: demo accounts post and propose)
+INSERT INTO accounts (email, password_hash, display_name, email_verified_at)
 SELECT v.email, '$argon2id$v=19$m=65536,t=2,p=1$nKN6iXdtCRP2FXc7s4rEKA$ut044wAoHfLXtdLYe0+b1WNd7sLQXd62mQrtgqMRi70',
-       v.display_name
+       v.display_name, now()
 FROM (VALUES
     ('maya@demo.purposed.dev',  'Maya Okafor'),
     ('leo@demo.purposed.dev',   'Leo Brandt'),

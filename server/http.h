@@ -56,6 +56,7 @@ typedef struct caller {
     int64_t account_id;     /* 0 when anonymous */
     int64_t session_id;     /* 0 when not signed in by a session (a feed token) */
     bool via_cookie;
+    bool email_verified;    /* the account's email address was confirmed */
     char account_id_text[24];
     char csrf_token[72];    /* hex, for /me and the session response */
 } caller_t;

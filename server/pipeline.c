@@ -341,7 +341,15 @@ static stage_result_t stage_session(req_t *r, const route_spec_t *s)
         return session_feed_token(r, http_param(r, r->match.nparams - 1), s->token_suffix)
                    ? STAGE_NEXT
                    : STAGE_ANSWERED;
-    default: return session_require(r) ? STAGE_NEXT : STAGE_ANSWERED;
+    default:
+        if (!session_require(r)) return STAGE_ANSWERED;
+        if (s->verified && !r->caller.email_verified) {
+            http_error(r, 403, "email-unverified", "Email address not verified",
+                       "Confirm your email address first: follow the link in the message we sent "
+                       "(POST /api/v1/me/email-verification sends a new one).");
+            return STAGE_ANSWERED;
+        }
+        return STAGE_NEXT;
     }
 }
 

@@ -72,6 +72,8 @@ typedef struct route_spec {
     const char *body_shape;     /* BODY_ARRAY: "a JSON array of {purpose, energy}" */
     route_if_match_t if_match;
     unsigned cache;             /* ROUTE_CACHED_* or ROUTE_CHANGES_* */
+    bool verified;              /* signed in with a verified email address (403
+                                 * "email-unverified" otherwise) */
     bool secret;                /* the answer carries a secret (a token, a secret URL):
                                  * never stored for Idempotency-Key replay */
     const route_query_t *query; /* the query parameters it reads, ended by {NULL}; NULL: none */

@@ -8,7 +8,8 @@
  * organisation {slug}), ENGAGEMENT_MEMBER(action) (of the organisation
  * owning engagement {id}), PARTY(action) (to agreement {id}), FEED_TOKEN
  * (suffix), INSTANCE(action) (an instance role: moderators, administrators);
- * actions are lib/authz.h's. Then, as needed: .body, .if_match,
+ * actions are lib/authz.h's. VERIFIED: the caller's email address
+ * is confirmed. Then, as needed: .body, .if_match,
  * .cache, .secret, QUERY(the parameters it reads), .work (a change is WRITE
  * or HASH; a GET is a read on the read pool unless INLINE). */
 #include "routes.h"
@@ -62,6 +63,9 @@
 /* A page of the web interface (server/pages.c): the app reads its query
  * (?next=, the list filters, links people share), so none is refused. */
 #define PAGE_QUERY .query_any = true
+/* Only an account whose email address is verified (migration 0012): until
+ * then it may browse, build its profile and follow, not commit others. */
+#define VERIFIED .verified = true
 
 route_t routes[] = {
     R("GET", "/healthz", handle_healthz, PUBLIC, INLINE),
@@ -78,6 +82,14 @@ route_t routes[] = {
     R("PATCH", "/api/v1/me/account", handle_account_update, SIGNED_IN, IF_MATCH, OBJECT, HASH),
     R("DELETE", "/api/v1/me/account", handle_account_delete, SIGNED_IN, OBJECT, HASH,
       CHANGES(ALL)),
+    /* the email address: confirmed through a mailed link; a forgotten password
+     * reset through one (the request answers the same for any address) */
+    R("POST", "/api/v1/me/email-verification", handle_email_verification_resend, SIGNED_IN,
+      WRITE),
+    R("POST", "/api/v1/email-verifications", handle_email_verify, PUBLIC, OBJECT, WRITE),
+    R("POST", "/api/v1/password-resets", handle_password_reset_request, PUBLIC, OBJECT, WRITE),
+    R("POST", "/api/v1/password-resets/complete", handle_password_reset_complete, PUBLIC, OBJECT,
+      HASH),
 
     /* purposes */
     R("GET", "/api/v1/purposes", handle_purposes_list, PUBLIC, QUERY(PAGE, FILTER("q"))),
@@ -130,6 +142,8 @@ route_t routes[] = {
     R("GET", "/api/v1/engagements", handle_engagements_list, PUBLIC, CACHED(LIST),
       QUERY(PAGE, FILTER_DEFAULT("status", "open"), FILTER("organisation"), FILTER("purpose"),
             FILTER("skill"), FILTER("packaging"), FILTER("remote"), FILTER("q"))),
+      MEMBER(ORG_POST), VERIFIED, OBJECT, WRITE, CHANGES(LISTS)),
+    R("GET", "/api/v1/engagements", handle_engagements_list, PUBLIC, CACHED(LIST)),
     R("GET", "/api/v1/engagements/{id}", handle_engagement_get, PUBLIC, CACHED(ITEM)),
     R("PATCH", "/api/v1/engagements/{id}", handle_engagement_update, ENGAGEMENT_MEMBER(ORG_POST),
       IF_MATCH, OBJECT, WRITE, CHANGES(ITEM)),
@@ -170,7 +184,7 @@ route_t routes[] = {
       ENGAGEMENT_MEMBER(ORG_MEMBER_READ), .hide_refusal = true, QUERY(LIMIT)),
 
     /* agreements; which side may propose depends on the body: the handler asks lib/authz */
-    R("POST", "/api/v1/agreements", handle_agreement_create, SIGNED_IN, OBJECT, WRITE),
+    R("POST", "/api/v1/agreements", handle_agreement_create, SIGNED_IN, VERIFIED, OBJECT, WRITE),
     R("GET", "/api/v1/agreements/{id}", handle_agreement_get, PARTY(ORG_MEMBER_READ)),
     R("PATCH", "/api/v1/agreements/{id}", handle_agreement_patch, PARTY(ORG_POST), IF_MATCH,
       OBJECT, WRITE),

@@ -12,14 +12,15 @@
 
 static db_stmt_t q_session = DB_STMT("session_lookup", true /* the touch is idempotent: safe to retry */,
     "WITH s AS ("
-    "  SELECT s.id, s.account_id, s.csrf_token, s.last_seen_at FROM sessions s"
+    "  SELECT s.id, s.account_id, s.csrf_token, s.last_seen_at,"
+    "         a.email_verified_at IS NOT NULL AS verified FROM sessions s"
     "  JOIN accounts a ON a.id = s.account_id"
     "  WHERE s.token_hash = $1::bytea AND s.revoked_at IS NULL AND s.expires_at > now()"
     "    AND a.deleted_at IS NULL),"
     " touch AS ("
     "  UPDATE sessions SET last_seen_at = now(), expires_at = now() + make_interval(days => $2::int)"
     "  FROM s WHERE sessions.id = s.id AND s.last_seen_at < now() - interval '1 minute')"
-    "SELECT id, account_id, csrf_token FROM s");
+    "SELECT id, account_id, csrf_token, verified FROM s");
 
 static void unauthorised(req_t *r, const char *detail)
 {
@@ -73,6 +74,7 @@ int session_resolve(req_t *r)
     snprintf(c->account_id_text, sizeof c->account_id_text, "%lld", (long long)c->account_id);
     snprintf(c->csrf_token, sizeof c->csrf_token, "%s", PQgetvalue(res, 0, 2));
     c->via_cookie = via_cookie;
+    c->email_verified = PQgetvalue(res, 0, 3)[0] == 't';
     PQclear(res);
     return 1;
 }

@@ -11,6 +11,7 @@
 #include "db.h"
 #include "handlers.h"
 #include "log.h"
+#include "mail_sql.h"
 #include "session.h"
 #include "validate.h"
 
@@ -228,12 +229,14 @@ static account_op_t *read_credentials(req_t *r, bool signup)
 }
 
 /* The Idempotency-Key of the sign-up, if any ($4 owner, $5 key), is tied to
- * the new account so that it is deleted with it. */
+ * the new account so that it is deleted with it; in the same statement, the
+ * link that verifies its email ($6 the token's hash, $7 the token). */
 static db_stmt_t q_insert_account = DB_STMT("account_insert", false,
     "WITH a AS (INSERT INTO accounts (email, password_hash, display_name) VALUES ($1, $2, $3)"
     "   RETURNING *),"
     " k AS (UPDATE idempotency_keys SET account_id = a.id FROM a"
-    "   WHERE owner = $4 AND key = $5)"
+    "   WHERE owner = $4 AND key = $5),"
+    MAIL_SQL_VERIFY("a", "$6", "$7")
     " SELECT a.version, (SELECT j::text FROM account_json(ROW(a.*)::accounts) j) FROM a");
 
 static void create_account_slow(req_t *r)
@@ -244,12 +247,16 @@ static void create_account_slow(req_t *r)
         reply_problem(r, PROBLEM_UNAVAILABLE, "Could not hash the password now.");
         return;
     }
-    const char *params[5] = {c->email, hash, c->display_name,
+    char token[AUTH_TOKEN_TEXT], token_hash[AUTH_HASH_HEX];
+    auth_token_new(token);
+    auth_token_hash(token, token_hash);
+    const char *params[7] = {c->email, hash, c->display_name,
                              r->idem_active ? r->idem_owner : NULL,
-                             r->idem_active ? r->idem_key : NULL};
+                             r->idem_active ? r->idem_key : NULL, token_hash, token};
     problem_t p;
     problem_init(&p);
-    PGresult *res = db_exec(&q_insert_account, 5, params, &p);
+    PGresult *res = db_exec(&q_insert_account, 7, params, &p);
+    sodium_memzero(token, sizeof token);
     if (!res) {
         if (db_is_unique_violation()) {
             problem_clear(&p);
@@ -508,17 +515,33 @@ static bool verify_current(req_t *r, account_op_t *op, const char *field)
 /* ---------- changing the account ---------- */
 
 /* One statement: the change (optimistic on version) and, with a new
- * password, the revocation of every other session of the account. */
+ * password, the revocation of every other session of the account. A new
+ * email is unverified: a link goes to it, a notice to the old one, and
+ * the links sent before (to the old address) no longer work. */
 static db_stmt_t q_account_update = DB_STMT("account_update", false,
-    "WITH u AS ("
+    "WITH prev AS (" /* the row as it was: the statement's snapshot (no FOR UPDATE, which
+                       * would skip the row u changes) */
+    "  SELECT id, email FROM accounts WHERE id = $1),"
+    " u AS ("
     "  UPDATE accounts SET display_name = coalesce($3, display_name),"
     "    email = coalesce($4, email), password_hash = coalesce($5, password_hash),"
+    "    email_verified_at = CASE WHEN coalesce($4, email) = email THEN email_verified_at END,"
     "    version = version + 1, updated_at = now()"
     "  WHERE id = $1 AND version = $2::bigint AND deleted_at IS NULL RETURNING accounts AS a),"
     " revoked AS ("
     "  UPDATE sessions s SET revoked_at = now() FROM u"
     "  WHERE $5::text IS NOT NULL AND s.account_id = (u.a).id AND s.id <> $6::bigint"
-    "    AND s.revoked_at IS NULL)"
+    "    AND s.revoked_at IS NULL),"
+    " changed AS ("
+    "  SELECT (u.a).id AS id, (u.a).email AS email, (u.a).display_name AS display_name,"
+    "         prev.email AS old_email FROM u JOIN prev ON prev.id = (u.a).id"
+    "  WHERE (u.a).email <> prev.email),"
+    " spent AS ("
+    "  UPDATE email_tokens t SET used_at = now() FROM changed"
+    "  WHERE t.account_id = changed.id AND t.used_at IS NULL),"
+    MAIL_SQL_VERIFY("changed", "$7", "$8") ","
+    MAIL_SQL_LETTER("notice", "changed", "email_changed", "old_email",
+                    "jsonb_build_object('name', display_name, 'new_email', email)")
     " SELECT (u.a).version, j::text FROM u CROSS JOIN LATERAL account_json(u.a) j");
 
 static void update_account_finish(req_t *r, const char *new_hash)
@@ -526,11 +549,16 @@ static void update_account_finish(req_t *r, const char *new_hash)
     account_op_t *op = r->ctx;
     char session_id[24];
     snprintf(session_id, sizeof session_id, "%lld", (long long)r->caller.session_id);
-    const char *params[6] = {r->caller.account_id_text, op->version, op->display_name,
-                             op->email_given ? op->email : NULL, new_hash, session_id};
+    char token[AUTH_TOKEN_TEXT], token_hash[AUTH_HASH_HEX];
+    auth_token_new(token);
+    auth_token_hash(token, token_hash);
+    const char *params[8] = {r->caller.account_id_text, op->version, op->display_name,
+                             op->email_given ? op->email : NULL, new_hash, session_id,
+                             token_hash, token};
     problem_t p;
     problem_init(&p);
-    PGresult *res = db_exec(&q_account_update, 6, params, &p);
+    PGresult *res = db_exec(&q_account_update, 8, params, &p);
+    sodium_memzero(token, sizeof token);
     if (!res) {
         if (db_is_unique_violation()) {
             problem_clear(&p);
@@ -630,6 +658,7 @@ static db_stmt_t q_scrub_account = DB_STMT("account_delete_scrub", false,
     "    deleted_at = now(), updated_at = now(), version = version + 1"
     "  WHERE id = $1 AND deleted_at IS NULL RETURNING id),"
     " ses AS (UPDATE sessions SET revoked_at = now() WHERE account_id = $1 AND revoked_at IS NULL),"
+    " tok AS (UPDATE email_tokens SET used_at = now() WHERE account_id = $1 AND used_at IS NULL),"
     " mem AS (DELETE FROM memberships WHERE account_id = $1),"
     " ag AS ("
     "  UPDATE agents g SET handle = CASE WHEN EXISTS ("

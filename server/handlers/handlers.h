@@ -21,6 +21,12 @@ void handle_account_get(req_t *r);
 void handle_account_update(req_t *r);
 void handle_account_delete(req_t *r);
 
+/* email.c: confirming the email address, resetting a forgotten password */
+void handle_email_verify(req_t *r);
+void handle_email_verification_resend(req_t *r);
+void handle_password_reset_request(req_t *r);
+void handle_password_reset_complete(req_t *r);
+
 /* purposes.c — the catalogue, and the query parameters the lists share
  * (their pages: page.h) */
 /* Reply 400 "bad-query" with the field errors collected in p. */

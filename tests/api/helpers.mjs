@@ -39,11 +39,16 @@ export function checkProblem(status, body) {
 export const unique = (prefix = 'u') => `${prefix}-${randomUUID().slice(0, 8)}`;
 
 // A new account with a session: {id, email, password, token, csrf, cookie}.
-export async function newUser(name = 'Test User') {
+// Its email address is taken as verified (set in the database, as if the
+// mailed link had been followed) unless { verified: false }: proposing
+// agreements and posting engagements need it (tests/api/email.test.mjs
+// follows the real link).
+export async function newUser(name = 'Test User', { verified = true } = {}) {
   const email = `${unique('user')}@example.org`;
   const password = 'a long enough password';
   const created = await api('POST', '/api/v1/accounts', { body: { email, password, display_name: name } });
   if (created.status !== 201) throw new Error(`sign up failed: ${created.status} ${created.text}`);
+  if (verified) sql(`UPDATE accounts SET email_verified_at = now() WHERE id = ${Number(created.body.id)}`);
   const res = await fetch(BASE + '/api/v1/sessions', {
     method: 'POST', headers: { 'Content-Type': 'application/json' },
     body: JSON.stringify({ email, password }),
@@ -99,4 +104,43 @@ export async function startDaemon(env = {}) {
     base, port, proc, log: () => log, exited,
     async stop() { if (proc.exitCode === null) proc.kill('SIGTERM'); return exited; },
   };
+}
+
+// ---------- mail ----------
+// The daemon under test sends through the test SMTP server of scripts/test
+// or scripts/dev-env (tests/mail/smtp-server.py), which writes every message
+// it accepts to SMTP_DIR as JSON: {rcpt_tos, headers, text, html, raw, ...}.
+// With subject, only the messages with that subject count.
+export async function mailsTo(address, { count = 1, timeout = 15000, subject } = {}) {
+  const { readdirSync, readFileSync } = await import('node:fs');
+  const dir = process.env.SMTP_DIR;
+  if (!dir) throw new Error('SMTP_DIR is not set: run the daemon with scripts/test or scripts/dev-env');
+  const end = Date.now() + timeout;
+  for (;;) {
+    const found = readdirSync(dir).filter((f) => /^\d+\.json$/.test(f)).sort()
+      .map((f) => JSON.parse(readFileSync(`${dir}/${f}`, 'utf8')))
+      .filter((m) => m.rcpt_tos.includes(address) && (!subject || m.headers.Subject === subject));
+    if (found.length >= count || Date.now() > end) return found;
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}
+
+const LINK_SUBJECTS = { '/verify-email': 'Confirm your email address for Purposed', '/reset-password': 'Reset your Purposed password' };
+
+// The token in the count-th message to address with a link to path
+// ("/verify-email", "/reset-password"), waiting for it.
+export async function mailedToken(address, path, count = 1) {
+  const mails = await mailsTo(address, { count, subject: LINK_SUBJECTS[path] });
+  if (mails.length < count) throw new Error(`no message ${count} with a ${path} link to ${address}`);
+  const m = mails[count - 1].text.match(new RegExp(`${path}#token=([A-Za-z0-9_-]+)`));
+  if (!m) throw new Error(`no ${path} link in the message to ${address}`);
+  return m[1];
+}
+
+// Follow the verification link mailed to a new account, as its owner would.
+export async function verifyEmail(address) {
+  const token = await mailedToken(address, '/verify-email');
+  const res = await api('POST', '/api/v1/email-verifications', { body: { token } });
+  if (res.status !== 200) throw new Error(`verification failed: ${res.status} ${res.text}`);
+  return res.body;
 }

@@ -8,6 +8,7 @@
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { api, cspViolations, launch, openPage, shot, unique, visit } from './helpers.mjs';
+import { verifyEmail } from '../api/helpers.mjs';
 
 let browser;
 before(async () => { browser = await launch(); });
@@ -22,6 +23,8 @@ async function signUp(page, name, email, password) {
   await page.getByLabel('Password').fill(password);
   await page.getByRole('button', { name: 'Create account' }).click();
   await page.getByRole('heading', { level: 1, name: `Hello, ${name}` }).waitFor();
+  // posting and proposing need a confirmed address: follow the mailed link
+  await verifyEmail(email);
 }
 
 // "Missing a cause?" under a purpose picker: add one to the shared catalogue (it is then ticked).
