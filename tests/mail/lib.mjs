@@ -10,6 +10,9 @@ import { fileURLToPath } from 'node:url';
 import net from 'node:net';
 import { startDaemon as startApiDaemon } from '../api/helpers.mjs';
 
+// Stopping and starting the test cluster (as tests/faults do).
+export { pgStart, pgStop } from '../faults/lib.mjs';
+
 const SERVER = fileURLToPath(new URL('./smtp-server.py', import.meta.url));
 const LSAN_SUPP = fileURLToPath(new URL('../lsan.supp', import.meta.url));
 // Debian's python3 has python3-aiosmtpd; a python3 earlier on PATH may not.

@@ -8,7 +8,7 @@ import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { randomUUID } from 'node:crypto';
-import { startSmtp, freshDatabase, startDaemon, enqueueMail, job, metric, until, sleep } from './lib.mjs';
+import { startSmtp, freshDatabase, startDaemon, enqueueMail, job, metric, until, sleep, pgStart, pgStop } from './lib.mjs';
 
 let smtp, db;
 before(async () => { smtp = await startSmtp(); db = freshDatabase(); });
@@ -193,4 +193,29 @@ test('SIGTERM while sending: the daemon exits 0 soon and hands the job back unsp
     await until('delivered by the next daemon', () => job(db, id).state === 'done');
     assert.equal(delivered(to).length, 1);
   } finally { await b.stop(); }
+});
+
+test('PostgreSQL restarting mid-queue: nothing lost, nothing sent twice', async () => {
+  const slow = await startSmtp({ delayMs: 100 });
+  const d = await startDaemon(db, { SMTP_URL: slow.url, JOB_WORKERS: '2' });
+  try {
+    const n = 30, tos = [];
+    const values = [];
+    for (let i = 0; i < n; i++) {
+      const to = addr(`restart${i}`);
+      tos.push(to);
+      values.push(`('mail', jsonb_build_object('to', '${to}', 'template', 'password_changed', 'vars', jsonb_build_object('name', 'R${i}')))`);
+    }
+    db.sql(`INSERT INTO jobs (kind, payload) VALUES ${values.join(',')}`);
+    await until('some sent', () => slow.messages().length >= 5);
+    pgStop();
+    await sleep(1500);
+    pgStart();
+    await until('all delivered', () => slow.messages().length >= n, 60000);
+    await until('all recorded done', () =>
+      db.sql(`SELECT count(*) FROM jobs WHERE payload->>'to' LIKE 'restart%' AND state = 'done'`)[0][0] === String(n), 30000);
+    await sleep(1000);
+    const got = slow.messages().flatMap((m) => m.rcpt_tos).sort();
+    assert.deepEqual(got, tos.sort(), 'every message once');
+  } finally { await d.stop(); await slow.stop(); }
 });
