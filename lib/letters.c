@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "strbuf.h"
+#include "utf8.h"
 
 static char *format(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
 static char *format(const char *fmt, ...)
@@ -181,6 +182,34 @@ static int password_changed(json_t *vars, json_t *secret, const char *base, lett
     return 0;
 }
 
+/* A notification the account also sees in the app (kind, message). */
+static int notification(json_t *vars, json_t *secret, const char *base, letter_t *l, char *err,
+                        size_t errlen)
+{
+    const char *name = str_of(vars, "name"), *message = str_of(vars, "message");
+    if (!name || !message) {
+        snprintf(err, errlen, "notification needs vars.name and vars.message");
+        return -1;
+    }
+    size_t cut = utf8_prefix(message, strlen(message), 70);
+    esc_t e = {0};
+    l->transactional = false;
+    l->subject = format("Purposed: %.*s%s", (int)cut, message, cut < strlen(message) ? "…" : "");
+    for (char *c = l->subject; c && *c; c++)
+        if (*c == '\r' || *c == '\n' || *c == '\t') *c = ' ';
+    l->text = format("Hello %s,\n\n%s\n\nSee it on Purposed: %s/me\n\nYou get this because you have an "
+                     "account on Purposed. Your mail program's unsubscribe button stops this kind of "
+                     "message.\n", name, message, base);
+    char *body = format("<p>Hello %s,</p>\n<p>%s</p>\n<p><a href=\"%s/me\">See it on Purposed</a></p>\n"
+                        "<p style=\"color:#666;font-size:small\">You get this because you have an account "
+                        "on Purposed. Your mail program's unsubscribe button stops this kind of "
+                        "message.</p>", esc(&e, name), esc(&e, message), esc(&e, base));
+    l->html = body ? html_page("Purposed", body) : NULL;
+    free(body);
+    esc_free(&e);
+    return 0;
+}
+
 typedef int (*template_fn)(json_t *, json_t *, const char *, letter_t *, char *, size_t);
 static const struct {
     const char *name;
@@ -190,6 +219,7 @@ static const struct {
     {"email_changed", email_changed},
     {"password_reset", password_reset},
     {"password_changed", password_changed},
+    {"notification", notification},
 };
 
 int letters_render(const char *template_name, json_t *vars, json_t *secret, const char *base,

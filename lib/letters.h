@@ -21,6 +21,8 @@ typedef struct letter {
  *   email_changed   vars.name, vars.new_email (sent to the old address)
  *   password_reset  secret.token             -> link base/reset-password#token=…
  *   password_changed vars.name
+ *   notification    vars.name, vars.message (not transactional: the job
+ *                   carries "unsubscribe": {account_id, kind}, lib/outbox.h)
  * base is the absolute URL of the site ("https://purposed.example").
  * Returns 0, or -1 with err filled (unknown template, a variable missing). */
 int letters_render(const char *template_name, json_t *vars, json_t *secret, const char *base,

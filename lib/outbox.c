@@ -2,6 +2,7 @@
 #include "outbox.h"
 
 #include <curl/curl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "letters.h"
 #include "log.h"
 #include "mail.h"
+#include "secrets.h"
 
 static struct {
     char smtp_url[1024];
@@ -56,6 +58,40 @@ int outbox_start(const config_t *cfg)
     return jobs_register("mail", outbox_deliver);
 }
 
+void outbox_unsubscribe_token(char *out, size_t cap, long long account_id, const char *kind,
+                              const char *key)
+{
+    char subject[96];
+    snprintf(subject, sizeof subject, "%lld.%s", account_id, kind);
+    unsigned char mac[16];
+    crypto_generichash(mac, sizeof mac, (const unsigned char *)subject, strlen(subject),
+                       (const unsigned char *)key, strlen(key) < crypto_generichash_KEYBYTES_MAX
+                                                        ? strlen(key) : crypto_generichash_KEYBYTES_MAX);
+    char hex[33];
+    sodium_bin2hex(hex, sizeof hex, mac, sizeof mac);
+    snprintf(out, cap, "%s.%s", subject, hex);
+}
+
+int outbox_unsubscribe_check(const char *token, const char *key, long long *account_id,
+                             char *kind, size_t kindcap)
+{
+    if (!token || strlen(token) >= OUTBOX_UNSUBSCRIBE_TOKEN_MAX) return -1;
+    char *end = NULL;
+    long long id = strtoll(token, &end, 10);
+    if (id <= 0 || !end || *end != '.') return -1;
+    const char *k = end + 1, *dot = strchr(k, '.');
+    if (!dot || dot == k || (size_t)(dot - k) >= kindcap || dot - k > 64) return -1;
+    for (const char *c = k; c < dot; c++)
+        if (!((*c >= 'a' && *c <= 'z') || *c == '_')) return -1;
+    char want[OUTBOX_UNSUBSCRIBE_TOKEN_MAX + 64], kindbuf[65];
+    snprintf(kindbuf, sizeof kindbuf, "%.*s", (int)(dot - k), k);
+    outbox_unsubscribe_token(want, sizeof want, id, kindbuf, key);
+    if (strlen(want) != strlen(token) || sodium_memcmp(want, token, strlen(token)) != 0) return -1;
+    *account_id = id;
+    snprintf(kind, kindcap, "%s", kindbuf);
+    return 0;
+}
+
 static void log_mail(const char *event, const job_t *job, const char *template_name, const char *detail)
 {
     json_t *o = json_pack("{s:s, s:I, s:s}", "event", event, "job", (json_int_t)job->id, "template",
@@ -93,6 +129,32 @@ job_outcome_t outbox_deliver(const job_t *job, char *err, size_t errlen)
         }
         PQclear(r);
     }
+    /* notification mail: a one-click unsubscribe from its kind */
+    char unsubscribe_url[900] = "";
+    json_t *unsub = json_object_get(job->payload, "unsubscribe");
+    if (unsub) {
+        json_t *acc = json_object_get(unsub, "account_id");
+        const char *kind = json_string_value(json_object_get(unsub, "kind"));
+        char key[SECRETS_HEX_LEN + 1], token[OUTBOX_UNSUBSCRIBE_TOKEN_MAX];
+        problem_t p = {0};
+        if (!json_is_integer(acc) || !kind) {
+            letters_free(&l);
+            snprintf(err, errlen, "\"unsubscribe\" needs account_id and kind");
+            return JOB_FAIL;
+        }
+        if (secrets_get("unsubscribe", key, sizeof key, &p) != 0) {
+            letters_free(&l);
+            snprintf(err, errlen, "the unsubscribe key is unreadable: %s", p.detail);
+            problem_clear(&p);
+            return JOB_RETRY;
+        }
+        outbox_unsubscribe_token(token, sizeof token, (long long)json_integer_value(acc), kind, key);
+        /* List-Unsubscribe is https (RFC 8058): an http PUBLIC_URL (or none,
+         * in development) is named with https all the same */
+        const char *host = g.base + (strncmp(g.base, "https://", 8) == 0 ? 8 : 7);
+        snprintf(unsubscribe_url, sizeof unsubscribe_url, "https://%s/api/v1/unsubscribe?token=%s",
+                 host, token);
+    }
     char message_id[320];
     mail_message_id(message_id, sizeof message_id, job->id, job->created_us, g.from_address);
     mail_message_t m = {
@@ -105,7 +167,7 @@ job_outcome_t outbox_deliver(const job_t *job, char *err, size_t errlen)
         .message_id = message_id,
         .date = time(NULL),
         .transactional = l.transactional,
-        .unsubscribe_url = NULL,
+        .unsubscribe_url = unsubscribe_url[0] ? unsubscribe_url : NULL,
     };
     char *message = mail_build(&m, err, errlen);
     letters_free(&l);

@@ -17,4 +17,16 @@ int outbox_start(const config_t *cfg);
 /* The job handler (exposed for the tests). */
 job_outcome_t outbox_deliver(const job_t *job, char *err, size_t errlen);
 
+/* One-click unsubscribe (RFC 8058) from one kind of notification mail,
+ * without signing in: the token is "<account id>.<kind>.<MAC>", the MAC a
+ * keyed BLAKE2b (16 bytes, hex) of "<account id>.<kind>" under key (the
+ * instance secret "unsubscribe", lib/secrets.h). Pure. */
+#define OUTBOX_UNSUBSCRIBE_TOKEN_MAX 128
+void outbox_unsubscribe_token(char *out, size_t cap, long long account_id, const char *kind,
+                              const char *key);
+/* 0 with the account and kind (kind of at least 65 bytes) when token is
+ * one outbox_unsubscribe_token made with key; -1 otherwise. */
+int outbox_unsubscribe_check(const char *token, const char *key, long long *account_id,
+                             char *kind, size_t kindcap);
+
 #endif

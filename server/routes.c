@@ -90,6 +90,8 @@ route_t routes[] = {
     R("POST", "/api/v1/password-resets", handle_password_reset_request, PUBLIC, OBJECT, WRITE),
     R("POST", "/api/v1/password-resets/complete", handle_password_reset_complete, PUBLIC, OBJECT,
       HASH),
+    /* a notification message's one-click unsubscribe: the signed token is the proof */
+    R("POST", "/api/v1/unsubscribe", handle_unsubscribe, PUBLIC, WRITE),
 
     /* purposes */
     R("GET", "/api/v1/purposes", handle_purposes_list, PUBLIC, QUERY(PAGE, FILTER("q"))),

@@ -13,6 +13,8 @@
 #include "db.h"
 #include "handlers.h"
 #include "mail_sql.h"
+#include "outbox.h"
+#include "secrets.h"
 #include "validate.h"
 
 /* Reset requests per email address (so per account) and per client
@@ -346,4 +348,44 @@ void handle_password_reset_complete(req_t *r)
         return;
     }
     http_defer(r, reset_complete_slow);
+}
+
+/* ---------- one-click unsubscribe (RFC 8058) ---------- */
+
+static db_stmt_t q_optout = DB_STMT("notification_mail_optout", true /* idempotent */,
+    "INSERT INTO notification_mail_optouts (account_id, kind)"
+    " SELECT id, $2 FROM accounts WHERE id = $1::bigint AND deleted_at IS NULL"
+    " ON CONFLICT DO NOTHING");
+
+/* The List-Unsubscribe URL of a notification message: mail programs POST
+ * "List-Unsubscribe=One-Click" to it (the body is not read). No sign-in:
+ * the signed token names the account and the kind of notification. */
+void handle_unsubscribe(req_t *r)
+{
+    const char *token = http_query(r, "token");
+    char key[SECRETS_HEX_LEN + 1], kind[65];
+    long long account_id = 0;
+    problem_t p;
+    problem_init(&p);
+    if (secrets_get("unsubscribe", key, sizeof key, &p) != 0) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (outbox_unsubscribe_check(token, key, &account_id, kind, sizeof kind) != 0) {
+        problem_set(&p, 422, "invalid-token", "The link does not work",
+                    "The unsubscribe link is not valid; turn the emails off in Settings instead.");
+        problem_field(&p, "token", "is not a valid unsubscribe token");
+        http_reply_problem(r, &p);
+        return;
+    }
+    char id[24];
+    snprintf(id, sizeof id, "%lld", account_id);
+    const char *params[2] = {id, kind};
+    PGresult *res = db_exec(&q_optout, 2, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    PQclear(res);
+    http_reply_json(r, 200, json_pack("{s:s, s:b}", "kind", kind, "mailed", 0));
 }

@@ -26,6 +26,7 @@ void handle_email_verify(req_t *r);
 void handle_email_verification_resend(req_t *r);
 void handle_password_reset_request(req_t *r);
 void handle_password_reset_complete(req_t *r);
+void handle_unsubscribe(req_t *r);
 
 /* purposes.c — the catalogue, and the query parameters the lists share
  * (their pages: page.h) */

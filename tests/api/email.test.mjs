@@ -185,3 +185,45 @@ test('reset requests are throttled per address the same way whether or not it ha
   await sleep(500);
   assert.equal((await mailsTo(u.email, { count: 4, timeout: 0, subject: 'Reset your Purposed password' })).length, 3, 'three links, no more');
 });
+
+test('a notification is also mailed, with a one-click unsubscribe that works without signing in', async () => {
+  const owner = await newUser('Notifying Owner');
+  const p = await api('POST', '/api/v1/purposes', { token: owner.token, body: { name: unique('Rivers'), description: 'Clean rivers.' } });
+  const org = await api('POST', '/api/v1/organisations', {
+    token: owner.token, body: { name: unique('River Org'), purpose_statement: 'Rivers.', purposes: [p.body.slug], legal_form: 'cooperative', governance: 'sociocracy' },
+  });
+  const fan = await newUser('Rivers Fan');
+  let res = await api('PUT', '/api/v1/me/agent', { token: fan.token, body: { handle: unique('fan'), headline: '', personal_purpose: '', skills: [],
+    capacity_hours_per_week: 10, packagings: ['volunteer'], remote_ok: true, discoverable: true, show_track_record: true } });
+  assert.equal(res.status, 200, res.text);
+  res = await api('PUT', '/api/v1/me/agent/purposes', { token: fan.token, body: [{ purpose: p.body.slug, energy: 50 }] });
+  assert.equal(res.status, 200, res.text);
+  assert.equal((await api('PUT', `/api/v1/organisations/${org.body.slug}/follow`, { token: fan.token })).status, 204);
+  const post = (title) => api('POST', `/api/v1/organisations/${org.body.slug}/engagements`, { token: owner.token,
+    body: { title, description: 'Rivers need people.', purposes: [p.body.slug], packagings: ['volunteer'], hours_per_week: 2, skills: [], remote_ok: true } });
+  assert.equal((await post('First river walk')).status, 201);
+
+  const subject = (m) => m.headers.Subject.startsWith('Purposed: ');
+  const [m] = (await mailsTo(fan.email, { count: 2 })).filter(subject);
+  assert.ok(m, 'the notification was mailed');
+  assert.match(m.text, /First river walk/);
+  const unsubscribe = m.headers['List-Unsubscribe'].match(/^<(https:\/\/[^>]+)>$/)[1];
+  assert.equal(m.headers['List-Unsubscribe-Post'], 'List-Unsubscribe=One-Click');
+  const token = new URL(unsubscribe).searchParams.get('token');
+  assert.match(token, new RegExp(`^${fan.id}\\.engagement_posted\\.[0-9a-f]{32}$`));
+  // what a mail program does: POST the form body to the URL, no credentials
+  const forged = await api('POST', `/api/v1/unsubscribe?token=${token.replace(/^\d+/, String(owner.id))}`,
+    { raw: 'List-Unsubscribe=One-Click', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+  assert.equal(forged.status, 422);
+  const done = await api('POST', `/api/v1/unsubscribe?token=${encodeURIComponent(token)}`,
+    { raw: 'List-Unsubscribe=One-Click', headers: { 'Content-Type': 'application/x-www-form-urlencoded' } });
+  assert.equal(done.status, 200, done.text);
+  assert.equal(done.body.kind, 'engagement_posted');
+
+  assert.equal((await post('Second river walk')).status, 201);
+  const inApp = await api('GET', '/api/v1/me/notifications', { token: fan.token });
+  assert.equal(inApp.body.items.filter((n) => n.kind === 'engagement_posted').length, 2, 'still notified in the app');
+  await sleep(1500);
+  const mailed = (await mailsTo(fan.email, { count: 99, timeout: 0 })).filter(subject);
+  assert.equal(mailed.length, 1, 'no more mail of that kind');
+});

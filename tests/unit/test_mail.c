@@ -16,6 +16,7 @@
 #include "jobs.h"
 #include "letters.h"
 #include "mail.h"
+#include "outbox.h"
 
 /* True when s is whole UTF-8: no sequence cut at either end. */
 static int utf8_whole(const char *s)
@@ -280,6 +281,31 @@ static void backoff_doubles_with_jitter_and_cap(void **state)
     assert_true(jobs_backoff_seconds(0, 30, 3600, 0.0) == 15.0);
 }
 
+static void unsubscribe_tokens(void **state)
+{
+    char t[OUTBOX_UNSUBSCRIBE_TOKEN_MAX], kind[65];
+    long long id = 0;
+    const char *key = "0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcdef";
+    outbox_unsubscribe_token(t, sizeof t, 42, "engagement_posted", key);
+    assert_true(strncmp(t, "42.engagement_posted.", 21) == 0);
+    assert_int_equal(outbox_unsubscribe_check(t, key, &id, kind, sizeof kind), 0);
+    assert_int_equal(id, 42);
+    assert_string_equal(kind, "engagement_posted");
+    /* another key, another account or kind, a changed MAC: refused */
+    assert_int_equal(outbox_unsubscribe_check(t, "another key of the instance", &id, kind, sizeof kind), -1);
+    char forged[OUTBOX_UNSUBSCRIBE_TOKEN_MAX];
+    snprintf(forged, sizeof forged, "43%s", t + 2);
+    assert_int_equal(outbox_unsubscribe_check(forged, key, &id, kind, sizeof kind), -1);
+    snprintf(forged, sizeof forged, "42.agreement_proposed%s", strrchr(t, '.'));
+    assert_int_equal(outbox_unsubscribe_check(forged, key, &id, kind, sizeof kind), -1);
+    snprintf(forged, sizeof forged, "%s", t);
+    forged[strlen(forged) - 1] = forged[strlen(forged) - 1] == '0' ? '1' : '0';
+    assert_int_equal(outbox_unsubscribe_check(forged, key, &id, kind, sizeof kind), -1);
+    assert_int_equal(outbox_unsubscribe_check(NULL, key, &id, kind, sizeof kind), -1);
+    assert_int_equal(outbox_unsubscribe_check("x.y.z", key, &id, kind, sizeof kind), -1);
+    assert_int_equal(outbox_unsubscribe_check("1.BAD.00", key, &id, kind, sizeof kind), -1);
+}
+
 int main(void)
 {
     if (sodium_init() < 0) return 1;
@@ -296,6 +322,7 @@ int main(void)
         cmocka_unit_test(smtp_url_tls_option),
         cmocka_unit_test(letters_escape_and_link),
         cmocka_unit_test(backoff_doubles_with_jitter_and_cap),
+        cmocka_unit_test(unsubscribe_tokens),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
