@@ -210,6 +210,37 @@ static int notification(json_t *vars, json_t *secret, const char *base, letter_t
     return 0;
 }
 
+/* An owner asks the account to join an organisation (transactional: a
+ * request made to this person, answered in the app). */
+static int invitation(json_t *vars, json_t *secret, const char *base, letter_t *l, char *err,
+                      size_t errlen)
+{
+    const char *name = str_of(vars, "name"), *org = str_of(vars, "organisation"),
+               *role = str_of(vars, "role"), *inviter = str_of(vars, "inviter");
+    if (!name || !org || !role || !inviter) {
+        snprintf(err, errlen, "invitation needs vars.name, organisation, role and inviter");
+        return -1;
+    }
+    esc_t e = {0};
+    l->transactional = true;
+    size_t cut = utf8_prefix(org, strlen(org), 60);
+    l->subject = format("Invitation to join %.*s%s on Purposed", (int)cut, org, cut < strlen(org) ? "…" : "");
+    for (char *c = l->subject; c && *c; c++)
+        if (*c == '\r' || *c == '\n' || *c == '\t') *c = ' ';
+    l->text = format("Hello %s,\n\n%s invited you to join %s as %s.\n\nNothing changes until you "
+                     "accept. Accept or decline on Purposed: %s/me\n\nIf you do not know this "
+                     "organisation, decline or ignore this message.\n", name, inviter, org, role, base);
+    char *body = format("<p>Hello %s,</p>\n<p>%s invited you to join <strong>%s</strong> as %s.</p>\n"
+                        "<p>Nothing changes until you accept. <a href=\"%s/me\">Accept or decline on "
+                        "Purposed</a>.</p>\n<p>If you do not know this organisation, decline or ignore "
+                        "this message.</p>", esc(&e, name), esc(&e, inviter), esc(&e, org), esc(&e, role),
+                        esc(&e, base));
+    l->html = body ? html_page("Invitation", body) : NULL;
+    free(body);
+    esc_free(&e);
+    return 0;
+}
+
 typedef int (*template_fn)(json_t *, json_t *, const char *, letter_t *, char *, size_t);
 static const struct {
     const char *name;
@@ -220,6 +251,7 @@ static const struct {
     {"password_reset", password_reset},
     {"password_changed", password_changed},
     {"notification", notification},
+    {"invitation", invitation},
 };
 
 int letters_render(const char *template_name, json_t *vars, json_t *secret, const char *base,

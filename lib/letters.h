@@ -21,6 +21,7 @@ typedef struct letter {
  *   email_changed   vars.name, vars.new_email (sent to the old address)
  *   password_reset  secret.token             -> link base/reset-password#token=…
  *   password_changed vars.name
+ *   invitation      vars.name, organisation, role, inviter (transactional)
  *   notification    vars.name, vars.message (not transactional: the job
  *                   carries "unsubscribe": {account_id, kind}, lib/outbox.h)
  * base is the absolute URL of the site ("https://purposed.example").

@@ -227,3 +227,23 @@ test('a notification is also mailed, with a one-click unsubscribe that works wit
   const mailed = (await mailsTo(fan.email, { count: 99, timeout: 0 })).filter(subject);
   assert.equal(mailed.length, 1, 'no more mail of that kind');
 });
+
+test('an invitation to join an organisation is mailed to the person once', async () => {
+  const owner = await newUser('Inviting Owner');
+  const org = await api('POST', '/api/v1/organisations', {
+    token: owner.token, body: { name: unique('Inviting Org'), purpose_statement: 'Invites.', purposes: [], legal_form: 'cooperative', governance: 'sociocracy' },
+  });
+  const guest = await newUser('Invited Guest');
+  const ask = () => api('POST', `/api/v1/organisations/${org.body.slug}/members`, { token: owner.token, body: { email: guest.email, role: 'admin' } });
+  assert.equal((await ask()).status, 202);
+  const subject = `Invitation to join ${org.body.name} on Purposed`;
+  const [m] = await mailsTo(guest.email, { subject });
+  assert.ok(m, 'the invitation was mailed');
+  assert.match(m.text, /Inviting Owner invited you to join .* as admin\./);
+  assert.equal(m.headers['List-Unsubscribe'], undefined, 'a request to this person: transactional');
+  assert.equal((await ask()).status, 202, 'asking again');
+  await sleep(1000);
+  assert.equal((await mailsTo(guest.email, { count: 2, timeout: 0, subject })).length, 1, 'mailed once');
+  const nobody = await api('POST', `/api/v1/organisations/${org.body.slug}/members`, { token: owner.token, body: { email: `${unique('none')}@example.org`, role: 'member' } });
+  assert.equal(nobody.status, 202, 'the same answer for an address without an account (and no mail)');
+});
