@@ -1,5 +1,5 @@
 /* follower: a thread that follows one topic of the change log (table
- * change_log, migration 0018) for state a daemon keeps in memory (the match
+ * change_log, migration 0019) for state a daemon keeps in memory (the match
  * index, the answer cache). It needs ordinary reads only: no LISTEN, so it
  * works through a transaction-mode pooler and could read a hot standby.
  *

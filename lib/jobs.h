@@ -1,6 +1,6 @@
 /* jobs: the durable queue of background work (mail now, federation
  * deliveries later), shared by every daemon on the database. A job is a row
- * of `jobs` (migration 0018) written by the transaction that causes it,
+ * of `jobs` (migration 0020) written by the transaction that causes it,
  * with SQL: `SELECT job_enqueue('mail', jsonb_build_object(...))`. Worker
  * threads claim due rows with FOR UPDATE SKIP LOCKED and a lease, run the
  * handler registered for the row's kind, and record the outcome. */

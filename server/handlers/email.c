@@ -1,7 +1,7 @@
 /* email: confirming an email address and resetting a forgotten password,
  * both through links mailed by the outbox (lib/outbox.h). Tokens are
  * single-use and expire; only their hash is stored (email_tokens, migration
- * 0019). A reset request answers the same whether or not the address has
+ * 0021). A reset request answers the same whether or not the address has
  * an account, and is throttled per address and per client alike. */
 #include <sodium.h>
 #include <stdio.h>

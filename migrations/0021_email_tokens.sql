@@ -1,4 +1,4 @@
--- 0019_email_tokens: proof that an email address belongs to the account,
+-- 0021_email_tokens: proof that an email address belongs to the account,
 -- and password reset by mail.
 --
 -- email_verified_at: set when a verification link (or a password reset

@@ -1,4 +1,4 @@
--- 0018_jobs: the durable queue of background work (lib/jobs), and the mail
+-- 0020_jobs: the durable queue of background work (lib/jobs), and the mail
 -- addresses that must not be written to again (lib/mail).
 --
 -- A job is written by the same transaction as the event that causes it, so

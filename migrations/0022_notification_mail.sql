@@ -1,4 +1,4 @@
--- 0020_notification_mail: every in-app notification is also mailed, at
+-- 0022_notification_mail: every in-app notification is also mailed, at
 -- once, to a verified address, unless its account turned that kind off
 -- (the one-click unsubscribe link of the message, POST /api/v1/unsubscribe);
 -- and an invitation to join an organisation is mailed to the person invited.
