@@ -63,7 +63,7 @@
 /* A page of the web interface (server/pages.c): the app reads its query
  * (?next=, the list filters, links people share), so none is refused. */
 #define PAGE_QUERY .query_any = true
-/* Only an account whose email address is verified (migration 0012): until
+/* Only an account whose email address is verified (migration 0021): until
  * then it may browse, build its profile and follow, not commit others. */
 #define VERIFIED .verified = true
 
@@ -91,7 +91,7 @@ route_t routes[] = {
     R("POST", "/api/v1/password-resets/complete", handle_password_reset_complete, PUBLIC, OBJECT,
       HASH),
     /* a notification message's one-click unsubscribe: the signed token is the proof */
-    R("POST", "/api/v1/unsubscribe", handle_unsubscribe, PUBLIC, WRITE),
+    R("POST", "/api/v1/unsubscribe", handle_unsubscribe, PUBLIC, QUERY(PARAM("token")), WRITE),
 
     /* purposes */
     R("GET", "/api/v1/purposes", handle_purposes_list, PUBLIC, QUERY(PAGE, FILTER("q"))),
@@ -140,12 +140,10 @@ route_t routes[] = {
 
     /* engagements */
     R("POST", "/api/v1/organisations/{slug}/engagements", handle_engagement_create,
-      MEMBER(ORG_POST), OBJECT, WRITE, CHANGES(LISTS)),
+      MEMBER(ORG_POST), VERIFIED, OBJECT, WRITE, CHANGES(LISTS)),
     R("GET", "/api/v1/engagements", handle_engagements_list, PUBLIC, CACHED(LIST),
       QUERY(PAGE, FILTER_DEFAULT("status", "open"), FILTER("organisation"), FILTER("purpose"),
             FILTER("skill"), FILTER("packaging"), FILTER("remote"), FILTER("q"))),
-      MEMBER(ORG_POST), VERIFIED, OBJECT, WRITE, CHANGES(LISTS)),
-    R("GET", "/api/v1/engagements", handle_engagements_list, PUBLIC, CACHED(LIST)),
     R("GET", "/api/v1/engagements/{id}", handle_engagement_get, PUBLIC, CACHED(ITEM)),
     R("PATCH", "/api/v1/engagements/{id}", handle_engagement_update, ENGAGEMENT_MEMBER(ORG_POST),
       IF_MATCH, OBJECT, WRITE, CHANGES(ITEM)),
