@@ -41,18 +41,21 @@ bool jcs_number(double d, char out[JCS_NUMBER_MAX])
     while (k > 1 && digits[k - 1] == '0') k--;
     digits[k] = '\0';
     int n = atoi(s + 1) + 1; /* the decimal point sits after n digits */
+    size_t room = (size_t)(end - o);
+    int w;
     if (k <= n && n <= 21) {
         /* 17 digits and up to 21 places: at most 22 characters with the sign */
-        snprintf(o, (size_t)(end - o), "%s%.*s", digits, n - k, "000000000000000000000");
+        w = snprintf(o, room, "%s%.*s", digits, n - k, "000000000000000000000");
     } else if (0 < n && n <= 21) {
-        snprintf(o, (size_t)(end - o), "%.*s.%s", n, digits, digits + n);
+        w = snprintf(o, room, "%.*s.%s", n, digits, digits + n);
     } else if (-6 < n && n <= 0) {
-        snprintf(o, (size_t)(end - o), "0.%.*s%s", -n, "000000", digits);
+        w = snprintf(o, room, "0.%.*s%s", -n, "000000", digits);
     } else {
         int e = n - 1;
-        if (k == 1) snprintf(o, (size_t)(end - o), "%se%c%d", digits, e < 0 ? '-' : '+', abs(e));
-        else snprintf(o, (size_t)(end - o), "%c.%se%c%d", digits[0], digits + 1, e < 0 ? '-' : '+', abs(e));
+        if (k == 1) w = snprintf(o, room, "%se%c%d", digits, e < 0 ? '-' : '+', abs(e));
+        else w = snprintf(o, room, "%c.%se%c%d", digits[0], digits + 1, e < 0 ? '-' : '+', abs(e));
     }
+    if (w < 0 || (size_t)w >= room) return false; /* the caller's buffer is too small */
     return true;
 }
 
