@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "handlers/common.h"
 #include "handlers/feeds.h"
 #include "log.h"
 #include "utf8.h"
@@ -238,7 +239,7 @@ static void page_reply(req_t *r, page_t *pg)
     char *tmpl = read_template(&len);
     if (!tmpl) {
         page_free(pg);
-        http_error(r, 404, "not-found", "Not found", "The web interface is not installed.");
+        reply_problem(r, PROBLEM_NOT_FOUND, "The web interface is not installed.");
         return;
     }
     strbuf_t head, out, main;
@@ -264,7 +265,7 @@ static void page_reply(req_t *r, page_t *pg)
     size_t n = 0;
     char *body = strbuf_detach(&out, &n);
     if (!body) {
-        http_error(r, 500, "internal", "Internal error", NULL);
+        reply_problem(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     http_add_header(r, "Cache-Control", "no-cache");
@@ -351,7 +352,7 @@ static json_t *load_json(req_t *r, db_stmt_t *st, const char *param, bool *missi
     json_error_t err;
     json_t *j = json_loads(PQgetvalue(res, 0, 0), 0, &err);
     PQclear(res);
-    if (!j) http_error(r, 500, "internal", "Internal error", NULL);
+    if (!j) reply_problem(r, PROBLEM_INTERNAL, NULL);
     return j;
 }
 
@@ -1206,7 +1207,7 @@ static void xml_reply(req_t *r, strbuf_t *b, bool links_from_request)
     size_t n = 0;
     char *body = strbuf_detach(b, &n);
     if (!body) {
-        http_error(r, 500, "internal", "Internal error", NULL);
+        reply_problem(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     feeds_cache_control(r, links_from_request, 3600);
@@ -1326,7 +1327,7 @@ void pages_robots(req_t *r)
     size_t n = 0;
     char *body = strbuf_detach(&b, &n);
     if (!body) {
-        http_error(r, 500, "internal", "Internal error", NULL);
+        reply_problem(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     feeds_cache_control(r, from_request, 3600);

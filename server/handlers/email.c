@@ -51,8 +51,8 @@ static int mail_throttle(req_t *r, const char *scope1, int max1, const char *sco
     int wait = atoi(PQgetvalue(res, 0, 0));
     PQclear(res);
     if (wait <= 0) return 0;
-    problem_set(&p, 429, "too-many-requests", "Too many requests",
-                "Too many messages were asked for this address or from this client; try again in "
+    problem_fail(&p, PROBLEM_TOO_MANY_REQUESTS,
+                 "Too many messages were asked for this address or from this client; try again in "
                 "%d seconds.", wait);
     p.retry_after = wait;
     http_reply_problem(r, &p);
@@ -69,8 +69,8 @@ static void bad_token(req_t *r)
 {
     problem_t p;
     problem_init(&p);
-    problem_set(&p, 422, "invalid-token", "The link does not work",
-                "The link is not valid, was used already, or has expired; ask for a new one.");
+    problem_fail(&p, PROBLEM_INVALID_TOKEN,
+                 "The link is not valid, was used already, or has expired; ask for a new one.");
     problem_field(&p, "token", "is not valid, was used, or has expired");
     http_reply_problem(r, &p);
 }
@@ -147,8 +147,8 @@ static db_stmt_t q_verify_again = DB_STMT("email_verify_resend", false,
 void handle_email_verification_resend(req_t *r)
 {
     if (r->caller.email_verified) {
-        http_error(r, 409, "already-verified", "Email address already verified",
-                   "This account's email address is confirmed; there is nothing to send.");
+        reply_problem(r, PROBLEM_ALREADY_VERIFIED,
+                      "This account's email address is confirmed; there is nothing to send.");
         return;
     }
     char scope[48];
@@ -168,8 +168,8 @@ void handle_email_verification_resend(req_t *r)
     }
     if (PQntuples(res) != 1) { /* verified meanwhile */
         PQclear(res);
-        http_error(r, 409, "already-verified", "Email address already verified",
-                   "This account's email address is confirmed; there is nothing to send.");
+        reply_problem(r, PROBLEM_ALREADY_VERIFIED,
+                      "This account's email address is confirmed; there is nothing to send.");
         return;
     }
     reply_row_json(r, 202, res, 0);
@@ -284,7 +284,7 @@ static void reset_complete_slow(req_t *r)
     reset_op_t *op = r->ctx;
     char hash[crypto_pwhash_STRBYTES];
     if (auth_password_hash(op->password, hash) != 0) {
-        http_error(r, 503, "unavailable", "Service busy", "Could not hash the password now.");
+        reply_problem(r, PROBLEM_UNAVAILABLE, "Could not hash the password now.");
         return;
     }
     const char *params[2] = {op->hash, hash};
@@ -323,7 +323,7 @@ void handle_password_reset_complete(req_t *r)
     if (!op || !(op->password = strdup(password))) {
         free(op);
         json_decref(body);
-        http_error(r, 500, "internal", "Internal error", NULL);
+        reply_problem(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     r->ctx = op;
@@ -372,8 +372,8 @@ void handle_unsubscribe(req_t *r)
         return;
     }
     if (outbox_unsubscribe_check(token, key, &account_id, kind, sizeof kind) != 0) {
-        problem_set(&p, 422, "invalid-token", "The link does not work",
-                    "The unsubscribe link is not valid; turn the emails off in Settings instead.");
+        problem_fail(&p, PROBLEM_INVALID_TOKEN,
+                     "The unsubscribe link is not valid; turn the emails off in Settings instead.");
         problem_field(&p, "token", "is not a valid unsubscribe token");
         http_reply_problem(r, &p);
         return;

@@ -100,7 +100,7 @@ void handle_purpose_get(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        http_error(r, 404, "no-such-item", "No such item", "No such purpose.");
+        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such purpose.");
         return;
     }
     reply_row_json(r, 200, res, 0);
