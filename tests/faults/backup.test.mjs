@@ -106,7 +106,10 @@ async function makeWorld(base) {
   });
   assert.equal(res.status, 200, res.text);
   assert.equal(res.body.charter_version, 2);
+  // a member joins by invitation: the owner asks, the person accepts
   res = await req(base, 'POST', `/api/v1/organisations/${org}/members`, { token: owner.token, body: { email: member.email, role: 'admin' } });
+  assert.equal(res.status, 202, res.text);
+  res = await req(base, 'POST', `/api/v1/me/invitations/${org}/accept`, { token: member.token });
   assert.equal(res.status, 201, res.text);
   const engagements = [];
   for (const title of ['Seed librarian', 'Soil tester']) {
