@@ -1092,54 +1092,52 @@ static db_stmt_t q_page_organisations = DB_STMT("page_organisations", true,
     "SELECT coalesce(json_agg(x.j), '[]'::json)::text FROM (SELECT oj AS j FROM organisations o"
     " CROSS JOIN LATERAL organisation_json(o) oj WHERE o.hidden_at IS NULL ORDER BY o.created_at DESC, o.id DESC LIMIT 100) x");
 
-void pages_organisations(req_t *r)
-{
-    bool missing;
-    json_t *items = load_json(r, &q_page_organisations, NULL, &missing);
-    if (!items) {
-        if (missing) pages_not_found(r);
-        return;
-    }
-    page_t pg;
-    page_init(&pg, 200);
-    snprintf(pg.path, sizeof pg.path, "/organisations");
-    strbuf_addstr(&pg.title, "Organisations");
-    strbuf_addstr(&pg.description,
-                  "For-purpose organisations on Purposed: their charters, purposes and open "
-                  "engagements.");
-    strbuf_t *b = &pg.main;
-    head_block(b, NULL, NULL, NULL, "Organisations",
-               "For-purpose organisations, their charters and open engagements; newest first.");
-    named_cards(b, items, "/organisations/", "slug", "name", "purpose_statement",
-                "No organisations yet.");
-    json_decref(items);
-    page_reply(r, &pg);
-}
-
 static db_stmt_t q_page_purposes = DB_STMT("page_purposes", true,
     "SELECT coalesce(json_agg(x.j), '[]'::json)::text FROM (SELECT pj AS j FROM purposes p"
     " CROSS JOIN LATERAL purpose_json(p) pj WHERE p.hidden_at IS NULL ORDER BY p.slug LIMIT 200) x");
 
-void pages_purposes(req_t *r)
+/* A catalogue list page (organisations, purposes): its items as named cards. */
+typedef struct catalogue_page {
+    const char *path, *title, *description, *lead, *prefix, *text_key, *empty;
+} catalogue_page_t;
+
+static void catalogue_page(req_t *r, db_stmt_t *st, const catalogue_page_t *c)
 {
     bool missing;
-    json_t *items = load_json(r, &q_page_purposes, NULL, &missing);
+    json_t *items = load_json(r, st, NULL, &missing);
     if (!items) {
         if (missing) pages_not_found(r);
         return;
     }
     page_t pg;
     page_init(&pg, 200);
-    snprintf(pg.path, sizeof pg.path, "/purposes");
-    strbuf_addstr(&pg.title, "Purposes");
-    strbuf_addstr(&pg.description,
-                  "The catalogue of causes on Purposed, with the organisations and agents who "
-                  "give their energy to each.");
-    strbuf_t *b = &pg.main;
-    head_block(b, NULL, NULL, NULL, "Purposes", "The shared catalogue of causes.");
-    named_cards(b, items, "/purposes/", "slug", "name", "description", "No purposes yet.");
+    snprintf(pg.path, sizeof pg.path, "%s", c->path);
+    strbuf_addstr(&pg.title, c->title);
+    strbuf_addstr(&pg.description, c->description);
+    head_block(&pg.main, NULL, NULL, NULL, c->title, c->lead);
+    named_cards(&pg.main, items, c->prefix, "slug", "name", c->text_key, c->empty);
     json_decref(items);
     page_reply(r, &pg);
+}
+
+void pages_organisations(req_t *r)
+{
+    static const catalogue_page_t page = {
+        "/organisations", "Organisations",
+        "For-purpose organisations on Purposed: their charters, purposes and open engagements.",
+        "For-purpose organisations, their charters and open engagements; newest first.",
+        "/organisations/", "purpose_statement", "No organisations yet."};
+    catalogue_page(r, &q_page_organisations, &page);
+}
+
+void pages_purposes(req_t *r)
+{
+    static const catalogue_page_t page = {
+        "/purposes", "Purposes",
+        "The catalogue of causes on Purposed, with the organisations and agents who give their "
+        "energy to each.",
+        "The shared catalogue of causes.", "/purposes/", "description", "No purposes yet."};
+    catalogue_page(r, &q_page_purposes, &page);
 }
 
 /* ---------- pages the app renders alone ---------- */
