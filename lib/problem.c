@@ -60,25 +60,6 @@ int problem_fail(problem_t *p, problem_code_t code, const char *detail_fmt, ...)
     return -(int)code;
 }
 
-void problem_set(problem_t *p, int status, const char *type, const char *title,
-                 const char *detail_fmt, ...)
-{
-    p->code = PROBLEM_NONE;
-    for (int c = PROBLEM_NONE + 1; c < PROBLEM_COUNT; c++)
-        if (catalogue[c].status == status && type && strcmp(catalogue[c].slug, type) == 0) {
-            p->code = (problem_code_t)c;
-            title = catalogue[c].title;
-            break;
-        }
-    p->status = status;
-    copy_str(p->type, sizeof p->type, type);
-    copy_str(p->title, sizeof p->title, title);
-    va_list ap;
-    va_start(ap, detail_fmt);
-    set_detail(p, detail_fmt, ap);
-    va_end(ap);
-}
-
 int problem_rc(const problem_t *p)
 {
     return p->code > PROBLEM_NONE ? -(int)p->code : -(int)PROBLEM_INTERNAL;

@@ -1,5 +1,6 @@
 /* problem: one error value for the whole service; becomes an RFC 9457
- * problem+json response in exactly one place (server/http.c).
+ * problem+json response in exactly one place (server/http.c:
+ * http_reply_problem, or http_fail for a code and a detail).
  *
  * Every problem type comes from the catalogue lib/problems.def (slug, HTTP
  * status, title); a caller picks the type by its code and gives the detail:
@@ -72,12 +73,5 @@ bool problem_has_fields(const problem_t *p);
 void problem_finish_validation(problem_t *p);
 /* The problem+json body (caller owns the result). */
 json_t *problem_to_json(const problem_t *p);
-
-/* TO REMOVE once server/http.c, session.c, idem.c and static.c use the codes:
- * the old string form. The type is looked up in the catalogue by (slug,
- * status) and the catalogue's title wins; an unknown type keeps the strings
- * given. New code calls problem_fail. */
-void problem_set(problem_t *p, int status, const char *type, const char *title,
-                 const char *detail_fmt, ...) __attribute__((format(printf, 5, 6)));
 
 #endif

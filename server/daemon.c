@@ -75,29 +75,30 @@ static void library_problem(unsigned status, problem_t *p)
 {
     switch (status) {
     case 400:
-        problem_set(p, 400, "malformed", "Malformed request",
-                    "The request line or a header is not valid HTTP/1.1 (HTTP/1.1 needs Host).");
+        problem_fail(p, PROBLEM_MALFORMED,
+                     "The request line or a header is not valid HTTP/1.1 (HTTP/1.1 needs Host).");
         break;
     case 413:
-        problem_set(p, 413, "too-large", "Request body too large",
-                    "The body's declared length or a chunk is larger than this server takes.");
+        problem_fail(p, PROBLEM_TOO_LARGE,
+                     "The body's declared length or a chunk is larger than this server takes.");
         break;
     case 414:
-        problem_set(p, 414, "uri-too-long", "URI too long",
-                    "The request line is longer than this server takes.");
+        problem_fail(p, PROBLEM_URI_TOO_LONG, "The request line is longer than this server takes.");
         break;
     case 431:
-        problem_set(p, 431, "headers-too-large", "Request header fields too large",
-                    "The request's headers are larger than this server takes.");
+        problem_fail(p, PROBLEM_HEADERS_TOO_LARGE,
+                     "The request's headers are larger than this server takes.");
         break;
     case 505:
-        problem_set(p, 505, "http-version", "HTTP version not supported",
-                    "Send HTTP/1.1 or HTTP/1.0.");
+        problem_fail(p, PROBLEM_HTTP_VERSION, "Send HTTP/1.1 or HTTP/1.0.");
         break;
     default:
-        problem_set(p, (int)status, status >= 500 ? "internal" : "malformed",
-                    status >= 500 ? "Internal error" : "Malformed request",
-                    "The request could not be read.");
+        /* a status the library chose that the catalogue has no line for:
+         * the nearest type, with the status the library sends (the body
+         * must say what the status line says) */
+        problem_fail(p, status >= 500 ? PROBLEM_INTERNAL : PROBLEM_MALFORMED,
+                     "The request could not be read.");
+        p->status = (int)status;
     }
 }
 
@@ -252,9 +253,9 @@ static void pool_busy(req_t *r, const pool_t *p)
 {
     problem_t pr;
     problem_init(&pr);
-    problem_set(&pr, 503, "busy", "Too busy",
-                "Too many requests are waiting for the %s workers; try again in a moment.",
-                p->name);
+    problem_fail(&pr, PROBLEM_BUSY,
+                 "Too many requests are waiting for the %s workers; try again in a moment.",
+                 p->name);
     pr.retry_after = 1;
     http_reply_problem(r, &pr);
 }
@@ -338,9 +339,9 @@ static void addr_refused(req_t *r)
 {
     problem_t p;
     problem_init(&p);
-    problem_set(&p, 429, "rate-limited", "Too many requests at once",
-                "This address has %d requests waiting or running; wait for their answers.",
-                http_config->per_ip_requests);
+    problem_fail(&p, PROBLEM_RATE_LIMITED,
+                 "This address has %d requests waiting or running; wait for their answers.",
+                 http_config->per_ip_requests);
     p.retry_after = 1;
     http_reply_problem(r, &p);
 }
@@ -388,7 +389,7 @@ static void *pool_main(void *arg)
             atomic_fetch_add(&p->dropped, 1);
             r->deferred = NULL;
             r->abandoned = true;
-            http_error(r, 499, "client-gone", "Client closed the connection", NULL);
+            http_fail(r, PROBLEM_CLIENT_GONE, NULL);
             pipeline_finish(r);
             job_done(r);
             continue;
@@ -407,7 +408,7 @@ static void *pool_main(void *arg)
             r->deferred = NULL;
             pool_busy(r, next);
         }
-        if (!r->responded) http_error(r, 500, "internal", "Internal error", NULL);
+        if (!r->responded) http_fail(r, PROBLEM_INTERNAL, NULL);
         pipeline_finish(r); /* here, not on the libmicrohttpd thread */
         job_done(r);
     }
@@ -778,7 +779,7 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         fn(r);
     }
     if (r->deferred && to_pool(conn, r)) return MHD_YES;
-    if (!r->responded) http_error(r, 500, "internal", "Internal error", NULL);
+    if (!r->responded) http_fail(r, PROBLEM_INTERNAL, NULL);
     return queue(r);
 }
 

@@ -4,6 +4,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -106,8 +107,7 @@ bool http_path_id(req_t *r, int i, long long *out, char *text, size_t cap)
     errno = 0;
     long long v = strtoll(s, &end, 10);
     if (errno || end == s || *end || v < 1 || s[0] == '+' || s[0] == '0') {
-        http_error(r, 404, "no-such-item", "No such item",
-                   "No such item: ids are positive whole numbers.");
+        http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such item: ids are positive whole numbers.");
         return false;
     }
     *out = v;
@@ -129,7 +129,7 @@ bool http_limit(req_t *r, int *limit)
         problem_t p;
         problem_init(&p);
         problem_field(&p, "limit", "must be an integer from 1 to 100");
-        problem_set(&p, 400, "bad-query", "Bad query parameter", "limit must be 1 to 100.");
+        problem_fail(&p, PROBLEM_BAD_QUERY, "limit must be 1 to 100.");
         http_reply_problem(r, &p);
         return false;
     }
@@ -162,7 +162,7 @@ void http_reply_json(req_t *r, int status, json_t *body)
     char *s = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(body);
     if (!s) {
-        http_error(r, 500, "internal", "Internal error", NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     http_reply_text(r, status, "application/json", s, strlen(s));
@@ -183,7 +183,7 @@ void http_reply_file(req_t *r, int status, const char *content_type, int fd, uin
 void http_reply_problem(req_t *r, problem_t *p)
 {
     if (p->status == 0) problem_finish_validation(p);
-    if (p->status == 0) problem_set(p, 500, "internal", "Internal error", NULL);
+    if (p->status == 0) problem_fail(p, PROBLEM_INTERNAL, NULL);
     json_t *body = problem_to_json(p);
     char *s = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(body);
@@ -202,12 +202,23 @@ void http_reply_problem(req_t *r, problem_t *p)
     http_reply_text(r, status, "application/problem+json", s, strlen(s));
 }
 
-void http_error(req_t *r, int status, const char *type, const char *title, const char *detail)
+int http_fail(req_t *r, problem_code_t code, const char *detail_fmt, ...)
 {
     problem_t p;
     problem_init(&p);
-    problem_set(&p, status, type, title, "%s", detail ? detail : "");
+    int rc;
+    if (detail_fmt) {
+        char detail[sizeof p.detail];
+        va_list ap;
+        va_start(ap, detail_fmt);
+        vsnprintf(detail, sizeof detail, detail_fmt, ap);
+        va_end(ap);
+        rc = problem_fail(&p, code, "%s", detail);
+    } else {
+        rc = problem_fail(&p, code, NULL);
+    }
     http_reply_problem(r, &p);
+    return rc;
 }
 
 void http_add_header(req_t *r, const char *name, const char *value)

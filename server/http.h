@@ -147,14 +147,20 @@ void http_reply_json(req_t *r, int status, json_t *body);
 void http_reply_text(req_t *r, int status, const char *content_type, char *body, size_t len);
 void http_reply_empty(req_t *r, int status);
 void http_reply_file(req_t *r, int status, const char *content_type, int fd, uint64_t size);
+/* Answer the problem p holds (field errors, extensions, Retry-After, Allow
+ * included) and clear it: for a problem_t a stage or handler collected or a
+ * lib function filled. */
 void http_reply_problem(req_t *r, problem_t *p);
+/* Answer the catalogue's problem code (lib/problems.def: status, type and
+ * title) with a printf-style detail (NULL: none). Returns -code, so a
+ * function that answers ends with `return http_fail(r, ...);`. */
+int http_fail(req_t *r, problem_code_t code, const char *detail_fmt, ...)
+    __attribute__((format(printf, 3, 4)));
 void http_add_header(req_t *r, const char *name, const char *value);
 /* A response header already set, or NULL. */
 const char *http_response_header(const req_t *r, const char *name);
 /* Does an If-None-Match header list etag (or "*")? Weak comparison. */
 bool http_etag_listed(const char *header, const char *etag);
-/* Shortcut: problem_set + reply. */
-void http_error(req_t *r, int status, const char *type, const char *title, const char *detail);
 
 /* Run fn on the hash pool (password hashing) after the handler returns: the
  * connection is suspended and resumed when fn has set the response. Only

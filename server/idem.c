@@ -104,7 +104,7 @@ bool idem_begin(req_t *r)
         problem_t p;
         problem_init(&p);
         problem_field(&p, "Idempotency-Key", "must be 1 to 200 printable ASCII characters");
-        problem_set(&p, 400, "bad-header", "Bad Idempotency-Key", "The Idempotency-Key header is not valid.");
+        problem_fail(&p, PROBLEM_BAD_HEADER, "The Idempotency-Key header is not valid.");
         http_reply_problem(r, &p);
         return true;
     }
@@ -146,22 +146,22 @@ bool idem_begin(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        http_error(r, 409, "idempotency-conflict", "Try again",
-                   "A request with this Idempotency-Key changed state just now; retry.");
+        http_fail(r, PROBLEM_IDEMPOTENCY_CONFLICT,
+                  "A request with this Idempotency-Key changed state just now; retry.");
         return true;
     }
     if (strcmp(PQgetvalue(res, 0, 0), hex) != 0) {
         PQclear(res);
-        http_error(r, 422, "idempotency-mismatch", "Idempotency-Key reused",
-                   "This Idempotency-Key was used with a different request body.");
+        http_fail(r, PROBLEM_IDEMPOTENCY_MISMATCH,
+                  "This Idempotency-Key was used with a different request body.");
         return true;
     }
     int status = atoi(PQgetvalue(res, 0, 1));
     if (status == 0) {
         PQclear(res);
         http_add_header(r, "Retry-After", "1");
-        http_error(r, 409, "idempotency-in-progress", "Request in progress",
-                   "The first request with this Idempotency-Key is still being processed.");
+        http_fail(r, PROBLEM_IDEMPOTENCY_IN_PROGRESS,
+                  "The first request with this Idempotency-Key is still being processed.");
         return true;
     }
     if (!PQgetisnull(res, 0, 2)) http_add_header(r, "Location", PQgetvalue(res, 0, 2));

@@ -40,13 +40,6 @@ static bool is_api_path(const char *url)
            strcmp(url, "/metrics") == 0 || strcmp(url, "/api") == 0;
 }
 
-static void not_found(req_t *r, const char *what)
-{
-    char detail[64];
-    snprintf(detail, sizeof detail, "No such %s.", what);
-    http_error(r, 404, "no-such-item", "No such item", detail);
-}
-
 /* ---------- CORS ---------- */
 
 const char *pipeline_cors_origin(const req_t *r)
@@ -239,9 +232,7 @@ static stage_result_t stage_too_large(req_t *r, const route_spec_t *s)
 {
     (void)s;
     if (!r->body_too_large) return STAGE_NEXT;
-    char d[96];
-    snprintf(d, sizeof d, "The body is larger than %zu bytes.", http_config->body_limit);
-    http_error(r, 413, "too-large", "Request body too large", d);
+    http_fail(r, PROBLEM_TOO_LARGE, "The body is larger than %zu bytes.", http_config->body_limit);
     return STAGE_ANSWERED;
 }
 
@@ -259,9 +250,9 @@ static stage_result_t stage_rate_limit(req_t *r, const route_spec_t *s)
         return STAGE_NEXT;
     problem_t p;
     problem_init(&p);
-    problem_set(&p, 429, "rate-limited", "Too many writes",
-                "This address sent more than %d changes a minute; try again in %d s.",
-                http_config->write_rate_per_minute, retry);
+    problem_fail(&p, PROBLEM_RATE_LIMITED,
+                 "This address sent more than %d changes a minute; try again in %d s.",
+                 http_config->write_rate_per_minute, retry);
     p.retry_after = retry;
     http_reply_problem(r, &p);
     return STAGE_ANSWERED;
@@ -319,9 +310,9 @@ static stage_result_t stage_query(req_t *r, const route_spec_t *s)
     size_t n = 0;
     for (const route_query_t *d = s->query; d && d->name && n < sizeof allowed; d++)
         n += (size_t)snprintf(allowed + n, sizeof allowed - n, "%s%s", n ? ", " : "", d->name);
-    problem_set(&p, 400, "bad-query", "Bad query parameter",
-                "%d query parameter%s not taken here (each at most once); this route takes %s.",
-                q.refused, q.refused == 1 ? " is" : "s are", n ? allowed : "none");
+    problem_fail(&p, PROBLEM_BAD_QUERY,
+                 "%d query parameter%s not taken here (each at most once); this route takes %s.",
+                 q.refused, q.refused == 1 ? " is" : "s are", n ? allowed : "none");
     http_reply_problem(r, &p);
     return STAGE_ANSWERED;
 }
@@ -344,9 +335,9 @@ static stage_result_t stage_session(req_t *r, const route_spec_t *s)
     default:
         if (!session_require(r)) return STAGE_ANSWERED;
         if (s->verified && !r->caller.email_verified) {
-            http_error(r, 403, "email-unverified", "Email address not verified",
-                       "Confirm your email address first: follow the link in the message we sent "
-                       "(POST /api/v1/me/email-verification sends a new one).");
+            http_fail(r, PROBLEM_EMAIL_UNVERIFIED,
+                      "Confirm your email address first: follow the link in the message we sent "
+                      "(POST /api/v1/me/email-verification sends a new one).");
             return STAGE_ANSWERED;
         }
         return STAGE_NEXT;
@@ -380,7 +371,7 @@ static stage_result_t stage_authz(req_t *r, const route_spec_t *s)
     case ACCESS_ORGANISATION:
         what = "organisation";
         if (!validate_slug(http_param(r, 0))) {
-            not_found(r, what);
+            http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such %s.", what);
             return STAGE_ANSWERED;
         }
         rc = authz_organisation(account, http_param(r, 0), s->action, &r->org, &p);
@@ -404,7 +395,7 @@ static stage_result_t stage_authz(req_t *r, const route_spec_t *s)
     if (rc == 0) return STAGE_NEXT;
     if (s->hide_refusal && p.status == 403) {
         problem_clear(&p);
-        problem_set(&p, 404, "no-such-item", "No such item", "No such %s.", what);
+        problem_fail(&p, PROBLEM_NO_SUCH_ITEM, "No such %s.", what);
     }
     http_reply_problem(r, &p);
     return STAGE_ANSWERED;
@@ -420,8 +411,8 @@ static stage_result_t stage_if_match(req_t *r, const route_spec_t *s)
     const char *im = http_header(r, "If-Match");
     if (!im) {
         if (s->if_match == IF_MATCH_OPTIONAL) return STAGE_NEXT;
-        http_error(r, 428, "precondition-required", "If-Match required",
-                   "Send If-Match with the ETag you last read, so no change is lost.");
+        http_fail(r, PROBLEM_PRECONDITION_REQUIRED,
+                  "Send If-Match with the ETag you last read, so no change is lost.");
         return STAGE_ANSWERED;
     }
     bool weak = strncmp(im, "W/", 2) == 0;
@@ -432,8 +423,8 @@ static stage_result_t stage_if_match(req_t *r, const route_spec_t *s)
     long long n = strtoll(v, &end, 10);
     if (weak || errno || end == v || n < 1 || (*end != '"' && *end != '\0') ||
         (*end == '"' && end[1] != '\0')) {
-        http_error(r, 412, "precondition-failed", "Stale or unknown version",
-                   "If-Match does not name the current version; read the resource again.");
+        http_fail(r, PROBLEM_PRECONDITION_FAILED,
+                  "If-Match does not name the current version; read the resource again.");
         return STAGE_ANSWERED;
     }
     snprintf(r->if_match, sizeof r->if_match, "%lld", n);
@@ -449,36 +440,29 @@ static stage_result_t stage_body(req_t *r, const route_spec_t *s)
     const char *ct = http_header(r, "Content-Type");
     if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
         (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
-        http_error(r, 415, "unsupported-media-type", "Unsupported media type",
-                   "Send the body as application/json.");
+        http_fail(r, PROBLEM_UNSUPPORTED_MEDIA_TYPE, "Send the body as application/json.");
         return STAGE_ANSWERED;
     }
     if (r->body.len == 0) {
-        http_error(r, 400, "malformed", "Malformed request", "The request body is empty.");
+        http_fail(r, PROBLEM_MALFORMED, "The request body is empty.");
         return STAGE_ANSWERED;
     }
     if (validate_json_depth(r->body.buf, r->body.len) > JSON_MAX_DEPTH) {
-        http_error(r, 400, "malformed", "Malformed request", "The JSON is nested too deeply.");
+        http_fail(r, PROBLEM_MALFORMED, "The JSON is nested too deeply.");
         return STAGE_ANSWERED;
     }
     json_error_t err;
     json_t *j = json_loadb(r->body.buf, r->body.len, JSON_REJECT_DUPLICATES, &err);
     if (!j) {
-        problem_t p;
-        problem_init(&p);
-        problem_set(&p, 400, "malformed", "Malformed request",
-                    "The body is not valid JSON: %s (line %d, column %d).", err.text, err.line,
-                    err.column);
-        http_reply_problem(r, &p);
+        http_fail(r, PROBLEM_MALFORMED, "The body is not valid JSON: %s (line %d, column %d).",
+                  err.text, err.line, err.column);
         return STAGE_ANSWERED;
     }
     bool array = s->body == BODY_ARRAY;
     if (json_typeof(j) != (array ? JSON_ARRAY : JSON_OBJECT)) {
         json_decref(j);
-        char detail[160];
-        snprintf(detail, sizeof detail, "The body must be %s.",
-                 array ? s->body_shape : "a JSON object");
-        http_error(r, 400, "malformed", "Malformed request", detail);
+        http_fail(r, PROBLEM_MALFORMED, "The body must be %s.",
+                  array ? s->body_shape : "a JSON object");
         return STAGE_ANSWERED;
     }
     r->json = j;
@@ -515,7 +499,7 @@ void pipeline_run(req_t *r)
         /* the table must say where a route runs: a handler may not move itself */
         r->deferred = NULL;
         log_event("error", "undeclared_hash_work", r->match.route->pattern);
-        http_error(r, 500, "internal", "Internal error", NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
     }
 }
 
@@ -526,18 +510,17 @@ static void unrouted(req_t *r, int rc)
     problem_init(&p);
     if (is_api_path(r->url)) {
         if (rc == 405) {
-            problem_set(&p, 405, "method-not-allowed", "Method not allowed",
-                        "%s is not allowed here; allowed: %s.", r->method, r->match.allow);
+            problem_fail(&p, PROBLEM_METHOD_NOT_ALLOWED, "%s is not allowed here; allowed: %s.",
+                         r->method, r->match.allow);
             snprintf(p.allow, sizeof p.allow, "%s", r->match.allow);
         } else {
-            problem_set(&p, 404, "not-found", "Not found", "There is nothing at this address.");
+            problem_fail(&p, PROBLEM_NOT_FOUND, "There is nothing at this address.");
         }
         http_reply_problem(r, &p);
         return;
     }
     if (strcmp(r->method, "GET") != 0 && strcmp(r->method, "HEAD") != 0) {
-        problem_set(&p, 405, "method-not-allowed", "Method not allowed",
-                    "Static files are read with GET or HEAD.");
+        problem_fail(&p, PROBLEM_METHOD_NOT_ALLOWED, "Static files are read with GET or HEAD.");
         snprintf(p.allow, sizeof p.allow, "GET, HEAD");
         http_reply_problem(r, &p);
         return;
@@ -585,14 +568,10 @@ bool pipeline_head(req_t *r)
     bool huge = !why && number && digits > 19; /* beyond what 64 bits count */
     if (!why && !huge) return false;
     http_add_header(r, "Connection", "close");
-    char detail[160];
-    if (huge) {
-        snprintf(detail, sizeof detail, "The body is larger than %zu bytes.", http_config->body_limit);
-        http_error(r, 413, "too-large", "Request body too large", detail);
-    } else {
-        snprintf(detail, sizeof detail, "The request's length is ambiguous: %s", why);
-        http_error(r, 400, "malformed", "Malformed request", detail);
-    }
+    if (huge)
+        http_fail(r, PROBLEM_TOO_LARGE, "The body is larger than %zu bytes.", http_config->body_limit);
+    else
+        http_fail(r, PROBLEM_MALFORMED, "The request's length is ambiguous: %s", why);
     return true;
 }
 

@@ -25,7 +25,7 @@ static db_stmt_t q_session = DB_STMT("session_lookup", true /* the touch is idem
 static void unauthorised(req_t *r, const char *detail)
 {
     http_add_header(r, "WWW-Authenticate", "Bearer");
-    http_error(r, 401, "unauthorised", "Not signed in", detail);
+    http_fail(r, PROBLEM_UNAUTHORISED, "%s", detail);
 }
 
 int session_resolve(req_t *r)
@@ -96,8 +96,7 @@ bool session_csrf_ok(req_t *r)
                 !strcmp(r->method, "OPTIONS");
     if (r->caller.via_cookie && !safe &&
         !auth_csrf_equal(r->caller.csrf_token, http_header(r, "X-CSRF-Token"))) {
-        http_error(r, 403, "csrf", "Missing or wrong CSRF token",
-                   "Requests signed in by cookie must send the X-CSRF-Token header.");
+        http_fail(r, PROBLEM_CSRF, "Requests signed in by cookie must send the X-CSRF-Token header.");
         return false;
     }
     return true;
@@ -109,7 +108,7 @@ static db_stmt_t q_feed_owner = DB_STMT("session_feed_owner", true,
 
 static void no_feed(req_t *r)
 {
-    http_error(r, 404, "not-found", "Not found", "There is no feed at this address.");
+    http_fail(r, PROBLEM_NOT_FOUND, "There is no feed at this address.");
 }
 
 bool session_feed_token(req_t *r, const char *name, const char *suffix)

@@ -49,10 +49,9 @@ static void long_detail_is_truncated_not_overflowed(void **state)
     char big[2000];
     memset(big, 'x', sizeof big - 1);
     big[sizeof big - 1] = '\0';
-    problem_set(&p, 400, big, big, "%s", big);
+    assert_int_equal(problem_fail(&p, PROBLEM_MALFORMED, "%s", big), -PROBLEM_MALFORMED);
     assert_int_equal(strlen(p.detail), sizeof p.detail - 1);
-    assert_int_equal(strlen(p.type), sizeof p.type - 1);
-    assert_int_equal(strlen(p.title), sizeof p.title - 1);
+    assert_string_equal(p.type, "malformed");
     problem_clear(&p);
 }
 
@@ -90,7 +89,7 @@ static void explicit_status_survives_finish(void **state)
     problem_fail(&p, PROBLEM_BAD_QUERY, "limit must be 1 to 100.");
     problem_finish_validation(&p);
     assert_int_equal(p.status, 400);
-    assert_true(problem_has_fields(&p)); /* problem_set keeps field errors */
+    assert_true(problem_has_fields(&p)); /* problem_fail keeps field errors */
     problem_clear(&p);
 }
 
@@ -114,16 +113,15 @@ static void json_shape(void **state)
     json_decref(j);
     problem_clear(&p);
 
-    /* no detail, no errors: both keys absent; empty type/title get defaults
-     * (only the old string form can make them; TO REMOVE with it) */
+    /* no detail, no errors: both keys absent */
     problem_init(&p);
-    problem_set(&p, 500, "", "", NULL);
+    problem_fail(&p, PROBLEM_INTERNAL, NULL);
     j = problem_to_json(&p);
     assert_null(json_object_get(j, "detail"));
     assert_null(json_object_get(j, "errors"));
     assert_string_equal(json_string_value(json_object_get(j, "type")),
-                        "https://purposed.dev/problems/error");
-    assert_string_equal(json_string_value(json_object_get(j, "title")), "Error");
+                        "https://purposed.dev/problems/internal");
+    assert_string_equal(json_string_value(json_object_get(j, "title")), "Internal error");
     json_decref(j);
     problem_clear(&p);
 }
@@ -252,22 +250,6 @@ static void extensions_add_members_but_never_replace_the_core(void **state)
     assert_null(p.extensions);
 }
 
-static void the_old_string_form_answers_the_catalogue(void **state)
-{
-    (void)state;
-    /* TO REMOVE with problem_set: a known (slug, status) takes the
-     * catalogue's code and title, whatever title the caller wrote */
-    problem_t p;
-    problem_init(&p);
-    problem_set(&p, 413, "too-large", "Request body too large", "d");
-    assert_int_equal(p.code, PROBLEM_TOO_LARGE);
-    assert_string_equal(p.title, problem_kind(PROBLEM_TOO_LARGE)->title);
-    problem_set(&p, 400, "no-such-type", "Own title", NULL);
-    assert_int_equal(p.code, PROBLEM_NONE);
-    assert_string_equal(p.title, "Own title");
-    problem_clear(&p);
-}
-
 /* The OpenAPI document (static/openapi.json, written by scripts/openapi.mjs
  * from lib/problems.def) lists exactly the catalogue this library was built
  * with: type, status and title, in order. */
@@ -318,7 +300,6 @@ int main(void)
         cmocka_unit_test(every_code_answers_its_catalogue_line),
         cmocka_unit_test(fail_keeps_fields_and_tolerates_bad_input),
         cmocka_unit_test(extensions_add_members_but_never_replace_the_core),
-        cmocka_unit_test(the_old_string_form_answers_the_catalogue),
         cmocka_unit_test(openapi_lists_the_catalogue),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
