@@ -239,7 +239,7 @@ static void page_reply(req_t *r, page_t *pg)
     char *tmpl = read_template(&len);
     if (!tmpl) {
         page_free(pg);
-        reply_problem(r, PROBLEM_NOT_FOUND, "The web interface is not installed.");
+        http_fail(r, PROBLEM_NOT_FOUND, "The web interface is not installed.");
         return;
     }
     strbuf_t head, out, main;
@@ -265,7 +265,7 @@ static void page_reply(req_t *r, page_t *pg)
     size_t n = 0;
     char *body = strbuf_detach(&out, &n);
     if (!body) {
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     http_add_header(r, "Cache-Control", "no-cache");
@@ -352,7 +352,7 @@ static json_t *load_json(req_t *r, db_stmt_t *st, const char *param, bool *missi
     json_error_t err;
     json_t *j = json_loads(PQgetvalue(res, 0, 0), 0, &err);
     PQclear(res);
-    if (!j) reply_problem(r, PROBLEM_INTERNAL, NULL);
+    if (!j) http_fail(r, PROBLEM_INTERNAL, NULL);
     return j;
 }
 
@@ -1205,7 +1205,7 @@ static void xml_reply(req_t *r, strbuf_t *b, bool links_from_request)
     size_t n = 0;
     char *body = strbuf_detach(b, &n);
     if (!body) {
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     feeds_cache_control(r, links_from_request, 3600);
@@ -1325,7 +1325,7 @@ void pages_robots(req_t *r)
     size_t n = 0;
     char *body = strbuf_detach(&b, &n);
     if (!body) {
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     feeds_cache_control(r, from_request, 3600);

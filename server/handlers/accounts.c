@@ -53,7 +53,7 @@ static account_op_t *account_op_new(req_t *r)
 {
     account_op_t *op = calloc(1, sizeof *op);
     if (!op) {
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return NULL;
     }
     http_client_address(r, op->address, sizeof op->address);
@@ -222,7 +222,7 @@ static account_op_t *read_credentials(req_t *r, bool signup)
     json_decref(body);
     if (!c->password || (name && !c->display_name)) {
         account_op_free(c);
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return NULL;
     }
     return c;
@@ -244,7 +244,7 @@ static void create_account_slow(req_t *r)
     account_op_t *c = r->ctx;
     char hash[crypto_pwhash_STRBYTES];
     if (auth_password_hash(c->password, hash) != 0) {
-        reply_problem(r, PROBLEM_UNAVAILABLE, "Could not hash the password now.");
+        http_fail(r, PROBLEM_UNAVAILABLE, "Could not hash the password now.");
         return;
     }
     char token[AUTH_TOKEN_TEXT], token_hash[AUTH_HASH_HEX];
@@ -314,7 +314,7 @@ static db_stmt_t q_insert_session = DB_STMT("session_insert", false,
 static void bad_credentials(req_t *r)
 {
     http_add_header(r, "WWW-Authenticate", "Bearer");
-    reply_problem(r, PROBLEM_BAD_CREDENTIALS, "The email or the password is not right.");
+    http_fail(r, PROBLEM_BAD_CREDENTIALS, "The email or the password is not right.");
 }
 
 /* The stored hash was made with other limits than the daemon's: replace it
@@ -486,14 +486,14 @@ static bool verify_current(req_t *r, account_op_t *op, const char *field)
     if (PQntuples(res) != 1) {
         PQclear(res);
         http_add_header(r, "WWW-Authenticate", "Bearer");
-        reply_problem(r, PROBLEM_UNAUTHORISED, "The account no longer exists.");
+        http_fail(r, PROBLEM_UNAUTHORISED, "The account no longer exists.");
         return false;
     }
     snprintf(op->account_email, sizeof op->account_email, "%s", PQgetvalue(res, 0, 1));
     char *stored = strdup(PQgetvalue(res, 0, 0));
     PQclear(res);
     if (!stored) {
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return false;
     }
     if (!throttle_reserve(r, op->account_email, op->address, op->attempt)) {
@@ -570,8 +570,8 @@ static void update_account_finish(req_t *r, const char *new_hash)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        reply_problem(r, PROBLEM_PRECONDITION_FAILED,
-                      "If-Match does not name the current version; read the account again.");
+        http_fail(r, PROBLEM_PRECONDITION_FAILED,
+                  "If-Match does not name the current version; read the account again.");
         return;
     }
     set_etag(r, PQgetvalue(res, 0, 0));
@@ -588,7 +588,7 @@ static void update_account_slow(req_t *r)
     }
     char hash[crypto_pwhash_STRBYTES];
     if (auth_password_hash(op->new_password, hash) != 0) {
-        reply_problem(r, PROBLEM_UNAVAILABLE, "Could not hash the password now.");
+        http_fail(r, PROBLEM_UNAVAILABLE, "Could not hash the password now.");
         return;
     }
     update_account_finish(r, hash);
@@ -628,7 +628,7 @@ void handle_account_update(req_t *r)
     json_decref(body);
     if ((name && !op->display_name) || (new_password && !op->new_password) ||
         (current && !op->password)) {
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     /* A given current password is always checked, on the slow pool. */
@@ -738,7 +738,7 @@ void handle_account_delete(req_t *r)
     r->ctx = op;
     r->ctx_free = account_op_free;
     if (!op->password) {
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     http_defer(r, delete_account_slow);

@@ -108,8 +108,8 @@ void handle_agent_put(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        reply_problem(r, PROBLEM_PRECONDITION_FAILED,
-                      "If-Match does not name the current version; read the agent again.");
+        http_fail(r, PROBLEM_PRECONDITION_FAILED,
+                  "If-Match does not name the current version; read the agent again.");
         return;
     }
     set_etag(r, PQgetvalue(res, 0, 0));
@@ -125,8 +125,8 @@ static db_stmt_t q_agent_own = DB_STMT("agent_own", true,
 /* PROBLEM_NOT_FOUND (reading one's profile) or PROBLEM_NO_AGENT (acting as one). */
 static void no_agent(req_t *r, problem_code_t code)
 {
-    reply_problem(r, code, "You have no agent profile yet: create your agent profile first with"
-                           " PUT /api/v1/me/agent.");
+    http_fail(r, code, "You have no agent profile yet: create your agent profile first with"
+                       " PUT /api/v1/me/agent.");
 }
 
 void handle_agent_get_own(req_t *r)
@@ -276,7 +276,7 @@ void handle_agent_purposes_put(req_t *r)
     char *items_json = json_dumps(items, JSON_COMPACT);
     json_decref(items);
     if (!items_json) {
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     /* Lock the agent row first: two concurrent replacements run one after
@@ -389,7 +389,7 @@ void handle_agent_get(req_t *r)
 {
     const char *handle = http_param(r, 0);
     if (!validate_slug(handle)) {
-        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such agent.");
+        http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such agent.");
         return;
     }
     /* hidden by a moderator: the agent itself and moderators see it */
@@ -406,7 +406,7 @@ void handle_agent_get(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such agent.");
+        http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such agent.");
         return;
     }
     set_etag(r, PQgetvalue(res, 0, 0));

@@ -65,7 +65,7 @@
 
 static void reply_nothing_here(req_t *r)
 {
-    reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such agreement.");
+    http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such agreement.");
 }
 
 static void bad_query(req_t *r, const char *field, const char *message)
@@ -209,7 +209,7 @@ static void reply_agreement(req_t *r, int status, PGresult *res, agreement_side_
         free(more);
         free(wtext);
         PQclear(res);
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     /* what depends on the caller, after the representation's members */
@@ -477,9 +477,9 @@ void handle_agreement_create(req_t *r)
             problem_clear(&p);
             terms_input_free(&t);
             json_decref(body);
-            reply_problem(r, PROBLEM_FORBIDDEN,
-                          "Only the agent or a member of the organisation may propose this "
-                          "agreement.");
+            http_fail(r, PROBLEM_FORBIDDEN,
+                      "Only the agent or a member of the organisation may propose this "
+                      "agreement.");
             return;
         } else {
             if (handle && !agent_known) problem_field(&p, "agent", "no such agent");
@@ -738,8 +738,8 @@ void handle_agreement_patch(req_t *r)
         !t.terms && !t.rewards && !t.starts_on && !t.review_on_present) {
         terms_input_free(&t);
         json_decref(body);
-        reply_problem(r, PROBLEM_VALIDATION,
-                      "Give at least one field of the terms to propose new terms.");
+        http_fail(r, PROBLEM_VALIDATION,
+                  "Give at least one field of the terms to propose new terms.");
         return;
     }
     if ((t.purposes && check_purposes(t.purposes, "purposes", &p) != 0) || problem_has_fields(&p)) {
@@ -980,8 +980,8 @@ void handle_my_portfolio(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        reply_problem(r, PROBLEM_NOT_FOUND,
-                      "You have no agent profile yet: create it with PUT /api/v1/me/agent.");
+        http_fail(r, PROBLEM_NOT_FOUND,
+                  "You have no agent profile yet: create it with PUT /api/v1/me/agent.");
         return;
     }
     reply_row_json(r, 200, res, 0);

@@ -1,7 +1,6 @@
 /* common: shared handler helpers. */
 #include "common.h"
 
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,35 +9,18 @@
 #include "db.h"
 #include "jsontext.h"
 
-void reply_problem(req_t *r, problem_code_t code, const char *detail_fmt, ...)
-{
-    problem_t p;
-    problem_init(&p);
-    if (detail_fmt) {
-        char detail[sizeof p.detail];
-        va_list ap;
-        va_start(ap, detail_fmt);
-        vsnprintf(detail, sizeof detail, detail_fmt, ap);
-        va_end(ap);
-        problem_fail(&p, code, "%s", detail);
-    } else {
-        problem_fail(&p, code, NULL);
-    }
-    http_reply_problem(r, &p);
-}
-
 void reply_row_json(req_t *r, int status, PGresult *res, int col)
 {
     if (!res || PQntuples(res) < 1 || PQgetisnull(res, 0, col)) {
         if (res) PQclear(res);
-        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such item.");
+        http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such item.");
         return;
     }
     size_t len = (size_t)PQgetlength(res, 0, col);
     char *body = malloc(len + 1);
     if (!body) {
         PQclear(res);
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     len = jsontext_compact(body, PQgetvalue(res, 0, col), len);
@@ -121,8 +103,8 @@ int patch_outcome(req_t *r, PGresult *res, const char *what)
     bool changed = !PQgetisnull(res, 0, 0);
     PQclear(res);
     if (changed) return 0;
-    reply_problem(r, PROBLEM_PRECONDITION_FAILED,
-                  "The %s changed since you read it; read it again.", what);
+    http_fail(r, PROBLEM_PRECONDITION_FAILED,
+              "The %s changed since you read it; read it again.", what);
     return -PROBLEM_PRECONDITION_FAILED;
 }
 

@@ -5,9 +5,9 @@
  * A handler answers a problem in one way: a problem_t it collected (field
  * errors, a problem a lib function filled) goes out with
  * http_reply_problem(r, &p); a problem it has just found with
- * reply_problem(r, PROBLEM_<CODE>, detail...). Helpers that may answer
- * return 0 when the handler may go on and a negative code when they have
- * answered. */
+ * http_fail(r, PROBLEM_<CODE>, detail...) (server/http.h). Helpers that may
+ * answer return 0 when the handler may go on and a negative code when they
+ * have answered. */
 #ifndef PURPOSED_HANDLERS_COMMON_H
 #define PURPOSED_HANDLERS_COMMON_H
 
@@ -16,10 +16,9 @@
 
 #include "http.h"
 
-/* Reply with the catalogue's problem code (lib/problems.def) and a
- * printf-style detail (NULL: none). */
-void reply_problem(req_t *r, problem_code_t code, const char *detail_fmt, ...)
-    __attribute__((format(printf, 3, 4)));
+/* The old name of http_fail, left for handlers/credentials.c (another
+ * branch is changing it); remove it once that file says http_fail. */
+#define reply_problem http_fail
 /* Reply with the JSON text in column col of row 0 (a representation of
  * migrations/R__representations.sql), compacted; 404 when there is no row.
  * Clears res. */

@@ -147,8 +147,8 @@ static db_stmt_t q_verify_again = DB_STMT("email_verify_resend", false,
 void handle_email_verification_resend(req_t *r)
 {
     if (r->caller.email_verified) {
-        reply_problem(r, PROBLEM_ALREADY_VERIFIED,
-                      "This account's email address is confirmed; there is nothing to send.");
+        http_fail(r, PROBLEM_ALREADY_VERIFIED,
+                  "This account's email address is confirmed; there is nothing to send.");
         return;
     }
     char scope[48];
@@ -168,8 +168,8 @@ void handle_email_verification_resend(req_t *r)
     }
     if (PQntuples(res) != 1) { /* verified meanwhile */
         PQclear(res);
-        reply_problem(r, PROBLEM_ALREADY_VERIFIED,
-                      "This account's email address is confirmed; there is nothing to send.");
+        http_fail(r, PROBLEM_ALREADY_VERIFIED,
+                  "This account's email address is confirmed; there is nothing to send.");
         return;
     }
     reply_row_json(r, 202, res, 0);
@@ -284,7 +284,7 @@ static void reset_complete_slow(req_t *r)
     reset_op_t *op = r->ctx;
     char hash[crypto_pwhash_STRBYTES];
     if (auth_password_hash(op->password, hash) != 0) {
-        reply_problem(r, PROBLEM_UNAVAILABLE, "Could not hash the password now.");
+        http_fail(r, PROBLEM_UNAVAILABLE, "Could not hash the password now.");
         return;
     }
     const char *params[2] = {op->hash, hash};
@@ -323,7 +323,7 @@ void handle_password_reset_complete(req_t *r)
     if (!op || !(op->password = strdup(password))) {
         free(op);
         json_decref(body);
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     r->ctx = op;

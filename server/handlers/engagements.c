@@ -175,7 +175,7 @@ static void reply_engagement_from(req_t *r, int status, db_stmt_t *st, const cha
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such engagement.");
+        http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such engagement.");
         return;
     }
     set_etag(r, PQgetvalue(res, 0, 0));

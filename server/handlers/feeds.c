@@ -159,16 +159,16 @@ static json_t *load_feed(req_t *r, const feed_req_t *f)
     json_t *doc = json_loads(PQgetvalue(res, 0, 0), 0, NULL);
     PQclear(res);
     if (!doc) {
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return NULL;
     }
     if (!json_is_true(json_object_get(doc, "organisation_found")) ||
         !json_is_true(json_object_get(doc, "purpose_found"))) {
         json_decref(doc);
-        reply_problem(r, PROBLEM_NO_SUCH_ITEM,
-                      f->organisation && f->purpose ? "No such organisation or purpose."
-                      : f->organisation             ? "No such organisation."
-                                                    : "No such purpose.");
+        http_fail(r, PROBLEM_NO_SUCH_ITEM,
+                  f->organisation && f->purpose ? "No such organisation or purpose."
+                  : f->organisation             ? "No such organisation."
+                                                : "No such purpose.");
         return NULL;
     }
     return doc;
@@ -212,7 +212,7 @@ static void reply_feed(req_t *r, const feed_req_t *f, const json_t *doc, const c
                        char *body, size_t len)
 {
     if (!body) {
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     unsigned char hash[16];

@@ -28,7 +28,7 @@ static db_stmt_t q_unfollow = DB_STMT("follow_delete", false,
 
 static void no_organisation(req_t *r)
 {
-    reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such organisation.");
+    http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such organisation.");
 }
 
 /* Follow or unfollow: 204 either way, and again (idempotent). */
@@ -55,9 +55,9 @@ static void follow_change(req_t *r, db_stmt_t *st)
         return;
     }
     if (!agent) {
-        reply_problem(r, PROBLEM_NO_AGENT,
-                      "Only agents follow organisations: create your agent profile first with PUT "
-                      "/api/v1/me/agent.");
+        http_fail(r, PROBLEM_NO_AGENT,
+                  "Only agents follow organisations: create your agent profile first with PUT "
+                  "/api/v1/me/agent.");
         return;
     }
     http_reply_empty(r, 204);

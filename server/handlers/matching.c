@@ -57,7 +57,7 @@ static const match_index_t *acquire_index(req_t *r)
     problem_t p;
     problem_init(&p);
     if (match_service_start(http_config->database_url) != 0) {
-        reply_problem(r, PROBLEM_UNAVAILABLE, "The matcher could not start.");
+        http_fail(r, PROBLEM_UNAVAILABLE, "The matcher could not start.");
         return NULL;
     }
     const match_index_t *ix = match_service_acquire(MATCH_WAIT_MS, &p);
@@ -87,7 +87,7 @@ static void reply_hits(req_t *r, db_stmt_t *st, const char *key, match_hit_t *hi
     if (!res) {
         match_hits_clear(hits, (size_t)n);
         if (p.status) http_reply_problem(r, &p);
-        else reply_problem(r, PROBLEM_INTERNAL, NULL);
+        else http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     strbuf_t b = STRBUF_INIT;
@@ -124,7 +124,7 @@ static void reply_hits(req_t *r, db_stmt_t *st, const char *key, match_hit_t *hi
     char *text = strbuf_detach(&b, &len);
     if (!text || lost) {
         free(text);
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     page_reply_items(r, text, len);
@@ -132,7 +132,7 @@ static void reply_hits(req_t *r, db_stmt_t *st, const char *key, match_hit_t *hi
 
 static void matches_failed(req_t *r)
 {
-    reply_problem(r, PROBLEM_INTERNAL, "The matches could not be computed.");
+    http_fail(r, PROBLEM_INTERNAL, "The matches could not be computed.");
 }
 
 void handle_my_matches(req_t *r)
@@ -149,8 +149,8 @@ void handle_my_matches(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        reply_problem(r, PROBLEM_NOT_FOUND,
-                      "Matches are for agents: create your profile first (PUT /api/v1/me/agent).");
+        http_fail(r, PROBLEM_NOT_FOUND,
+                  "Matches are for agents: create your profile first (PUT /api/v1/me/agent).");
         return;
     }
     match_agent_row_t row;
@@ -188,7 +188,7 @@ void handle_engagement_matches(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such engagement.");
+        http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such engagement.");
         return;
     }
     match_engagement_row_t row;

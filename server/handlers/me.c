@@ -55,7 +55,7 @@ void handle_my_notification_feed_create(req_t *r)
     char token[AUTH_TOKEN_TEXT], hash[AUTH_HASH_HEX];
     auth_token_new(token);
     if (auth_token_hash(token, hash) != 0) {
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     const char *params[2] = {r->caller.account_id_text, hash};
@@ -71,7 +71,7 @@ void handle_my_notification_feed_create(req_t *r)
     json_t *body = json_pack("{s:s, s:s}", "url", url, "created_at", PQgetvalue(res, 0, 0));
     PQclear(res);
     if (!body) {
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     http_add_header(r, "Location", url);
@@ -111,7 +111,7 @@ static db_stmt_t q_feed_items = DB_STMT("me_notification_feed_items", true,
 
 static void feed_not_found(req_t *r)
 {
-    reply_problem(r, PROBLEM_NOT_FOUND, "There is no feed at this address.");
+    http_fail(r, PROBLEM_NOT_FOUND, "There is no feed at this address.");
 }
 
 static void feed_element(strbuf_t *b, const char *name, const char *text)
@@ -229,7 +229,7 @@ void handle_notification_feed_atom(req_t *r)
     size_t text_len;
     char *text = strbuf_detach(&b, &text_len);
     if (!text) {
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     /* a secret address: never kept by shared caches (whatever its links

@@ -87,13 +87,13 @@ void handle_report_create(req_t *r)
     }
     if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
         PQclear(res);
-        reply_problem(r, PROBLEM_NOT_FOUND, "There is no such thing to report.");
+        http_fail(r, PROBLEM_NOT_FOUND, "There is no such thing to report.");
         return;
     }
     if (PQgetisnull(res, 0, 1)) {
         PQclear(res);
-        reply_problem(r, PROBLEM_CONFLICT,
-                      "You reported this already; moderators have your report.");
+        http_fail(r, PROBLEM_CONFLICT,
+                  "You reported this already; moderators have your report.");
         return;
     }
     reply_row_json(r, 201, res, 1);
@@ -253,8 +253,8 @@ void handle_moderation_act(req_t *r)
     PQclear(res);
     if (!sid[0]) {
         json_decref(body);
-        reply_problem(r, PROBLEM_NOT_FOUND,
-                      "%s", by_case ? "No such case." : "There is no such thing to act on.");
+        http_fail(r, PROBLEM_NOT_FOUND,
+                  "%s", by_case ? "No such case." : "There is no such thing to act on.");
         return;
     }
     if (strcmp(action, "suspend") == 0 && strcmp(kind, "account") == 0 &&
@@ -298,9 +298,9 @@ void handle_moderation_act(req_t *r)
     } else if (conflict) {
         char d[220];
         snprintf(d, sizeof d, "Nothing done: %s.", detail);
-        reply_problem(r, PROBLEM_CONFLICT, "%s", d);
+        http_fail(r, PROBLEM_CONFLICT, "%s", d);
     } else {
-        reply_problem(r, PROBLEM_NOT_FOUND, "There is no such thing to act on.");
+        http_fail(r, PROBLEM_NOT_FOUND, "There is no such thing to act on.");
     }
 }
 
@@ -387,7 +387,7 @@ void handle_instance_role_put(req_t *r)
     }
     if (!authz_role_change_allows(r->instance_role, strcmp(idt, r->caller.account_id_text) == 0)) {
         json_decref(body);
-        reply_problem(r, PROBLEM_FORBIDDEN, "Nobody changes their own instance role.");
+        http_fail(r, PROBLEM_FORBIDDEN, "Nobody changes their own instance role.");
         return;
     }
     const char *params[3] = {idt, role, r->caller.account_id_text};
@@ -399,7 +399,7 @@ void handle_instance_role_put(req_t *r)
     }
     if (PQntuples(res) == 0) {
         PQclear(res);
-        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such account.");
+        http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such account.");
         return;
     }
     reply_row_json(r, 200, res, 0);
@@ -420,7 +420,7 @@ void handle_instance_role_delete(req_t *r)
     char idt[24];
     if (!http_path_id(r, 0, &id, idt, sizeof idt)) return;
     if (!authz_role_change_allows(r->instance_role, strcmp(idt, r->caller.account_id_text) == 0)) {
-        reply_problem(r, PROBLEM_FORBIDDEN, "Nobody changes their own instance role.");
+        http_fail(r, PROBLEM_FORBIDDEN, "Nobody changes their own instance role.");
         return;
     }
     const char *params[2] = {idt, r->caller.account_id_text};
@@ -434,7 +434,7 @@ void handle_instance_role_delete(req_t *r)
     bool gone = strcmp(PQgetvalue(res, 0, 0), "0") != 0;
     PQclear(res);
     if (!gone) {
-        reply_problem(r, PROBLEM_NOT_FOUND, "This account holds no instance role.");
+        http_fail(r, PROBLEM_NOT_FOUND, "This account holds no instance role.");
         return;
     }
     http_reply_empty(r, 204);
@@ -498,11 +498,11 @@ void handle_my_moderation_appeal(req_t *r)
     bool written = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
     PQclear(res);
     if (!mine) {
-        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such action concerns you.");
+        http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such action concerns you.");
         return;
     }
     if (!written) {
-        reply_problem(r, PROBLEM_CONFLICT, "An action is appealed once.");
+        http_fail(r, PROBLEM_CONFLICT, "An action is appealed once.");
         return;
     }
     const char *np[1] = {idt};

@@ -138,7 +138,7 @@ void handle_metrics(req_t *r)
     size_t len;
     char *text = strbuf_detach(&b, &len);
     if (!text) {
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     http_reply_text(r, 200, "text/plain; version=0.0.4; charset=utf-8", text, len);
@@ -150,7 +150,7 @@ void handle_openapi(req_t *r)
     snprintf(path, sizeof path, "%s/openapi.json", http_config->static_dir);
     FILE *f = fopen(path, "rb");
     if (!f) {
-        reply_problem(r, PROBLEM_NOT_FOUND, "The OpenAPI document is missing.");
+        http_fail(r, PROBLEM_NOT_FOUND, "The OpenAPI document is missing.");
         return;
     }
     fseek(f, 0, SEEK_END);
@@ -160,7 +160,7 @@ void handle_openapi(req_t *r)
     if (!buf || fread(buf, 1, (size_t)n, f) != (size_t)n) {
         free(buf);
         fclose(f);
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     fclose(f);

@@ -18,7 +18,7 @@
 
 static void not_found(req_t *r)
 {
-    reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such organisation.");
+    http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such organisation.");
 }
 
 /* The {slug} path parameter; false with 404 set when it cannot be a slug. */
@@ -456,7 +456,7 @@ void handle_invitation_accept(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        reply_problem(r, PROBLEM_NOT_FOUND, "No invitation to this organisation.");
+        http_fail(r, PROBLEM_NOT_FOUND, "No invitation to this organisation.");
         return;
     }
     char location[160];
@@ -484,7 +484,7 @@ void handle_invitation_decline(req_t *r)
     bool declined = strcmp(PQcmdTuples(res), "0") != 0;
     PQclear(res);
     if (!declined) {
-        reply_problem(r, PROBLEM_NOT_FOUND, "No invitation to this organisation.");
+        http_fail(r, PROBLEM_NOT_FOUND, "No invitation to this organisation.");
         return;
     }
     http_reply_empty(r, 204);
@@ -513,8 +513,8 @@ void handle_member_remove(req_t *r)
     problem_t p;
     problem_init(&p);
     if (!authz_member_removal_allows(org.role, account == r->caller.account_id)) {
-        reply_problem(r, PROBLEM_FORBIDDEN,
-                      "Only an owner may remove other members; members may remove themselves.");
+        http_fail(r, PROBLEM_FORBIDDEN,
+                  "Only an owner may remove other members; members may remove themselves.");
         return;
     }
     const char *params[2] = {org.id, account_text};
@@ -527,12 +527,12 @@ void handle_member_remove(req_t *r)
     bool removed = strcmp(PQgetvalue(res, 0, 1), "0") != 0;
     PQclear(res);
     if (!member) {
-        reply_problem(r, PROBLEM_NOT_FOUND, "This account is not a member.");
+        http_fail(r, PROBLEM_NOT_FOUND, "This account is not a member.");
         return;
     }
     if (!removed) {
-        reply_problem(r, PROBLEM_LAST_OWNER,
-                      "The organisation needs an owner: add another owner first.");
+        http_fail(r, PROBLEM_LAST_OWNER,
+                  "The organisation needs an owner: add another owner first.");
         return;
     }
     http_reply_empty(r, 204);

@@ -26,7 +26,7 @@ bool page_begin(req_t *r, page_t *pg, const char *tag, const char *kinds)
     pg->kinds = kinds;
     pg->nkeys = (int)strlen(kinds);
     if (pg->nkeys > PAGE_MAX_KEYS) {
-        reply_problem(r, PROBLEM_INTERNAL, "A list has too many cursor keys.");
+        http_fail(r, PROBLEM_INTERNAL, "A list has too many cursor keys.");
         return false;
     }
     if (!http_limit(r, &pg->limit)) return false;
@@ -92,7 +92,7 @@ static void reply_envelope(req_t *r, const char *items, size_t len, const char *
                  (extra ? strlen(extra) + 1 : 0) + 2;
     char *body = malloc(cap);
     if (!body) {
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     size_t o = 0;
@@ -129,7 +129,7 @@ void page_reply_more(req_t *r, const page_t *pg, PGresult *res, const char *extr
     char **mores = more && rows ? calloc((size_t)rows, sizeof *mores) : NULL;
     if (more && rows && !mores) {
         PQclear(res);
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     for (int i = 0; i < rows && n <= pg->limit; i++) {
@@ -152,7 +152,7 @@ void page_reply_more(req_t *r, const page_t *pg, PGresult *res, const char *extr
         if (!cursor || strlen(cursor) > CURSOR_MAX_LEN) {
             free(cursor);
             PQclear(res);
-            reply_problem(r, PROBLEM_INTERNAL, "Could not make the next cursor.");
+            http_fail(r, PROBLEM_INTERNAL, "Could not make the next cursor.");
             return;
         }
     }
@@ -162,7 +162,7 @@ void page_reply_more(req_t *r, const page_t *pg, PGresult *res, const char *extr
         for (int i = 0; mores && i < rows; i++) free(mores[i]);
         free(mores);
         PQclear(res);
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     size_t o = 0;

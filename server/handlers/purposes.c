@@ -84,7 +84,7 @@ void handle_purpose_get(req_t *r)
 {
     const char *slug = http_param(r, 0);
     if (!validate_slug(slug)) {
-        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such purpose.");
+        http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such purpose.");
         return;
     }
     bool moderator = false;
@@ -100,7 +100,7 @@ void handle_purpose_get(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such purpose.");
+        http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such purpose.");
         return;
     }
     reply_row_json(r, 200, res, 0);
