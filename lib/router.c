@@ -51,7 +51,7 @@ int router_match(const route_t *routes, size_t n, const char *method, const char
                 memcpy(m->params[k], tmp.params[k], strlen(tmp.params[k]) + 1);
             m->nparams = tmp.nparams;
             m->route = &routes[i];
-            return 200;
+            return 0;
         }
         if (!path_known) m->allow[0] = '\0';
         path_known = true;
@@ -63,5 +63,5 @@ int router_match(const route_t *routes, size_t n, const char *method, const char
                      strcmp(meth, "GET") == 0 ? ", HEAD" : "");
         }
     }
-    return path_known ? 405 : 404;
+    return path_known ? -PROBLEM_METHOD_NOT_ALLOWED : -PROBLEM_NOT_FOUND;
 }

@@ -5,6 +5,8 @@
 
 #include <stddef.h>
 
+#include "problem.h"
+
 #define ROUTER_MAX_PARAMS 4
 #define ROUTER_MAX_PARAM_LEN 200
 
@@ -23,8 +25,9 @@ typedef struct route_match {
     char allow[160];      /* on 405: "GET, HEAD, PATCH" */
 } route_match_t;
 
-/* Returns 200 (found), 404 (no pattern matches the path) or 405 (the path
- * matches but not with this method; m->allow lists the methods). */
+/* 0: found (m->route, m->params); -PROBLEM_NOT_FOUND: no pattern matches
+ * the path; -PROBLEM_METHOD_NOT_ALLOWED: the path matches but not with this
+ * method (m->allow lists the methods). */
 int router_match(const route_t *routes, size_t n, const char *method, const char *path,
                  route_match_t *m);
 

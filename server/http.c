@@ -100,19 +100,17 @@ const char *http_client_address(const req_t *r, char *buf, size_t cap)
     return buf;
 }
 
-bool http_path_id(req_t *r, int i, long long *out, char *text, size_t cap)
+int http_param_id(req_t *r, int i, long long *out, char *text, size_t cap)
 {
     const char *s = http_param(r, i);
     char *end = NULL;
     errno = 0;
     long long v = strtoll(s, &end, 10);
-    if (errno || end == s || *end || v < 1 || s[0] == '+' || s[0] == '0') {
-        http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such item: ids are positive whole numbers.");
-        return false;
-    }
+    if (errno || end == s || *end || v < 1 || s[0] == '+' || s[0] == '0')
+        return http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such item: ids are positive whole numbers.");
     *out = v;
     snprintf(text, cap, "%lld", v);
-    return true;
+    return 0;
 }
 
 json_t *http_take_body(req_t *r)
@@ -122,18 +120,15 @@ json_t *http_take_body(req_t *r)
     return j;
 }
 
-bool http_limit(req_t *r, int *limit)
+int http_query_limit(req_t *r, int *limit)
 {
-    if (query_int(http_query(r, "limit"), 1, 100, 20, limit) != 0) {
-        *limit = 20;
-        problem_t p;
-        problem_init(&p);
-        problem_field(&p, "limit", "must be an integer from 1 to 100");
-        problem_fail(&p, PROBLEM_BAD_QUERY, "limit must be 1 to 100.");
-        http_reply_problem(r, &p);
-        return false;
-    }
-    return true;
+    if (query_int(http_query(r, "limit"), 1, 100, 20, limit) == 0) return 0;
+    *limit = 20;
+    problem_t p;
+    problem_init(&p);
+    problem_field(&p, "limit", "must be an integer from 1 to 100");
+    problem_fail(&p, PROBLEM_BAD_QUERY, "limit must be 1 to 100.");
+    return http_reply_problem(r, &p);
 }
 
 /* ---------- setting the response ---------- */
@@ -180,10 +175,11 @@ void http_reply_file(req_t *r, int status, const char *content_type, int fd, uin
     r->responded = true;
 }
 
-void http_reply_problem(req_t *r, problem_t *p)
+int http_reply_problem(req_t *r, problem_t *p)
 {
     if (p->status == 0) problem_finish_validation(p);
     if (p->status == 0) problem_fail(p, PROBLEM_INTERNAL, NULL);
+    int rc = problem_rc(p);
     json_t *body = problem_to_json(p);
     char *s = json_dumps(body, JSON_COMPACT | JSON_PRESERVE_ORDER);
     json_decref(body);
@@ -197,28 +193,27 @@ void http_reply_problem(req_t *r, problem_t *p)
     problem_clear(p);
     if (!s) {
         http_reply_text(r, 500, "application/problem+json", NULL, 0);
-        return;
+        return -PROBLEM_INTERNAL;
     }
     http_reply_text(r, status, "application/problem+json", s, strlen(s));
+    return rc;
 }
 
 int http_fail(req_t *r, problem_code_t code, const char *detail_fmt, ...)
 {
     problem_t p;
     problem_init(&p);
-    int rc;
     if (detail_fmt) {
         char detail[sizeof p.detail];
         va_list ap;
         va_start(ap, detail_fmt);
         vsnprintf(detail, sizeof detail, detail_fmt, ap);
         va_end(ap);
-        rc = problem_fail(&p, code, "%s", detail);
+        problem_fail(&p, code, "%s", detail);
     } else {
-        rc = problem_fail(&p, code, NULL);
+        problem_fail(&p, code, NULL);
     }
-    http_reply_problem(r, &p);
-    return rc;
+    return http_reply_problem(r, &p);
 }
 
 void http_add_header(req_t *r, const char *name, const char *value)

@@ -132,15 +132,25 @@ const char *http_param(const req_t *r, int i);
 const char *http_query(const req_t *r, const char *key);
 const char *http_header(const req_t *r, const char *name);
 const char *http_client_address(const req_t *r, char *buf, size_t cap);
+/* Return values (docs/architecture.md, "Errors and return values"): a
+ * function that may answer the request -- a pipeline stage, a reader of the
+ * request below, a handler's helper -- returns 0 when the request goes on
+ * and a negative value when it has answered: -PROBLEM_<CODE> when the answer
+ * is that problem (what http_fail returns), HTTP_ANSWERED when it is no
+ * problem (an Idempotency-Key replay, a stored answer). Test with `< 0`. */
+#define HTTP_ANSWERED (-(int)PROBLEM_COUNT)
+
 /* The path's i-th {param} as a positive integer id written canonically
- * ("7", never "007" or "+7"): into out and text; false with 404 set. */
-bool http_path_id(req_t *r, int i, long long *out, char *text, size_t cap);
+ * ("7", never "007" or "+7"): into out and text; 0, or negative with 404
+ * answered. */
+int http_param_id(req_t *r, int i, long long *out, char *text, size_t cap);
 /* The parsed body the route declared (route.h); the caller owns it now and
  * json_decref()s it. NULL when the route takes none or it was optional and
  * not sent. */
 json_t *http_take_body(req_t *r);
-/* Limit and cursor query parameters; false with a 400 response set if bad. */
-bool http_limit(req_t *r, int *limit);
+/* The page size ?limit= (1-100, 20 when absent) into limit; 0, or negative
+ * with 400 answered (limit is 20 then). */
+int http_query_limit(req_t *r, int *limit);
 
 /* Setting the response. Each steals what it is given. */
 void http_reply_json(req_t *r, int status, json_t *body);
@@ -149,8 +159,8 @@ void http_reply_empty(req_t *r, int status);
 void http_reply_file(req_t *r, int status, const char *content_type, int fd, uint64_t size);
 /* Answer the problem p holds (field errors, extensions, Retry-After, Allow
  * included) and clear it: for a problem_t a stage or handler collected or a
- * lib function filled. */
-void http_reply_problem(req_t *r, problem_t *p);
+ * lib function filled. Returns its -code (problem_rc). */
+int http_reply_problem(req_t *r, problem_t *p);
 /* Answer the catalogue's problem code (lib/problems.def: status, type and
  * title) with a printf-style detail (NULL: none). Returns -code, so a
  * function that answers ends with `return http_fail(r, ...);`. */

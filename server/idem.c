@@ -96,20 +96,19 @@ void idem_fingerprint(const char *url, const char *body, size_t body_len, char h
     sodium_bin2hex(hex, 65, h, sizeof h);
 }
 
-bool idem_begin(req_t *r)
+int idem_begin(req_t *r)
 {
     const char *key = http_header(r, "Idempotency-Key");
-    if (!key || strcmp(r->method, "POST") != 0) return false;
+    if (!key || strcmp(r->method, "POST") != 0) return 0;
     if (!key_ok(key)) {
         problem_t p;
         problem_init(&p);
         problem_field(&p, "Idempotency-Key", "must be 1 to 200 printable ASCII characters");
         problem_fail(&p, PROBLEM_BAD_HEADER, "The Idempotency-Key header is not valid.");
-        http_reply_problem(r, &p);
-        return true;
+        return http_reply_problem(r, &p);
     }
     int who = session_resolve(r);
-    if (who < 0) return true;
+    if (who < 0) return who;
     if (who > 0) {
         snprintf(r->idem_owner, sizeof r->idem_owner, "account:%s", r->caller.account_id_text);
     } else {
@@ -129,40 +128,31 @@ bool idem_begin(req_t *r)
         PQclear(res);
         res = db_exec(&q_claim, 3, params, &p);
     }
-    if (!res) {
-        http_reply_problem(r, &p);
-        return true;
-    }
+    if (!res) return http_reply_problem(r, &p);
     bool claimed = PQntuples(res) == 1;
     PQclear(res);
     if (claimed) {
         r->idem_active = true;
-        return false;
+        return 0;
     }
     res = db_exec(&q_existing, 2, params, &p);
-    if (!res) {
-        http_reply_problem(r, &p);
-        return true;
-    }
+    if (!res) return http_reply_problem(r, &p);
     if (PQntuples(res) != 1) {
         PQclear(res);
-        http_fail(r, PROBLEM_IDEMPOTENCY_CONFLICT,
-                  "A request with this Idempotency-Key changed state just now; retry.");
-        return true;
+        return http_fail(r, PROBLEM_IDEMPOTENCY_CONFLICT,
+                         "A request with this Idempotency-Key changed state just now; retry.");
     }
     if (strcmp(PQgetvalue(res, 0, 0), hex) != 0) {
         PQclear(res);
-        http_fail(r, PROBLEM_IDEMPOTENCY_MISMATCH,
-                  "This Idempotency-Key was used with a different request body.");
-        return true;
+        return http_fail(r, PROBLEM_IDEMPOTENCY_MISMATCH,
+                         "This Idempotency-Key was used with a different request body.");
     }
     int status = atoi(PQgetvalue(res, 0, 1));
     if (status == 0) {
         PQclear(res);
         http_add_header(r, "Retry-After", "1");
-        http_fail(r, PROBLEM_IDEMPOTENCY_IN_PROGRESS,
-                  "The first request with this Idempotency-Key is still being processed.");
-        return true;
+        return http_fail(r, PROBLEM_IDEMPOTENCY_IN_PROGRESS,
+                         "The first request with this Idempotency-Key is still being processed.");
     }
     if (!PQgetisnull(res, 0, 2)) http_add_header(r, "Location", PQgetvalue(res, 0, 2));
     http_add_header(r, "Idempotent-Replayed", "true");
@@ -172,7 +162,7 @@ bool idem_begin(req_t *r)
     if (copy) memcpy(copy, body, len + 1);
     http_reply_text(r, status, len ? "application/json" : NULL, copy, copy ? len : 0);
     PQclear(res);
-    return true;
+    return HTTP_ANSWERED;
 }
 
 void idem_finish(req_t *r)

@@ -12,9 +12,11 @@
  * (auth_secret_field), so no stored value is a fast function of a secret.
  * A body that is not JSON counts by its length only. */
 void idem_fingerprint(const char *url, const char *body, size_t body_len, char hex[65]);
-/* Before the handler. True when the response is already set (a replay, a
- * conflict, a bad key): the handler must not run. */
-bool idem_begin(req_t *r);
+/* Before the handler: 0 when the handler runs (no key, or the key is
+ * claimed now); negative when the request is answered and the handler must
+ * not run: HTTP_ANSWERED for a replay, -PROBLEM_<CODE> for a bad key, a
+ * conflict or a database failure. */
+int idem_begin(req_t *r);
 /* After the handler, with the response set: remember it (2xx) or forget the key. */
 void idem_finish(req_t *r);
 

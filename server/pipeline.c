@@ -23,9 +23,9 @@ static const route_t *g_routes;
 static size_t g_nroutes;
 static ratelimit_t *g_write_limit;
 
-/* What a stage does with the request: let it go on, or it answered it. */
-typedef enum stage_result { STAGE_NEXT, STAGE_ANSWERED } stage_result_t;
-typedef stage_result_t (*stage_fn)(req_t *r, const route_spec_t *s);
+/* A stage lets the request go on (0) or answers it (negative: the problem's
+ * -code, or HTTP_ANSWERED for an answer that is no problem; http.h). */
+typedef int (*stage_fn)(req_t *r, const route_spec_t *s);
 
 static bool is_write(const char *method)
 {
@@ -149,16 +149,16 @@ static bool cached_route(const req_t *r, const route_spec_t *s)
 }
 
 /* A stored answer answers; a miss takes the ticket to store its answer under. */
-static stage_result_t stage_cache(req_t *r, const route_spec_t *s)
+static int stage_cache(req_t *r, const route_spec_t *s)
 {
-    if (!cached_route(r, s)) return STAGE_NEXT;
+    if (!cached_route(r, s)) return 0;
     char key[RCACHE_KEY_MAX];
     size_t klen = (s->cache & ROUTE_CACHED_ITEM)
                       ? item_key(r, r->match.params[r->match.nparams - 1], true, key, sizeof key)
                       : list_key(r, s, key, sizeof key);
-    if (!klen) return STAGE_NEXT;
+    if (!klen) return 0;
     rcache_kind_t kind = (s->cache & ROUTE_CACHED_ITEM) ? RCACHE_ITEM : RCACHE_LIST;
-    if (!rcache_ticket(key, klen, kind, &r->cache_ticket)) return STAGE_NEXT;
+    if (!rcache_ticket(key, klen, kind, &r->cache_ticket)) return 0;
     char meta[RCACHE_META_MAX];
     size_t mlen = 0, blen = 0;
     char *body = NULL;
@@ -171,14 +171,14 @@ static stage_result_t stage_cache(req_t *r, const route_spec_t *s)
         }
         http_reply_text(r, 200, "application/json", body, blen);
         conditional(r);
-        return STAGE_ANSWERED;
+        return HTTP_ANSWERED;
     }
     r->cache_key = malloc(klen);
     if (r->cache_key) {
         memcpy(r->cache_key, key, klen);
         r->cache_klen = klen;
     }
-    return STAGE_NEXT;
+    return 0;
 }
 
 /* Keep a fresh 200 JSON answer (and then answer If-None-Match). Runs
@@ -228,34 +228,33 @@ static void cache_changed(const req_t *r)
 
 /* ---------- stages on the thread that read the request ---------- */
 
-static stage_result_t stage_too_large(req_t *r, const route_spec_t *s)
+static int stage_too_large(req_t *r, const route_spec_t *s)
 {
     (void)s;
-    if (!r->body_too_large) return STAGE_NEXT;
-    http_fail(r, PROBLEM_TOO_LARGE, "The body is larger than %zu bytes.", http_config->body_limit);
-    return STAGE_ANSWERED;
+    if (!r->body_too_large) return 0;
+    return http_fail(r, PROBLEM_TOO_LARGE, "The body is larger than %zu bytes.",
+                     http_config->body_limit);
 }
 
 /* Writes per client address (WRITE_RATE_PER_MINUTE). */
-static stage_result_t stage_rate_limit(req_t *r, const route_spec_t *s)
+static int stage_rate_limit(req_t *r, const route_spec_t *s)
 {
     (void)s;
-    if (!g_write_limit || !is_write(r->method)) return STAGE_NEXT;
+    if (!g_write_limit || !is_write(r->method)) return 0;
     char addr[64];
     http_client_address(r, addr, sizeof addr);
     struct timespec now;
     clock_gettime(CLOCK_MONOTONIC, &now);
     int retry = 1;
     if (ratelimit_take(g_write_limit, addr, (double)now.tv_sec + (double)now.tv_nsec / 1e9, &retry))
-        return STAGE_NEXT;
+        return 0;
     problem_t p;
     problem_init(&p);
     problem_fail(&p, PROBLEM_RATE_LIMITED,
                  "This address sent more than %d changes a minute; try again in %d s.",
                  http_config->write_rate_per_minute, retry);
     p.retry_after = retry;
-    http_reply_problem(r, &p);
-    return STAGE_ANSWERED;
+    return http_reply_problem(r, &p);
 }
 
 /* The query: only the parameters the route declares, each at most once. */
@@ -295,16 +294,16 @@ static void query_arg(void *cls, const char *key, const char *value)
     else problem_field(q->p, name, "is not a query parameter of this route");
 }
 
-static stage_result_t stage_query(req_t *r, const route_spec_t *s)
+static int stage_query(req_t *r, const route_spec_t *s)
 {
-    if (s->query_any) return STAGE_NEXT;
+    if (s->query_any) return 0;
     problem_t p;
     problem_init(&p);
     query_check_t q = {s->query, 0, &p, 0};
     r->src->each(r, REQ_QUERY, query_arg, &q);
     if (!q.refused) {
         problem_clear(&p);
-        return STAGE_NEXT;
+        return 0;
     }
     char allowed[256] = "";
     size_t n = 0;
@@ -313,8 +312,7 @@ static stage_result_t stage_query(req_t *r, const route_spec_t *s)
     problem_fail(&p, PROBLEM_BAD_QUERY,
                  "%d query parameter%s not taken here (each at most once); this route takes %s.",
                  q.refused, q.refused == 1 ? " is" : "s are", n ? allowed : "none");
-    http_reply_problem(r, &p);
-    return STAGE_ANSWERED;
+    return http_reply_problem(r, &p);
 }
 
 static const stage_fn k_front[] = {stage_query, stage_too_large, stage_rate_limit, stage_cache};
@@ -323,44 +321,45 @@ static const stage_fn k_front[] = {stage_query, stage_too_large, stage_rate_limi
 
 /* Who is calling (401 for bad or, where a session is needed, missing
  * credentials; 404 for a feed token that names no feed). */
-static stage_result_t stage_session(req_t *r, const route_spec_t *s)
+static int stage_session(req_t *r, const route_spec_t *s)
 {
     switch (s->access) {
-    case ACCESS_PUBLIC: return STAGE_NEXT;
-    case ACCESS_CALLER: return session_resolve(r) < 0 ? STAGE_ANSWERED : STAGE_NEXT;
+    case ACCESS_PUBLIC: return 0;
+    case ACCESS_CALLER: {
+        int rc = session_resolve(r);
+        return rc < 0 ? rc : 0;
+    }
     case ACCESS_FEED_TOKEN:
-        return session_feed_token(r, http_param(r, r->match.nparams - 1), s->token_suffix)
-                   ? STAGE_NEXT
-                   : STAGE_ANSWERED;
-    default:
-        if (!session_require(r)) return STAGE_ANSWERED;
-        if (s->verified && !r->caller.email_verified) {
-            http_fail(r, PROBLEM_EMAIL_UNVERIFIED,
-                      "Confirm your email address first: follow the link in the message we sent "
-                      "(POST /api/v1/me/email-verification sends a new one).");
-            return STAGE_ANSWERED;
-        }
-        return STAGE_NEXT;
+        return session_feed_token(r, http_param(r, r->match.nparams - 1), s->token_suffix);
+    default: {
+        int rc = session_require(r);
+        if (rc < 0) return rc;
+        if (s->verified && !r->caller.email_verified)
+            return http_fail(r, PROBLEM_EMAIL_UNVERIFIED,
+                             "Confirm your email address first: follow the link in the message we "
+                             "sent (POST /api/v1/me/email-verification sends a new one).");
+        return 0;
+    }
     }
 }
 
-static stage_result_t stage_csrf(req_t *r, const route_spec_t *s)
+static int stage_csrf(req_t *r, const route_spec_t *s)
 {
-    if (s->access == ACCESS_PUBLIC || s->access == ACCESS_FEED_TOKEN) return STAGE_NEXT;
-    return session_csrf_ok(r) ? STAGE_NEXT : STAGE_ANSWERED;
+    if (s->access == ACCESS_PUBLIC || s->access == ACCESS_FEED_TOKEN) return 0;
+    return session_csrf(r);
 }
 
 /* The path's {id}: a positive integer, canonical; 404 otherwise. */
-static bool resource_id(req_t *r)
+static int resource_id(req_t *r)
 {
     long long v;
-    return http_path_id(r, 0, &v, r->resource_id, sizeof r->resource_id);
+    return http_param_id(r, 0, &v, r->resource_id, sizeof r->resource_id);
 }
 
 /* May the caller do the route's action to the path's resource? One lookup
  * (lib/authz.h) that also gives the handler the organisation and role, or
  * the side. */
-static stage_result_t stage_authz(req_t *r, const route_spec_t *s)
+static int stage_authz(req_t *r, const route_spec_t *s)
 {
     problem_t p;
     problem_init(&p);
@@ -370,50 +369,46 @@ static stage_result_t stage_authz(req_t *r, const route_spec_t *s)
     switch (s->access) {
     case ACCESS_ORGANISATION:
         what = "organisation";
-        if (!validate_slug(http_param(r, 0))) {
-            http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such %s.", what);
-            return STAGE_ANSWERED;
-        }
+        if (!validate_slug(http_param(r, 0)))
+            return http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such %s.", what);
         rc = authz_organisation(account, http_param(r, 0), s->action, &r->org, &p);
         break;
     case ACCESS_ENGAGEMENT:
         what = "engagement";
-        if (!resource_id(r)) return STAGE_ANSWERED;
+        if ((rc = resource_id(r)) < 0) return rc;
         rc = authz_engagement(account, r->resource_id, s->action, &r->org, &p);
         break;
     case ACCESS_AGREEMENT:
         what = "agreement";
-        if (!resource_id(r)) return STAGE_ANSWERED;
+        if ((rc = resource_id(r)) < 0) return rc;
         rc = authz_agreement(account, r->resource_id, s->action, &r->agreement, &p);
         break;
     case ACCESS_INSTANCE:
         what = "page";
         rc = authz_instance(account, s->instance_action, r->instance_role, &p);
         break;
-    default: return STAGE_NEXT;
+    default: return 0;
     }
-    if (rc == 0) return STAGE_NEXT;
+    if (rc == 0) return 0;
     if (s->hide_refusal && p.status == 403) {
         problem_clear(&p);
         problem_fail(&p, PROBLEM_NO_SUCH_ITEM, "No such %s.", what);
     }
-    http_reply_problem(r, &p);
-    return STAGE_ANSWERED;
+    return http_reply_problem(r, &p);
 }
 
 /* If-Match names the version the change is based on: "\"3\"". It is
  * compared strongly (RFC 9110 section 13.1.1): a weak ETag (W/"3") never
  * matches, so it is refused like a stale version. */
-static stage_result_t stage_if_match(req_t *r, const route_spec_t *s)
+static int stage_if_match(req_t *r, const route_spec_t *s)
 {
     r->if_match[0] = '\0';
-    if (s->if_match == IF_MATCH_NONE) return STAGE_NEXT;
+    if (s->if_match == IF_MATCH_NONE) return 0;
     const char *im = http_header(r, "If-Match");
     if (!im) {
-        if (s->if_match == IF_MATCH_OPTIONAL) return STAGE_NEXT;
-        http_fail(r, PROBLEM_PRECONDITION_REQUIRED,
-                  "Send If-Match with the ETag you last read, so no change is lost.");
-        return STAGE_ANSWERED;
+        if (s->if_match == IF_MATCH_OPTIONAL) return 0;
+        return http_fail(r, PROBLEM_PRECONDITION_REQUIRED,
+                         "Send If-Match with the ETag you last read, so no change is lost.");
     }
     bool weak = strncmp(im, "W/", 2) == 0;
     const char *v = im;
@@ -422,59 +417,49 @@ static stage_result_t stage_if_match(req_t *r, const route_spec_t *s)
     if (*v == '"') v++;
     long long n = strtoll(v, &end, 10);
     if (weak || errno || end == v || n < 1 || (*end != '"' && *end != '\0') ||
-        (*end == '"' && end[1] != '\0')) {
-        http_fail(r, PROBLEM_PRECONDITION_FAILED,
-                  "If-Match does not name the current version; read the resource again.");
-        return STAGE_ANSWERED;
-    }
+        (*end == '"' && end[1] != '\0'))
+        return http_fail(r, PROBLEM_PRECONDITION_FAILED,
+                         "If-Match does not name the current version; read the resource again.");
     snprintf(r->if_match, sizeof r->if_match, "%lld", n);
-    return STAGE_NEXT;
+    return 0;
 }
 
 /* Parse the body as JSON of the declared type: 415 for another content
  * type, 400 when empty, too deep, malformed or of another type. */
-static stage_result_t stage_body(req_t *r, const route_spec_t *s)
+static int stage_body(req_t *r, const route_spec_t *s)
 {
     if (s->body == BODY_NONE || (s->body == BODY_OBJECT_OPTIONAL && r->body.len == 0))
-        return STAGE_NEXT;
+        return 0;
     const char *ct = http_header(r, "Content-Type");
     if (!ct || strncasecmp(ct, "application/json", 16) != 0 ||
-        (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' ')) {
-        http_fail(r, PROBLEM_UNSUPPORTED_MEDIA_TYPE, "Send the body as application/json.");
-        return STAGE_ANSWERED;
-    }
-    if (r->body.len == 0) {
-        http_fail(r, PROBLEM_MALFORMED, "The request body is empty.");
-        return STAGE_ANSWERED;
-    }
-    if (validate_json_depth(r->body.buf, r->body.len) > JSON_MAX_DEPTH) {
-        http_fail(r, PROBLEM_MALFORMED, "The JSON is nested too deeply.");
-        return STAGE_ANSWERED;
-    }
+        (ct[16] != '\0' && ct[16] != ';' && ct[16] != ' '))
+        return http_fail(r, PROBLEM_UNSUPPORTED_MEDIA_TYPE, "Send the body as application/json.");
+    if (r->body.len == 0) return http_fail(r, PROBLEM_MALFORMED, "The request body is empty.");
+    if (validate_json_depth(r->body.buf, r->body.len) > JSON_MAX_DEPTH)
+        return http_fail(r, PROBLEM_MALFORMED, "The JSON is nested too deeply.");
     json_error_t err;
     json_t *j = json_loadb(r->body.buf, r->body.len, JSON_REJECT_DUPLICATES, &err);
     if (!j) {
-        http_fail(r, PROBLEM_MALFORMED, "The body is not valid JSON: %s (line %d, column %d).",
-                  err.text, err.line, err.column);
-        return STAGE_ANSWERED;
+        return http_fail(r, PROBLEM_MALFORMED,
+                         "The body is not valid JSON: %s (line %d, column %d).", err.text,
+                         err.line, err.column);
     }
     bool array = s->body == BODY_ARRAY;
     if (json_typeof(j) != (array ? JSON_ARRAY : JSON_OBJECT)) {
         json_decref(j);
-        http_fail(r, PROBLEM_MALFORMED, "The body must be %s.",
-                  array ? s->body_shape : "a JSON object");
-        return STAGE_ANSWERED;
+        return http_fail(r, PROBLEM_MALFORMED, "The body must be %s.",
+                         array ? s->body_shape : "a JSON object");
     }
     r->json = j;
-    return STAGE_NEXT;
+    return 0;
 }
 
 /* Idempotency-Key on POST: a replay answers; a new key is claimed. Answers
  * that carry a secret are never stored, so their key is not looked at. */
-static stage_result_t stage_idempotency(req_t *r, const route_spec_t *s)
+static int stage_idempotency(req_t *r, const route_spec_t *s)
 {
-    if (s->secret) return STAGE_NEXT;
-    return idem_begin(r) ? STAGE_ANSWERED : STAGE_NEXT;
+    if (s->secret) return 0;
+    return idem_begin(r);
 }
 
 static const stage_fn k_gate[] = {stage_session, stage_csrf,  stage_authz,
@@ -482,18 +467,19 @@ static const stage_fn k_gate[] = {stage_session, stage_csrf,  stage_authz,
 
 /* ---------- the parts ---------- */
 
-static stage_result_t run_stages(req_t *r, const route_spec_t *s, const stage_fn *stages,
-                                 size_t n)
+static int run_stages(req_t *r, const route_spec_t *s, const stage_fn *stages, size_t n)
 {
-    for (size_t i = 0; i < n; i++)
-        if (stages[i](r, s) == STAGE_ANSWERED) return STAGE_ANSWERED;
-    return STAGE_NEXT;
+    for (size_t i = 0; i < n; i++) {
+        int rc = stages[i](r, s);
+        if (rc < 0) return rc;
+    }
+    return 0;
 }
 
 void pipeline_run(req_t *r)
 {
     const route_spec_t *s = route_spec(r->match.route);
-    if (run_stages(r, s, k_gate, sizeof k_gate / sizeof k_gate[0]) == STAGE_ANSWERED) return;
+    if (run_stages(r, s, k_gate, sizeof k_gate / sizeof k_gate[0]) < 0) return;
     s->handler(r);
     if (r->deferred && s->work != WORK_HASH) {
         /* the table must say where a route runs: a handler may not move itself */
@@ -509,7 +495,7 @@ static void unrouted(req_t *r, int rc)
     problem_t p;
     problem_init(&p);
     if (is_api_path(r->url)) {
-        if (rc == 405) {
+        if (rc == -PROBLEM_METHOD_NOT_ALLOWED) {
             problem_fail(&p, PROBLEM_METHOD_NOT_ALLOWED, "%s is not allowed here; allowed: %s.",
                          r->method, r->match.allow);
             snprintf(p.allow, sizeof p.allow, "%s", r->match.allow);
@@ -582,13 +568,13 @@ void pipeline_dispatch(req_t *r)
         return;
     }
     int rc = router_match(g_routes, g_nroutes, r->method, r->url, &r->match);
-    if (rc != 200) {
+    if (rc < 0) {
         unrouted(r, rc);
         return;
     }
     r->route_id = r->match.route->id;
     const route_spec_t *s = route_spec(r->match.route);
-    if (run_stages(r, s, k_front, sizeof k_front / sizeof k_front[0]) == STAGE_ANSWERED) return;
+    if (run_stages(r, s, k_front, sizeof k_front / sizeof k_front[0]) < 0) return;
     if (s->work == WORK_INLINE) {
         pipeline_run(r);
         return;

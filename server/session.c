@@ -22,10 +22,10 @@ static db_stmt_t q_session = DB_STMT("session_lookup", true /* the touch is idem
     "  FROM s WHERE sessions.id = s.id AND s.last_seen_at < now() - interval '1 minute')"
     "SELECT id, account_id, csrf_token, verified FROM s");
 
-static void unauthorised(req_t *r, const char *detail)
+static int unauthorised(req_t *r, const char *detail)
 {
     http_add_header(r, "WWW-Authenticate", "Bearer");
-    http_fail(r, PROBLEM_UNAUTHORISED, "%s", detail);
+    return http_fail(r, PROBLEM_UNAUTHORISED, "%s", detail);
 }
 
 int session_resolve(req_t *r)
@@ -37,10 +37,8 @@ int session_resolve(req_t *r)
     bool via_cookie = false;
     const char *authz = http_header(r, "Authorization");
     if (authz) {
-        if (strncasecmp(authz, "Bearer ", 7) != 0 || strlen(authz + 7) >= sizeof token) {
-            unauthorised(r, "Use Authorization: Bearer <token>.");
-            return -1;
-        }
+        if (strncasecmp(authz, "Bearer ", 7) != 0 || strlen(authz + 7) >= sizeof token)
+            return unauthorised(r, "Use Authorization: Bearer <token>.");
         snprintf(token, sizeof token, "%s", authz + 7);
     } else if (auth_cookie_value(http_header(r, "Cookie"), "session", token, sizeof token) == 0) {
         via_cookie = true;
@@ -50,8 +48,7 @@ int session_resolve(req_t *r)
     char hash[AUTH_HASH_HEX];
     if (auth_token_hash(token, hash) != 0) {
         if (via_cookie) return 0; /* a stale or foreign cookie: treat as signed out */
-        unauthorised(r, "The session token is not valid.");
-        return -1;
+        return unauthorised(r, "The session token is not valid.");
     }
     char ttl[16];
     snprintf(ttl, sizeof ttl, "%d", http_config->session_ttl_days);
@@ -60,14 +57,12 @@ int session_resolve(req_t *r)
     problem_init(&p);
     PGresult *res = db_exec(&q_session, 2, params, &p);
     if (!res) {
-        http_reply_problem(r, &p);
-        return -1;
+        return http_reply_problem(r, &p);
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
         if (via_cookie) return 0;
-        unauthorised(r, "The session has expired or was signed out.");
-        return -1;
+        return unauthorised(r, "The session has expired or was signed out.");
     }
     c->session_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     c->account_id = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
@@ -79,73 +74,62 @@ int session_resolve(req_t *r)
     return 1;
 }
 
-bool session_require(req_t *r)
+int session_require(req_t *r)
 {
     int s = session_resolve(r);
-    if (s < 0) return false;
-    if (s == 0) {
-        unauthorised(r, "Sign in first: POST /api/v1/sessions.");
-        return false;
-    }
-    return true;
+    if (s < 0) return s;
+    if (s == 0) return unauthorised(r, "Sign in first: POST /api/v1/sessions.");
+    return 0;
 }
 
-bool session_csrf_ok(req_t *r)
+int session_csrf(req_t *r)
 {
     bool safe = !strcmp(r->method, "GET") || !strcmp(r->method, "HEAD") ||
                 !strcmp(r->method, "OPTIONS");
     if (r->caller.via_cookie && !safe &&
-        !auth_csrf_equal(r->caller.csrf_token, http_header(r, "X-CSRF-Token"))) {
-        http_fail(r, PROBLEM_CSRF, "Requests signed in by cookie must send the X-CSRF-Token header.");
-        return false;
-    }
-    return true;
+        !auth_csrf_equal(r->caller.csrf_token, http_header(r, "X-CSRF-Token")))
+        return http_fail(r, PROBLEM_CSRF,
+                         "Requests signed in by cookie must send the X-CSRF-Token header.");
+    return 0;
 }
 
 static db_stmt_t q_feed_owner = DB_STMT("session_feed_owner", true,
     "SELECT f.account_id FROM notification_feeds f JOIN accounts a ON a.id = f.account_id"
     " WHERE f.token_hash = $1::bytea AND a.deleted_at IS NULL");
 
-static void no_feed(req_t *r)
+static int no_feed(req_t *r)
 {
-    http_fail(r, PROBLEM_NOT_FOUND, "There is no feed at this address.");
+    return http_fail(r, PROBLEM_NOT_FOUND, "There is no feed at this address.");
 }
 
-bool session_feed_token(req_t *r, const char *name, const char *suffix)
+int session_feed_token(req_t *r, const char *name, const char *suffix)
 {
     caller_t *c = &r->caller;
     c->checked = true;
     size_t len = strlen(name), slen = strlen(suffix);
     char token[AUTH_TOKEN_TEXT], hash[AUTH_HASH_HEX];
-    if (len <= slen || len - slen >= sizeof token || strcmp(name + len - slen, suffix) != 0) {
-        no_feed(r);
-        return false;
-    }
+    if (len <= slen || len - slen >= sizeof token || strcmp(name + len - slen, suffix) != 0)
+        return no_feed(r);
     memcpy(token, name, len - slen);
     token[len - slen] = '\0';
     int bad = auth_token_hash(token, hash);
     sodium_memzero(token, sizeof token);
-    if (bad != 0) {
-        no_feed(r);
-        return false;
-    }
+    if (bad != 0) return no_feed(r);
     problem_t p;
     problem_init(&p);
     const char *params[1] = {hash};
     PGresult *res = db_exec(&q_feed_owner, 1, params, &p);
     if (!res) {
-        http_reply_problem(r, &p);
-        return false;
+        return http_reply_problem(r, &p);
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        no_feed(r);
-        return false;
+        return no_feed(r);
     }
     c->account_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
     snprintf(c->account_id_text, sizeof c->account_id_text, "%lld", (long long)c->account_id);
     PQclear(res);
-    return true;
+    return 0;
 }
 
 void session_set_cookie(req_t *r, const char *token)

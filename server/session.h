@@ -6,18 +6,18 @@
 
 #include "http.h"
 
-/* 1 authenticated, 0 anonymous, -1 the credentials given are bad or the
- * database failed (the response is set then). Cached per request. */
+/* 1 authenticated, 0 anonymous, negative when the credentials given are bad
+ * (401) or the database failed (503), answered. Cached per request. */
 int session_resolve(req_t *r);
-/* Require a signed-in caller: false with 401/503 set otherwise. */
-bool session_require(req_t *r);
-/* A write signed in by cookie must carry the session's X-CSRF-Token:
- * false with 403 set otherwise. */
-bool session_csrf_ok(req_t *r);
+/* Require a signed-in caller: 0, or negative with 401 (503) answered. */
+int session_require(req_t *r);
+/* A write signed in by cookie must carry the session's X-CSRF-Token: 0, or
+ * negative with 403 answered. */
+int session_csrf(req_t *r);
 /* The caller named by a personal feed's secret: name is the path's {token}
- * ending in suffix (".atom"). False with 404 (or 503) set when it names no
- * feed. */
-bool session_feed_token(req_t *r, const char *name, const char *suffix);
+ * ending in suffix (".atom"). 0, or negative with 404 (or 503) answered
+ * when it names no feed. */
+int session_feed_token(req_t *r, const char *name, const char *suffix);
 /* Set-Cookie for a new session token, and the one that removes it. */
 void session_set_cookie(req_t *r, const char *token);
 void session_clear_cookie(req_t *r);

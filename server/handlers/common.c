@@ -118,10 +118,8 @@ int moderation_caller_moderates(req_t *r, bool *out)
     char role[16];
     problem_t p;
     problem_init(&p);
-    if (authz_instance_role(r->caller.account_id_text, role, &p) != 0) {
-        http_reply_problem(r, &p);
-        return -1;
-    }
+    if (authz_instance_role(r->caller.account_id_text, role, &p) != 0)
+        return http_reply_problem(r, &p);
     *out = authz_hidden_visible(false, role);
     return 0;
 }
@@ -130,6 +128,7 @@ int moderation_hidden_visible(req_t *r, bool owner)
 {
     if (owner) return authz_hidden_visible(true, "");
     bool moderator;
-    if (moderation_caller_moderates(r, &moderator) != 0) return -1;
+    int rc = moderation_caller_moderates(r, &moderator);
+    if (rc < 0) return rc;
     return moderator ? 1 : 0;
 }

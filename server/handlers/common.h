@@ -19,6 +19,12 @@
 /* The old name of http_fail, left for handlers/credentials.c (another
  * branch is changing it); remove it once that file says http_fail. */
 #define reply_problem http_fail
+/* The old form of http_param_id (true: go on), left for the same file
+ * only; remove it with reply_problem. */
+static inline bool http_path_id(req_t *r, int i, long long *out, char *text, size_t cap)
+{
+    return http_param_id(r, i, out, text, cap) == 0;
+}
 /* Reply with the JSON text in column col of row 0 (a representation of
  * migrations/R__representations.sql), compacted; 404 when there is no row.
  * Clears res. */
@@ -49,10 +55,10 @@ int patch_outcome(req_t *r, PGresult *res, const char *what);
 
 /* Content a moderator hid answers 404 but to its owners and moderators
  * (lib/authz.h authz_hidden_visible). *out: the caller moderates (false when
- * signed out). 0, or -1 with the answer set (503). */
+ * signed out). 0, or negative with the answer set (503). */
 int moderation_caller_moderates(req_t *r, bool *out);
 /* 1: the caller sees the hidden thing (owner: it is theirs); 0: answer 404;
- * -1: answered (503). */
+ * negative: answered (503). */
 int moderation_hidden_visible(req_t *r, bool owner);
 
 #endif

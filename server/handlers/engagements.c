@@ -191,7 +191,7 @@ void handle_engagement_get(req_t *r)
 {
     long long id;
     char text[24];
-    if (!http_path_id(r, 0, &id, text, sizeof text)) return;
+    if (http_param_id(r, 0, &id, text, sizeof text) < 0) return;
     reply_engagement_from(r, 200, &q_engagement_get_public, text);
 }
 

@@ -138,7 +138,7 @@ static void matches_failed(req_t *r)
 void handle_my_matches(req_t *r)
 {
     int limit;
-    if (!http_limit(r, &limit)) return;
+    if (http_query_limit(r, &limit) < 0) return;
     const char *params[1] = {r->caller.account_id_text};
     problem_t p;
     problem_init(&p);
@@ -179,7 +179,7 @@ void handle_engagement_matches(req_t *r)
     problem_t p;
     problem_init(&p);
     int limit;
-    if (!http_limit(r, &limit)) return;
+    if (http_query_limit(r, &limit) < 0) return;
     const char *params[1] = {id_text};
     PGresult *res = db_exec(&q_engagement, 1, params, &p);
     if (!res) {

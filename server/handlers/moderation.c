@@ -153,7 +153,7 @@ void handle_moderation_case(req_t *r)
 {
     long long id;
     char idt[24];
-    if (!http_path_id(r, 0, &id, idt, sizeof idt)) return;
+    if (http_param_id(r, 0, &id, idt, sizeof idt) < 0) return;
     const char *params[1] = {idt};
     problem_t p;
     problem_init(&p);
@@ -373,7 +373,7 @@ void handle_instance_role_put(req_t *r)
 {
     long long id;
     char idt[24];
-    if (!http_path_id(r, 0, &id, idt, sizeof idt)) return;
+    if (http_param_id(r, 0, &id, idt, sizeof idt) < 0) return;
     json_t *body = http_take_body(r);
     static const char *const fields[] = {"role", NULL};
     problem_t p;
@@ -418,7 +418,7 @@ void handle_instance_role_delete(req_t *r)
 {
     long long id;
     char idt[24];
-    if (!http_path_id(r, 0, &id, idt, sizeof idt)) return;
+    if (http_param_id(r, 0, &id, idt, sizeof idt) < 0) return;
     if (!authz_role_change_allows(r->instance_role, strcmp(idt, r->caller.account_id_text) == 0)) {
         http_fail(r, PROBLEM_FORBIDDEN, "Nobody changes their own instance role.");
         return;
@@ -475,7 +475,7 @@ void handle_my_moderation_appeal(req_t *r)
 {
     long long id;
     char idt[24];
-    if (!http_path_id(r, 0, &id, idt, sizeof idt)) return;
+    if (http_param_id(r, 0, &id, idt, sizeof idt) < 0) return;
     json_t *body = http_take_body(r);
     static const char *const fields[] = {"note", NULL};
     problem_t p;

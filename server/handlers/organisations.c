@@ -509,7 +509,7 @@ void handle_member_remove(req_t *r)
     const authz_org_t org = r->org;
     long long account;
     char account_text[24];
-    if (!http_path_id(r, 1, &account, account_text, sizeof account_text)) return;
+    if (http_param_id(r, 1, &account, account_text, sizeof account_text) < 0) return;
     problem_t p;
     problem_init(&p);
     if (!authz_member_removal_allows(org.role, account == r->caller.account_id)) {

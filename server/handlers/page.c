@@ -29,7 +29,7 @@ bool page_begin(req_t *r, page_t *pg, const char *tag, const char *kinds)
         http_fail(r, PROBLEM_INTERNAL, "A list has too many cursor keys.");
         return false;
     }
-    if (!http_limit(r, &pg->limit)) return false;
+    if (http_query_limit(r, &pg->limit) < 0) return false;
     snprintf(pg->fetch, sizeof pg->fetch, "%d", pg->limit + 1);
     const char *c = http_query(r, "cursor");
     if (!c) return true;

@@ -22,18 +22,18 @@ static void matches_literal_and_method(void **state)
 {
     (void)state;
     route_match_t m;
-    assert_int_equal(router_match(routes, N, "GET", "/api/v1/organisations", &m), 200);
+    assert_int_equal(router_match(routes, N, "GET", "/api/v1/organisations", &m), 0);
     assert_ptr_equal(m.route->data, &h1);
-    assert_int_equal(router_match(routes, N, "POST", "/api/v1/organisations", &m), 200);
+    assert_int_equal(router_match(routes, N, "POST", "/api/v1/organisations", &m), 0);
     assert_ptr_equal(m.route->data, &h2);
-    assert_int_equal(router_match(routes, N, "HEAD", "/api/v1/organisations", &m), 200);
+    assert_int_equal(router_match(routes, N, "HEAD", "/api/v1/organisations", &m), 0);
 }
 
 static void extracts_parameters(void **state)
 {
     (void)state;
     route_match_t m;
-    assert_int_equal(router_match(routes, N, "DELETE", "/api/v1/organisations/acme/members/42", &m), 200);
+    assert_int_equal(router_match(routes, N, "DELETE", "/api/v1/organisations/acme/members/42", &m), 0);
     assert_int_equal(m.nparams, 2);
     assert_string_equal(m.params[0], "acme");
     assert_string_equal(m.params[1], "42");
@@ -43,20 +43,20 @@ static void unknown_path_is_404(void **state)
 {
     (void)state;
     route_match_t m;
-    assert_int_equal(router_match(routes, N, "GET", "/api/v1/nothing", &m), 404);
-    assert_int_equal(router_match(routes, N, "GET", "/api/v1/organisations/", &m), 404);
-    assert_int_equal(router_match(routes, N, "GET", "/api/v1/organisations//x", &m), 404);
-    assert_int_equal(router_match(routes, N, "GET", "", &m), 404);
-    assert_int_equal(router_match(routes, N, "GET", "/api/v1/organisationsX", &m), 404);
+    assert_int_equal(router_match(routes, N, "GET", "/api/v1/nothing", &m), -PROBLEM_NOT_FOUND);
+    assert_int_equal(router_match(routes, N, "GET", "/api/v1/organisations/", &m), -PROBLEM_NOT_FOUND);
+    assert_int_equal(router_match(routes, N, "GET", "/api/v1/organisations//x", &m), -PROBLEM_NOT_FOUND);
+    assert_int_equal(router_match(routes, N, "GET", "", &m), -PROBLEM_NOT_FOUND);
+    assert_int_equal(router_match(routes, N, "GET", "/api/v1/organisationsX", &m), -PROBLEM_NOT_FOUND);
 }
 
 static void wrong_method_is_405_with_allow(void **state)
 {
     (void)state;
     route_match_t m;
-    assert_int_equal(router_match(routes, N, "PUT", "/api/v1/organisations/acme", &m), 405);
+    assert_int_equal(router_match(routes, N, "PUT", "/api/v1/organisations/acme", &m), -PROBLEM_METHOD_NOT_ALLOWED);
     assert_string_equal(m.allow, "GET, HEAD, PATCH");
-    assert_int_equal(router_match(routes, N, "DELETE", "/api/v1/organisations", &m), 405);
+    assert_int_equal(router_match(routes, N, "DELETE", "/api/v1/organisations", &m), -PROBLEM_METHOD_NOT_ALLOWED);
     assert_string_equal(m.allow, "GET, HEAD, POST");
 }
 
@@ -66,7 +66,7 @@ static void overlong_parameter_is_404(void **state)
     char path[600] = "/api/v1/organisations/";
     memset(path + strlen(path), 'a', 300);
     route_match_t m;
-    assert_int_equal(router_match(routes, N, "GET", path, &m), 404);
+    assert_int_equal(router_match(routes, N, "GET", path, &m), -PROBLEM_NOT_FOUND);
 }
 
 int main(void)
