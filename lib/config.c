@@ -6,28 +6,39 @@
 #include <errno.h>
 #include <limits.h>
 #include <sodium.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "mail.h"
 
-static int parse_long(const char *name, const char *v, long lo, long hi, long *out,
-                      char *err, size_t errlen)
+/* A bad setting: p's detail names the variable and what it must be. */
+static int bad(problem_t *p, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static int bad(problem_t *p, const char *fmt, ...)
+{
+    char detail[sizeof p->detail];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(detail, sizeof detail, fmt, ap);
+    va_end(ap);
+    return problem_fail(p, PROBLEM_VALIDATION, "%s", detail);
+}
+
+static int parse_long(const char *name, const char *v, long lo, long hi, long *out, problem_t *p)
 {
     char *end = NULL;
     errno = 0;
     long n = strtol(v, &end, 10);
     if (errno || end == v || *end != '\0' || n < lo || n > hi) {
-        snprintf(err, errlen, "%s must be an integer between %ld and %ld (got \"%s\")",
+        return bad(p, "%s must be an integer between %ld and %ld (got \"%s\")",
                  name, lo, hi, v);
-        return -1;
     }
     *out = n;
     return 0;
 }
 
-static int parse_bool(const char *name, const char *v, bool *out, char *err, size_t errlen)
+static int parse_bool(const char *name, const char *v, bool *out, problem_t *p)
 {
     if (!strcmp(v, "1") || !strcmp(v, "true") || !strcmp(v, "yes") || !strcmp(v, "on")) {
         *out = true;
@@ -37,29 +48,25 @@ static int parse_bool(const char *name, const char *v, bool *out, char *err, siz
         *out = false;
         return 0;
     }
-    snprintf(err, errlen, "%s must be true or false (got \"%s\")", name, v);
-    return -1;
+    return bad(p, "%s must be true or false (got \"%s\")", name, v);
 }
 
-static int parse_double(const char *name, const char *v, double *out, char *err, size_t errlen)
+static int parse_double(const char *name, const char *v, double *out, problem_t *p)
 {
     char *end = NULL;
     errno = 0;
     double d = strtod(v, &end);
     if (errno || end == v || *end != '\0' || !(d >= 0.0 && d <= 1000.0)) {
-        snprintf(err, errlen, "%s must be a number between 0 and 1000 (got \"%s\")", name, v);
-        return -1;
+        return bad(p, "%s must be a number between 0 and 1000 (got \"%s\")", name, v);
     }
     *out = d;
     return 0;
 }
 
-static int copy_string(const char *name, const char *v, char *dst, size_t cap, char *err,
-                       size_t errlen)
+static int copy_string(const char *name, const char *v, char *dst, size_t cap, problem_t *p)
 {
     if (strlen(v) >= cap) {
-        snprintf(err, errlen, "%s is too long (at most %zu bytes)", name, cap - 1);
-        return -1;
+        return bad(p, "%s is too long (at most %zu bytes)", name, cap - 1);
     }
     memcpy(dst, v, strlen(v) + 1);
     return 0;
@@ -71,14 +78,14 @@ int config_parse_mail_from(const char *v, char *name, size_t namecap, char *addr
     const char *lt = strrchr(v, '<');
     name[0] = '\0';
     if (!lt) {
-        if (!mail_address_valid(v) || strlen(v) >= addrcap) return -1;
+        if (!mail_address_valid(v) || strlen(v) >= addrcap) return -PROBLEM_VALIDATION;
         snprintf(address, addrcap, "%s", v);
         return 0;
     }
     const char *gt = strchr(lt, '>');
-    if (!gt || gt[1] != '\0' || (size_t)(gt - lt - 1) >= addrcap) return -1;
+    if (!gt || gt[1] != '\0' || (size_t)(gt - lt - 1) >= addrcap) return -PROBLEM_VALIDATION;
     snprintf(address, addrcap, "%.*s", (int)(gt - lt - 1), lt + 1);
-    if (!mail_address_valid(address)) return -1;
+    if (!mail_address_valid(address)) return -PROBLEM_VALIDATION;
     /* the display name: trimmed, outer quotes dropped */
     const char *s = v, *e = lt;
     while (s < e && *s == ' ') s++;
@@ -87,9 +94,10 @@ int config_parse_mail_from(const char *v, char *name, size_t namecap, char *addr
         s++;
         e--;
     }
-    if ((size_t)(e - s) >= namecap) return -1;
+    if ((size_t)(e - s) >= namecap) return -PROBLEM_VALIDATION;
     for (const char *c = s; c < e; c++)
-        if ((unsigned char)*c < 0x20 || *c == '"' || *c == '<' || *c == '>') return -1;
+        if ((unsigned char)*c < 0x20 || *c == '"' || *c == '<' || *c == '>')
+            return -PROBLEM_VALIDATION;
     snprintf(name, namecap, "%.*s", (int)(e - s), s);
     return 0;
 }
@@ -99,28 +107,31 @@ int config_parse_mail_from(const char *v, char *name, size_t namecap, char *addr
         const char *v_ = get(NAME);                                              \
         long n_;                                                                 \
         if (v_ && *v_) {                                                         \
-            if (parse_long(NAME, v_, LO, HI, &n_, err, errlen)) return -1;       \
+            int rc_ = parse_long(NAME, v_, LO, HI, &n_, p);                      \
+            if (rc_ < 0) return rc_;                                             \
             cfg->FIELD = n_;                                                     \
         }                                                                        \
     } while (0)
 #define BOOL_VAR(NAME, FIELD)                                                    \
     do {                                                                         \
         const char *v_ = get(NAME);                                              \
-        if (v_ && *v_ && parse_bool(NAME, v_, &cfg->FIELD, err, errlen)) return -1; \
+        int rc_ = v_ && *v_ ? parse_bool(NAME, v_, &cfg->FIELD, p) : 0;          \
+        if (rc_ < 0) return rc_;                                                 \
     } while (0)
 #define STR_VAR(NAME, FIELD)                                                     \
     do {                                                                         \
         const char *v_ = get(NAME);                                              \
-        if (v_ && *v_ && copy_string(NAME, v_, cfg->FIELD, sizeof cfg->FIELD, err, errlen)) \
-            return -1;                                                           \
+        int rc_ = v_ && *v_ ? copy_string(NAME, v_, cfg->FIELD, sizeof cfg->FIELD, p) : 0; \
+        if (rc_ < 0) return rc_;                                                 \
     } while (0)
 #define DOUBLE_VAR(NAME, FIELD)                                                  \
     do {                                                                         \
         const char *v_ = get(NAME);                                              \
-        if (v_ && *v_ && parse_double(NAME, v_, &cfg->FIELD, err, errlen)) return -1; \
+        int rc_ = v_ && *v_ ? parse_double(NAME, v_, &cfg->FIELD, p) : 0;        \
+        if (rc_ < 0) return rc_;                                                 \
     } while (0)
 
-int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
+int config_load(config_t *cfg, config_getenv_fn get, problem_t *p)
 {
     memset(cfg, 0, sizeof *cfg);
     snprintf(cfg->listen_address, sizeof cfg->listen_address, "127.0.0.1");
@@ -177,7 +188,8 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
         const char *v = get("BODY_LIMIT");
         long n;
         if (v && *v) {
-            if (parse_long("BODY_LIMIT", v, 1024, 16L * 1024 * 1024, &n, err, errlen)) return -1;
+            int rc = parse_long("BODY_LIMIT", v, 1024, 16L * 1024 * 1024, &n, p);
+            if (rc < 0) return rc;
             cfg->body_limit = (size_t)n;
         }
     }
@@ -196,13 +208,14 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
         const char *v = get("PWHASH_OPSLIMIT");
         long n;
         if (v && *v) {
-            if (parse_long("PWHASH_OPSLIMIT", v, (long)crypto_pwhash_OPSLIMIT_MIN, 64, &n, err, errlen))
-                return -1;
+            int rc = parse_long("PWHASH_OPSLIMIT", v, (long)crypto_pwhash_OPSLIMIT_MIN, 64, &n, p);
+            if (rc < 0) return rc;
             cfg->pwhash_opslimit = (unsigned long long)n;
         }
         v = get("PWHASH_MEMLIMIT");
         if (v && *v) {
-            if (parse_long("PWHASH_MEMLIMIT", v, 8192, 1L << 30, &n, err, errlen)) return -1;
+            int rc = parse_long("PWHASH_MEMLIMIT", v, 8192, 1L << 30, &n, p);
+            if (rc < 0) return rc;
             cfg->pwhash_memlimit = (size_t)n;
         }
     }
@@ -218,16 +231,14 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
     INT_VAR("SIGNUP_MAX_PER_ADDRESS", signup_max_per_address, 0, 1000000);
     STR_VAR("CURSOR_SECRET", cursor_secret);
     if (strcmp(cfg->cursor_secret, "purposed-cursor-v1") == 0) {
-        snprintf(err, errlen, "CURSOR_SECRET must not be purposed-cursor-v1, the old default that"
+        return bad(p, "CURSOR_SECRET must not be purposed-cursor-v1, the old default that"
                               " anyone can read: set your own, or leave it out to use the"
                               " instance's own");
-        return -1;
     }
     STR_VAR("KEYS_SECRET", keys_secret);
     if (cfg->keys_secret[0] && strlen(cfg->keys_secret) < 32) {
-        snprintf(err, errlen, "KEYS_SECRET must be at least 32 characters (a random string:"
+        return bad(p, "KEYS_SECRET must be at least 32 characters (a random string:"
                               " openssl rand -hex 32), or left out");
-        return -1;
     }
     STR_VAR("PUBLIC_URL", public_url);
     {
@@ -241,9 +252,8 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
             ok = c > 0x20 && c < 0x7f && !strchr("\"<>\\^`{|}'", c);
         }
         if (!ok) {
-            snprintf(err, errlen, "PUBLIC_URL must be an http:// or https:// URL (got \"%s\")",
+            return bad(p, "PUBLIC_URL must be an http:// or https:// URL (got \"%s\")",
                      cfg->public_url);
-            return -1;
         }
     }
     STR_VAR("CORS_ORIGINS", cors_origins);
@@ -260,10 +270,9 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
                 ok = (*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') ||
                      *c == '.' || *c == '-' || *c == ':' || *c == '[' || *c == ']';
             if (!ok) {
-                snprintf(err, errlen,
+                return bad(p,
                          "CORS_ORIGINS must be origins like https://app.example, comma-separated (got \"%.*s\")",
                          (int)n, o);
-                return -1;
             }
             o += n;
         }
@@ -276,7 +285,8 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
         char raw[sizeof cfg->admin_emails];
         raw[0] = '\0';
         const char *v = get("ADMIN_EMAILS");
-        if (v && *v && copy_string("ADMIN_EMAILS", v, raw, sizeof raw, err, errlen)) return -1;
+        int rc = v && *v ? copy_string("ADMIN_EMAILS", v, raw, sizeof raw, p) : 0;
+        if (rc < 0) return rc;
         size_t out = 0;
         for (const char *o = raw; *o;) {
             while (*o == ' ' || *o == ',') o++;
@@ -284,9 +294,8 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
             if (!n) break;
             const char *at = memchr(o, '@', n);
             if (!at || at == o || at == o + n - 1) {
-                snprintf(err, errlen, "ADMIN_EMAILS must be email addresses, comma-separated (got \"%.*s\")",
+                return bad(p, "ADMIN_EMAILS must be email addresses, comma-separated (got \"%.*s\")",
                          (int)n, o);
-                return -1;
             }
             if (out) cfg->admin_emails[out++] = ',';
             for (size_t i = 0; i < n; i++)
@@ -303,26 +312,25 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
     STR_VAR("SMTP_URL", smtp_url);
     if (cfg->smtp_url[0]) {
         mail_tls_t tls;
+        char why[256];
         if (mail_parse_smtp_url(cfg->smtp_url, cfg->smtp_curl_url, sizeof cfg->smtp_curl_url, &tls,
-                                err, errlen) != 0)
-            return -1;
+                                why, sizeof why) != 0)
+            return bad(p, "%s", why);
         cfg->smtp_tls = (int)tls;
     }
     STR_VAR("SMTP_USER", smtp_user);
     STR_VAR("SMTP_PASSWORD", smtp_password);
     INT_VAR("SMTP_TIMEOUT_SECONDS", smtp_timeout_s, 1, 600);
     if (cfg->job_lease_s <= cfg->smtp_timeout_s) {
-        snprintf(err, errlen,
+        return bad(p,
                  "JOB_LEASE_SECONDS (%d) must be more than SMTP_TIMEOUT_SECONDS (%d): a job must end within its lease",
                  cfg->job_lease_s, cfg->smtp_timeout_s);
-        return -1;
     }
     STR_VAR("MAIL_FROM", mail_from);
     if (config_parse_mail_from(cfg->mail_from, cfg->mail_from_name, sizeof cfg->mail_from_name,
                                cfg->mail_from_address, sizeof cfg->mail_from_address) != 0) {
-        snprintf(err, errlen, "MAIL_FROM must be an address or \"Name <address>\" (got \"%s\")",
+        return bad(p, "MAIL_FROM must be an address or \"Name <address>\" (got \"%s\")",
                  cfg->mail_from);
-        return -1;
     }
     STR_VAR("MAIL_DIR", mail_dir);
     DOUBLE_VAR("MATCH_WEIGHT_PURPOSE", w_purpose);
@@ -334,8 +342,7 @@ int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen)
     double wsum = cfg->w_purpose + cfg->w_skills + cfg->w_capacity + cfg->w_packaging +
                   cfg->w_location + cfg->w_follows;
     if (wsum <= 0.0) {
-        snprintf(err, errlen, "MATCH_WEIGHT_* must not all be zero");
-        return -1;
+        return bad(p, "MATCH_WEIGHT_* must not all be zero");
     }
     return 0;
 }

@@ -5,6 +5,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "problem.h"
+
 typedef struct config {
     char listen_address[64];
     int port;
@@ -66,11 +68,11 @@ typedef struct config {
 typedef const char *(*config_getenv_fn)(const char *name);
 
 /* Fill cfg from the environment through get (getenv in the daemon).
- * Returns 0, or -1 with a message naming the bad variable in err. */
-int config_load(config_t *cfg, config_getenv_fn get, char *err, size_t errlen);
+ * Returns 0, or -PROBLEM_VALIDATION with p's detail naming the bad variable. */
+int config_load(config_t *cfg, config_getenv_fn get, problem_t *p);
 
 /* Pure: split MAIL_FROM ("Name <a@b>", "\"Name\" <a@b>" or "a@b") into its
- * display name ("" if none) and address. Returns 0 or -1. */
+ * display name ("" if none) and address. Returns 0 or -PROBLEM_VALIDATION. */
 int config_parse_mail_from(const char *value, char *name, size_t namecap, char *address,
                            size_t addrcap);
 

@@ -109,7 +109,7 @@ static bool open_form(const char *hex, bool sealed, unsigned char seed[KEYS_SEED
     return ok;
 }
 
-/* Insert a new key (the caller's transaction, if any); 0 or -1. */
+/* Insert a new key (the caller's transaction, if any); 0, or negative with p set. */
 static int make_key(problem_t *p)
 {
     unsigned char seed[KEYS_SEED_BYTES];
@@ -124,7 +124,7 @@ static int make_key(problem_t *p)
     const char *params[3] = {pk_hex, secret_hex, db_bool(g_box_configured)};
     PGresult *res = db_exec(&q_make, 3, params, p);
     sodium_memzero(secret_hex, sizeof secret_hex);
-    if (!res) return -1;
+    if (!res) return problem_rc(p);
     PQclear(res);
     return 0;
 }
@@ -133,7 +133,7 @@ int keys_signer(keys_signer_t *out, problem_t *p)
 {
     for (int attempt = 0; attempt < 3; attempt++) {
         PGresult *res = db_exec(&q_active, 0, NULL, p);
-        if (!res) return -1;
+        if (!res) return problem_rc(p);
         if (PQntuples(res) == 1) {
             unsigned char seed[KEYS_SEED_BYTES];
             bool ok = open_form(PQgetvalue(res, 0, 1), strcmp(PQgetvalue(res, 0, 2), "t") == 0, seed, p);
@@ -143,28 +143,28 @@ int keys_signer(keys_signer_t *out, problem_t *p)
             }
             sodium_memzero(seed, sizeof seed);
             PQclear(res);
-            return ok ? 0 : -1;
+            return ok ? 0 : problem_rc(p);
         }
         PQclear(res);
-        if (make_key(p) != 0) return -1;
+        if (make_key(p) != 0) return problem_rc(p);
     }
-    problem_fail(p, PROBLEM_UNAVAILABLE, "The signing key is not readable yet.");
+    int rc = problem_fail(p, PROBLEM_UNAVAILABLE, "The signing key is not readable yet.");
     p->retry_after = 1;
-    return -1;
+    return rc;
 }
 
 int keys_rotate(keys_signer_t *out, problem_t *p)
 {
-    if (db_begin(p) != 0) return -1;
+    if (db_begin(p) != 0) return problem_rc(p);
     PGresult *res = db_exec(&q_retire, 0, NULL, p);
     if (!res) {
         db_rollback();
-        return -1;
+        return problem_rc(p);
     }
     PQclear(res);
     if (make_key(p) != 0 || db_commit(p) != 0) {
         db_rollback();
-        return -1;
+        return problem_rc(p);
     }
     return keys_signer(out, p);
 }
@@ -173,18 +173,18 @@ int keys_check(problem_t *p)
 {
     if (g_box_configured) {
         /* seal the seeds stored as is while there was no KEYS_SECRET */
-        if (db_begin(p) != 0) return -1;
+        if (db_begin(p) != 0) return problem_rc(p);
         PGresult *res = db_exec(&q_unsealed, 0, NULL, p);
         if (!res) {
             db_rollback();
-            return -1;
+            return problem_rc(p);
         }
         for (int i = 0; i < PQntuples(res); i++) {
             unsigned char seed[KEYS_SEED_BYTES];
             if (!open_form(PQgetvalue(res, i, 1), false, seed, p)) {
                 PQclear(res);
                 db_rollback();
-                return -1;
+                return problem_rc(p);
             }
             char hex[SEALED_BYTES * 2 + 1];
             store_form(seed, true, hex, sizeof hex);
@@ -194,14 +194,14 @@ int keys_check(problem_t *p)
             if (!u) {
                 PQclear(res);
                 db_rollback();
-                return -1;
+                return problem_rc(p);
             }
             PQclear(u);
         }
         PQclear(res);
         if (db_commit(p) != 0) {
             db_rollback();
-            return -1;
+            return problem_rc(p);
         }
     }
     keys_signer_t k;
@@ -216,7 +216,7 @@ int keys_public(long long id, unsigned char out[KEYS_PUBLIC_BYTES], bool *retire
     snprintf(id_text, sizeof id_text, "%lld", id);
     const char *params[1] = {id_text};
     PGresult *res = db_exec(&q_public, 1, params, p);
-    if (!res) return -1;
+    if (!res) return problem_rc(p);
     int found = PQntuples(res) == 1;
     if (found) {
         size_t n = 0;
@@ -296,13 +296,13 @@ long keys_base58_decode(const char *in, unsigned char *out, size_t cap)
     size_t n = strlen(in), zeros = 0;
     while (zeros < n && in[zeros] == '1') zeros++;
     unsigned char *bytes = calloc(n + 1, 1); /* little-endian; never longer than the text */
-    if (!bytes) return -1;
+    if (!bytes) return -PROBLEM_INTERNAL;
     size_t used = 0;
     for (size_t i = zeros; i < n; i++) {
         const char *c = in[i] ? strchr(k_base58, in[i]) : NULL;
         if (!c) {
             free(bytes);
-            return -1;
+            return -PROBLEM_MALFORMED;
         }
         unsigned carry = (unsigned)(c - k_base58);
         for (size_t j = 0; j < used; j++) {
@@ -317,7 +317,7 @@ long keys_base58_decode(const char *in, unsigned char *out, size_t cap)
     }
     if (zeros + used > cap) {
         free(bytes);
-        return -1;
+        return -PROBLEM_MALFORMED;
     }
     memset(out, 0, zeros);
     for (size_t i = 0; i < used; i++) out[zeros + i] = bytes[used - 1 - i];

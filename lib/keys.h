@@ -37,7 +37,7 @@ void keys_configure(const char *secret);
 /* Whether a KEYS_SECRET is configured. */
 bool keys_encrypted(void);
 
-/* The signing key, made and stored when there is none. 0, or -1 with p set:
+/* The signing key, made and stored when there is none. 0, or negative with p set:
  * 503 when the database is away; 500 "keys-locked" when the stored seed is
  * sealed and KEYS_SECRET is missing or another. Uses this thread's
  * connection (lib/db.h). */
@@ -46,12 +46,12 @@ int keys_signer(keys_signer_t *out, problem_t *p);
 int keys_rotate(keys_signer_t *out, problem_t *p);
 /* At start: the signing key is readable with this KEYS_SECRET (made when
  * there is none), and seeds stored as is are sealed when a secret is
- * configured. 0, or -1 with p set. */
+ * configured. 0, or negative with p set. */
 int keys_check(problem_t *p);
 void keys_signer_clear(keys_signer_t *k);
 
 /* The public key "key-<id>" names (retired or not): 1 found, 0 no such key,
- * -1 with p set. retired is set to whether it was retired. */
+ * negative with p set. retired is set to whether it was retired. */
 int keys_public(long long id, unsigned char out[KEYS_PUBLIC_BYTES], bool *retired, problem_t *p);
 /* Every key, newest first: [{id, public_key_multibase, created, retired|null}]
  * (the caller owns it), or NULL with p set. */
@@ -66,8 +66,9 @@ bool keys_verify(const unsigned char pk[KEYS_PUBLIC_BYTES], const unsigned char 
 void keys_from_seed(const unsigned char seed[KEYS_SEED_BYTES], keys_signer_t *out);
 
 /* base58btc (Bitcoin alphabet). Encode: characters written (out gets a
- * NUL), 0 when cap is too small. Decode: bytes written, -1 when the text
- * is not base58 or the bytes do not fit. */
+ * NUL), 0 when cap is too small. Decode: bytes written, -PROBLEM_MALFORMED
+ * when the text is not base58 or the bytes do not fit (-PROBLEM_INTERNAL
+ * out of memory). */
 size_t keys_base58_encode(const unsigned char *in, size_t n, char *out, size_t cap);
 long keys_base58_decode(const char *in, unsigned char *out, size_t cap);
 /* Multikey: "z" + base58btc(0xed 0x01 || public key); decode checks both. */

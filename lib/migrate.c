@@ -125,14 +125,14 @@ static bool ok(PGresult *r)
     return s == PGRES_COMMAND_OK || s == PGRES_TUPLES_OK;
 }
 
-/* Run one statement that returns nothing of interest; false with err set. */
-static bool exec_ok(PGconn *c, const char *sql, const char *what, char *err, size_t errlen)
+/* Run one statement that returns nothing of interest: 0, or negative with
+ * p set (-PROBLEM_INTERNAL). */
+static int exec_sql(PGconn *c, const char *sql, const char *what, problem_t *p)
 {
     PGresult *r = PQexec(c, sql);
     bool good = ok(r);
     PQclear(r);
-    if (!good) snprintf(err, errlen, "cannot %s: %s", what, PQerrorMessage(c));
-    return good;
+    return good ? 0 : problem_fail(p, PROBLEM_INTERNAL, "cannot %s: %s", what, PQerrorMessage(c));
 }
 
 /* Where each kind is recorded. A repeatable migration's row is replaced. */
@@ -145,50 +145,48 @@ static const char *const k_record[] = {
         "INSERT INTO schema_repeatables (name, checksum) VALUES ($1, $2)"
         " ON CONFLICT (name) DO UPDATE SET checksum = EXCLUDED.checksum, applied_at = now()"};
 
-/* Apply the file name of dir if it is pending: 1 applied, 0 skipped, -1
- * with err set. */
-static int apply_file(PGconn *c, const char *dir, const char *name, char *err, size_t errlen)
+/* Apply the file name of dir if it is pending: 1 applied, 0 skipped,
+ * negative with p set. */
+static int apply_file(PGconn *c, const char *dir, const char *name, problem_t *p)
 {
     migrate_kind_t kind = migrate_kind(name);
     char path[2048];
     snprintf(path, sizeof path, "%s/%s", dir, name);
     size_t len = 0;
     char *sql = read_file(path, &len);
-    if (!sql) {
-        snprintf(err, errlen, "cannot read %s", path);
-        return -1;
-    }
+    if (!sql) return problem_fail(p, PROBLEM_INTERNAL, "cannot read %s", path);
     char hex[MIGRATE_CHECKSUM_HEX];
     migrate_checksum(sql, len, hex);
     const char *params[2] = {name, hex};
     PGresult *r = PQexecParams(c, k_select[kind], 1, NULL, params, NULL, NULL, 0);
     if (!ok(r)) {
-        snprintf(err, errlen, "cannot read the migration records: %s", PQerrorMessage(c));
+        problem_fail(p, PROBLEM_INTERNAL, "cannot read the migration records: %s",
+                     PQerrorMessage(c));
         PQclear(r);
         free(sql);
-        return -1;
+        return problem_rc(p);
     }
     migrate_action_t action = migrate_decide(kind, PQntuples(r) == 1 ? PQgetvalue(r, 0, 0) : NULL, hex);
     PQclear(r);
     if (action != MIGRATE_APPLY) {
         free(sql);
         if (action == MIGRATE_SKIP) return 0;
-        snprintf(err, errlen,
-                 "migration %s was edited after it was applied (checksum differs); "
-                 "add a new migration instead of changing an applied one", name);
-        return -1;
+        return problem_fail(p, PROBLEM_CONFLICT,
+                            "migration %s was edited after it was applied (checksum differs); "
+                            "add a new migration instead of changing an applied one", name);
     }
-    if (!exec_ok(c, "BEGIN", "begin a transaction", err, errlen)) {
+    int rc = exec_sql(c, "BEGIN", "begin a transaction", p);
+    if (rc < 0) {
         free(sql);
-        return -1;
+        return rc;
     }
     r = PQexec(c, sql);
     free(sql);
     if (!ok(r)) {
-        snprintf(err, errlen, "migration %s failed: %s", name, PQerrorMessage(c));
+        problem_fail(p, PROBLEM_INTERNAL, "migration %s failed: %s", name, PQerrorMessage(c));
         PQclear(r);
         PQclear(PQexec(c, "ROLLBACK"));
-        return -1;
+        return problem_rc(p);
     }
     PQclear(r);
     r = PQexecParams(c, k_record[kind], 2, NULL, params, NULL, NULL, 0);
@@ -196,56 +194,45 @@ static int apply_file(PGconn *c, const char *dir, const char *name, char *err, s
     PQclear(r);
     r = PQexec(c, "COMMIT");
     if (!recorded || !ok(r)) {
-        snprintf(err, errlen, "cannot record migration %s: %s", name, PQerrorMessage(c));
+        problem_fail(p, PROBLEM_INTERNAL, "cannot record migration %s: %s", name,
+                     PQerrorMessage(c));
         PQclear(r);
         PQclear(PQexec(c, "ROLLBACK"));
-        return -1;
+        return problem_rc(p);
     }
     PQclear(r);
     return 1;
 }
 
-int migrate_run(const char *conninfo, const char *dir, char *err, size_t errlen)
+int migrate_run(const char *conninfo, const char *dir, problem_t *p)
 {
     char **names = NULL;
     int n = migrate_list(dir, &names);
-    if (n < 0) {
-        snprintf(err, errlen, "cannot read migrations directory %s", dir);
-        return -1;
-    }
+    if (n < 0) return problem_fail(p, PROBLEM_INTERNAL, "cannot read migrations directory %s", dir);
     PGconn *c = PQconnectdb(conninfo);
     int applied = 0;
     if (PQstatus(c) != CONNECTION_OK) {
-        snprintf(err, errlen, "cannot connect to the database: %s", PQerrorMessage(c));
-        applied = -1;
+        applied = problem_fail(p, PROBLEM_UNAVAILABLE, "cannot connect to the database: %s",
+                               PQerrorMessage(c));
         goto done;
     }
     PQclear(PQexec(c, "SET client_min_messages = warning"));
-    if (!exec_ok(c, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")", "take the migration lock",
-                 err, errlen)) {
-        applied = -1;
-        goto done;
+    applied = exec_sql(c, "SELECT pg_advisory_lock(" MIGRATE_LOCK_KEY ")",
+                       "take the migration lock", p);
+    if (applied < 0) goto done;
+    applied = exec_sql(c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
+                          " name text PRIMARY KEY, checksum text NOT NULL,"
+                          " applied_at timestamptz NOT NULL DEFAULT now())",
+                       "create schema_migrations", p);
+    if (applied == 0)
+        applied = exec_sql(c, "CREATE TABLE IF NOT EXISTS schema_repeatables ("
+                              " name text PRIMARY KEY, checksum text NOT NULL,"
+                              " applied_at timestamptz NOT NULL DEFAULT now())",
+                           "create schema_repeatables", p);
+    for (int i = 0; applied >= 0 && i < n; i++) {
+        int a = apply_file(c, dir, names[i], p);
+        applied = a < 0 ? a : applied + a;
     }
-    if (!exec_ok(c, "CREATE TABLE IF NOT EXISTS schema_migrations ("
-                    " name text PRIMARY KEY, checksum text NOT NULL,"
-                    " applied_at timestamptz NOT NULL DEFAULT now())",
-                 "create schema_migrations", err, errlen) ||
-        !exec_ok(c, "CREATE TABLE IF NOT EXISTS schema_repeatables ("
-                    " name text PRIMARY KEY, checksum text NOT NULL,"
-                    " applied_at timestamptz NOT NULL DEFAULT now())",
-                 "create schema_repeatables", err, errlen)) {
-        applied = -1;
-        goto unlock;
-    }
-    for (int i = 0; i < n; i++) {
-        int a = apply_file(c, dir, names[i], err, errlen);
-        if (a < 0) {
-            applied = -1;
-            goto unlock;
-        }
-        applied += a;
-    }
-unlock:
     PQclear(PQexec(c, "SELECT pg_advisory_unlock(" MIGRATE_LOCK_KEY ")"));
 done:
     PQfinish(c);

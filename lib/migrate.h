@@ -10,6 +10,8 @@
 #include <stdbool.h>
 #include <stddef.h>
 
+#include "problem.h"
+
 #define MIGRATE_CHECKSUM_HEX 65 /* BLAKE2b-256 as hex, with its NUL */
 
 typedef enum migrate_kind {
@@ -26,9 +28,11 @@ typedef enum migrate_action {
     MIGRATE_EDITED,    /* a numbered migration changed after it was applied: an error */
 } migrate_action_t;
 
-/* Apply pending migrations. Returns the number applied (>= 0) or -1 with a
- * message in err (an edited applied migration, an SQL error, no database). */
-int migrate_run(const char *conninfo, const char *dir, char *err, size_t errlen);
+/* Apply pending migrations. Returns the number applied (>= 0), or negative
+ * with p's detail saying why: -PROBLEM_CONFLICT an applied migration was
+ * edited, -PROBLEM_UNAVAILABLE no database, -PROBLEM_INTERNAL an SQL error
+ * or an unreadable file. */
+int migrate_run(const char *conninfo, const char *dir, problem_t *p);
 /* Name of the newest numbered migration file in dir ("" if none); -1 if
  * unreadable. */
 int migrate_latest_name(const char *dir, char *out, size_t cap);

@@ -56,7 +56,7 @@ int rcache_init(size_t max_bytes)
 {
     if (g_shards || max_bytes == 0) return 0;
     g_shards = calloc(SHARDS, sizeof *g_shards);
-    if (!g_shards) return -1;
+    if (!g_shards) return -PROBLEM_INTERNAL;
     for (int i = 0; i < SHARDS; i++) pthread_mutex_init(&g_shards[i].mu, NULL);
     g_shard_budget = max_bytes / SHARDS;
     return 0;
@@ -345,7 +345,7 @@ int rcache_follow_start(const char *conninfo, const char *item_prefix)
         .lost = on_lost,
     };
     g_follower = follower_start(conninfo, &ops);
-    return g_follower ? 0 : -1;
+    return g_follower ? 0 : -PROBLEM_INTERNAL;
 }
 
 void rcache_follow_stop(void)

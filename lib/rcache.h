@@ -24,6 +24,8 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "problem.h"
+
 #define RCACHE_TOPIC "cache" /* change_log.topic */
 #define RCACHE_META_MAX 1024  /* content type and headers of one answer */
 #define RCACHE_KEY_MAX 2048
@@ -42,7 +44,8 @@ typedef struct rcache_ticket {
     uint64_t gen, list_gen, stamp;
 } rcache_ticket_t;
 
-/* Size the cache (0 turns it off). Call once, before any other call. */
+/* Size the cache (0 turns it off). Call once, before any other call. 0, or
+ * -PROBLEM_INTERNAL when there is no memory for it. */
 int rcache_init(size_t max_bytes);
 void rcache_shutdown(void);
 
@@ -75,7 +78,8 @@ void rcache_stats(rcache_stats_t *out);
 
 /* The follower thread (lib/follower.h) of topic 'cache' on its own
  * connection, applying every change (item keys: item_prefix + id); live
- * from each resync on, not live while the connection is lost. */
+ * from each resync on, not live while the connection is lost. 0, or
+ * -PROBLEM_INTERNAL when the thread could not start. */
 int rcache_follow_start(const char *conninfo, const char *item_prefix);
 void rcache_follow_stop(void);
 

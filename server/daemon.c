@@ -180,7 +180,7 @@ static int library_functions(void)
     g_mhd_lookup = (mhd_lookup_fn)dlsym(RTLD_NEXT, "MHD_lookup_connection_value_n");
     if (!g_mhd_queue || !g_mhd_lookup) {
         log_event("error", "mhd_symbols", "libmicrohttpd's functions were not found");
-        return -1;
+        return -PROBLEM_INTERNAL;
     }
     /* this executable's definitions must come first for the library's calls */
     if (dlsym(RTLD_DEFAULT, "MHD_queue_response") != (void *)MHD_queue_response ||
@@ -464,7 +464,7 @@ static int pools_start(const config_t *cfg, int threads)
         g_addr_cap = 64;
         while (g_addr_cap < 2 * most + 2) g_addr_cap *= 2;
         g_addrs = calloc(g_addr_cap, sizeof *g_addrs);
-        if (!g_addrs) return -1;
+        if (!g_addrs) return -PROBLEM_INTERNAL;
     }
     return 0;
 }
@@ -845,8 +845,8 @@ static void on_log(void *cls, const char *fmt, va_list ap)
 
 int daemon_start(const config_t *cfg, const route_t *routes, size_t nroutes)
 {
-    if (library_functions() != 0) return -1;
-    if (pipeline_configure(cfg, routes, nroutes) != 0) return -1;
+    if (library_functions() < 0) return -PROBLEM_INTERNAL;
+    if (pipeline_configure(cfg, routes, nroutes) != 0) return -PROBLEM_INTERNAL;
     int threads = cfg->threads > 0 ? cfg->threads : (int)sysconf(_SC_NPROCESSORS_ONLN);
     if (threads < 1) threads = 1;
     struct sockaddr_in addr;
@@ -856,12 +856,12 @@ int daemon_start(const config_t *cfg, const route_t *routes, size_t nroutes)
     if (inet_pton(AF_INET, cfg->listen_address, &addr.sin_addr) != 1) {
         log_event("error", "bad_listen_address", cfg->listen_address);
         pipeline_shutdown();
-        return -1;
+        return -PROBLEM_INTERNAL;
     }
     if (pools_start(cfg, threads) != 0) {
         pools_stop();
         pipeline_shutdown();
-        return -1;
+        return -PROBLEM_INTERNAL;
     }
     g_watch_stop = false;
     g_watchdog_started = pthread_create(&g_watchdog, NULL, watchdog_main, NULL) == 0;
@@ -886,7 +886,7 @@ int daemon_start(const config_t *cfg, const route_t *routes, size_t nroutes)
         watchdog_stop();
         pools_stop();
         pipeline_shutdown();
-        return -1;
+        return -PROBLEM_INTERNAL;
     }
     return 0;
 }

@@ -9,7 +9,7 @@
 #include "router.h"
 #include "strbuf.h"
 
-/* Start serving; 0, or -1 (bad table, address in use, ...: logged). */
+/* Start serving; 0, or -PROBLEM_INTERNAL (bad table, address in use, ...: logged). */
 int daemon_start(const config_t *cfg, const route_t *routes, size_t nroutes);
 /* Stop accepting, let in-flight requests finish (up to grace_s), stop. */
 void daemon_stop(int grace_s);

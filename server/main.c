@@ -51,11 +51,13 @@ static void usage(void)
 
 static int run_migrations(const config_t *cfg)
 {
-    char err[1024];
-    int n = migrate_run(cfg->database_url, cfg->migrations_dir, err, sizeof err);
+    problem_t p;
+    problem_init(&p);
+    int n = migrate_run(cfg->database_url, cfg->migrations_dir, &p);
     if (n < 0) {
-        log_event("error", "migrate_failed", err);
-        return -1;
+        log_event("error", "migrate_failed", p.detail);
+        problem_clear(&p);
+        return n;
     }
     char msg[64];
     snprintf(msg, sizeof msg, "%d applied", n);
@@ -188,9 +190,11 @@ int main(int argc, char **argv)
     json_object_seed(0);
     if (strcmp(cmd, "jcs") == 0) return run_jcs();
     static config_t cfg;
-    char err[512];
-    if (config_load(&cfg, env_get, err, sizeof err) != 0) {
-        log_event("error", "bad_config", err);
+    problem_t bad;
+    problem_init(&bad);
+    if (config_load(&cfg, env_get, &bad) < 0) {
+        log_event("error", "bad_config", bad.detail);
+        problem_clear(&bad);
         return 2;
     }
     if (strcmp(cmd, "migrate") == 0) return run_migrations(&cfg) == 0 ? 0 : 1;

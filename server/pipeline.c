@@ -606,7 +606,7 @@ static const char *query_fault(const route_spec_t *s)
     return n > 8 * sizeof(unsigned long) ? "declares too many query parameters" : NULL;
 }
 
-int pipeline_check_routes(const route_t *routes, size_t n, char *err, size_t cap)
+int pipeline_check_routes(const route_t *routes, size_t n, problem_t *p)
 {
     for (size_t i = 0; i < n; i++) {
         const route_t *rt = &routes[i];
@@ -629,20 +629,21 @@ int pipeline_check_routes(const route_t *routes, size_t n, char *err, size_t cap
             : (s->cache & (ROUTE_CACHED_ITEM | ROUTE_CHANGES_ITEM)) && !param
                 ? "names an item without a {param}"
                 : NULL;
-        if (fault) {
-            snprintf(err, cap, "%s %s %s", rt->method, rt->pattern, fault);
-            return -1;
-        }
+        if (fault)
+            return problem_fail(p, PROBLEM_INTERNAL, "%s %s %s", rt->method, rt->pattern, fault);
     }
     return 0;
 }
 
 int pipeline_configure(const config_t *cfg, const route_t *routes, size_t nroutes)
 {
-    char err[256];
-    if (pipeline_check_routes(routes, nroutes, err, sizeof err) != 0) {
-        log_event("error", "bad_route_table", err);
-        return -1;
+    problem_t p;
+    problem_init(&p);
+    int rc = pipeline_check_routes(routes, nroutes, &p);
+    if (rc < 0) {
+        log_event("error", "bad_route_table", p.detail);
+        problem_clear(&p);
+        return rc;
     }
     http_config = cfg;
     g_routes = routes;

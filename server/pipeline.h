@@ -28,11 +28,11 @@
 
 /* Is the table consistent (a change declares a write class, a GET does
  * not; access to a resource has its {param}; a cached route is a public
- * GET)? 0, or -1 with the first fault in err. */
-int pipeline_check_routes(const route_t *routes, size_t n, char *err, size_t cap);
+ * GET)? 0, or -PROBLEM_INTERNAL with the first fault in p's detail. */
+int pipeline_check_routes(const route_t *routes, size_t n, problem_t *p);
 
-/* The table and the configuration every request is served with. 0, or -1
- * when the table is inconsistent (pipeline_check_routes, logged). */
+/* The table and the configuration every request is served with. 0, or
+ * negative when the table is inconsistent (pipeline_check_routes, logged). */
 int pipeline_configure(const config_t *cfg, const route_t *routes, size_t nroutes);
 /* Free what pipeline_configure made (the rate limiter). */
 void pipeline_shutdown(void);

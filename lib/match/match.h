@@ -229,7 +229,8 @@ void match_hits_clear(match_hit_t *hits, size_t n);
 
 /* Start the thread that builds the index from the database at conninfo and
  * follows the change log's topic 'match' (rebuilding after a lost
- * connection). Idempotent; 0 or -1. */
+ * connection). Idempotent; 0, or -PROBLEM_INTERNAL when the thread could not
+ * start. */
 int match_service_start(const char *conninfo);
 /* Stop the thread and free the index. */
 void match_service_stop(void);

@@ -154,7 +154,7 @@ int match_service_start(const char *conninfo)
     bool ok = g_follower != NULL;
     if (ok) atomic_store(&g_running, true);
     pthread_mutex_unlock(&g_mu);
-    return ok ? 0 : -1;
+    return ok ? 0 : -PROBLEM_INTERNAL;
 }
 
 void match_service_stop(void)

@@ -126,7 +126,7 @@ static void test_base58(void **state)
     unsigned char back[8];
     assert_int_equal(keys_base58_decode("112", back, sizeof back), 3);
     assert_memory_equal(back, zeros, 3);
-    assert_int_equal(keys_base58_decode("0OIl", back, sizeof back), -1);
+    assert_int_equal(keys_base58_decode("0OIl", back, sizeof back), -PROBLEM_MALFORMED);
     assert_int_equal(keys_base58_encode(hello, 12, out, 5), 0);
 }
 

@@ -28,8 +28,8 @@ static const char *env_none(const char *name)
 static match_weights_t default_weights(void)
 {
     config_t cfg;
-    char err[256];
-    assert_int_equal(config_load(&cfg, env_none, err, sizeof err), 0);
+    problem_t err = {0};
+    assert_int_equal(config_load(&cfg, env_none, &err), 0);
     match_weights_t w;
     match_weights_from_config(&cfg, &w);
     return w;
@@ -278,8 +278,8 @@ static void weights_come_from_the_configuration(void **state)
     assert_close(d.w[MATCH_FOLLOWS], 0.10);
 
     config_t cfg;
-    char err[256];
-    assert_int_equal(config_load(&cfg, env_weights, err, sizeof err), 0);
+    problem_t err = {0};
+    assert_int_equal(config_load(&cfg, env_weights, &err), 0);
     match_weights_t w;
     match_weights_from_config(&cfg, &w); /* 3:1 scaled to sum 1 */
     assert_close(w.w[MATCH_PURPOSE], 0.75);
@@ -316,8 +316,8 @@ static void points_always_add_up_to_the_score(void **state)
 {
     (void)state;
     config_t cfg;
-    char err[256];
-    assert_int_equal(config_load(&cfg, env_none, err, sizeof err), 0);
+    problem_t err = {0};
+    assert_int_equal(config_load(&cfg, env_none, &err), 0);
     cfg.w_skills = 0.37; /* weights that do not sum to 1 are scaled */
     cfg.w_location = 0.011;
     match_weights_t w;

@@ -603,29 +603,29 @@ static void instance_route_needs_a_role(void **state)
 static void table_check_refuses_inconsistent_routes(void **state)
 {
     (void)state;
-    char err[256];
+    problem_t err = {0};
     route_t bad_get[] = {R("GET", "/x", handle_ok, .access = ACCESS_PUBLIC, .work = WORK_WRITE)};
-    assert_int_equal(pipeline_check_routes(bad_get, 1, err, sizeof err), -1);
+    assert_int_equal(pipeline_check_routes(bad_get, 1, &err), -PROBLEM_INTERNAL);
     route_t bad_write[] = {R("POST", "/x", handle_ok, .access = ACCESS_PUBLIC)};
-    assert_int_equal(pipeline_check_routes(bad_write, 1, err, sizeof err), -1);
-    assert_non_null(strstr(err, "POST /x"));
+    assert_int_equal(pipeline_check_routes(bad_write, 1, &err), -PROBLEM_INTERNAL);
+    assert_non_null(strstr(err.detail, "POST /x"));
     route_t no_param[] = {R("GET", "/x", handle_ok, .access = ACCESS_ORGANISATION)};
-    assert_int_equal(pipeline_check_routes(no_param, 1, err, sizeof err), -1);
+    assert_int_equal(pipeline_check_routes(no_param, 1, &err), -PROBLEM_INTERNAL);
     route_t private_cache[] = {
         R("GET", "/x/{id}", handle_ok, .access = ACCESS_SESSION, .cache = ROUTE_CACHED_ITEM)};
-    assert_int_equal(pipeline_check_routes(private_cache, 1, err, sizeof err), -1);
+    assert_int_equal(pipeline_check_routes(private_cache, 1, &err), -PROBLEM_INTERNAL);
     route_t no_shape[] = {
         R("PUT", "/x", handle_ok, .access = ACCESS_SESSION, .body = BODY_ARRAY, .work = WORK_WRITE)};
-    assert_int_equal(pipeline_check_routes(no_shape, 1, err, sizeof err), -1);
+    assert_int_equal(pipeline_check_routes(no_shape, 1, &err), -PROBLEM_INTERNAL);
     route_t good[] = {R("GET", "/x/{id}", handle_ok, .access = ACCESS_AGREEMENT)};
-    assert_int_equal(pipeline_check_routes(good, 1, err, sizeof err), 0);
+    assert_int_equal(pipeline_check_routes(good, 1, &err), 0);
 }
 
 static void the_daemons_table_is_consistent(void **state)
 {
     (void)state;
-    char err[256] = "";
-    if (pipeline_check_routes(routes, routes_count, err, sizeof err) != 0) fail_msg("%s", err);
+    problem_t err = {0};
+    if (pipeline_check_routes(routes, routes_count, &err) != 0) fail_msg("%s", err.detail);
     /* every route says who may call it, and no write is public but the
      * sign-up, sign-in and what a mailed link or an address may do
      * anonymously (confirm an email, ask for and complete a password reset) */
