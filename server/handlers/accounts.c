@@ -439,14 +439,7 @@ static db_stmt_t q_me = DB_STMT("me", true,
 void handle_me(req_t *r)
 {
     const char *params[2] = {r->caller.account_id_text, r->caller.csrf_token};
-    problem_t p;
-    problem_init(&p);
-    PGresult *res = db_exec(&q_me, 2, params, &p);
-    if (!res) {
-        http_reply_problem(r, &p);
-        return;
-    }
-    reply_row_json(r, 200, res, 0);
+    reply_one(r, &q_me, 2, params, 200, false, "item");
 }
 
 static db_stmt_t q_account_get = DB_STMT("account_get", true,
@@ -456,15 +449,7 @@ static db_stmt_t q_account_get = DB_STMT("account_get", true,
 void handle_account_get(req_t *r)
 {
     const char *params[1] = {r->caller.account_id_text};
-    problem_t p;
-    problem_init(&p);
-    PGresult *res = db_exec(&q_account_get, 1, params, &p);
-    if (!res) {
-        http_reply_problem(r, &p);
-        return;
-    }
-    if (PQntuples(res) == 1) set_etag(r, PQgetvalue(res, 0, 0));
-    reply_row_json(r, 200, res, 1);
+    reply_one(r, &q_account_get, 1, params, 200, true, "item");
 }
 
 static db_stmt_t q_account_secret = DB_STMT("account_secret", true,

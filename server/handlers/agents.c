@@ -397,18 +397,5 @@ void handle_agent_get(req_t *r)
     if (moderation_caller_moderates(r, &moderator) != 0) return;
     const char *params[3] = {handle, r->caller.account_id ? r->caller.account_id_text : NULL,
                              db_bool(moderator)};
-    problem_t p;
-    problem_init(&p);
-    PGresult *res = db_exec(&q_agent_by_handle, 3, params, &p);
-    if (!res) {
-        http_reply_problem(r, &p);
-        return;
-    }
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such agent.");
-        return;
-    }
-    set_etag(r, PQgetvalue(res, 0, 0));
-    reply_row_json(r, 200, res, 1);
+    reply_one(r, &q_agent_by_handle, 3, params, 200, true, "agent");
 }

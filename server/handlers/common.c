@@ -29,6 +29,22 @@ void reply_row_json(req_t *r, int status, PGresult *res, int col)
     http_reply_text(r, status, "application/json", body, len);
 }
 
+int reply_one(req_t *r, db_stmt_t *st, int n, const char *const *params, int status,
+              bool versioned, const char *what)
+{
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(st, n, params, &p);
+    if (!res) return http_reply_problem(r, &p);
+    if (PQntuples(res) < 1) {
+        PQclear(res);
+        return http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such %s.", what);
+    }
+    if (versioned) set_etag(r, PQgetvalue(res, 0, 0));
+    reply_row_json(r, status, res, PQnfields(res) - 1);
+    return 0;
+}
+
 void set_etag(req_t *r, const char *version)
 {
     char etag[32];

@@ -14,6 +14,7 @@
 #include <libpq-fe.h>
 #include <stdbool.h>
 
+#include "db.h"
 #include "http.h"
 
 /* The old name of http_fail, left for handlers/credentials.c (another
@@ -29,6 +30,14 @@ static inline bool http_path_id(req_t *r, int i, long long *out, char *text, siz
  * migrations/R__representations.sql), compacted; 404 when there is no row.
  * Clears res. */
 void reply_row_json(req_t *r, int status, PGresult *res, int col);
+/* The one way to answer one resource read by one statement: run st with its
+ * n params; a database failure answers its problem, no row answers 404
+ * no-such-item "No such <what>.", and a row answers status with the JSON
+ * text of its last column (reply_row_json). A versioned statement's row is
+ * (version, JSON): the version becomes the ETag. 0, or negative when it
+ * answered a problem. */
+int reply_one(req_t *r, db_stmt_t *st, int n, const char *const *params, int status,
+              bool versioned, const char *what);
 /* ETag of a versioned resource: "\"<version>\"". */
 void set_etag(req_t *r, const char *version);
 /* Reply with a database failure (p from db_exec). */

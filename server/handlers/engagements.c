@@ -166,20 +166,7 @@ static db_stmt_t q_engagement_get_public = DB_STMT("engagement_get_public", true
 static void reply_engagement_from(req_t *r, int status, db_stmt_t *st, const char *id)
 {
     const char *params[1] = {id};
-    problem_t p;
-    problem_init(&p);
-    PGresult *res = db_exec(st, 1, params, &p);
-    if (!res) {
-        http_reply_problem(r, &p);
-        return;
-    }
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such engagement.");
-        return;
-    }
-    set_etag(r, PQgetvalue(res, 0, 0));
-    reply_row_json(r, status, res, 1);
+    reply_one(r, st, 1, params, status, true, "engagement");
 }
 
 static void reply_engagement(req_t *r, int status, const char *id)

@@ -155,14 +155,7 @@ void handle_moderation_case(req_t *r)
     char idt[24];
     if (http_param_id(r, 0, &id, idt, sizeof idt) < 0) return;
     const char *params[1] = {idt};
-    problem_t p;
-    problem_init(&p);
-    PGresult *res = db_exec(&q_case, 1, params, &p);
-    if (!res) {
-        http_reply_problem(r, &p);
-        return;
-    }
-    reply_row_json(r, 200, res, 0);
+    reply_one(r, &q_case, 1, params, 200, false, "item");
 }
 
 /* ---------- actions ---------- */
@@ -391,18 +384,8 @@ void handle_instance_role_put(req_t *r)
         return;
     }
     const char *params[3] = {idt, role, r->caller.account_id_text};
-    PGresult *res = db_exec(&q_role_put, 3, params, &p);
+    reply_one(r, &q_role_put, 3, params, 200, false, "account");
     json_decref(body);
-    if (!res) {
-        http_reply_problem(r, &p);
-        return;
-    }
-    if (PQntuples(res) == 0) {
-        PQclear(res);
-        http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such account.");
-        return;
-    }
-    reply_row_json(r, 200, res, 0);
 }
 
 static db_stmt_t q_role_delete = DB_STMT("instance_role_delete", false,

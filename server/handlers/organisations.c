@@ -65,20 +65,7 @@ static db_stmt_t q_org_by_id = DB_STMT("organisation_by_id", true,
 static void reply_organisation(req_t *r, int status, db_stmt_t *st, const char *key)
 {
     const char *params[1] = {key};
-    problem_t p;
-    problem_init(&p);
-    PGresult *res = db_exec(st, 1, params, &p);
-    if (!res) {
-        http_reply_problem(r, &p);
-        return;
-    }
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        not_found(r);
-        return;
-    }
-    set_etag(r, PQgetvalue(res, 0, 0));
-    reply_row_json(r, status, res, 1);
+    reply_one(r, st, 1, params, status, true, "organisation");
 }
 
 /* Hidden by a moderator: its members and moderators see it, others get 404. */

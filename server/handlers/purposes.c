@@ -91,19 +91,7 @@ void handle_purpose_get(req_t *r)
     if (moderation_caller_moderates(r, &moderator) != 0) return;
     const char *params[3] = {slug, r->caller.account_id ? r->caller.account_id_text : NULL,
                              db_bool(moderator)};
-    problem_t p;
-    problem_init(&p);
-    PGresult *res = db_exec(&q_purpose_get, 3, params, &p);
-    if (!res) {
-        http_reply_problem(r, &p);
-        return;
-    }
-    if (PQntuples(res) != 1) {
-        PQclear(res);
-        http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such purpose.");
-        return;
-    }
-    reply_row_json(r, 200, res, 0);
+    reply_one(r, &q_purpose_get, 3, params, 200, false, "purpose");
 }
 
 static db_stmt_t q_purpose_insert = DB_STMT("purpose_insert", false,
