@@ -14,9 +14,11 @@
 
 #include "db.h"
 #include "http.h"
+#include "idem.h"
 #include "pipeline.h"
 #include "route.h"
 #include "routes.h"
+#include "session.h"
 
 /* ---------- a request from memory ---------- */
 
@@ -646,6 +648,92 @@ static void the_daemons_table_is_consistent(void **state)
     }
 }
 
+/* ---------- the return convention of what may answer ---------- */
+
+/* Readers of the request, gates and stages return 0 to go on and a negative
+ * value when they answered: the problem's -code, HTTP_ANSWERED for an
+ * answer that is no problem (docs/architecture.md). */
+static void gates_return_0_or_the_negative_code_they_answered(void **state)
+{
+    (void)state;
+    assert_true(HTTP_ANSWERED < 0);
+    assert_null(problem_kind((problem_code_t)-HTTP_ANSWERED));
+
+    req_t *r = request("GET", "/api/v1/open/7", NULL);
+    r->match.nparams = 1;
+    snprintf(r->match.params[0], sizeof r->match.params[0], "7");
+    long long id = 0;
+    char text[24];
+    assert_int_equal(http_param_id(r, 0, &id, text, sizeof text), 0);
+    assert_int_equal(id, 7);
+    assert_string_equal(text, "7");
+    assert_false(r->responded);
+    snprintf(r->match.params[0], sizeof r->match.params[0], "007");
+    assert_int_equal(http_param_id(r, 0, &id, text, sizeof text), -PROBLEM_NO_SUCH_ITEM);
+    assert_int_equal(r->status, 404);
+    assert_string_equal(problem_type(r), "no-such-item");
+    http_req_clear(r);
+
+    int limit = 0;
+    r = request("GET", "/api/v1/list", NULL);
+    assert_int_equal(http_query_limit(r, &limit), 0);
+    assert_int_equal(limit, 20);
+    g_mem.query[0][0] = "limit";
+    g_mem.query[0][1] = "50";
+    assert_int_equal(http_query_limit(r, &limit), 0);
+    assert_int_equal(limit, 50);
+    assert_false(r->responded);
+    g_mem.query[0][1] = "0";
+    assert_int_equal(http_query_limit(r, &limit), -PROBLEM_BAD_QUERY);
+    assert_int_equal(limit, 20);
+    assert_int_equal(r->status, 400);
+    http_req_clear(r);
+
+    /* no credentials: the session gate answers 401 */
+    r = request("GET", "/api/v1/me", NULL);
+    assert_int_equal(session_resolve(r), 0);
+    assert_int_equal(session_require(r), -PROBLEM_UNAUTHORISED);
+    assert_int_equal(r->status, 401);
+    http_req_clear(r);
+    r = request("GET", "/api/v1/me", NULL);
+    header("Authorization", "Basic eA==");
+    assert_int_equal(session_resolve(r), -PROBLEM_UNAUTHORISED);
+    http_req_clear(r);
+
+    /* CSRF: a cookie write needs the token; a read does not */
+    r = request("POST", "/api/v1/things", NULL);
+    signed_in(true);
+    assert_int_equal(session_csrf(r), -PROBLEM_CSRF);
+    assert_int_equal(r->status, 403);
+    http_req_clear(r);
+    r = request("POST", "/api/v1/things", NULL);
+    signed_in(true);
+    header("X-CSRF-Token", "c0ffee");
+    assert_int_equal(session_csrf(r), 0);
+    http_req_clear(r);
+    r = request("GET", "/api/v1/me", NULL);
+    signed_in(true);
+    assert_int_equal(session_csrf(r), 0);
+    assert_false(r->responded);
+    http_req_clear(r);
+
+    /* Idempotency-Key: none goes on; a bad one answers 400 */
+    r = request("POST", "/api/v1/plain", NULL);
+    assert_int_equal(idem_begin(r), 0);
+    header("Idempotency-Key", "two words");
+    assert_int_equal(idem_begin(r), -PROBLEM_BAD_HEADER);
+    assert_int_equal(r->status, 400);
+    assert_string_equal(problem_type(r), "bad-header");
+    http_req_clear(r);
+
+    /* http_fail answers the catalogue's line and returns its -code */
+    r = request("GET", "/api/v1/me", NULL);
+    assert_int_equal(http_fail(r, PROBLEM_CONFLICT, "It is %s.", "taken"), -PROBLEM_CONFLICT);
+    assert_int_equal(r->status, 409);
+    assert_string_equal(problem_type(r), "conflict");
+    http_req_clear(r);
+}
+
 /* ---------- http_etag_listed ---------- */
 
 static void etag_listed(void **state)
@@ -683,6 +771,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(instance_route_needs_a_role, setup, teardown),
         cmocka_unit_test(table_check_refuses_inconsistent_routes),
         cmocka_unit_test(the_daemons_table_is_consistent),
+        cmocka_unit_test_setup_teardown(gates_return_0_or_the_negative_code_they_answered, setup,
+                                        teardown),
         cmocka_unit_test(etag_listed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
