@@ -356,7 +356,7 @@ static db_stmt_t q_agents_list = DB_STMT("agents_list", true,
 void handle_agents_list(req_t *r)
 {
     page_t pg;
-    if (!page_begin(r, &pg, "agents", CURSOR_KEY_ID)) return;
+    if (page_read(r, &pg, "agents", CURSOR_KEY_ID) < 0) return;
     problem_t p;
     problem_init(&p);
     const char *purpose = purposes_query_slug(r, "purpose", &p);

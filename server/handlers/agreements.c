@@ -252,7 +252,7 @@ void handle_agreement_versions(req_t *r)
 {
     const char *id = r->resource_id;
     page_t pg;
-    if (!page_begin(r, &pg, "agreement-versions", CURSOR_KEY_ID)) return;
+    if (page_read(r, &pg, "agreement-versions", CURSOR_KEY_ID) < 0) return;
     problem_t p;
     problem_init(&p);
     const char *params[3] = {id, page_key(&pg, 0), pg.fetch};
@@ -823,7 +823,7 @@ void handle_my_agreements(req_t *r)
 {
     page_t pg;
     const char *status, *standing;
-    if (!page_begin(r, &pg, "my-agreements", CURSOR_KEY_ID) || !read_status(r, &status, &standing))
+    if (page_read(r, &pg, "my-agreements", CURSOR_KEY_ID) < 0 || !read_status(r, &status, &standing))
         return;
     const char *side = http_query(r, "side");
     if (side && agreement_side_parse(side) < 0) {
@@ -855,7 +855,7 @@ void handle_organisation_agreements(req_t *r)
     const authz_org_t org = r->org;
     page_t pg;
     const char *status, *standing;
-    if (!page_begin(r, &pg, "organisation-agreements", CURSOR_KEY_ID) ||
+    if (page_read(r, &pg, "organisation-agreements", CURSOR_KEY_ID) < 0 ||
         !read_status(r, &status, &standing))
         return;
     problem_t p;
@@ -1002,7 +1002,7 @@ static db_stmt_t q_notifications = DB_STMT("notifications_mine", true,
 void handle_my_notifications(req_t *r)
 {
     page_t pg;
-    if (!page_begin(r, &pg, "notifications", CURSOR_KEY_ID)) return;
+    if (page_read(r, &pg, "notifications", CURSOR_KEY_ID) < 0) return;
     const char *unread = http_query(r, "unread");
     if (unread && strcmp(unread, "true") != 0 && strcmp(unread, "false") != 0) {
         bad_query(r, "unread", "must be true or false");

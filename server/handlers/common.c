@@ -52,16 +52,14 @@ void set_etag(req_t *r, const char *version)
     http_add_header(r, "ETag", etag);
 }
 
-void reply_db_problem(req_t *r, problem_t *p) { http_reply_problem(r, p); }
-
-void reply_cursor_key_unavailable(req_t *r)
+int reply_cursor_key_unavailable(req_t *r)
 {
     problem_t p;
     problem_init(&p);
     problem_fail(&p, PROBLEM_UNAVAILABLE,
                  "Cursors cannot be read until the database is reachable; try again.");
     p.retry_after = 2;
-    http_reply_problem(r, &p);
+    return http_reply_problem(r, &p);
 }
 
 void field_unknown_purposes(problem_t *p, const char *slugs)

@@ -40,11 +40,10 @@ int reply_one(req_t *r, db_stmt_t *st, int n, const char *const *params, int sta
               bool versioned, const char *what);
 /* ETag of a versioned resource: "\"<version>\"". */
 void set_etag(req_t *r, const char *version);
-/* Reply with a database failure (p from db_exec). */
-void reply_db_problem(req_t *r, problem_t *p);
 /* 503 + Retry-After: a cursor came but its key (the instance secret, read
- * from the database) could not be loaded yet (lib/cursor.h cursor_ready). */
-void reply_cursor_key_unavailable(req_t *r);
+ * from the database) could not be loaded yet (lib/cursor.h cursor_ready).
+ * Returns -PROBLEM_UNAVAILABLE. */
+int reply_cursor_key_unavailable(req_t *r);
 /* The field error for purpose slugs a statement did not find. */
 void field_unknown_purposes(problem_t *p, const char *slugs);
 /* Name the slugs in slugs_json (JSON array text; null items are skipped)

@@ -444,8 +444,8 @@ void handle_engagements_list(req_t *r)
     const char *q_given = http_query(r, "q");
     bool ranked = q_given && q_given[0];
     page_t pg;
-    if (!page_begin(r, &pg, ranked ? "engagements-rank" : "engagements",
-                    ranked ? CURSOR_KEY_RANK CURSOR_KEY_ID : CURSOR_KEY_TIME CURSOR_KEY_ID))
+    if (page_read(r, &pg, ranked ? "engagements-rank" : "engagements",
+                  ranked ? CURSOR_KEY_RANK CURSOR_KEY_ID : CURSOR_KEY_TIME CURSOR_KEY_ID) < 0)
         return;
     problem_t p;
     problem_init(&p);

@@ -84,7 +84,7 @@ void handle_followers_list(req_t *r)
 {
     const authz_org_t org = r->org;
     page_t pg;
-    if (!page_begin(r, &pg, "followers", CURSOR_KEY_MICROS CURSOR_KEY_ID)) return;
+    if (page_read(r, &pg, "followers", CURSOR_KEY_MICROS CURSOR_KEY_ID) < 0) return;
     problem_t p;
     problem_init(&p);
     const char *params[4] = {org.id, page_key(&pg, 0), page_key(&pg, 1), pg.fetch};
@@ -107,7 +107,7 @@ static db_stmt_t q_my_follows = DB_STMT("follow_mine", true,
 void handle_my_follows(req_t *r)
 {
     page_t pg;
-    if (!page_begin(r, &pg, "my-follows", CURSOR_KEY_MICROS CURSOR_KEY_ID)) return;
+    if (page_read(r, &pg, "my-follows", CURSOR_KEY_MICROS CURSOR_KEY_ID) < 0) return;
     const char *params[4] = {r->caller.account_id_text, page_key(&pg, 0), page_key(&pg, 1),
                              pg.fetch};
     problem_t p;

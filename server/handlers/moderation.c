@@ -112,7 +112,7 @@ static db_stmt_t q_cases = DB_STMT("moderation_cases", true,
 void handle_moderation_cases(req_t *r)
 {
     page_t pg;
-    if (!page_begin(r, &pg, "moderation-cases", CURSOR_KEY_TIME CURSOR_KEY_ID)) return;
+    if (page_read(r, &pg, "moderation-cases", CURSOR_KEY_TIME CURSOR_KEY_ID) < 0) return;
     problem_t p;
     problem_init(&p);
     const char *status = http_query(r, "status");
@@ -309,7 +309,7 @@ static db_stmt_t q_log = DB_STMT("moderation_log", true,
 void handle_moderation_log(req_t *r)
 {
     page_t pg;
-    if (!page_begin(r, &pg, "moderation-log", CURSOR_KEY_ID)) return;
+    if (page_read(r, &pg, "moderation-log", CURSOR_KEY_ID) < 0) return;
     problem_t p;
     problem_init(&p);
     const char *params[2] = {page_key(&pg, 0), pg.fetch};
@@ -327,7 +327,7 @@ static db_stmt_t q_appeals = DB_STMT("moderation_appeals", true,
 void handle_moderation_appeals(req_t *r)
 {
     page_t pg;
-    if (!page_begin(r, &pg, "moderation-appeals", CURSOR_KEY_TIME CURSOR_KEY_ID)) return;
+    if (page_read(r, &pg, "moderation-appeals", CURSOR_KEY_TIME CURSOR_KEY_ID) < 0) return;
     problem_t p;
     problem_init(&p);
     const char *params[3] = {page_key(&pg, 0), page_key(&pg, 1), pg.fetch};
@@ -342,7 +342,7 @@ static db_stmt_t q_roles = DB_STMT("instance_roles", true,
 void handle_instance_roles(req_t *r)
 {
     page_t pg;
-    if (!page_begin(r, &pg, "instance-roles", CURSOR_KEY_ID)) return;
+    if (page_read(r, &pg, "instance-roles", CURSOR_KEY_ID) < 0) return;
     problem_t p;
     problem_init(&p);
     const char *params[2] = {page_key(&pg, 0), pg.fetch};
@@ -435,7 +435,7 @@ static db_stmt_t q_mine = DB_STMT("my_moderation", true,
 void handle_my_moderation(req_t *r)
 {
     page_t pg;
-    if (!page_begin(r, &pg, "my-moderation", CURSOR_KEY_ID)) return;
+    if (page_read(r, &pg, "my-moderation", CURSOR_KEY_ID) < 0) return;
     problem_t p;
     problem_init(&p);
     const char *params[3] = {r->caller.account_id_text, page_key(&pg, 0), pg.fetch};

@@ -119,7 +119,7 @@ static db_stmt_t q_org_search = DB_STMT("organisations_search", true,
 void handle_organisations_list(req_t *r)
 {
     page_t pg;
-    if (!page_begin(r, &pg, "organisations", CURSOR_KEY_TEXT CURSOR_KEY_ID)) return;
+    if (page_read(r, &pg, "organisations", CURSOR_KEY_TEXT CURSOR_KEY_ID) < 0) return;
     problem_t p;
     problem_init(&p);
     const char *purpose = purposes_query_slug(r, "purpose", &p);
@@ -327,7 +327,7 @@ void handle_charter_list(req_t *r)
     const char *slug;
     if (!path_slug(r, &slug)) return;
     page_t pg;
-    if (!page_begin(r, &pg, "charter", CURSOR_KEY_ID)) return;
+    if (page_read(r, &pg, "charter", CURSOR_KEY_ID) < 0) return;
     bool moderator = false;
     if (moderation_caller_moderates(r, &moderator) != 0) return;
     const char *params[5] = {slug, page_key(&pg, 0), pg.fetch,
@@ -365,7 +365,7 @@ void handle_members_list(req_t *r)
     problem_t p;
     problem_init(&p);
     page_t pg;
-    if (!page_begin(r, &pg, "members", CURSOR_KEY_TIME CURSOR_KEY_ID)) return;
+    if (page_read(r, &pg, "members", CURSOR_KEY_TIME CURSOR_KEY_ID) < 0) return;
     const char *params[4] = {org.id, page_key(&pg, 0), page_key(&pg, 1), pg.fetch};
     PGresult *res = db_exec(&q_members, 4, params, &p);
     if (!res) {

@@ -9,34 +9,30 @@
 #include "cursor.h"
 #include "jsontext.h"
 
-static void bad_cursor(req_t *r)
+static int bad_cursor(req_t *r)
 {
     problem_t p;
     problem_init(&p);
     problem_field(&p, "cursor", "is not a cursor this list gave out");
     problem_fail(&p, PROBLEM_BAD_CURSOR,
                  "The cursor is malformed, tampered with or belongs to another list.");
-    http_reply_problem(r, &p);
+    return http_reply_problem(r, &p);
 }
 
-bool page_begin(req_t *r, page_t *pg, const char *tag, const char *kinds)
+int page_read(req_t *r, page_t *pg, const char *tag, const char *kinds)
 {
     memset(pg, 0, sizeof *pg);
     pg->tag = tag;
     pg->kinds = kinds;
     pg->nkeys = (int)strlen(kinds);
-    if (pg->nkeys > PAGE_MAX_KEYS) {
-        http_fail(r, PROBLEM_INTERNAL, "A list has too many cursor keys.");
-        return false;
-    }
-    if (http_query_limit(r, &pg->limit) < 0) return false;
+    if (pg->nkeys > PAGE_MAX_KEYS)
+        return http_fail(r, PROBLEM_INTERNAL, "A list has too many cursor keys.");
+    int rc = http_query_limit(r, &pg->limit);
+    if (rc < 0) return rc;
     snprintf(pg->fetch, sizeof pg->fetch, "%d", pg->limit + 1);
     const char *c = http_query(r, "cursor");
-    if (!c) return true;
-    if (!cursor_ready()) {
-        reply_cursor_key_unavailable(r);
-        return false;
-    }
+    if (!c) return 0;
+    if (!cursor_ready()) return reply_cursor_key_unavailable(r);
     json_t *arr = cursor_decode(c, (size_t)pg->nkeys + 1);
     const json_t *t = arr ? json_array_get(arr, 0) : NULL;
     bool ok = t && json_is_string(t) && strcmp(json_string_value(t), tag) == 0;
@@ -57,12 +53,9 @@ bool page_begin(req_t *r, page_t *pg, const char *tag, const char *kinds)
              cursor_key_valid(kinds[i], pg->keys[i]);
     }
     json_decref(arr);
-    if (!ok) {
-        bad_cursor(r);
-        return false;
-    }
+    if (!ok) return bad_cursor(r);
     pg->has_cursor = true;
-    return true;
+    return 0;
 }
 
 const char *page_key(const page_t *pg, int i)

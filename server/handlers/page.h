@@ -1,7 +1,7 @@
 /* page: the one keyset pager of every list, and the one place the list
  * envelope {"items": [...], "next_cursor": "..." | null} is written.
  *
- * A list reads ?limit= and ?cursor= with page_begin, runs one statement that
+ * A list reads ?limit= and ?cursor= with page_read, runs one statement that
  * fetches LIMIT pg.fetch rows (limit + 1: the extra row says there is a next
  * page) whose first nkeys columns are the keys of its order and the next one
  * the item's JSON, and answers with page_reply. The next cursor is the
@@ -34,11 +34,11 @@ typedef struct page {
 } page_t;
 
 /* Read ?limit= and ?cursor= for the list tag whose order has the keys
- * kinds (CURSOR_KEY_TIME CURSOR_KEY_ID: one character each). False with the
- * answer set when either is bad (400: a cursor of another list, or a key
- * not of its kind, never reaches SQL) or the cursor cannot be checked yet
- * (503). */
-bool page_begin(req_t *r, page_t *pg, const char *tag, const char *kinds);
+ * kinds (CURSOR_KEY_TIME CURSOR_KEY_ID: one character each). 0, or negative
+ * with the answer set when either is bad (400: a cursor of another list, or
+ * a key not of its kind, never reaches SQL) or the cursor cannot be checked
+ * yet (503). */
+int page_read(req_t *r, page_t *pg, const char *tag, const char *kinds);
 /* Key i of the cursor, for the statement: NULL on the first page. A first
  * key too long for a cursor comes back as "" (see page_reply). */
 const char *page_key(const page_t *pg, int i);

@@ -58,7 +58,7 @@ static db_stmt_t q_purposes_list = DB_STMT("purposes_list", true,
 void handle_purposes_list(req_t *r)
 {
     page_t pg;
-    if (!page_begin(r, &pg, "purposes", CURSOR_KEY_TEXT)) return;
+    if (page_read(r, &pg, "purposes", CURSOR_KEY_TEXT) < 0) return;
     problem_t p;
     problem_init(&p);
     const char *q = purposes_query_text(r, "q", 200, &p);

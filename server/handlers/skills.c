@@ -21,7 +21,7 @@ static db_stmt_t q_skills_list = DB_STMT_CUSTOM_PLAN("skills_list", true,
 void handle_skills_list(req_t *r)
 {
     page_t pg;
-    if (!page_begin(r, &pg, "skills", CURSOR_KEY_TEXT)) return;
+    if (page_read(r, &pg, "skills", CURSOR_KEY_TEXT) < 0) return;
     problem_t p;
     problem_init(&p);
     const char *prefix = purposes_query_text(r, "prefix", 100, &p);
