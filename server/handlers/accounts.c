@@ -101,7 +101,7 @@ static void throttle_scopes(throttle_scopes_t *s, const char *email, const char 
     snprintf(s->address, sizeof s->address, "address:%s", address);
 }
 
-static void reply_throttled(req_t *r, int seconds)
+static int reply_throttled(req_t *r, int seconds)
 {
     problem_t p;
     problem_init(&p);
@@ -109,13 +109,13 @@ static void reply_throttled(req_t *r, int seconds)
                  "Too many wrong passwords for this account or from this address; try again in %d "
                  "seconds.", seconds);
     p.retry_after = seconds;
-    http_reply_problem(r, &p);
+    return http_reply_problem(r, &p);
 }
 
 /* Reserve an attempt for email (may be "") from address into attempt (the
- * id to release on success); false with the response (429 or 503) set. */
-static bool throttle_reserve(req_t *r, const char *email, const char *address,
-                             char attempt[24])
+ * id to release on success); 0, or negative with the response (429 or 503)
+ * set. */
+static int throttle_attempt(req_t *r, const char *email, const char *address, char attempt[24])
 {
     char window[16], max_pair[16], max_address[16], usual_days[16];
     snprintf(window, sizeof window, "%d", http_config->login_window_s);
@@ -128,18 +128,11 @@ static bool throttle_reserve(req_t *r, const char *email, const char *address,
     problem_t p;
     problem_init(&p);
     PGresult *res = db_exec(&q_throttle_reserve, 6, params, &p);
-    if (!res) {
-        http_reply_problem(r, &p);
-        return false;
-    }
+    if (!res) return http_reply_problem(r, &p);
     int wait = atoi(PQgetvalue(res, 0, 0));
     snprintf(attempt, 24, "%s", PQgetisnull(res, 0, 1) ? "" : PQgetvalue(res, 0, 1));
     PQclear(res);
-    if (wait > 0) {
-        reply_throttled(r, wait);
-        return false;
-    }
-    return true;
+    return wait > 0 ? reply_throttled(r, wait) : 0;
 }
 
 /* The reserved attempt succeeded (or was never evaluated): remove it and the
@@ -407,7 +400,7 @@ void handle_session_create(req_t *r)
     r->ctx_free = account_op_free;
     /* Before any hashing: a throttled caller costs one query, and the
      * attempt is counted before it is evaluated. */
-    if (!throttle_reserve(r, c->email, c->address, c->attempt)) return;
+    if (throttle_attempt(r, c->email, c->address, c->attempt) < 0) return;
     http_defer(r, create_session_slow);
 }
 
@@ -456,34 +449,29 @@ static db_stmt_t q_account_secret = DB_STMT("account_secret", true,
     "SELECT password_hash, email FROM accounts WHERE id = $1 AND deleted_at IS NULL");
 
 /* Verify the caller's current password (slow pool), throttled like sign-in.
- * field names the body field for the 422 when it is wrong. False with the
- * response set. On success op->account_email holds the account's email. */
-static bool verify_current(req_t *r, account_op_t *op, const char *field)
+ * field names the body field for the 422 when it is wrong. 0, or negative
+ * with the response set. On success op->account_email holds the account's
+ * email. */
+static int check_current_password(req_t *r, account_op_t *op, const char *field)
 {
     const char *params[1] = {r->caller.account_id_text};
     problem_t p;
     problem_init(&p);
     PGresult *res = db_exec(&q_account_secret, 1, params, &p);
-    if (!res) {
-        http_reply_problem(r, &p);
-        return false;
-    }
+    if (!res) return http_reply_problem(r, &p);
     if (PQntuples(res) != 1) {
         PQclear(res);
         http_add_header(r, "WWW-Authenticate", "Bearer");
-        http_fail(r, PROBLEM_UNAUTHORISED, "The account no longer exists.");
-        return false;
+        return http_fail(r, PROBLEM_UNAUTHORISED, "The account no longer exists.");
     }
     snprintf(op->account_email, sizeof op->account_email, "%s", PQgetvalue(res, 0, 1));
     char *stored = strdup(PQgetvalue(res, 0, 0));
     PQclear(res);
-    if (!stored) {
-        http_fail(r, PROBLEM_INTERNAL, NULL);
-        return false;
-    }
-    if (!throttle_reserve(r, op->account_email, op->address, op->attempt)) {
+    if (!stored) return http_fail(r, PROBLEM_INTERNAL, NULL);
+    int rc = throttle_attempt(r, op->account_email, op->address, op->attempt);
+    if (rc < 0) {
         free(stored);
-        return false;
+        return rc;
     }
     bool ok = auth_password_verify(stored, op->password);
     free(stored);
@@ -491,10 +479,9 @@ static bool verify_current(req_t *r, account_op_t *op, const char *field)
     if (!ok) {
         problem_fail(&p, PROBLEM_WRONG_PASSWORD, "%s is not this account's password.", field);
         problem_field(&p, field, "is not the current password");
-        http_reply_problem(r, &p);
-        return false;
+        return http_reply_problem(r, &p);
     }
-    return true;
+    return 0;
 }
 
 /* ---------- changing the account ---------- */
@@ -566,7 +553,7 @@ static void update_account_finish(req_t *r, const char *new_hash)
 static void update_account_slow(req_t *r)
 {
     account_op_t *op = r->ctx;
-    if (!verify_current(r, op, "current_password")) return;
+    if (check_current_password(r, op, "current_password") < 0) return;
     if (!op->new_password) {
         update_account_finish(r, NULL);
         return;
@@ -665,7 +652,7 @@ static db_stmt_t q_scrub_account = DB_STMT("account_delete_scrub", false,
 static void delete_account_slow(req_t *r)
 {
     account_op_t *op = r->ctx;
-    if (!verify_current(r, op, "password")) return;
+    if (check_current_password(r, op, "password") < 0) return;
     throttle_scopes_t scopes;
     throttle_scopes(&scopes, op->account_email, op->address);
     char idem_owner[48];

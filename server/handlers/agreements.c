@@ -789,9 +789,9 @@ void handle_agreement_patch(req_t *r)
 /* ---------- lists ---------- */
 
 /* ?status= and ?standing= (where the relationship stands, pending changes
- * aside: agreement_standing) into out (NULL when absent); false with 400 set
- * when unknown. */
-static bool read_status(req_t *r, const char **out, const char **standing)
+ * aside: agreement_standing) into out (NULL when absent); 0, or negative with
+ * 400 set when unknown. */
+static int status_query(req_t *r, const char **out, const char **standing)
 {
     *out = http_query(r, "status");
     *standing = http_query(r, "standing");
@@ -800,9 +800,9 @@ static bool read_status(req_t *r, const char **out, const char **standing)
     if ((*out && !validate_enum_text(*out, "status", vocab_agreement_statuses, &p)) ||
         (*standing && !validate_enum_text(*standing, "standing", vocab_agreement_statuses, &p))) {
         purposes_bad_query(r, &p);
-        return false;
+        return -PROBLEM_BAD_QUERY;
     }
-    return true;
+    return 0;
 }
 
 /* Newest first; $3 the cursor's id (NULL on the first page), $4 limit + 1. */
@@ -823,7 +823,8 @@ void handle_my_agreements(req_t *r)
 {
     page_t pg;
     const char *status, *standing;
-    if (page_read(r, &pg, "my-agreements", CURSOR_KEY_ID) < 0 || !read_status(r, &status, &standing))
+    if (page_read(r, &pg, "my-agreements", CURSOR_KEY_ID) < 0 ||
+        status_query(r, &status, &standing) < 0)
         return;
     const char *side = http_query(r, "side");
     if (side && agreement_side_parse(side) < 0) {
@@ -856,7 +857,7 @@ void handle_organisation_agreements(req_t *r)
     page_t pg;
     const char *status, *standing;
     if (page_read(r, &pg, "organisation-agreements", CURSOR_KEY_ID) < 0 ||
-        !read_status(r, &status, &standing))
+        status_query(r, &status, &standing) < 0)
         return;
     problem_t p;
     problem_init(&p);
@@ -907,7 +908,7 @@ int agreements_review_notifications(const char *account_id, problem_t *p)
 {
     const char *params[1] = {account_id};
     PGresult *res = db_exec(&q_reviews_due, 1, params, p);
-    if (!res) return -1;
+    if (!res) return problem_rc(p);
     PQclear(res);
     return 0;
 }

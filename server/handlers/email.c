@@ -34,7 +34,8 @@ static db_stmt_t q_mail_throttle = DB_STMT("mail_requests_wait", true,
     "  FROM mail_requests WHERE scope IN ($1, $2) AND requested_at > now() - interval '1 hour') f"
     " WHERE (scope = $1 AND n = $3::int) OR (scope = $2 AND n = $4::int)");
 
-/* 0 when allowed; otherwise the response (429 + Retry-After, or 503) is set. */
+/* 0 when allowed; otherwise negative with the response (429 + Retry-After, or
+ * 503) set. */
 static int mail_throttle(req_t *r, const char *scope1, int max1, const char *scope2, int max2)
 {
     char m1[16], m2[16];
@@ -44,10 +45,7 @@ static int mail_throttle(req_t *r, const char *scope1, int max1, const char *sco
     problem_t p;
     problem_init(&p);
     PGresult *res = db_exec(&q_mail_throttle, 4, params, &p);
-    if (!res) {
-        http_reply_problem(r, &p);
-        return -1;
-    }
+    if (!res) return http_reply_problem(r, &p);
     int wait = atoi(PQgetvalue(res, 0, 0));
     PQclear(res);
     if (wait <= 0) return 0;
@@ -55,8 +53,7 @@ static int mail_throttle(req_t *r, const char *scope1, int max1, const char *sco
                  "Too many messages were asked for this address or from this client; try again in "
                 "%d seconds.", wait);
     p.retry_after = wait;
-    http_reply_problem(r, &p);
-    return -1;
+    return http_reply_problem(r, &p);
 }
 
 /* The token field of a body: a string of at most 200 characters. */

@@ -95,7 +95,7 @@ void handle_my_portfolio(req_t *r);
 void handle_my_notifications(req_t *r);
 void handle_my_notifications_read(req_t *r);
 /* Write the review-due notifications the account has not had yet (see
- * agreements.c). 0, or -1 with p set (database). */
+ * agreements.c). 0, or negative with p set (database). */
 int agreements_review_notifications(const char *account_id, problem_t *p);
 
 /* me.c — the account's export and its personal notification feed, at

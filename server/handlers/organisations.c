@@ -16,18 +16,17 @@
 
 #define MAX_ORG_PURPOSES 20
 
-static void not_found(req_t *r)
+static int not_found(req_t *r)
 {
-    http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such organisation.");
+    return http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such organisation.");
 }
 
-/* The {slug} path parameter; false with 404 set when it cannot be a slug. */
-static bool path_slug(req_t *r, const char **slug)
+/* The {slug} path parameter; 0, or negative with 404 set when it cannot be
+ * a slug. */
+static int slug_param(req_t *r, const char **slug)
 {
     *slug = http_param(r, 0);
-    if (validate_slug(*slug)) return true;
-    not_found(r);
-    return false;
+    return validate_slug(*slug) ? 0 : not_found(r);
 }
 
 /* An http(s) address without spaces or control characters, or NULL. */
@@ -77,7 +76,7 @@ static db_stmt_t q_org_get = DB_STMT("organisation_get", true,
 void handle_organisation_get(req_t *r)
 {
     const char *slug;
-    if (!path_slug(r, &slug)) return;
+    if (slug_param(r, &slug) < 0) return;
     const char *params[2] = {slug, r->caller.account_id ? r->caller.account_id_text : NULL};
     problem_t p;
     problem_init(&p);
@@ -325,7 +324,7 @@ static db_stmt_t q_charter = DB_STMT("organisation_charter", true,
 void handle_charter_list(req_t *r)
 {
     const char *slug;
-    if (!path_slug(r, &slug)) return;
+    if (slug_param(r, &slug) < 0) return;
     page_t pg;
     if (page_read(r, &pg, "charter", CURSOR_KEY_ID) < 0) return;
     bool moderator = false;
