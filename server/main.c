@@ -222,7 +222,7 @@ int main(int argc, char **argv)
         problem_t kp;
         problem_init(&kp);
         if (keys_check(&kp) != 0) {
-            bool locked = strcmp(kp.type, "keys-locked") == 0;
+            bool locked = kp.code == PROBLEM_KEYS_LOCKED;
             log_event(locked ? "error" : "warn", locked ? "signing_key_locked" : "signing_key_pending",
                       kp.detail);
             problem_clear(&kp);
