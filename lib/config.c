@@ -171,6 +171,7 @@ int config_load(config_t *cfg, config_getenv_fn get, problem_t *p)
     cfg->job_retry_base_ms = 30000;
     cfg->job_retry_max_s = 6 * 3600;
     cfg->smtp_timeout_s = 60;
+    cfg->digest_interval_s = 86400;
     snprintf(cfg->mail_from, sizeof cfg->mail_from, "Purposed <purposed@localhost>");
     snprintf(cfg->mail_dir, sizeof cfg->mail_dir, "var/mail");
     cfg->w_purpose = 0.45;
@@ -321,6 +322,7 @@ int config_load(config_t *cfg, config_getenv_fn get, problem_t *p)
     STR_VAR("SMTP_USER", smtp_user);
     STR_VAR("SMTP_PASSWORD", smtp_password);
     INT_VAR("SMTP_TIMEOUT_SECONDS", smtp_timeout_s, 1, 600);
+    INT_VAR("DIGEST_INTERVAL_SECONDS", digest_interval_s, 1, 604800);
     if (cfg->job_lease_s <= cfg->smtp_timeout_s) {
         return bad(p,
                  "JOB_LEASE_SECONDS (%d) must be more than SMTP_TIMEOUT_SECONDS (%d): a job must end within its lease",

@@ -57,6 +57,7 @@ typedef struct config {
     char smtp_user[256];
     char smtp_password[256];
     int smtp_timeout_s;          /* one SMTP conversation */
+    int digest_interval_s;       /* a digest holds this long; one per account per interval */
     char mail_from[512];         /* "Name <address>" or "address" */
     char mail_from_name[256];    /* parsed from mail_from */
     char mail_from_address[256];

@@ -182,6 +182,27 @@ static int password_changed(json_t *vars, json_t *secret, const char *base, lett
     return 0;
 }
 
+/* The footer of a letter that is not transactional: why it came, the
+ * one-click way to stop this kind (vars.unsubscribe_url, added by the
+ * outbox) and the settings. Appended to text and to html. */
+static void footer(json_t *vars, const char *base, const char *what, strbuf_t *text, strbuf_t *html)
+{
+    const char *unsub = str_of(vars, "unsubscribe_url");
+    strbuf_addf(text, "\n--\nYou get this because you have an account on Purposed.\n");
+    if (unsub) strbuf_addf(text, "Stop %s: %s\n", what, unsub);
+    strbuf_addf(text, "Choose what Purposed emails you: %s/settings#notifications\n", base);
+    char *w = letters_html_escape(what), *u = letters_html_escape(unsub ? unsub : ""),
+         *b = letters_html_escape(base);
+    strbuf_addf(html, "<p style=\"color:#666;font-size:small\">You get this because you have an "
+                      "account on Purposed.");
+    if (unsub) strbuf_addf(html, " <a href=\"%s\">Stop %s</a> ·", u ? u : "", w ? w : "");
+    strbuf_addf(html, " <a href=\"%s/settings#notifications\">Choose what Purposed emails you</a>"
+                      "</p>", b ? b : "");
+    free(w);
+    free(u);
+    free(b);
+}
+
 /* A notification the account also sees in the app (kind, message). */
 static int notification(json_t *vars, json_t *secret, const char *base, letter_t *l, char *err,
                         size_t errlen)
@@ -197,46 +218,130 @@ static int notification(json_t *vars, json_t *secret, const char *base, letter_t
     l->subject = format("Purposed: %.*s%s", (int)cut, message, cut < strlen(message) ? "…" : "");
     for (char *c = l->subject; c && *c; c++)
         if (*c == '\r' || *c == '\n' || *c == '\t') *c = ' ';
-    l->text = format("Hello %s,\n\n%s\n\nSee it on Purposed: %s/me\n\nYou get this because you have an "
-                     "account on Purposed. Your mail program's unsubscribe button stops this kind of "
-                     "message.\n", name, message, base);
-    char *body = format("<p>Hello %s,</p>\n<p>%s</p>\n<p><a href=\"%s/me\">See it on Purposed</a></p>\n"
-                        "<p style=\"color:#666;font-size:small\">You get this because you have an account "
-                        "on Purposed. Your mail program's unsubscribe button stops this kind of "
-                        "message.</p>", esc(&e, name), esc(&e, message), esc(&e, base));
-    l->html = body ? html_page("Purposed", body) : NULL;
-    free(body);
+    strbuf_t text = STRBUF_INIT, body = STRBUF_INIT;
+    strbuf_addf(&text, "Hello %s,\n\n%s\n\nSee it on Purposed: %s/me\n", name, message, base);
+    strbuf_addf(&body, "<p>Hello %s,</p>\n<p>%s</p>\n<p><a href=\"%s/me\">See it on Purposed</a></p>\n",
+                esc(&e, name), esc(&e, message), esc(&e, base));
+    footer(vars, base, "this kind of email", &text, &body);
+    l->text = strbuf_detach(&text, NULL);
+    char *html = strbuf_detach(&body, NULL);
+    l->html = html ? html_page("Purposed", html) : NULL;
+    free(html);
     esc_free(&e);
     return 0;
 }
 
-/* An owner asks the account to join an organisation (transactional: a
- * request made to this person, answered in the app). */
+/* What a digest calls a group of notifications of one kind. */
+static const char *kind_heading(const char *kind)
+{
+    static const struct {
+        const char *kind, *heading;
+    } k[] = {
+        {"agreement_proposed", "Agreements proposed"},
+        {"agreement_amended", "New terms proposed"},
+        {"agreement_accepted", "Agreements accepted"},
+        {"agreement_declined", "Agreements declined"},
+        {"agreement_withdrawn", "Proposals withdrawn"},
+        {"agreement_concluded", "Agreements concluded"},
+        {"agreement_closure_recorded", "Closures recorded"},
+        {"agreement_review_due", "Reviews due"},
+        {"engagement_posted", "New engagements from organisations you follow"},
+        {"moderation", "Moderation"},
+    };
+    for (size_t i = 0; kind && i < sizeof k / sizeof k[0]; i++)
+        if (strcmp(k[i].kind, kind) == 0) return k[i].heading;
+    return "Other news";
+}
+
+/* The daily digest: vars.name, vars.total, vars.groups [{kind, count,
+ * messages: [text]}] (messages may be fewer than count). */
+static int digest(json_t *vars, json_t *secret, const char *base, letter_t *l, char *err, size_t errlen)
+{
+    const char *name = str_of(vars, "name");
+    json_t *groups = json_object_get(vars, "groups");
+    json_t *total = json_object_get(vars, "total");
+    if (!name || !json_is_array(groups) || !json_is_integer(total)) {
+        snprintf(err, errlen, "digest needs vars.name, vars.total and vars.groups");
+        return -1;
+    }
+    long long n = (long long)json_integer_value(total);
+    l->transactional = false;
+    l->subject = format("Purposed: your daily digest (%lld new)", n);
+    strbuf_t text = STRBUF_INIT, body = STRBUF_INIT;
+    char *name_esc = letters_html_escape(name);
+    strbuf_addf(&text, "Hello %s,\n\nWhat happened on Purposed since your last digest (%lld).\n", name, n);
+    strbuf_addf(&body, "<p>Hello %s,</p>\n<p>What happened on Purposed since your last digest "
+                       "(%lld).</p>\n", name_esc ? name_esc : "", n);
+    free(name_esc);
+    size_t i;
+    json_t *g;
+    json_array_foreach(groups, i, g) {
+        const char *heading = kind_heading(str_of(g, "kind"));
+        json_t *messages = json_object_get(g, "messages");
+        long long count = (long long)json_integer_value(json_object_get(g, "count"));
+        strbuf_addf(&text, "\n%s (%lld)\n", heading, count);
+        strbuf_addf(&body, "<h2 style=\"font-size:1.1em\">%s (%lld)</h2>\n<ul>\n", heading, count);
+        size_t j;
+        json_t *m;
+        json_array_foreach(messages, j, m) {
+            if (!json_is_string(m)) continue;
+            char *me = letters_html_escape(json_string_value(m));
+            strbuf_addf(&text, "- %s\n", json_string_value(m));
+            strbuf_addf(&body, "<li>%s</li>\n", me ? me : "");
+            free(me);
+        }
+        if (count > (long long)json_array_size(messages)) {
+            strbuf_addf(&text, "- and %lld more\n", count - (long long)json_array_size(messages));
+            strbuf_addf(&body, "<li>and %lld more</li>\n", count - (long long)json_array_size(messages));
+        }
+        strbuf_addstr(&body, "</ul>\n");
+    }
+    char *b = letters_html_escape(base);
+    strbuf_addf(&text, "\nSee everything on Purposed: %s/me/notifications\n", base);
+    strbuf_addf(&body, "<p><a href=\"%s/me/notifications\">See everything on Purposed</a></p>\n", b ? b : "");
+    free(b);
+    footer(vars, base, "the daily digest", &text, &body);
+    l->text = strbuf_detach(&text, NULL);
+    char *html = strbuf_detach(&body, NULL);
+    l->html = html ? html_page("Your daily digest", html) : NULL;
+    free(html);
+    return 0;
+}
+
+/* An owner asks someone to join an organisation (transactional: a request
+ * made to this person). vars.name is absent when the address has no
+ * account yet; secret.token makes the link of the accept page. */
 static int invitation(json_t *vars, json_t *secret, const char *base, letter_t *l, char *err,
                       size_t errlen)
 {
     const char *name = str_of(vars, "name"), *org = str_of(vars, "organisation"),
-               *role = str_of(vars, "role"), *inviter = str_of(vars, "inviter");
-    if (!name || !org || !role || !inviter) {
-        snprintf(err, errlen, "invitation needs vars.name, organisation, role and inviter");
+               *role = str_of(vars, "role"), *inviter = str_of(vars, "inviter"),
+               *token = str_of(secret, "token");
+    if (!org || !role || !inviter || !token) {
+        snprintf(err, errlen, "invitation needs vars.organisation, role, inviter and secret.token");
         return -1;
     }
+    char *link = format("%s/invitations/accept#token=%s", base, token);
     esc_t e = {0};
     l->transactional = true;
     size_t cut = utf8_prefix(org, strlen(org), 60);
     l->subject = format("Invitation to join %.*s%s on Purposed", (int)cut, org, cut < strlen(org) ? "…" : "");
     for (char *c = l->subject; c && *c; c++)
         if (*c == '\r' || *c == '\n' || *c == '\t') *c = ' ';
-    l->text = format("Hello %s,\n\n%s invited you to join %s as %s.\n\nNothing changes until you "
-                     "accept. Accept or decline on Purposed: %s/me\n\nIf you do not know this "
-                     "organisation, decline or ignore this message.\n", name, inviter, org, role, base);
-    char *body = format("<p>Hello %s,</p>\n<p>%s invited you to join <strong>%s</strong> as %s.</p>\n"
-                        "<p>Nothing changes until you accept. <a href=\"%s/me\">Accept or decline on "
-                        "Purposed</a>.</p>\n<p>If you do not know this organisation, decline or ignore "
-                        "this message.</p>", esc(&e, name), esc(&e, inviter), esc(&e, org), esc(&e, role),
-                        esc(&e, base));
+    l->text = format("Hello%s%s,\n\n%s invited you to join %s as %s.\n\nNothing changes "
+                     "until you accept. To accept or decline, open this link within 14 days%s:\n\n%s\n\n"
+                     "If you do not know this organisation, ignore this message.\n",
+                     name ? " " : "", name ? name : "", inviter, org, role,
+                     name ? "" : " (you can create an account there)", link ? link : "");
+    char *body = format("<p>Hello%s%s,</p>\n<p>%s invited you to join <strong>%s</strong> as %s."
+                        "</p>\n<p>Nothing changes until you accept. <a href=\"%s\">Accept or "
+                        "decline the invitation</a> within 14 days%s.</p>\n<p>If you do not know this "
+                        "organisation, ignore this message.</p>", name ? " " : "",
+                        name ? esc(&e, name) : "", esc(&e, inviter), esc(&e, org), esc(&e, role),
+                        esc(&e, link), name ? "" : " (you can create an account there)");
     l->html = body ? html_page("Invitation", body) : NULL;
     free(body);
+    free(link);
     esc_free(&e);
     return 0;
 }
@@ -252,7 +357,12 @@ static const struct {
     {"password_changed", password_changed},
     {"notification", notification},
     {"invitation", invitation},
+    {"digest", digest},
 };
+
+const char *const letters_templates[] = {"verify_email", "email_changed", "password_reset",
+                                         "password_changed", "notification", "invitation",
+                                         "digest", NULL};
 
 int letters_render(const char *template_name, json_t *vars, json_t *secret, const char *base,
                    letter_t *out, char *err, size_t errlen)

@@ -21,14 +21,22 @@ typedef struct letter {
  *   email_changed   vars.name, vars.new_email (sent to the old address)
  *   password_reset  secret.token             -> link base/reset-password#token=…
  *   password_changed vars.name
- *   invitation      vars.name, organisation, role, inviter (transactional)
+ *   invitation      vars.name (absent: no account yet), organisation, role,
+ *                   inviter, secret.token -> link base/invitations/accept#token=…
+ *                   (transactional)
  *   notification    vars.name, vars.message (not transactional: the job
  *                   carries "unsubscribe": {account_id, kind}, lib/outbox.h)
+ *   digest          vars.name, vars.total, vars.groups [{kind, count,
+ *                   messages}] (not transactional, "unsubscribe" kind digest)
+ * Letters that are not transactional print vars.unsubscribe_url when given
+ * (the outbox adds it) and a link to the settings.
  * base is the absolute URL of the site ("https://purposed.example").
  * Returns 0, or -1 with err filled (unknown template, a variable missing). */
 int letters_render(const char *template_name, json_t *vars, json_t *secret, const char *base,
                    letter_t *out, char *err, size_t errlen);
 void letters_free(letter_t *l);
+/* Every template's name, NULL-terminated (metrics count per template). */
+extern const char *const letters_templates[];
 
 /* Pure: s with & < > " ' escaped for HTML text and attributes; malloc'd. */
 char *letters_html_escape(const char *s);

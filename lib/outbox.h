@@ -10,12 +10,25 @@
 
 #include "config.h"
 #include "jobs.h"
+#include "strbuf.h"
 
 /* Once at start, before the job workers (main thread): copies what it
  * needs from cfg, initialises libcurl, registers the "mail" kind. */
 int outbox_start(const config_t *cfg);
 /* The job handler (exposed for the tests). */
 job_outcome_t outbox_deliver(const job_t *job, char *err, size_t errlen);
+/* The "digest" kind: payload {"account_id": N}. Queued by the notifications
+ * trigger (migration 0024) when a line waits for the account's daily
+ * digest and no digest job is queued. When the digest is due (one
+ * DIGEST_INTERVAL_SECONDS after its oldest line, and after the last
+ * digest), it turns the waiting lines into one "digest" mail job; before,
+ * it queues itself again for that time. */
+job_outcome_t outbox_digest(const job_t *job, char *err, size_t errlen);
+/* The outbox in the Prometheus text format, per letter template: mail_queued
+ * and mail_sending (the database, all daemons), and this daemon's
+ * mail_{sent,retried,failed}_total; suppressed addresses. One or two
+ * statements on the calling thread's connection. */
+void outbox_metrics_render(strbuf_t *sb);
 
 /* One-click unsubscribe (RFC 8058) from one kind of notification mail,
  * without signing in: the token is "<account id>.<kind>.<MAC>", the MAC a

@@ -42,6 +42,15 @@ const char *const vocab_moderation_actions[] = {"dismiss", "hide",       "suspen
                                                 "restore", "grant_role", "revoke_role", NULL};
 const char *const vocab_registration_modes[] = {"open", "approval", "invitation", NULL};
 
+/* Mail (migration 0024): the kinds of notification the daemon writes, and
+ * how each may reach its account by mail. */
+const char *const vocab_notification_kinds[] = {
+    "agreement_proposed",  "agreement_amended",          "agreement_accepted",
+    "agreement_declined",  "agreement_withdrawn",        "agreement_concluded",
+    "agreement_closure_recorded", "agreement_review_due", "engagement_posted",
+    "moderation",          NULL};
+const char *const vocab_mail_deliveries[] = {"immediately", "daily", "off", NULL};
+
 const vocab_list_t vocab_lists[] = {
     {"packagings", vocab_packagings},
     {"cash_periods", vocab_cash_periods},
@@ -59,5 +68,7 @@ const vocab_list_t vocab_lists[] = {
     {"case_statuses", vocab_case_statuses},
     {"moderation_actions", vocab_moderation_actions},
     {"registration_modes", vocab_registration_modes},
+    {"notification_kinds", vocab_notification_kinds},
+    {"mail_deliveries", vocab_mail_deliveries},
     {NULL, NULL},
 };

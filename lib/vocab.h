@@ -31,6 +31,9 @@ extern const char *const vocab_report_reasons[];
 extern const char *const vocab_case_statuses[];
 extern const char *const vocab_moderation_actions[];
 extern const char *const vocab_registration_modes[];
+/* Mail: notification kinds and how each reaches its account (migration 0024). */
+extern const char *const vocab_notification_kinds[];
+extern const char *const vocab_mail_deliveries[];
 
 /* All of the above by name, ending with {NULL, NULL}: for tests that compare
  * them with the schema and the OpenAPI document. */

@@ -74,10 +74,13 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'invitations', coalesce((
             SELECT json_agg(json_build_object(
                        'organisation', json_build_object('slug', o.slug, 'name', o.name),
-                       'role', i.role, 'invited_at', api_time(i.created_at))
+                       'role', i.role, 'invited_at', api_time(i.created_at),
+                       'expires_at', api_time(i.expires_at))
                    ORDER BY i.created_at, o.slug)
             FROM membership_invitations i JOIN organisations o ON o.id = i.organisation_id
-            WHERE i.account_id = a.id), '[]'::json),
+            WHERE (i.account_id = a.id OR (i.account_id IS NULL AND i.email = a.email
+                                           AND a.email_verified_at IS NOT NULL))
+              AND i.expires_at > now()), '[]'::json),
         'csrf_token', csrf_token)
 $$;
 
@@ -458,6 +461,46 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'created_at', api_time(n.created_at))
 $$;
 
+-- How each kind of notification reaches the account by mail
+-- (GET /me/notification-preferences): {preferences: [{kind, delivery}] for
+-- every kind (immediately unless the account chose otherwise), digest:
+-- {last_sent_at, waiting}}.
+DROP FUNCTION IF EXISTS notification_preferences_json(accounts);
+CREATE FUNCTION notification_preferences_json(acc accounts) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'preferences', (
+            SELECT json_agg(json_build_object('kind', k.kind,
+                                              'delivery', coalesce(p.delivery, 'immediately'))
+                            ORDER BY k.n)
+            FROM unnest(ARRAY['agreement_proposed', 'agreement_amended', 'agreement_accepted',
+                              'agreement_declined', 'agreement_withdrawn', 'agreement_concluded',
+                              'agreement_closure_recorded', 'agreement_review_due',
+                              'engagement_posted', 'moderation']) WITH ORDINALITY AS k(kind, n)
+            LEFT JOIN notification_mail_preferences p ON p.account_id = acc.id AND p.kind = k.kind),
+        'digest', json_build_object(
+            'last_sent_at', (SELECT api_time(d.last_sent_at) FROM notification_digests d
+                             WHERE d.account_id = acc.id),
+            'waiting', (SELECT count(*) FROM notification_digest_items i WHERE i.account_id = acc.id)))
+$$;
+
+-- An invitation as the organisation's owners see it: the address they
+-- typed (never whether it has an account), the role, who asked, when, and
+-- whether it is still pending or expired.
+DROP FUNCTION IF EXISTS invitation_json(membership_invitations);
+CREATE FUNCTION invitation_json(i membership_invitations) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'id', i.id,
+        'email', i.email,
+        'role', i.role,
+        'invited_by', (SELECT json_build_object('id', w.id, 'display_name', w.display_name)
+                       FROM accounts w WHERE w.id = i.invited_by AND w.deleted_at IS NULL),
+        'status', CASE WHEN i.expires_at > now() THEN 'pending' ELSE 'expired' END,
+        'created_at', api_time(i.created_at),
+        'expires_at', api_time(i.expires_at))
+$$;
+
 -- ---------- the export (GET /me/export) ----------
 
 -- Everything an account owns, in one document: the account (never its
@@ -531,7 +574,8 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
             FROM agents g JOIN credentials c ON c.agent_id = g.id WHERE g.account_id = acc.id),
             '[]'::json),
         'notification_feed', (SELECT json_build_object('created_at', api_time(nf.created_at))
-                              FROM notification_feeds nf WHERE nf.account_id = acc.id))
+                              FROM notification_feeds nf WHERE nf.account_id = acc.id),
+        'notification_preferences', (SELECT j FROM notification_preferences_json(acc) j))
 $$;
 
 -- ---------- running the instance (docs/moderation.md) ----------

@@ -92,6 +92,24 @@ route_t routes[] = {
       HASH),
     /* a notification message's one-click unsubscribe: the signed token is the proof */
     R("POST", "/api/v1/unsubscribe", handle_unsubscribe, PUBLIC, QUERY(PARAM("token")), WRITE),
+    /* mail, continued: how each kind of notification reaches the caller by
+     * mail; invitations by their mailed link (the token is the proof, to
+     * see one and, signed in, to accept it); an organisation's invitations;
+     * the pages the mailed links open */
+    R("GET", "/api/v1/me/notification-preferences", handle_notification_preferences_get, SIGNED_IN),
+    R("PUT", "/api/v1/me/notification-preferences", handle_notification_preferences_put, SIGNED_IN,
+      OBJECT, WRITE),
+    R("POST", "/api/v1/invitations/preview", handle_invitation_preview, PUBLIC, OBJECT, WRITE),
+    R("POST", "/api/v1/invitations/accept", handle_invitation_accept_link, SIGNED_IN, OBJECT, WRITE),
+    R("GET", "/api/v1/organisations/{slug}/invitations", handle_invitations_list,
+      MEMBER(ORG_MANAGE_MEMBERS), QUERY(PAGE)),
+    R("DELETE", "/api/v1/organisations/{slug}/invitations/{invitation_id}", handle_invitation_revoke,
+      MEMBER(ORG_MANAGE_MEMBERS), WRITE),
+    R("GET", "/verify-email", pages_app, PUBLIC, PAGE_QUERY),
+    R("GET", "/forgot-password", pages_app, PUBLIC, PAGE_QUERY),
+    R("GET", "/reset-password", pages_app, PUBLIC, PAGE_QUERY),
+    R("GET", "/invitations/accept", pages_app, PUBLIC, PAGE_QUERY),
+    R("GET", "/unsubscribe", pages_app, PUBLIC, PAGE_QUERY),
 
     /* purposes */
     R("GET", "/api/v1/purposes", handle_purposes_list, PUBLIC, QUERY(PAGE, FILTER("q"))),
@@ -113,8 +131,9 @@ route_t routes[] = {
     R("GET", "/api/v1/organisations/{slug}/charter", handle_charter_list, CALLER, QUERY(PAGE)),
     R("GET", "/api/v1/organisations/{slug}/members", handle_members_list, MEMBER(ORG_MEMBER_READ),
       QUERY(PAGE)),
+    /* an invitation mails whatever address is typed: a confirmed sender */
     R("POST", "/api/v1/organisations/{slug}/members", handle_member_add,
-      MEMBER(ORG_MANAGE_MEMBERS), OBJECT, WRITE),
+      MEMBER(ORG_MANAGE_MEMBERS), VERIFIED, OBJECT, WRITE),
     /* who may remove whom depends on whose membership it is: the handler asks lib/authz */
     R("DELETE", "/api/v1/organisations/{slug}/members/{account_id}", handle_member_remove,
       MEMBER(ORG_READ), WRITE),

@@ -16,6 +16,7 @@
 #include "outbox.h"
 #include "secrets.h"
 #include "validate.h"
+#include "vocab.h"
 
 /* Reset requests per email address (so per account) and per client
  * address, within an hour. */
@@ -347,16 +348,99 @@ void handle_password_reset_complete(req_t *r)
     http_defer(r, reset_complete_slow);
 }
 
+/* ---------- notification mail preferences ---------- */
+
+static db_stmt_t q_preferences = DB_STMT("notification_preferences", true,
+    "SELECT j::text FROM accounts a CROSS JOIN LATERAL notification_preferences_json(a) j"
+    " WHERE a.id = $1::bigint");
+
+static void reply_preferences(req_t *r, int status)
+{
+    const char *params[1] = {r->caller.account_id_text};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_preferences, 1, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    reply_row_json(r, status, res, 0);
+}
+
+void handle_notification_preferences_get(req_t *r)
+{
+    reply_preferences(r, 200);
+}
+
+/* The whole set at once: every kind named gets its delivery, every kind not
+ * named goes back to the default (immediately). A kind set to something
+ * else than daily leaves the digest: its waiting lines go with the next
+ * digest all the same. */
+static db_stmt_t q_preferences_put = DB_STMT("notification_preferences_put", true /* idempotent */,
+    "WITH given AS (SELECT key AS kind, value AS delivery FROM json_each_text($2::json)),"
+    " gone AS (DELETE FROM notification_mail_preferences p WHERE p.account_id = $1::bigint"
+    "   AND NOT EXISTS (SELECT 1 FROM given WHERE given.kind = p.kind AND given.delivery <> 'immediately')),"
+    " put AS (INSERT INTO notification_mail_preferences (account_id, kind, delivery)"
+    "   SELECT $1::bigint, kind, delivery FROM given WHERE delivery <> 'immediately'"
+    "   ON CONFLICT (account_id, kind) DO UPDATE SET delivery = EXCLUDED.delivery, updated_at = now()"
+    "   WHERE notification_mail_preferences.delivery <> EXCLUDED.delivery)"
+    " SELECT 1");
+
+void handle_notification_preferences_put(req_t *r)
+{
+    json_t *body = http_take_body(r);
+    problem_t p;
+    problem_init(&p);
+    const char *kind;
+    json_t *v;
+    json_object_foreach(body, kind, v) {
+        bool known = false;
+        for (const char *const *k = vocab_notification_kinds; *k && !known; k++) known = !strcmp(*k, kind);
+        if (!known) {
+            problem_field(&p, kind, "is not a kind of notification");
+            continue;
+        }
+        validate_enum(body, kind, true, vocab_mail_deliveries, &p);
+    }
+    if (problem_has_fields(&p)) {
+        json_decref(body);
+        http_reply_problem(r, &p);
+        return;
+    }
+    char *text = json_dumps(body, JSON_COMPACT);
+    json_decref(body);
+    if (!text) {
+        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        return;
+    }
+    const char *params[2] = {r->caller.account_id_text, text};
+    PGresult *res = db_exec(&q_preferences_put, 2, params, &p);
+    free(text);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    PQclear(res);
+    reply_preferences(r, 200);
+}
+
 /* ---------- one-click unsubscribe (RFC 8058) ---------- */
 
+/* One kind off; "digest" (the link of a digest) turns every kind that
+ * goes to the digest off. */
 static db_stmt_t q_optout = DB_STMT("notification_mail_optout", true /* idempotent */,
-    "INSERT INTO notification_mail_optouts (account_id, kind)"
-    " SELECT id, $2 FROM accounts WHERE id = $1::bigint AND deleted_at IS NULL"
-    " ON CONFLICT DO NOTHING");
+    "WITH acc AS (SELECT id FROM accounts WHERE id = $1::bigint AND deleted_at IS NULL),"
+    " one AS (INSERT INTO notification_mail_preferences (account_id, kind, delivery)"
+    "   SELECT id, $2, 'off' FROM acc WHERE $2 <> 'digest'"
+    "   ON CONFLICT (account_id, kind) DO UPDATE SET delivery = 'off', updated_at = now()),"
+    " daily AS (UPDATE notification_mail_preferences p SET delivery = 'off', updated_at = now()"
+    "   FROM acc WHERE $2 = 'digest' AND p.account_id = acc.id AND p.delivery = 'daily')"
+    " SELECT 1");
 
 /* The List-Unsubscribe URL of a notification message: mail programs POST
- * "List-Unsubscribe=One-Click" to it (the body is not read). No sign-in:
- * the signed token names the account and the kind of notification. */
+ * "List-Unsubscribe=One-Click" to it (the body is not read); the page
+ * /unsubscribe does the same for a person. No sign-in: the signed token
+ * names the account and the kind of notification (or the digest). */
 void handle_unsubscribe(req_t *r)
 {
     const char *token = http_query(r, "token");
@@ -368,7 +452,12 @@ void handle_unsubscribe(req_t *r)
         http_reply_problem(r, &p);
         return;
     }
-    if (outbox_unsubscribe_check(token, key, &account_id, kind, sizeof kind) != 0) {
+    bool known = false;
+    if (outbox_unsubscribe_check(token, key, &account_id, kind, sizeof kind) == 0) {
+        known = strcmp(kind, "digest") == 0;
+        for (const char *const *k = vocab_notification_kinds; *k && !known; k++) known = !strcmp(*k, kind);
+    }
+    if (!known) {
         problem_fail(&p, PROBLEM_INVALID_TOKEN,
                      "The unsubscribe link is not valid; turn the emails off in Settings instead.");
         problem_field(&p, "token", "is not a valid unsubscribe token");
@@ -384,5 +473,5 @@ void handle_unsubscribe(req_t *r)
         return;
     }
     PQclear(res);
-    http_reply_json(r, 200, json_pack("{s:s, s:b}", "kind", kind, "mailed", 0));
+    http_reply_json(r, 200, json_pack("{s:s, s:b, s:s}", "kind", kind, "mailed", 0, "delivery", "off"));
 }

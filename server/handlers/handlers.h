@@ -27,6 +27,8 @@ void handle_email_verification_resend(req_t *r);
 void handle_password_reset_request(req_t *r);
 void handle_password_reset_complete(req_t *r);
 void handle_unsubscribe(req_t *r);
+void handle_notification_preferences_get(req_t *r);
+void handle_notification_preferences_put(req_t *r);
 
 /* purposes.c — the catalogue, and the query parameters the lists share
  * (their pages: page.h) */
@@ -54,6 +56,10 @@ void handle_member_add(req_t *r);
 void handle_member_remove(req_t *r);
 void handle_invitation_accept(req_t *r);
 void handle_invitation_decline(req_t *r);
+void handle_invitation_preview(req_t *r);
+void handle_invitation_accept_link(req_t *r);
+void handle_invitations_list(req_t *r);
+void handle_invitation_revoke(req_t *r);
 
 /* agents.c, follows.c — agents, energy split, follows */
 void handle_agent_put(req_t *r);

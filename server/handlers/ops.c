@@ -12,6 +12,7 @@
 #include "jsontext.h"
 #include "match/match.h"
 #include "metrics.h"
+#include "outbox.h"
 #include "rcache.h"
 #include "strbuf.h"
 
@@ -135,6 +136,7 @@ void handle_metrics(req_t *r)
     daemon_metrics(&b);
     append_follower_metrics(&b);
     jobs_metrics_render(&b);
+    outbox_metrics_render(&b);
     size_t len;
     char *text = strbuf_detach(&b, &len);
     if (!text) {

@@ -5,6 +5,9 @@
 #include <string.h>
 #include <strings.h>
 
+#include <sodium.h>
+
+#include "auth.h"
 #include "authz.h"
 #include "common.h"
 #include "db.h"
@@ -375,18 +378,39 @@ void handle_members_list(req_t *r)
 }
 
 /* Adding a member is asking: the owner's request becomes an invitation of
- * the account with that email (if there is one and it is not a member
- * already; asking again replaces the role asked for). It grants nothing
- * and is not listed to the organisation until the person accepts it, so it
- * can never hold up their leaving or their account's deletion; and the
- * answer is the same whether or not the email has an account. */
+ * the address (and of the account with that address, if there is one and
+ * it is not a member already; asking again replaces the role asked for).
+ * It grants nothing and is listed to the owners only by the address they
+ * typed, so it can never hold up the person's leaving or their account's
+ * deletion; and the answer is the same whether or not the email has an
+ * account. A new invitation (or one asked again after it expired) gets a
+ * fresh single-use link, mailed in the same statement; asking again while
+ * it is pending mails nothing. $5 is the hash of the link's token $6. */
+#define INVITATION_DAYS "14"
 static db_stmt_t q_member_invite = DB_STMT("organisation_member_invite", false,
-    "WITH a AS (SELECT id FROM accounts WHERE email = $2 AND deleted_at IS NULL),"
-    " i AS (INSERT INTO membership_invitations (organisation_id, account_id, role, invited_by)"
-    "   SELECT $1::bigint, a.id, $3, $4::bigint FROM a WHERE NOT EXISTS ("
-    "     SELECT 1 FROM memberships m WHERE m.organisation_id = $1::bigint AND m.account_id = a.id)"
-    "   ON CONFLICT (organisation_id, account_id) DO UPDATE"
-    "   SET role = excluded.role, invited_by = excluded.invited_by, created_at = now())"
+    "WITH a AS (SELECT id, display_name FROM accounts WHERE email = $2 AND deleted_at IS NULL),"
+    " i AS (INSERT INTO membership_invitations (organisation_id, account_id, email, role, invited_by,"
+    "     token_hash, expires_at)"
+    "   SELECT $1::bigint, (SELECT id FROM a), $2, $3, $4::bigint, $5::bytea,"
+    "     now() + interval '" INVITATION_DAYS " days'"
+    "   WHERE NOT EXISTS (SELECT 1 FROM memberships m JOIN a ON a.id = m.account_id"
+    "     WHERE m.organisation_id = $1::bigint)"
+    "   ON CONFLICT (organisation_id, email) DO UPDATE"
+    "   SET role = excluded.role, invited_by = excluded.invited_by, account_id = excluded.account_id,"
+    "     token_hash = CASE WHEN membership_invitations.expires_at > now()"
+    "       THEN membership_invitations.token_hash ELSE excluded.token_hash END,"
+    "     created_at = CASE WHEN membership_invitations.expires_at > now()"
+    "       THEN membership_invitations.created_at ELSE now() END,"
+    "     expires_at = CASE WHEN membership_invitations.expires_at > now()"
+    "       THEN membership_invitations.expires_at ELSE excluded.expires_at END"
+    "   RETURNING token_hash = $5::bytea AS fresh),"
+    " letter AS (INSERT INTO jobs (kind, payload)"
+    "   SELECT 'mail', jsonb_strip_nulls(jsonb_build_object('to', $2::text, 'template', 'invitation',"
+    "     'vars', jsonb_build_object('name', (SELECT display_name FROM a), 'organisation', o.name,"
+    "       'slug', o.slug, 'role', $3::text, 'inviter', coalesce(w.display_name, 'A member')),"
+    "     'secret', jsonb_build_object('token', $6::text)))"
+    "   FROM i JOIN organisations o ON o.id = $1::bigint"
+    "   LEFT JOIN accounts w ON w.id = $4::bigint AND w.deleted_at IS NULL WHERE i.fresh)"
     " SELECT json_build_object('email', $2::text, 'role', $3::text, 'status', 'invited')::text");
 
 void handle_member_add(req_t *r)
@@ -407,8 +431,12 @@ void handle_member_add(req_t *r)
         http_reply_problem(r, &p);
         return;
     }
-    const char *params[4] = {org.id, email, role, r->caller.account_id_text};
-    PGresult *res = db_exec(&q_member_invite, 4, params, &p);
+    char token[AUTH_TOKEN_TEXT], hash[AUTH_HASH_HEX];
+    auth_token_new(token);
+    auth_token_hash(token, hash);
+    const char *params[6] = {org.id, email, role, r->caller.account_id_text, hash, token};
+    PGresult *res = db_exec(&q_member_invite, 6, params, &p);
+    sodium_memzero(token, sizeof token);
     json_decref(body);
     if (!res) {
         http_reply_problem(r, &p);
@@ -417,14 +445,21 @@ void handle_member_add(req_t *r)
     reply_row_json(r, 202, res, 0);
 }
 
+/* The invitations the caller may answer by organisation: to their account,
+ * or to their address once it is verified; not expired. */
+#define MY_INVITATION(I, CALLER)                                                               \
+    " " I ".expires_at > now() AND (" I ".account_id = " CALLER "::bigint OR ("                 \
+    I ".account_id IS NULL AND " I ".email = (SELECT email FROM accounts WHERE id = " CALLER   \
+    "::bigint AND email_verified_at IS NOT NULL)))"
+
 /* The caller accepts an invitation: it becomes a membership with the role
  * asked for, in one statement. No row: no invitation to this organisation. */
 static db_stmt_t q_invitation_accept = DB_STMT("invitation_accept", false,
     "WITH i AS (DELETE FROM membership_invitations mi USING organisations o"
-    "   WHERE o.slug = $2 AND mi.organisation_id = o.id AND mi.account_id = $1::bigint"
-    "   RETURNING mi.organisation_id, mi.role),"
+    "   WHERE o.slug = $2 AND mi.organisation_id = o.id AND" MY_INVITATION("mi", "$1")
+    "   RETURNING mi.organisation_id, mi.role, mi.id),"
     " m AS (INSERT INTO memberships (organisation_id, account_id, role)"
-    "   SELECT organisation_id, $1::bigint, role FROM i ON CONFLICT DO NOTHING"
+    "   SELECT organisation_id, $1::bigint, role FROM i ORDER BY id LIMIT 1 ON CONFLICT DO NOTHING"
     "   RETURNING memberships AS m)"
     " SELECT j::text FROM m JOIN accounts a ON a.id = (m.m).account_id"
     " CROSS JOIN LATERAL member_json(m.m, a) j");
@@ -454,7 +489,7 @@ void handle_invitation_accept(req_t *r)
 
 static db_stmt_t q_invitation_decline = DB_STMT("invitation_decline", false,
     "DELETE FROM membership_invitations mi USING organisations o"
-    " WHERE o.slug = $2 AND mi.organisation_id = o.id AND mi.account_id = $1::bigint");
+    " WHERE o.slug = $2 AND mi.organisation_id = o.id AND" MY_INVITATION("mi", "$1"));
 
 void handle_invitation_decline(req_t *r)
 {
@@ -471,6 +506,178 @@ void handle_invitation_decline(req_t *r)
     PQclear(res);
     if (!declined) {
         http_fail(r, PROBLEM_NOT_FOUND, "No invitation to this organisation.");
+        return;
+    }
+    http_reply_empty(r, 204);
+}
+
+/* ---------- invitations by their mailed link ---------- */
+
+/* The token of a body, hashed; 0, or negative with the answer given (422). */
+static int invitation_token(req_t *r, char hash[AUTH_HASH_HEX])
+{
+    json_t *body = http_take_body(r);
+    static const char *const fields[] = {"token", NULL};
+    problem_t p;
+    problem_init(&p);
+    validate_known_fields(body, fields, &p);
+    const char *token = validate_string(body, "token", true, 1, 200, &p);
+    int bad = problem_has_fields(&p) ? -1 : auth_token_hash(token, hash);
+    json_decref(body);
+    if (problem_has_fields(&p)) {
+        http_reply_problem(r, &p);
+        return -1;
+    }
+    if (bad) {
+        problem_fail(&p, PROBLEM_INVALID_TOKEN, "The invitation link is not valid, was used, or has expired.");
+        problem_field(&p, "token", "is not valid, was used, or has expired");
+        http_reply_problem(r, &p);
+        return -1;
+    }
+    return 0;
+}
+
+static void invitation_gone(req_t *r)
+{
+    problem_t p;
+    problem_init(&p);
+    problem_fail(&p, PROBLEM_INVALID_TOKEN,
+                 "The invitation link is not valid, was used, was revoked, or has expired; ask the "
+                 "organisation for a new one.");
+    problem_field(&p, "token", "is not valid, was used, or has expired");
+    http_reply_problem(r, &p);
+}
+
+/* What a link invites to, for the page that shows it before anyone signs
+ * in (the token is the proof): the organisation, the role, who asked, the
+ * address it went to, until when. */
+static db_stmt_t q_invitation_preview = DB_STMT("invitation_preview", true,
+    "SELECT json_build_object('organisation', json_build_object('slug', o.slug, 'name', o.name),"
+    " 'role', i.role, 'email', i.email,"
+    " 'invited_by', (SELECT json_build_object('display_name', w.display_name) FROM accounts w"
+    "   WHERE w.id = i.invited_by AND w.deleted_at IS NULL),"
+    " 'invited_at', api_time(i.created_at), 'expires_at', api_time(i.expires_at))::text"
+    " FROM membership_invitations i JOIN organisations o ON o.id = i.organisation_id"
+    " WHERE i.token_hash = $1::bytea AND i.expires_at > now()");
+
+void handle_invitation_preview(req_t *r)
+{
+    char hash[AUTH_HASH_HEX];
+    if (invitation_token(r, hash) < 0) return;
+    const char *params[1] = {hash};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_invitation_preview, 1, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        invitation_gone(r);
+        return;
+    }
+    http_add_header(r, "Cache-Control", "no-store");
+    reply_row_json(r, 200, res, 0);
+}
+
+/* The signed-in caller accepts the invitation of the link, whatever
+ * address their account has (the link reached its mailbox; an account of
+ * that very address is verified by it). The link works once. Columns: the
+ * membership (NULL: already a member), the organisation's slug. */
+static db_stmt_t q_invitation_accept_link = DB_STMT("invitation_accept_link", false,
+    "WITH i AS (DELETE FROM membership_invitations WHERE token_hash = $2::bytea AND expires_at > now()"
+    "   RETURNING organisation_id, role, email),"
+    " m AS (INSERT INTO memberships (organisation_id, account_id, role)"
+    "   SELECT organisation_id, $1::bigint, role FROM i ON CONFLICT DO NOTHING"
+    "   RETURNING memberships AS m),"
+    " mine AS (DELETE FROM membership_invitations x USING i"
+    "   WHERE x.organisation_id = i.organisation_id AND x.account_id = $1::bigint"
+    "   AND x.token_hash IS DISTINCT FROM $2::bytea),"
+    " verified AS (UPDATE accounts a SET email_verified_at = now(), version = a.version + 1,"
+    "   updated_at = now() FROM i WHERE a.id = $1::bigint AND a.email = i.email"
+    "   AND a.email_verified_at IS NULL AND a.deleted_at IS NULL)"
+    " SELECT (SELECT j::text FROM m JOIN accounts a ON a.id = (m.m).account_id"
+    "   CROSS JOIN LATERAL member_json(m.m, a) j), o.slug"
+    " FROM i JOIN organisations o ON o.id = i.organisation_id");
+
+void handle_invitation_accept_link(req_t *r)
+{
+    char hash[AUTH_HASH_HEX];
+    if (invitation_token(r, hash) < 0) return;
+    const char *params[2] = {r->caller.account_id_text, hash};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_invitation_accept_link, 2, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        invitation_gone(r);
+        return;
+    }
+    if (PQgetisnull(res, 0, 0)) {
+        PQclear(res);
+        reply_problem(r, PROBLEM_CONFLICT, "You are a member of this organisation already.");
+        return;
+    }
+    char location[160];
+    snprintf(location, sizeof location, "/api/v1/organisations/%s/members/%s", PQgetvalue(res, 0, 1),
+             r->caller.account_id_text);
+    http_add_header(r, "Location", location);
+    reply_row_json(r, 201, res, 0);
+}
+
+/* ---------- the organisation's pending invitations ---------- */
+
+static db_stmt_t q_invitations = DB_STMT("organisation_invitations", true,
+    "SELECT cursor_time(i.created_at), i.id::text, j::text"
+    " FROM membership_invitations i CROSS JOIN LATERAL invitation_json(i) j"
+    " WHERE i.organisation_id = $1::bigint"
+    "   AND (i.created_at, i.id) < (coalesce($2::timestamptz, 'infinity'),"
+    "     coalesce($3::bigint, 9223372036854775807))"
+    " ORDER BY i.created_at DESC, i.id DESC LIMIT $4::int");
+
+void handle_invitations_list(req_t *r)
+{
+    const authz_org_t org = r->org;
+    problem_t p;
+    problem_init(&p);
+    page_t pg;
+    if (!page_begin(r, &pg, "invitations", CURSOR_KEY_TIME CURSOR_KEY_ID)) return;
+    const char *params[4] = {org.id, page_key(&pg, 0), page_key(&pg, 1), pg.fetch};
+    PGresult *res = db_exec(&q_invitations, 4, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    page_reply(r, &pg, res, NULL);
+}
+
+/* Revoking: the link stops working at once. */
+static db_stmt_t q_invitation_revoke = DB_STMT("organisation_invitation_revoke", true,
+    "DELETE FROM membership_invitations WHERE organisation_id = $1::bigint AND id = $2::bigint");
+
+void handle_invitation_revoke(req_t *r)
+{
+    const authz_org_t org = r->org;
+    long long id;
+    char id_text[24];
+    if (!http_path_id(r, 1, &id, id_text, sizeof id_text)) return;
+    const char *params[2] = {org.id, id_text};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_invitation_revoke, 2, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    bool revoked = strcmp(PQcmdTuples(res), "0") != 0;
+    PQclear(res);
+    if (!revoked) {
+        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such invitation.");
         return;
     }
     http_reply_empty(r, 204);

@@ -1,10 +1,11 @@
 // main: start the web interface — find out who is signed in, keep the header
 // in step with the session, and hand every path to the router.
 
+import { api } from './api.js';
 import { h, replace } from './dom.js';
 import { route, startRouter, navigate } from './router.js';
 import { loadSession, onSessionChange, session, signOut } from './session.js';
-import { toast } from './ui.js';
+import { busy, toast } from './ui.js';
 
 const page = (name) => () => import(`./pages/${name}.js`);
 
@@ -25,6 +26,11 @@ route('/me/:section', page('dashboard'));
 route('/signin', page('signin'));
 route('/signup', page('signup'));
 route('/settings', page('settings'));
+route('/verify-email', page('verify-email'));
+route('/forgot-password', page('forgot-password'));
+route('/reset-password', page('reset-password'));
+route('/invitations/accept', page('invitation'));
+route('/unsubscribe', page('unsubscribe'));
 
 function accountNav(me) {
   const nav = document.querySelector('[data-account-nav]');
@@ -51,6 +57,32 @@ function accountNav(me) {
     h('li', {}, out));
 }
 
+// Until the address is confirmed, a banner under the header says so and
+// offers the link again (proposing and posting wait for it).
+function verifyBanner(me) {
+  document.querySelector('[data-verify-banner]')?.remove();
+  const account = me?.account;
+  if (!account || account.email_verified_at) return;
+  const again = h('button', { class: 'btn btn--small btn--secondary', type: 'button', text: 'Send the link again' });
+  again.addEventListener('click', async () => {
+    busy(again, true);
+    try {
+      await api('POST', '/api/v1/me/email-verification');
+      toast(`A new link is on its way to ${account.email}.`);
+    } catch (err) {
+      toast(err.message, 'error');
+    } finally {
+      busy(again, false);
+    }
+  });
+  const banner = h('div', { class: 'verify-banner', role: 'region', 'aria-label': 'Confirm your email address', dataset: { verifyBanner: '' } },
+    h('div', { class: 'wrap verify-banner__inner' },
+      h('p', {}, h('strong', { text: 'Confirm your email address. ' }),
+        `We sent a link to ${account.email}. Until you follow it, you can browse, build your profile and follow organisations, but not propose agreements or post engagements.`),
+      again));
+  document.querySelector('.site-header')?.after(banner);
+}
+
 function navToggle() {
   const button = document.querySelector('.nav-toggle');
   const nav = document.getElementById('site-nav');
@@ -72,6 +104,7 @@ function navToggle() {
 async function start() {
   navToggle();
   onSessionChange(accountNav);
+  onSessionChange(verifyBanner);
   try {
     await loadSession();
   } catch {
@@ -79,6 +112,7 @@ async function start() {
     session.loaded = true;
   }
   accountNav(session.me);
+  verifyBanner(session.me);
   startRouter();
 }
 

@@ -283,14 +283,19 @@ async function membersTab(ctx, org, body) {
   const owner = roleIn(org.slug) === 'owner';
   const list = h('div', {}, skeletons(1));
   const followers = h('div', {}, skeletons(1));
+  const invites = h('div', {});
   body.append(h('div', { class: 'layout-split' },
     h('div', { class: 'stack-lg' },
       h('section', { 'aria-labelledby': 'members-title' }, h('h2', { id: 'members-title', text: 'Members' }), list),
+      owner ? h('section', { 'aria-labelledby': 'invitations-title' },
+        h('h2', { id: 'invitations-title', text: 'Invitations' }),
+        h('p', { class: 'muted', text: 'Asked to join, not accepted yet. An invitation works for 14 days; revoking it stops its link at once.' }),
+        invites) : null,
       h('section', { 'aria-labelledby': 'followers-title' },
         h('h2', { id: 'followers-title', text: 'Talent pool' }),
         h('p', { class: 'muted', text: 'Agents who follow this organisation and let organisations see them.' }),
         followers)),
-    owner ? addMemberCard(ctx, org, () => loadMembers()) : h('aside', { class: 'card card--tint' },
+    owner ? addMemberCard(ctx, org, () => { loadMembers(); loadInvites(); }) : h('aside', { class: 'card card--tint' },
       h('h2', { text: 'Adding members' }), h('p', { class: 'muted', text: 'Owners ask people to join and set their roles; they become members when they accept.' }))));
 
   async function loadMembers() {
@@ -306,6 +311,16 @@ async function membersTab(ctx, org, body) {
         : errorNotice(err));
     }
   }
+  async function loadInvites() {
+    if (!owner) return;
+    try {
+      const items = itemsOf(await get(`/api/v1/organisations/${slug}/invitations?limit=100`, { signal: ctx.signal }));
+      invites.replaceChildren(items.length ? h('ul', { class: 'members' }, items.map((i) => invitationRow(org, i, loadInvites)))
+        : h('p', { class: 'muted', text: 'No invitation is waiting.' }));
+    } catch (err) {
+      if (err.name !== 'AbortError') invites.replaceChildren(errorNotice(err, { what: 'The invitations' }));
+    }
+  }
   const followersLoad = pagedList(followers, {
     label: 'Followers', what: 'The followers list',
     fetchPage: (cursor) => get(`/api/v1/organisations/${slug}/followers${query({ limit: 20, cursor })}`, { signal: ctx.signal }),
@@ -318,7 +333,25 @@ async function membersTab(ctx, org, body) {
     },
     emptyState: empty({ title: 'No visible followers yet', text: 'Agents who follow you and allow it appear here.' }),
   });
-  await Promise.all([loadMembers(), followersLoad]);
+  await Promise.all([loadMembers(), loadInvites(), followersLoad]);
+}
+
+// An invitation not accepted yet, as the owners see it: the address, the role, until when.
+function invitationRow(org, i, refresh) {
+  const revoke = h('button', { class: 'btn btn--quiet btn--small', type: 'button', text: 'Revoke', 'aria-label': `Revoke the invitation of ${i.email}` });
+  revoke.addEventListener('click', async () => {
+    busy(revoke, true);
+    try {
+      await api('DELETE', `/api/v1/organisations/${encodeURIComponent(org.slug)}/invitations/${encodeURIComponent(i.id)}`);
+      toast(`The invitation of ${i.email} is revoked.`);
+      refresh();
+    } catch (err) { busy(revoke, false); toast(err.message, 'error'); }
+  });
+  return h('li', { class: 'member' },
+    h('span', { class: 'member__name', text: i.email }),
+    badge(i.role),
+    h('span', { class: 'muted small', text: i.status === 'expired' ? 'expired' : `until ${day(i.expires_at)}` }),
+    revoke);
 }
 
 function memberRow(ctx, org, m, owner, refresh) {
@@ -349,7 +382,7 @@ function memberRow(ctx, org, m, owner, refresh) {
 function addMemberCard(ctx, org, refresh) {
   let key = newKey();
   const form = h('form', { class: 'form', 'aria-labelledby': 'add-member-title' },
-    field({ label: 'Email', name: 'email', type: 'email', autocomplete: 'off', hint: 'If a Purposed account has this email, it is asked to join; it becomes a member when it accepts (in its account settings).' }),
+    field({ label: 'Email', name: 'email', type: 'email', autocomplete: 'off', hint: 'We email them an invitation (they can create an account from it); they become a member when they accept.' }),
     field({ label: 'Role', name: 'role', type: 'select', value: 'member',
       hint: 'Members post engagements and see agreements; admins also edit the organisation; owners also manage members.',
       options: [['member', 'Member'], ['admin', 'Admin'], ['owner', 'Owner']] }),

@@ -1,7 +1,9 @@
-// settings: the account — name, email, password, privacy (through the agent
-// profile), organisations, signing out and deleting the account.
-import { api, ApiError } from '../api.js';
-import { h, replace, day, word } from '../dom.js';
+// settings: the account — name, email (and whether it is confirmed),
+// password, which emails Purposed sends, the personal feed, the export,
+// privacy (through the agent profile), organisations, signing out and
+// deleting the account.
+import { api, ApiError, getOptional } from '../api.js';
+import { h, replace, day, word, dateTime } from '../dom.js';
 import { field, onSubmit, showErrors, value } from '../forms.js';
 import { requireSignIn } from '../router.js';
 import { loadSession, myAgent, session, signOut } from '../session.js';
@@ -19,6 +21,7 @@ export default async function render(ctx) {
   } catch (err) {
     if (!(err instanceof ApiError && err.missing)) throw err;
   }
+  const prefs = await getOptional('/api/v1/me/notification-preferences', { signal: ctx.signal });
   const memberships = session.me.memberships ?? [];
   const invitations = session.me.invitations ?? [];
   const agent = myAgent();
@@ -108,7 +111,11 @@ export default async function render(ctx) {
         h('h2', { id: 'name-title', text: 'Your name' }),
         h('p', { class: 'muted small', text: `Member since ${day(account.created_at)}.` }),
         nameForm),
-      h('section', { class: 'card stack', 'aria-labelledby': 'email-title' }, h('h2', { id: 'email-title', text: 'Email' }), emailForm),
+      h('section', { class: 'card stack', 'aria-labelledby': 'email-title' }, h('h2', { id: 'email-title', text: 'Email' }),
+        emailStatus(account), emailForm),
+      prefs ? notificationsSection(prefs) : null,
+      feedSection(),
+      exportSection(),
       h('section', { class: 'card stack', 'aria-labelledby': 'password-title' }, h('h2', { id: 'password-title', text: 'Password' }), passwordForm),
       h('section', { class: 'card', 'aria-labelledby': 'privacy-title' },
         h('h2', { id: 'privacy-title', text: 'Privacy' }),
@@ -162,4 +169,94 @@ function invitationRow(ctx, i) {
     h('span', { class: 'member__name', text: i.organisation.name }),
     h('span', { class: 'badge', text: word(i.role) }),
     h('span', { class: 'actions' }, accept, decline));
+}
+
+// Whether the address is confirmed, and the link again when it is not.
+function emailStatus(account) {
+  if (account.email_verified_at) return h('p', { class: 'muted small', text: `Confirmed on ${day(account.email_verified_at)}.` });
+  const again = h('button', { class: 'btn btn--small btn--secondary', type: 'button', text: 'Send the link again' });
+  again.addEventListener('click', async () => {
+    busy(again, true);
+    try { await api('POST', '/api/v1/me/email-verification'); toast(`A new link is on its way to ${account.email}.`); } catch (err) { toast(err.message, 'error'); }
+    busy(again, false);
+  });
+  return h('div', { class: 'notice notice--warn' },
+    h('p', {}, h('strong', { text: 'Not confirmed yet. ' }), 'Follow the link we emailed you to propose agreements and post engagements.'),
+    h('div', { class: 'actions' }, again));
+}
+
+const KIND_LABELS = {
+  agreement_proposed: 'An agreement is proposed to you',
+  agreement_amended: 'New terms are proposed',
+  agreement_accepted: 'Your proposal is accepted',
+  agreement_declined: 'Your proposal is declined',
+  agreement_withdrawn: 'A proposal to you is withdrawn',
+  agreement_concluded: 'An agreement is concluded',
+  agreement_closure_recorded: 'The other side records its closure',
+  agreement_review_due: 'A review date approaches',
+  engagement_posted: 'An organisation you follow posts work for your purposes',
+  moderation: 'A moderator acts on something of yours',
+};
+const DELIVERIES = [['immediately', 'At once'], ['daily', 'Daily digest'], ['off', 'Off']];
+
+// Which notifications reach the account by email, and how.
+function notificationsSection(prefs) {
+  const rows = prefs.preferences.map((p) => {
+    const id = `pref-${p.kind}`;
+    return h('tr', {},
+      h('th', { scope: 'row' }, h('label', { for: id, text: KIND_LABELS[p.kind] ?? word(p.kind) })),
+      h('td', {}, h('select', { id, name: p.kind },
+        DELIVERIES.map(([value, text]) => h('option', { value, text, selected: p.delivery === value })))));
+  });
+  const form = h('form', { class: 'form', 'aria-labelledby': 'notifications-title' },
+    h('table', { class: 'prefs' },
+      h('thead', {}, h('tr', {}, h('th', { scope: 'col', text: 'When' }), h('th', { scope: 'col', text: 'Email' }))),
+      h('tbody', {}, rows)),
+    h('button', { class: 'btn btn--secondary', type: 'submit', text: 'Save email choices' }));
+  onSubmit(form, async () => {
+    const body = Object.fromEntries([...form.querySelectorAll('select')].map((s) => [s.name, s.value]));
+    await api('PUT', '/api/v1/me/notification-preferences', { body });
+    toast('Email choices saved.');
+  });
+  const last = prefs.digest?.last_sent_at;
+  return h('section', { class: 'card stack', id: 'notifications', 'aria-labelledby': 'notifications-title' },
+    h('h2', { id: 'notifications-title', text: 'Emails' }),
+    h('p', { class: 'muted', text: 'Everything also shows on your dashboard. A daily digest gathers what happened into one email a day at most.' }),
+    last ? h('p', { class: 'muted small', text: `Last digest: ${dateTime(last)}.` }) : null,
+    form);
+}
+
+// The personal notification feed: a secret address for a feed reader.
+function feedSection() {
+  const out = h('div', { class: 'stack' });
+  const make = h('button', { class: 'btn btn--secondary', type: 'button', text: 'Make a feed address' });
+  const revoke = h('button', { class: 'btn btn--quiet', type: 'button', text: 'Turn the feed off' });
+  make.addEventListener('click', async () => {
+    busy(make, true);
+    try {
+      const { data } = await api('POST', '/api/v1/me/notifications/feed');
+      const url = new URL(data.url, location.origin).href;
+      replace(out, h('p', { class: 'muted small', text: 'Your feed address (keep it to yourself; making a new one stops this one):' }),
+        h('p', { class: 'feed-url' }, h('a', { href: url, rel: 'external', text: url })));
+      make.textContent = 'Make a new address';
+    } catch (err) { toast(err.message, 'error'); }
+    busy(make, false);
+  });
+  revoke.addEventListener('click', async () => {
+    busy(revoke, true);
+    try { await api('DELETE', '/api/v1/me/notifications/feed'); replace(out); toast('The feed is off: its address stopped working.'); } catch (err) { toast(err.message, 'error'); }
+    busy(revoke, false);
+  });
+  return h('section', { class: 'card stack', id: 'feed', 'aria-labelledby': 'feed-title' },
+    h('h2', { id: 'feed-title', text: 'Personal feed' }),
+    h('p', { class: 'muted', text: 'Your notifications as an Atom feed at a secret address, for a feed reader.' }),
+    out, h('div', { class: 'actions' }, make, revoke));
+}
+
+// Everything the account owns, as one JSON file.
+function exportSection() {
+  return h('section', { class: 'card stack', id: 'export', 'aria-labelledby': 'export-title' },
+    h('h2', { id: 'export-title', text: 'Your data' }),
+    h('p', { class: 'muted', text: 'Download everything your account holds — profile, agreements with every version, notifications, memberships, credentials, email choices — as one JSON file.' }),
+    h('div', { class: 'actions' }, h('a', { class: 'btn btn--secondary', href: '/api/v1/me/export', download: '', rel: 'external', text: 'Download my data' })));
 }

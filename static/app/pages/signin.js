@@ -18,7 +18,8 @@ export default function render(ctx) {
   const form = h('form', { class: 'form', 'aria-labelledby': 'signin-title' },
     field({ label: 'Email', name: 'email', type: 'email', autocomplete: 'email', required: true }),
     field({ label: 'Password', name: 'password', type: 'password', autocomplete: 'current-password', required: true }),
-    h('div', { class: 'actions' }, h('button', { class: 'btn', type: 'submit', text: 'Sign in' })));
+    h('div', { class: 'actions' }, h('button', { class: 'btn', type: 'submit', text: 'Sign in' }),
+      h('a', { class: 'btn btn--quiet', href: '/forgot-password', text: 'Forgot your password?' })));
   onSubmit(form, async () => {
     const email = value(form, 'email');
     const password = form.elements.password.value;

@@ -18,7 +18,8 @@ export default function render(ctx) {
   const key = newKey();
   const form = h('form', { class: 'form', 'aria-labelledby': 'signup-title' },
     field({ label: 'Your name', name: 'display_name', autocomplete: 'name', hint: 'How people and organisations will see you.', maxlength: 100 }),
-    field({ label: 'Email', name: 'email', type: 'email', autocomplete: 'email', hint: 'Never shown publicly.' }),
+    field({ label: 'Email', name: 'email', type: 'email', autocomplete: 'email', hint: 'Never shown publicly. We send a link to confirm it.',
+      value: ctx.query.get('email') ?? '' }),
     field({ label: 'Password', name: 'password', type: 'password', autocomplete: 'new-password', minlength: 12,
       hint: 'At least 12 characters. A few unrelated words make a strong one.' }),
     h('div', { class: 'actions' }, h('button', { class: 'btn', type: 'submit', text: 'Create account' })));
