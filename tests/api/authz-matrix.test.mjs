@@ -204,6 +204,21 @@ const ROUTES = [
     setup: async () => ({ org: await invitedOrg('Decliners') }),
     expect: signedIn(404, { agent: 204 }),
     probe: (c) => sql(`SELECT count(*) FROM membership_invitations i JOIN organisations o ON o.id = i.organisation_id WHERE o.slug = '${c.org}'`) },
+  { name: 'GET invitations', method: 'GET', path: '/api/v1/organisations/{org}/invitations',
+    // the addresses owners typed: owners only
+    expect: members(200, { member: 403, admin: 403 }) },
+  { name: 'DELETE an invitation', method: 'DELETE', path: '/api/v1/organisations/{org}/invitations/{invitationId}',
+    setup: async () => {
+      const email = `${unique('invitee')}@example.org`;
+      ok(await api('POST', `/api/v1/organisations/${w.org}/members`, { token: w.owner.token, body: { email, role: 'member' } }), 202);
+      return { invitationId: sql(`SELECT id FROM membership_invitations WHERE email = '${email}'`)[0][0] };
+    },
+    expect: members(204, { member: 403, admin: 403 }),
+    probe: () => sql(`SELECT count(*) FROM membership_invitations WHERE organisation_id = ${w.orgId}`) },
+  { name: 'GET own notification preferences', method: 'GET', path: '/api/v1/me/notification-preferences', expect: signedIn(200),
+    check: (res) => assert.equal(res.body.preferences.length, 10) },
+  { name: 'PUT own notification preferences', method: 'PUT', path: '/api/v1/me/notification-preferences',
+    body: { moderation: 'immediately' }, expect: signedIn(200) },
   { name: 'GET followers', method: 'GET', path: '/api/v1/organisations/{org}/followers', expect: members(200),
     check: (res) => assert.ok(res.body.items.some((f) => f.handle === w.agentHandle)) },
   { name: 'GET organisation agreements', method: 'GET', path: '/api/v1/organisations/{org}/agreements', expect: members(200),
@@ -474,7 +489,11 @@ test('the table covers every route of server/routes.c that acts on something own
     'GET /signin', 'GET /signup', 'GET /settings', 'GET /sitemap.xml', 'GET /sitemaps/{part}', 'GET /robots.txt',
     // a mailed token is the proof, or the caller's own address (tests/api/email.test.mjs)
     'POST /api/v1/email-verifications', 'POST /api/v1/me/email-verification',
-    'POST /api/v1/password-resets', 'POST /api/v1/password-resets/complete', 'POST /api/v1/unsubscribe']);
+    'POST /api/v1/password-resets', 'POST /api/v1/password-resets/complete', 'POST /api/v1/unsubscribe',
+    // an invitation's mailed token is the proof (tests/api/invitations.test.mjs)
+    'POST /api/v1/invitations/preview', 'POST /api/v1/invitations/accept',
+    // the pages the mailed links open: the app renders them alone
+    'GET /verify-email', 'GET /forgot-password', 'GET /reset-password', 'GET /invitations/accept', 'GET /unsubscribe']);
   const norm = (p) => p.replace(/\{[^}]+\}/g, '{}').replace(/\?.*$/, '');
   const covered = new Set(ROUTES.map((r) => `${r.method} ${norm(r.path.replace(/\/(no-such-org-matrix|999999999)(\/|$)/, '/{x}$2'))}`));
   const missing = routes.filter((r) => !unowned.has(r) && !covered.has(norm(r)));
