@@ -1,7 +1,9 @@
 // The outbox against a real SMTP server: delivery with the right MIME, a 4xx
 // retried with backoff, a 5xx failing the job and suppressing the address,
 // .eml files without SMTP_URL, two daemons sharing the queue, a crashed
-// daemon's lease taken over, and a clean stop handing the job back.
+// daemon's lease taken over, a clean stop handing the job back, a restart
+// in the middle of a queue, PostgreSQL restarting, and the daily digest
+// made once by two daemons; the metrics per letter.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -14,6 +16,10 @@ let smtp, db;
 before(async () => { smtp = await startSmtp(); db = freshDatabase(); });
 after(async () => { await smtp?.stop(); db?.drop(); });
 
+const letterMetric = (text, name, template) => {
+  const m = text.match(new RegExp(`^${name}\\{template="${template}"\\} (\\d+)`, 'm'));
+  return m ? Number(m[1]) : NaN;
+};
 const addr = (prefix = 'someone') => `${prefix}-${randomUUID().slice(0, 8)}@example.org`;
 const delivered = (to) => smtp.messages().filter((m) => m.rcpt_tos.includes(to));
 
@@ -67,6 +73,8 @@ test('a 4xx is retried with growing delays, then delivered once', async () => {
     assert.equal(job(db, id).attempts, 3);
     const text = await (await fetch(d.base + '/metrics')).text();
     assert.ok(metric(text, 'jobs_retried_total') >= 2);
+    assert.ok(letterMetric(text, 'mail_retried_total', 'password_changed') >= 2, 'retries counted per letter');
+    assert.ok(letterMetric(text, 'mail_sent_total', 'password_changed') >= 1);
   } finally { await d.stop(); }
 });
 
@@ -115,6 +123,9 @@ test('a 5xx fails the job at once and suppresses the address; later mail to it i
     assert.equal(smtp.rcpts().filter((r) => r.address === to).length, asked, 'the server was not asked again');
     const text = await (await fetch(d.base + '/metrics')).text();
     assert.ok(metric(text, 'jobs_failed_total') >= 2);
+    assert.ok(letterMetric(text, 'mail_failed_total', 'password_changed') >= 2, 'failures counted per letter');
+    assert.ok(Number(text.match(/^mail_suppressions_total (\d+)/m)[1]) >= 1);
+    assert.ok(Number(text.match(/^mail_suppressed_addresses (\d+)/m)[1]) >= 1);
   } finally { await d.stop(); }
 });
 
@@ -218,4 +229,64 @@ test('PostgreSQL restarting mid-queue: nothing lost, nothing sent twice', async 
     const got = slow.messages().flatMap((m) => m.rcpt_tos).sort();
     assert.deepEqual(got, tos.sort(), 'every message once');
   } finally { await d.stop(); await slow.stop(); }
+});
+
+test('a daemon stopped in the middle of a queue and started again: every message once', async () => {
+  const slow = await startSmtp({ delayMs: 100 });
+  const a = await startDaemon(db, { SMTP_URL: slow.url, JOB_WORKERS: '2' });
+  const n = 30, tos = [];
+  const values = [];
+  for (let i = 0; i < n; i++) {
+    const to = addr(`again${i}`);
+    tos.push(to);
+    values.push(`('mail', jsonb_build_object('to', '${to}', 'template', 'password_changed', 'vars', jsonb_build_object('name', 'A${i}')))`);
+  }
+  db.sql(`INSERT INTO jobs (kind, payload) VALUES ${values.join(',')}`);
+  await until('some sent', () => slow.messages().length >= 5);
+  const { code } = await a.stop();
+  assert.equal(code, 0);
+  const sentBefore = slow.messages().length;
+  assert.ok(sentBefore < n, `the queue was cut in the middle (${sentBefore} of ${n})`);
+  const depth = Number(db.sql(`SELECT count(*) FROM jobs WHERE payload->>'to' LIKE 'again%' AND state = 'queued'`)[0][0]);
+  assert.equal(depth, n - sentBefore, 'the rest waits in the outbox, none held');
+  const b = await startDaemon(db, { SMTP_URL: slow.url, JOB_WORKERS: '2' });
+  try {
+    const text = await (await fetch(b.base + '/metrics')).text();
+    assert.ok(letterMetric(text, 'mail_queued', 'password_changed') >= 1, 'the depth is in /metrics');
+    await until('all delivered', () => slow.messages().length >= n, 60000);
+    await until('all recorded done', () =>
+      db.sql(`SELECT count(*) FROM jobs WHERE payload->>'to' LIKE 'again%' AND state = 'done'`)[0][0] === String(n), 30000);
+    await sleep(1000);
+    assert.deepEqual(slow.messages().flatMap((m) => m.rcpt_tos).sort(), tos.sort(), 'every message once');
+  } finally { await b.stop(); await slow.stop(); }
+});
+
+test('two daemons and a burst of notifications for a daily digest: one digest, every line once', async () => {
+  const env = { SMTP_URL: smtp.url, DIGEST_INTERVAL_SECONDS: '2', JOB_WORKERS: '3' };
+  const a = await startDaemon(db, env);
+  const b = await startDaemon(db, env);
+  try {
+    const to = addr('digest');
+    const [[id]] = db.sql(`INSERT INTO accounts (email, password_hash, display_name, email_verified_at)
+      VALUES ('${to}', 'x', 'Digest Reader', now()) RETURNING id`);
+    db.sql(`INSERT INTO notification_mail_preferences (account_id, kind, delivery) VALUES (${id}, 'engagement_posted', 'daily')`);
+    // twenty notifications in ten transactions while both daemons run their digest jobs
+    for (let i = 0; i < 10; i++) {
+      db.sql(`INSERT INTO notifications (account_id, kind, message) VALUES
+        (${id}, 'engagement_posted', 'Line ${2 * i}'), (${id}, 'engagement_posted', 'Line ${2 * i + 1}')`);
+    }
+    const started = Date.now();
+    const [m] = await until('the digest', () => delivered(to).length && delivered(to), 20000);
+    assert.equal(m.headers.Subject, 'Purposed: your daily digest (20 new)');
+    assert.ok(Date.now() - started > 500, 'it waited for the interval');
+    for (let i = 0; i < 10; i++) assert.match(m.text, new RegExp(`- Line ${i}\\r?\\n`));
+    assert.match(m.text, /- and 10 more/, 'at most ten lines shown per kind');
+    await sleep(3500);
+    assert.equal(delivered(to).length, 1, 'one digest');
+    assert.equal(db.sql(`SELECT count(*) FROM notification_digest_items WHERE account_id = ${id}`)[0][0], '0');
+    const [[last, job]] = db.sql(`SELECT last_sent_at IS NOT NULL, coalesce(job_id::text, '') FROM notification_digests WHERE account_id = ${id}`);
+    assert.deepEqual([last, job], ['t', ''], 'sent, and no digest job left waiting');
+    const counts = await Promise.all([a, b].map(async (d) => letterMetric(await (await fetch(d.base + '/metrics')).text(), 'mail_sent_total', 'digest')));
+    assert.equal(counts[0] + counts[1], 1, 'one daemon sent it');
+  } finally { await a.stop(); await b.stop(); }
 });

@@ -113,10 +113,10 @@ export default async function render(ctx) {
         nameForm),
       h('section', { class: 'card stack', 'aria-labelledby': 'email-title' }, h('h2', { id: 'email-title', text: 'Email' }),
         emailStatus(account), emailForm),
+      h('section', { class: 'card stack', 'aria-labelledby': 'password-title' }, h('h2', { id: 'password-title', text: 'Password' }), passwordForm),
       prefs ? notificationsSection(prefs) : null,
       feedSection(),
       exportSection(),
-      h('section', { class: 'card stack', 'aria-labelledby': 'password-title' }, h('h2', { id: 'password-title', text: 'Password' }), passwordForm),
       h('section', { class: 'card', 'aria-labelledby': 'privacy-title' },
         h('h2', { id: 'privacy-title', text: 'Privacy' }),
         agent ? [
