@@ -273,12 +273,27 @@ static size_t read_message(char *dst, size_t size, size_t nmemb, void *arg)
     return n;
 }
 
+/* Once the whole message is sent, the server may have taken it: a shutdown
+ * then waits this long for its answer rather than hang up and leave the
+ * job to be sent again (a duplicate). A server that answers later than
+ * that is treated as not having answered. */
+#define MAIL_STOP_GRACE_MS 2000
+
 typedef struct conversation {
     const mail_smtp_t *smtp;
     curl_socket_t fd;
     time_t deadline;
     bool cancelled, timed_out;
+    const upload_t *up;
+    long long grace_until_ms;   /* 0 until a stop is seen after the whole message went */
 } conversation_t;
+
+static long long now_ms(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (long long)ts.tv_sec * 1000 + ts.tv_nsec / 1000000;
+}
 
 static int on_socket(void *arg, curl_socket_t fd, curlsocktype purpose)
 {
@@ -294,6 +309,10 @@ static int on_progress(void *arg, curl_off_t a, curl_off_t b, curl_off_t c, curl
     conversation_t *conv = arg;
     conv->cancelled = conv->smtp->cancelled && conv->smtp->cancelled();
     conv->timed_out = time(NULL) > conv->deadline;
+    if (conv->cancelled && !conv->timed_out && conv->up && conv->up->off == conv->up->len) {
+        if (!conv->grace_until_ms) conv->grace_until_ms = now_ms() + MAIL_STOP_GRACE_MS;
+        if (now_ms() < conv->grace_until_ms) return 0; /* the answer to the message, first */
+    }
     if (!conv->cancelled && !conv->timed_out) return 0;
     if (conv->fd != CURL_SOCKET_BAD) shutdown(conv->fd, SHUT_RDWR);
     return 1;
@@ -335,7 +354,7 @@ mail_outcome_t mail_send_smtp(const mail_smtp_t *smtp, const char *from_address,
     curl_easy_setopt(c, CURLOPT_ERRORBUFFER, errbuf);
     curl_easy_setopt(c, CURLOPT_NOPROGRESS, 0L);
     curl_easy_setopt(c, CURLOPT_XFERINFOFUNCTION, on_progress);
-    conversation_t conv = {smtp, CURL_SOCKET_BAD, time(NULL) + timeout, false, false};
+    conversation_t conv = {smtp, CURL_SOCKET_BAD, time(NULL) + timeout, false, false, &up, 0};
     curl_easy_setopt(c, CURLOPT_XFERINFODATA, &conv);
     curl_easy_setopt(c, CURLOPT_SOCKOPTFUNCTION, on_socket);
     curl_easy_setopt(c, CURLOPT_SOCKOPTDATA, &conv);

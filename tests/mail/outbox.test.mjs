@@ -262,7 +262,7 @@ test('a daemon stopped in the middle of a queue and started again: every message
 });
 
 test('two daemons and a burst of notifications for a daily digest: one digest, every line once', async () => {
-  const env = { SMTP_URL: smtp.url, DIGEST_INTERVAL_SECONDS: '2', JOB_WORKERS: '3' };
+  const env = { SMTP_URL: smtp.url, DIGEST_INTERVAL_SECONDS: '3', JOB_WORKERS: '3' };
   const a = await startDaemon(db, env);
   const b = await startDaemon(db, env);
   try {
@@ -271,10 +271,8 @@ test('two daemons and a burst of notifications for a daily digest: one digest, e
       VALUES ('${to}', 'x', 'Digest Reader', now()) RETURNING id`);
     db.sql(`INSERT INTO notification_mail_preferences (account_id, kind, delivery) VALUES (${id}, 'engagement_posted', 'daily')`);
     // twenty notifications in ten transactions while both daemons run their digest jobs
-    for (let i = 0; i < 10; i++) {
-      db.sql(`INSERT INTO notifications (account_id, kind, message) VALUES
-        (${id}, 'engagement_posted', 'Line ${2 * i}'), (${id}, 'engagement_posted', 'Line ${2 * i + 1}')`);
-    }
+    db.sql(Array.from({ length: 10 }, (_, i) => `BEGIN; INSERT INTO notifications (account_id, kind, message) VALUES
+      (${id}, 'engagement_posted', 'Line ${2 * i}'), (${id}, 'engagement_posted', 'Line ${2 * i + 1}'); COMMIT;`).join(' '));
     const started = Date.now();
     const [m] = await until('the digest', () => delivered(to).length && delivered(to), 20000);
     assert.equal(m.headers.Subject, 'Purposed: your daily digest (20 new)');
