@@ -268,6 +268,55 @@ static void letters_escape_and_link(void **state)
     json_decref(secret);
 }
 
+/* The digest: grouped by kind, escaped, "and N more" past the lines shown,
+ * the unsubscribe link and the settings in its footer; not transactional. */
+static void letters_digest_groups_lines(void **state)
+{
+    json_t *vars = json_pack("{s:s, s:i, s:[{s:s, s:i, s:[s, s]}, {s:s, s:i, s:[s]}], s:s}", "name", "Ada",
+                             "total", 5, "groups", "kind", "engagement_posted", "count", 4, "messages",
+                             "River <walk>", "Lake day", "kind", "moderation", "count", 1, "messages",
+                             "Hidden", "unsubscribe_url", "https://p.example/unsubscribe?token=1.digest.ab");
+    letter_t l;
+    char err[200];
+    assert_int_equal(letters_render("digest", vars, NULL, "https://p.example", &l, err, sizeof err), 0);
+    assert_false(l.transactional);
+    assert_string_equal(l.subject, "Purposed: your daily digest (5 new)");
+    assert_non_null(strstr(l.text, "New engagements from organisations you follow (4)\n- River <walk>\n- Lake day\n- and 2 more\n"));
+    assert_non_null(strstr(l.text, "Moderation (1)\n- Hidden\n"));
+    assert_non_null(strstr(l.html, "<li>River &lt;walk&gt;</li>"));
+    assert_null(strstr(l.html, "<walk>"));
+    assert_non_null(strstr(l.text, "Stop the daily digest: https://p.example/unsubscribe?token=1.digest.ab"));
+    assert_non_null(strstr(l.html, "href=\"https://p.example/unsubscribe?token=1.digest.ab\""));
+    assert_non_null(strstr(l.text, "https://p.example/settings#notifications"));
+    letters_free(&l);
+    json_object_del(vars, "groups");
+    assert_int_equal(letters_render("digest", vars, NULL, "https://p.example", &l, err, sizeof err), -1);
+    json_decref(vars);
+}
+
+/* An invitation links to its accept page; without an account, no name. */
+static void letters_invitation_link(void **state)
+{
+    json_t *vars = json_pack("{s:s, s:s, s:s}", "organisation", "Rivers & Co", "role", "admin", "inviter", "Ada");
+    json_t *secret = json_pack("{s:s}", "token", "INV");
+    letter_t l;
+    char err[200];
+    assert_int_equal(letters_render("invitation", vars, secret, "https://p.example", &l, err, sizeof err), 0);
+    assert_true(l.transactional);
+    assert_true(strncmp(l.text, "Hello,\n", 7) == 0);
+    assert_non_null(strstr(l.text, "Ada invited you to join Rivers & Co as admin."));
+    assert_non_null(strstr(l.text, "https://p.example/invitations/accept#token=INV"));
+    assert_non_null(strstr(l.html, "<strong>Rivers &amp; Co</strong>"));
+    letters_free(&l);
+    json_object_set_new(vars, "name", json_string("Grace"));
+    assert_int_equal(letters_render("invitation", vars, secret, "https://p.example", &l, err, sizeof err), 0);
+    assert_true(strncmp(l.text, "Hello Grace,\n", 13) == 0);
+    letters_free(&l);
+    assert_int_equal(letters_render("invitation", vars, NULL, "https://p.example", &l, err, sizeof err), -1);
+    json_decref(vars);
+    json_decref(secret);
+}
+
 static void backoff_doubles_with_jitter_and_cap(void **state)
 {
     assert_true(jobs_backoff_seconds(1, 30, 3600, 0.0) == 15.0);
@@ -321,6 +370,8 @@ int main(void)
         cmocka_unit_test(classify_replies),
         cmocka_unit_test(smtp_url_tls_option),
         cmocka_unit_test(letters_escape_and_link),
+        cmocka_unit_test(letters_digest_groups_lines),
+        cmocka_unit_test(letters_invitation_link),
         cmocka_unit_test(backoff_doubles_with_jitter_and_cap),
         cmocka_unit_test(unsubscribe_tokens),
     };

@@ -630,10 +630,12 @@ static void the_daemons_table_is_consistent(void **state)
     if (pipeline_check_routes(routes, routes_count, &err) != 0) fail_msg("%s", err.detail);
     /* every route says who may call it, and no write is public but the
      * sign-up, sign-in and what a mailed link or an address may do
-     * anonymously (confirm an email, ask for and complete a password reset) */
+     * anonymously (confirm an email, ask for and complete a password reset,
+     * unsubscribe, see what an invitation link invites to) */
     static const char *const public_writes[] = {
         "/api/v1/accounts", "/api/v1/sessions", "/api/v1/email-verifications",
-        "/api/v1/password-resets", "/api/v1/password-resets/complete", "/api/v1/unsubscribe", NULL};
+        "/api/v1/password-resets", "/api/v1/password-resets/complete", "/api/v1/unsubscribe",
+        "/api/v1/invitations/preview", NULL};
     for (size_t i = 0; i < routes_count; i++) {
         const route_spec_t *s = route_spec(&routes[i]);
         bool allowed = false;
