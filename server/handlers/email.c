@@ -410,7 +410,7 @@ void handle_notification_preferences_put(req_t *r)
     char *text = json_dumps(body, JSON_COMPACT);
     json_decref(body);
     if (!text) {
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     const char *params[2] = {r->caller.account_id_text, text};

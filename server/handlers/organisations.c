@@ -620,7 +620,7 @@ void handle_invitation_accept_link(req_t *r)
     }
     if (PQgetisnull(res, 0, 0)) {
         PQclear(res);
-        reply_problem(r, PROBLEM_CONFLICT, "You are a member of this organisation already.");
+        http_fail(r, PROBLEM_CONFLICT, "You are a member of this organisation already.");
         return;
     }
     char location[160];
@@ -646,7 +646,7 @@ void handle_invitations_list(req_t *r)
     problem_t p;
     problem_init(&p);
     page_t pg;
-    if (!page_begin(r, &pg, "invitations", CURSOR_KEY_TIME CURSOR_KEY_ID)) return;
+    if (page_read(r, &pg, "invitations", CURSOR_KEY_TIME CURSOR_KEY_ID) < 0) return;
     const char *params[4] = {org.id, page_key(&pg, 0), page_key(&pg, 1), pg.fetch};
     PGresult *res = db_exec(&q_invitations, 4, params, &p);
     if (!res) {
@@ -665,7 +665,7 @@ void handle_invitation_revoke(req_t *r)
     const authz_org_t org = r->org;
     long long id;
     char id_text[24];
-    if (!http_path_id(r, 1, &id, id_text, sizeof id_text)) return;
+    if (http_param_id(r, 1, &id, id_text, sizeof id_text) < 0) return;
     const char *params[2] = {org.id, id_text};
     problem_t p;
     problem_init(&p);
@@ -677,7 +677,7 @@ void handle_invitation_revoke(req_t *r)
     bool revoked = strcmp(PQcmdTuples(res), "0") != 0;
     PQclear(res);
     if (!revoked) {
-        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such invitation.");
+        http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such invitation.");
         return;
     }
     http_reply_empty(r, 204);
