@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "chain.h"
 #include "config.h"
 #include "cursor.h"
 #include "db.h"
@@ -230,6 +231,20 @@ int main(int argc, char **argv)
         }
         if (!keys_encrypted()) log_event("warn", "signing_key_unsealed",
                                          "KEYS_SECRET is not set: the signing key is stored as is");
+    }
+    {
+        /* records written before the hash chain, or around the daemon (demo
+         * data, a crash between a charter and its link), are linked now */
+        problem_t cp;
+        problem_init(&cp);
+        int synced = chain_sync_all(&cp);
+        if (synced < 0) log_event("warn", "history_chain_pending", cp.detail);
+        else if (synced > 0) {
+            char message[64];
+            snprintf(message, sizeof message, "%d records linked", synced);
+            log_event("info", "history_chain_linked", message);
+        }
+        problem_clear(&cp);
     }
     if (cfg.cursor_secret[0]) {
         cursor_configure(cfg.cursor_secret);

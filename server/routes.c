@@ -236,6 +236,10 @@ route_t routes[] = {
     /* credentials (docs/credentials.md); only the agent asks: the handler checks the side */
     R("GET", "/.well-known/did.json", handle_did_document, PUBLIC),
     R("POST", "/api/v1/agreements/{id}/credential", handle_credential_issue, PARTY(ORG_POST), WRITE),
+    /* the hash-chained history with its head signed (lib/chain.h): the parties' to hand on */
+    R("GET", "/api/v1/agreements/{id}/proof", handle_agreement_proof, PARTY(ORG_MEMBER_READ)),
+    R("GET", "/api/v1/organisations/{slug}/charter/proof", handle_charter_proof,
+      MEMBER(ORG_MEMBER_READ)),
     /* anyone may verify; it changes nothing, but a POST runs on the write pool */
     R("POST", "/api/v1/credentials/verify", handle_credential_verify, CALLER, OBJECT, WRITE),
     R("GET", "/api/v1/credentials/status/{list}", handle_credential_status_list, PUBLIC),

@@ -9,6 +9,7 @@
 
 #include "agreement.h"
 #include "authz.h"
+#include "chain.h"
 #include "common.h"
 #include "db.h"
 #include "handlers.h"
@@ -504,7 +505,8 @@ void handle_agreement_create(req_t *r)
             snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
             PQclear(res);
             const char *gp[2] = {id, r->caller.account_id_text};
-            res = db_exec(&q_get_tx, 2, gp, &p);
+            /* the first link of its history (lib/chain.h), with it */
+            res = chain_append(CHAIN_AGREEMENT, id, &p) < 0 ? NULL : db_exec(&q_get_tx, 2, gp, &p);
         }
         if (res && db_commit(&p) != 0) {
             PQclear(res);
@@ -571,13 +573,14 @@ fail:
     return rc;
 }
 
-/* After the write: read the agreement for the reply, commit, reply. */
+/* After the write: link what it recorded into the agreement's history
+ * (lib/chain.h), read the agreement for the reply, commit, reply. */
 static void finish_write(req_t *r, const char *id, agreement_side_t side, int status)
 {
     problem_t p;
     problem_init(&p);
     const char *params[2] = {id, r->caller.account_id_text};
-    PGresult *res = db_exec(&q_get_tx, 2, params, &p);
+    PGresult *res = chain_append(CHAIN_AGREEMENT, id, &p) < 0 ? NULL : db_exec(&q_get_tx, 2, params, &p);
     if (res && PQntuples(res) != 1) {
         PQclear(res);
         res = NULL;

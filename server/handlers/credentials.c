@@ -11,6 +11,7 @@
 #include <time.h>
 #include <zlib.h>
 
+#include "chain.h"
 #include "common.h"
 #include "db.h"
 #include "feeds.h"
@@ -102,12 +103,68 @@ void handle_did_document(req_t *r)
     http_reply_json(r, 200, doc);
 }
 
+/* ---------- the hash-chained history (lib/chain.h) ---------- */
+
+/* The chain of subject, every entry as it is now, the verdict, and its head
+ * signed by the instance (eddsa-jcs-2022, as credentials are): what a party
+ * hands to anyone who should check that the record was not rewritten. */
+static void reply_chain(req_t *r, const char *chain, const char *subject_id, const char *path)
+{
+    instance_t in;
+    if (!instance_of(r, &in)) return;
+    problem_t p;
+    problem_init(&p);
+    json_t *doc = chain_document(chain, subject_id, &p);
+    if (!doc) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    char url[BASE_MAX + 128], now[32];
+    snprintf(url, sizeof url, "%s%s", in.base, path);
+    utc_now(now);
+    const json_t *head = json_object_get(doc, "head");
+    json_t *signed_head = json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:O, s:O, s:s}", "id", url,
+        "type", "HistoryChainHead", "issuer", in.did, "chain", chain,
+        "subject", json_object_get(doc, "subject"),
+        "seq", json_is_null(head) ? json_integer(0) : json_object_get(head, "seq"),
+        "hash", json_is_null(head) ? json_null() : json_object_get(head, "hash"),
+        "verified", json_object_get(doc, "verified"), "validFrom", now);
+    if (!signed_head) {
+        json_decref(doc);
+        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        return;
+    }
+    if (!sign(r, &in, signed_head, NULL)) {
+        json_decref(signed_head);
+        json_decref(doc);
+        return;
+    }
+    json_object_set_new(doc, "signed_head", signed_head);
+    http_add_header(r, "Cache-Control", "no-store");
+    http_reply_json(r, 200, doc);
+}
+
+void handle_agreement_proof(req_t *r)
+{
+    char path[96];
+    snprintf(path, sizeof path, "/api/v1/agreements/%s/proof", r->resource_id);
+    reply_chain(r, CHAIN_AGREEMENT, r->resource_id, path);
+}
+
+void handle_charter_proof(req_t *r)
+{
+    char path[128];
+    snprintf(path, sizeof path, "/api/v1/organisations/%s/charter/proof", http_param(r, 0));
+    reply_chain(r, CHAIN_CHARTER, r->org.id, path);
+}
+
 /* ---------- issuing ---------- */
 
 /* Everything a credential says, or why there is none: the agreement's
  * status, the organisation's closure, an existing credential, and the
  * unsigned document (built only when one may be issued; its id and status
- * index are taken from credential_ids then). $2 is the instance's base. */
+ * index are taken from credential_ids then). $2 is the instance's base, $3
+ * and $4 the hash and seq of the head of the agreement's history chain. */
 static db_stmt_t q_issue_source = DB_STMT("credential_issue_source", false,
     "WITH a AS (SELECT a.*, (SELECT c.commitments_kept FROM agreement_closures c"
     "   WHERE c.agreement_id = a.id AND c.side = 'organisation') AS org_kept,"
@@ -146,6 +203,13 @@ static db_stmt_t q_issue_source = DB_STMT("credential_issue_source", false,
     "      'tag', coalesce((SELECT json_agg(p.name ORDER BY p.name) FROM agreement_version_purposes vp"
     "        JOIN purposes p ON p.id = vp.purpose_id"
     "        WHERE vp.agreement_id = a.id AND vp.version = a.active_version), '[]'::json))),"
+    "  'evidence', json_build_array(json_build_object("
+    "    'id', $2 || '/api/v1/agreements/' || a.id || '/proof#' || $3,"
+    "    'type', json_build_array('Evidence'), 'name', 'The agreement''s hash-chained history',"
+    "    'narrative', 'The record of the agreement (every version of the terms, their outcomes and both"
+    " closures) is a SHA-256 hash chain over JCS (RFC 8785); when this credential was issued its head was"
+    " link ' || $4 || ', hash ' || $3 || '. The parties can show the chain at the evidence URL; a rewritten"
+    " record no longer ends in this hash.')),"
     "  'credentialStatus', json_build_object("
     "    'id', $2 || '/api/v1/credentials/status/' || ((fresh.id - 1) / " "131072" " + 1) || '#'"
     "      || ((fresh.id - 1) % 131072),"
@@ -185,10 +249,31 @@ void handle_credential_issue(req_t *r)
     }
     instance_t in;
     if (!instance_of(r, &in)) return;
-    const char *params[2] = {r->resource_id, in.base};
     problem_t p;
     problem_init(&p);
-    PGresult *res = db_exec(&q_issue_source, 2, params, &p);
+    /* the credential names the head of the agreement's history as it is */
+    json_t *chain = chain_document(CHAIN_AGREEMENT, r->resource_id, &p);
+    if (!chain) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    const json_t *head = json_object_get(chain, "head");
+    bool chain_ok = json_is_true(json_object_get(chain, "verified")) && json_is_object(head);
+    char head_seq[24] = "";
+    if (chain_ok) snprintf(head_seq, sizeof head_seq, "%lld", (long long)json_integer_value(json_object_get(head, "seq")));
+    const char *params[4] = {r->resource_id, in.base,
+                             chain_ok ? json_string_value(json_object_get(head, "hash")) : NULL,
+                             chain_ok ? head_seq : NULL};
+    PGresult *res = db_exec(&q_issue_source, 4, params, &p);
+    const json_t *broken = json_object_get(chain, "first_broken");
+    char broken_text[256] = "";
+    if (!chain_ok && json_is_object(broken))
+        snprintf(broken_text, sizeof broken_text, "link %lld (%s %s): %s",
+                 (long long)json_integer_value(json_object_get(broken, "seq")),
+                 json_string_value(json_object_get(broken, "kind")),
+                 json_string_value(json_object_get(broken, "entry")),
+                 json_string_value(json_object_get(broken, "reason")));
+    json_decref(chain);
     if (!res) {
         http_reply_problem(r, &p);
         return;
@@ -209,6 +294,12 @@ void handle_credential_issue(req_t *r)
         reply_problem(r, PROBLEM_CONFLICT,
                       concluded ? "The organisation's closure does not say the commitments were kept."
                                 : "The agreement is not concluded.");
+        return;
+    }
+    if (!chain_ok) {
+        PQclear(res);
+        reply_problem(r, PROBLEM_CONFLICT, "The agreement's history does not verify, so no credential "
+                      "can vouch for it: %s", broken_text[0] ? broken_text : "it has no links");
         return;
     }
     json_t *doc = json_loads(PQgetvalue(res, 0, 5), 0, NULL);

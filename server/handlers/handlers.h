@@ -116,6 +116,8 @@ void handle_notification_feed_atom(req_t *r);
  * agreements, their status list, revocation, publication, verification */
 void handle_did_document(req_t *r);
 void handle_credential_issue(req_t *r);
+void handle_agreement_proof(req_t *r);
+void handle_charter_proof(req_t *r);
 void handle_credential_get(req_t *r);
 void handle_credential_status_list(req_t *r);
 void handle_credential_verify(req_t *r);

@@ -9,9 +9,11 @@
 
 #include "auth.h"
 #include "authz.h"
+#include "chain.h"
 #include "common.h"
 #include "db.h"
 #include "handlers.h"
+#include "log.h"
 #include "page.h"
 #include "session.h"
 #include "validate.h"
@@ -141,6 +143,16 @@ void handle_organisations_list(req_t *r)
 
 /* ---------- creating ---------- */
 
+/* A new charter version joins the organisation's hash chain (lib/chain.h)
+ * right after the write; should that fail, the next start links it. */
+static void link_charter(const char *org_id)
+{
+    problem_t p;
+    problem_init(&p);
+    if (chain_sync(CHAIN_CHARTER, org_id, &p) < 0) log_event("warn", "charter_chain_pending", p.detail);
+    problem_clear(&p);
+}
+
 /* One statement, so one transaction: the organisation, its purposes, charter
  * version 1 and the creator as owner; nothing when a purpose is unknown (the
  * second column then names the unknown slugs). */
@@ -219,6 +231,7 @@ void handle_organisation_create(req_t *r)
     char id[24];
     snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
+    link_charter(id);
     char location_header[128];
     snprintf(location_header, sizeof location_header, "/api/v1/organisations/%s", slug);
     http_add_header(r, "Location", location_header);
@@ -304,6 +317,7 @@ void handle_organisation_update(req_t *r)
         return;
     }
     if (patch_outcome(r, res, "organisation") < 0) return;
+    link_charter(org.id);
     reply_organisation(r, 200, &q_org_by_id, org.id);
 }
 

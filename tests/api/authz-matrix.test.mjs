@@ -156,6 +156,7 @@ const ROUTES = [
   // organisations
   { name: 'GET organisation (public)', method: 'GET', path: '/api/v1/organisations/{org}', expect: everyone(200) },
   { name: 'GET charter (public)', method: 'GET', path: '/api/v1/organisations/{org}/charter', expect: everyone(200) },
+  { name: 'GET charter history proof', method: 'GET', path: '/api/v1/organisations/{org}/charter/proof', expect: members(200) },
   { name: 'PATCH organisation', method: 'PATCH', path: '/api/v1/organisations/{org}',
     body: () => ({ association_norms: unique('Consent before change'), change_note: 'matrix' }),
     headers: () => ({ 'If-Match': etag('organisations', w.orgId) }),
@@ -289,6 +290,7 @@ const ROUTES = [
     check: (res, c, actor) => assert.equal(res.body.my_side, actor === 'agent' ? 'agent' : 'organisation') },
   { name: 'GET an agreement that does not exist', method: 'GET', path: '/api/v1/agreements/999999999', expect: signedIn(404) },
   { name: 'GET agreement versions', method: 'GET', path: '/api/v1/agreements/{agreement}/versions', expect: parties(200) },
+  { name: 'GET agreement history proof', method: 'GET', path: '/api/v1/agreements/{agreement}/proof', expect: parties(200) },
   { name: 'PATCH agreement (amend)', method: 'PATCH', path: '/api/v1/agreements/{agreement}',
     setup: () => newAgreement(),
     body: () => ({ terms: unique('Three days a month'), change_note: 'matrix' }),
