@@ -245,12 +245,12 @@ route_t routes[] = {
     R("GET", "/api/v1/credentials/status/{list}", handle_credential_status_list, PUBLIC),
     /* a credential is seen by anyone once its agent publishes it, before by the agent only */
     R("GET", "/api/v1/credentials/{id}", handle_credential_get, CALLER),
-    R("GET", "/api/v1/me/credentials", handle_my_credentials, SIGNED_IN),
+    R("GET", "/api/v1/me/credentials", handle_my_credentials, SIGNED_IN, QUERY(PAGE)),
     R("PUT", "/api/v1/me/credentials/{id}/publication", handle_my_credential_publication, SIGNED_IN,
       OBJECT, WRITE),
-    R("GET", "/api/v1/agents/{handle}/credentials", handle_agent_credentials, CALLER),
+    R("GET", "/api/v1/agents/{handle}/credentials", handle_agent_credentials, CALLER, QUERY(PAGE)),
     R("GET", "/api/v1/organisations/{slug}/credentials", handle_organisation_credentials,
-      MEMBER(ORG_MEMBER_READ)),
+      MEMBER(ORG_MEMBER_READ), QUERY(PAGE)),
     R("POST", "/api/v1/organisations/{slug}/credentials/{id}/revoke", handle_credential_revoke,
       MEMBER(ORG_POST), OBJECT, WRITE),
 

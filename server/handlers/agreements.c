@@ -918,55 +918,9 @@ int agreements_review_notifications(const char *account_id, problem_t *p)
 
 /* ---------- portfolio ---------- */
 
+/* The portfolio is portfolio_json (migrations/R__representations.sql). */
 static db_stmt_t q_portfolio = DB_STMT("agreements_portfolio", true,
-    "WITH g0 AS (SELECT id, capacity_hours_per_week AS cap FROM agents WHERE account_id = $1::bigint),"
-    " open AS (SELECT a.id, a.organisation_id, a.active_version FROM agreements a JOIN g0 ON a.agent_id = g0.id"
-    "   WHERE a.status IN ('proposed', 'active')),"
-    " inforce AS (SELECT op.id, v.version, v.hours_per_week, v.review_on, v.role, org.slug, org.name,"
-    "   (SELECT count(*) FROM agreement_version_purposes vp WHERE vp.agreement_id = op.id"
-    "     AND vp.version = v.version) AS npurposes"
-    "   FROM open op JOIN agreement_versions v ON v.agreement_id = op.id AND v.version = op.active_version"
-    "   JOIN organisations org ON org.id = op.organisation_id),"
-    " committed AS (SELECT coalesce(sum(hours_per_week), 0)::int AS h FROM inforce),"
-    " purpose_hours AS (SELECT vp.purpose_id, sum(i.hours_per_week::numeric / greatest(i.npurposes, 1)) AS h"
-    "   FROM inforce i JOIN agreement_version_purposes vp ON vp.agreement_id = i.id AND vp.version = i.version"
-    "   GROUP BY vp.purpose_id),"
-    " ids AS (SELECT ap.purpose_id FROM agent_purposes ap JOIN g0 ON ap.agent_id = g0.id"
-    "   UNION SELECT purpose_id FROM purpose_hours),"
-    " purposes_all AS (SELECT p.slug, p.name, coalesce(ap.energy, 0) AS energy, coalesce(ph.h, 0) AS h"
-    "   FROM ids JOIN purposes p ON p.id = ids.purpose_id"
-    "   LEFT JOIN agent_purposes ap ON ap.purpose_id = p.id AND ap.agent_id = (SELECT id FROM g0)"
-    "   LEFT JOIN purpose_hours ph ON ph.purpose_id = p.id),"
-    " warnings AS ("
-    "  SELECT 1 AS ord, '' AS k, json_build_object('kind', 'over_capacity', 'message',"
-    "   format('You have committed %s hours per week, more than your capacity of %s.', c.h, g0.cap))"
-    "   AS w FROM committed c, g0 WHERE c.h > g0.cap"
-    "  UNION ALL"
-    "  SELECT 2, i.review_on::text || '/' || i.id, json_build_object('kind', 'review_due', 'message',"
-    "   CASE WHEN i.review_on < current_date"
-    "    THEN format('The review of \"%s\" with %s was due on %s.', i.role, i.name, i.review_on)"
-    "    WHEN i.review_on = current_date THEN format('The review of \"%s\" with %s is due today.', i.role, i.name)"
-    "    ELSE format('The review of \"%s\" with %s is due on %s, in %s days.', i.role, i.name,"
-    "     i.review_on, i.review_on - current_date) END,"
-    "   'review_on', i.review_on, 'agreement', json_build_object('id', i.id, 'role', i.role,"
-    "   'organisation', json_build_object('slug', i.slug, 'name', i.name)))"
-    "   FROM inforce i WHERE i.review_on <= current_date + 14"
-    "  UNION ALL"
-    "  SELECT 3, pa.slug, json_build_object('kind', 'energy_without_agreement', 'message',"
-    "   format('You give %s%% of your energy to %s, but no active agreement serves it.', pa.energy, pa.name),"
-    "   'purpose', json_build_object('slug', pa.slug, 'name', pa.name))"
-    "   FROM purposes_all pa WHERE pa.energy > 0 AND pa.h = 0 AND EXISTS (SELECT 1 FROM inforce))"
-    "SELECT json_build_object('capacity_hours_per_week', g0.cap, 'committed_hours', c.h,"
-    " 'available_hours', greatest(g0.cap - c.h, 0),"
-    " 'agreements', coalesce((SELECT json_agg(x.j ORDER BY x.id DESC) FROM (SELECT a.id, j"
-    "   FROM agreements a LEFT JOIN inforce i ON i.id = a.id"
-    "   CROSS JOIN LATERAL portfolio_agreement_json(a, coalesce(i.hours_per_week, 0)) j"
-    "   WHERE a.id IN (SELECT id FROM open)) x), '[]'::json),"
-    " 'purposes', coalesce((SELECT json_agg(json_build_object('purpose', json_build_object('slug', pa.slug,"
-    "   'name', pa.name), 'energy', pa.energy, 'committed_hours', round(pa.h, 2))"
-    "   ORDER BY pa.energy DESC, pa.h DESC, pa.slug) FROM purposes_all pa), '[]'::json),"
-    " 'warnings', coalesce((SELECT json_agg(w ORDER BY ord, k) FROM warnings), '[]'::json))::text"
-    " FROM g0, committed c");
+    "SELECT j::text FROM agents g CROSS JOIN LATERAL portfolio_json(g) j WHERE g.account_id = $1::bigint");
 
 void handle_my_portfolio(req_t *r)
 {

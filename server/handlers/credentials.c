@@ -20,6 +20,8 @@
 #include "jcs.h"
 #include "keys.h"
 #include "log.h"
+#include "cursor.h"
+#include "page.h"
 #include "validate.h"
 
 /* Entries in one status list: 16 KiB of bits, the minimum the Bitstring
@@ -358,15 +360,9 @@ void handle_credential_issue(req_t *r)
 
 /* ---------- reading, publishing, revoking ---------- */
 
-/* A credential as its holder and issuer see it: the document and its state. */
-#define CREDENTIAL_ITEM_JSON(C)                                                               \
-    "json_build_object('id', " C ".uuid, 'agreement_id', " C ".agreement_id,"                 \
-    " 'organisation', (SELECT json_build_object('slug', o.slug, 'name', o.name)"               \
-    "   FROM organisations o WHERE o.id = " C ".organisation_id),"                               \
-    " 'published', " C ".published, 'issued_at', api_time(" C ".issued_at),"                 \
-    " 'revocation', (SELECT json_build_object('reason', rv.reason, 'revoked_at', api_time(rv.revoked_at))" \
-    "   FROM credential_revocations rv WHERE rv.credential_id = " C ".id),"                   \
-    " 'credential', " C ".document::json)"
+/* Items are credential_item_json and published_credential_json
+ * (migrations/R__representations.sql); lists go through the pager, newest
+ * first by the credential's id. */
 
 static bool uuid_ok(const char *s)
 {
@@ -411,27 +407,30 @@ void handle_credential_get(req_t *r)
 }
 
 static db_stmt_t q_mine = DB_STMT("credentials_mine", true,
-    "SELECT json_build_object('items', coalesce(json_agg(" CREDENTIAL_ITEM_JSON("c") " ORDER BY c.id DESC),"
-    " '[]'::json), 'next_cursor', null)::text"
-    " FROM credentials c JOIN agents g ON g.id = c.agent_id WHERE g.account_id = $1::bigint");
+    "SELECT c.id::text, j::text FROM credentials c JOIN agents g ON g.id = c.agent_id"
+    " CROSS JOIN LATERAL credential_item_json(c) j"
+    " WHERE g.account_id = $1::bigint AND c.id < coalesce($2::bigint, 9223372036854775807)"
+    " ORDER BY c.id DESC LIMIT $3::int");
 
 void handle_my_credentials(req_t *r)
 {
-    const char *params[1] = {r->caller.account_id_text};
+    page_t pg;
+    if (!page_begin(r, &pg, "my-credentials", CURSOR_KEY_ID)) return;
+    const char *params[3] = {r->caller.account_id_text, page_key(&pg, 0), pg.fetch};
     problem_t p;
     problem_init(&p);
-    PGresult *res = db_exec(&q_mine, 1, params, &p);
+    PGresult *res = db_exec(&q_mine, 3, params, &p);
     if (!res) {
         http_reply_problem(r, &p);
         return;
     }
-    reply_row_json(r, 200, res, 0);
+    page_reply(r, &pg, res, NULL);
 }
 
 static db_stmt_t q_publish = DB_STMT("credential_publish", false,
     "WITH c AS (UPDATE credentials c SET published = $3::boolean FROM agents g"
     "  WHERE g.id = c.agent_id AND g.account_id = $2::bigint AND c.uuid = $1::uuid RETURNING c.*)"
-    "SELECT " CREDENTIAL_ITEM_JSON("c") "::text FROM c");
+    "SELECT j::text FROM c CROSS JOIN LATERAL credential_item_json(c) j");
 
 void handle_my_credential_publication(req_t *r)
 {
@@ -468,17 +467,15 @@ void handle_my_credential_publication(req_t *r)
     reply_row_json(r, 200, res, 0);
 }
 
-/* The agent's published credentials; a hidden agent is seen by itself only. */
+/* The agent's published credentials; a hidden agent is seen by itself only.
+ * No row: no such agent; a row without an item: none past the cursor. */
 static db_stmt_t q_agent_credentials = DB_STMT("credentials_of_agent", true,
-    "SELECT json_build_object('items', coalesce((SELECT json_agg(json_build_object('id', c.uuid,"
-    "   'organisation', json_build_object('slug', o.slug, 'name', o.name),"
-    "   'issued_at', api_time(c.issued_at),"
-    "   'revoked', EXISTS (SELECT 1 FROM credential_revocations rv WHERE rv.credential_id = c.id),"
-    "   'credential', c.document::json) ORDER BY c.id DESC)"
-    "  FROM credentials c JOIN organisations o ON o.id = c.organisation_id"
-    "  WHERE c.agent_id = g.id AND c.published), '[]'::json), 'next_cursor', null)::text"
-    " FROM agents g JOIN accounts a ON a.id = g.account_id"
-    " WHERE g.handle = $1 AND a.deleted_at IS NULL AND (g.discoverable OR g.account_id = $2::bigint)");
+    "SELECT pg.id::text, pg.j::text FROM agents g JOIN accounts a ON a.id = g.account_id"
+    " LEFT JOIN LATERAL (SELECT c.id, j FROM credentials c CROSS JOIN LATERAL published_credential_json(c) j"
+    "  WHERE c.agent_id = g.id AND c.published AND c.id < coalesce($3::bigint, 9223372036854775807)"
+    "  ORDER BY c.id DESC LIMIT $4::int) pg ON true"
+    " WHERE g.handle = $1 AND a.deleted_at IS NULL AND (g.discoverable OR g.account_id = $2::bigint)"
+    " ORDER BY pg.id DESC");
 
 void handle_agent_credentials(req_t *r)
 {
@@ -487,37 +484,43 @@ void handle_agent_credentials(req_t *r)
         reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such agent.");
         return;
     }
-    const char *params[2] = {handle, r->caller.account_id ? r->caller.account_id_text : NULL};
+    page_t pg;
+    if (!page_begin(r, &pg, "agent-credentials", CURSOR_KEY_ID)) return;
+    const char *params[4] = {handle, r->caller.account_id ? r->caller.account_id_text : NULL,
+                             page_key(&pg, 0), pg.fetch};
     problem_t p;
     problem_init(&p);
-    PGresult *res = db_exec(&q_agent_credentials, 2, params, &p);
+    PGresult *res = db_exec(&q_agent_credentials, 4, params, &p);
     if (!res) {
         http_reply_problem(r, &p);
         return;
     }
-    if (PQntuples(res) != 1) {
+    if (PQntuples(res) == 0) {
         PQclear(res);
         reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such agent.");
         return;
     }
-    reply_row_json(r, 200, res, 0);
+    page_reply(r, &pg, res, NULL);
 }
 
 static db_stmt_t q_org_credentials = DB_STMT("credentials_of_organisation", true,
-    "SELECT json_build_object('items', coalesce(json_agg(" CREDENTIAL_ITEM_JSON("c") " ORDER BY c.id DESC),"
-    " '[]'::json), 'next_cursor', null)::text FROM credentials c WHERE c.organisation_id = $1::bigint");
+    "SELECT c.id::text, j::text FROM credentials c CROSS JOIN LATERAL credential_item_json(c) j"
+    " WHERE c.organisation_id = $1::bigint AND c.id < coalesce($2::bigint, 9223372036854775807)"
+    " ORDER BY c.id DESC LIMIT $3::int");
 
 void handle_organisation_credentials(req_t *r)
 {
-    const char *params[1] = {r->org.id};
+    page_t pg;
+    if (!page_begin(r, &pg, "organisation-credentials", CURSOR_KEY_ID)) return;
+    const char *params[3] = {r->org.id, page_key(&pg, 0), pg.fetch};
     problem_t p;
     problem_init(&p);
-    PGresult *res = db_exec(&q_org_credentials, 1, params, &p);
+    PGresult *res = db_exec(&q_org_credentials, 3, params, &p);
     if (!res) {
         http_reply_problem(r, &p);
         return;
     }
-    reply_row_json(r, 200, res, 0);
+    page_reply(r, &pg, res, NULL);
 }
 
 /* Revocation is recorded once, with its reason; the credential must be this
@@ -526,12 +529,11 @@ static db_stmt_t q_revoke = DB_STMT("credential_revoke", false,
     "WITH c AS (SELECT id FROM credentials WHERE uuid = $1::uuid AND organisation_id = $2::bigint),"
     " ins AS (INSERT INTO credential_revocations (credential_id, reason, revoked_by)"
     "  SELECT id, $3, $4::bigint FROM c ON CONFLICT (credential_id) DO NOTHING"
-    "  RETURNING credential_id, reason, revoked_at)"
-    /* the statement does not see its own insert: the revocation is ins's */
-    "SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM ins),"
-    " (SELECT jsonb_set(" CREDENTIAL_ITEM_JSON("x") "::jsonb, '{revocation}', jsonb_build_object("
-    "   'reason', ins.reason, 'revoked_at', api_time(ins.revoked_at)))"
-    "  FROM credentials x JOIN ins ON ins.credential_id = x.id)::text");
+    "  RETURNING credential_id)"
+    "SELECT (SELECT count(*) FROM c), (SELECT count(*) FROM ins)");
+/* after it: the statement that revokes does not see its own insert */
+static db_stmt_t q_credential_item = DB_STMT("credential_item", true,
+    "SELECT j::text FROM credentials c CROSS JOIN LATERAL credential_item_json(c) j WHERE c.uuid = $1::uuid");
 
 void handle_credential_revoke(req_t *r)
 {
@@ -571,7 +573,14 @@ void handle_credential_revoke(req_t *r)
         reply_problem(r, PROBLEM_CONFLICT, "The credential is already revoked.");
         return;
     }
-    reply_row_json(r, 200, res, 2);
+    PQclear(res);
+    const char *iparams[1] = {uuid};
+    res = db_exec(&q_credential_item, 1, iparams, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    reply_row_json(r, 200, res, 0);
 }
 
 /* ---------- the status list ---------- */

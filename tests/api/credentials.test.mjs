@@ -175,6 +175,40 @@ test('the agent chooses what is published; the export holds every credential', a
   assert.deepEqual(r.body.credentials.map((c) => c.credential), [vc]);
 });
 
+test('credential lists are pages: limit, a cursor to the next, null on the last', async () => {
+  const w = await world();
+  await w.conclude();
+  const first = (await ask(w.agent, w.id)).body;
+  // a second agreement between the same two, concluded the same way
+  let r = await api('POST', '/api/v1/agreements', { token: w.agent.token, body: {
+    organisation: w.org, agent: w.handle, role: 'Well digger', purposes: [w.purpose], packaging: 'volunteer',
+    hours_per_week: 4, terms: 'Weekends.', rewards: { cash: null, non_cash: [] }, starts_on: day(-10) } });
+  assert.equal(r.status, 201, r.text);
+  const id2 = r.body.id;
+  assert.equal((await api('POST', `/api/v1/agreements/${id2}/accept`, { token: w.member.token })).status, 200);
+  for (const who of [w.agent, w.owner])
+    assert.equal((await api('POST', `/api/v1/agreements/${id2}/conclude`, { token: who.token, body: { commitments_kept: true } })).status, 200);
+  const second = (await ask(w.agent, id2)).body;
+  for (const vc of [first, second]) {
+    r = await api('PUT', `/api/v1/me/credentials/${vc.id.split('/').pop()}/publication`, { token: w.agent.token, body: { published: true } });
+    assert.equal(r.status, 200, r.text);
+  }
+  const lists = [['/api/v1/me/credentials', w.agent], [`/api/v1/organisations/${w.org}/credentials`, w.member],
+    [`/api/v1/agents/${w.handle}/credentials`, w.outsider]];
+  for (const [path, who] of lists) {
+    r = await api('GET', `${path}?limit=1`, { token: who.token });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.body.items.map((c) => c.credential.id), [second.id], path);
+    assert.equal(typeof r.body.next_cursor, 'string', path);
+    r = await api('GET', `${path}?limit=1&cursor=${encodeURIComponent(r.body.next_cursor)}`, { token: who.token });
+    assert.equal(r.status, 200, r.text);
+    assert.deepEqual(r.body.items.map((c) => c.credential.id), [first.id], path);
+    assert.equal(r.body.next_cursor, null, `${path}: the last page`);
+    r = await api('GET', `${path}?cursor=forged`, { token: who.token });
+    assert.equal(r.status, 400, path);
+  }
+});
+
 test('rotation: the new key signs, the old one stays published and its credentials still verify', async () => {
   const w1 = await world();
   await w1.conclude();
