@@ -181,6 +181,7 @@ route_t routes[] = {
     R("GET", "/agents/{handle}", pages_agent, PUBLIC, PAGE_QUERY),
     R("GET", "/agreements/new", pages_app, PUBLIC, PAGE_QUERY),
     R("GET", "/agreements/{id}", pages_app, PUBLIC, PAGE_QUERY),
+    R("GET", "/credentials/{id}", pages_app, PUBLIC, PAGE_QUERY),
     R("GET", "/me", pages_app, PUBLIC, PAGE_QUERY),
     R("GET", "/me/{section}", pages_dashboard, PUBLIC, PAGE_QUERY),
     R("GET", "/signin", pages_app, PUBLIC, PAGE_QUERY),

@@ -21,6 +21,7 @@ route('/purposes/:slug', page('purpose'));
 route('/agents/:handle', page('agent'));
 route('/agreements/new', page('agreement-new'));
 route('/agreements/:id', page('agreement'));
+route('/credentials/:id', page('credential'));
 route('/me', page('dashboard'));
 route('/me/:section', page('dashboard'));
 route('/signin', page('signin'));

@@ -4,6 +4,7 @@ import { ApiError, get } from '../api.js';
 import { h, replace, initials, list, num, percent, plural, word } from '../dom.js';
 import { myAgent } from '../session.js';
 import { agentName, bar, energyBars, tagList } from '../ui.js';
+import { publishedCredentials } from '../credentials.js';
 
 export default async function render(ctx) {
   const handle = ctx.params.handle;
@@ -60,5 +61,6 @@ export default async function render(ctx) {
           tr.concluded ? h('p', {}, h('span', { class: 'score', text: num(tr.commitments_kept ?? 0) }), ` of ${plural(tr.concluded, 'concluded agreement')} with commitments kept`)
             : h('p', { class: 'muted', text: 'No concluded agreements yet. Kept commitments will show here.' }),
           tr.concluded ? bar((tr.commitments_kept ?? 0) / tr.concluded, { label: `${percent((tr.commitments_kept ?? 0) / tr.concluded)} of commitments kept` }) : null,
-          h('p', { class: 'muted small', text: 'From closures recorded by the organisations they worked with.' })) : null)));
+          h('p', { class: 'muted small', text: 'From closures recorded by the organisations they worked with.' })) : null,
+        publishedCredentials(a.handle, ctx.signal))));
 }

@@ -7,6 +7,7 @@ import {
   actionButtons, agreementAgent, allowedActions, agreementBody, agreementFields, agreementOrg, agreementProblems,
   amendmentPending, closureOf, concludeForm, engagementOf, sideOf, standingOf, termsOf, waitingText, warningText,
 } from '../agreements.js';
+import { agreementCredentialCard } from '../credentials.js';
 import { requireSignIn } from '../router.js';
 import { agentHandle, agentName, badge, empty, errorNotice, notice, orgName, orgSlug, purposeChips, rewardsList, skeletons, toast } from '../ui.js';
 
@@ -110,6 +111,7 @@ export default async function render(ctx) {
       h('aside', { class: 'stack sticky-panel', 'aria-label': 'Actions' },
         h('section', { class: 'card', 'aria-labelledby': 'actions-title' },
           h('h2', { id: 'actions-title', text: 'Your move' }), panel),
+        agreementCredentialCard(a, side, ctx.signal),
         eng ? h('section', { class: 'card card--tint' },
           h('h2', { text: 'Engagement' }),
           h('p', {}, h('a', { href: `/engagements/${encodeURIComponent(eng.id)}`, text: eng.title ?? 'See the engagement' }))) : null)));
