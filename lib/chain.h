@@ -29,8 +29,9 @@ int chain_append(const char *chain, const char *subject_id, problem_t *p);
  * writes made in one statement, and at start for records written before
  * the chain or around the daemon). */
 int chain_sync(const char *chain, const char *subject_id, problem_t *p);
-/* At start: link every subject whose record has entries without a link.
- * The number of subjects synced, or negative with p set. */
+/* At start: link every subject that has no link yet (records from before
+ * the chain, or loaded with SQL). The number of subjects synced, or
+ * negative with p set. */
 int chain_sync_all(problem_t *p);
 
 /* The header a link's hash is made over (the caller owns it). */

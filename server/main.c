@@ -233,8 +233,8 @@ int main(int argc, char **argv)
                                          "KEYS_SECRET is not set: the signing key is stored as is");
     }
     {
-        /* records written before the hash chain, or around the daemon (demo
-         * data, a crash between a charter and its link), are linked now */
+        /* records written before the hash chain or loaded with SQL (demo
+         * data) are linked now */
         problem_t cp;
         problem_init(&cp);
         int synced = chain_sync_all(&cp);

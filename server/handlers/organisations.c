@@ -144,7 +144,8 @@ void handle_organisations_list(req_t *r)
 /* ---------- creating ---------- */
 
 /* A new charter version joins the organisation's hash chain (lib/chain.h)
- * right after the write; should that fail, the next start links it. */
+ * right after the write; should that fail, its proof shows the version
+ * unlinked until the next charter change links it. */
 static void link_charter(const char *org_id)
 {
     problem_t p;

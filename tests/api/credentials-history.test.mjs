@@ -10,7 +10,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
-import { api, newUser, sql, unique } from './helpers.mjs';
+import { api, newUser, sql, startDaemon, unique } from './helpers.mjs';
 import { independentVerify, verifyChain, world } from './credentials-world.mjs';
 
 const proof = (who, id) => api('GET', `/api/v1/agreements/${id}/proof`, { token: who.token });
@@ -172,4 +172,30 @@ test('charter versions are chained per organisation', async () => {
   assert.equal(r.body.verified, false);
   assert.equal(r.body.first_broken.seq, 1);
   assert.deepEqual(verifyChain(r.body), { ok: false, seq: 1, why: 'content' });
+});
+
+test('records without a single link (from before the chain, or loaded with SQL) are linked when a daemon starts', async () => {
+  const w = await world();
+  await w.conclude();
+  const w2 = await world();
+  await w2.conclude();
+  // as if written before migration 0026: no links at all for w; w2 keeps three of four
+  behindTheBack(`DELETE FROM history_links WHERE chain = 'agreement' AND subject_id = ${w.id}`);
+  behindTheBack(`DELETE FROM history_links WHERE chain = 'agreement' AND subject_id = ${w2.id} AND seq = 4`);
+  let r = await proof(w.agent, w.id);
+  assert.deepEqual([r.body.links.length, r.body.verified], [0, false]);
+  const b = await startDaemon();
+  try {
+    assert.match(b.log(), /history_chain_linked/);
+    r = await proof(w.agent, w.id);
+    assert.equal(r.body.verified, true, JSON.stringify(r.body.first_broken));
+    assert.equal(r.body.links.length, 4);
+    assert.equal(verifyChain(r.body).ok, true);
+    // a record that has links keeps its unlinked entry visible: a start launders nothing
+    r = await proof(w2.agent, w2.id);
+    assert.equal(r.body.verified, false);
+    assert.deepEqual([r.body.first_broken.seq, r.body.first_broken.kind], [null, 'closure']);
+  } finally {
+    await b.stop();
+  }
 });
