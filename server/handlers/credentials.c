@@ -415,7 +415,7 @@ static db_stmt_t q_mine = DB_STMT("credentials_mine", true,
 void handle_my_credentials(req_t *r)
 {
     page_t pg;
-    if (!page_begin(r, &pg, "my-credentials", CURSOR_KEY_ID)) return;
+    if (page_read(r, &pg, "my-credentials", CURSOR_KEY_ID) < 0) return;
     const char *params[3] = {r->caller.account_id_text, page_key(&pg, 0), pg.fetch};
     problem_t p;
     problem_init(&p);
@@ -485,7 +485,7 @@ void handle_agent_credentials(req_t *r)
         return;
     }
     page_t pg;
-    if (!page_begin(r, &pg, "agent-credentials", CURSOR_KEY_ID)) return;
+    if (page_read(r, &pg, "agent-credentials", CURSOR_KEY_ID) < 0) return;
     const char *params[4] = {handle, r->caller.account_id ? r->caller.account_id_text : NULL,
                              page_key(&pg, 0), pg.fetch};
     problem_t p;
@@ -511,7 +511,7 @@ static db_stmt_t q_org_credentials = DB_STMT("credentials_of_organisation", true
 void handle_organisation_credentials(req_t *r)
 {
     page_t pg;
-    if (!page_begin(r, &pg, "organisation-credentials", CURSOR_KEY_ID)) return;
+    if (page_read(r, &pg, "organisation-credentials", CURSOR_KEY_ID) < 0) return;
     const char *params[3] = {r->org.id, page_key(&pg, 0), pg.fetch};
     problem_t p;
     problem_init(&p);
