@@ -4,7 +4,7 @@
 // daemon) as soon as PostgreSQL delivers the NOTIFY.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, newUser, problemFields, sql, startDaemon, unique, BASE } from './helpers.mjs';
+import { api, newUser, problemFields, sql, startDaemon, unique, until, BASE } from './helpers.mjs';
 
 async function metric(name, base = BASE) {
   const text = await (await fetch(base + '/metrics')).text();
@@ -74,34 +74,49 @@ test('If-None-Match with the current ETag gets 304, from memory or not', async (
   assert.equal(other.status, 200);
 });
 
+// Tested on a daemon that never reads the change log (CHANGES_POLL_MS=0):
+// on one that does, the log usually drops the stale answer before the next
+// read anyway, and a route that forgot to drop its own would go unnoticed.
 test("the daemon's own change is seen by its very next read", async () => {
   const { u, org, purpose, id } = await setup();
-  const list = `/api/v1/engagements?organisation=${org}`;
-  await api('GET', `/api/v1/engagements/${id}`);
-  await api('GET', list);
-  await api('GET', `/api/v1/engagements?purpose=${purpose}`);
-  const before = await api('GET', `/api/v1/engagements/${id}`);
-  const patched = await api('PATCH', `/api/v1/engagements/${id}`, {
-    token: u.token, headers: { 'If-Match': before.headers.get('etag') }, body: { title: 'Renamed gardener' },
-  });
-  assert.equal(patched.status, 200, patched.text);
-  const after = await api('GET', `/api/v1/engagements/${id}`);
-  assert.equal(after.body.title, 'Renamed gardener');
-  assert.notEqual(after.headers.get('etag'), before.headers.get('etag'));
-  assert.equal((await api('GET', list)).body.items[0].title, 'Renamed gardener');
+  const b = await startDaemon({ CHANGES_POLL_MS: '0' });
+  try {
+    const at = (method, path, opts = {}) => api(method, path, { ...opts, base: b.base });
+    const list = `/api/v1/engagements?organisation=${org}`;
+    // cached on B: each read twice, the second from memory
+    const hits = await metric('answer_cache_hits_total', b.base);
+    for (const path of [`/api/v1/engagements/${id}`, list, `/api/v1/engagements?purpose=${purpose}`]) {
+      await at('GET', path);
+      await at('GET', path);
+    }
+    assert.equal(await metric('answer_cache_hits_total', b.base), hits + 3, 'B answers from memory');
+    const before = await at('GET', `/api/v1/engagements/${id}`);
+    const patched = await at('PATCH', `/api/v1/engagements/${id}`, {
+      token: u.token, headers: { 'If-Match': before.headers.get('etag') }, body: { title: 'Renamed gardener' },
+    });
+    assert.equal(patched.status, 200, patched.text);
+    const after = await at('GET', `/api/v1/engagements/${id}`);
+    assert.equal(after.body.title, 'Renamed gardener');
+    assert.notEqual(after.headers.get('etag'), before.headers.get('etag'));
+    assert.equal((await at('GET', list)).body.items[0].title, 'Renamed gardener');
 
-  const posted = await api('POST', `/api/v1/organisations/${org}/engagements`, {
-    token: u.token,
-    body: { title: 'Second role', description: 'More beds.', purposes: [purpose], packagings: ['volunteer'], hours_per_week: 2, rewards: { non_cash: [] } },
-  });
-  assert.equal(posted.status, 201, posted.text);
-  const items = (await api('GET', `/api/v1/engagements?purpose=${purpose}`)).body.items.map((e) => e.id);
-  assert.deepEqual(items, [posted.body.id, id]);
+    const posted = await at('POST', `/api/v1/organisations/${org}/engagements`, {
+      token: u.token,
+      body: { title: 'Second role', description: 'More beds.', purposes: [purpose], packagings: ['volunteer'], hours_per_week: 2, rewards: { non_cash: [] } },
+    });
+    assert.equal(posted.status, 201, posted.text);
+    const items = (await at('GET', `/api/v1/engagements?purpose=${purpose}`)).body.items.map((e) => e.id);
+    assert.deepEqual(items, [posted.body.id, id]);
 
-  const etag = (await api('GET', `/api/v1/organisations/${org}`)).headers.get('etag');
-  const renamed = await api('PATCH', `/api/v1/organisations/${org}`, { token: u.token, headers: { 'If-Match': etag }, body: { name: 'Renamed org' } });
-  assert.equal(renamed.status, 200, renamed.text);
-  assert.equal((await api('GET', `/api/v1/engagements/${id}`)).body.organisation.name, 'Renamed org');
+    const etag = (await at('GET', `/api/v1/organisations/${org}`)).headers.get('etag');
+    const renamed = await at('PATCH', `/api/v1/organisations/${org}`, { token: u.token, headers: { 'If-Match': etag }, body: { name: 'Renamed org' } });
+    assert.equal(renamed.status, 200, renamed.text);
+    assert.equal((await at('GET', `/api/v1/engagements/${id}`)).body.organisation.name, 'Renamed org');
+    assert.equal(await metric('change_log_polls_total', b.base), 0, 'B never read the change log');
+  } finally {
+    const { code } = await b.stop();
+    assert.equal(code, 0, b.log());
+  }
 });
 
 test('a new engagement changes the lists, not the cached answers of other engagements', async () => {
@@ -223,19 +238,28 @@ test('different query strings are different answers; a bad one is still a 400', 
   assert.deepEqual(problemFields(junk), ['x']);
 });
 
+// The change log's position and how many changes this daemon's followers
+// have read; logRead(mark) waits until they have read every change logged
+// after mark (the cache's and the matcher's topics).
+async function logMark() {
+  return { seq: Number(sql('SELECT coalesce(max(seq), 0) FROM change_log')[0][0]), read: await metric('change_log_changes_total') };
+}
+async function logRead(mark) {
+  const logged = Number(sql(`SELECT count(*) FROM change_log WHERE seq > ${mark.seq} AND topic IN ('cache', 'match')`)[0][0]);
+  await until(`the follower to read ${logged} changes`, async () => await metric('change_log_changes_total') >= mark.read + logged);
+}
+
 test('one answer per meaning: another order or a default spelled out is the same entry; junk makes none', async () => {
+  const mark = await logMark();
   const { purpose } = await setup();
   const path = `/api/v1/engagements?purpose=${purpose}&packaging=volunteer`;
-  // the setup's own changes reach the follower within a poll of the change
-  // log (50 ms) and drop the lists once more: let them arrive first
-  await new Promise((r) => setTimeout(r, 300));
-  // read until it is held (the setup's own change may drop the first)
-  let first;
-  for (let i = 0; i < 5; i++) {
-    first = await api('GET', path);
-    const hits = await metric('answer_cache_hits_total');
-    if ((await api('GET', path)).text === first.text && await metric('answer_cache_hits_total') === hits + 1) break;
-  }
+  // the setup's own changes reach the follower through the change log and
+  // drop the lists once more: wait until it has read them
+  await logRead(mark);
+  const first = await api('GET', path);
+  const held = await metric('answer_cache_hits_total');
+  assert.equal((await api('GET', path)).text, first.text);
+  assert.equal(await metric('answer_cache_hits_total'), held + 1, 'the second read is from memory');
   assert.equal(first.status, 200);
   assert.equal(first.body.items.length, 1);
   const entries = await metric('answer_cache_entries');

@@ -6,7 +6,8 @@ import { readFileSync } from 'node:fs';
 
 export const BASE = process.env.BASE_URL ?? 'http://127.0.0.1:8080';
 
-// api(method, path, {body, token, headers, raw}) -> {status, headers, body, text}
+// api(method, path, {body, token, headers, raw, base}) -> {status, headers, body, text}
+// base: another daemon's URL (startDaemon's .base) instead of BASE_URL.
 export async function api(method, path, opts = {}) {
   const headers = { ...(opts.headers ?? {}) };
   let body;
@@ -16,7 +17,7 @@ export async function api(method, path, opts = {}) {
     headers['Content-Type'] ??= 'application/json';
   }
   if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
-  const res = await fetch(BASE + path, { method, headers, body, redirect: 'manual' });
+  const res = await fetch((opts.base ?? BASE) + path, { method, headers, body, redirect: 'manual' });
   const text = await res.text();
   let json = null;
   try { json = text ? JSON.parse(text) : null; } catch { json = null; }
@@ -78,6 +79,19 @@ export function sql(query) {
 
 export function problemFields(res) {
   return (res.body?.errors ?? []).map((e) => e.field).sort();
+}
+
+// Poll fn until it returns something truthy (returned) or ms pass (an
+// error naming what was awaited): waiting for a condition, never a fixed sleep.
+export async function until(what, fn, ms = 10000) {
+  const end = Date.now() + ms;
+  let last;
+  for (;;) {
+    last = await fn();
+    if (last) return last;
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what} (last: ${last})`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
 }
 
 // Start an extra daemon on a free port with extra environment (for tests of

@@ -4,7 +4,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import net from 'node:net';
 import { readdirSync } from 'node:fs';
-import { api, BASE, startDaemon } from './helpers.mjs';
+import { api, BASE, startDaemon, until } from './helpers.mjs';
 
 const { hostname: HOST, port: PORT } = new URL(BASE);
 
@@ -33,16 +33,30 @@ async function stillHealthy(base = BASE) {
 test('huge request headers are refused without a 500', async () => {
   const big = 'x'.repeat(200 * 1024);
   const text = await raw(`GET /healthz HTTP/1.1\r\nHost: a\r\nX-Big: ${big}\r\n\r\n`);
-  const s = statusOf(text);
-  assert.ok(s === 0 || (s >= 400 && s < 500), `status ${s}`);
+  // an answer, not a silent close: 431 as problem+json
+  assert.equal(statusOf(text), 431, text.slice(0, 200) || 'no answer');
+  assert.match(text, /\r\nContent-Type: application\/problem\+json\r\n/i);
   await stillHealthy();
 });
 
-test('thousands of query parameters are not a 500', async () => {
-  const q = Array.from({ length: 5000 }, (_, i) => `p${i}=${i}`).join('&');
+test('hundreds of query parameters are a 400 naming them', async () => {
+  const q = Array.from({ length: 300 }, (_, i) => `p${i}=${i}`).join('&');
   const text = await raw(`GET /api/v1/openapi.json?${q} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`);
-  const s = statusOf(text);
-  assert.ok(s === 0 || s === 200 || (s >= 400 && s < 500), `status ${s}`);
+  assert.equal(statusOf(text), 400, text.slice(0, 200) || 'no answer');
+  assert.match(text, /"detail":"300 query parameters are not taken here/);
+  await stillHealthy();
+});
+
+// libmicrohttpd 0.9.75 stores each query parameter in the connection's
+// memory pool (MHD_OPTION_CONNECTION_MEMORY_LIMIT, 64 KiB) before the daemon
+// sees the request; past about 700 of them the pool is full, its 431 cannot
+// be written, and the connection hangs until HEADER_TIMEOUT shuts it with no
+// answer at all. Known defect: the test says what must happen.
+test('thousands of query parameters get an answer (431 or 414), at once', { todo: 'libmicrohttpd answers nothing when the query fills its memory pool' }, async () => {
+  const q = Array.from({ length: 5000 }, (_, i) => `p${i}=${i}`).join('&');
+  const t0 = Date.now();
+  const text = await raw(`GET /api/v1/openapi.json?${q} HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n`, { ms: 3000 });
+  assert.ok([414, 431].includes(statusOf(text)), text.slice(0, 200) || `no answer after ${Date.now() - t0} ms`);
   await stillHealthy();
 });
 
@@ -85,26 +99,33 @@ test('a half-closed connection still gets its answer', async () => {
   assert.equal(statusOf(text), 200);
 });
 
-test('slow-loris: a connection trickling headers is dropped, others are served', async () => {
-  const d = await startDaemon({ CONNECTION_TIMEOUT: '2' });
+test('slow-loris: a connection trickling headers stays open while it sends, is dropped once idle, others are served', async () => {
+  const d = await startDaemon({ CONNECTION_TIMEOUT: '2', HEADER_TIMEOUT: '30' });
   try {
     const sock = net.connect(d.port, '127.0.0.1');
     sock.on('error', () => {});
+    let closedAt = null;
+    sock.on('close', () => { closedAt = Date.now(); });
+    await new Promise((resolve) => sock.on('connect', resolve));
     sock.write('GET /healthz HTTP/1.1\r\n');
-    const closed = new Promise((resolve) => sock.on('close', () => resolve(Date.now())));
-    const started = Date.now();
-    const trickle = setInterval(() => { if (!sock.destroyed) sock.write('X'); }, 500);
-    // meanwhile a normal request is fast
-    const t0 = Date.now();
-    await stillHealthy(d.base);
-    assert.ok(Date.now() - t0 < 1000);
-    // MHD measures inactivity, so trickling one byte per 500 ms keeps it
-    // alive; stop and the timeout must close it.
-    setTimeout(() => clearInterval(trickle), 1500);
-    const at = await Promise.race([closed, new Promise((r) => setTimeout(() => r(null), 8000))]);
-    clearInterval(trickle);
-    assert.ok(at !== null, 'the idle connection was not closed');
-    assert.ok(at - started < 8000);
+    // one byte every 500 ms: never idle for CONNECTION_TIMEOUT (2 s)
+    let bytes = 0;
+    const trickle = setInterval(() => { if (!sock.destroyed) { sock.write('X'); bytes++; } }, 500);
+    try {
+      // meanwhile a normal request is fast
+      const t0 = Date.now();
+      await stillHealthy(d.base);
+      assert.ok(Date.now() - t0 < 1000);
+      // open through twice CONNECTION_TIMEOUT of trickling (MHD measures inactivity)
+      await until('8 bytes trickled', () => bytes >= 8 || closedAt !== null, 10000);
+      assert.equal(closedAt, null, `closed while still sending, after ${bytes} bytes`);
+    } finally {
+      clearInterval(trickle);
+    }
+    // idle now: closed by the timeout, not before it
+    const stopped = Date.now();
+    await until('the idle connection to be closed', () => closedAt !== null, 8000);
+    assert.ok(closedAt - stopped >= 1000, `closed ${closedAt - stopped} ms after the last byte`);
   } finally {
     const { code } = await d.stop();
     assert.equal(code, 0);
@@ -119,17 +140,22 @@ test('a connection flood beyond the limit neither crashes nor leaks descriptors'
     await stillHealthy(d.base);
     const before = fds();
     const socks = [];
+    let settled = 0;
     for (let i = 0; i < 80; i++) {
       const s = net.connect(d.port, '127.0.0.1');
       s.on('error', () => {});
+      // each is accepted (connect) or refused and closed by the daemon
+      s.once('connect', () => settled++);
       socks.push(s);
     }
-    await new Promise((r) => setTimeout(r, 500));
+    await until('all 80 connections to be accepted', () => settled === 80);
+    // the daemon holds at most MAX_CONNECTIONS of them, and closes the rest
+    await until('the daemon to hold 16 connections at most', () => fds() <= before + 16 + 2);
     for (const s of socks) s.destroy();
-    await new Promise((r) => setTimeout(r, 800));
+    // every descriptor is given back once the clients have gone
+    await until('the descriptors to be given back', () => fds() <= before + 2)
+      .catch(() => assert.fail(`descriptors grew from ${before} to ${fds()}`));
     await stillHealthy(d.base);
-    const after = fds();
-    assert.ok(after <= before + 2, `descriptors grew from ${before} to ${after}`);
   } finally {
     const { code } = await d.stop();
     assert.equal(code, 0);
@@ -145,8 +171,9 @@ function trickle(port, { every = 400, lines = 30, localAddress = '127.0.0.1' } =
   sock.on('error', () => {});
   let sent = 0;
   let timer;
+  let closed = false;
   const done = new Promise((resolve) => {
-    sock.on('close', () => { clearInterval(timer); resolve({ closedAt: Date.now(), sent }); });
+    sock.on('close', () => { closed = true; clearInterval(timer); resolve({ closedAt: Date.now(), sent }); });
     sock.on('connect', () => {
       sock.write('GET /healthz HTTP/1.1\r\nHost: a\r\n');
       timer = setInterval(() => {
@@ -156,14 +183,15 @@ function trickle(port, { every = 400, lines = 30, localAddress = '127.0.0.1' } =
       }, every);
     });
   });
-  return { sock, done, get sent() { return sent; }, get open() { return !sock.destroyed && sock.readyState === 'open'; } };
+  return { sock, done, get sent() { return sent; }, get closed() { return closed; },
+    get open() { return !sock.destroyed && sock.readyState === 'open'; } };
 }
 
 test('a request head that trickles in is cut at HEADER_TIMEOUT, though each line beats CONNECTION_TIMEOUT', async () => {
   const d = await startDaemon({ HEADER_TIMEOUT: '2', CONNECTION_TIMEOUT: '30' });
   try {
     const conns = Array.from({ length: 6 }, () => trickle(d.port, { every: 300, lines: 40 }));
-    await new Promise((r) => setTimeout(r, 1000));
+    await until('each connection to send 3 lines', () => conns.every((c) => c.sent >= 3));
     // within the deadline they stay open (a deadline of zero would show here)
     assert.deepEqual(conns.map((c) => c.open), conns.map(() => true), 'a connection within its deadline was closed');
     // meanwhile a normal request is answered
@@ -188,7 +216,9 @@ test('one address holding its PER_IP_CONNECTIONS leaves room for the others', as
   const d = await startDaemon({ MAX_CONNECTIONS: '16', PER_IP_CONNECTIONS: '4', HEADER_TIMEOUT: '30' });
   try {
     const conns = Array.from({ length: 12 }, () => trickle(d.port, { every: 500, lines: 12, localAddress: '127.0.0.2' }));
-    await new Promise((r) => setTimeout(r, 800));
+    // the 8 beyond the limit are closed by the daemon; the 4 within it keep sending
+    await until('8 connections closed', () => conns.filter((c) => c.closed).length >= 8);
+    await until('the others to send a line', () => conns.filter((c) => !c.closed).every((c) => c.sent >= 1));
     assert.equal(conns.filter((c) => c.open).length, 4, 'connections from one address beyond PER_IP_CONNECTIONS');
     for (let i = 0; i < 5; i++) await stillHealthy(d.base); // from 127.0.0.1
     for (const c of conns) c.sock.destroy();
