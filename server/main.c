@@ -1,6 +1,7 @@
 /* main: `purposed` serves; `purposed migrate` applies migrations and exits;
  * `purposed keys rotate` makes the next signing key; `purposed jcs`
- * canonicalises JSON (RFC 8785) from stdin. */
+ * canonicalises JSON (RFC 8785) from stdin; `purposed routes` lists the
+ * route table. */
 #include <jansson.h>
 #include <pthread.h>
 #include <signal.h>
@@ -37,7 +38,7 @@ static const char *env_get(const char *name) { return getenv(name); }
 static void usage(void)
 {
     fprintf(stderr,
-            "usage: purposed [serve|migrate|keys rotate|admin grant EMAIL [ROLE]|jcs]\n"
+            "usage: purposed [serve|migrate|keys rotate|admin grant EMAIL [ROLE]|jcs|routes]\n"
             "  serve        run the HTTP daemon (default); applies pending migrations\n"
             "               unless AUTO_MIGRATE=0\n"
             "  migrate      apply pending migrations and exit\n"
@@ -47,6 +48,7 @@ static void usage(void)
             "               make the account with this email an instance administrator\n"
             "               (or ROLE: administrator, moderator; docs/moderation.md)\n"
             "  jcs          print the JSON on stdin canonicalised (RFC 8785)\n"
+            "  routes       print the route table, one \"METHOD PATTERN\" a line\n"
             "Configuration comes from the environment; see README.md.\n");
 }
 
@@ -90,6 +92,14 @@ static const char *cache_item_prefix(void)
             break;
         }
     return prefix;
+}
+
+/* `purposed routes`: every route of the table (server/routes.c), as the
+ * router sees it: what tests check their coverage against. */
+static int run_routes(void)
+{
+    for (size_t i = 0; i < routes_count; i++) printf("%s %s\n", routes[i].method, routes[i].pattern);
+    return fflush(stdout) == 0 ? 0 : 1;
 }
 
 /* `purposed jcs`: the canonical form of the JSON text on stdin. */
@@ -179,7 +189,7 @@ int main(int argc, char **argv)
     }
     bool rotate = strcmp(cmd, "keys") == 0 && argc == 3 && strcmp(argv[2], "rotate") == 0;
     bool grant = strcmp(cmd, "admin") == 0 && (argc == 4 || argc == 5) && strcmp(argv[2], "grant") == 0;
-    if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && strcmp(cmd, "jcs") != 0 && !rotate &&
+    if (strcmp(cmd, "serve") != 0 && strcmp(cmd, "migrate") != 0 && strcmp(cmd, "jcs") != 0 && strcmp(cmd, "routes") != 0 && !rotate &&
         !grant) {
         usage();
         return 2;
@@ -190,6 +200,7 @@ int main(int argc, char **argv)
     }
     json_object_seed(0);
     if (strcmp(cmd, "jcs") == 0) return run_jcs();
+    if (strcmp(cmd, "routes") == 0) return run_routes();
     static config_t cfg;
     problem_t bad;
     problem_init(&bad);
