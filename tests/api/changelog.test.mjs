@@ -118,8 +118,18 @@ test("a daemon that does not follow the log still answers its own changes at onc
     const second = await newEngagement(b.base, u, org, purpose, 'Second bed');
     const items = (await at(b.base, 'GET', list)).body.items.map((x) => x.id);
     assert.deepEqual(items.sort(), [e.id, second.id].sort());
-    // matching re-checks its candidates: an engagement closed through B
-    // leaves B's matches at once, although B's index never heard of it
+    // matching re-checks its candidates: an agent who stops being
+    // discoverable through B leaves the engagement's matches on B at once,
+    // and an engagement closed through B leaves B's matches at once,
+    // although B's index never heard of either
+    const agentsFor = async () => ((await at(b.base, 'GET', `/api/v1/engagements/${e.id}/matches?limit=50`, { token: u.token })).body?.items ?? [])
+      .map((i) => i.agent.handle);
+    const handle = (await at(b.base, 'GET', '/api/v1/me/agent', { token: agent.token })).body.handle;
+    assert.deepEqual(await agentsFor(), [handle], 'the agent is in B\'s first build');
+    const hidden = await at(b.base, 'PUT', '/api/v1/me/agent', { token: agent.token, body: { handle, discoverable: false } });
+    assert.equal(hidden.status, 200, hidden.text);
+    assert.deepEqual(await agentsFor(), []);
+    assert.ok((await matchIds(b.base, agent)).includes(e.id), 'a hidden agent still sees their own matches');
     await patch(b.base, u, e.id, { status: 'closed' });
     assert.deepEqual(await matchIds(b.base, agent), []);
     assert.equal(await metric('change_log_polls_total', b.base), 0);
