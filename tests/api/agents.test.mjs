@@ -193,6 +193,9 @@ test('PUT /me/agent/purposes: a total over 100 is a 422 naming "energy" and chan
   });
   assert.equal(res.status, 422);
   assert.deepEqual(problemFields(res), ['energy']);
+  // the handler's own check, which names the total (the database's trigger
+  // behind it would refuse too, but cannot say by how much)
+  assert.match(res.body.errors[0].message, /sum to 101;/);
   assert.deepEqual(sql(`SELECT p.slug, ap.energy FROM agent_purposes ap JOIN purposes p ON p.id = ap.purpose_id
                         JOIN agents g ON g.id = ap.agent_id WHERE g.handle = '${agent.handle}'`), [[a, '50']]);
 });
