@@ -907,10 +907,18 @@ static db_stmt_t q_reviews_due = DB_STMT("notifications_reviews_due", true,
     "   AND n.payload ->> 'review_on' = to_char(v.review_on, 'YYYY-MM-DD'))"
     " ON CONFLICT DO NOTHING");
 
+/* The account's notifications of new engagements still queued for the
+ * background fan-out (migration 0027): a follower reads them at once. */
+static db_stmt_t q_fan_out_mine = DB_STMT("notifications_fan_out_mine", true,
+    "SELECT notifications_fan_out($1::bigint)");
+
 int agreements_review_notifications(const char *account_id, problem_t *p)
 {
     const char *params[1] = {account_id};
-    PGresult *res = db_exec(&q_reviews_due, 1, params, p);
+    PGresult *res = db_exec(&q_fan_out_mine, 1, params, p);
+    if (!res) return problem_rc(p);
+    PQclear(res);
+    res = db_exec(&q_reviews_due, 1, params, p);
     if (!res) return problem_rc(p);
     PQclear(res);
     return 0;

@@ -100,7 +100,8 @@ void handle_organisation_agreements(req_t *r);
 void handle_my_portfolio(req_t *r);
 void handle_my_notifications(req_t *r);
 void handle_my_notifications_read(req_t *r);
-/* Write the review-due notifications the account has not had yet (see
+/* Write the notifications the account has not had yet: new engagements
+ * still queued for the fan-out, review dates due (see
  * agreements.c). 0, or negative with p set (database). */
 int agreements_review_notifications(const char *account_id, problem_t *p);
 

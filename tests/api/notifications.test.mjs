@@ -135,6 +135,82 @@ test('a new open engagement notifies each matching follower once, never the post
   assert.equal(countOf(`engagement_id = ${pausedId}`), 0);
 });
 
+test('the fan-out leaves the posting transaction: the background writes each follower\'s notifications once, in posting order', async () => {
+  const owner = await newUser('Olga Owner');
+  const water = await newPurpose(owner.token, 'Water');
+  const org = await newOrg(owner, [water]);
+  const followers = [];
+  for (let i = 0; i < 3; i++) {
+    const f = await newUser(`Follower ${i}`);
+    await makeAgent(f, [{ purpose: water, energy: 30 }]);
+    await follow(f, org);
+    followers.push(f);
+  }
+  const [[orgId]] = sql(`SELECT id FROM organisations WHERE slug = '${org}'`);
+  // the posting transaction, its deferred trigger fired before the commit:
+  // no notification is written there, one fan-out row and one job are
+  const [[inTx, queued, jobs]] = sql(`BEGIN;
+    CREATE TEMP TABLE posted ON COMMIT DROP AS WITH e AS (INSERT INTO engagements (organisation_id, title, description, hours_per_week, packagings, status)
+      VALUES (${orgId}, 'Quiet', 'Posted by SQL', 2, '{volunteer}', 'open') RETURNING id),
+      ep AS (INSERT INTO engagement_purposes (engagement_id, purpose_id) SELECT e.id, p.id FROM e, purposes p WHERE p.slug = '${water}')
+      SELECT id FROM e;
+    SET CONSTRAINTS ALL IMMEDIATE;
+    SELECT (SELECT count(*) FROM notifications WHERE engagement_id = (SELECT id FROM posted)),
+           (SELECT count(*) FROM engagement_fan_outs WHERE engagement_id = (SELECT id FROM posted)),
+           (SELECT count(*) FROM jobs WHERE kind = 'fan_out' AND payload->>'engagement_id' = (SELECT id FROM posted)::text);
+    COMMIT;`);
+  assert.equal(Number(inTx), 0, 'no notification row in the posting transaction');
+  assert.equal(Number(queued), 1);
+  assert.equal(Number(jobs), 1);
+  // three more by the API, none of the followers reading: the job workers write them
+  const posted = [];
+  for (let i = 0; i < 3; i++) posted.push(await postEngagement(owner, org, [water], `Background ${i}`));
+  const ids = posted.map((e) => e.id).join(',');
+  const deadline = Date.now() + 10000;
+  while (countOf(`engagement_id IN (${ids})`) < 9 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(countOf(`engagement_id IN (${ids})`), 9, 'each follower once per engagement, written in the background');
+  assert.equal(Number(sql(`SELECT count(*) FROM engagement_fan_outs WHERE engagement_id IN (${ids})`)[0][0]), 0, 'drained');
+  for (const f of followers) {
+    const order = sql(`SELECT engagement_id FROM notifications WHERE account_id = ${f.id} AND engagement_id IN (${ids}) ORDER BY id`).map((r) => Number(r[0]));
+    assert.deepEqual(order, posted.map((e) => e.id), 'in posting order');
+  }
+  // draining again, or a follower reading, writes nothing twice
+  sql(`SELECT notifications_fan_out(NULL, 100)`);
+  sql(`SELECT notifications_fan_out(${followers[0].id})`);
+  const res = await list(followers[0]);
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.body.items.filter((n) => n.kind === 'engagement_posted').length, 4);
+  assert.equal(countOf(`engagement_id IN (${ids})`), 9);
+});
+
+test('a follower reads a new engagement\'s notification at once, before the background fan-out ran', async () => {
+  const owner = await newUser('Olga Owner');
+  const water = await newPurpose(owner.token, 'Water');
+  const org = await newOrg(owner, [water]);
+  const agent = await newUser('Ada Agent');
+  await makeAgent(agent, [{ purpose: water, energy: 30 }]);
+  await follow(agent, org);
+  // the background drain held up (its advisory lock taken elsewhere): only reading can write it
+  const { spawn } = await import('node:child_process');
+  const holder = spawn('psql', [process.env.DATABASE_URL, '-XqAt', '-c',
+    "BEGIN; SELECT pg_advisory_xact_lock(hashtext('notifications_fan_out')); SELECT pg_sleep(4); COMMIT;"]);
+  const held = new Promise((r) => holder.on('exit', r));
+  for (let i = 0; i < 50 && !Number(sql(`SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND granted`)[0][0]); i++)
+    await new Promise((r) => setTimeout(r, 50));
+  const e = await postEngagement(owner, org, [water], 'Read me');
+  const eid = e.id;
+  const res = await list(agent);
+  assert.equal(res.status, 200, res.text);
+  const mine = res.body.items.filter((n) => n.engagement_id === eid);
+  assert.equal(mine.length, 1);
+  assert.equal(Number(sql(`SELECT count(*) FROM engagement_fan_outs WHERE engagement_id = ${eid}`)[0][0]), 1, 'still queued for the others');
+  await held;
+  const deadline = Date.now() + 10000;
+  while (Number(sql(`SELECT count(*) FROM engagement_fan_outs WHERE engagement_id = ${eid}`)[0][0]) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 100));
+  assert.equal(countOf(`engagement_id = ${eid}`), 1, 'the background drain wrote nothing twice');
+});
+
 test('the unread filter, pagination over it, and marking read', async () => {
   const owner = await newUser('Olga Owner');
   const water = await newPurpose(owner.token, 'Water');
