@@ -159,6 +159,7 @@ int config_load(config_t *cfg, config_getenv_fn get, problem_t *p)
     cfg->per_ip_requests = 32;
     cfg->cache_mb = 128;
     cfg->changes_poll_ms = 50;
+    cfg->replica_max_lag_ms = 1000;
     cfg->login_max_failures = 10;
     cfg->login_window_s = 900;
     cfg->cursor_secret[0] = '\0'; /* none: the instance's own (lib/secrets.h) */
@@ -184,6 +185,8 @@ int config_load(config_t *cfg, config_getenv_fn get, problem_t *p)
     STR_VAR("LISTEN_ADDRESS", listen_address);
     INT_VAR("PORT", port, 1, 65535);
     STR_VAR("DATABASE_URL", database_url);
+    STR_VAR("DATABASE_READ_URL", database_read_url);
+    INT_VAR("REPLICA_MAX_LAG_MS", replica_max_lag_ms, 10, 600000);
     INT_VAR("THREADS", threads, 0, 256);
     {
         const char *v = get("BODY_LIMIT");

@@ -11,6 +11,8 @@ typedef struct config {
     char listen_address[64];
     int port;
     char database_url[1024];
+    char database_read_url[1024]; /* reads on replicas (lib/db.h); "" = everything on the primary */
+    int replica_max_lag_ms;       /* a replica further behind than this serves no read */
     int threads;                 /* MHD worker threads; 0 = number of cores */
     size_t body_limit;           /* bytes */
     char static_dir[1024];

@@ -5,6 +5,9 @@
 
 #include <libpq-fe.h>
 #include <stdbool.h>
+#include <stdint.h>
+
+#include "strbuf.h"
 
 #include "problem.h"
 
@@ -76,6 +79,42 @@ long db_errors(void);
 
 /* A boolean as a statement parameter ($n::boolean): "true" or "false". */
 static inline const char *db_bool(bool b) { return b ? "true" : "false"; }
+
+/* ---------- read replicas (DATABASE_READ_URL) ----------
+ * Each thread may hold a second connection, read-only, to DATABASE_READ_URL
+ * (libpq multi-host with target_session_attrs=prefer-standby or read-only).
+ * A read request asks for it with db_read_from_replica(need): its
+ * statements then run there, until the request ends (db_use_primary) or a
+ * statement fails there (one that writes: 25006 on the read-only
+ * connection; a lost server; a conflict with recovery): that statement and
+ * the rest of the request run on the primary. Transactions (db_begin) are
+ * on the primary. Without DATABASE_READ_URL everything is on the primary. */
+typedef uint64_t db_lsn_t; /* a WAL position */
+void db_configure_replica(const char *conninfo, int max_lag_ms);
+bool db_replica_configured(void);
+/* Route this thread's next statements to the replica when it is up, has
+ * replayed need (the caller's last write) and lags the primary by less
+ * than max_lag_ms (by the positions the change log followers sample);
+ * true then. Otherwise false: the primary. */
+bool db_read_from_replica(db_lsn_t need);
+bool db_on_replica(void);
+void db_use_primary(void);
+/* A read that ran on the primary for want of a replica (metrics). */
+void db_count_primary_read(void);
+/* The primary's WAL insert position now, on this thread's connection
+ * (after a commit: at or past it); 0 when unknown. */
+db_lsn_t db_primary_lsn(void);
+/* The primary's position as a change log follower saw it (lag estimate). */
+void db_note_primary_lsn(db_lsn_t lsn);
+/* "16/B374D848" <-> a position; 0 for text that is not one. */
+db_lsn_t db_lsn_parse(const char *text);
+void db_lsn_format(db_lsn_t lsn, char *buf, size_t cap);
+/* Read-your-writes by session: the position of the last write made with a
+ * credential (any bytes naming the session), and the one it needs. */
+void db_ryw_remember(const char *key, size_t len, db_lsn_t lsn);
+db_lsn_t db_ryw_needed(const char *key, size_t len);
+/* db_replica_*, db_reads_total in the Prometheus text format. */
+void db_replica_metrics_render(strbuf_t *sb);
 
 /* Helpers for results. */
 const char *db_value(const PGresult *r, int row, int col);  /* NULL for SQL NULL */

@@ -29,9 +29,11 @@
  * the snapshot they were read under (the next position) and whether the
  * log was pruned past what $1 still needed. One statement, so one
  * snapshot: pg_current_snapshot() is the statement's own. */
+#define WAL_POSITION \
+    "(CASE WHEN pg_is_in_recovery() THEN pg_last_wal_replay_lsn() ELSE pg_current_wal_insert_lsn() END)::text"
 static const char POLL_SQL[] =
-    "SELECT s.snap::text, h.pruned_xid >= pg_snapshot_xmin($1::pg_snapshot), l.payload"
-    " FROM (SELECT pg_current_snapshot() AS snap) s"
+    "SELECT s.snap::text, h.pruned_xid >= pg_snapshot_xmin($1::pg_snapshot), l.payload, s.lsn"
+    " FROM (SELECT pg_current_snapshot() AS snap, " WAL_POSITION " AS lsn) s"
     " CROSS JOIN change_log_horizon h"
     " LEFT JOIN LATERAL (SELECT seq, payload FROM change_log"
     "   WHERE topic = $2 AND xid >= pg_snapshot_xmin($1::pg_snapshot)"
@@ -51,6 +53,17 @@ struct follower {
 
 static atomic_int g_poll_ms = FOLLOWER_POLL_MS;
 static atomic_uint_fast64_t g_polls, g_changes, g_resyncs, g_pruned;
+static _Atomic db_lsn_t g_changed_lsn;
+
+/* A change (or a resync) was handed over at this WAL position or before. */
+static void changed_at(const char *lsn_text)
+{
+    db_lsn_t lsn = db_lsn_parse(lsn_text), cur = atomic_load(&g_changed_lsn);
+    while (lsn > cur && !atomic_compare_exchange_weak(&g_changed_lsn, &cur, lsn)) {
+    }
+}
+
+db_lsn_t follower_changed_lsn(void) { return atomic_load(&g_changed_lsn); }
 
 void follower_set_poll_ms(int ms) { atomic_store(&g_poll_ms, ms < 0 ? 0 : ms); }
 
@@ -104,9 +117,12 @@ static void set_position(follower_t *f, const char *snap)
  * failed. */
 static int resync(follower_t *f, PGconn *c)
 {
-    PGresult *r = PQexec(c, "SELECT pg_current_snapshot()::text");
+    PGresult *r = PQexec(c, "SELECT pg_current_snapshot()::text, " WAL_POSITION);
     bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
-    if (ok) set_position(f, PQgetvalue(r, 0, 0));
+    if (ok) {
+        set_position(f, PQgetvalue(r, 0, 0));
+        changed_at(PQgetvalue(r, 0, 1));
+    }
     PQclear(r);
     if (!ok || !f->position) return -1;
     atomic_fetch_add(&g_resyncs, 1);
@@ -151,6 +167,7 @@ static poll_result_t poll_once(follower_t *f, PGconn *c, int *n)
     }
     int rows = PQntuples(r);
     bool pruned_past = PQgetvalue(r, 0, 1)[0] == 't';
+    db_note_primary_lsn(db_lsn_parse(PQgetvalue(r, 0, 3)));
     if (pruned_past || rows > FOLLOWER_BATCH_MAX) {
         char event[64];
         snprintf(event, sizeof event, "%s_follow_resync", f->ops.who);
@@ -159,6 +176,9 @@ static poll_result_t poll_once(follower_t *f, PGconn *c, int *n)
         PQclear(r);
         return POLL_RESYNC;
     }
+    /* before the changes are applied: a read routed after this point needs
+     * a replica that has them (follower_changed_lsn) */
+    if (rows > 1 || !PQgetisnull(r, 0, 2)) changed_at(PQgetvalue(r, 0, 3));
     for (int i = 0; i < rows; i++) {
         if (PQgetisnull(r, i, 2)) continue; /* the LEFT JOIN's row when nothing changed */
         f->ops.change(PQgetvalue(r, i, 2), f->ops.ctx);

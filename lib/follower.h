@@ -31,6 +31,8 @@
 #include <stdbool.h>
 #include <stdint.h>
 
+#include "db.h"
+
 #define FOLLOWER_BATCH_MAX 20000  /* rows of one poll; past it, a resync */
 #define FOLLOWER_KEEP_SECONDS 300 /* the log's retention */
 #define FOLLOWER_POLL_MS 50       /* the default poll interval */
@@ -69,6 +71,11 @@ void follower_stop(follower_t *f);
 /* Milliseconds to wait before connection attempt n after a loss (0 the
  * first): 100 ms doubling to at most 5 s. */
 int follower_backoff_ms(unsigned attempt);
+
+/* The primary's WAL position when a follower last handed over changes (or
+ * resynced): a read that a cache may keep must come from a replica that has
+ * replayed it, or it could put back what the change just dropped. */
+db_lsn_t follower_changed_lsn(void);
 
 typedef struct follower_stats {
     uint64_t polls, changes, resyncs, pruned;

@@ -30,6 +30,7 @@
 #include "metrics.h"
 #include "pipeline.h"
 #include "query.h"
+#include "replica.h"
 #include "route.h"
 
 static struct MHD_Daemon *g_daemon;
@@ -396,7 +397,10 @@ static void *pool_main(void *arg)
         }
         handler_fn fn = r->deferred;
         r->deferred = NULL;
+        if (p == &g_read_pool) replica_route_read(r);
         fn(r);
+        if (p == &g_read_pool) replica_read_done();
+        else if (!r->deferred) replica_after_write(r);
         atomic_fetch_add(&p->done, 1);
         /* a change that needs a password hashed goes on to the hash pool */
         if (r->deferred) {

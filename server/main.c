@@ -229,6 +229,7 @@ int main(int argc, char **argv)
     ops_set_latest_migration(latest);
     auth_configure(cfg.pwhash_opslimit, cfg.pwhash_memlimit);
     db_configure(cfg.database_url, cfg.statement_timeout_ms);
+    db_configure_replica(cfg.database_read_url, cfg.replica_max_lag_ms);
     {
         /* the signing key: made now if there is none, sealed if KEYS_SECRET
          * came since; a key this KEYS_SECRET cannot open stops the daemon */

@@ -10,17 +10,17 @@
 #include "auth.h"
 #include "db.h"
 
-static db_stmt_t q_session = DB_STMT("session_lookup", true /* the touch is idempotent: safe to retry */,
-    "WITH s AS ("
-    "  SELECT s.id, s.account_id, s.csrf_token, s.last_seen_at,"
-    "         a.email_verified_at IS NOT NULL AS verified FROM sessions s"
+/* A read, so it can run on a replica; the sliding expiry is a separate
+ * write, at most once a minute per session (on the primary). */
+static db_stmt_t q_session = DB_STMT("session_lookup", true,
+    "SELECT s.id, s.account_id, s.csrf_token, a.email_verified_at IS NOT NULL,"
+    "       s.last_seen_at < now() - interval '1 minute' FROM sessions s"
     "  JOIN accounts a ON a.id = s.account_id"
     "  WHERE s.token_hash = $1::bytea AND s.revoked_at IS NULL AND s.expires_at > now()"
-    "    AND a.deleted_at IS NULL),"
-    " touch AS ("
-    "  UPDATE sessions SET last_seen_at = now(), expires_at = now() + make_interval(days => $2::int)"
-    "  FROM s WHERE sessions.id = s.id AND s.last_seen_at < now() - interval '1 minute')"
-    "SELECT id, account_id, csrf_token, verified FROM s");
+    "    AND a.deleted_at IS NULL");
+static db_stmt_t q_session_touch = DB_STMT("session_touch", true /* idempotent: safe to retry */,
+    "UPDATE sessions SET last_seen_at = now(), expires_at = now() + make_interval(days => $2::int)"
+    " WHERE id = $1::bigint AND last_seen_at < now() - interval '1 minute'");
 
 static int unauthorised(req_t *r, const char *detail)
 {
@@ -55,7 +55,13 @@ int session_resolve(req_t *r)
     const char *params[2] = {hash, ttl};
     problem_t p;
     problem_init(&p);
-    PGresult *res = db_exec(&q_session, 2, params, &p);
+    PGresult *res = db_exec(&q_session, 1, params, &p);
+    if (res && PQntuples(res) != 1 && db_on_replica()) {
+        /* a session made a moment ago may not be on the replica yet */
+        PQclear(res);
+        db_use_primary();
+        res = db_exec(&q_session, 1, params, &p);
+    }
     if (!res) {
         return http_reply_problem(r, &p);
     }
@@ -70,7 +76,16 @@ int session_resolve(req_t *r)
     snprintf(c->csrf_token, sizeof c->csrf_token, "%s", PQgetvalue(res, 0, 2));
     c->via_cookie = via_cookie;
     c->email_verified = PQgetvalue(res, 0, 3)[0] == 't';
+    bool stale = PQgetvalue(res, 0, 4)[0] == 't';
+    char sid[24];
+    snprintf(sid, sizeof sid, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);
+    if (stale) { /* a failed touch costs the session a minute, not the request */
+        const char *touch[2] = {sid, ttl};
+        PGresult *t = db_exec(&q_session_touch, 2, touch, &p);
+        if (t) PQclear(t);
+        problem_clear(&p);
+    }
     return 1;
 }
 

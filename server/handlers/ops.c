@@ -137,6 +137,7 @@ void handle_metrics(req_t *r)
     append_follower_metrics(&b);
     jobs_metrics_render(&b);
     outbox_metrics_render(&b);
+    db_replica_metrics_render(&b);
     size_t len;
     char *text = strbuf_detach(&b, &len);
     if (!text) {

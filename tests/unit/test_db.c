@@ -121,11 +121,58 @@ static void detail_names_the_condition_only_when_transient(void **state)
     problem_clear(&p);
 }
 
+/* WAL positions as PostgreSQL writes them, both ways; anything else is 0
+ * (a client's Purposed-LSN header is untrusted input). */
+static void lsn_text_round_trips(void **state)
+{
+    (void)state;
+    assert_int_equal(db_lsn_parse("16/B374D848"), (0x16ULL << 32) | 0xB374D848ULL);
+    assert_int_equal(db_lsn_parse("0/0"), 0);
+    assert_int_equal(db_lsn_parse("FFFFFFFF/FFFFFFFF"), UINT64_MAX);
+    char buf[40];
+    db_lsn_format((0x16ULL << 32) | 0xB374D848ULL, buf, sizeof buf);
+    assert_string_equal(buf, "16/B374D848");
+    const char *bad[] = {"", "16", "16/", "/1", "16/B374D848x", "1/2/3", "100000000/0", "x/1", NULL};
+    for (int i = 0; bad[i]; i++)
+        if (db_lsn_parse(bad[i]) != 0) fail_msg("\"%s\" parsed", bad[i]);
+    assert_int_equal(db_lsn_parse(NULL), 0);
+}
+
+/* A session's position only grows; another session is unaffected, and an
+ * anonymous caller (no key) needs nothing. */
+static void read_your_writes_keeps_the_highest_position(void **state)
+{
+    (void)state;
+    db_ryw_remember("token-a", 7, 500);
+    db_ryw_remember("token-a", 7, 300);
+    assert_int_equal(db_ryw_needed("token-a", 7), 500);
+    db_ryw_remember("token-a", 7, 900);
+    assert_int_equal(db_ryw_needed("token-a", 7), 900);
+    assert_true(db_ryw_needed("token-b", 7) == 0 || db_ryw_needed("token-b", 7) == 900);
+    assert_int_equal(db_ryw_needed(NULL, 0), 0);
+    db_ryw_remember(NULL, 0, 1000);
+    assert_int_equal(db_ryw_needed("", 0), 0);
+}
+
+/* No DATABASE_READ_URL: every read is on the primary, without a word to
+ * any server. */
+static void without_a_replica_reads_stay_on_the_primary(void **state)
+{
+    (void)state;
+    db_configure_replica("", 1000);
+    assert_false(db_replica_configured());
+    assert_false(db_read_from_replica(0));
+    assert_false(db_on_replica());
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(sqlstate_policy_table),
         cmocka_unit_test(detail_names_the_condition_only_when_transient),
+        cmocka_unit_test(lsn_text_round_trips),
+        cmocka_unit_test(read_your_writes_keeps_the_highest_position),
+        cmocka_unit_test(without_a_replica_reads_stay_on_the_primary),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
