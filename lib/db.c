@@ -22,6 +22,7 @@ static atomic_long g_reconnects;
 static atomic_long g_errors;
 
 static void replica_fell_back(bool write, bool down);
+static long long mono_ms(void);
 static void link_close_replica_only(void);
 
 /* One connection of a thread: to the primary (DATABASE_URL) or to a
@@ -39,6 +40,7 @@ static _Thread_local db_link_t t_replica = {.replica = true};
 static _Thread_local bool t_on_replica;      /* this request's statements go to t_replica */
 static _Thread_local db_lsn_t t_replica_seen; /* replayed by t_replica's server, at least */
 static _Thread_local long long t_replica_checked_ms;
+static _Thread_local long long t_replica_connected_ms;
 static _Thread_local char t_sqlstate[8];
 static _Thread_local char t_constraint[128];
 #define t_conn (t_primary.conn)
@@ -197,6 +199,7 @@ static bool link_connect(db_link_t *L, problem_t *p)
     } else {
         t_replica_seen = 0;
         t_replica_checked_ms = 0;
+        t_replica_connected_ms = mono_ms();
     }
     L->generation++;
     if (L->generation == 0) L->generation = 1;
@@ -519,13 +522,20 @@ static db_lsn_t newest_sample(void)
 
 /* What the replica link's server has replayed (asked again when older than
  * 100 ms or short of want). The primary, reached by prefer-standby, has
- * everything. false when the replica did not answer. */
-static bool replica_position(db_lsn_t want, long long now)
+ * everything. 1, or 0 when the replica did not answer, -1 when the link
+ * should look for a standby again. */
+static int replica_position(db_lsn_t want, long long now)
 {
-    if (t_replica_seen >= want && now - t_replica_checked_ms < 100) return true;
+    if (t_replica_seen >= want && now - t_replica_checked_ms < 100) return 1;
     PGresult *r = PQexec(t_replica.conn,
                          "SELECT pg_is_in_recovery(), pg_last_wal_replay_lsn()::text");
     bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (ok && PQgetvalue(r, 0, 0)[0] != 't' && now - t_replica_connected_ms > 5000) {
+        /* prefer-standby reached the primary (no standby answered then):
+         * it serves, but the standbys are tried again every 5 s */
+        PQclear(r);
+        return -1;
+    }
     if (ok) {
         db_lsn_t seen = PQgetvalue(r, 0, 0)[0] == 't' ? db_lsn_parse(PQgetvalue(r, 0, 1))
                                                       : (db_lsn_t)UINT64_MAX;
@@ -537,7 +547,7 @@ static bool replica_position(db_lsn_t want, long long now)
         }
     }
     PQclear(r);
-    return ok;
+    return ok ? 1 : 0;
 }
 
 bool db_read_from_replica(db_lsn_t need)
@@ -561,9 +571,10 @@ bool db_read_from_replica(db_lsn_t need)
     }
     db_lsn_t lag = lag_bound(now);
     db_lsn_t want = need > lag ? need : lag;
-    if (!replica_position(want, now)) {
+    int at = replica_position(want, now);
+    if (at <= 0) {
         link_close(&t_replica);
-        atomic_store(&g_replica_down_until_ms, now + 1000);
+        if (at == 0) atomic_store(&g_replica_down_until_ms, now + 1000);
         atomic_fetch_add(&g_routed_primary_down, 1);
         return false;
     }
