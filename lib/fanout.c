@@ -1,4 +1,4 @@
-/* fanout: one "fan_out" job -> the oldest pending engagements' notifications. */
+/* fanout: one "fan_out" job -> the oldest pending engagement's notifications. */
 #include "fanout.h"
 
 #include <stdio.h>
@@ -6,12 +6,13 @@
 #include "db.h"
 #include "jobs.h"
 
-/* Drains up to 20 pending engagements in posting order, under an advisory
- * lock, in one transaction (notifications_fan_out, migration 0027). Every
- * post queues a job of its own, so the jobs are at least as many as the
- * engagements left: each drains one or more, none is left behind. */
+/* Drains the oldest pending engagement, under an advisory lock, in one
+ * transaction (notifications_fan_out, migration 0027): in posting order,
+ * and one post's followers per statement (10,000 rows, well within
+ * STATEMENT_TIMEOUT_MS). Every post queues a job of its own, so the jobs
+ * are at least as many as the engagements left: none is left behind. */
 static db_stmt_t s_drain = DB_STMT("fanout_drain", true /* ON CONFLICT DO NOTHING: safe to retry */,
-    "SELECT notifications_fan_out(NULL, 20)");
+    "SELECT notifications_fan_out(NULL, 1)");
 
 static job_outcome_t fanout_run(const job_t *job, char *err, size_t errlen)
 {
