@@ -18,6 +18,9 @@ const tests = [
   ['me_matches', 'GET /api/v1/me/matches?limit=20'],
   ['engagement_matches', 'GET /api/v1/engagements/{id}/matches?limit=20'],
   ['writes', 'POST /api/v1/organisations/{slug}/engagements'],
+  ['fanout_0', 'POST …/engagements, one organisation with 0 followers'],
+  ['fanout_10000', 'POST …/engagements, one organisation with 10,000 matching followers'],
+  ['pgbench_n', 'reference: pgbench -N -M prepared (writes)'],
   ['pgbench', 'reference: pgbench -S -M prepared'],
   ['postgrest', 'reference: PostgREST 12 GET ?id=eq.{id}'],
 ];
@@ -67,6 +70,9 @@ const summary = {
   matches_p99_ms: val('me_matches', 'p99_ms'),
   engagement_matches_p99_ms: val('engagement_matches', 'p99_ms'),
   writes_per_s: val('writes', 'rps', 0),
+  writes_vs_pgbench_n: ratio('writes', 'pgbench_n'),
+  post_p50_ms_0_followers: val('fanout_0', 'p50_ms'),
+  post_p50_ms_10000_followers: val('fanout_10000', 'p50_ms'),
   rss_mib: rssMiB > 0 ? fmt(rssMiB, 0) : 'missing',
 };
 const line = 'bench: ' + Object.entries(summary).map(([k, v]) => `${k}=${v}`).join(' ');
@@ -102,6 +108,7 @@ const out = {
   data_set: { seed: Number(env.SEED), scale: Number(env.SCALE), generate_seconds: Number(env.GEN_SECONDS) || null,
     counts: env.COUNTS ? JSON.parse(env.COUNTS) : null },
   tests: results,
+  fanout_drain: read('fanout_drain.json') ? JSON.parse(read('fanout_drain.json')) : null,
   rss_mib: rssMiB > 0 ? Math.round(rssMiB) : null,
   summary,
   line,
