@@ -6,10 +6,11 @@
 -- most two rows whatever the number of followers: the engagement in
 -- engagement_fan_outs and one job of kind "fan_out" (lib/jobs). The
 -- notifications are derived from those rows
---   - in the background: a job worker runs notifications_fan_out(NULL),
---     which drains the oldest pending engagements in posting order under an
---     advisory lock (one drain at a time, so the engagements' notifications
---     are written in the order they were posted), and deletes them;
+--   - in the background: a job worker runs notifications_fan_out(NULL)
+--     until it writes less than a batch: the oldest pending engagement's
+--     notifications, 2,000 per transaction, under an advisory lock (one
+--     drain at a time, so the engagements' notifications are written in
+--     the order they were posted), then the engagement leaves the queue;
 --   - on read, for one account: reading the first page of notifications or
 --     the personal feed runs notifications_fan_out(account) first, so a
 --     follower never sees less than before, whatever the queue's delay.
@@ -32,24 +33,32 @@ CREATE TABLE engagement_fan_outs (
 CREATE INDEX engagement_fan_outs_seq ON engagement_fan_outs (seq);
 CREATE INDEX engagement_fan_outs_engagement ON engagement_fan_outs (engagement_id);
 
--- The notifications of the pending engagements: every follower's
--- (p_account NULL: the oldest p_limit engagements, which are then deleted),
--- or one account's (p_account: every pending engagement, nothing deleted).
--- The number of notifications written.
-CREATE FUNCTION notifications_fan_out(p_account bigint, p_limit integer DEFAULT 20)
+-- The notifications of pending engagements. p_account NULL (the background
+-- drain, one at a time under an advisory lock): up to p_limit notifications
+-- of the oldest pending engagement, for followers who have none yet; when
+-- fewer were left, the engagement is done and leaves the queue. Called
+-- again while it returns p_limit, each call its own short transaction.
+-- p_account: that account's notifications of every pending engagement,
+-- nothing deleted. The number of notifications written.
+CREATE FUNCTION notifications_fan_out(p_account bigint, p_limit integer DEFAULT 2000)
 RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     written bigint;
+    oldest bigint;
 BEGIN
     IF p_account IS NULL THEN
         PERFORM pg_advisory_xact_lock(hashtext('notifications_fan_out'));
+        SELECT q.seq INTO oldest FROM engagement_fan_outs q ORDER BY q.seq LIMIT 1;
+        IF oldest IS NULL THEN
+            RETURN 0;
+        END IF;
     END IF;
     WITH pending AS (
         SELECT q.seq, q.engagement_id, q.posted_at FROM engagement_fan_outs q
-        WHERE p_account IS NULL OR q.organisation_id IN (
-            SELECT f.organisation_id FROM follows f JOIN agents g ON g.id = f.agent_id
-            WHERE g.account_id = p_account)
-        ORDER BY q.seq LIMIT CASE WHEN p_account IS NULL THEN p_limit END),
+        WHERE (p_account IS NULL AND q.seq = oldest)
+           OR (p_account IS NOT NULL AND q.organisation_id IN (
+                SELECT f.organisation_id FROM follows f JOIN agents g ON g.id = f.agent_id
+                WHERE g.account_id = p_account))),
     ins AS (
         INSERT INTO notifications (account_id, kind, engagement_id, message, payload)
         SELECT g.account_id, 'engagement_posted', e.id,
@@ -71,13 +80,16 @@ BEGIN
             JOIN purposes p ON p.id = ep.purpose_id
             WHERE ep.engagement_id = e.id) m
         WHERE m.names IS NOT NULL AND g.account_id IS DISTINCT FROM e.created_by
+          AND NOT EXISTS (SELECT 1 FROM notifications x WHERE x.account_id = g.account_id
+                          AND x.engagement_id = e.id AND x.kind = 'engagement_posted')
         ORDER BY q.seq, g.account_id
+        LIMIT CASE WHEN p_account IS NULL THEN p_limit END
         ON CONFLICT DO NOTHING
-        RETURNING 1),
-    done AS (
-        DELETE FROM engagement_fan_outs d USING pending q
-        WHERE p_account IS NULL AND d.seq = q.seq)
+        RETURNING 1)
     SELECT count(*) INTO written FROM ins;
+    IF p_account IS NULL AND written < p_limit THEN
+        DELETE FROM engagement_fan_outs WHERE seq = oldest;
+    END IF;
     RETURN written;
 END $$;
 
