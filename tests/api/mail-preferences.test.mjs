@@ -6,7 +6,7 @@
 // means "every 3 seconds" here.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, mailsTo, newUser, problemFields, sql, unique } from './helpers.mjs';
+import { api, mailsTo, newUser, problemFields, sql, unique, until } from './helpers.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const INTERVAL_S = 3;
@@ -72,8 +72,9 @@ test('daily: no message per notification; one digest per interval, grouped, with
   const t0 = Date.now();
   await post('First digest walk');
   await post('Second digest walk');
-  const waiting = await api('GET', '/api/v1/me/notification-preferences', { token: fan.token });
-  assert.equal(waiting.body.digest.waiting, 2, 'two lines wait for the digest');
+  // followers' notifications are written by the fan-out job, after the post
+  await until('two lines waiting for the digest', async () =>
+    (await api('GET', '/api/v1/me/notification-preferences', { token: fan.token })).body.digest.waiting === 2);
   let got = [];
   for (let i = 0; i < 150 && !got.length; i++) { got = await digests(fan.email, 1, 0); if (!got.length) await sleep(100); }
   const [d] = got;
