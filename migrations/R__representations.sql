@@ -821,3 +821,19 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'role', ir.role,
         'granted_at', api_time(ir.granted_at))
 $$;
+
+-- The instance as it describes itself (GET /api/v1/instance); software is
+-- the daemon's version, which the database does not know.
+DROP FUNCTION IF EXISTS instance_json(instance_settings, text);
+CREATE FUNCTION instance_json(s instance_settings, software text) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'name', s.name,
+        'description', s.description,
+        'rules', to_json(s.rules),
+        'contact', s.contact,
+        'registration_mode', s.registration_mode,
+        'software', json_build_object('name', 'purposed', 'version', software),
+        'version', s.version,
+        'updated_at', api_time(s.updated_at))
+$$;

@@ -277,6 +277,10 @@ route_t routes[] = {
     R("GET", "/api/v1/me/moderation", handle_my_moderation, SIGNED_IN, QUERY(PAGE)),
     R("POST", "/api/v1/me/moderation/{id}/appeal", handle_my_moderation_appeal, SIGNED_IN, OBJECT,
       WRITE),
+    /* the instance as it describes itself; administrators set it */
+    R("GET", "/api/v1/instance", handle_instance_get, PUBLIC),
+    R("PATCH", "/api/v1/instance", handle_instance_patch, INSTANCE(INSTANCE_ADMINISTER), OBJECT,
+      IF_MATCH, WRITE),
 };
 
 const size_t routes_count = sizeof routes / sizeof routes[0];

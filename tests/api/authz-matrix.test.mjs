@@ -365,6 +365,9 @@ const ROUTES = [
     body: { role: 'moderator' }, expect: signedIn(403), probe: () => sql('SELECT count(*) FROM instance_roles') },
   { name: 'DELETE /moderation/roles/{account_id}', method: 'DELETE', path: '/api/v1/moderation/roles/999999999',
     expect: signedIn(403), probe: () => sql('SELECT count(*) FROM instance_roles') },
+  { name: 'PATCH /instance', method: 'PATCH', path: '/api/v1/instance', body: { name: 'Taken over' },
+    headers: () => ({ 'If-Match': `"${sql('SELECT version FROM instance_settings')[0][0]}"` }),
+    expect: signedIn(403), probe: () => sql('SELECT version, name FROM instance_settings') },
   { name: 'GET /me/moderation', method: 'GET', path: '/api/v1/me/moderation', expect: signedIn(200),
     check: (res) => assert.deepEqual(res.body.items, [], 'no action concerns them') },
   { name: 'POST /me/moderation/{id}/appeal', method: 'POST', path: '/api/v1/me/moderation/999999999/appeal',
@@ -486,6 +489,8 @@ test('the table covers every route of server/routes.c that acts on something own
     'GET /.well-known/did.json', 'GET /api/v1/credentials/status/{list}',
     // anyone verifies any credential; it reads nothing owned and changes nothing
     'POST /api/v1/credentials/verify',
+    // what the instance says about itself: public (tests/api/moderation-instance.test.mjs)
+    'GET /api/v1/instance',
     // the web interface's pages: public HTML, the same for everyone; hidden agents are
     // 404 pages (tests/api/pages.test.mjs)
     'GET /', 'GET /engagements', 'GET /engagements/{id}', 'GET /organisations', 'GET /organisations/new',
