@@ -17,15 +17,6 @@
 #include "db.h"
 #include "http.h"
 
-/* The old name of http_fail, left for handlers/credentials.c (another
- * branch is changing it); remove it once that file says http_fail. */
-#define reply_problem http_fail
-/* The old form of http_param_id (true: go on), left for the same file
- * only; remove it with reply_problem. */
-static inline bool http_path_id(req_t *r, int i, long long *out, char *text, size_t cap)
-{
-    return http_param_id(r, i, out, text, cap) == 0;
-}
 /* Reply with the JSON text in column col of row 0 (a representation of
  * migrations/R__representations.sql), compacted; 404 when there is no row.
  * Clears res. */

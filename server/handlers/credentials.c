@@ -40,7 +40,7 @@ static bool instance_of(req_t *r, instance_t *in)
 {
     in->from_request = feeds_base_url(r, in->base, sizeof in->base);
     if (!keys_did_web(in->base, in->did, sizeof in->did)) {
-        reply_problem(r, PROBLEM_INTERNAL, "The instance's address makes no did:web.");
+        http_fail(r, PROBLEM_INTERNAL, "The instance's address makes no did:web.");
         return false;
     }
     return true;
@@ -74,7 +74,7 @@ static bool sign(req_t *r, const instance_t *in, json_t *doc, long long *key_id)
     keys_signer_clear(&k);
     if (!ok) {
         log_event("error", "credential_sign_failed", err);
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
     }
     return ok;
 }
@@ -133,7 +133,7 @@ static void reply_chain(req_t *r, const char *chain, const char *subject_id, con
         "verified", json_object_get(doc, "verified"), "validFrom", now);
     if (!signed_head) {
         json_decref(doc);
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     if (!sign(r, &in, signed_head, NULL)) {
@@ -234,7 +234,7 @@ static void reply_document(req_t *r, int status, const char *text)
 {
     json_t *doc = json_loads(text, 0, NULL);
     if (!doc) {
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     http_add_header(r, "Cache-Control", "no-store");
@@ -245,7 +245,7 @@ void handle_credential_issue(req_t *r)
 {
     /* the credential is the agent's: only the agent asks for it */
     if (r->agreement.side != AGREEMENT_SIDE_AGENT) {
-        reply_problem(r, PROBLEM_FORBIDDEN,
+        http_fail(r, PROBLEM_FORBIDDEN,
                       "Only the agreement's agent may ask for its credential.");
         return;
     }
@@ -282,7 +282,7 @@ void handle_credential_issue(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such agreement.");
+        http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such agreement.");
         return;
     }
     if (!db_is_null(res, 0, 2)) {
@@ -293,14 +293,14 @@ void handle_credential_issue(req_t *r)
     if (strcmp(PQgetvalue(res, 0, 0), "concluded") != 0 || db_is_null(res, 0, 5)) {
         bool concluded = strcmp(PQgetvalue(res, 0, 0), "concluded") == 0;
         PQclear(res);
-        reply_problem(r, PROBLEM_CONFLICT,
+        http_fail(r, PROBLEM_CONFLICT,
                       concluded ? "The organisation's closure does not say the commitments were kept."
                                 : "The agreement is not concluded.");
         return;
     }
     if (!chain_ok) {
         PQclear(res);
-        reply_problem(r, PROBLEM_CONFLICT, "The agreement's history does not verify, so no credential "
+        http_fail(r, PROBLEM_CONFLICT, "The agreement's history does not verify, so no credential "
                       "can vouch for it: %s", broken_text[0] ? broken_text : "it has no links");
         return;
     }
@@ -313,7 +313,7 @@ void handle_credential_issue(req_t *r)
     PQclear(res);
     long long key_id = 0;
     if (!doc) {
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     if (!sign(r, &in, doc, &key_id)) {
@@ -323,7 +323,7 @@ void handle_credential_issue(req_t *r)
     char *text = json_dumps(doc, JSON_COMPACT);
     json_decref(doc);
     if (!text) {
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     char key_text[24];
@@ -354,7 +354,7 @@ void handle_credential_issue(req_t *r)
         return;
     }
     if (PQntuples(res) == 1) reply_document(r, 200, PQgetvalue(res, 0, 0));
-    else reply_problem(r, PROBLEM_INTERNAL, NULL);
+    else http_fail(r, PROBLEM_INTERNAL, NULL);
     PQclear(res);
 }
 
@@ -377,7 +377,7 @@ static bool uuid_ok(const char *s)
 
 static void no_credential(req_t *r)
 {
-    reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such credential.");
+    http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such credential.");
 }
 
 /* Published, or the caller's own. */
@@ -481,7 +481,7 @@ void handle_agent_credentials(req_t *r)
 {
     const char *handle = http_param(r, 0);
     if (!validate_slug(handle)) {
-        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such agent.");
+        http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such agent.");
         return;
     }
     page_t pg;
@@ -497,7 +497,7 @@ void handle_agent_credentials(req_t *r)
     }
     if (PQntuples(res) == 0) {
         PQclear(res);
-        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such agent.");
+        http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such agent.");
         return;
     }
     page_reply(r, &pg, res, NULL);
@@ -570,7 +570,7 @@ void handle_credential_revoke(req_t *r)
     }
     if (strcmp(PQgetvalue(res, 0, 1), "1") != 0) {
         PQclear(res);
-        reply_problem(r, PROBLEM_CONFLICT, "The credential is already revoked.");
+        http_fail(r, PROBLEM_CONFLICT, "The credential is already revoked.");
         return;
     }
     PQclear(res);
@@ -629,10 +629,7 @@ void handle_credential_status_list(req_t *r)
 {
     long long list;
     char list_text[24];
-    if (!http_path_id(r, 0, &list, list_text, sizeof list_text) || list < 1) {
-        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such status list.");
-        return;
-    }
+    if (http_param_id(r, 0, &list, list_text, sizeof list_text) < 0) return;
     instance_t in;
     if (!instance_of(r, &in)) return;
     const char *params[1] = {list_text};
@@ -646,7 +643,7 @@ void handle_credential_status_list(req_t *r)
     unsigned char *bits = calloc(STATUS_LIST_BITS / 8, 1);
     if (!bits) {
         PQclear(res);
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     /* index 0 is the first byte's most significant bit */
@@ -670,7 +667,7 @@ void handle_credential_status_list(req_t *r)
                           : NULL;
     free(encoded);
     if (!doc) {
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     if (!sign(r, &in, doc, NULL)) {
