@@ -21,6 +21,9 @@ const char *const vocab_agreement_sides[] = {"agent", "organisation", NULL};
 
 const char *const vocab_version_outcomes[] = {"accepted", "declined", "withdrawn", "superseded", NULL};
 
+/* The other side's answer to hours logged under an agreement. */
+const char *const vocab_hours_outcomes[] = {"confirmed", "disputed", NULL};
+
 const char *const vocab_legal_forms[] = {"for_purpose_enterprise", "cooperative", "nonprofit",
                                          "foundation", "b_corp", "company", "informal", "other",
                                          NULL};
@@ -59,6 +62,7 @@ const vocab_list_t vocab_lists[] = {
     {"agreement_actions", vocab_agreement_actions},
     {"agreement_sides", vocab_agreement_sides},
     {"version_outcomes", vocab_version_outcomes},
+    {"hours_outcomes", vocab_hours_outcomes},
     {"legal_forms", vocab_legal_forms},
     {"governances", vocab_governances},
     {"member_roles", vocab_member_roles},

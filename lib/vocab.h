@@ -20,6 +20,8 @@ extern const char *const vocab_agreement_actions[VOCAB_AGREEMENT_ACTIONS + 1];
 extern const char *const vocab_agreement_sides[];
 /* What was decided about a version of an agreement's terms. */
 extern const char *const vocab_version_outcomes[];
+/* The other side's answer to hours logged under an agreement. */
+extern const char *const vocab_hours_outcomes[];
 extern const char *const vocab_legal_forms[];
 extern const char *const vocab_governances[];
 extern const char *const vocab_member_roles[];

@@ -480,6 +480,59 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
     FROM g0, committed c
 $$;
 
+-- ---------- an agreement's conversation and hours (migration 0028) ----------
+
+-- One message of an agreement's thread.
+DROP FUNCTION IF EXISTS agreement_message_json(agreement_messages);
+CREATE FUNCTION agreement_message_json(m agreement_messages) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'id', m.id,
+        'agreement_id', m.agreement_id,
+        'side', m.side,
+        'author', json_build_object('id', au.id, 'display_name', au.display_name),
+        'body', m.body,
+        'created_at', api_time(m.created_at))
+    FROM accounts au WHERE au.id = m.author_id
+$$;
+
+-- One entry of hours and where it stands: awaiting (the other side has not
+-- answered), confirmed or disputed.
+DROP FUNCTION IF EXISTS agreement_hours_json(agreement_hours);
+CREATE FUNCTION agreement_hours_json(h agreement_hours) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'id', h.id,
+        'agreement_id', h.agreement_id,
+        'worked_on', h.worked_on,
+        'hours', h.hours,
+        'note', h.note,
+        'side', h.side,
+        'logged_by', json_build_object('id', au.id, 'display_name', au.display_name),
+        'logged_at', api_time(h.logged_at),
+        'status', coalesce(d.outcome, 'awaiting'),
+        'decision', CASE WHEN d.entry_id IS NOT NULL THEN json_build_object(
+            'outcome', d.outcome, 'side', d.side, 'note', d.note,
+            'by', (SELECT json_build_object('id', db.id, 'display_name', db.display_name)
+                   FROM accounts db WHERE db.id = d.decided_by),
+            'at', api_time(d.decided_at)) END)
+    FROM accounts au LEFT JOIN agreement_hours_decisions d ON d.entry_id = h.id
+    WHERE au.id = h.logged_by
+$$;
+
+-- The hours of an agreement in sum: {confirmed, awaiting, disputed, entries}.
+DROP FUNCTION IF EXISTS agreement_hours_totals_json(agreements);
+CREATE FUNCTION agreement_hours_totals_json(a agreements) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'confirmed', coalesce(sum(h.hours) FILTER (WHERE d.outcome = 'confirmed'), 0),
+        'awaiting', coalesce(sum(h.hours) FILTER (WHERE d.outcome IS NULL), 0),
+        'disputed', coalesce(sum(h.hours) FILTER (WHERE d.outcome = 'disputed'), 0),
+        'entries', count(h.id))
+    FROM agreement_hours h LEFT JOIN agreement_hours_decisions d ON d.entry_id = h.id
+    WHERE h.agreement_id = a.id
+$$;
+
 -- The agreement as its parties read it. The answer adds what depends on the
 -- caller (my_side, awaiting, allowed_actions: lib/agreement.c) in
 -- handlers/agreements.c.
@@ -510,6 +563,9 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
                             AND v.version = a.terms_version),
         'dropped_change', (SELECT j FROM agreement_dropped_change_json(a) j),
         'closures', (SELECT j FROM agreement_closures_json(a) j),
+        -- hours given under it (0028): confirmed, awaiting an answer, disputed
+        'hours', (SELECT j FROM agreement_hours_totals_json(a) j),
+        'messages', (SELECT count(*) FROM agreement_messages m WHERE m.agreement_id = a.id),
         'created_at', api_time(a.created_at),
         'updated_at', api_time(a.updated_at),
         'version', a.version)

@@ -113,6 +113,16 @@ void handle_my_notification_feed_create(req_t *r);
 void handle_my_notification_feed_delete(req_t *r);
 void handle_notification_feed_atom(req_t *r);
 
+/* agreement_threads.c (an agreement's messages and hours) */
+void handle_agreement_messages(req_t *r);
+void handle_agreement_message_create(req_t *r);
+void handle_agreement_messages_read(req_t *r);
+void handle_agreement_hours(req_t *r);
+void handle_agreement_hours_log(req_t *r);
+void handle_agreement_hours_confirm(req_t *r);
+void handle_agreement_hours_dispute(req_t *r);
+void handle_agreement_hours_csv(req_t *r);
+
 /* credentials.c — the did:web document, credentials for concluded
  * agreements, their status list, revocation, publication, verification */
 void handle_did_document(req_t *r);
