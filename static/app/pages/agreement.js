@@ -8,6 +8,7 @@ import {
   amendmentPending, closureOf, concludeForm, engagementOf, sideOf, standingOf, termsOf, waitingText, warningText,
 } from '../agreements.js';
 import { agreementCredentialCard } from '../credentials.js';
+import { conversationSection, hoursSection } from '../agreement-threads.js';
 import { requireSignIn } from '../router.js';
 import { agentHandle, agentName, badge, empty, errorNotice, notice, orgName, orgSlug, purposeChips, rewardsList, skeletons, toast } from '../ui.js';
 
@@ -104,6 +105,8 @@ export default async function render(ctx) {
             h('p', {}, h('strong', { text: c.commitments_kept ? 'Commitments kept.' : 'Commitments not kept.' })),
             c.note ? h('p', { class: 'prose', text: c.note }) : null,
             c.closed_at || c.created_at ? h('p', { class: 'muted small', text: dateTime(c.closed_at ?? c.created_at) }) : null)))) : null,
+        a.active_version ? hoursSection(a, side) : null,
+        conversationSection(a, side),
         h('section', { 'aria-labelledby': 'versions-title' },
           h('h2', { id: 'versions-title', text: 'Every version' }),
           h('p', { class: 'muted', text: 'Terms only change by amendment, and every version is kept.' }),

@@ -1,0 +1,114 @@
+// relationship: an agent and an organisation, each in a browser of their
+// own, walk a relationship on its page: the agent proposes and asks a
+// question, the organisation answers and accepts, the agent logs hours, the
+// organisation confirms some and disputes others, and both read the same
+// totals, conversation and CSV — each side written as "you" and "the other".
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import {
+  agentProfile, api, axe, cspViolations, engagement, horizontalOverflow, launch, newUser, openPage, organisation, purpose, shot, unique, visit,
+} from './helpers.mjs';
+
+let browser;
+before(async () => { browser = await launch(); });
+after(async () => { await browser?.close(); });
+
+const today = () => new Date().toISOString().slice(0, 10);
+
+test('two sides talk, agree, log and confirm hours on the agreement page', async () => {
+  const owner = await newUser('Rhea Founder');
+  const p = await purpose(owner.token, unique('Rivers'));
+  const org = await organisation(owner.token, { name: unique('River Keepers'), purposes: [p.slug] });
+  const e = await engagement(owner.token, org.slug, { title: unique('River warden'), purposes: [p.slug], hours_per_week: 4 });
+  const agent = await newUser('Ada Agent');
+  await agentProfile(agent.token, { handle: unique('ada'), capacity_hours_per_week: 10 });
+
+  // the agent proposes from the engagement page, then asks a question on the agreement
+  const ap = await openPage(browser, { user: agent });
+  await visit(ap, `/engagements/${e.id}`);
+  await ap.getByRole('link', { name: 'Propose an agreement' }).click();
+  await ap.getByLabel('Terms').fill('I walk the river bank twice a week and report what I find.');
+  await ap.getByRole('button', { name: 'Send proposal' }).click();
+  await ap.getByRole('heading', { level: 1, name: e.title }).waitFor();
+  const id = new URL(ap.url()).pathname.split('/')[2];
+  await ap.getByText('No messages yet. Ask the organisation anything').waitFor();
+  await ap.getByLabel('Write to the organisation').fill('Could the walks be on weekends?');
+  await ap.getByRole('button', { name: 'Send' }).click();
+  await ap.locator('.thread__message--mine', { hasText: 'Could the walks be on weekends?' }).waitFor();
+
+  // the organisation sees the question marked new, answers, and accepts
+  const op = await openPage(browser, { user: owner });
+  await visit(op, `/agreements/${id}`);
+  await op.getByText('1 new message from the agent.').waitFor();
+  await op.locator('.thread__message--new', { hasText: 'Could the walks be on weekends?' }).waitFor();
+  await op.getByLabel('Write to the agent').fill('Weekends are fine.');
+  await op.getByRole('button', { name: 'Send' }).click();
+  await op.locator('.thread__message--mine', { hasText: 'Weekends are fine.' }).waitFor();
+  assert.equal(await op.locator('.thread__message--new').count(), 0, 'read once seen');
+  await op.getByRole('button', { name: 'Accept' }).click();
+  await op.waitForFunction(() => /Active/i.test(document.querySelector('main .badge')?.textContent ?? ''));
+
+  // the agent reads the answer and logs hours twice
+  await visit(ap, `/agreements/${id}`);
+  await ap.locator('.thread__message--new', { hasText: 'Weekends are fine.' }).waitFor();
+  await ap.getByRole('heading', { name: 'Hours given' }).waitFor();
+  for (const [hours, note] of [['2.5', 'Walked the north bank'], ['3', 'Cleared a fallen tree']]) {
+    if (await ap.locator('#hours details').getAttribute('open') === null) await ap.locator('summary', { hasText: 'Log hours' }).click();
+    await ap.getByLabel('Day').fill(today());
+    await ap.getByLabel('Hours', { exact: true }).fill(hours);
+    await ap.getByLabel('What was done').fill(note);
+    await ap.getByRole('button', { name: 'Log hours' }).click();
+    await ap.locator('.hours__entry', { hasText: note }).waitFor();
+  }
+  const waiting = ap.locator('.hours__entry', { hasText: 'Walked the north bank' });
+  assert.match(await waiting.textContent(), /Awaiting an answer/);
+  assert.match(await waiting.textContent(), /Waiting for the organisation to confirm/);
+  assert.equal(await waiting.getByRole('button', { name: 'Confirm' }).count(), 0, 'the logger cannot confirm its own hours');
+
+  // the organisation confirms one entry and disputes the other, saying why
+  await visit(op, `/agreements/${id}`);
+  const north = op.locator('.hours__entry', { hasText: 'Walked the north bank' });
+  await north.getByRole('button', { name: 'Confirm', exact: true }).click();
+  await north.getByLabel('A note (optional)').fill('Thank you!');
+  await north.getByRole('button', { name: 'Confirm', exact: true }).click();
+  await op.locator('.hours__entry', { hasText: 'Walked the north bank' }).getByText('Confirmed', { exact: true }).waitFor();
+  const tree = op.locator('.hours__entry', { hasText: 'Cleared a fallen tree' });
+  await tree.getByRole('button', { name: 'Dispute', exact: true }).click();
+  await tree.getByLabel('What is wrong with these hours?').fill('That was on another agreement.');
+  await tree.getByRole('button', { name: 'Dispute', exact: true }).click();
+  await op.locator('.hours__entry', { hasText: 'Cleared a fallen tree' }).getByText('Disputed', { exact: true }).waitFor();
+  const facts = async (page) => (await page.locator('#hours .key-facts').textContent()).replace(/\s+/g, ' ');
+  assert.match(await facts(op), /Confirmed\s*2\.5 hours/);
+  assert.match(await facts(op), /Disputed\s*3 hours/);
+
+  // the agent sees the same record, from its side
+  await visit(ap, `/agreements/${id}`);
+  await ap.locator('.hours__entry', { hasText: 'Cleared a fallen tree' }).getByText('disputed by the organisation: “That was on another agreement.”', { exact: false }).waitFor();
+  assert.match(await facts(ap), /Confirmed\s*2\.5 hours/);
+  const csv = await ap.evaluate(async (aid) => (await fetch(`/api/v1/agreements/${aid}/hours.csv`)).text(), id);
+  assert.equal(csv.trim().split('\r\n').length, 3, csv);
+
+  // the record in the API agrees with the pages
+  const stored = await api('GET', `/api/v1/agreements/${id}`, { token: agent.token });
+  assert.deepEqual(stored.body.hours, { confirmed: 2.5, awaiting: 0, disputed: 3, entries: 2 });
+  assert.equal(stored.body.messages, 2);
+
+  await shot(ap, 'relationship-agent');
+  await shot(op, 'relationship-organisation');
+  assert.deepEqual(await axe(op), []);
+  assert.deepEqual(await cspViolations(ap), []);
+  assert.deepEqual(await cspViolations(op), []);
+  assert.deepEqual(ap.problems.errors, []);
+  assert.deepEqual(op.problems.errors, []);
+  await ap.context().close();
+  await op.context().close();
+
+  // at 360 px the conversation and the hours fit the screen
+  const narrow = await openPage(browser, { user: agent, width: 360, height: 780 });
+  await visit(narrow, `/agreements/${id}`);
+  await narrow.locator('.hours__entry').first().waitFor();
+  await narrow.locator('.thread__message').first().waitFor();
+  assert.deepEqual((await horizontalOverflow(narrow)).wide, []);
+  await shot(narrow, 'relationship-agent-360');
+  await narrow.context().close();
+});
