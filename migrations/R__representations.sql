@@ -307,6 +307,9 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'starts_on', v.starts_on,
         'review_on', v.review_on,
         'change_note', v.change_note,
+        -- proposed as a renewal (0028): past the review date of the terms in force
+        'renewal', EXISTS (SELECT 1 FROM agreement_renewals r
+                           WHERE r.agreement_id = v.agreement_id AND r.version = v.version),
         'proposed_by', v.proposed_by,
         'author', (SELECT json_build_object('id', au.id, 'display_name', au.display_name)
                    FROM accounts au WHERE au.id = v.author_id),

@@ -208,6 +208,8 @@ route_t routes[] = {
     R("GET", "/api/v1/agreements/{id}", handle_agreement_get, PARTY(ORG_MEMBER_READ)),
     R("PATCH", "/api/v1/agreements/{id}", handle_agreement_patch, PARTY(ORG_POST), IF_MATCH,
       OBJECT, WRITE),
+    R("POST", "/api/v1/agreements/{id}/renew", handle_agreement_renew, PARTY(ORG_POST),
+      .if_match = IF_MATCH_OPTIONAL, OBJECT, WRITE),
     R("GET", "/api/v1/agreements/{id}/versions", handle_agreement_versions,
       PARTY(ORG_MEMBER_READ), QUERY(PAGE)),
     R("POST", "/api/v1/agreements/{id}/accept", handle_agreement_accept, PARTY(ORG_POST),

@@ -702,11 +702,64 @@ static db_stmt_t q_amend = DB_STMT("agreement_amend", false,
     /* a proposal still awaiting an answer is replaced by this one */
     " superseded AS (INSERT INTO agreement_version_outcomes (agreement_id, version, outcome, side, decided_by)"
     "  SELECT cur.id, cur.next - 1, 'superseded', $3::text, $2::bigint FROM cur WHERE $15::bool),"
-    NOTIFY("$3::text", "$2::bigint", "'agreement_amended'", "'proposed new terms for'",
+    /* a renewal ($16) is an amendment that carries the relationship past its review date */
+    " renewal AS (INSERT INTO agreement_renewals (agreement_id, version)"
+    "  SELECT v.agreement_id, v.version FROM v WHERE $16::bool),"
+    NOTIFY("$3::text", "$2::bigint",
+           "CASE WHEN $16::bool THEN 'agreement_renewal_proposed' ELSE 'agreement_amended' END",
+           "CASE WHEN $16::bool THEN 'proposed to renew' ELSE 'proposed new terms for' END",
            "(SELECT role FROM v)", "$12")
     " SELECT 1 FROM up");
 
-void handle_agreement_patch(req_t *r)
+/* The review date of the terms in force, and today (a renewal must carry
+ * the relationship past both). */
+static db_stmt_t q_renewal_dates = DB_STMT("agreement_renewal_dates", false,
+    "SELECT coalesce(v.review_on::text, ''), current_date::text FROM agreements a"
+    " JOIN agreement_versions v ON v.agreement_id = a.id AND v.version = a.active_version"
+    " WHERE a.id = $1::bigint");
+
+/* 0 when the agreement in l may be renewed to review_on; negative with the
+ * answer set and the transaction rolled back. */
+static int renewal_check(req_t *r, const char *id, const loaded_t *l, const char *review_on)
+{
+    problem_t p;
+    problem_init(&p);
+    if (!l->state.has_active_terms ||
+        (l->state.status != AGREEMENT_ACTIVE && l->state.status != AGREEMENT_PROPOSED)) {
+        problem_fail(&p, PROBLEM_CONFLICT,
+                     "Only an agreement in force is renewed; a proposal is amended instead.");
+        goto fail;
+    }
+    const char *params[1] = {id};
+    PGresult *res = db_exec(&q_renewal_dates, 1, params, &p);
+    if (!res) goto fail;
+    bool later = PQntuples(res) == 1 && strcmp(review_on, PQgetvalue(res, 0, 0)) > 0 &&
+                 strcmp(review_on, PQgetvalue(res, 0, 1)) >= 0;
+    if (!later && PQntuples(res) == 1)
+        problem_field(&p, "review_on", PQgetvalue(res, 0, 0)[0]
+                          ? "must be after the current review date (%s) and not in the past"
+                          : "must not be in the past%s",
+                      PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (!later) goto fail;
+    return 0;
+fail:
+    db_rollback();
+    int rc = problem_rc(&p);
+    http_reply_problem(r, &p);
+    return rc;
+}
+
+static void amend(req_t *r, bool renewal);
+
+void handle_agreement_patch(req_t *r) { amend(r, false); }
+
+/* POST /agreements/{id}/renew: new terms (a later review date at least)
+ * for an agreement in force, awaiting the other side's consent like any
+ * amendment; the version is marked a renewal. */
+void handle_agreement_renew(req_t *r) { amend(r, true); }
+
+static void amend(req_t *r, bool renewal)
 {
     const char *id = r->resource_id;
     json_t *body = http_take_body(r);
@@ -718,6 +771,8 @@ void handle_agreement_patch(req_t *r)
     terms_input_t t;
     read_terms(body, false, &t, &p);
     t.change_note = validate_string_or_null(body, "change_note", 1000, NULL, &p);
+    if (renewal && !problem_has_fields(&p) && !t.review_on)
+        problem_field(&p, "review_on", "is required: the date the renewed terms run to");
     if (!problem_has_fields(&p) && !t.role && !t.purposes && !t.packaging && !t.hours_present &&
         !t.terms && !t.rewards && !t.starts_on && !t.review_on_present) {
         terms_input_free(&t);
@@ -747,12 +802,17 @@ void handle_agreement_patch(req_t *r)
         http_reply_problem(r, &p);
         return;
     }
-    const char *params[15] = {id, r->caller.account_id_text, agreement_side_name(side), t.role,
+    if (renewal && renewal_check(r, id, &l, t.review_on) < 0) {
+        terms_input_free(&t);
+        json_decref(body);
+        return;
+    }
+    const char *params[16] = {id, r->caller.account_id_text, agreement_side_name(side), t.role,
                               t.packaging, t.hours_present ? t.hours : NULL, t.terms, t.rewards,
                               t.starts_on, t.review_on, db_bool(t.review_on_present),
                               t.change_note, t.purposes, agreement_status_name(out.status),
-                              db_bool(l.state.status == AGREEMENT_PROPOSED)};
-    PGresult *res = db_exec(&q_amend, 15, params, &p);
+                              db_bool(l.state.status == AGREEMENT_PROPOSED), db_bool(renewal)};
+    PGresult *res = db_exec(&q_amend, 16, params, &p);
     terms_input_free(&t);
     json_decref(body);
     if (!res) {

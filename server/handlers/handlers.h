@@ -90,6 +90,7 @@ void handle_engagement_matches(req_t *r);
 void handle_agreement_create(req_t *r);
 void handle_agreement_get(req_t *r);
 void handle_agreement_patch(req_t *r);
+void handle_agreement_renew(req_t *r);
 void handle_agreement_versions(req_t *r);
 void handle_agreement_accept(req_t *r);
 void handle_agreement_decline(req_t *r);

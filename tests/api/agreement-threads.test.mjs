@@ -276,3 +276,73 @@ test('hours as CSV: one line per entry by date, quoted where needed, formulas de
     assert.equal(lines.length, 4);
   }
 });
+
+test('renewal: an agreement in force is renewed with consent; the history keeps every version', async () => {
+  const id = await fresh(w.owner);
+  // a proposal is amended, not renewed
+  let res = await api('POST', `/api/v1/agreements/${id}/renew`, { token: w.owner.token, body: { review_on: day(200) } });
+  assert.equal(res.status, 409, res.text);
+  res = await api('POST', `/api/v1/agreements/${id}/accept`, { token: w.agent.token });
+  assert.equal(res.status, 200);
+  let cur = await api('PATCH', `/api/v1/agreements/${id}`, { token: w.owner.token, headers: { 'If-Match': res.headers.get('etag') }, body: { review_on: day(10) } });
+  assert.equal(cur.status, 200, cur.text);
+  cur = await api('POST', `/api/v1/agreements/${id}/accept`, { token: w.agent.token });
+  assert.equal(cur.status, 200, cur.text);
+
+  // the new review date is required, after the current one, not in the past
+  for (const [body, field] of [[{}, 'review_on'], [{ review_on: day(5) }, 'review_on'], [{ review_on: null }, 'review_on'], [{ review_on: day(90), colour: 'red' }, 'colour']]) {
+    res = await api('POST', `/api/v1/agreements/${id}/renew`, { token: w.agent.token, body });
+    assert.equal(res.status, 422, `${JSON.stringify(body)}: ${res.text}`);
+    assert.deepEqual(res.body.errors.map((e) => e.field), [field]);
+  }
+  assert.equal(sql(`SELECT count(*) FROM agreement_versions WHERE agreement_id = ${id}`)[0][0], '2');
+  res = await api('POST', `/api/v1/agreements/${id}/renew`, { token: w.agent.token, headers: { 'If-Match': '"1"' }, body: { review_on: day(120) } });
+  assert.equal(res.status, 412);
+
+  // the agent proposes to renew for another four months, with more hours
+  res = await api('POST', `/api/v1/agreements/${id}/renew`, { token: w.agent.token, body: { review_on: day(120), hours_per_week: 5, change_note: 'Another season' } });
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.body.standing, 'active');
+  assert.equal(res.body.awaiting, 'organisation');
+  assert.equal(res.body.pending_terms.renewal, true);
+  assert.equal(res.body.pending_terms.review_on, day(120));
+  assert.equal(res.body.active_terms.review_on, day(10), 'the terms in force stay until consent');
+  assert.equal(res.body.active_terms.renewal, false);
+  const n = notificationsOf(w.owner, id, 'agreement_renewal_proposed');
+  assert.equal(n.length, 1);
+  assert.equal(n[0][0], 'Ada Agent proposed to renew the agreement "Pump engineer".');
+  // hours go on meanwhile
+  res = await api('POST', `/api/v1/agreements/${id}/hours`, { token: w.agent.token, body: { worked_on: day(0), hours: 1 } });
+  assert.equal(res.status, 201);
+
+  // the organisation consents: the renewed terms are in force, every version kept
+  res = await api('POST', `/api/v1/agreements/${id}/accept`, { token: w.member.token });
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.body.status, 'active');
+  assert.equal(res.body.active_terms.review_on, day(120));
+  assert.equal(res.body.active_terms.renewal, true);
+  assert.equal(res.body.active_terms.hours_per_week, 5);
+  res = await api('GET', `/api/v1/agreements/${id}/versions`, { token: w.agent.token });
+  assert.deepEqual(res.body.items.map((v) => [v.version, v.outcome, v.renewal]),
+    [[3, 'in_force', true], [2, 'accepted', false], [1, 'accepted', false]]);
+
+  // a renewal declined leaves the terms in force, and says so
+  res = await api('POST', `/api/v1/agreements/${id}/renew`, { token: w.owner.token, body: { review_on: day(300) } });
+  assert.equal(res.status, 200, res.text);
+  res = await api('POST', `/api/v1/agreements/${id}/decline`, { token: w.agent.token });
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.body.active_terms.review_on, day(120));
+  assert.equal(res.body.dropped_change.outcome, 'declined');
+  assert.equal(res.body.dropped_change.terms.renewal, true);
+  assert.throws(() => sql(`DELETE FROM agreement_renewals WHERE agreement_id = ${id}`));
+
+  // concluded: nothing to renew
+  for (const who of [w.agent, w.owner]) {
+    res = await api('POST', `/api/v1/agreements/${id}/conclude`, { token: who.token, body: { commitments_kept: true } });
+    assert.equal(res.status, 200, res.text);
+  }
+  res = await api('POST', `/api/v1/agreements/${id}/renew`, { token: w.agent.token, body: { review_on: day(400) } });
+  assert.equal(res.status, 409);
+  res = await api('POST', `/api/v1/agreements/${id}/renew`, { token: w.stranger.token, body: { review_on: day(400) } });
+  assert.equal(res.status, 404);
+});

@@ -320,6 +320,11 @@ const ROUTES = [
     expect: parties(200),
     probe: (c) => sql(`SELECT status, version, (SELECT count(*) FROM agreement_closures WHERE agreement_id = ${c.agreement})
       FROM agreements WHERE id = ${c.agreement}`) },
+  { name: 'POST renew', method: 'POST', path: '/api/v1/agreements/{agreement}/renew',
+    setup: () => newAgreement({ active: true }),
+    perActor: (c, actor) => (['agent', 'member', 'admin', 'owner'].includes(actor) ? newAgreement({ active: true }) : {}),
+    body: { review_on: day(365), change_note: 'Another year' }, expect: parties(200),
+    probe: (c) => sql(`SELECT version, terms_version FROM agreements WHERE id = ${c.agreement}`) },
   // an agreement's conversation and hours: the parties only
   { name: 'GET agreement messages', method: 'GET', path: '/api/v1/agreements/{agreement}/messages', expect: parties(200) },
   { name: 'POST agreement message', method: 'POST', path: '/api/v1/agreements/{agreement}/messages',

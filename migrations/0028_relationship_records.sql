@@ -1,7 +1,8 @@
--- 0028_conversation_and_hours: what two parties to an agreement say to each
+-- 0028_relationship_records: what two parties to an agreement say to each
 -- other (a message thread per agreement, with what each account has read),
--- and the hours given under it (logged by one side, confirmed or disputed by
--- the other). Append-only like the rest of an agreement.
+-- the hours given under it (logged by one side, confirmed or disputed by
+-- the other), and which versions of its terms renew it. Append-only like the
+-- rest of an agreement.
 
 -- One message of an agreement's thread, written by a party (side) through
 -- one account (author_id). Append-only.
@@ -67,3 +68,15 @@ BEGIN
 END $$;
 CREATE TRIGGER agreement_hours_decisions_other_side BEFORE INSERT ON agreement_hours_decisions
     FOR EACH ROW EXECUTE FUNCTION agreement_hours_decided_by_other_side();
+
+-- The versions of the terms proposed as a renewal (POST .../renew): an
+-- amendment that carries an agreement in force past its review date.
+-- Consent and outcome as for any version. Append-only.
+CREATE TABLE agreement_renewals (
+    agreement_id bigint NOT NULL,
+    version      integer NOT NULL,
+    PRIMARY KEY (agreement_id, version),
+    FOREIGN KEY (agreement_id, version) REFERENCES agreement_versions (agreement_id, version)
+);
+CREATE TRIGGER agreement_renewals_append_only BEFORE UPDATE OR DELETE ON agreement_renewals
+    FOR EACH ROW EXECUTE FUNCTION refuse_change();
