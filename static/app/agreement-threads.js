@@ -157,3 +157,41 @@ export function hoursSection(a, side, { onChange } = {}) {
 }
 
 const fact = (label, text) => h('li', { class: 'key-fact' }, h('span', { class: 'key-fact__label', text: label }), h('span', { class: 'key-fact__value', text }));
+
+// ---------- renewal ----------
+
+// Days until the review date of the terms in force (negative: past); null without one.
+export function daysToReview(t) {
+  if (!t?.review_on) return null;
+  return Math.round((Date.parse(`${t.review_on}T00:00:00Z`) - Date.parse(`${new Date().toISOString().slice(0, 10)}T00:00:00Z`)) / 86400000);
+}
+
+// The form proposing to renew: a later review date, and the hours if they change.
+export function renewForm(a, t, etag, { onDone, onCancel }) {
+  const next = new Date(Date.parse(`${t.review_on ?? new Date().toISOString().slice(0, 10)}T00:00:00Z`) + 182 * 86400000).toISOString().slice(0, 10);
+  const form = h('form', { class: 'form', 'aria-labelledby': 'renew-title' },
+    h('h3', { id: 'renew-title', text: 'Propose a renewal' }),
+    h('p', { class: 'muted small', text: 'The terms go on past the review date once the other side consents; until then the terms in force stay as they are.' }),
+    field({ label: 'Next review date', name: 'review_on', type: 'date', value: next, min: t.review_on ?? undefined }),
+    field({ label: 'Hours per week', name: 'hours_per_week', type: 'number', min: '1', max: '80', value: String(t.hours_per_week ?? ''), hint: 'Change it only if the renewal changes it' }),
+    field({ label: 'A note for the other side', name: 'change_note', optional: true, maxlength: 1000 }),
+    h('div', { class: 'actions' },
+      h('button', { class: 'btn', type: 'submit', text: 'Propose renewal' }),
+      h('button', { class: 'btn btn--quiet', type: 'button', text: 'Cancel', onclick: onCancel })));
+  onSubmit(form, async () => {
+    const body = { review_on: value(form, 'review_on') };
+    const hours = Number(value(form, 'hours_per_week'));
+    if (hours && hours !== t.hours_per_week) body.hours_per_week = hours;
+    const note = value(form, 'change_note');
+    if (note) body.change_note = note;
+    if (!body.review_on) { showErrors(form, [{ field: 'review_on', message: 'Pick the date the renewed terms run to.' }]); return; }
+    if (t.review_on && body.review_on <= t.review_on) {
+      showErrors(form, [{ field: 'review_on', message: `Pick a date after the current review date, ${day(t.review_on)}.` }]);
+      return;
+    }
+    await api('POST', `/api/v1/agreements/${encodeURIComponent(a.id)}/renew`, { body, ifMatch: etag });
+    toast('Renewal proposed. The other side needs to accept it.');
+    onDone?.();
+  });
+  return form;
+}

@@ -1,8 +1,9 @@
 // relationship: an agent and an organisation, each in a browser of their
 // own, walk a relationship on its page: the agent proposes and asks a
 // question, the organisation answers and accepts, the agent logs hours, the
-// organisation confirms some and disputes others, and both read the same
-// totals, conversation and CSV — each side written as "you" and "the other".
+// organisation confirms one entry and disputes another, both read the same
+// totals, conversation and CSV — each side written as "you" and "the other" —
+// and the agent proposes a renewal the organisation consents to.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -87,6 +88,17 @@ test('two sides talk, agree, log and confirm hours on the agreement page', async
   assert.match(await facts(ap), /Confirmed\s*2\.5 hours/);
   const csv = await ap.evaluate(async (aid) => (await fetch(`/api/v1/agreements/${aid}/hours.csv`)).text(), id);
   assert.equal(csv.trim().split('\r\n').length, 3, csv);
+
+  // the agent proposes to renew; the organisation consents; the history keeps both versions
+  await ap.getByRole('button', { name: 'Propose a renewal' }).click();
+  await ap.getByLabel('A note for the other side').fill('Another season on the river');
+  await ap.getByRole('button', { name: 'Propose renewal' }).click();
+  await ap.getByRole('heading', { name: 'Proposed renewal (version 2)' }).waitFor();
+  await visit(op, `/agreements/${id}`);
+  await op.getByRole('heading', { name: 'Proposed renewal (version 2)' }).waitFor();
+  await op.getByRole('button', { name: 'Accept the change' }).click();
+  await op.getByRole('heading', { name: 'Version 2 (renewal)' }).waitFor();
+  await op.getByText('Terms in force: version 2').waitFor();
 
   // the record in the API agrees with the pages
   const stored = await api('GET', `/api/v1/agreements/${id}`, { token: agent.token });

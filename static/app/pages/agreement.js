@@ -8,7 +8,7 @@ import {
   amendmentPending, closureOf, concludeForm, engagementOf, sideOf, standingOf, termsOf, waitingText, warningText,
 } from '../agreements.js';
 import { agreementCredentialCard } from '../credentials.js';
-import { conversationSection, hoursSection } from '../agreement-threads.js';
+import { conversationSection, daysToReview, hoursSection, renewForm } from '../agreement-threads.js';
 import { requireSignIn } from '../router.js';
 import { agentHandle, agentName, badge, empty, errorNotice, notice, orgName, orgSlug, purposeChips, rewardsList, skeletons, toast } from '../ui.js';
 
@@ -45,6 +45,9 @@ export default async function render(ctx) {
   const panel = h('div', { class: 'stack' });
   const versions = h('div', {}, skeletons(1));
   const waiting = waitingText(a, side);
+  // a relationship in force goes on past its review date by renewal (an amendment with consent)
+  const canRenew = allowedActions(a).some((x) => x.action === 'amend');
+  const reviewIn = daysToReview(a.active_terms);
 
   const showActions = () => {
     const mine = a.awaiting && a.awaiting === side;
@@ -54,11 +57,18 @@ export default async function render(ctx) {
           : 'You can still change or withdraw it.') : null,
       mine && a.warnings?.length ? notice('warn', 'Past your capacity', a.warnings.map(warningText).join(' ')) : null,
       a.status === 'active' ? h('p', { class: 'muted', text: 'This agreement is in force. When the work is done, conclude it; if something changes, propose a change to the terms.' }) : null,
+      a.status === 'active' && reviewIn !== null && reviewIn <= 30 && canRenew
+        ? notice('warn', reviewIn < 0 ? `The review date was ${day(t.review_on)}` : reviewIn === 0 ? 'The review date is today' : `The review date is in ${plural(reviewIn, 'day')}`,
+          'Renew the agreement to go on, or conclude it.') : null,
       actionButtons(a, side, {
         onDone: () => ctx.reload(),
         onAmend: () => { panel.replaceChildren(amendForm(ctx, a, t, etag, showActions)); panel.querySelector('input, textarea')?.focus(); },
         onConclude: () => { panel.replaceChildren(concludeForm(a, { onDone: () => ctx.reload(), onCancel: showActions })); panel.querySelector('input')?.focus(); },
-      }) ?? h('p', { class: 'muted', text: side ? 'There is nothing for you to do on this agreement now.' : 'You can read this agreement.' }));
+      }) ?? h('p', { class: 'muted', text: side ? 'There is nothing for you to do on this agreement now.' : 'You can read this agreement.' }),
+      a.status === 'active' && canRenew ? h('button', { class: 'btn btn--secondary', type: 'button', text: 'Propose a renewal', onclick: () => {
+        panel.replaceChildren(renewForm(a, t, etag, { onDone: () => ctx.reload(), onCancel: showActions }));
+        panel.querySelector('input')?.focus();
+      } }) : null);
   };
   showActions();
   if (ctx.query.get('amend') && allowedActions(a).some((x) => x.action === 'amend')) {
@@ -125,7 +135,7 @@ export default async function render(ctx) {
     versions.replaceChildren(items.length ? h('ol', { class: 'timeline' }, items.map((v) => h('li', { class: `timeline__item${v.outcome === 'in_force' ? ' timeline__item--current' : ''}` },
       h('span', { class: 'timeline__dot', 'aria-hidden': 'true' }),
       h('div', { class: 'timeline__head' },
-        h('h3', { text: `Version ${num(v.version)}` }),
+        h('h3', { text: `Version ${num(v.version)}${v.renewal ? ' (renewal)' : ''}` }),
         v.outcome ? h('span', { class: `badge badge--${OUTCOME_BADGE[v.outcome] ?? 'neutral'}`, text: outcomeText(v, side) }) : null,
         h('span', { class: 'muted small', text: [v.proposed_by ? `proposed by the ${v.proposed_by}${v.author?.display_name ? ` (${v.author.display_name})` : ''}` : null, v.created_at ? dateTime(v.created_at) : null].filter(Boolean).join(' · ') })),
       v.change_note ? h('p', { class: 'timeline__note', text: `“${v.change_note}”` }) : null,
@@ -161,7 +171,7 @@ const termsLine = (x) => [x.role, x.hours_per_week ? `${plural(x.hours_per_week,
 function changeSection(a, p, side) {
   const mine = a.awaiting === side;
   return h('section', { class: 'card card--tint', 'aria-labelledby': 'change-title' },
-    h('h2', { id: 'change-title', text: `Proposed change (version ${num(p.version)})` }),
+    h('h2', { id: 'change-title', text: `${p.renewal ? 'Proposed renewal' : 'Proposed change'} (version ${num(p.version)})` }),
     h('p', {}, h('strong', { text: mine ? `Proposed by ${who(p.proposed_by, side)}; it waits for your consent.` : 'You proposed it; it waits for the other side’s consent.' })),
     p.change_note ? h('p', { class: 'timeline__note', text: `“${p.change_note}”` }) : null,
     h('p', { class: 'small', text: termsLine(p) }),
