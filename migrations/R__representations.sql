@@ -133,6 +133,13 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'followers', (SELECT count(*) FROM follows f WHERE f.organisation_id = o.id),
         'open_engagements', (SELECT count(*) FROM engagements e
                              WHERE e.organisation_id = o.id AND e.status = 'open' AND NOT e.hidden),
+        -- trust runs both ways: its concluded agreements, and in how many the
+        -- agent recorded that the organisation kept its commitments
+        'track_record', (SELECT json_build_object('concluded', count(*),
+                                    'commitments_kept', count(*) FILTER (WHERE EXISTS (
+                                        SELECT 1 FROM agreement_closures c WHERE c.agreement_id = a.id
+                                          AND c.side = 'agent' AND c.commitments_kept)))
+                         FROM agreements a WHERE a.organisation_id = o.id AND a.status = 'concluded'),
         'version', o.version,
         'created_at', api_time(o.created_at),
         'updated_at', api_time(o.updated_at))
@@ -214,6 +221,41 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
     WHERE a.agent_id = g.id AND a.status = 'concluded'
 $$;
 
+-- The concluded agreements of a public track record, newest first (at most
+-- 50): with whom, in what role, for which purposes, over what period, the
+-- hours the organisation confirmed, and each side's closure (commitments
+-- kept or not; the notes stay between the parties).
+DROP FUNCTION IF EXISTS agent_concluded_agreements_json(agents);
+CREATE FUNCTION agent_concluded_agreements_json(g agents) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT coalesce(json_agg(x.j ORDER BY x.ended DESC, x.id DESC), '[]'::json) FROM (
+        SELECT a.id, c.ended, json_build_object(
+            'organisation', json_build_object('slug', o.slug, 'name', o.name),
+            'role', v.role,
+            'purposes', coalesce((
+                SELECT json_agg(json_build_object('slug', p.slug, 'name', p.name) ORDER BY p.slug)
+                FROM agreement_version_purposes vp JOIN purposes p ON p.id = vp.purpose_id
+                WHERE vp.agreement_id = a.id AND vp.version = v.version), '[]'::json),
+            'started_on', (SELECT min(f.starts_on) FROM agreement_versions f
+                           JOIN agreement_version_outcomes fo ON fo.agreement_id = f.agreement_id
+                            AND fo.version = f.version AND fo.outcome = 'accepted'
+                           WHERE f.agreement_id = a.id),
+            'concluded_on', to_char(c.ended AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+            'hours_confirmed', (SELECT coalesce(sum(h.hours), 0) FROM agreement_hours h
+                                JOIN agreement_hours_decisions d ON d.entry_id = h.id
+                                 AND d.outcome = 'confirmed' WHERE h.agreement_id = a.id),
+            'closures', (SELECT json_agg(json_build_object('side', cl.side,
+                                         'commitments_kept', cl.commitments_kept) ORDER BY cl.side)
+                         FROM agreement_closures cl WHERE cl.agreement_id = a.id)) AS j
+        FROM agreements a
+        JOIN organisations o ON o.id = a.organisation_id
+        JOIN agreement_versions v ON v.agreement_id = a.id AND v.version = a.active_version
+        CROSS JOIN LATERAL (SELECT min(cl.closed_at) AS ended FROM agreement_closures cl
+                            WHERE cl.agreement_id = a.id) c
+        WHERE a.agent_id = g.id AND a.status = 'concluded' AND o.hidden_at IS NULL
+        ORDER BY c.ended DESC, a.id DESC LIMIT 50) x
+$$;
+
 -- What every view of an agent shows first (g's account is a): the profile
 -- and the purposes with energy, biggest share first. Emails never.
 DROP FUNCTION IF EXISTS agent_profile_json(agents, accounts);
@@ -246,6 +288,8 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
     SELECT json_concat((SELECT j FROM agent_profile_json(g, a) j),
         CASE WHEN g.show_track_record
              THEN json_build_object('track_record', (SELECT t FROM agent_track_record_json(g) t),
+                                    'concluded_agreements',
+                                    (SELECT c FROM agent_concluded_agreements_json(g) c),
                                     'version', g.version)
              ELSE json_build_object('version', g.version) END)
 $$;
@@ -256,6 +300,7 @@ CREATE FUNCTION agent_own_json(g agents, a accounts) RETURNS SETOF json
 LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
     SELECT json_concat((SELECT j FROM agent_profile_json(g, a) j), json_build_object(
         'track_record', (SELECT t FROM agent_track_record_json(g) t),
+        'concluded_agreements', (SELECT c FROM agent_concluded_agreements_json(g) c),
         'discoverable', g.discoverable,
         'show_track_record', g.show_track_record,
         'show_follows', g.show_follows,

@@ -251,6 +251,7 @@ route_t routes[] = {
     R("DELETE", "/api/v1/me/notifications/feed", handle_my_notification_feed_delete, SIGNED_IN,
       WRITE),
     R("GET", "/feeds/me/{token}", handle_notification_feed_atom, FEED_TOKEN(ME_FEED_SUFFIX)),
+    R("GET", "/feeds/calendar/{token}", handle_calendar_feed, FEED_TOKEN(CALENDAR_FEED_SUFFIX)),
     R("GET", "/api/v1/me/export", handle_my_export, SIGNED_IN),
 
     /* credentials (docs/credentials.md); only the agent asks: the handler checks the side */

@@ -124,6 +124,11 @@ void handle_agreement_hours_confirm(req_t *r);
 void handle_agreement_hours_dispute(req_t *r);
 void handle_agreement_hours_csv(req_t *r);
 
+/* calendar.c — the personal iCalendar feed of an account's agreements, at
+ * /feeds/calendar/{token}CALENDAR_FEED_SUFFIX (the personal feed's token) */
+#define CALENDAR_FEED_SUFFIX ".ics"
+void handle_calendar_feed(req_t *r);
+
 /* credentials.c — the did:web document, credentials for concluded
  * agreements, their status list, revocation, publication, verification */
 void handle_did_document(req_t *r);

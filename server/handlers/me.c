@@ -68,7 +68,11 @@ void handle_my_notification_feed_create(req_t *r)
     }
     char url[96];
     snprintf(url, sizeof url, "/feeds/me/%s" ME_FEED_SUFFIX, token);
-    json_t *body = json_pack("{s:s, s:s}", "url", url, "created_at", PQgetvalue(res, 0, 0));
+    /* the same token opens the calendar of the account's agreements (calendar.c) */
+    char calendar_url[96];
+    snprintf(calendar_url, sizeof calendar_url, "/feeds/calendar/%s" CALENDAR_FEED_SUFFIX, token);
+    json_t *body = json_pack("{s:s, s:s, s:s}", "url", url, "calendar_url", calendar_url,
+                             "created_at", PQgetvalue(res, 0, 0));
     PQclear(res);
     if (!body) {
         http_fail(r, PROBLEM_INTERNAL, NULL);

@@ -513,8 +513,9 @@ test('the table covers every route of server/routes.c that acts on something own
     'GET /api/v1/purposes', 'POST /api/v1/purposes', 'GET /api/v1/purposes/{slug}', 'GET /api/v1/skills',
     'GET /api/v1/organisations', 'POST /api/v1/organisations', 'GET /api/v1/agents',
     'GET /api/v1/engagements', 'GET /feeds/engagements.atom', 'GET /feeds/engagements.json',
-    // a secret URL: whoever holds the token reads it (tests/api/notifications.test.mjs)
-    'GET /feeds/me/{token}',
+    // a secret URL: whoever holds the token reads it (tests/api/notifications.test.mjs,
+    // tests/api/track-records.test.mjs)
+    'GET /feeds/me/{token}', 'GET /feeds/calendar/{token}',
     // the instance's keys and its status lists: public documents (tests/api/credentials.test.mjs)
     'GET /.well-known/did.json', 'GET /api/v1/credentials/status/{list}',
     // anyone verifies any credential; it reads nothing owned and changes nothing

@@ -1,0 +1,142 @@
+// track-records: what a relationship leaves for others to read and for the
+// parties to plan with. The agent's public profile (when it shows its track
+// record) lists each concluded agreement — organisation, role, purposes,
+// period, confirmed hours, each side's closure, never the notes; the
+// organisation's shows the commitments agents say it kept; the personal
+// calendar (the personal feed's secret) has the start, review and end dates.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { api, newUser, sql, unique } from './helpers.mjs';
+
+const day = (offset) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
+const w = {};
+
+async function agreement({ review_on = null, active = true } = {}) {
+  const e = await api('POST', `/api/v1/organisations/${w.org}/engagements`, {
+    token: w.owner.token,
+    body: { title: unique('Work'), description: 'Work', purposes: [w.purpose], packagings: ['volunteer'], hours_per_week: 4,
+            skills: [], remote_ok: true, rewards: { non_cash: [] } },
+  });
+  const res = await api('POST', '/api/v1/agreements', {
+    token: w.owner.token,
+    body: { organisation: w.org, agent: w.handle, engagement: e.body.id, role: 'Bank warden, north; south', purposes: [w.purpose],
+            packaging: 'volunteer', hours_per_week: 4, terms: 'Walks.', rewards: { cash: null, non_cash: [] },
+            starts_on: day(-20), review_on },
+  });
+  assert.equal(res.status, 201, res.text);
+  if (active) assert.equal((await api('POST', `/api/v1/agreements/${res.body.id}/accept`, { token: w.agent.token })).status, 200);
+  return res.body.id;
+}
+
+before(async () => {
+  w.owner = await newUser('Olga Owner');
+  w.agent = await newUser('Ada Agent');
+  w.reader = await newUser('Rita Reader');
+  let res = await api('POST', '/api/v1/purposes', { token: w.owner.token, body: { name: unique('Rivers'), description: 'for tests' } });
+  w.purpose = res.body.slug;
+  res = await api('POST', '/api/v1/organisations', {
+    token: w.owner.token,
+    body: { name: unique('River Keepers'), purpose_statement: 'Clean rivers', purposes: [w.purpose], legal_form: 'cooperative', governance: 'sociocracy' },
+  });
+  w.org = res.body.slug;
+  w.handle = unique('ada');
+  res = await api('PUT', '/api/v1/me/agent', {
+    token: w.agent.token,
+    body: { handle: w.handle, headline: 'Warden', personal_purpose: 'Rivers', skills: [], capacity_hours_per_week: 40,
+            packagings: ['volunteer'], remote_ok: true, discoverable: true, show_track_record: true },
+  });
+  assert.equal(res.status, 200, res.text);
+});
+
+test('a concluded agreement is on both public track records, notes kept private', async () => {
+  const id = await agreement();
+  let res = await api('POST', `/api/v1/agreements/${id}/hours`, { token: w.agent.token, body: { worked_on: day(-2), hours: 3 } });
+  await api('POST', `/api/v1/agreements/${id}/hours/${res.body.id}/confirm`, { token: w.owner.token });
+  res = await api('POST', `/api/v1/agreements/${id}/hours`, { token: w.agent.token, body: { worked_on: day(-1), hours: 5 } });
+  await api('POST', `/api/v1/agreements/${id}/hours/${res.body.id}/dispute`, { token: w.owner.token, body: { note: 'no' } });
+
+  res = await api('GET', `/api/v1/agents/${w.handle}`, { token: w.reader.token });
+  assert.deepEqual(res.body.concluded_agreements, []);
+  res = await api('GET', `/api/v1/organisations/${w.org}`);
+  assert.deepEqual(res.body.track_record, { concluded: 0, commitments_kept: 0 });
+
+  res = await api('POST', `/api/v1/agreements/${id}/conclude`, { token: w.agent.token, body: { commitments_kept: true, note: 'A private thank-you' } });
+  assert.equal(res.status, 200, res.text);
+  res = await api('POST', `/api/v1/agreements/${id}/conclude`, { token: w.owner.token, body: { commitments_kept: false, note: 'Missed two walks' } });
+  assert.equal(res.status, 200, res.text);
+
+  res = await api('GET', `/api/v1/agents/${w.handle}`, { token: w.reader.token });
+  assert.equal(res.status, 200);
+  assert.deepEqual(res.body.track_record, { concluded: 1, commitments_kept: 0 });
+  assert.equal(res.body.concluded_agreements.length, 1);
+  const [c] = res.body.concluded_agreements;
+  const orgName = sql(`SELECT name FROM organisations WHERE slug = '${w.org}'`)[0][0];
+  assert.deepEqual(c, {
+    organisation: { slug: w.org, name: orgName }, role: 'Bank warden, north; south',
+    purposes: [{ slug: w.purpose, name: c.purposes[0].name }], started_on: day(-20), concluded_on: day(0),
+    hours_confirmed: 3, closures: [{ side: 'agent', commitments_kept: true }, { side: 'organisation', commitments_kept: false }],
+  });
+  assert.ok(!JSON.stringify(res.body).includes('private thank-you'), 'closure notes stay between the parties');
+  // anonymous readers see the same; the agent itself too
+  assert.deepEqual((await api('GET', `/api/v1/agents/${w.handle}`)).body.concluded_agreements, res.body.concluded_agreements);
+  assert.deepEqual((await api('GET', '/api/v1/me/agent', { token: w.agent.token })).body.concluded_agreements, res.body.concluded_agreements);
+
+  // the organisation: the agent said it kept its commitments
+  res = await api('GET', `/api/v1/organisations/${w.org}`);
+  assert.deepEqual(res.body.track_record, { concluded: 1, commitments_kept: 1 });
+
+  // an agent that hides its track record hides the list too
+  res = await api('PUT', '/api/v1/me/agent', {
+    token: w.agent.token,
+    body: { handle: w.handle, headline: 'Warden', personal_purpose: 'Rivers', skills: [], capacity_hours_per_week: 40,
+            packagings: ['volunteer'], remote_ok: true, discoverable: true, show_track_record: false },
+  });
+  assert.equal(res.status, 200, res.text);
+  res = await api('GET', `/api/v1/agents/${w.handle}`, { token: w.reader.token });
+  assert.ok(!('track_record' in res.body) && !('concluded_agreements' in res.body));
+  await api('PUT', '/api/v1/me/agent', {
+    token: w.agent.token,
+    body: { handle: w.handle, headline: 'Warden', personal_purpose: 'Rivers', skills: [], capacity_hours_per_week: 40,
+            packagings: ['volunteer'], remote_ok: true, discoverable: true, show_track_record: true },
+  });
+});
+
+test('the personal calendar: start, review and end dates, behind the personal feed\'s secret', async () => {
+  const active = await agreement({ review_on: day(30) });
+  const proposed = await agreement({ active: false });
+  let res = await api('POST', '/api/v1/me/notifications/feed', { token: w.agent.token });
+  assert.equal(res.status, 201, res.text);
+  const url = res.body.calendar_url;
+  assert.match(url, /^\/feeds\/calendar\/[^/]+\.ics$/);
+  assert.equal(url.replace('/feeds/calendar/', '/feeds/me/').replace(/\.ics$/, '.atom'), res.body.url, 'one secret for both');
+
+  res = await api('GET', url);
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.headers.get('content-type'), 'text/calendar; charset=utf-8');
+  assert.match(res.headers.get('cache-control'), /private/);
+  const ics = res.text;
+  assert.ok(ics.startsWith('BEGIN:VCALENDAR\r\nVERSION:2.0\r\n'), ics.slice(0, 60));
+  assert.ok(ics.endsWith('END:VCALENDAR\r\n'));
+  for (const line of ics.split('\r\n')) assert.ok(Buffer.byteLength(line) <= 75, `longer than 75 octets: ${line}`);
+  const unfolded = ics.replace(/\r\n /g, '');
+  const events = unfolded.split('BEGIN:VEVENT').slice(1);
+  const uid = (s) => /UID:([^\r]+)/.exec(s)[1];
+  const byUid = Object.fromEntries(events.map((e) => [uid(e).split('@')[0], e]));
+  const compact = (d) => d.replaceAll('-', '');
+  assert.match(byUid[`agreement-${active}-start`], new RegExp(`DTSTART;VALUE=DATE:${compact(day(-20))}\r\nDTEND;VALUE=DATE:${compact(day(-19))}`));
+  assert.match(byUid[`agreement-${active}-start`], /SUMMARY:Starts: Bank warden\\, north\\; south \(Ada Agent and River Keepers-[0-9a-f]+\)\r\n/);
+  assert.match(byUid[`agreement-${active}-review`], new RegExp(`DTSTART;VALUE=DATE:${compact(day(30))}`));
+  assert.match(byUid[`agreement-${proposed}-start`], /, if agreed\r\n/);
+  assert.ok(!byUid[`agreement-${proposed}-review`], 'no review date, no event');
+  assert.match(byUid[`agreement-${active}-start`], new RegExp(`URL:http://[^/]+/agreements/${active}\r\n`));
+  // the organisation's members have the same dates in theirs
+  res = await api('POST', '/api/v1/me/notifications/feed', { token: w.owner.token });
+  const mine = (await api('GET', res.body.calendar_url)).text;
+  assert.ok(mine.includes(`UID:agreement-${active}-review@`));
+
+  // a wrong or revoked secret is a 404
+  assert.equal((await api('GET', '/feeds/calendar/nope.ics')).status, 404);
+  assert.equal((await api('GET', url.replace(/\.ics$/, '.atom'))).status, 404, 'the calendar answers only as .ics');
+  assert.equal((await api('DELETE', '/api/v1/me/notifications/feed', { token: w.agent.token })).status, 204);
+  assert.equal((await api('GET', url)).status, 404);
+});
