@@ -3,7 +3,8 @@
 // question, the organisation answers and accepts, the agent logs hours, the
 // organisation confirms one entry and disputes another, both read the same
 // totals, conversation and CSV — each side written as "you" and "the other" —
-// and the agent proposes a renewal the organisation consents to.
+// the agent proposes a renewal the organisation consents to, both conclude,
+// and both public track records show it.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -16,7 +17,7 @@ after(async () => { await browser?.close(); });
 
 const today = () => new Date().toISOString().slice(0, 10);
 
-test('two sides talk, agree, log and confirm hours on the agreement page', async () => {
+test('two sides talk, agree, log and confirm hours, renew, conclude, and read each other\'s track record', async () => {
   const owner = await newUser('Rhea Founder');
   const p = await purpose(owner.token, unique('Rivers'));
   const org = await organisation(owner.token, { name: unique('River Keepers'), purposes: [p.slug] });
@@ -100,9 +101,36 @@ test('two sides talk, agree, log and confirm hours on the agreement page', async
   await op.getByRole('heading', { name: 'Version 2 (renewal)' }).waitFor();
   await op.getByText('Terms in force: version 2').waitFor();
 
+  // both sides conclude; both public track records show it
+  await visit(ap, `/agreements/${id}`);
+  await ap.getByRole('button', { name: 'Conclude' }).click();
+  await ap.getByLabel('Yes, commitments were kept').check();
+  await ap.getByLabel('Closing note').fill('A good season on the river.');
+  await ap.getByRole('button', { name: 'Record closure' }).click();
+  await ap.waitForFunction(() => /Concluded/i.test(document.querySelector('main .badge')?.textContent ?? ''));
+  await visit(op, `/agreements/${id}`);
+  await op.getByRole('button', { name: 'Record your closure' }).click();
+  await op.getByLabel('Yes, commitments were kept').check();
+  await op.getByRole('button', { name: 'Record closure' }).click();
+  await op.getByRole('heading', { name: 'The organisation’s closure' }).waitFor();
+  await visit(op, `/agents/${(await api('GET', '/api/v1/me/agent', { token: agent.token })).body.handle}`);
+  const record = op.locator('section', { has: op.getByRole('heading', { name: 'Concluded agreements' }) });
+  await record.getByText(e.title).waitFor();
+  assert.match((await record.textContent()).replace(/\s+/g, ' '), /2\.5 hours confirmed · The agent: commitments kept · The organisation: commitments kept/);
+  await visit(ap, `/organisations/${org.slug}`);
+  await ap.getByText('Kept its commitments in 1 of 1 concluded agreement, say the agents').waitFor();
+
+  // the agent takes its calendar from Settings
+  await visit(ap, '/settings');
+  await ap.getByRole('button', { name: 'Make a feed address' }).click();
+  const calendarUrl = await ap.locator('a[data-calendar]').getAttribute('href');
+  const ics = await ap.evaluate(async (u) => (await fetch(u)).text(), calendarUrl);
+  assert.match(ics, new RegExp(`UID:agreement-${id}-end@`));
+
   // the record in the API agrees with the pages
   const stored = await api('GET', `/api/v1/agreements/${id}`, { token: agent.token });
   assert.deepEqual(stored.body.hours, { confirmed: 2.5, awaiting: 0, disputed: 3, entries: 2 });
+  assert.equal(stored.body.status, 'concluded');
   assert.equal(stored.body.messages, 2);
 
   await shot(ap, 'relationship-agent');

@@ -1,9 +1,9 @@
 // agent: the public profile of a purpose agent — purposes with energy,
 // skills, availability and, when they show it, their track record.
 import { ApiError, get } from '../api.js';
-import { h, replace, initials, list, num, percent, plural, word } from '../dom.js';
+import { h, replace, day, initials, list, num, percent, plural, word } from '../dom.js';
 import { myAgent } from '../session.js';
-import { agentName, bar, energyBars, tagList } from '../ui.js';
+import { agentName, bar, energyBars, purposeChips, tagList } from '../ui.js';
 import { publishedCredentials } from '../credentials.js';
 
 export default async function render(ctx) {
@@ -62,5 +62,16 @@ export default async function render(ctx) {
             : h('p', { class: 'muted', text: 'No concluded agreements yet. Kept commitments will show here.' }),
           tr.concluded ? bar((tr.commitments_kept ?? 0) / tr.concluded, { label: `${percent((tr.commitments_kept ?? 0) / tr.concluded)} of commitments kept` }) : null,
           h('p', { class: 'muted small', text: 'From closures recorded by the organisations they worked with.' })) : null,
-        publishedCredentials(a.handle, ctx.signal))));
+        publishedCredentials(a.handle, ctx.signal))),
+    a.concluded_agreements?.length ? h('section', { 'aria-labelledby': 'record-title', class: 'stack' },
+      h('h2', { id: 'record-title', text: 'Concluded agreements' }),
+      h('ul', { class: 'cards' }, a.concluded_agreements.map((c) => h('li', { class: 'card card--flat' },
+        h('h3', { class: 'card__title', text: c.role }),
+        h('p', {}, 'With ', c.organisation?.slug ? h('a', { href: `/organisations/${encodeURIComponent(c.organisation.slug)}`, text: c.organisation.name }) : c.organisation?.name ?? '',
+          h('span', { class: 'muted', text: ` · ${[c.started_on ? day(c.started_on) : null, c.concluded_on ? day(c.concluded_on) : null].filter(Boolean).join(' – ')}` })),
+        c.purposes?.length ? purposeChips(c.purposes) : null,
+        h('p', { class: 'small', text: [
+          Number(c.hours_confirmed) ? `${num(Number(c.hours_confirmed))} hours confirmed` : null,
+          ...(c.closures ?? []).map((x) => `${x.side === 'agent' ? 'The agent' : 'The organisation'}: ${x.commitments_kept ? 'commitments kept' : 'commitments not kept'}`),
+        ].filter(Boolean).join(' · ') }))))) : null);
 }

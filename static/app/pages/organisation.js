@@ -147,6 +147,8 @@ async function overview(ctx, org, body, member) {
     org.website ? [h('dt', { text: 'Website' }), h('dd', {}, safeLink(org.website))] : null,
     [h('dt', { text: 'Charter' }), h('dd', { text: `Version ${num(org.charter_version ?? 1)}` })],
     org.open_engagements !== undefined ? [h('dt', { text: 'Open work' }), h('dd', { text: plural(org.open_engagements, 'engagement') })] : null,
+    org.track_record?.concluded ? [h('dt', { text: 'Track record' }),
+      h('dd', { text: `Kept its commitments in ${num(org.track_record.commitments_kept)} of ${plural(org.track_record.concluded, 'concluded agreement')}, say the agents` })] : null,
     org.created_at ? [h('dt', { text: 'Joined' }), h('dd', { text: day(org.created_at) })] : null);
 
   body.append(h('div', { class: 'layout-split' },

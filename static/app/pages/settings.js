@@ -91,6 +91,7 @@ export default async function render(ctx) {
 
   const deleteForm = h('form', { class: 'form', 'aria-labelledby': 'delete-title' },
     h('p', { class: 'muted', text: 'Your account and sign-in details are removed. Agreements and charter history stay, as both sides rely on them, without your email.' }),
+    h('p', {}, 'Before you go, ', h('a', { href: '/api/v1/me/export', download: 'purposed-export.json', text: 'download everything your account holds' }), '.'),
     username(),
     field({ label: 'Password', name: 'password', type: 'password', autocomplete: 'current-password' }),
     h('button', { class: 'btn btn--danger', type: 'submit', text: 'Delete my account' }));
@@ -236,8 +237,12 @@ function feedSection() {
     try {
       const { data } = await api('POST', '/api/v1/me/notifications/feed');
       const url = new URL(data.url, location.origin).href;
+      // the same secret opens the calendar of your agreements' dates (iCalendar)
+      const calendar = data.calendar_url ? new URL(data.calendar_url, location.origin).href : null;
       replace(out, h('p', { class: 'muted small', text: 'Your feed address (keep it to yourself; making a new one stops this one):' }),
-        h('p', { class: 'feed-url' }, h('a', { href: url, rel: 'external', text: url })));
+        h('p', { class: 'feed-url' }, h('a', { href: url, rel: 'external', text: url })),
+        calendar ? h('p', { class: 'muted small', text: 'The start, review and end dates of your agreements, for a calendar app:' }) : null,
+        calendar ? h('p', { class: 'feed-url' }, h('a', { href: calendar, rel: 'external', text: calendar, 'data-calendar': '' })) : null);
       make.textContent = 'Make a new address';
     } catch (err) { toast(err.message, 'error'); }
     busy(make, false);
