@@ -129,6 +129,10 @@ export default async function render(ctx) {
           h('h2', { text: 'Engagement' }),
           h('p', {}, h('a', { href: `/engagements/${encodeURIComponent(eng.id)}`, text: eng.title ?? 'See the engagement' }))) : null)));
 
+  // a notification leads to #conversation or #hours: go there once the page is drawn
+  const anchor = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));
+  if (anchor) requestAnimationFrame(() => anchor.scrollIntoView());
+
   try {
     const data = await get(`/api/v1/agreements/${encodeURIComponent(a.id)}/versions`, { signal: ctx.signal });
     const items = [...itemsOf(data)].sort((x, y) => (y.version ?? 0) - (x.version ?? 0));

@@ -8,7 +8,7 @@ import { purposePicker, suggestSkills } from '../pickers.js';
 import { actionButtons, agreementCard, amendmentPending, closureDue, concludeForm, sideOf, standingOf, warningText } from '../agreements.js';
 import { requireSignIn } from '../router.js';
 import { loadSession, myAgent, session } from '../session.js';
-import { bar, busy, empty, errorNotice, notice, orgName, pagedList, purposeName, purposeSlug, scoreBadge, scoreBreakdown, skeletons, toast, unavailable } from '../ui.js';
+import { bar, busy, clip, empty, errorNotice, notice, orgName, pagedList, purposeName, purposeSlug, scoreBadge, scoreBreakdown, skeletons, toast, unavailable } from '../ui.js';
 
 const SECTIONS = [
   ['', 'Overview'], ['profile', 'Profile'], ['purposes', 'Purposes & energy'], ['matches', 'Matches'],
@@ -459,9 +459,16 @@ function notification(n, tag = 'li') {
   const agreementId = n.agreement_id ?? n.agreement?.id ?? (typeof n.agreement === 'number' || typeof n.agreement === 'string' ? n.agreement : null);
   const text = n.message ?? n.text ?? n.summary ?? n.title ?? word(n.kind ?? n.type ?? 'update');
   const unread = n.read === false || (n.read_at === null && 'read_at' in n);
+  // where it leads: the agreement (at its conversation or hours), else the engagement posted
+  const section = n.kind === 'agreement_message' ? '#conversation' : /^agreement_hours_/.test(n.kind ?? '') ? '#hours' : '';
+  const href = agreementId ? `/agreements/${encodeURIComponent(agreementId)}${section}`
+    : n.engagement_id ? `/engagements/${encodeURIComponent(n.engagement_id)}` : null;
+  // opening a notification reads it
+  const open = () => { if (unread && n.id) api('POST', '/api/v1/me/notifications/read', { body: { ids: [n.id] } }).catch(() => {}); };
   return h(tag, { class: `notification${unread ? ' notification--unread' : ''}` },
-    agreementId ? h('a', { href: `/agreements/${encodeURIComponent(agreementId)}`, text }) : h('span', { text }),
+    href ? h('a', { href, text, onclick: open }) : h('span', { text }),
     unread ? h('span', { class: 'sr-only', text: ' (unread)' }) : null,
+    n.kind === 'agreement_message' && n.payload?.note ? h('p', { class: 'muted small', text: `“${clip(n.payload.note, 140)}”` }) : null,
     n.created_at ? timeEl(n.created_at) : null);
 }
 
