@@ -1,7 +1,7 @@
 // main: start the web interface — find out who is signed in, keep the header
 // in step with the session, and hand every path to the router.
 
-import { api } from './api.js';
+import { api, get } from './api.js';
 import { h, replace } from './dom.js';
 import { route, startRouter, navigate } from './router.js';
 import { loadSession, onSessionChange, session, signOut } from './session.js';
@@ -52,8 +52,16 @@ function accountNav(me) {
       toast(err.message, 'error');
     }
   });
+  // unread notifications, in the header on every page (once per sign-in)
+  const count = h('span', { class: 'side-nav__count', hidden: true });
+  get('/api/v1/me/notifications?limit=1').then((d) => {
+    if (!d?.unread) return;
+    count.hidden = false;
+    count.textContent = String(d.unread);
+    count.setAttribute('aria-label', `${d.unread} unread notifications`);
+  }).catch(() => {});
   replace(nav,
-    h('li', {}, h('a', { href: '/me', text: 'Dashboard' })),
+    h('li', {}, h('a', { href: '/me' }, 'Dashboard', count)),
     h('li', {}, h('a', { href: '/settings', text: 'Account', title: me.account?.display_name ?? null })),
     h('li', {}, out));
 }
