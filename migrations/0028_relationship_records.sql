@@ -1,7 +1,8 @@
 -- 0028_relationship_records: what two parties to an agreement say to each
 -- other (a message thread per agreement, with what each account has read),
 -- the hours given under it (logged by one side, confirmed or disputed by
--- the other), and which versions of its terms renew it. Append-only like the
+-- the other), which versions of its terms renew it, and the questions an
+-- agent asks about an engagement before any proposal. Append-only like the
 -- rest of an agreement.
 
 -- One message of an agreement's thread, written by a party (side) through
@@ -79,4 +80,21 @@ CREATE TABLE agreement_renewals (
     FOREIGN KEY (agreement_id, version) REFERENCES agreement_versions (agreement_id, version)
 );
 CREATE TRIGGER agreement_renewals_append_only BEFORE UPDATE OR DELETE ON agreement_renewals
+    FOR EACH ROW EXECUTE FUNCTION refuse_change();
+
+-- Before a proposal: an agent asks an organisation about one engagement, and
+-- its members answer there. One thread per engagement and agent, always
+-- started by the agent (no messages to strangers). Never changed; deleting
+-- an engagement (it has no agreement) takes its threads with it.
+CREATE TABLE engagement_messages (
+    id            bigint GENERATED ALWAYS AS IDENTITY PRIMARY KEY,
+    engagement_id bigint NOT NULL REFERENCES engagements (id) ON DELETE CASCADE,
+    agent_id      bigint NOT NULL REFERENCES agents (id),
+    side          text NOT NULL CHECK (side IN ('agent', 'organisation')),
+    author_id     bigint NOT NULL REFERENCES accounts (id),
+    body          text NOT NULL CHECK (char_length(body) BETWEEN 1 AND 5000),
+    created_at    timestamptz NOT NULL DEFAULT now()
+);
+CREATE INDEX engagement_messages_thread_idx ON engagement_messages (engagement_id, agent_id, id);
+CREATE TRIGGER engagement_messages_append_only BEFORE UPDATE ON engagement_messages
     FOR EACH ROW EXECUTE FUNCTION refuse_change();

@@ -544,6 +544,20 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
     FROM accounts au WHERE au.id = m.author_id
 $$;
 
+-- One message of a thread about an engagement, before any proposal.
+DROP FUNCTION IF EXISTS engagement_message_json(engagement_messages);
+CREATE FUNCTION engagement_message_json(m engagement_messages) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'id', m.id,
+        'engagement_id', m.engagement_id,
+        'side', m.side,
+        'author', json_build_object('id', au.id, 'display_name', au.display_name),
+        'body', m.body,
+        'created_at', api_time(m.created_at))
+    FROM accounts au WHERE au.id = m.author_id
+$$;
+
 -- One entry of hours and where it stands: awaiting (the other side has not
 -- answered), confirmed or disputed.
 DROP FUNCTION IF EXISTS agreement_hours_json(agreement_hours);
@@ -716,7 +730,8 @@ $$;
 
 -- Everything an account owns, in one document: the account (never its
 -- password hash), the agent profile, purposes with energy, follows, the
--- agent's agreements with every version and closure, notifications,
+-- agent's agreements with every version, closure, message and hours entry,
+-- notifications,
 -- memberships, the agent's credentials as issued (docs/credentials.md), and
 -- whether a personal feed exists (never its token).
 DROP FUNCTION IF EXISTS account_export_json(accounts);
@@ -760,6 +775,14 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
                                     FROM agreement_versions v CROSS JOIN LATERAL terms_json(v) j
                                     WHERE v.agreement_id = a.id),
                        'closures', (SELECT j FROM agreement_closures_json(a) j),
+                       'messages', coalesce((SELECT json_agg(j ORDER BY m.id)
+                                             FROM agreement_messages m
+                                             CROSS JOIN LATERAL agreement_message_json(m) j
+                                             WHERE m.agreement_id = a.id), '[]'::json),
+                       'hours', coalesce((SELECT json_agg(j ORDER BY h.worked_on, h.id)
+                                          FROM agreement_hours h
+                                          CROSS JOIN LATERAL agreement_hours_json(h) j
+                                          WHERE h.agreement_id = a.id), '[]'::json),
                        'created_at', api_time(a.created_at), 'updated_at', api_time(a.updated_at),
                        'version', a.version) ORDER BY a.id)
             FROM agents g JOIN agreements a ON a.agent_id = g.id

@@ -167,6 +167,15 @@ route_t routes[] = {
     R("PATCH", "/api/v1/engagements/{id}", handle_engagement_update, ENGAGEMENT_MEMBER(ORG_POST),
       IF_MATCH, OBJECT, WRITE, CHANGES(ITEM)),
 
+    /* questions before a proposal (engagement_questions.c): one thread per engagement and
+     * agent, started by the agent; its members see them all. Anyone else: 404 */
+    R("GET", "/api/v1/engagements/{id}/questions", handle_engagement_threads,
+      ENGAGEMENT_MEMBER(ORG_MEMBER_READ), .hide_refusal = true),
+    R("GET", "/api/v1/engagements/{id}/questions/{handle}", handle_engagement_thread, SIGNED_IN,
+      QUERY(PAGE)),
+    R("POST", "/api/v1/engagements/{id}/questions/{handle}", handle_engagement_thread_post,
+      SIGNED_IN, VERIFIED, OBJECT, WRITE),
+
     /* the web interface's pages, served with their content (pages.c); a path
      * no route knows is a static file or the 404 page */
     R("GET", "/", pages_home, PUBLIC, PAGE_QUERY),

@@ -124,6 +124,11 @@ void handle_agreement_hours_confirm(req_t *r);
 void handle_agreement_hours_dispute(req_t *r);
 void handle_agreement_hours_csv(req_t *r);
 
+/* engagement_questions.c — an agent's questions about an engagement, before a proposal */
+void handle_engagement_threads(req_t *r);
+void handle_engagement_thread(req_t *r);
+void handle_engagement_thread_post(req_t *r);
+
 /* calendar.c — the personal iCalendar feed of an account's agreements, at
  * /feeds/calendar/{token}CALENDAR_FEED_SUFFIX (the personal feed's token) */
 #define CALENDAR_FEED_SUFFIX ".ics"

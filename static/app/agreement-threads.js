@@ -195,3 +195,62 @@ export function renewForm(a, t, etag, { onDone, onCancel }) {
   });
   return form;
 }
+
+// ---------- questions before a proposal (on the engagement page) ----------
+
+// One thread about an engagement: its messages, oldest first, and a form to write.
+function questionThread(path, side, otherLabel, { label, emptyText }) {
+  const list = h('ol', { class: 'thread', 'aria-label': 'Messages', 'aria-live': 'polite' });
+  const status = h('p', { class: 'muted small' });
+  const load = async () => {
+    const data = await get(`${path}?limit=100`);
+    const items = [...itemsOf(data)].reverse();
+    list.replaceChildren(...items.map((m) => h('li', { class: `thread__message${m.side === side ? ' thread__message--mine' : ''}` },
+      h('p', { class: 'thread__meta small' },
+        h('strong', { text: m.side === side ? `You${m.author?.display_name ? ` (${m.author.display_name})` : ''}` : (m.author?.display_name ?? otherLabel) }),
+        h('span', { class: 'muted', text: ` · ${dateTime(m.created_at)}` })),
+      h('p', { class: 'thread__body prose', text: m.body }))));
+    status.textContent = items.length ? '' : emptyText;
+  };
+  const form = h('form', { class: 'form thread__form', 'aria-label': 'New message' },
+    field({ label, name: 'body', type: 'textarea', rows: 3, maxlength: 5000 }),
+    h('div', { class: 'actions' }, h('button', { class: 'btn', type: 'submit', text: 'Send' })));
+  let key = newKey();
+  onSubmit(form, async () => {
+    const text = value(form, 'body');
+    if (!text) { showErrors(form, [{ field: 'body', message: 'Write something first.' }]); return; }
+    await api('POST', path, { body: { body: text }, idempotencyKey: key });
+    key = newKey();
+    form.reset();
+    toast(`Sent. ${otherLabel} is told.`);
+    await load();
+  });
+  const box = h('div', { class: 'stack' }, skeletons(1));
+  load().then(() => box.replaceChildren(status, list, form)).catch((err) => box.replaceChildren(errorNotice(err, { what: 'Questions' })));
+  return box;
+}
+
+// For an agent: its own thread with the organisation. For members: every agent's thread.
+export function questionsSection(e, orgLabel, { member, handle }) {
+  const base = `/api/v1/engagements/${encodeURIComponent(e.id)}/questions`;
+  if (member) {
+    const box = h('div', { class: 'stack' }, skeletons(1));
+    get(base).then((data) => {
+      const items = itemsOf(data);
+      box.replaceChildren(items.length ? h('ul', { class: 'stack hours__list' }, items.map((t) => h('li', { class: 'card card--flat' },
+        h('details', { open: t.awaiting_answer || undefined },
+          h('summary', {}, h('strong', { text: t.agent.display_name }), h('span', { class: 'muted', text: ` · ${plural(t.messages, 'message')}${t.awaiting_answer ? ' · awaits an answer' : ''}` })),
+          questionThread(`${base}/${encodeURIComponent(t.agent.handle)}`, 'organisation', t.agent.display_name,
+            { label: `Answer ${t.agent.display_name}`, emptyText: '' })))))
+        : h('p', { class: 'muted', text: 'No questions yet. Agents can ask about this engagement here before they propose.' }));
+    }).catch((err) => box.replaceChildren(errorNotice(err, { what: 'Questions' })));
+    return h('section', { class: 'stack', id: 'questions', 'aria-labelledby': 'questions-title' },
+      h('h2', { id: 'questions-title', text: 'Questions from agents' }), box);
+  }
+  if (!handle) return null;
+  return h('section', { class: 'stack', id: 'questions', 'aria-labelledby': 'questions-title' },
+    h('h2', { id: 'questions-title', text: `Ask ${orgLabel}` }),
+    h('p', { class: 'muted', text: 'Between you and its members only. Ask before you propose; they are told at once.' }),
+    questionThread(`${base}/${encodeURIComponent(handle)}`, 'agent', orgLabel,
+      { label: `Your question to ${orgLabel}`, emptyText: e.status === 'open' ? 'Nothing asked yet.' : '' }));
+}

@@ -346,3 +346,14 @@ test('renewal: an agreement in force is renewed with consent; the history keeps 
   res = await api('POST', `/api/v1/agreements/${id}/renew`, { token: w.stranger.token, body: { review_on: day(400) } });
   assert.equal(res.status, 404);
 });
+
+test('the agent\'s export holds each agreement\'s messages and hours', async () => {
+  const id = await fresh(w.owner, { active: true });
+  await api('POST', `/api/v1/agreements/${id}/messages`, { token: w.owner.token, body: { body: 'Welcome aboard' } });
+  await api('POST', `/api/v1/agreements/${id}/hours`, { token: w.agent.token, body: { worked_on: day(-1), hours: 1.5, note: 'first walk' } });
+  const res = await api('GET', '/api/v1/me/export', { token: w.agent.token });
+  assert.equal(res.status, 200, res.text);
+  const ag = res.body.agreements.find((a) => a.id === id);
+  assert.deepEqual(ag.messages.map((m) => [m.side, m.body]), [['organisation', 'Welcome aboard']]);
+  assert.deepEqual(ag.hours.map((h) => [h.hours, h.note, h.status]), [[1.5, 'first walk', 'awaiting']]);
+});

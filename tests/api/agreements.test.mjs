@@ -131,7 +131,11 @@ test('full lifecycle: propose, accept, conclude on both sides, track record', as
   r = await api('GET', `/api/v1/agents/${w.handle}`, { token: w.outsider.token });
   assert.equal(r.status, 200);
   assert.deepEqual(r.body.track_record, { concluded: 1, commitments_kept: 1 });
-  assert.ok(!JSON.stringify(r.body).includes(w.org), 'the profile names no organisation');
+  // the agent shows its track record: its concluded agreements name the organisation
+  // (issue 17; tests/api/track-records.test.mjs), nothing else of the profile does
+  const { concluded_agreements: concluded, ...profile } = r.body;
+  assert.deepEqual(concluded.map((c) => c.organisation.slug), [w.org]);
+  assert.ok(!JSON.stringify(profile).includes(w.org), 'the rest of the profile names no organisation');
 });
 
 test('an organisation member proposes; the agent accepts; commitments not kept on one side', async () => {

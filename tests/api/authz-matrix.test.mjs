@@ -325,6 +325,22 @@ const ROUTES = [
     perActor: (c, actor) => (['agent', 'member', 'admin', 'owner'].includes(actor) ? newAgreement({ active: true }) : {}),
     body: { review_on: day(365), change_note: 'Another year' }, expect: parties(200),
     probe: (c) => sql(`SELECT version, terms_version FROM agreements WHERE id = ${c.agreement}`) },
+  // questions before a proposal: the agent's own thread; the members of the organisation
+  { name: 'GET engagement questions (members)', method: 'GET', path: '/api/v1/engagements/{engagement}/questions',
+    expect: { anon: 401, stranger: 404, other_agent: 404, agent: 404, member: 200, admin: 200, owner: 200 } },
+  { name: 'POST a question about an engagement', method: 'POST', path: '/api/v1/engagements/{engagement}/questions/{agentHandle}',
+    body: { body: 'Is it on weekends?' },
+    // the organisation answers only a thread the agent started (here: none yet)
+    expect: { anon: 401, stranger: 404, other_agent: 404, agent: 201, member: 404, admin: 404, owner: 404 },
+    setup: async () => ({ engagement: (await newEngagement()).id }),
+    probe: (c) => sql(`SELECT count(*) FROM engagement_messages WHERE engagement_id = ${c.engagement}`) },
+  { name: 'GET an agent\'s thread about an engagement', method: 'GET', path: '/api/v1/engagements/{engagement}/questions/{agentHandle}',
+    setup: async () => {
+      const e = await newEngagement();
+      await ok(await api('POST', `/api/v1/engagements/${e.id}/questions/${w.agentHandle}`, { token: w.agent.token, body: { body: 'Hello?' } }), 201);
+      return { engagement: e.id };
+    },
+    expect: parties(200) },
   // an agreement's conversation and hours: the parties only
   { name: 'GET agreement messages', method: 'GET', path: '/api/v1/agreements/{agreement}/messages', expect: parties(200) },
   { name: 'POST agreement message', method: 'POST', path: '/api/v1/agreements/{agreement}/messages',

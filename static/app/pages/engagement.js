@@ -1,10 +1,12 @@
-// engagement: everything about one engagement; "Propose an agreement" for
-// agents; for members of its organisation, status, editing and the ranked
-// candidates with the reasons for each.
+// engagement: everything about one engagement; "Propose an agreement" and
+// questions to the organisation for agents; for members of its organisation,
+// status, editing, the agents' questions and the ranked candidates with the
+// reasons for each.
 import { api, ApiError, get, itemsOf, query } from '../api.js';
 import { h, replace, plural, word, list, timeEl, initials } from '../dom.js';
 import { onSubmit, showErrors } from '../forms.js';
 import { engagementBody, engagementFields, engagementProblems } from '../engagement-form.js';
+import { questionsSection } from '../agreement-threads.js';
 import { isMember, myAgent, session } from '../session.js';
 import { badge, empty, errorNotice, orgName, orgSlug, purposeChips, rewardsList, scoreBadge, scoreBreakdown, skeletons, tagList, toast, unavailable, agentName } from '../ui.js';
 
@@ -68,6 +70,8 @@ export default async function render(ctx) {
           h('p', { class: 'prose', text: e.description ?? '' })),
         e.skills?.length ? h('section', { 'aria-labelledby': 'skills-title' },
           h('h2', { id: 'skills-title', text: 'Skills that help' }), tagList(e.skills)) : null,
+        member || (myAgent() && (e.status === 'open' || e.status === undefined))
+          ? questionsSection(e, orgName(org), { member, handle: myAgent()?.handle }) : null,
         member ? h('section', { id: 'candidates', 'aria-labelledby': 'candidates-title', tabindex: '-1' },
           h('div', { class: 'section__head' },
             h('h2', { id: 'candidates-title', text: 'Ranked candidates' }),
