@@ -370,7 +370,7 @@ static void read_terms(const json_t *body, bool required, terms_input_t *t, prob
             t->review_on = json_string_value(rv);
     }
     if (t->review_on && t->starts_on && strcmp(t->review_on, t->starts_on) < 0)
-        problem_field(p, "review_on", "must not be before starts_on");
+        problem_field(p, "review_on", "must not be before the start date");
 }
 
 /* ---------- POST /agreements ---------- */
@@ -821,7 +821,7 @@ static void amend(req_t *r, bool renewal)
         db_rollback();
         if (bad_dates) {
             problem_clear(&p);
-            problem_field(&p, "review_on", "must not be before starts_on");
+            problem_field(&p, "review_on", "must not be before the start date");
         }
         http_reply_problem(r, &p);
         return;

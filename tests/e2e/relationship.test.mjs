@@ -1,6 +1,7 @@
 // relationship: an agent and an organisation, each in a browser of their
-// own, walk a relationship on its page: the agent proposes and asks a
-// question, the organisation answers and accepts, the agent logs hours, the
+// own, walk a relationship: the agent asks about the engagement and the
+// organisation answers, the agent proposes and asks more on the agreement,
+// the organisation answers and accepts, the agent logs hours, the
 // organisation confirms one entry and disputes another, both read the same
 // totals, conversation and CSV — each side written as "you" and "the other" —
 // the agent proposes a renewal the organisation consents to, both conclude,
@@ -25,9 +26,24 @@ test('two sides talk, agree, log and confirm hours, renew, conclude, and read ea
   const agent = await newUser('Ada Agent');
   await agentProfile(agent.token, { handle: unique('ada'), capacity_hours_per_week: 10 });
 
-  // the agent proposes from the engagement page, then asks a question on the agreement
+  // before proposing, the agent asks the organisation about the engagement; a member answers
   const ap = await openPage(browser, { user: agent });
   await visit(ap, `/engagements/${e.id}`);
+  await ap.getByRole('heading', { name: `Ask ${org.name}` }).waitFor();
+  await ap.getByLabel(`Your question to ${org.name}`).fill('Is there a boat, or is it all on foot?');
+  await ap.getByRole('button', { name: 'Send' }).click();
+  await ap.locator('.thread__message--mine', { hasText: 'Is there a boat' }).waitFor();
+  const op = await openPage(browser, { user: owner });
+  await visit(op, `/engagements/${e.id}`);
+  const question = op.locator('#questions li', { hasText: 'Ada Agent' });
+  await question.getByText('awaits an answer').waitFor();
+  await question.getByLabel('Answer Ada Agent').fill('On foot, with a canoe for the flooded weeks.');
+  await question.getByRole('button', { name: 'Send' }).click();
+  await question.locator('.thread__message--mine', { hasText: 'canoe' }).waitFor();
+  await visit(ap, `/engagements/${e.id}`);
+  await ap.locator('.thread__message', { hasText: 'On foot, with a canoe' }).waitFor();
+
+  // the agent proposes from the engagement page, then asks more on the agreement
   await ap.getByRole('link', { name: 'Propose an agreement' }).click();
   await ap.getByLabel('Terms').fill('I walk the river bank twice a week and report what I find.');
   await ap.getByRole('button', { name: 'Send proposal' }).click();
@@ -39,7 +55,6 @@ test('two sides talk, agree, log and confirm hours, renew, conclude, and read ea
   await ap.locator('.thread__message--mine', { hasText: 'Could the walks be on weekends?' }).waitFor();
 
   // the organisation sees the question marked new, answers, and accepts
-  const op = await openPage(browser, { user: owner });
   await visit(op, `/agreements/${id}`);
   await op.getByText('1 new message from the agent.').waitFor();
   await op.locator('.thread__message--new', { hasText: 'Could the walks be on weekends?' }).waitFor();
