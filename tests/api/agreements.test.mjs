@@ -712,11 +712,13 @@ test('a full relationship end to end: proposal, amendment, acceptance, review wa
   assert.equal(r.body.committed_hours, 0);
   assert.ok(!r.body.warnings.some((x) => x.kind === 'review_due'), 'a concluded agreement needs no review');
 
-  // the track record on the public profile: counts only, never terms or organisations
+  // the track record on the public profile: the counts and each concluded agreement with
+  // whom and in what role (issue 17), never the closing notes
   r = await api('GET', `/api/v1/agents/${w.handle}`);
   assert.equal(r.status, 200, r.text);
   assert.deepEqual(r.body.track_record, { concluded: 1, commitments_kept: 1 });
-  assert.ok(!r.text.includes(w.org) && !r.text.includes('Water steward') && !r.text.includes('A good year'));
+  assert.deepEqual(r.body.concluded_agreements.map((c) => [c.organisation.slug, c.role]), [[w.org, 'Water steward']]);
+  assert.ok(!r.text.includes('A good year') && !r.text.includes('Thank you'));
   r = await api('PUT', '/api/v1/me/agent', { token: w.agent.token, body: { handle: w.handle, headline: 'Engineer', personal_purpose: 'Water', skills: ['pumps'], capacity_hours_per_week: 20, packagings: ['volunteer'], remote_ok: true, discoverable: true, show_track_record: false } });
   assert.equal(r.status, 200, r.text);
   r = await api('GET', `/api/v1/agents/${w.handle}`);
