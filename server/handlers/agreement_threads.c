@@ -52,7 +52,7 @@ static db_stmt_t q_messages = DB_STMT("agreement_messages", true,
 void handle_agreement_messages(req_t *r)
 {
     page_t pg;
-    if (!page_begin(r, &pg, "agreement-messages", CURSOR_KEY_ID)) return;
+    if (page_read(r, &pg, "agreement-messages", CURSOR_KEY_ID) < 0) return;
     const char *params[4] = {r->resource_id, r->caller.account_id_text, page_key(&pg, 0), pg.fetch};
     problem_t p;
     problem_init(&p);
@@ -176,7 +176,7 @@ static db_stmt_t q_hours = DB_STMT("agreement_hours", true,
 void handle_agreement_hours(req_t *r)
 {
     page_t pg;
-    if (!page_begin(r, &pg, "agreement-hours", CURSOR_KEY_ID)) return;
+    if (page_read(r, &pg, "agreement-hours", CURSOR_KEY_ID) < 0) return;
     const char *params[3] = {r->resource_id, page_key(&pg, 0), pg.fetch};
     problem_t p;
     problem_init(&p);
@@ -187,7 +187,7 @@ void handle_agreement_hours(req_t *r)
     }
     if (PQntuples(res) < 1) {
         PQclear(res);
-        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such agreement.");
+        http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such agreement.");
         return;
     }
     strbuf_t extra;
@@ -197,7 +197,7 @@ void handle_agreement_hours(req_t *r)
     char *text = strbuf_detach(&extra, NULL);
     if (!text) {
         PQclear(res);
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     page_reply(r, &pg, res, text);
@@ -260,12 +260,12 @@ void handle_agreement_hours_log(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        reply_problem(r, PROBLEM_NO_SUCH_ITEM, "No such agreement.");
+        http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such agreement.");
         return;
     }
     if (strcmp(PQgetvalue(res, 0, 0), "t") != 0) {
         PQclear(res);
-        reply_problem(r, PROBLEM_CONFLICT,
+        http_fail(r, PROBLEM_CONFLICT,
                       "Hours are logged while the agreement is in force; this one is not.");
         return;
     }
@@ -307,7 +307,7 @@ static void hours_decide(req_t *r, const char *outcome)
 {
     long long entry = 0;
     char entry_text[24];
-    if (!http_path_id(r, 1, &entry, entry_text, sizeof entry_text)) return;
+    if (http_param_id(r, 1, &entry, entry_text, sizeof entry_text) < 0) return;
     json_t *body = http_take_body(r);
     bool dispute = strcmp(outcome, "disputed") == 0;
     problem_t p;
@@ -413,7 +413,7 @@ void handle_agreement_hours_csv(req_t *r)
     size_t len = 0;
     char *csv = strbuf_detach(&sb, &len);
     if (!csv) {
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     char disposition[96];

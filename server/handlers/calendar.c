@@ -114,7 +114,7 @@ void handle_calendar_feed(req_t *r)
     size_t len = 0;
     char *text = strbuf_detach(&sb, &len);
     if (!text) {
-        reply_problem(r, PROBLEM_INTERNAL, NULL);
+        http_fail(r, PROBLEM_INTERNAL, NULL);
         return;
     }
     /* a secret address, as the personal Atom feed */

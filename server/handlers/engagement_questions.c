@@ -44,7 +44,8 @@ static int thread_open(req_t *r, authz_org_action_t action, thread_t *t)
 {
     memset(t, 0, sizeof *t);
     long long id = 0;
-    if (!http_path_id(r, 0, &id, t->engagement, sizeof t->engagement)) return -PROBLEM_NOT_FOUND;
+    int rc = http_param_id(r, 0, &id, t->engagement, sizeof t->engagement);
+    if (rc < 0) return rc;
     const char *handle = http_param(r, 1);
     problem_t p;
     problem_init(&p);
@@ -76,8 +77,8 @@ static int thread_open(req_t *r, authz_org_action_t action, thread_t *t)
         goto fail;
     }
     return 0;
-fail:;
-    int rc = problem_rc(&p);
+fail:
+    rc = problem_rc(&p);
     http_reply_problem(r, &p);
     return rc;
 }
@@ -94,7 +95,7 @@ void handle_engagement_thread(req_t *r)
     thread_t t;
     if (thread_open(r, ORG_MEMBER_READ, &t) < 0) return;
     page_t pg;
-    if (!page_begin(r, &pg, "engagement-thread", CURSOR_KEY_ID)) return;
+    if (page_read(r, &pg, "engagement-thread", CURSOR_KEY_ID) < 0) return;
     const char *params[4] = {t.engagement, t.agent_id, page_key(&pg, 0), pg.fetch};
     problem_t p;
     problem_init(&p);
