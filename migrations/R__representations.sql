@@ -288,21 +288,10 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
     SELECT json_concat((SELECT j FROM agent_profile_json(g, a) j),
         CASE WHEN g.show_track_record
              THEN json_build_object('track_record', (SELECT t FROM agent_track_record_json(g) t),
+                                    'concluded_agreements',
+                                    (SELECT c FROM agent_concluded_agreements_json(g) c),
                                     'version', g.version)
              ELSE json_build_object('version', g.version) END)
-$$;
-
--- One agent's own page (GET /agents/{handle}), as anyone sees it: what
--- lists show, and, when the agent shows its track record, each concluded
--- agreement (lists and matches leave that out: it is the page's).
-DROP FUNCTION IF EXISTS agent_page_json(agents, accounts);
-CREATE FUNCTION agent_page_json(g agents, a accounts) RETURNS SETOF json
-LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
-    SELECT json_concat((SELECT j FROM agent_public_json(g, a) j),
-        CASE WHEN g.show_track_record
-             THEN json_build_object('concluded_agreements',
-                                    (SELECT c FROM agent_concluded_agreements_json(g) c))
-             ELSE '{}'::json END)
 $$;
 
 -- What the agent itself sees: its settings too.

@@ -16,8 +16,7 @@
 
 #define AGENT_MAX_PURPOSES 100
 
-/* The agent JSON is agent_public_json (lists), agent_page_json (one agent,
- * with its concluded agreements when shown) and agent_own_json
+/* The agent JSON is agent_public_json and agent_own_json
  * (migrations/R__representations.sql), of g (agents) and a (its account). */
 
 /* ---------- PUT /api/v1/me/agent ----------
@@ -377,7 +376,7 @@ void handle_agents_list(req_t *r)
 
 static db_stmt_t q_agent_by_handle = DB_STMT("agent_by_handle", true,
     "SELECT g.version, CASE WHEN g.account_id = $2::bigint"
-    "  THEN (SELECT j FROM agent_own_json(g, a) j) ELSE (SELECT j FROM agent_page_json(g, a) j)"
+    "  THEN (SELECT j FROM agent_own_json(g, a) j) ELSE (SELECT j FROM agent_public_json(g, a) j)"
     " END::text FROM agents g JOIN accounts a ON a.id = g.account_id"
     " WHERE g.handle = $1 AND a.deleted_at IS NULL"
     "  AND (g.account_id = $2::bigint"
