@@ -245,7 +245,14 @@ static const char *kind_heading(const char *kind)
         {"agreement_concluded", "Agreements concluded"},
         {"agreement_closure_recorded", "Closures recorded"},
         {"agreement_review_due", "Reviews due"},
+        {"agreement_renewal_proposed", "Renewals proposed"},
+        {"agreement_message", "Messages on your agreements"},
+        {"agreement_hours_logged", "Hours logged"},
+        {"agreement_hours_confirmed", "Hours confirmed"},
+        {"agreement_hours_disputed", "Hours disputed"},
         {"engagement_posted", "New engagements from organisations you follow"},
+        {"engagement_question", "Questions about your engagements"},
+        {"engagement_answer", "Answers to your questions"},
         {"moderation", "Moderation"},
     };
     for (size_t i = 0; kind && i < sizeof k / sizeof k[0]; i++)

@@ -45,13 +45,15 @@ const char *const vocab_moderation_actions[] = {"dismiss", "hide",       "suspen
                                                 "restore", "grant_role", "revoke_role", NULL};
 const char *const vocab_registration_modes[] = {"open", "approval", "invitation", NULL};
 
-/* Mail (migration 0024): the kinds of notification the daemon writes, and
+/* Mail (migrations 0024, 0030): the kinds of notification the daemon writes, and
  * how each may reach its account by mail. */
 const char *const vocab_notification_kinds[] = {
-    "agreement_proposed",  "agreement_amended",          "agreement_accepted",
-    "agreement_declined",  "agreement_withdrawn",        "agreement_concluded",
-    "agreement_closure_recorded", "agreement_review_due", "engagement_posted",
-    "moderation",          NULL};
+    "agreement_proposed",  "agreement_amended",          "agreement_renewal_proposed",
+    "agreement_accepted",  "agreement_declined",         "agreement_withdrawn",
+    "agreement_concluded", "agreement_closure_recorded", "agreement_review_due",
+    "agreement_message",   "agreement_hours_logged",     "agreement_hours_confirmed",
+    "agreement_hours_disputed", "engagement_posted",     "engagement_question",
+    "engagement_answer",   "moderation",                 NULL};
 const char *const vocab_mail_deliveries[] = {"immediately", "daily", "off", NULL};
 
 const vocab_list_t vocab_lists[] = {

@@ -664,10 +664,12 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
             SELECT json_agg(json_build_object('kind', k.kind,
                                               'delivery', coalesce(p.delivery, 'immediately'))
                             ORDER BY k.n)
-            FROM unnest(ARRAY['agreement_proposed', 'agreement_amended', 'agreement_accepted',
-                              'agreement_declined', 'agreement_withdrawn', 'agreement_concluded',
-                              'agreement_closure_recorded', 'agreement_review_due',
-                              'engagement_posted', 'moderation']) WITH ORDINALITY AS k(kind, n)
+            FROM unnest(ARRAY['agreement_proposed', 'agreement_amended', 'agreement_renewal_proposed',
+                              'agreement_accepted', 'agreement_declined', 'agreement_withdrawn',
+                              'agreement_concluded', 'agreement_closure_recorded', 'agreement_review_due',
+                              'agreement_message', 'agreement_hours_logged', 'agreement_hours_confirmed',
+                              'agreement_hours_disputed', 'engagement_posted', 'engagement_question',
+                              'engagement_answer', 'moderation']) WITH ORDINALITY AS k(kind, n)
             LEFT JOIN notification_mail_preferences p ON p.account_id = acc.id AND p.kind = k.kind),
         'digest', json_build_object(
             'last_sent_at', (SELECT api_time(d.last_sent_at) FROM notification_digests d

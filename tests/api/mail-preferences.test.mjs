@@ -15,8 +15,17 @@ test('preferences: every kind, immediately by default; PUT sets the whole set; b
   const u = await newUser('Chooser');
   const res = await api('GET', '/api/v1/me/notification-preferences', { token: u.token });
   assert.equal(res.status, 200, res.text);
-  assert.equal(res.body.preferences.length, 10);
-  assert.ok(res.body.preferences.every((p) => p.delivery === 'immediately'));
+  // every kind the daemon writes, as the vocabulary lists them, and only those
+  const doc = await api('GET', '/api/v1/openapi.json');
+  const kinds = doc.body.components.schemas.NotificationKind.enum;
+  assert.deepEqual(res.body.preferences.map((p) => p.kind), kinds);
+  // and every kind is one the database accepts (0024, 0030)
+  const put17 = await api('PUT', '/api/v1/me/notification-preferences', { token: u.token,
+    body: Object.fromEntries(kinds.map((k) => [k, 'off'])) });
+  assert.equal(put17.status, 200, put17.text);
+  await api('PUT', '/api/v1/me/notification-preferences', { token: u.token, body: {} });
+  const again = await api('GET', '/api/v1/me/notification-preferences', { token: u.token });
+  assert.ok(again.body.preferences.every((p) => p.delivery === 'immediately'));
   assert.deepEqual(res.body.digest, { last_sent_at: null, waiting: 0 });
 
   let put = await api('PUT', '/api/v1/me/notification-preferences', { token: u.token,

@@ -195,7 +195,14 @@ const KIND_LABELS = {
   agreement_concluded: 'An agreement is concluded',
   agreement_closure_recorded: 'The other side records its closure',
   agreement_review_due: 'A review date approaches',
+  agreement_renewal_proposed: 'A renewal is proposed',
+  agreement_message: 'A message on one of your agreements',
+  agreement_hours_logged: 'The other side logs hours',
+  agreement_hours_confirmed: 'The other side confirms your hours',
+  agreement_hours_disputed: 'The other side disputes your hours',
   engagement_posted: 'An organisation you follow posts work for your purposes',
+  engagement_question: 'Someone asks about your engagement',
+  engagement_answer: 'An organisation answers your question',
   moderation: 'A moderator acts on something of yours',
 };
 const DELIVERIES = [['immediately', 'At once'], ['daily', 'Daily digest'], ['off', 'Off']];
