@@ -64,6 +64,121 @@ problemSchema.properties.type = {
 };
 problemSchema['x-problem-types'] = problems.map((p) => ({ type: base + p.slug, status: p.status, title: p.title }));
 
+// The route table (server/routes.c): what the pipeline answers before any
+// handler runs follows from what each route declares, so those answers are
+// written into each operation here rather than by hand in every fragment
+// (a fragment's own description of a status is kept): 400 (a query parameter
+// the route does not take, a malformed body), 401, 403, 404, 412/428
+// (If-Match), 413/415 (a body), 429/503 with Retry-After (limits, pools),
+// 431 (headers too large), and the Idempotency-Key of a POST. Every API route
+// must have its operation and every operation its route.
+function readRoutes(file) {
+  const src = readFileSync(file, 'utf8');
+  const table = src.slice(src.indexOf('route_t routes[] = {'));
+  const routes = [];
+  const re = /\bR\(\s*"([A-Z]+)"\s*,\s*"([^"]+)"\s*,/g;
+  let m;
+  while ((m = re.exec(table))) {
+    let depth = 1;
+    let i = re.lastIndex;
+    for (; i < table.length && depth; i++) {
+      if (table[i] === '(') depth++;
+      else if (table[i] === ')') depth--;
+      else if (table[i] === '"') i = table.indexOf('"', i + 1);
+    }
+    const decl = table.slice(re.lastIndex, i - 1).replace(/\s+/g, ' ');
+    const query = /QUERY\((.*)\)/.exec(decl)?.[1] ?? '';
+    const params = [];
+    for (const q of query.matchAll(/\b(PAGE|LIMIT|PARAM|FILTER|FILTER_DEFAULT)\b(?:\(\s*"([^"]+)"(?:\s*,\s*"([^"]*)")?\s*\))?/g)) {
+      if (q[1] === 'PAGE') params.push({ name: 'limit' }, { name: 'cursor' });
+      else if (q[1] === 'LIMIT') params.push({ name: 'limit' });
+      else params.push({ name: q[2], filter: q[1] !== 'PARAM', fallback: q[3] });
+    }
+    const has = (word) => new RegExp(`(^|[^A-Za-z_])${word}([^A-Za-z_(]|\\(|$)`).test(decl);
+    routes.push({
+      method: m[1], path: m[2], decl, params,
+      access: has('PUBLIC') ? 'public' : has('CALLER') ? 'caller' : has('SIGNED_IN') ? 'session'
+        : has('MEMBER') ? 'organisation' : has('ENGAGEMENT_MEMBER') ? 'engagement' : has('PARTY') ? 'agreement'
+          : has('FEED_TOKEN') ? 'feed-token' : has('INSTANCE') ? 'instance' : 'unknown',
+      body: has('OBJECT') || has('ARRAY') || /BODY_OBJECT/.test(decl),
+      ifMatch: has('IF_MATCH') ? 'required' : /IF_MATCH_OPTIONAL/.test(decl) ? 'optional' : null,
+      work: has('INLINE') ? 'inline' : has('WRITE') || has('HASH') ? 'write' : 'read',
+      verified: has('VERIFIED'), secret: has('SECRET'), cached: /CACHED\(/.test(decl),
+      hideRefusal: /hide_refusal\s*=\s*true/.test(decl), anyQuery: has('PAGE_QUERY'),
+    });
+  }
+  if (!routes.length) throw new Error(`${file}: no R(...) routes`);
+  return routes;
+}
+
+const API = /^\/(api\/|feeds\/|healthz$|readyz$|metrics$|\.well-known\/)/;
+const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
+const ref = (kind, name) => ({ $ref: `#/components/${kind}/${name}` });
+const routes = readRoutes(join(root, 'server/routes.c')).filter((r) => API.test(r.path));
+const seen = new Set();
+const missing = [];
+// a path parameter may be named for what it holds: /feeds/me/{file} is the route's {token} and its suffix
+const shape = (path) => path.replace(/\{\w+\}/g, '{}');
+const docPaths = new Map(Object.keys(doc.paths ?? {}).map((p) => [shape(p), p]));
+for (const r of routes) {
+  const path = docPaths.get(shape(r.path));
+  const op = doc.paths?.[path]?.[r.method.toLowerCase()];
+  if (!op) { missing.push(`${r.method} ${r.path}`); continue; }
+  seen.add(`${r.method} ${path}`);
+  const responses = op.responses ??= {};
+  const add = (status, response) => { responses[status] ??= response; };
+  add('400', ref('responses', 'Problem'));       // an undeclared or repeated query parameter, a malformed head
+  add('431', ref('responses', 'HeadersTooLarge'));
+  if (r.access !== 'public') add(r.access === 'feed-token' ? '404' : '401', ref('responses', 'Problem'));
+  if (['session', 'organisation', 'engagement', 'agreement', 'instance'].includes(r.access) &&
+      (r.work === 'write' || r.access === 'organisation' || r.access === 'engagement' || r.access === 'instance')) {
+    add('403', ref('responses', 'Problem'));       // CSRF, a suspended account, a role that does not allow it
+  }
+  if (r.verified) add('403', ref('responses', 'Problem'));
+  if (/\{/.test(r.path)) add('404', ref('responses', 'Problem'));
+  if (r.body) { add('413', ref('responses', 'Problem')); add('415', ref('responses', 'Problem')); }
+  if (r.ifMatch) add('412', ref('responses', 'Problem'));
+  if (r.ifMatch === 'required') add('428', ref('responses', 'Problem'));
+  if (r.work !== 'inline') { add('429', ref('responses', 'TooManyRequests')); add('503', ref('responses', 'Unavailable')); }
+  if (r.method === 'POST' && r.work === 'write' && !r.secret) {
+    add('409', ref('responses', 'Problem'));   // idempotency-in-progress, idempotency-conflict
+    add('422', ref('responses', 'Problem'));   // idempotency-mismatch
+    op.parameters ??= [];
+    if (!op.parameters.some((p) => p.$ref === '#/components/parameters/IdempotencyKey' || p.name === 'Idempotency-Key')) {
+      op.parameters.push(ref('parameters', 'IdempotencyKey'));
+    }
+  }
+  // 429 and 503 always carry Retry-After
+  if (responses['429']?.$ref === '#/components/responses/Problem') responses['429'] = ref('responses', 'TooManyRequests');
+  if (responses['503']?.$ref === '#/components/responses/Problem') responses['503'] = ref('responses', 'Unavailable');
+  op.responses = Object.fromEntries(Object.entries(responses).sort(([a], [b]) => a.localeCompare(b)));
+  // the query parameters the route reads are the ones the operation lists
+  const listed = (op.parameters ?? []).map((p) => (p.$ref ? doc.components.parameters[p.$ref.split('/').pop()] : p))
+    .filter((p) => p?.in === 'query').map((p) => p.name).sort();
+  const read = r.params.map((p) => p.name).sort();
+  if (JSON.stringify(listed) !== JSON.stringify(read)) {
+    throw new Error(`${r.method} ${r.path}: the route reads the query parameters [${read}] (server/routes.c), the document lists [${listed}]`);
+  }
+  // one rule for every filter (FILTER in routes.c): "?name=" is the same as leaving it out
+  for (const q of r.params.filter((p) => p.filter)) {
+    const param = op.parameters.find((p) => p.in === 'query' && p.name === q.name);
+    if (!param) throw new Error(`${r.method} ${r.path}: the filter ${q.name} is a shared parameter; filters are written in the operation`);
+    const s = param.schema ?? {};
+    if (!s.anyOf?.some((x) => x.const === '')) {
+      const { description, default: def, ...rest } = s;
+      param.schema = { anyOf: [rest, { const: '', description: 'No filter.' }], ...(description ? { description } : {}), ...(def !== undefined ? { default: def } : {}) };
+    }
+    const note = `Empty (?${q.name}=) is the same as leaving it out${q.fallback ? `, and so is ${q.fallback}` : ''}.`;
+    if (!(param.description ?? '').includes(note)) param.description = param.description ? `${param.description} ${note}` : note;
+  }
+}
+for (const [path, item] of Object.entries(doc.paths ?? {})) {
+  for (const method of METHODS) {
+    if (item[method] && !seen.has(`${method.toUpperCase()} ${path}`)) missing.push(`${method.toUpperCase()} ${path} (no route in server/routes.c)`);
+  }
+}
+if (missing.length) throw new Error(`the route table and docs/openapi disagree: ${missing.join('; ')}`);
+
 const text = JSON.stringify(doc, null, 2) + '\n';
 if (process.argv.includes('--check')) {
   let current = '';

@@ -3,8 +3,37 @@
 import { execFileSync } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { checkExchange } from './openapi-check.mjs';
 
 export const BASE = process.env.BASE_URL ?? 'http://127.0.0.1:8080';
+
+// Every answer of a daemon under test (BASE, and those startDaemon starts)
+// is held against the OpenAPI document (openapi-check.mjs): fetch is wrapped
+// once, here, so each test file's requests are checked whether they go
+// through api() or fetch. A mismatch fails the request that found it.
+// OPENAPI_CHECK=off turns it off (a test of the checker itself).
+const daemons = new Set([new URL(BASE).origin]);
+const realFetch = globalThis.fetch;
+if (!globalThis.fetch.openapiChecked && process.env.OPENAPI_CHECK !== 'off') {
+  const checked = async (input, init = {}) => {
+    const req = new Request(input, init);
+    const url = new URL(req.url);
+    const res = await realFetch(input, init);
+    if (!daemons.has(url.origin)) return res;
+    const text = await res.clone().text();
+    const body = typeof init.body === 'string' ? init.body : undefined;
+    const problems = checkExchange({
+      method: req.method, path: url.pathname, query: url.searchParams, rawQuery: url.search.slice(1), headers: req.headers, body,
+    }, { status: res.status, headers: res.headers, text });
+    if (problems.length && process.env.OPENAPI_CHECK_LOG) {
+      const { appendFileSync } = await import('node:fs');
+      appendFileSync(process.env.OPENAPI_CHECK_LOG, JSON.stringify({ file: process.argv[1], req: `${req.method} ${url.pathname}${url.search}`, body: body?.slice(0, 300), problems }) + '\n');
+    } else if (problems.length) throw new Error(`the OpenAPI document and the answer disagree:\n  ${req.method} ${url.pathname}${url.search}\n  ${problems.join('\n  ')}`);
+    return res;
+  };
+  checked.openapiChecked = true;
+  globalThis.fetch = checked;
+}
 
 // api(method, path, {body, token, headers, raw, base}) -> {status, headers, body, text}
 // base: another daemon's URL (startDaemon's .base) instead of BASE_URL.
@@ -110,6 +139,7 @@ export async function startDaemon(env = {}) {
   proc.stderr.on('data', (d) => { log += d; });
   const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
   const base = `http://127.0.0.1:${port}`;
+  daemons.add(base);
   for (let i = 0; i < 100 && proc.exitCode === null; i++) {
     try { if ((await fetch(base + '/healthz')).ok) break; } catch { /* not yet */ }
     await new Promise((r) => setTimeout(r, 100));
