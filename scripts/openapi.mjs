@@ -179,6 +179,149 @@ for (const [path, item] of Object.entries(doc.paths ?? {})) {
 }
 if (missing.length) throw new Error(`the route table and docs/openapi disagree: ${missing.join('; ')}`);
 
+// No text of a request body may hold U+0000 (valid JSON, but refused: 422
+// naming the field, server/pipeline.c): every string a body may carry says so.
+const NO_NUL = { type: 'string', pattern: '\\x00', description: 'U+0000 (NUL): refused, 422.' };
+const walked = new Set();
+function refuseNul(schema) {
+  if (!schema || typeof schema !== 'object' || walked.has(schema)) return;
+  walked.add(schema);
+  if (schema.$ref) return refuseNul(schema.$ref.split('/').slice(1).reduce((o, k) => o?.[k], doc));
+  const types = [].concat(schema.type ?? []);
+  if (types.includes('string') && !schema.enum && schema.const === undefined && !schema.format && !schema.not) {
+    schema.not = { ...NO_NUL };
+    walked.add(schema.not);
+  }
+  for (const key of ['properties', 'patternProperties', '$defs']) Object.values(schema[key] ?? {}).forEach(refuseNul);
+  for (const key of ['items', 'additionalProperties', 'not', 'if', 'then', 'else', 'contains']) refuseNul(schema[key]);
+  for (const key of ['anyOf', 'oneOf', 'allOf', 'prefixItems']) (schema[key] ?? []).forEach(refuseNul);
+}
+for (const item of Object.values(doc.paths ?? {})) {
+  for (const method of METHODS) {
+    const body = item[method]?.requestBody;
+    const rb = body?.$ref ? doc.components.requestBodies[body.$ref.split('/').pop()] : body;
+    for (const media of Object.values(rb?.content ?? {})) refuseNul(media.schema);
+  }
+}
+
+// Links (OpenAPI 3.1 section 4.8.20): the obvious flows, so generated clients
+// and testers can follow them: what is created is read and changed, a
+// proposal is answered, an accepted agreement concluded, a concluded one
+// credentialed. [from operation, status, {link name: [to operation, {parameter: expression}]}]
+const byId = new Map();
+for (const item of Object.values(doc.paths ?? {})) for (const method of METHODS) if (item[method]) byId.set(item[method].operationId, item[method]);
+const slug = { slug: '$response.body#/slug' };
+const id = { id: '$response.body#/id' };
+const requestId = { id: '$request.path.id' };
+const LINKS = [
+  ['createSession', '201', { me: ['getMe', {}], signOut: ['deleteSession', {}] }],
+  ['createPurpose', '201', { purpose: ['getPurpose', slug] }],
+  ['createOrganisation', '201', { organisation: ['getOrganisation', slug], update: ['updateOrganisation', slug], charter: ['getCharter', slug], postEngagement: ['createEngagement', slug] }],
+  ['addMember', '202', { acceptInvitation: ['acceptInvitation', { slug: '$request.path.slug' }] }],
+  ['createEngagement', '201', { engagement: ['getEngagement', id], update: ['updateEngagement', id], matches: ['getEngagementMatches', id] }],
+  ['proposeAgreement', '201', {
+    agreement: ['getAgreement', id], accept: ['acceptAgreement', id], decline: ['declineAgreement', id],
+    withdraw: ['withdrawAgreement', id], amend: ['amendAgreement', id], versions: ['listAgreementVersions', id] }],
+  ['amendAgreement', '200', { accept: ['acceptAgreement', requestId], decline: ['declineAgreement', requestId], withdraw: ['withdrawAgreement', requestId] }],
+  ['acceptAgreement', '200', { conclude: ['concludeAgreement', requestId], amend: ['amendAgreement', requestId] }],
+  ['concludeAgreement', '200', { credential: ['issueCredential', requestId] }],
+];
+for (const [from, status, links] of LINKS) {
+  const response = byId.get(from)?.responses?.[status];
+  if (!response || response.$ref) throw new Error(`links: ${from} has no answer ${status} of its own`);
+  for (const [name, [to, parameters]] of Object.entries(links)) {
+    if (!byId.has(to)) throw new Error(`links: ${from} links to ${to}, which is no operation`);
+    response.links ??= {};
+    response.links[name] ??= { operationId: to, ...(Object.keys(parameters).length ? { parameters } : {}) };
+  }
+}
+
+// Examples: every operation shows a request body and a success answer. One a
+// fragment writes is kept; otherwise one is made from the schema (its
+// example, const, enum, default, format, or a value for the field's name),
+// and tests/api/openapi.test.mjs checks each fits its schema.
+const SAMPLE = {
+  email: 'ada@example.org', password: 'correct horse battery staple', new_password: 'correct horse battery staple',
+  current_password: 'correct horse battery staple', slug: 'clean-water', handle: 'ada', organisation: 'acme',
+  agent: 'ada', purpose: 'clean-water', website: 'https://acme.example', currency: 'EUR', location: 'Lyon, France',
+  display_name: 'Ada Lovelace', name: 'Clean water', title: 'Water pump engineer', role: 'Pump engineer',
+  token: 'kQ3vXn2c9mW7yZ1aB4dE6fH8jL0pR5sT', next_cursor: null, csrf_token: 'c3JmLXRva2VuLWV4YW1wbGU',
+  purpose_statement: 'Clean water for every village.', terms: 'Two days a month on site.',
+  headline: 'Engineer for clean water', personal_purpose: 'Water for everyone.', skill: 'plumbing', skills: 'plumbing',
+  non_cash: 'training', proofValue: 'z58DAdFfa9SkqZMVPxAQpic7ndSayn1PzZs6ZjWp1CktyGesjuTSwRdoWhAfGFCF5bppETSTojQCrfFPP2oumHKtz',
+  publicKeyMultibase: 'z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK', description: 'What it is about.', note: 'All went as agreed.', change_note: 'Clearer norms.',
+};
+function resolveRef(schema) {
+  let s = schema;
+  for (let i = 0; s?.$ref && i < 20; i++) s = s.$ref.split('/').slice(1).reduce((o, k) => o?.[k], doc);
+  return s;
+}
+function exampleOf(schema, name, mode, depth = 0) {
+  const s = resolveRef(schema);
+  if (!s || depth > 8) return null;
+  if (s.example !== undefined) return s.example;
+  if (Array.isArray(s.examples) && s.examples.length) return s.examples[0];
+  if (s.const !== undefined) return s.const;
+  if (s.enum) return s.enum.find((v) => v !== null) ?? s.enum[0];
+  if (s.default !== undefined && s.default !== null) return s.default;
+  if (s.allOf && !s.properties) {
+    return Object.assign({}, ...s.allOf.map((b) => exampleOf(b, name, mode, depth + 1)).filter((x) => x && typeof x === 'object'));
+  }
+  const type = [].concat(s.type ?? []).find((t) => t !== 'null') ?? (s.properties ? 'object' : s.items ? 'array' : null);
+  if (!type) {
+    const branch = (s.oneOf ?? s.anyOf ?? s.allOf)?.[0];
+    return branch ? exampleOf(branch, name, mode, depth + 1) : null;
+  }
+  if (type === 'object') {
+    const out = {};
+    for (const [key, prop] of Object.entries(s.properties ?? {})) {
+      const p = resolveRef(prop);
+      if ((mode === 'request' && p?.readOnly) || (mode === 'response' && p?.writeOnly)) continue;
+      if (mode === 'request' && !(s.required ?? []).includes(key) && s.anyOf === undefined && depth > 0) continue;
+      out[key] = exampleOf(prop, key, mode, depth + 1);
+    }
+    return out;
+  }
+  if (type === 'array') {
+    const item = exampleOf(s.items ?? {}, name, mode, depth + 1);
+    return Array.from({ length: Math.max(1, s.minItems ?? 1) }, (_, i) => (typeof item === 'number' ? item + i : item));
+  }
+  if (type === 'integer' || type === 'number') {
+    const lo = s.minimum ?? (s.exclusiveMinimum !== undefined ? s.exclusiveMinimum + 1 : undefined);
+    const hi = s.maximum ?? (s.exclusiveMaximum !== undefined ? s.exclusiveMaximum - 1 : undefined);
+    let v = /hours|capacity/.test(name ?? '') ? 8 : /energy/.test(name ?? '') ? 40 : /version/.test(name ?? '') ? 1 : 42;
+    if (lo !== undefined && v < lo) v = lo;
+    if (hi !== undefined && v > hi) v = hi;
+    return v;
+  }
+  if (type === 'boolean') return true;
+  if (type === 'string') {
+    const formats = { 'date-time': '2026-03-01T09:30:00Z', date: '2026-03-01', uri: 'https://purposed.example/', email: 'ada@example.org', uuid: '0b6f3c2e-8a4d-4e1b-9c7f-2d5a6e8f1a3b' };
+    if (formats[s.format]) return formats[s.format];
+    let v = SAMPLE[name] ?? (s.pattern && /\[a-z0-9\]/.test(s.pattern) ? 'clean-water' : 'Example');
+    if (s.maxLength && v.length > s.maxLength) v = v.slice(0, s.maxLength);
+    if (s.minLength && v.length < s.minLength) v = v.padEnd(s.minLength, 'x');
+    return v;
+  }
+  return null;
+}
+for (const item of Object.values(doc.paths ?? {})) {
+  for (const method of METHODS) {
+    const op = item[method];
+    if (!op) continue;
+    for (const media of Object.values(op.requestBody?.content ?? {})) {
+      if (media.example === undefined && media.examples === undefined && media.schema) media.example = exampleOf(media.schema, null, 'request');
+    }
+    for (const [status, response] of Object.entries(op.responses ?? {})) {
+      if (!/^2/.test(status) || response.$ref) continue;
+      for (const [type, media] of Object.entries(response.content ?? {})) {
+        if (media.example !== undefined || media.examples !== undefined || !media.schema) continue;
+        if (/json/.test(type)) media.example = exampleOf(media.schema, null, 'response');
+      }
+    }
+  }
+}
+
 const text = JSON.stringify(doc, null, 2) + '\n';
 if (process.argv.includes('--check')) {
   let current = '';

@@ -424,8 +424,34 @@ static int stage_if_match(req_t *r, const route_spec_t *s)
     return 0;
 }
 
+/* Name every string of v (at path, "" for the body itself) that holds
+ * U+0000: valid JSON (RFC 8259), but no text of the API may hold it. */
+static void refuse_nul(const json_t *v, const char *path, problem_t *p)
+{
+    char sub[256];
+    if (json_is_string(v)) {
+        if (strlen(json_string_value(v)) != json_string_length(v))
+            problem_field(p, path[0] ? path : "body", "must not contain U+0000 (NUL)");
+    } else if (json_is_object(v)) {
+        const char *key;
+        const json_t *x;
+        json_object_foreach((json_t *)v, key, x) {
+            snprintf(sub, sizeof sub, "%s%s%s", path, path[0] ? "." : "", key);
+            refuse_nul(x, sub, p);
+        }
+    } else if (json_is_array(v)) {
+        size_t i;
+        const json_t *x;
+        json_array_foreach(v, i, x) {
+            snprintf(sub, sizeof sub, "%s[%zu]", path, i);
+            refuse_nul(x, sub, p);
+        }
+    }
+}
+
 /* Parse the body as JSON of the declared type: 415 for another content
- * type, 400 when empty, too deep, malformed or of another type. */
+ * type, 400 when empty, too deep, malformed or of another type; 422 naming
+ * each string that holds U+0000. */
 static int stage_body(req_t *r, const route_spec_t *s)
 {
     if (s->body == BODY_NONE || (s->body == BODY_OBJECT_OPTIONAL && r->body.len == 0))
@@ -438,7 +464,7 @@ static int stage_body(req_t *r, const route_spec_t *s)
     if (validate_json_depth(r->body.buf, r->body.len) > JSON_MAX_DEPTH)
         return http_fail(r, PROBLEM_MALFORMED, "The JSON is nested too deeply.");
     json_error_t err;
-    json_t *j = json_loadb(r->body.buf, r->body.len, JSON_REJECT_DUPLICATES, &err);
+    json_t *j = json_loadb(r->body.buf, r->body.len, JSON_REJECT_DUPLICATES | JSON_ALLOW_NUL, &err);
     if (!j) {
         return http_fail(r, PROBLEM_MALFORMED,
                          "The body is not valid JSON: %s (line %d, column %d).", err.text,
@@ -450,6 +476,15 @@ static int stage_body(req_t *r, const route_spec_t *s)
         return http_fail(r, PROBLEM_MALFORMED, "The body must be %s.",
                          array ? s->body_shape : "a JSON object");
     }
+    problem_t nul;
+    problem_init(&nul);
+    refuse_nul(j, "", &nul);
+    if (problem_has_fields(&nul)) {
+        json_decref(j);
+        problem_fail(&nul, PROBLEM_VALIDATION, "A string holds U+0000 (NUL), which no text here may hold.");
+        return http_reply_problem(r, &nul);
+    }
+    problem_clear(&nul);
     r->json = j;
     return 0;
 }

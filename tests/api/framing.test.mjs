@@ -137,3 +137,36 @@ test('an ambiguous length is a 400, the connection is closed and nothing sent af
   const fine = await exchange(smuggled.replace('HTTP/1.1\r\n', 'HTTP/1.1\r\nConnection: close\r\n'));
   assert.equal(parseResponses(fine.data).messages[0].status, 201);
 });
+
+test('malformed headers: each request gets exactly one well-framed answer, and the next one on the connection its own', async () => {
+  const heads = [
+    ['a folded header line (obs-fold)', 'X-A: b\r\n  folded\r\n'],
+    ['a NUL in a header value', 'X-A: b\0c\r\n'],
+    ['a space inside a header name', 'X A: b\r\n'],
+    ['a space before the colon', 'X-A : b\r\n'],
+    ['an empty header name', ': b\r\n'],
+    ['control characters in a value', 'X-A: \x01\x7f\r\n'],
+    ['a NUL in a cookie', 'Cookie: session=\0\r\n'],
+    ['bytes that are not UTF-8 in a cookie', 'Cookie: session=\xff\xfe\r\n'],
+    ['a cookie of quotes and semicolons', 'Cookie: ;;"";=;"\r\n'],
+    ['Host twice', 'Host: b\r\n'],
+    ['an Authorization that is not Bearer', 'Authorization: Basic Zm9vOmJhcg==\r\n'],
+    ['a Bearer token of spaces', 'Authorization: Bearer    \r\n'],
+  ];
+  for (const [what, head] of heads) {
+    const payload = Buffer.from(GET('/api/v1/me', head) + GET('/healthz', 'Connection: close\r\n'), 'latin1');
+    const res = await exchange(payload);
+    const { messages, rest } = parseResponses(res.data);
+    assert.equal(rest.length, 0, `${what}: ${JSON.stringify(res.data.toString('latin1').slice(0, 400))}`);
+    assert.ok(messages.length >= 1 && messages.length <= 2, `${what}: ${messages.length} answers`);
+    for (const m of messages) assert.equal(new Set(m.names).size, m.names.length, `${what}: a header repeated`);
+    const [first] = messages;
+    if (first.status >= 400) {
+      assert.equal(first.headers['content-type'], 'application/problem+json', what);
+      assert.equal(JSON.parse(first.body).status, first.status, what);
+    }
+    // either the connection goes on in step (the /healthz answer follows) or it is closed after the refusal
+    if (messages.length === 2) assert.equal(messages[1].status, 200, what);
+    else assert.equal(first.headers.connection, 'close', `${what}: one answer, and the connection was not closed`);
+  }
+});

@@ -32,6 +32,7 @@ function deref(obj, pointer) {
   }
   return { obj, pointer };
 }
+export function schemaErrorsAt(pointer, value) { return schemaErrors(pointer, value); }
 function schemaErrors(pointer, value) {
   const v = validatorAt(pointer);
   if (v(value)) return null;

@@ -8,7 +8,9 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { execFileSync, spawnSync } from 'node:child_process';
 import { api, newUser, unique } from './helpers.mjs';
-import { checkExchange, checkResponse, doc, findOperation } from './openapi-check.mjs';
+import { checkExchange, checkResponse, doc, findOperation, schemaErrorsAt } from './openapi-check.mjs';
+
+const esc = (s) => s.replace(/~/g, '~0').replace(/\//g, '~1');
 
 const H = (o) => new Headers(o);
 const problem = (status, slug, extra = {}) => JSON.stringify({
@@ -67,13 +69,44 @@ test('the document is current, from the route table and the error catalogue, and
   assert.match(out, /Your API description is valid/, out);
 });
 
-test('every operation has an example answer and an example body, and each fits its schema', () => {
+test('every operation has an example body and an example answer, and each fits its schema', () => {
+  const misfits = [];
+  const missing = [];
   for (const [path, item] of Object.entries(doc.paths)) {
     for (const [method, op] of Object.entries(item)) {
-      if (typeof op !== 'object' || !op.responses) continue;
-      const success = Object.entries(op.responses).filter(([s]) => /^2/.test(s));
+      if (!op.responses) continue;
+      const at = `/paths/${esc(path)}/${method}`;
+      for (const [type, media] of Object.entries(op.requestBody?.content ?? {})) {
+        if (media.example === undefined) missing.push(`${method} ${path} body`);
+        else if (schemaErrorsAt(`${at}/requestBody/content/${esc(type)}/schema`, media.example)) misfits.push(`${method} ${path} body: ${schemaErrorsAt(`${at}/requestBody/content/${esc(type)}/schema`, media.example)}`);
+      }
+      const success = Object.entries(op.responses).filter(([status]) => /^2/.test(status));
       assert.ok(success.length, `${method} ${path}: no success answer`);
+      for (const [status, response] of success) {
+        for (const [type, media] of Object.entries(response.content ?? {})) {
+          if (!/json/.test(type)) continue;
+          if (media.example === undefined && media.examples === undefined) { missing.push(`${method} ${path} ${status}`); continue; }
+          for (const ex of media.example !== undefined ? [media.example] : Object.values(media.examples).map((e) => e.value)) {
+            const err = schemaErrorsAt(`${at}/responses/${status}/content/${esc(type)}/schema`, ex);
+            if (err) misfits.push(`${method} ${path} ${status}: ${err}`);
+          }
+        }
+      }
     }
+  }
+  assert.deepEqual(missing, [], 'operations without an example');
+  assert.deepEqual(misfits, [], 'examples that do not fit their schema');
+});
+
+test('links follow the obvious flows: what is created is read, a proposal accepted', () => {
+  const ids = new Set(Object.values(doc.paths).flatMap((item) => Object.values(item)).map((op) => op.operationId));
+  const links = Object.values(doc.paths).flatMap((item) => Object.values(item))
+    .flatMap((op) => Object.values(op.responses ?? {}).flatMap((r) => Object.entries(r.links ?? {}).map(([name, l]) => ({ from: op.operationId, name, ...l }))));
+  for (const l of links) assert.ok(ids.has(l.operationId), `${l.from} links ${l.name} to ${l.operationId}, which is no operation`);
+  const has = (from, to) => links.some((l) => l.from === from && l.operationId === to);
+  for (const [from, to] of [['createPurpose', 'getPurpose'], ['createOrganisation', 'getOrganisation'], ['createEngagement', 'getEngagement'],
+    ['proposeAgreement', 'getAgreement'], ['proposeAgreement', 'acceptAgreement'], ['acceptAgreement', 'concludeAgreement'], ['createSession', 'getMe']]) {
+    assert.ok(has(from, to), `no link from ${from} to ${to}`);
   }
 });
 
