@@ -63,6 +63,11 @@ problemSchema.properties.type = {
   enum: problems.map((p) => base + p.slug),
 };
 problemSchema['x-problem-types'] = problems.map((p) => ({ type: base + p.slug, status: p.status, title: p.title }));
+// each type comes with its one status and title
+problemSchema.oneOf = problems.map((p) => ({
+  required: ['type', 'status', 'title'],
+  properties: { type: { const: base + p.slug }, status: { const: p.status }, title: { const: p.title } },
+}));
 
 // The route table (server/routes.c): what the pipeline answers before any
 // handler runs follows from what each route declares, so those answers are

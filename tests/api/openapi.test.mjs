@@ -134,3 +134,21 @@ test('what the daemon refuses, the document refuses: the rules of issue 23', asy
     assert.equal(res.status, 400, `Idempotency-Key ${JSON.stringify(key)}: ${res.status}`);
   }
 });
+
+test('U+0000 in a string is a 422 naming each field that holds it; in a member name, a 400', async () => {
+  const u = await newUser();
+  const send = (path, raw, method = 'POST') => api(method, path, { token: u.token, raw, headers: { 'Content-Type': 'application/json' } });
+  const purpose = await send('/api/v1/purposes', `{"name":"Clean\\u0000water","description":"a\\u0000"}`);
+  assert.equal(purpose.status, 422, purpose.text);
+  assert.equal(purpose.body.type, 'https://purposed.dev/problems/validation');
+  assert.deepEqual(purpose.body.errors.map((e) => e.field).sort(), ['description', 'name']);
+  assert.match(purpose.body.errors[0].message, /U\+0000/);
+  const nested = await send('/api/v1/me/agent/purposes', `[{"purpose":"x\\u0000","energy":1}]`, 'PUT');
+  assert.equal(nested.status, 422, nested.text);
+  assert.deepEqual(nested.body.errors.map((e) => e.field), ['[0].purpose']);
+  const key = await send('/api/v1/purposes', `{"na\\u0000me":"Clean water"}`);
+  assert.equal(key.status, 400, key.text);
+  // the same text without it is taken
+  const fine = await send('/api/v1/purposes', JSON.stringify({ name: unique('Clean water') }));
+  assert.equal(fine.status, 201, fine.text);
+});
