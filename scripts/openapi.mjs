@@ -303,10 +303,16 @@ function exampleOf(schema, name, mode, depth = 0) {
   if (type === 'string') {
     const formats = { 'date-time': '2026-03-01T09:30:00Z', date: '2026-03-01', uri: 'https://purposed.example/', email: 'ada@example.org', uuid: '0b6f3c2e-8a4d-4e1b-9c7f-2d5a6e8f1a3b' };
     if (formats[s.format]) return formats[s.format];
-    let v = SAMPLE[name] ?? (s.pattern && /\[a-z0-9\]/.test(s.pattern) ? 'clean-water' : 'Example');
-    if (s.maxLength && v.length > s.maxLength) v = v.slice(0, s.maxLength);
-    if (s.minLength && v.length < s.minLength) v = v.padEnd(s.minLength, 'x');
-    return v;
+    const fit = (v) => {
+      if (s.maxLength && v.length > s.maxLength) v = v.slice(0, s.maxLength);
+      if (s.minLength && v.length < s.minLength) v = v.padEnd(s.minLength, 'x');
+      return v;
+    };
+    const hex = /^\^\[0-9a-f\]\{(\d+)\}\$$/.exec(s.pattern ?? '');
+    const candidates = [SAMPLE[name], 'Example', 'clean-water', hex && '0123456789abcdef'.repeat(8).slice(0, Number(hex[1]))]
+      .filter((v) => typeof v === 'string').map(fit);
+    const pattern = s.pattern ? new RegExp(s.pattern, 'u') : null;
+    return candidates.find((v) => !pattern || pattern.test(v)) ?? candidates[0];
   }
   return null;
 }
