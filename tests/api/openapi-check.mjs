@@ -230,7 +230,7 @@ export const STATE_FIELD_ERRORS = [
 // checkExchange(request, response) -> the list of disagreements (empty: none)
 export function checkExchange(request, response) {
   const out = checkResponse({ method: request.method, path: request.path, ...response });
-  if (SHAPE_REFUSALS.has(response.status) && !documentRefuses(request) && !stateRefusal(response.text)) {
+  if (SHAPE_REFUSALS.has(response.status) && !documentRefuses(request) && !stateRefusal(response.text, request)) {
     let type = '';
     try { type = JSON.parse(response.text).type ?? ''; } catch { /* not JSON */ }
     out.push(`the daemon refused it (${response.status} ${type.replace(/.*\//, '')}: ${response.text.slice(0, 400)}) but the document accepts it`);
@@ -238,10 +238,11 @@ export function checkExchange(request, response) {
   return out;
 }
 
-function stateRefusal(text) {
+function stateRefusal(text, request) {
   let problem;
   try { problem = JSON.parse(text); } catch { return false; }
   const slug = String(problem.type ?? '').replace(/.*\//, '');
+  if (slug === 'bad-cursor') return (request.query?.get('cursor') ?? '') !== '';
   if (STATE_REFUSALS.has(slug)) return true;
   if (slug !== 'validation' || !problem.errors?.length) return false;
   return problem.errors.every((e) => STATE_FIELD_ERRORS.some(([f, m]) => f.test(e.field) && m.test(e.message)));
