@@ -84,7 +84,10 @@ test('every operation has an example body and an example answer, and each fits i
       assert.ok(success.length, `${method} ${path}: no success answer`);
       for (const [status, response] of success) {
         for (const [type, media] of Object.entries(response.content ?? {})) {
-          if (!/json/.test(type)) continue;
+          if (!/json/.test(type)) {
+            if (typeof media.example !== 'string') missing.push(`${method} ${path} ${status} ${type}`);
+            continue;
+          }
           if (media.example === undefined && media.examples === undefined) { missing.push(`${method} ${path} ${status}`); continue; }
           for (const ex of media.example !== undefined ? [media.example] : Object.values(media.examples).map((e) => e.value)) {
             const err = schemaErrorsAt(`${at}/responses/${status}/content/${esc(type)}/schema`, ex);
