@@ -10,8 +10,9 @@ export const BASE = process.env.BASE_URL ?? 'http://127.0.0.1:8080';
 // Every answer of a daemon under test (BASE, and those startDaemon starts)
 // is held against the OpenAPI document (openapi-check.mjs): fetch is wrapped
 // once, here, so each test file's requests are checked whether they go
-// through api() or fetch. A mismatch fails the request that found it.
-// OPENAPI_CHECK=off turns it off (a test of the checker itself).
+// through api() or fetch. A mismatch fails the request that found it;
+// with OPENAPI_CHECK_LOG=FILE it is written there instead (to see every
+// mismatch of a run at once), and OPENAPI_CHECK=off turns the check off.
 const daemons = new Set([new URL(BASE).origin]);
 const realFetch = globalThis.fetch;
 if (!globalThis.fetch.openapiChecked && process.env.OPENAPI_CHECK !== 'off') {
