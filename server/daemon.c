@@ -627,14 +627,33 @@ static void on_connection(void *cls, struct MHD_Connection *conn, void **socket_
     *socket_context = NULL;
 }
 
+/* libmicrohttpd (0.9.75) keeps every query parameter in the connection's
+ * memory pool (MHD_OPTION_CONNECTION_MEMORY_LIMIT); a query of some
+ * thousand parameters fills it, and the library then answers nothing and
+ * leaves the connection hanging. No route reads more than a few, so a query
+ * with more than this many is emptied before the library parses it (the
+ * request line is still in its read buffer, which this callback may write:
+ * the library looks for the '?' before calling it and parses after) and the
+ * request is answered 414. */
+#define MAX_QUERY_PARAMETERS 500
+static char k_query_overflow; /* *con_cls until the request exists */
+
 /* The request line has arrived (libmicrohttpd calls this before the headers). */
 static void *on_request_line(void *cls, const char *uri, struct MHD_Connection *conn)
 {
     (void)cls;
-    (void)uri;
     conn_watch_t *w = watch_of(conn);
     if (w && atomic_exchange(&w->idle, false))
         atomic_store(&w->deadline_ms, now_ms() + 1000LL * http_config->header_timeout_s);
+    char *query = strchr(uri, '?');
+    if (query) {
+        size_t n = 1;
+        for (const char *c = query; *c; c++) n += *c == '&';
+        if (n > MAX_QUERY_PARAMETERS) {
+            query[1] = '\0';
+            return &k_query_overflow;
+        }
+    }
     return NULL; /* the access handler's first call makes the request */
 }
 
@@ -745,6 +764,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
     (void)cls;
     (void)version;
     req_t *r = *con_cls;
+    bool query_overflow = r == (void *)&k_query_overflow;
+    if (query_overflow) r = NULL;
     if (!r) {
         r = malloc(sizeof *r);
         if (!r) return MHD_NO;
@@ -757,6 +778,11 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *conn, const 
         if (cl && strtoull(cl, NULL, 10) > http_config->body_limit) r->body_too_large = true;
         atomic_fetch_add(&g_in_flight, 1);
         *con_cls = r;
+        if (query_overflow) {
+            http_add_header(r, "Connection", "close");
+            http_fail(r, PROBLEM_URI_TOO_LONG, "The query has more than %d parameters.", MAX_QUERY_PARAMETERS);
+            return queue(r);
+        }
         /* an ambiguous length: answered before any body is read, then closed */
         if (pipeline_head(r)) return queue(r);
         return MHD_YES;
@@ -792,7 +818,10 @@ static void on_completed(void *cls, struct MHD_Connection *conn, void **con_cls,
 {
     (void)cls;
     req_t *r = *con_cls;
-    if (!r) return;
+    if (!r || r == (void *)&k_query_overflow) { /* ended before its request was made */
+        *con_cls = NULL;
+        return;
+    }
     *con_cls = NULL;
     conn_watch_t *w = watch_of(conn);
     if (w) {
