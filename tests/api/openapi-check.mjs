@@ -223,7 +223,9 @@ export const STATE_FIELD_ERRORS = [
   [/purpose$/, /^is not a known purpose$/],
   [/purpose$/, /^repeats the purpose of item \d+/],     // items that differ in energy only
   [/^energy$/, /^the energies sum to \d+; the total must be at most 100$/],
-  [/^review_on$/, /^must not be before starts_on$/],    // against the stored starts_on on an amendment
+  [/^review_on$/, /^must not be before the start date$/], // against the stored starts_on on an amendment
+  [/^worked_on$/, /^must not be in the future$/],       // against today's date
+  [/^review_on$/, /^must (be after the current review date \(.*\) and not in the past|not be in the past)$/], // a renewal, against the stored terms and today
   [/^engagement$/, /^is not an engagement of this organisation$/],
 ];
 
