@@ -108,6 +108,17 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
     SELECT json_build_object('key', s.key, 'name', s.name)
 $$;
 
+-- A place of the gazetteer (migration 0025): {id (GeoNames), name, country
+-- (ISO 3166-1 alpha-2), admin1 (GeoNames code), population, latitude,
+-- longitude}; also inside organisations, agents and engagements as "place".
+DROP FUNCTION IF EXISTS place_json(places);
+CREATE FUNCTION place_json(p places) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object('id', p.id, 'name', p.name, 'country', p.country,
+        'admin1', p.admin1, 'population', p.population,
+        'latitude', p.latitude, 'longitude', p.longitude)
+$$;
+
 -- The organisation as GET /organisations/{slug} shows it. Purposes are
 -- looked up by key: OFFSET 0 keeps the planner from hashing the whole
 -- catalogue for the two or three purposes of one row.
@@ -130,6 +141,8 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'governance', o.governance,
         'website', o.website,
         'location', o.location,
+        'place', (SELECT j FROM places pl CROSS JOIN LATERAL place_json(pl) j
+                  WHERE pl.id = o.place_id),
         'followers', (SELECT count(*) FROM follows f WHERE f.organisation_id = o.id),
         'open_engagements', (SELECT count(*) FROM engagements e
                              WHERE e.organisation_id = o.id AND e.status = 'open' AND NOT e.hidden),
@@ -192,6 +205,8 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'duration_weeks', e.duration_weeks,
         'skills', to_json(e.skills),
         'location', e.location,
+        'place', (SELECT j FROM places pl CROSS JOIN LATERAL place_json(pl) j
+                  WHERE pl.id = e.place_id),
         'remote_ok', e.remote_ok,
         'rewards', json_build_object(
             'cash', CASE WHEN e.cash_min IS NULL THEN NULL ELSE json_build_object(
@@ -270,6 +285,8 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'capacity_hours_per_week', g.capacity_hours_per_week,
         'packagings', to_json(g.packagings),
         'location', g.location,
+        'place', (SELECT j FROM places pl CROSS JOIN LATERAL place_json(pl) j
+                  WHERE pl.id = g.place_id),
         'remote_ok', g.remote_ok,
         'purposes', coalesce((
             SELECT json_agg(json_build_object('slug', p.slug, 'name', p.name, 'energy', ap.energy)
@@ -965,4 +982,19 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'software', json_build_object('name', 'purposed', 'version', software),
         'version', s.version,
         'updated_at', api_time(s.updated_at))
+$$;
+
+-- A saved search: {id, name, filters: {q, purpose, skill, packaging, remote,
+-- organisation, near, within_km} (only those given), created_at}.
+DROP FUNCTION IF EXISTS saved_search_json(saved_searches);
+CREATE FUNCTION saved_search_json(s saved_searches) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'id', s.id,
+        'name', s.name,
+        'filters', json_strip_nulls(json_build_object(
+            'q', s.q, 'purpose', s.purpose, 'skill', s.skill, 'packaging', s.packaging,
+            'remote', s.remote, 'organisation', s.organisation,
+            'near', s.near, 'within_km', s.within_km)),
+        'created_at', api_time(s.created_at))
 $$;

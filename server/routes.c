@@ -119,6 +119,10 @@ route_t routes[] = {
 
     /* skills: the catalogue, for suggestions as people type */
     R("GET", "/api/v1/skills", handle_skills_list, PUBLIC, QUERY(PAGE, FILTER("prefix"))),
+    /* places: the gazetteer, for suggestions as people type */
+    R("GET", "/api/v1/places", handle_places_list, PUBLIC,
+      QUERY(PAGE, FILTER("prefix"), FILTER("q"))),
+    R("GET", "/api/v1/places/{id}", handle_place_get, PUBLIC),
 
     /* organisations */
     R("GET", "/api/v1/organisations", handle_organisations_list, PUBLIC,
@@ -149,7 +153,8 @@ route_t routes[] = {
       ARRAY("a JSON array of {purpose, energy}"), WRITE),
     R("GET", "/api/v1/me/follows", handle_my_follows, SIGNED_IN, QUERY(PAGE)),
     R("GET", "/api/v1/agents", handle_agents_list, PUBLIC,
-      QUERY(PAGE, FILTER("purpose"), FILTER("skill"))),
+      QUERY(PAGE, FILTER("purpose"), FILTER("skill"), FILTER("near"), FILTER("within_km"),
+            FILTER("sort"))),
     /* a hidden agent is seen by itself only */
     R("GET", "/api/v1/agents/{handle}", handle_agent_get, CALLER),
     R("PUT", "/api/v1/organisations/{slug}/follow", handle_follow_put, SIGNED_IN, WRITE),
@@ -162,7 +167,8 @@ route_t routes[] = {
       MEMBER(ORG_POST), VERIFIED, OBJECT, WRITE, CHANGES(LISTS)),
     R("GET", "/api/v1/engagements", handle_engagements_list, PUBLIC, CACHED(LIST),
       QUERY(PAGE, FILTER_DEFAULT("status", "open"), FILTER("organisation"), FILTER("purpose"),
-            FILTER("skill"), FILTER("packaging"), FILTER("remote"), FILTER("q"))),
+            FILTER("skill"), FILTER("packaging"), FILTER("remote"), FILTER("q"),
+            FILTER("near"), FILTER("within_km"), FILTER("sort"))),
     R("GET", "/api/v1/engagements/{id}", handle_engagement_get, PUBLIC, CACHED(ITEM)),
     R("PATCH", "/api/v1/engagements/{id}", handle_engagement_update, ENGAGEMENT_MEMBER(ORG_POST),
       IF_MATCH, OBJECT, WRITE, CHANGES(ITEM)),
@@ -251,6 +257,10 @@ route_t routes[] = {
     R("GET", "/api/v1/organisations/{slug}/agreements", handle_organisation_agreements,
       MEMBER(ORG_MEMBER_READ), QUERY(PAGE, PARAM("status"), PARAM("standing"))),
     R("GET", "/api/v1/me/portfolio", handle_my_portfolio, SIGNED_IN),
+    /* saved searches: notified of new engagements that match */
+    R("GET", "/api/v1/me/saved-searches", handle_saved_searches_list, SIGNED_IN, QUERY(PAGE)),
+    R("POST", "/api/v1/me/saved-searches", handle_saved_search_create, SIGNED_IN, OBJECT, WRITE),
+    R("DELETE", "/api/v1/me/saved-searches/{id}", handle_saved_search_delete, SIGNED_IN, WRITE),
     R("GET", "/api/v1/me/notifications", handle_my_notifications, SIGNED_IN,
       QUERY(PAGE, PARAM("unread"))),
     R("POST", "/api/v1/me/notifications/read", handle_my_notifications_read, SIGNED_IN, OBJECT,

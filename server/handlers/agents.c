@@ -29,15 +29,16 @@ static db_stmt_t q_agent_put = DB_STMT("agent_put", false,
     "WITH g AS ("
     " INSERT INTO agents (account_id, handle, headline, personal_purpose, skills,"
     "   capacity_hours_per_week, packagings, location, remote_ok, discoverable,"
-    "   show_track_record, show_follows)"
+    "   show_track_record, show_follows, place_id)"
     " VALUES ($1::bigint, $2, $3, $4, ARRAY(SELECT json_array_elements_text($5::json)),"
     "   $6::int, ARRAY(SELECT json_array_elements_text($7::json)), $8, $9::bool,"
-    "   coalesce($10::bool, false), coalesce($11::bool, false), coalesce($12::bool, false))"
+    "   coalesce($10::bool, false), coalesce($11::bool, false), coalesce($12::bool, false),"
+    "   $14::bigint)"
     " ON CONFLICT (account_id) DO UPDATE SET handle = EXCLUDED.handle,"
     "   headline = EXCLUDED.headline, personal_purpose = EXCLUDED.personal_purpose,"
     "   skills = EXCLUDED.skills, capacity_hours_per_week = EXCLUDED.capacity_hours_per_week,"
     "   packagings = EXCLUDED.packagings, location = EXCLUDED.location,"
-    "   remote_ok = EXCLUDED.remote_ok,"
+    "   remote_ok = EXCLUDED.remote_ok, place_id = EXCLUDED.place_id,"
     "   discoverable = coalesce($10::bool, agents.discoverable),"
     "   show_track_record = coalesce($11::bool, agents.show_track_record),"
     "   show_follows = coalesce($12::bool, agents.show_follows),"
@@ -52,7 +53,7 @@ void handle_agent_put(req_t *r)
     const char *version = r->if_match[0] ? r->if_match : NULL;
     json_t *body = http_take_body(r);
     static const char *const fields[] = {"handle", "headline", "personal_purpose", "skills",
-        "capacity_hours_per_week", "packagings", "location", "remote_ok", "discoverable",
+        "capacity_hours_per_week", "packagings", "location", "place", "remote_ok", "discoverable",
         "show_track_record", "show_follows", NULL};
     problem_t p;
     problem_init(&p);
@@ -75,7 +76,9 @@ void handle_agent_put(req_t *r)
     bool discoverable_sent = validate_bool(body, "discoverable", false, &discoverable, &p);
     bool track_record_sent = validate_bool(body, "show_track_record", false, &show_track_record, &p);
     bool follows_sent = validate_bool(body, "show_follows", false, &show_follows, &p);
-    if (problem_has_fields(&p)) {
+    bool place_given;
+    char place[24];
+    if (places_read(body, "place", &place_given, place, &p) < 0 || problem_has_fields(&p)) {
         json_decref(body);
         http_reply_problem(r, &p);
         return;
@@ -84,14 +87,14 @@ void handle_agent_put(req_t *r)
     char *packagings_json = packagings ? json_dumps(packagings, JSON_COMPACT) : strdup("[]");
     char capacity_text[16];
     snprintf(capacity_text, sizeof capacity_text, "%lld", capacity);
-    const char *params[13] = {r->caller.account_id_text, handle, headline ? headline : "",
+    const char *params[14] = {r->caller.account_id_text, handle, headline ? headline : "",
         personal ? personal : "", skills_json, capacity_text, packagings_json,
         location && *location ? location : NULL, db_bool(remote_ok),
         discoverable_sent ? db_bool(discoverable) : NULL,
         track_record_sent ? db_bool(show_track_record) : NULL,
-        follows_sent ? db_bool(show_follows) : NULL, version};
+        follows_sent ? db_bool(show_follows) : NULL, version, place[0] ? place : NULL};
     PGresult *res = NULL;
-    if (skills_json && packagings_json) res = db_exec(&q_agent_put, 13, params, &p);
+    if (skills_json && packagings_json) res = db_exec(&q_agent_put, 14, params, &p);
     else problem_fail(&p, PROBLEM_INTERNAL, NULL);
     free(skills_json);
     free(packagings_json);
@@ -343,30 +346,65 @@ void handle_agent_purposes_put(req_t *r)
 
 /* ---------- GET /api/v1/agents and /api/v1/agents/{handle} ---------- */
 
-static db_stmt_t q_agents_list = DB_STMT("agents_list", true,
+/* $1 $2 the cursor's keys, $3 purpose, $4 skill, $5 limit + 1, $6 $7 $8
+ * near (latitude, longitude, km; NULL for none: handlers/engagements.c's
+ * ENG_NEAR_FILTER explains the filter). */
+#define AGENT_FILTERS                                                                       \
+    " WHERE g.discoverable AND NOT g.hidden AND a.deleted_at IS NULL"                       \
+    "  AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM agent_purposes ap"                    \
+    "       JOIN purposes p ON p.id = ap.purpose_id WHERE ap.agent_id = g.id AND p.slug = $3))" \
+    "  AND ($4::text IS NULL OR g.skill_keys @> ARRAY[skill_key($4::text)])"                \
+    "  AND ($8::float8 IS NULL OR g.place_id IN (SELECT pl.id FROM places pl"              \
+    "    WHERE earth_box(ll_to_earth($6::float8, $7::float8), $8::float8 * 1000 + 1)"       \
+    "        @> ll_to_earth(pl.latitude, pl.longitude)"                                     \
+    "      AND place_distance_km($6::float8, $7::float8, pl.latitude, pl.longitude)"        \
+    "        <= $8::float8))"
+/* Newest first ($2 unused); custom plans: near= may start from the places. */
+static db_stmt_t q_agents_list = DB_STMT_CUSTOM_PLAN("agents_list", true,
     "SELECT g.id::text, j::text FROM agents g JOIN accounts a ON a.id = g.account_id"
     " CROSS JOIN LATERAL agent_public_json(g, a) j"
-    " WHERE g.discoverable AND NOT g.hidden AND a.deleted_at IS NULL"
-    "  AND g.id < coalesce($1::bigint, 9223372036854775807)"
-    "  AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM agent_purposes ap"
-    "       JOIN purposes p ON p.id = ap.purpose_id WHERE ap.agent_id = g.id AND p.slug = $2))"
-    "  AND ($3::text IS NULL OR g.skill_keys @> ARRAY[skill_key($3::text)])"
-    " ORDER BY g.id DESC LIMIT $4::int");
+    AGENT_FILTERS
+    "  AND g.id < coalesce($1::bigint, 9223372036854775807) AND $2::text IS NULL"
+    " ORDER BY g.id DESC LIMIT $5::int");
+/* Nearest first (sort=distance), then id: keys distance in km, id. */
+static db_stmt_t q_agents_by_distance = DB_STMT_CUSTOM_PLAN("agents_list_distance", true,
+    "SELECT k.d::text, k.id::text, j::text FROM ("
+    "  SELECT g.id, place_distance_km($6::float8, $7::float8, pl.latitude, pl.longitude) AS d"
+    "  FROM agents g JOIN accounts a ON a.id = g.account_id JOIN places pl ON pl.id = g.place_id"
+    AGENT_FILTERS ") k"
+    " JOIN agents g ON g.id = k.id JOIN accounts a ON a.id = g.account_id"
+    " CROSS JOIN LATERAL agent_public_json(g, a) j"
+    " WHERE (k.d, k.id) > (coalesce($1::float8, '-Infinity'), coalesce($2::bigint, 0))"
+    " ORDER BY k.d, k.id LIMIT $5::int");
 
 void handle_agents_list(req_t *r)
 {
+    const char *sort = http_query(r, "sort");
+    bool by_distance = sort && strcmp(sort, "distance") == 0;
     page_t pg;
-    if (page_read(r, &pg, "agents", CURSOR_KEY_ID) < 0) return;
+    if (page_read(r, &pg, by_distance ? "agents-near" : "agents",
+                  by_distance ? CURSOR_KEY_RANK CURSOR_KEY_ID : CURSOR_KEY_ID) < 0)
+        return;
     problem_t p;
     problem_init(&p);
+    if (sort && sort[0] && !by_distance) problem_field(&p, "sort", "must be distance");
     const char *purpose = purposes_query_slug(r, "purpose", &p);
     const char *skill = purposes_query_text(r, "skill", 100, &p);
+    places_near_t near;
+    if (places_query_near(r, &near, &p) < 0) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (by_distance && !near.given && !problem_has_fields(&p))
+        problem_field(&p, "sort", "sort=distance needs near=");
     if (problem_has_fields(&p)) {
         purposes_bad_query(r, &p);
         return;
     }
-    const char *params[4] = {page_key(&pg, 0), purpose, skill, pg.fetch};
-    PGresult *res = db_exec(&q_agents_list, 4, params, &p);
+    const char *params[8] = {page_key(&pg, 0), by_distance ? page_key(&pg, 1) : NULL, purpose,
+        skill, pg.fetch, near.given ? near.latitude : NULL, near.given ? near.longitude : NULL,
+        near.given ? near.km : NULL};
+    PGresult *res = db_exec(by_distance ? &q_agents_by_distance : &q_agents_list, 8, params, &p);
     if (!res) {
         http_reply_problem(r, &p);
         return;

@@ -26,6 +26,8 @@ typedef struct engagement_input {
     char *purposes, *packagings, *skills, *non_cash;
     char hours[16], duration[16];
     bool hours_given, duration_given, location_given, remote_given, remote_ok, rewards_given;
+    bool place_given;
+    char place[24]; /* a place id, "" for none */
     bool cash;
     char cash_min[32], cash_max[32];
     const char *currency, *period;
@@ -115,15 +117,16 @@ static void read_rewards(const json_t *body, engagement_input_t *in, problem_t *
     problem_clear(&sub);
 }
 
-/* Read the engagement fields; on POST (create) the required ones must be there. */
-static void read_engagement(const json_t *body, bool create, engagement_input_t *in, problem_t *p)
+/* Read the engagement fields; on POST (create) the required ones must be
+ * there. Negative with p filled when the database fails (checking a place). */
+static int read_engagement(const json_t *body, bool create, engagement_input_t *in, problem_t *p)
 {
     static const char *const create_fields[] = {
         "title", "description", "purposes", "packagings", "hours_per_week", "duration_weeks",
-        "skills", "location", "remote_ok", "rewards", NULL};
+        "skills", "location", "place", "remote_ok", "rewards", NULL};
     static const char *const update_fields[] = {
         "title", "description", "purposes", "packagings", "hours_per_week", "duration_weeks",
-        "skills", "location", "remote_ok", "rewards", "status", NULL};
+        "skills", "location", "place", "remote_ok", "rewards", "status", NULL};
     validate_known_fields(body, create ? create_fields : update_fields, p);
     in->title = validate_string(body, "title", create, 1, 200, p);
     in->description = validate_string(body, "description", create, 1, 10000, p);
@@ -142,12 +145,14 @@ static void read_engagement(const json_t *body, bool create, engagement_input_t 
         validate_string_array(body, "skills", false, MAX_SKILLS, 60, false, NULL, p));
     in->location = validate_string_or_null(body, "location", 200, &in->location_given, p);
     in->remote_given = validate_bool(body, "remote_ok", false, &in->remote_ok, p);
+    if (places_read(body, "place", &in->place_given, in->place, p) < 0) return -1;
     read_rewards(body, in, p);
     if (!create) {
         in->status = validate_enum(body, "status", false, vocab_engagement_statuses, p);
         if (json_object_size(body) == 0)
             problem_field(p, "body", "must name at least one field to change");
     }
+    return 0;
 }
 
 /* ---------- reading one ---------- */
@@ -200,10 +205,10 @@ static db_stmt_t q_engagement_insert = DB_STMT("engagement_insert", false,
     "WITH " PURPOSES_WANTED("$4")
     " e AS (INSERT INTO engagements (organisation_id, title, description, packagings,"
     "     hours_per_week, duration_weeks, skills, location, remote_ok, cash_min, cash_max,"
-    "     cash_currency, cash_period, non_cash, created_by)"
+    "     cash_currency, cash_period, non_cash, created_by, place_id)"
     "   SELECT $1::bigint, $2, $3, " TEXT_ARRAY("$5") ", $6::int, $7::int, " TEXT_ARRAY("$8")
     "     , $9, $10::boolean, $11::numeric, $12::numeric, $13, $14, " TEXT_ARRAY("$15")
-    "     , $16::bigint FROM missing WHERE missing.slugs = '' RETURNING id),"
+    "     , $16::bigint, $17::bigint FROM missing WHERE missing.slugs = '' RETURNING id),"
     " ep AS (INSERT INTO engagement_purposes (engagement_id, purpose_id)"
     "   SELECT e.id, k.id FROM e, known k)"
     " SELECT (SELECT id FROM e), (SELECT slugs FROM missing)");
@@ -223,14 +228,15 @@ void handle_engagement_create(req_t *r)
         http_reply_problem(r, &p);
         return;
     }
-    const char *params[16] = {org.id, in.title, in.description, in.purposes, in.packagings,
+    const char *params[17] = {org.id, in.title, in.description, in.purposes, in.packagings,
                               in.hours, in.duration[0] ? in.duration : NULL,
                               in.skills ? in.skills : "[]", in.location,
                               db_bool(in.remote_given && in.remote_ok),
                               in.cash ? in.cash_min : NULL, in.cash ? in.cash_max : NULL,
                               in.cash ? in.currency : NULL, in.cash ? in.period : NULL,
-                              in.non_cash ? in.non_cash : "[]", r->caller.account_id_text};
-    PGresult *res = db_exec(&q_engagement_insert, 16, params, &p);
+                              in.non_cash ? in.non_cash : "[]", r->caller.account_id_text,
+                              in.place[0] ? in.place : NULL};
+    PGresult *res = db_exec(&q_engagement_insert, 17, params, &p);
     input_free(&in);
     json_decref(body);
     if (!res) {
@@ -272,6 +278,7 @@ static db_stmt_t q_engagement_update = DB_STMT("engagement_update", false,
     "     cash_period = CASE WHEN $14::boolean THEN $18 ELSE e.cash_period END,"
     "     non_cash = CASE WHEN $14::boolean THEN " TEXT_ARRAY("$19") " ELSE e.non_cash END,"
     "     status = coalesce($20, e.status),"
+    "     place_id = CASE WHEN $21::boolean THEN $22::bigint ELSE e.place_id END,"
     "     version = e.version + 1, updated_at = now()"
     "   FROM missing WHERE e.id = $1::bigint AND e.version = $2::int AND missing.slugs = ''"
     "   RETURNING e.id),"
@@ -297,15 +304,16 @@ void handle_engagement_update(req_t *r)
         http_reply_problem(r, &p);
         return;
     }
-    const char *params[20] = {
+    const char *params[22] = {
         id_text, version, in.title, in.description, in.purposes, in.packagings,
         in.hours_given ? in.hours : NULL, db_bool(in.duration_given),
         in.duration[0] ? in.duration : NULL, in.skills, db_bool(in.location_given),
         in.location, in.remote_given ? db_bool(in.remote_ok) : NULL,
         db_bool(in.rewards_given), in.cash ? in.cash_min : NULL,
         in.cash ? in.cash_max : NULL, in.cash ? in.currency : NULL, in.cash ? in.period : NULL,
-        in.non_cash ? in.non_cash : "[]", in.status};
-    PGresult *res = db_exec(&q_engagement_update, 20, params, &p);
+        in.non_cash ? in.non_cash : "[]", in.status, db_bool(in.place_given),
+        in.place[0] ? in.place : NULL};
+    PGresult *res = db_exec(&q_engagement_update, 22, params, &p);
     input_free(&in);
     json_decref(body);
     if (!res) {
@@ -319,7 +327,8 @@ void handle_engagement_update(req_t *r)
 /* ---------- listing ----------
  * Parameters of every list statement: $1 status, $2 organisation slug,
  * $3 purpose slug, $4 skill, $5 packaging, $6 remote, $7 q, $8 $9 the
- * cursor's keys (NULL on the first page), $10 limit + 1. Newest first: one statement per driving
+ * cursor's keys (NULL on the first page), $10 limit + 1, $11 $12 $13 near
+ * (latitude, longitude, km; NULL for none). Newest first: one statement per driving
  * index (open engagements by date, one organisation's, one purpose's), so
  * a cached generic plan is still the right plan; with q, by relevance. */
 
@@ -330,10 +339,21 @@ void handle_engagement_update(req_t *r)
     " AND ($3::text IS NULL OR EXISTS (SELECT 1 FROM engagement_purposes ep"                \
     "   JOIN purposes p ON p.id = ep.purpose_id"                                             \
     "   WHERE ep.engagement_id = e.id AND p.slug = $3::text))"
+/* near: $11 $12 the centre, $13 the radius in km (NULL: no filter). The
+ * places within it by the GiST index of places (earth_box holds every point
+ * within the radius; one metre more absorbs its rounding), then the exact
+ * great-circle distance: a place at exactly within_km is in. */
+#define ENG_NEAR_FILTER                                                                     \
+    " AND ($13::float8 IS NULL OR e.place_id IN (SELECT pl.id FROM places pl"              \
+    "   WHERE earth_box(ll_to_earth($11::float8, $12::float8), $13::float8 * 1000 + 1)"     \
+    "       @> ll_to_earth(pl.latitude, pl.longitude)"                                      \
+    "     AND place_distance_km($11::float8, $12::float8, pl.latitude, pl.longitude)"       \
+    "       <= $13::float8))"
 #define ENG_OTHER_FILTERS                                                                   \
     " AND ($4::text IS NULL OR e.skill_keys @> ARRAY[skill_key($4::text)])"                 \
     " AND ($5::text IS NULL OR e.packagings @> ARRAY[$5::text])"                            \
-    " AND ($6::boolean IS NULL OR e.remote_ok = $6::boolean)"
+    " AND ($6::boolean IS NULL OR e.remote_ok = $6::boolean)"                              \
+    ENG_NEAR_FILTER
 #define ENG_AFTER(TS, ID)                                                                   \
     " (" TS ", " ID ") < (coalesce($8::timestamptz, 'infinity'),"                            \
     "   coalesce($9::bigint, 9223372036854775807))"
@@ -364,6 +384,25 @@ static db_stmt_t q_list_purpose = DB_STMT("engagements_list_purpose", true,
     "   AND" ENG_AFTER("ep.created_at", "ep.engagement_id")
     ENG_OTHER_FILTERS
     " ORDER BY ep.created_at DESC, ep.engagement_id DESC LIMIT $10::int");
+/* Near a place, newest first: planned per call, so that a small radius
+ * starts from the places index and a large one from the newest engagements. */
+static db_stmt_t q_list_near = DB_STMT_CUSTOM_PLAN("engagements_list_near", true,
+    ENG_BY_DATE " AND e.status = $1::text"
+    ENG_ORG_FILTER ENG_PURPOSE_FILTER ENG_OTHER_FILTERS ENG_DATE_ORDER);
+/* Nearest first (sort=distance, near= given), then id; with q, among its
+ * matches. The keys are the distance in km and the id. */
+static db_stmt_t q_list_by_distance = DB_STMT_CUSTOM_PLAN("engagements_list_distance", true,
+    "SELECT k.d::text, k.id::text, j::text FROM ("
+    "  SELECT e.id, place_distance_km($11::float8, $12::float8, pl.latitude, pl.longitude) AS d"
+    "  FROM engagements e JOIN places pl ON pl.id = e.place_id"
+    "  WHERE e.status = $1::text AND NOT e.hidden"
+    "    AND ($7::text IS NULL OR numnode(search_query($7::text)) = 0"
+    "         OR e.search @@ search_query($7::text))"
+    ENG_ORG_FILTER ENG_PURPOSE_FILTER ENG_OTHER_FILTERS ") k"
+    " JOIN engagements e ON e.id = k.id CROSS JOIN LATERAL engagement_json(e) j"
+    " WHERE (k.d, k.id) > (coalesce($8::float8, '-Infinity'), coalesce($9::bigint, 0))"
+    " ORDER BY k.d, k.id LIMIT $10::int");
+
 /* By relevance (title words weigh most, then the organisation's name,
  * skills and place, then the description), then id. search_query (0014)
  * makes every word required and the last one a prefix; it is IMMUTABLE,
@@ -440,15 +479,21 @@ static char *search_suggestion(const char *q, const char *status)
 
 void handle_engagements_list(req_t *r)
 {
-    /* by relevance with q, else newest first: each order has its cursors */
+    /* nearest first with sort=distance, else by relevance with q, else
+     * newest first: each order has its cursors */
     const char *q_given = http_query(r, "q");
-    bool ranked = q_given && q_given[0];
+    const char *sort = http_query(r, "sort");
+    bool by_distance = sort && strcmp(sort, "distance") == 0;
+    bool ranked = !by_distance && q_given && q_given[0];
     page_t pg;
-    if (page_read(r, &pg, ranked ? "engagements-rank" : "engagements",
-                  ranked ? CURSOR_KEY_RANK CURSOR_KEY_ID : CURSOR_KEY_TIME CURSOR_KEY_ID) < 0)
+    if (page_read(r, &pg,
+                  by_distance ? "engagements-near" : ranked ? "engagements-rank" : "engagements",
+                  by_distance || ranked ? CURSOR_KEY_RANK CURSOR_KEY_ID
+                                        : CURSOR_KEY_TIME CURSOR_KEY_ID) < 0)
         return;
     problem_t p;
     problem_init(&p);
+    if (sort && sort[0] && !by_distance) problem_field(&p, "sort", "must be distance");
     const char *status = http_query(r, "status");
     if (status && !status[0]) status = NULL;
     if (status) status = validate_enum_text(status, "status", vocab_engagement_statuses, &p);
@@ -467,19 +512,30 @@ void handle_engagements_list(req_t *r)
     }
     if (remote) remote = db_bool(remote_ok);
     const char *q = purposes_query_text(r, "q", 200, &p);
+    places_near_t near;
+    if (places_query_near(r, &near, &p) < 0) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (by_distance && !near.given && !problem_has_fields(&p))
+        problem_field(&p, "sort", "sort=distance needs near=");
     if (problem_has_fields(&p)) {
         purposes_bad_query(r, &p);
         return;
     }
     if (!status) status = "open";
-    db_stmt_t *st = q                        ? &q_list_search
+    db_stmt_t *st = by_distance              ? &q_list_by_distance
+                  : q                        ? &q_list_search
+                  : near.given               ? &q_list_near
                   : organisation             ? &q_list_org
                   : purpose                  ? &q_list_purpose
                   : strcmp(status, "open") == 0 ? &q_list_open
                                              : &q_list_status;
-    const char *params[10] = {status, organisation, purpose, skill, packaging,
-                              remote, q, page_key(&pg, 0), page_key(&pg, 1), pg.fetch};
-    PGresult *res = db_exec(st, 10, params, &p);
+    const char *params[13] = {status, organisation, purpose, skill, packaging,
+                              remote, q, page_key(&pg, 0), page_key(&pg, 1), pg.fetch,
+                              near.given ? near.latitude : NULL,
+                              near.given ? near.longitude : NULL, near.given ? near.km : NULL};
+    PGresult *res = db_exec(st, 13, params, &p);
     if (!res) {
         http_reply_problem(r, &p);
         return;

@@ -45,6 +45,32 @@ void handle_purpose_create(req_t *r);
 /* skills.c — the catalogue of skills: suggestions by prefix */
 void handle_skills_list(req_t *r);
 
+/* places.c — the gazetteer: lookup by prefix, one place; the "place" field
+ * of bodies and the near= filter of lists */
+void handle_places_list(req_t *r);
+void handle_place_get(req_t *r);
+#define PLACES_MAX_KM 20040       /* half the earth's circumference: anywhere */
+#define PLACES_DEFAULT_KM "50"    /* within_km when near= comes alone */
+typedef struct places_near {
+    bool given;
+    char text[72];               /* near= as given */
+    char latitude[40], longitude[40], km[40]; /* the centre and radius, as SQL text */
+} places_near_t;
+/* body[key]: a place id or null. *given when the key is there; out the id
+ * ("" for null or a bad value, with a field error in p). Negative with p
+ * filled when the database fails. */
+int places_read(const json_t *body, const char *key, bool *given, char out[24], problem_t *p);
+/* ?near=<place id | lat,lon>&within_km= into near (near->given false when
+ * absent); field errors in p. Negative with p filled when the database fails. */
+int places_query_near(req_t *r, places_near_t *near, problem_t *p);
+/* The same from text (at: near's value or NULL; km: within_km's or NULL). */
+int places_near_parse(const char *at, const char *km, places_near_t *near, problem_t *p);
+
+/* saved_searches.c — a person's saved filter sets, notified of new matches */
+void handle_saved_searches_list(req_t *r);
+void handle_saved_search_create(req_t *r);
+void handle_saved_search_delete(req_t *r);
+
 /* organisations.c (organisations, charter, members, follows) */
 void handle_organisations_list(req_t *r);
 void handle_organisation_create(req_t *r);

@@ -163,8 +163,8 @@ static db_stmt_t q_org_insert = DB_STMT("organisation_insert", false,
     " missing AS (SELECT coalesce(string_agg(w.s, ', ' ORDER BY w.s), '') AS slugs FROM wanted w"
     "   WHERE NOT EXISTS (SELECT 1 FROM known k WHERE k.slug = w.s)),"
     " o AS (INSERT INTO organisations (slug, name, purpose_statement, association_norms,"
-    "     legal_form, governance, website, location)"
-    "   SELECT $1, $2, $3, $4, $5, $6, $7, $8 FROM missing WHERE missing.slugs = ''"
+    "     legal_form, governance, website, location, place_id)"
+    "   SELECT $1, $2, $3, $4, $5, $6, $7, $8, $11::bigint FROM missing WHERE missing.slugs = ''"
     "   RETURNING id, purpose_statement, association_norms),"
     " op AS (INSERT INTO organisation_purposes (organisation_id, purpose_id)"
     "   SELECT o.id, k.id FROM o, known k),"
@@ -180,7 +180,7 @@ void handle_organisation_create(req_t *r)
     json_t *body = http_take_body(r);
     static const char *const fields[] = {"name", "slug", "purpose_statement", "association_norms",
                                          "purposes", "legal_form", "governance", "website",
-                                         "location", NULL};
+                                         "location", "place", NULL};
     problem_t p;
     problem_init(&p);
     validate_known_fields(body, fields, &p);
@@ -193,6 +193,14 @@ void handle_organisation_create(req_t *r)
     const char *governance = validate_enum(body, "governance", true, vocab_governances, &p);
     const char *website = read_website(body, NULL, &p);
     const char *location = validate_string_or_null(body, "location", 200, NULL, &p);
+    bool place_given;
+    char place[24];
+    if (places_read(body, "place", &place_given, place, &p) < 0) {
+        free(purposes);
+        json_decref(body);
+        http_reply_problem(r, &p);
+        return;
+    }
     char slug[72] = "";
     if (given_slug) {
         if (validate_slug(given_slug)) snprintf(slug, sizeof slug, "%s", given_slug);
@@ -208,9 +216,10 @@ void handle_organisation_create(req_t *r)
         http_reply_problem(r, &p);
         return;
     }
-    const char *params[10] = {slug, name, statement, norms ? norms : "", legal_form, governance,
-                              website, location, purposes, r->caller.account_id_text};
-    PGresult *res = db_exec(&q_org_insert, 10, params, &p);
+    const char *params[11] = {slug, name, statement, norms ? norms : "", legal_form, governance,
+                              website, location, purposes, r->caller.account_id_text,
+                              place[0] ? place : NULL};
+    PGresult *res = db_exec(&q_org_insert, 11, params, &p);
     free(purposes);
     json_decref(body);
     if (!res) {
@@ -260,6 +269,7 @@ static db_stmt_t q_org_update = DB_STMT("organisation_update", false,
     "     legal_form = coalesce($7, o.legal_form), governance = coalesce($8, o.governance),"
     "     website = CASE WHEN $9::boolean THEN $10 ELSE o.website END,"
     "     location = CASE WHEN $11::boolean THEN $12 ELSE o.location END,"
+    "     place_id = CASE WHEN $15::boolean THEN $16::bigint ELSE o.place_id END,"
     "     version = o.version + 1, updated_at = now()"
     "   FROM cur, missing WHERE o.id = cur.id AND missing.slugs = ''"
     "   RETURNING o.id, o.charter_version, cur.charter_version AS old_charter_version,"
@@ -283,7 +293,7 @@ void handle_organisation_update(req_t *r)
     problem_init(&p);
     static const char *const fields[] = {"name", "slug", "purpose_statement", "association_norms",
                                          "purposes", "legal_form", "governance", "website",
-                                         "location", "change_note", NULL};
+                                         "location", "place", "change_note", NULL};
     validate_known_fields(body, fields, &p);
     if (json_object_get(body, "slug"))
         problem_field(&p, "slug", "cannot be changed: links and feeds point at it");
@@ -299,6 +309,14 @@ void handle_organisation_update(req_t *r)
     const char *website = read_website(body, &website_given, &p);
     const char *location = validate_string_or_null(body, "location", 200, &location_given, &p);
     const char *note = validate_string_or_null(body, "change_note", 1000, NULL, &p);
+    bool place_given;
+    char place[24];
+    if (places_read(body, "place", &place_given, place, &p) < 0) {
+        free(purposes);
+        json_decref(body);
+        http_reply_problem(r, &p);
+        return;
+    }
     if (problem_has_fields(&p) && purposes) check_purposes(purposes, "purposes", &p);
     if (problem_has_fields(&p) || p.status) {
         free(purposes);
@@ -306,11 +324,12 @@ void handle_organisation_update(req_t *r)
         http_reply_problem(r, &p);
         return;
     }
-    const char *params[14] = {org.id, version, name, statement, norms, purposes, legal_form,
+    const char *params[16] = {org.id, version, name, statement, norms, purposes, legal_form,
                               governance, db_bool(website_given), website,
                               db_bool(location_given), location, note,
-                              r->caller.account_id_text};
-    PGresult *res = db_exec(&q_org_update, 14, params, &p);
+                              r->caller.account_id_text, db_bool(place_given),
+                              place[0] ? place : NULL};
+    PGresult *res = db_exec(&q_org_update, 16, params, &p);
     free(purposes);
     json_decref(body);
     if (!res) {
