@@ -31,6 +31,8 @@ CREATE TABLE places (
 );
 -- prefix lookups: key COLLATE "C" LIKE 'zur%'
 CREATE INDEX places_key_idx ON places (key COLLATE "C");
+-- the whole list, most populous first
+CREATE INDEX places_population_idx ON places (population DESC, id DESC);
 CREATE INDEX places_earth_idx ON places USING gist (ll_to_earth(latitude, longitude));
 
 -- Kilometres between two points, great circle on earthdistance's sphere:
