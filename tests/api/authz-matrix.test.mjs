@@ -387,6 +387,13 @@ const ROUTES = [
       assert.equal(sql(`SELECT read_at IS NOT NULL FROM notifications WHERE id = ${w.notification}`)[0][0],
         ACTORS.indexOf(actor) >= ACTORS.indexOf('agent') ? 't' : 'f');
     } },
+  // saved searches: each person's own (tests/api/places.test.mjs deletes one's own)
+  { name: 'GET /me/saved-searches', method: 'GET', path: '/api/v1/me/saved-searches', expect: signedIn(200),
+    check: (res, c, actor) => assert.ok(res.body.items.every((x) => x.name === `matrix ${actor}`), actor) },
+  { name: 'POST /me/saved-searches', method: 'POST', path: '/api/v1/me/saved-searches',
+    body: (c, actor) => ({ name: `matrix ${actor}`, q: 'matrix' }), expect: signedIn(201) },
+  { name: 'DELETE /me/saved-searches/{id} of no one', method: 'DELETE', path: '/api/v1/me/saved-searches/999999999',
+    expect: signedIn(404), probe: () => sql('SELECT count(*) FROM saved_searches') },
   { name: 'GET /me/export', method: 'GET', path: '/api/v1/me/export', expect: signedIn(200),
     // everyone exports only their own account
     check: (res, c, actor) => assert.equal(res.body.account.id, w[actor].id, actor) },
@@ -527,6 +534,7 @@ test('the table covers every route of server/routes.c that acts on something own
   const unowned = new Set(['GET /healthz', 'GET /readyz', 'GET /metrics', 'GET /api/v1/openapi.json',
     'POST /api/v1/accounts', 'POST /api/v1/sessions', 'DELETE /api/v1/sessions/current',
     'GET /api/v1/purposes', 'POST /api/v1/purposes', 'GET /api/v1/purposes/{slug}', 'GET /api/v1/skills',
+    'GET /api/v1/places', 'GET /api/v1/places/{id}',
     'GET /api/v1/organisations', 'POST /api/v1/organisations', 'GET /api/v1/agents',
     'GET /api/v1/engagements', 'GET /feeds/engagements.atom', 'GET /feeds/engagements.json',
     // a secret URL: whoever holds the token reads it (tests/api/notifications.test.mjs,
