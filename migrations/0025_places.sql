@@ -5,7 +5,7 @@
 --    with the schema so that no database needs the network.
 --  * Distance is earthdistance over cube (postgresql-contrib, already there
 --    for unaccent and pg_trgm): great-circle distance on a sphere
---    (earth() = 6,378,168 m) and an index (GiST on ll_to_earth) for "within
+--    (earth() = 6,378,168 m) and an index (GiST on each place's point) for "within
 --    so many km". PostGIS would add a large package and geography types for
 --    what is here points and radii; the sphere's error (under 0.5 %) does
 --    not matter for "near me".
@@ -13,6 +13,7 @@
 --    the free text location stays. Places named in existing locations
 --    ("Lisbon, Portugal") are filled in: the most populous place of that
 --    name.
+--  * engagements.closes_on: the last day it takes people (JSON-LD validThrough).
 --  * saved_searches: a person's filter sets; a new open engagement that
 --    matches one is a notification (and so a letter, migration 0022).
 CREATE EXTENSION IF NOT EXISTS cube;
@@ -27,13 +28,17 @@ CREATE TABLE places (
     latitude   double precision NOT NULL CHECK (latitude BETWEEN -90 AND 90),
     longitude  double precision NOT NULL CHECK (longitude BETWEEN -180 AND 180),
     -- what a prefix is compared with: lower case, without accents
-    key        text GENERATED ALWAYS AS (search_unaccent(lower(name))) STORED
+    key        text GENERATED ALWAYS AS (search_unaccent(lower(name))) STORED,
+    -- the point on earthdistance's sphere, for its GiST index. A column, not
+    -- an index on ll_to_earth(): earthdistance's functions name cube's
+    -- unqualified, which autovacuum (its own search_path) cannot resolve
+    earth      cube GENERATED ALWAYS AS (ll_to_earth(latitude, longitude)) STORED
 );
 -- prefix lookups: key COLLATE "C" LIKE 'zur%'
 CREATE INDEX places_key_idx ON places (key COLLATE "C");
 -- the whole list, most populous first
 CREATE INDEX places_population_idx ON places (population DESC, id DESC);
-CREATE INDEX places_earth_idx ON places USING gist (ll_to_earth(latitude, longitude));
+CREATE INDEX places_earth_idx ON places USING gist (earth);
 
 -- Kilometres between two points, great circle on earthdistance's sphere:
 -- the one formula of filters, ordering and matching (lib/match/formula.h
@@ -24413,6 +24418,10 @@ $$;
 UPDATE organisations SET place_id = place_from_location(location) WHERE location IS NOT NULL;
 UPDATE agents SET place_id = place_from_location(location) WHERE location IS NOT NULL;
 UPDATE engagements SET place_id = place_from_location(location) WHERE location IS NOT NULL;
+
+-- The last day an engagement takes people, when it is known: the
+-- JobPosting's validThrough.
+ALTER TABLE engagements ADD COLUMN closes_on date;
 
 -- ---------- saved searches ----------
 

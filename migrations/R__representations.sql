@@ -203,6 +203,7 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'packagings', to_json(e.packagings),
         'hours_per_week', e.hours_per_week,
         'duration_weeks', e.duration_weeks,
+        'closes_on', e.closes_on,
         'skills', to_json(e.skills),
         'location', e.location,
         'place', (SELECT j FROM places pl CROSS JOIN LATERAL place_json(pl) j

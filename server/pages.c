@@ -617,7 +617,9 @@ static json_t *job_posting(const json_t *e, const json_t *org, const char *path)
     if (!location || !*location) location = str(org, "location");
     if (location && !*location) location = NULL;
     bool remote = json_is_true(json_object_get(e, "remote_ok"));
-    if (!location && !remote) return NULL;
+    bool placed = json_is_object(json_object_get(e, "place")) ||
+                  json_is_object(json_object_get(org, "place"));
+    if (!location && !remote && !placed) return NULL;
     long long hours = (long long)json_integer_value(json_object_get(e, "hours_per_week"));
 
     json_t *ld = json_object();
@@ -637,11 +639,29 @@ static json_t *job_posting(const json_t *e, const json_t *org, const char *path)
                         json_pack("{s:s, s:s, s:I}", "@type", "PropertyValue", "name",
                                   str(org, "name"), "value",
                                   json_integer_value(json_object_get(e, "id"))));
-    if (location)
+    /* a place of the gazetteer names the town, its country and where it is */
+    const json_t *place = json_object_get(e, "place");
+    if (!json_is_object(place)) place = json_object_get(org, "place");
+    if (json_is_object(place))
+        json_object_set_new(
+            ld, "jobLocation",
+            json_pack("{s:s, s:{s:s, s:s, s:s}, s:{s:s, s:O, s:O}}", "@type", "Place", "address",
+                      "@type", "PostalAddress", "addressLocality", str(place, "name"),
+                      "addressCountry", str(place, "country"), "geo", "@type",
+                      "GeoCoordinates", "latitude", json_object_get(place, "latitude"),
+                      "longitude", json_object_get(place, "longitude")));
+    else if (location)
         json_object_set_new(
             ld, "jobLocation",
             json_pack("{s:s, s:{s:s, s:s}}", "@type", "Place", "address", "@type", "PostalAddress",
                       "addressLocality", location));
+    /* the last day it takes people, when known: to its end */
+    const char *closes = str(e, "closes_on");
+    if (closes && *closes) {
+        char until[40];
+        snprintf(until, sizeof until, "%sT23:59:59Z", closes);
+        json_object_set_new(ld, "validThrough", json_string(until));
+    }
     if (remote) {
         /* Purposed does not record where remote agents may live: anywhere */
         json_object_set_new(ld, "jobLocationType", json_string("TELECOMMUTE"));

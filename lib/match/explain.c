@@ -163,6 +163,13 @@ static void explain_location(strbuf_t *b, const match_agent_t *a, const match_en
     switch (match_place_fit(a, e)) {
     case MATCH_PLACE_SAME: strbuf_addf(b, "Both in %s", safe_name(e->location_name)); break;
     case MATCH_PLACE_REMOTE: strbuf_addf(b, "Remote on both sides"); break;
+    case MATCH_PLACE_DISTANCE: {
+        double d = match_distance_km(a->latitude, a->longitude, e->latitude, e->longitude);
+        if (d < 1.0) strbuf_addf(b, "Less than 1 km apart");
+        else if (d < MATCH_NEAR_KM) strbuf_addf(b, "%.0f km apart", d);
+        else strbuf_addf(b, "%.0f km apart: too far (%.0f km or more)", d, MATCH_NEAR_KM);
+        break;
+    }
     default: strbuf_addf(b, "Not in the same place, and not remote on both sides"); break;
     }
 }

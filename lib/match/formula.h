@@ -6,7 +6,16 @@
 #ifndef PURPOSED_MATCH_FORMULA_H
 #define PURPOSED_MATCH_FORMULA_H
 
+#include <math.h>
+
 #include "match/match.h"
+
+/* The location fit falls from 1 (the same point) to 0 at this distance. */
+#define MATCH_NEAR_KM 100.0
+/* earthdistance's sphere (its earth(), in metres): the distance here is the
+ * database's place_distance_km (migration 0025), step by step, so that the
+ * SQL formula and the index agree. */
+#define MATCH_EARTH_M 6378168.0
 
 /* Sum of the agent's energy over the purposes the engagement has; *nshared
  * how many purposes they share (0: no match at all). Both lists are sorted. */
@@ -52,13 +61,50 @@ static inline int match_available_hours(const match_agent_t *a)
     return v > 0 ? v : 0;
 }
 
-typedef enum { MATCH_PLACE_NONE, MATCH_PLACE_SAME, MATCH_PLACE_REMOTE } match_place_t;
+/* Great-circle kilometres between two points: ll_to_earth (a point of the
+ * sphere in metres), the chord between them, and earthdistance's sec_to_gc. */
+static inline double match_distance_km(double lat1, double lon1, double lat2, double lon2)
+{
+    const double rad = 0.0174532925199432957692; /* PostgreSQL's RADIANS_PER_DEGREE */
+    double a[3], b[3];
+    a[0] = MATCH_EARTH_M * cos(lat1 * rad) * cos(lon1 * rad);
+    a[1] = MATCH_EARTH_M * cos(lat1 * rad) * sin(lon1 * rad);
+    a[2] = MATCH_EARTH_M * sin(lat1 * rad);
+    b[0] = MATCH_EARTH_M * cos(lat2 * rad) * cos(lon2 * rad);
+    b[1] = MATCH_EARTH_M * cos(lat2 * rad) * sin(lon2 * rad);
+    b[2] = MATCH_EARTH_M * sin(lat2 * rad);
+    double sum = 0.0;
+    for (int i = 0; i < 3; i++) sum += (a[i] - b[i]) * (a[i] - b[i]);
+    double chord = sqrt(sum);
+    double gc = chord / (2.0 * MATCH_EARTH_M) > 1.0 ? M_PI * MATCH_EARTH_M
+                                                   : 2.0 * MATCH_EARTH_M * asin(chord / (2.0 * MATCH_EARTH_M));
+    return gc / 1000.0;
+}
+
+/* Both placed in the gazetteer: the distance decides (remote on both sides
+ * still fits fully); else the same free-text location, or remote on both
+ * sides. */
+typedef enum {
+    MATCH_PLACE_NONE,
+    MATCH_PLACE_SAME,
+    MATCH_PLACE_REMOTE,
+    MATCH_PLACE_DISTANCE
+} match_place_t;
 
 static inline match_place_t match_place_fit(const match_agent_t *a, const match_engagement_t *e)
 {
+    if (a->placed && e->placed)
+        return a->remote_ok && e->remote_ok ? MATCH_PLACE_REMOTE : MATCH_PLACE_DISTANCE;
     if (a->location != 0 && a->location == e->location) return MATCH_PLACE_SAME;
     if (a->remote_ok && e->remote_ok) return MATCH_PLACE_REMOTE;
     return MATCH_PLACE_NONE;
+}
+
+/* 1 - distance / MATCH_NEAR_KM, at least 0. */
+static inline double match_fit_distance(const match_agent_t *a, const match_engagement_t *e)
+{
+    double d = match_distance_km(a->latitude, a->longitude, e->latitude, e->longitude);
+    return d >= MATCH_NEAR_KM ? 0.0 : 1.0 - d / MATCH_NEAR_KM;
 }
 
 static inline bool match_follows_organisation(const match_agent_t *a, const match_engagement_t *e)
@@ -95,7 +141,11 @@ static inline double match_fit_packaging(const match_agent_t *a, const match_eng
 
 static inline double match_fit_location(const match_agent_t *a, const match_engagement_t *e)
 {
-    return match_place_fit(a, e) != MATCH_PLACE_NONE ? 1.0 : 0.0;
+    switch (match_place_fit(a, e)) {
+    case MATCH_PLACE_NONE: return 0.0;
+    case MATCH_PLACE_DISTANCE: return match_fit_distance(a, e);
+    default: return 1.0;
+    }
 }
 
 static inline double match_fit_follows(const match_agent_t *a, const match_engagement_t *e)

@@ -350,6 +350,7 @@ int match_index_put_agent(match_index_t *ix, const match_agent_row_t *row)
     a->nskills = (uint16_t)ns;
     a->nfollows = (uint32_t)nf;
     a->location = place;
+    match_row_coordinates(row->latitude, row->longitude, &a->latitude, &a->longitude);
     a->capacity = (uint16_t)clamp_int(row->capacity_hours, 0, 1000);
     a->committed = (uint16_t)clamp_int(row->committed_hours, 0, 60000);
     a->packagings = (uint8_t)match_packagings_from_text(row->packagings);
@@ -465,6 +466,7 @@ int match_index_put_engagement(match_index_t *ix, const match_engagement_row_t *
     e->organisation = org;
     e->location = place;
     e->location_label = place_label;
+    match_row_coordinates(row->latitude, row->longitude, &e->latitude, &e->longitude);
     e->hours = (uint8_t)clamp_int(row->hours, 0, 255);
     e->packagings = (uint8_t)match_packagings_from_text(row->packagings);
     e->flags = REC_LIVE | (row->remote_ok ? REC_REMOTE : 0);

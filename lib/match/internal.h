@@ -89,6 +89,9 @@ typedef struct match_parsed {
 
 void match_parsed_free(match_parsed_t *p);
 /* Parse the lists of a row (database ids, strings). 0, or -1 malformed. */
+/* A place's coordinates as the rows give them (text of float8s; NULL for
+ * none) into doubles, NaN for none or unreadable. */
+void match_row_coordinates(const char *latitude, const char *longitude, double *lat, double *lon);
 int match_parse_agent(const match_agent_row_t *row, match_parsed_t *p);
 int match_parse_engagement(const match_engagement_row_t *row, match_parsed_t *p);
 /* Room in the m_ arrays. 0 or -1. */
@@ -191,12 +194,14 @@ typedef struct match_posting {
 
 enum { REC_LIVE = 1, REC_REMOTE = 2 };
 
-/* One discoverable agent: 40 bytes. Its lists live in the pools:
+/* One discoverable agent: 56 bytes. Its lists live in the pools:
  * npurposes match_energy_t at energies[purposes_off] (sorted by purpose
  * number), nskills skill numbers then nfollows organisation numbers in
- * words[] (each sorted). location: place number + 1, 0 for none. */
+ * words[] (each sorted). location: place number + 1, 0 for none;
+ * latitude and longitude of its place of the gazetteer, NaN for none. */
 typedef struct match_agent_rec {
     int64_t id;
+    double latitude, longitude;
     uint32_t purposes_off;         /* energies pool */
     uint32_t skills_off;           /* words pool */
     uint32_t follows_off;          /* words pool */
@@ -207,12 +212,14 @@ typedef struct match_agent_rec {
     uint8_t packagings, flags;     /* match_packagings bits; REC_* */
 } match_agent_rec_t;
 
-/* One open engagement: 48 bytes. In words[]: npurposes purpose numbers at
+/* One open engagement: 64 bytes. In words[]: npurposes purpose numbers at
  * purposes_off; at skills_off nskills skill numbers (sorted) followed by the
  * nskills label numbers of the engagement's own spellings, in the same
- * order. location and location_label: number + 1, 0 for none. */
+ * order. location and location_label: number + 1, 0 for none; latitude
+ * and longitude as for agents. */
 typedef struct match_engagement_rec {
     int64_t id;
+    double latitude, longitude;
     int64_t created_us;
     uint32_t purposes_off;
     uint32_t skills_off;
@@ -271,6 +278,9 @@ static inline void match_agent_view(const match_index_t *ix, uint32_t slot, matc
     v->location = a->location;
     v->packagings = a->packagings;
     v->remote_ok = (a->flags & REC_REMOTE) != 0;
+    v->placed = !isnan(a->latitude);
+    v->latitude = a->latitude;
+    v->longitude = a->longitude;
 }
 
 /* An exact spelling by label number ("" if unknown). */
@@ -299,6 +309,9 @@ static inline void match_engagement_view(const match_index_t *ix, uint32_t slot,
     v->location_name = e->location_label ? match_label_text(ix, e->location_label - 1) : NULL;
     v->packagings = e->packagings;
     v->remote_ok = (e->flags & REC_REMOTE) != 0;
+    v->placed = !isnan(e->latitude);
+    v->latitude = e->latitude;
+    v->longitude = e->longitude;
     if (names) {
         for (uint32_t j = 0; j < e->nskills; j++)
             names[j] = match_label_text(ix, ix->words[e->skills_off + e->nskills + j]);

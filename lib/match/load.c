@@ -79,11 +79,11 @@ static bool exec_ok(PGconn *c, const char *sql)
 #define MATCH_BUILD_AGENTS                                                                   \
     "SELECT a.id, a.discoverable AND NOT a.hidden, a.remote_ok, a.capacity_hours_per_week,"                  \
     " coalesce(m.hours, 0), array_to_string(a.packagings, ','), a.location,"                 \
-    " lower(btrim(a.location)), ap.list,"                                                    \
+    " lower(btrim(a.location)), pl.latitude, pl.longitude, ap.list,"                         \
     " (SELECT json_agg(json_build_array(k, s))::text"                                         \
     "   FROM unnest(a.skill_keys, a.skills) u(k, s)),"                                    \
     " f.list"                                                                                \
-    " FROM agents a"                                                                         \
+    " FROM agents a LEFT JOIN places pl ON pl.id = a.place_id"                               \
     " LEFT JOIN (SELECT agent_id, string_agg(purpose_id || ':' || energy, ',') AS list"      \
     "   FROM agent_purposes GROUP BY agent_id) ap ON ap.agent_id = a.id"                     \
     " LEFT JOIN (SELECT agent_id, string_agg(organisation_id::text, ',') AS list"            \

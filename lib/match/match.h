@@ -66,6 +66,8 @@ typedef struct match_agent {
     uint32_t location;          /* 0: none given */
     unsigned packagings;
     bool remote_ok;
+    bool placed;                /* a place of the gazetteer: latitude, longitude */
+    double latitude, longitude;
 } match_agent_t;
 
 typedef struct match_engagement {
@@ -84,6 +86,8 @@ typedef struct match_engagement {
     const char *location_name;  /* as the engagement spells it */
     unsigned packagings;
     bool remote_ok;
+    bool placed;                /* a place of the gazetteer: latitude, longitude */
+    double latitude, longitude;
 } match_engagement_t;
 
 typedef struct match_score {
@@ -130,6 +134,7 @@ typedef struct match_agent_row {
     const char *packagings;
     const char *location;
     const char *location_key;   /* lower(btrim(location)) */
+    const char *latitude, *longitude; /* of its place; NULL for none */
     const char *purposes;
     const char *skills;
     const char *follows;
@@ -146,6 +151,7 @@ typedef struct match_engagement_row {
     const char *packagings;
     const char *location;
     const char *location_key;
+    const char *latitude, *longitude;
     const char *purposes;
     const char *skills;
     const char *organisation_name;
@@ -160,6 +166,8 @@ typedef struct match_engagement_row {
     " coalesce((SELECT sum(m.committed_hours) FROM match_agreements m"                      \
     "   WHERE m.agent_id = a.id), 0),"                                                      \
     " array_to_string(a.packagings, ','), a.location, lower(btrim(a.location)),"            \
+    " (SELECT pl.latitude FROM places pl WHERE pl.id = a.place_id),"                        \
+    " (SELECT pl.longitude FROM places pl WHERE pl.id = a.place_id),"                       \
     " (SELECT string_agg(ap.purpose_id || ':' || ap.energy, ',') FROM agent_purposes ap"    \
     "   WHERE ap.agent_id = a.id),"                                                         \
     " (SELECT json_agg(json_build_array(k, s))::text"                                         \
@@ -173,6 +181,8 @@ typedef struct match_engagement_row {
     "e.id, e.organisation_id, (extract(epoch FROM e.created_at) * 1000000)::bigint,"       \
     " e.status = 'open' AND NOT e.hidden, e.remote_ok, e.hours_per_week, array_to_string(e.packagings, ','),"\
     " e.location, lower(btrim(e.location)),"                                                \
+    " (SELECT pl.latitude FROM places pl WHERE pl.id = e.place_id),"                        \
+    " (SELECT pl.longitude FROM places pl WHERE pl.id = e.place_id),"                       \
     " (SELECT string_agg(ep.purpose_id::text, ',') FROM engagement_purposes ep"             \
     "   WHERE ep.engagement_id = e.id),"                                                    \
     " (SELECT json_agg(json_build_array(k, s))::text"                                         \

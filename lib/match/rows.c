@@ -53,10 +53,12 @@ void match_agent_row_read(const PGresult *res, int i, match_agent_row_t *out)
     out->packagings = col_text(res, i, 5);
     out->location = col_text(res, i, 6);
     out->location_key = col_text(res, i, 7);
-    out->purposes = col_text(res, i, 8);
-    out->skills = col_text(res, i, 9);
-    out->follows = col_text(res, i, 10);
-    out->excluded = col_text(res, i, 11);
+    out->latitude = col_text(res, i, 8);
+    out->longitude = col_text(res, i, 9);
+    out->purposes = col_text(res, i, 10);
+    out->skills = col_text(res, i, 11);
+    out->follows = col_text(res, i, 12);
+    out->excluded = col_text(res, i, 13);
 }
 
 void match_engagement_row_read(const PGresult *res, int i, match_engagement_row_t *out)
@@ -71,10 +73,12 @@ void match_engagement_row_read(const PGresult *res, int i, match_engagement_row_
     out->packagings = col_text(res, i, 6);
     out->location = col_text(res, i, 7);
     out->location_key = col_text(res, i, 8);
-    out->purposes = col_text(res, i, 9);
-    out->skills = col_text(res, i, 10);
-    out->organisation_name = col_text(res, i, 11);
-    out->excluded = col_text(res, i, 12);
+    out->latitude = col_text(res, i, 9);
+    out->longitude = col_text(res, i, 10);
+    out->purposes = col_text(res, i, 11);
+    out->skills = col_text(res, i, 12);
+    out->organisation_name = col_text(res, i, 13);
+    out->excluded = col_text(res, i, 14);
 }
 
 /* ---------- lists ---------- */
@@ -290,4 +294,15 @@ size_t match_unique_i64(int64_t *v, size_t n)
     for (size_t i = 1; i < n; i++)
         if (v[i] != v[k - 1]) v[k++] = v[i];
     return k;
+}
+
+void match_row_coordinates(const char *latitude, const char *longitude, double *lat, double *lon)
+{
+    char *end1 = NULL, *end2 = NULL;
+    double la = latitude ? strtod(latitude, &end1) : NAN;
+    double lo = longitude ? strtod(longitude, &end2) : NAN;
+    bool ok = latitude && longitude && *latitude && *longitude && end1 && !*end1 && end2 &&
+              !*end2 && la >= -90 && la <= 90 && lo >= -180 && lo <= 180;
+    *lat = ok ? la : NAN;
+    *lon = ok ? lo : NAN;
 }

@@ -327,6 +327,8 @@ static int query_agent(const match_index_t *ix, const match_agent_row_t *row, ma
         .packagings = match_packagings_from_text(row->packagings),
         .remote_ok = row->remote_ok,
     };
+    match_row_coordinates(row->latitude, row->longitude, &a->latitude, &a->longitude);
+    a->placed = !isnan(a->latitude);
     return 0;
 }
 
@@ -362,6 +364,8 @@ static int query_engagement(const match_index_t *ix, const match_engagement_row_
         .packagings = match_packagings_from_text(row->packagings),
         .remote_ok = row->remote_ok,
     };
+    match_row_coordinates(row->latitude, row->longitude, &e->latitude, &e->longitude);
+    e->placed = !isnan(e->latitude);
     return 0;
 }
 

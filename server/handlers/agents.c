@@ -356,7 +356,7 @@ void handle_agent_purposes_put(req_t *r)
     "  AND ($4::text IS NULL OR g.skill_keys @> ARRAY[skill_key($4::text)])"                \
     "  AND ($8::float8 IS NULL OR g.place_id IN (SELECT pl.id FROM places pl"              \
     "    WHERE earth_box(ll_to_earth($6::float8, $7::float8), $8::float8 * 1000 + 1)"       \
-    "        @> ll_to_earth(pl.latitude, pl.longitude)"                                     \
+    "        @> pl.earth"                                     \
     "      AND place_distance_km($6::float8, $7::float8, pl.latitude, pl.longitude)"        \
     "        <= $8::float8))"
 /* Newest first ($2 unused); custom plans: near= may start from the places. */

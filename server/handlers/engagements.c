@@ -28,6 +28,8 @@ typedef struct engagement_input {
     bool hours_given, duration_given, location_given, remote_given, remote_ok, rewards_given;
     bool place_given;
     char place[24]; /* a place id, "" for none */
+    bool closes_given;
+    const char *closes_on; /* YYYY-MM-DD or NULL */
     bool cash;
     char cash_min[32], cash_max[32];
     const char *currency, *period;
@@ -123,10 +125,10 @@ static int read_engagement(const json_t *body, bool create, engagement_input_t *
 {
     static const char *const create_fields[] = {
         "title", "description", "purposes", "packagings", "hours_per_week", "duration_weeks",
-        "skills", "location", "place", "remote_ok", "rewards", NULL};
+        "skills", "location", "place", "remote_ok", "rewards", "closes_on", NULL};
     static const char *const update_fields[] = {
         "title", "description", "purposes", "packagings", "hours_per_week", "duration_weeks",
-        "skills", "location", "place", "remote_ok", "rewards", "status", NULL};
+        "skills", "location", "place", "remote_ok", "rewards", "closes_on", "status", NULL};
     validate_known_fields(body, create ? create_fields : update_fields, p);
     in->title = validate_string(body, "title", create, 1, 200, p);
     in->description = validate_string(body, "description", create, 1, 10000, p);
@@ -145,6 +147,11 @@ static int read_engagement(const json_t *body, bool create, engagement_input_t *
         validate_string_array(body, "skills", false, MAX_SKILLS, 60, false, NULL, p));
     in->location = validate_string_or_null(body, "location", 200, &in->location_given, p);
     in->remote_given = validate_bool(body, "remote_ok", false, &in->remote_ok, p);
+    in->closes_on = validate_string_or_null(body, "closes_on", 10, &in->closes_given, p);
+    if (in->closes_on && !validate_date(in->closes_on)) {
+        problem_field(p, "closes_on", "must be a date YYYY-MM-DD");
+        in->closes_on = NULL;
+    }
     if (places_read(body, "place", &in->place_given, in->place, p) < 0) return -1;
     read_rewards(body, in, p);
     if (!create) {
@@ -205,10 +212,10 @@ static db_stmt_t q_engagement_insert = DB_STMT("engagement_insert", false,
     "WITH " PURPOSES_WANTED("$4")
     " e AS (INSERT INTO engagements (organisation_id, title, description, packagings,"
     "     hours_per_week, duration_weeks, skills, location, remote_ok, cash_min, cash_max,"
-    "     cash_currency, cash_period, non_cash, created_by, place_id)"
+    "     cash_currency, cash_period, non_cash, created_by, place_id, closes_on)"
     "   SELECT $1::bigint, $2, $3, " TEXT_ARRAY("$5") ", $6::int, $7::int, " TEXT_ARRAY("$8")
     "     , $9, $10::boolean, $11::numeric, $12::numeric, $13, $14, " TEXT_ARRAY("$15")
-    "     , $16::bigint, $17::bigint FROM missing WHERE missing.slugs = '' RETURNING id),"
+    "     , $16::bigint, $17::bigint, $18::date FROM missing WHERE missing.slugs = '' RETURNING id),"
     " ep AS (INSERT INTO engagement_purposes (engagement_id, purpose_id)"
     "   SELECT e.id, k.id FROM e, known k)"
     " SELECT (SELECT id FROM e), (SELECT slugs FROM missing)");
@@ -228,15 +235,15 @@ void handle_engagement_create(req_t *r)
         http_reply_problem(r, &p);
         return;
     }
-    const char *params[17] = {org.id, in.title, in.description, in.purposes, in.packagings,
+    const char *params[18] = {org.id, in.title, in.description, in.purposes, in.packagings,
                               in.hours, in.duration[0] ? in.duration : NULL,
                               in.skills ? in.skills : "[]", in.location,
                               db_bool(in.remote_given && in.remote_ok),
                               in.cash ? in.cash_min : NULL, in.cash ? in.cash_max : NULL,
                               in.cash ? in.currency : NULL, in.cash ? in.period : NULL,
                               in.non_cash ? in.non_cash : "[]", r->caller.account_id_text,
-                              in.place[0] ? in.place : NULL};
-    PGresult *res = db_exec(&q_engagement_insert, 17, params, &p);
+                              in.place[0] ? in.place : NULL, in.closes_on};
+    PGresult *res = db_exec(&q_engagement_insert, 18, params, &p);
     input_free(&in);
     json_decref(body);
     if (!res) {
@@ -279,6 +286,7 @@ static db_stmt_t q_engagement_update = DB_STMT("engagement_update", false,
     "     non_cash = CASE WHEN $14::boolean THEN " TEXT_ARRAY("$19") " ELSE e.non_cash END,"
     "     status = coalesce($20, e.status),"
     "     place_id = CASE WHEN $21::boolean THEN $22::bigint ELSE e.place_id END,"
+    "     closes_on = CASE WHEN $23::boolean THEN $24::date ELSE e.closes_on END,"
     "     version = e.version + 1, updated_at = now()"
     "   FROM missing WHERE e.id = $1::bigint AND e.version = $2::int AND missing.slugs = ''"
     "   RETURNING e.id),"
@@ -304,7 +312,7 @@ void handle_engagement_update(req_t *r)
         http_reply_problem(r, &p);
         return;
     }
-    const char *params[22] = {
+    const char *params[24] = {
         id_text, version, in.title, in.description, in.purposes, in.packagings,
         in.hours_given ? in.hours : NULL, db_bool(in.duration_given),
         in.duration[0] ? in.duration : NULL, in.skills, db_bool(in.location_given),
@@ -312,8 +320,8 @@ void handle_engagement_update(req_t *r)
         db_bool(in.rewards_given), in.cash ? in.cash_min : NULL,
         in.cash ? in.cash_max : NULL, in.cash ? in.currency : NULL, in.cash ? in.period : NULL,
         in.non_cash ? in.non_cash : "[]", in.status, db_bool(in.place_given),
-        in.place[0] ? in.place : NULL};
-    PGresult *res = db_exec(&q_engagement_update, 22, params, &p);
+        in.place[0] ? in.place : NULL, db_bool(in.closes_given), in.closes_on};
+    PGresult *res = db_exec(&q_engagement_update, 24, params, &p);
     input_free(&in);
     json_decref(body);
     if (!res) {
@@ -346,7 +354,7 @@ void handle_engagement_update(req_t *r)
 #define ENG_NEAR_FILTER                                                                     \
     " AND ($13::float8 IS NULL OR e.place_id IN (SELECT pl.id FROM places pl"              \
     "   WHERE earth_box(ll_to_earth($11::float8, $12::float8), $13::float8 * 1000 + 1)"     \
-    "       @> ll_to_earth(pl.latitude, pl.longitude)"                                      \
+    "       @> pl.earth"                                      \
     "     AND place_distance_km($11::float8, $12::float8, pl.latitude, pl.longitude)"       \
     "       <= $13::float8))"
 #define ENG_OTHER_FILTERS                                                                   \

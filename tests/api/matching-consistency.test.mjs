@@ -53,7 +53,7 @@ function insertFixtures(run, seed, ownerId, callerIds) {
     -- stray spaces and case, blank places (no place at all), no capacity,
     -- no packaging, hidden agents
     INSERT INTO agents (account_id, handle, skills, capacity_hours_per_week, packagings, location, remote_ok,
-                        discoverable)
+                        discoverable, place_id)
       SELECT ac.id, '${run}-h' || ac.id,
         ARRAY(SELECT CASE WHEN random() < 0.5 THEN lower(s) ELSE upper(s) END
               FROM unnest(${skills}) s WHERE random() < 0.3 AND ac.id IS NOT NULL),
@@ -61,7 +61,9 @@ function insertFixtures(run, seed, ownerId, callerIds) {
         ARRAY(SELECT p FROM unnest(${packagings}) p WHERE random() < 0.3 AND ac.id IS NOT NULL),
         (ARRAY[' berlin', 'Lisbon ', 'NAIROBI', 'Berlin', '  ', NULL, NULL])[1 + floor(random() * 7)::int],
         random() < 0.5,
-        random() < 0.9
+        random() < 0.9,
+        -- places of the gazetteer: Berlin, Potsdam (27 km), Munich (504 km), none
+        (ARRAY[2950159, 2852458, 2867714, NULL, NULL])[1 + floor(random() * 5)::int]
       FROM accounts ac
       WHERE ac.email LIKE '${run}-a%' OR ac.id = ANY('{${callerIds.join(',')}}'::bigint[]);
     -- energy 1..40 over 0..8 purposes (a caller has at least one), then
@@ -82,7 +84,7 @@ function insertFixtures(run, seed, ownerId, callerIds) {
       WHERE d.agent_id = x.agent_id AND d.purpose_id = x.purpose_id AND x.running > 100;
     -- created_at shared by many (ties go to the higher id), 20% paused or closed
     INSERT INTO engagements (organisation_id, title, description, hours_per_week, skills, packagings, location,
-                             remote_ok, status, created_at)
+                             remote_ok, status, created_at, place_id)
       SELECT o.id, 'Engagement ' || g, 'Consistency', 1 + floor(random() * 80)::int,
         ARRAY(SELECT s FROM unnest(${skills}) s WHERE random() < 0.2 AND g IS NOT NULL),
         ARRAY(SELECT p FROM unnest(${packagings}) WITH ORDINALITY u(p, i)
@@ -90,7 +92,8 @@ function insertFixtures(run, seed, ownerId, callerIds) {
         (ARRAY['Berlin ', 'lisbon', 'Nairobi', '', NULL, NULL])[1 + floor(random() * 6)::int],
         random() < 0.4,
         CASE WHEN random() < 0.8 THEN 'open' WHEN random() < 0.5 THEN 'paused' ELSE 'closed' END,
-        now() - (g % 40) * interval '1 minute'
+        now() - (g % 40) * interval '1 minute',
+        (ARRAY[2950159, 2852458, 2867714, 3530597, NULL])[1 + floor(random() * 5)::int]
       FROM generate_series(1, ${N_ENGAGEMENTS}) g
       JOIN organisations o ON o.slug = '${run}-o' || (1 + g % ${N_ORGS});
     INSERT INTO engagement_purposes (engagement_id, purpose_id)
@@ -127,12 +130,17 @@ const SCORED = (pairs) => `
         WHERE m.agent_id = g.id), 0), 0) AS available,
       e.hours_per_week AS hours,
       g.packagings && e.packagings AS packaging,
-      (nullif(lower(btrim(g.location)), '') = nullif(lower(btrim(e.location)), ''))
-        IS TRUE OR (g.remote_ok AND e.remote_ok) AS location,
+      CASE WHEN gp.id IS NOT NULL AND ep.id IS NOT NULL THEN
+             CASE WHEN g.remote_ok AND e.remote_ok THEN 1
+                  ELSE greatest(0, 1 - place_distance_km(gp.latitude, gp.longitude, ep.latitude, ep.longitude)::numeric / 100) END
+           WHEN (nullif(lower(btrim(g.location)), '') = nullif(lower(btrim(e.location)), ''))
+                IS TRUE OR (g.remote_ok AND e.remote_ok) THEN 1 ELSE 0 END AS location,
       EXISTS (SELECT 1 FROM follows f WHERE f.agent_id = g.id AND f.organisation_id = e.organisation_id) AS follows
     FROM pair pr
     JOIN agents g ON g.id = pr.agent_id
     JOIN engagements e ON e.id = pr.engagement_id
+    LEFT JOIN places gp ON gp.id = g.place_id
+    LEFT JOIN places ep ON ep.id = e.place_id
     WHERE NOT EXISTS (SELECT 1 FROM match_agreements m WHERE m.agent_id = g.id AND m.engagement_id = e.id
                       AND m.status IN ('proposed', 'active'))),
   points AS (
@@ -141,7 +149,7 @@ const SCORED = (pairs) => `
       ${W.skills} * CASE WHEN asked = 0 THEN 1 ELSE has::numeric / asked END AS p_skills,
       ${W.capacity} * CASE WHEN available >= hours THEN 1 ELSE available::numeric / hours END AS p_capacity,
       ${W.packaging} * packaging::int AS p_packaging,
-      ${W.location} * location::int AS p_location,
+      ${W.location} * location AS p_location,
       ${W.follows} * follows::int AS p_follows
     FROM facts),
   scored AS (

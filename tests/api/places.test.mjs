@@ -181,3 +181,25 @@ test('saved searches: saved, listed, deleted; a new matching engagement notifies
   assert.equal(after.body.items.filter((n) => n.kind === 'saved_search_match').length, 1);
   void org;
 });
+
+test('an engagement page\'s JobPosting: jobLocation from its place (town, country, coordinates), validThrough from closes_on', async () => {
+  const { u, post } = await setup();
+  const e = await post('With a closing day', POTSDAM, { closes_on: '2031-05-31' });
+  assert.equal(e.closes_on, '2031-05-31');
+  const page = await fetch(`${process.env.BASE_URL}/engagements/${e.id}`);
+  assert.equal(page.status, 200);
+  const html = await page.text();
+  const ld = JSON.parse(html.split('<script type="application/ld+json">')[1].split('</script>')[0]);
+  assert.equal(ld['@type'], 'JobPosting');
+  assert.equal(ld.validThrough, '2031-05-31T23:59:59Z');
+  assert.deepEqual(ld.jobLocation.address, { '@type': 'PostalAddress', addressLocality: 'Potsdam', addressCountry: 'DE' });
+  assert.equal(ld.jobLocation.geo['@type'], 'GeoCoordinates');
+  assert.equal(typeof ld.jobLocation.geo.latitude, 'number');
+  // no closing day, no validThrough; a bad one is a 422
+  const open = await post('No closing day', POTSDAM);
+  const html2 = await (await fetch(`${process.env.BASE_URL}/engagements/${open.id}`)).text();
+  assert.ok(!html2.includes('validThrough'));
+  const bad = await api('PATCH', `/api/v1/engagements/${open.id}`, { token: u.token, headers: { 'If-Match': `"${open.version}"` }, body: { closes_on: '31/05/2031' } });
+  assert.equal(bad.status, 422);
+  assert.deepEqual(problemFields(bad), ['closes_on']);
+});
