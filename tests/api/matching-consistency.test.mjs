@@ -62,7 +62,7 @@ function insertFixtures(run, seed, ownerId, callerIds) {
         (ARRAY[' berlin', 'Lisbon ', 'NAIROBI', 'Berlin', '  ', NULL, NULL])[1 + floor(random() * 7)::int],
         random() < 0.5,
         random() < 0.9,
-        -- places of the gazetteer: Berlin, Potsdam (27 km), Munich (504 km), none
+        -- places of the gazetteer: Berlin, Potsdam (27 km), Munich (505 km), none
         (ARRAY[2950159, 2852458, 2867714, NULL, NULL])[1 + floor(random() * 5)::int]
       FROM accounts ac
       WHERE ac.email LIKE '${run}-a%' OR ac.id = ANY('{${callerIds.join(',')}}'::bigint[]);

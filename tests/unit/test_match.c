@@ -15,6 +15,7 @@
 
 #include "config.h"
 #include "match/internal.h"
+#include "match/formula.h"
 #include "match/match.h"
 
 /* ---------- fixtures ---------- */
@@ -160,6 +161,52 @@ static void each_reason_has_its_points_and_sentence(void **state)
     assert_string_equal(json_string_value(json_object_get(reason(reasons, "follows"), "detail")),
                         "Follows Acme Water");
     assert_close(points_sum(reasons), s.score);
+    json_decref(reasons);
+}
+
+/* Places of the gazetteer: the distance decides the location factor, falling
+ * from 1 at the same point to 0 at MATCH_NEAR_KM, and the reason says how
+ * far; remote on both sides still fits fully. */
+static void distance_between_places_is_the_location_factor(void **state)
+{
+    (void)state;
+    match_weights_t w = default_weights();
+    match_agent_t a = sample_agent();
+    match_engagement_t e = sample_engagement();
+    a.remote_ok = false;
+    a.placed = e.placed = true;
+    a.latitude = 52.52437, a.longitude = 13.41053; /* Berlin */
+    e.latitude = 52.39886, e.longitude = 13.06566; /* Potsdam */
+    double d = match_distance_km(a.latitude, a.longitude, e.latitude, e.longitude);
+    assert_true(d > 26.0 && d < 28.0); /* earthdistance says 26.97... */
+    assert_close(match_distance_km(e.latitude, e.longitude, a.latitude, a.longitude), d);
+    match_score_t s;
+    assert_true(match_score(&w, &a, &e, &s));
+    assert_close(s.points[MATCH_LOCATION], w.w[MATCH_LOCATION] * (1.0 - d / MATCH_NEAR_KM));
+    json_t *reasons = match_reasons(&test_names, &a, &e, &s);
+    assert_string_equal(json_string_value(json_object_get(reason(reasons, "location"), "detail")),
+                        "27 km apart");
+    json_decref(reasons);
+    /* the same free-text location no longer counts when both are placed */
+    e.latitude = 48.13743, e.longitude = 11.57549; /* Munich, 505 km */
+    assert_true(match_score(&w, &a, &e, &s));
+    assert_close(s.points[MATCH_LOCATION], 0.0);
+    reasons = match_reasons(&test_names, &a, &e, &s);
+    assert_string_equal(json_string_value(json_object_get(reason(reasons, "location"), "detail")),
+                        "505 km apart: too far (100 km or more)");
+    json_decref(reasons);
+    /* remote on both sides fits whatever the distance */
+    a.remote_ok = e.remote_ok = true;
+    assert_true(match_score(&w, &a, &e, &s));
+    assert_close(s.points[MATCH_LOCATION], w.w[MATCH_LOCATION]);
+    /* the same point */
+    a.remote_ok = false;
+    e.latitude = a.latitude, e.longitude = a.longitude;
+    assert_true(match_score(&w, &a, &e, &s));
+    assert_close(s.points[MATCH_LOCATION], w.w[MATCH_LOCATION]);
+    reasons = match_reasons(&test_names, &a, &e, &s);
+    assert_string_equal(json_string_value(json_object_get(reason(reasons, "location"), "detail")),
+                        "Less than 1 km apart");
     json_decref(reasons);
 }
 
@@ -759,6 +806,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(each_reason_has_its_points_and_sentence),
         cmocka_unit_test(partial_and_missing_factors),
+        cmocka_unit_test(distance_between_places_is_the_location_factor),
         cmocka_unit_test(no_purpose_in_common_is_no_match),
         cmocka_unit_test(purpose_is_the_strongest_factor_and_energy_weighs),
         cmocka_unit_test(weights_come_from_the_configuration),
