@@ -2,7 +2,7 @@
 // Non-cash rewards come first: they matter as much as money here.
 import { h, word, PACKAGINGS, PERIODS, periodLabel } from './dom.js';
 import { checkbox, checkedValues, field, pillGroup, splitList, value } from './forms.js';
-import { purposePicker, suggestSkills } from './pickers.js';
+import { placeField, purposePicker, suggestSkills } from './pickers.js';
 
 const COMMON_REWARDS = ['Learning', 'Network', 'Credit', 'Mentoring', 'Equity', 'Flexible hours'];
 
@@ -27,6 +27,9 @@ export function engagementFields(e = {}, { orgPurposes = [] } = {}) {
     h('div', { class: 'fields-row' },
       field({ label: 'Location', name: 'location', optional: true, value: e.location ?? '', maxlength: 200 }),
       h('div', { class: 'field' }, checkbox({ label: 'Remote friendly', name: 'remote_ok', checked: e.remote_ok ?? false }))),
+    h('div', { class: 'fields-row' },
+      placeField({ label: 'Place', name: 'place', place: e.place ?? null, hint: 'Where the work is: people nearby find it, and matching counts the distance.' }),
+      field({ label: 'Takes people until', name: 'closes_on', type: 'date', optional: true, value: e.closes_on ?? '' })),
     h('fieldset', { class: 'group field', dataset: { field: 'rewards' } },
       h('legend', { text: 'Rewards' }),
       h('p', { class: 'hint', text: 'What people get from this work. Non-cash rewards are shown as prominently as pay.' }),
@@ -70,6 +73,8 @@ export function engagementBody(form, picker) {
   if (duration !== null) body.duration_weeks = duration;
   const location = value(form, 'location');
   if (location) body.location = location;
+  body.place = form.elements.place.value ? Number(form.elements.place.value) : null;
+  body.closes_on = value(form, 'closes_on') || null;
   if (form.elements.cash_on.checked) {
     const min = intOrNull(value(form, 'cash_min'));
     const max = intOrNull(value(form, 'cash_max'));

@@ -1,7 +1,7 @@
 // org-form: the fields of an organisation (create and edit share them).
 import { h, word, LEGAL_FORMS, GOVERNANCES } from './dom.js';
 import { field, value } from './forms.js';
-import { purposePicker } from './pickers.js';
+import { placeField, purposePicker } from './pickers.js';
 
 export function organisationFields(org = {}, { editing = false } = {}) {
   const picker = purposePicker({ legend: 'Purposes it exists for', selected: org.purposes ?? [],
@@ -24,7 +24,8 @@ export function organisationFields(org = {}, { editing = false } = {}) {
         options: [['', 'Choose…'], ...GOVERNANCES.map((v) => [v, word(v)])] })),
     h('div', { class: 'fields-row' },
       field({ label: 'Website', name: 'website', type: 'url', optional: true, value: org.website ?? '', placeholder: 'https://', maxlength: 500 }),
-      field({ label: 'Location', name: 'location', optional: true, value: org.location ?? '', placeholder: 'City, region or “Distributed”', maxlength: 200 })));
+      field({ label: 'Location', name: 'location', optional: true, value: org.location ?? '', placeholder: 'City, region or “Distributed”', maxlength: 200 })),
+    placeField({ label: 'Place', name: 'place', place: org.place ?? null, hint: 'The town it is based in, from the list: people nearby find it.' }));
   return { el: fields, picker };
 }
 
@@ -39,6 +40,7 @@ export function organisationBody(form, picker, before = null) {
     governance: value(form, 'governance'),
     website: value(form, 'website') || null,
     location: value(form, 'location') || null,
+    place: form.elements.place.value ? Number(form.elements.place.value) : null,
   };
   if (!before) {
     const slug = value(form, 'slug');
@@ -46,13 +48,14 @@ export function organisationBody(form, picker, before = null) {
     if (!body.association_norms) delete body.association_norms;
     if (!body.website) delete body.website;
     if (!body.location) delete body.location;
+    if (body.place === null) delete body.place;
     if (!body.legal_form) delete body.legal_form;
     if (!body.governance) delete body.governance;
     return body;
   }
   const patch = {};
   for (const [k, v] of Object.entries(body)) {
-    const old = before[k];
+    const old = k === 'place' ? (before.place?.id ?? null) : before[k];
     if (k === 'purposes') {
       const a = [...v].sort().join(',');
       const b = (old ?? []).map((p) => (typeof p === 'string' ? p : p.slug)).sort().join(',');

@@ -2,6 +2,7 @@
 // missing cause), used by the organisation, engagement and profile forms.
 import { api, ApiError, get, itemsOf, newKey, query } from './api.js';
 import { h, uid } from './dom.js';
+import { field } from './forms.js';
 import { session } from './session.js';
 import { busy, purposeName, purposeSlug, toast } from './ui.js';
 
@@ -160,4 +161,43 @@ export function suggestSkills(fieldEl) {
     }, 150);
   });
   return fieldEl;
+}
+
+// A place of the gazetteer (GET /api/v1/places?prefix=) typed into a text
+// field with suggestions: "Potsdam, DE". The chosen place's id is kept in a
+// hidden input named name; text that names no suggested place leaves it
+// empty (null), and the visible text is only for the person typing.
+export const placeLabel = (p) => (p ? `${p.name}, ${p.country}` : '');
+export function placeField({ label, name, place = null, hint, optional = true }) {
+  const hidden = h('input', { type: 'hidden', name, value: place?.id ?? '' });
+  const el = field({ label, name: `${name}_text`, optional, hint, value: placeLabel(place), autocomplete: 'off',
+    placeholder: 'Start typing a town, e.g. Lisbon', fields: name });
+  const input = el.querySelector('input');
+  const list = h('datalist', { id: uid('places') });
+  input.setAttribute('list', list.id);
+  el.append(list, hidden);
+  const known = new Map(place ? [[placeLabel(place), place.id]] : []);
+  let timer = null;
+  const choose = () => {
+    const id = String(known.get(input.value) ?? '');
+    if (id === hidden.value) return;
+    hidden.value = id;
+    hidden.dispatchEvent(new Event('change', { bubbles: true }));
+  };
+  input.addEventListener('input', () => {
+    choose();
+    clearTimeout(timer);
+    const prefix = input.value.split(',')[0].trim();
+    if (hidden.value || prefix.length < 2) return;
+    timer = setTimeout(async () => {
+      try {
+        const data = await get(`/api/v1/places${query({ prefix, limit: 8 })}`);
+        const items = itemsOf(data);
+        for (const p of items) known.set(placeLabel(p), p.id);
+        list.replaceChildren(...items.map((p) => h('option', { value: placeLabel(p) })));
+        choose();
+      } catch { /* suggestions help; the field works without them */ }
+    }, 150);
+  });
+  return el;
 }

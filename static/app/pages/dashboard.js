@@ -4,7 +4,7 @@
 import { api, ApiError, get, getOptional, itemsOf, query } from '../api.js';
 import { h, replace, num, percent, word, timeEl, PACKAGINGS, initials } from '../dom.js';
 import { checkbox, field, onSubmit, pillGroup, showErrors, splitList, value, checkedValues } from '../forms.js';
-import { purposePicker, suggestSkills } from '../pickers.js';
+import { placeField, purposePicker, suggestSkills } from '../pickers.js';
 import { actionButtons, agreementCard, amendmentPending, closureDue, concludeForm, sideOf, standingOf, warningText } from '../agreements.js';
 import { requireSignIn } from '../router.js';
 import { loadSession, myAgent, session } from '../session.js';
@@ -196,6 +196,7 @@ async function profile(ctx, content) {
       field({ label: 'Capacity, hours per week', name: 'capacity_hours_per_week', type: 'number', min: 0, max: 80, inputmode: 'numeric',
         value: a.capacity_hours_per_week ?? 8, hint: 'Purposeful time you can give, 0 to 80.' }),
       field({ label: 'Location', name: 'location', optional: true, value: a.location ?? '', maxlength: 200 })),
+    placeField({ label: 'Place', name: 'place', place: a.place ?? null, hint: 'Your town, from the list: matching counts the distance to the work.' }),
     pillGroup({ legend: 'Packagings you accept', name: 'packagings', checked: a.packagings ?? ['volunteer'],
       hint: 'Purpose first; the form of the relationship second.', options: PACKAGINGS.map((p) => [p, word(p)]) }),
     h('fieldset', { class: 'group stack' },
@@ -221,6 +222,7 @@ async function profile(ctx, content) {
     };
     const loc = value(form, 'location');
     body.location = loc || null;
+    body.place = form.elements.place.value ? Number(form.elements.place.value) : null;
     const problems = [];
     if (!body.handle) problems.push({ field: 'handle', message: 'choose a handle' });
     if (body.capacity_hours_per_week === null || Number.isNaN(body.capacity_hours_per_week)) problems.push({ field: 'capacity_hours_per_week', message: 'enter a number of hours from 0 to 80' });

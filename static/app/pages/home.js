@@ -1,13 +1,14 @@
 // home: browse and search open engagements, with the purposes catalogue and
 // organisations alongside.
-import { get, getOptional, itemsOf, query } from '../api.js';
+import { api, get, getOptional, itemsOf, newKey, query } from '../api.js';
 import { h, replace, num, PACKAGINGS, word, uid } from '../dom.js';
 import { field } from '../forms.js';
 import { session } from '../session.js';
-import { loadCatalogue } from '../pickers.js';
-import { empty, engagementCard, errorNotice, pagedList, purposeName, purposeSlug, skeletons, unavailable } from '../ui.js';
+import { loadCatalogue, placeField } from '../pickers.js';
+import { empty, engagementCard, errorNotice, pagedList, purposeName, purposeSlug, skeletons, toast, unavailable } from '../ui.js';
 
-const FILTERS = ['q', 'purpose', 'skill', 'packaging', 'remote'];
+const FILTERS = ['q', 'purpose', 'skill', 'packaging', 'remote', 'near', 'within_km'];
+const RADII = ['10', '25', '50', '100', '250'];
 
 export default async function render(ctx) {
   ctx.setTitle(null);
@@ -22,16 +23,31 @@ export default async function render(ctx) {
 
   const purposeSelect = field({ label: 'Purpose', name: 'purpose', type: 'select', value: state.purpose,
     options: [['', 'Any purpose'], ...(state.purpose ? [[state.purpose, purposeName(state.purpose)]] : [])] });
+  // near= is a place id; its name comes from the gazetteer
+  const nearField = placeField({ label: 'Near', name: 'near', optional: false });
+  if (/^\d+$/.test(state.near)) {
+    getOptional(`/api/v1/places/${state.near}`, { signal: ctx.signal }).then((p) => {
+      if (!p) return;
+      nearField.querySelector('input[type="text"]').value = `${p.name}, ${p.country}`;
+    }).catch(() => {});
+    nearField.querySelector('input[type="hidden"]').value = state.near;
+  }
+  const saveButton = session.me
+    ? h('button', { class: 'btn btn--secondary btn--small', type: 'button', text: 'Save this search' }) : null;
   const filters = h('form', { class: 'filters', 'aria-label': 'Filter engagements' },
     purposeSelect,
     field({ label: 'Skill', name: 'skill', value: state.skill, placeholder: 'e.g. design', autocomplete: 'off' }),
     field({ label: 'Packaging', name: 'packaging', type: 'select', value: state.packaging,
       options: [['', 'Any packaging'], ...PACKAGINGS.map((p) => [p, word(p)])] }),
+    nearField,
+    field({ label: 'Within', name: 'within_km', type: 'select', value: state.within_km || '50',
+      options: RADII.map((r) => [r, `${r} km`]) }),
     h('div', { class: 'filters__end' },
       h('label', { class: 'check' },
         h('input', { type: 'checkbox', name: 'remote', value: 'true', checked: state.remote === 'true' }),
         h('span', { text: 'Remote friendly' })),
-      h('button', { class: 'btn btn--secondary btn--small', type: 'submit', text: 'Apply' })));
+      h('button', { class: 'btn btn--secondary btn--small', type: 'submit', text: 'Apply' }),
+      saveButton));
 
   const results = h('div', { 'aria-live': 'polite', 'aria-busy': 'false' });
   const heading = h('h2', { id: 'results-title', text: 'Open engagements' });
@@ -70,7 +86,21 @@ export default async function render(ctx) {
     state.skill = filters.elements.skill.value.trim();
     state.packaging = filters.elements.packaging.value;
     state.remote = filters.elements.remote.checked ? 'true' : '';
+    state.near = filters.elements.near.value;
+    state.within_km = state.near ? filters.elements.within_km.value : '';
   }
+  // Saved: notified (in the app and by mail) of new engagements that match
+  saveButton?.addEventListener('click', async () => {
+    readForms();
+    const filtersGiven = Object.fromEntries(FILTERS.filter((k) => state[k]).map((k) => [k, k === 'remote' ? true : k === 'within_km' ? Number(state[k]) : state[k]]));
+    const name = state.q || state.skill || purposeName(state.purpose) || 'My search';
+    try {
+      await api('POST', '/api/v1/me/saved-searches', { body: { name, ...filtersGiven }, idempotencyKey: newKey() });
+      toast('Search saved: you will be told of new engagements that match.');
+    } catch (err) {
+      toast(`The search could not be saved: ${err.message}`);
+    }
+  });
   function apply() {
     readForms();
     history.replaceState(null, '', `${location.pathname}${query(state)}`);
@@ -78,7 +108,7 @@ export default async function render(ctx) {
   }
   search.addEventListener('submit', (e) => { e.preventDefault(); apply(); });
   filters.addEventListener('submit', (e) => { e.preventDefault(); apply(); });
-  filters.addEventListener('change', (e) => { if (e.target.name !== 'skill') apply(); });
+  filters.addEventListener('change', (e) => { if (e.target.name !== 'skill' && e.target.name !== 'near_text') apply(); });
 
   function loadResults() {
     const filtered = FILTERS.some((k) => state[k]);
