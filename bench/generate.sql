@@ -160,7 +160,7 @@ FROM generate_series(1, :n_agents) i, lists l, clock c;
 
 INSERT INTO agents (id, account_id, handle, headline, personal_purpose, skills, capacity_hours_per_week,
                     packagings, location, remote_ok, discoverable, show_track_record, show_follows,
-                    created_at, updated_at) OVERRIDING SYSTEM VALUE
+                    created_at, updated_at, place_id) OVERRIDING SYSTEM VALUE
 SELECT i, i,
        lower(pg_temp.pick(l.first_names, pg_temp.r(i, 1)) || '-' || pg_temp.pick(l.last_names, pg_temp.r(i, 2))) || '-' || i,
        pg_temp.pick(l.skill_bases, pg_temp.r(i, 4)) || ' for ' || lower(pg_temp.pick(l.causes, pg_temp.r(i, 5))),
@@ -175,8 +175,11 @@ SELECT i, i,
        CASE WHEN pg_temp.r(i, 14) < 0.8 THEN pg_temp.pick(l.cities, pg_temp.r(i, 15)) END,
        pg_temp.r(i, 16) < 0.7, pg_temp.r(i, 17) < 0.9, pg_temp.r(i, 18) < 0.8, pg_temp.r(i, 19) < 0.8,
        c.t0 - make_interval(days => floor(pg_temp.r(i, 3) * 700)::int),
-       c.t0 - make_interval(days => floor(pg_temp.r(i, 3) * 600)::int)
-FROM generate_series(1, :n_agents) i, lists l, clock c;
+       c.t0 - make_interval(days => floor(pg_temp.r(i, 3) * 600)::int),
+       -- 80 % in one of the gazetteer's towns of 100,000 people or more (migration 0025)
+       CASE WHEN pg_temp.r(i, 90) < 0.8 THEN pl.ids[1 + floor(pg_temp.r(i, 91) * cardinality(pl.ids))::int] END
+FROM generate_series(1, :n_agents) i, lists l, clock c,
+     (SELECT array_agg(id ORDER BY id) AS ids FROM places WHERE population >= 100000) pl;
 
 -- 1–5 purposes; each share is at most 100/n, so the sum is at most 100.
 INSERT INTO agent_purposes (agent_id, purpose_id, energy)
@@ -243,7 +246,7 @@ ON CONFLICT DO NOTHING;
 \warn engagements
 INSERT INTO engagements (id, organisation_id, title, description, hours_per_week, duration_weeks, skills,
                          packagings, location, remote_ok, cash_min, cash_max, cash_currency, cash_period,
-                         non_cash, status, created_by, created_at, updated_at, version)
+                         non_cash, status, created_by, created_at, updated_at, version, place_id)
 OVERRIDING SYSTEM VALUE
 SELECT e, org, title,
        (SELECT string_agg(pg_temp.pick(l.openers, pg_temp.r(e * 8 + k, 60)) || ' '
@@ -266,7 +269,8 @@ SELECT e, org, title,
        CASE WHEN cash_min IS NOT NULL THEN (ARRAY['hour', 'month', 'month', 'total'])[1 + floor(4 * pg_temp.r(e, 76))::int] END,
        ARRAY(SELECT n FROM unnest(l.non_cash) WITH ORDINALITY u(n, k) WHERE pg_temp.r(e * 16 + k, 77) < 0.2 ORDER BY k),
        CASE WHEN pg_temp.r(e, 78) < 0.8 THEN 'open' WHEN pg_temp.r(e, 78) < 0.9 THEN 'paused' ELSE 'closed' END,
-       ow.account_id, created, created, 1
+       ow.account_id, created, created, 1,
+       CASE WHEN pg_temp.r(e, 92) < 0.75 THEN pl.ids[1 + floor(pg_temp.r(e, 93) * cardinality(pl.ids))::int] END
 FROM (SELECT e, 1 + floor(:n_orgs * pg_temp.r(e, 79) ^ 2)::int AS org,
              c.t0 - make_interval(secs => floor(pg_temp.r(e, 80) * 365 * 86400)) AS created,
              pg_temp.pick(l.verbs, pg_temp.r(e, 81)) || ' ' || pg_temp.pick(l.adjectives, pg_temp.r(e, 82)) || ' '
@@ -275,7 +279,8 @@ FROM (SELECT e, 1 + floor(:n_orgs * pg_temp.r(e, 79) ^ 2)::int AS org,
                    JOIN skills s ON s.id = 1 + floor(:n_skills * pg_temp.r(e * 8 + k, 86) ^ 2)::int ORDER BY 1) AS skills,
              CASE WHEN pg_temp.r(e, 73) < 0.4 THEN (100 * (5 + floor(50 * pg_temp.r(e, 87))))::numeric(12, 2) END AS cash_min
       FROM generate_series(1, :n_engagements) e, clock c, lists l) x
-JOIN owners ow ON ow.o = x.org, lists l;
+JOIN owners ow ON ow.o = x.org, lists l,
+     (SELECT array_agg(id ORDER BY id) AS ids FROM places WHERE population >= 100000) pl;
 
 -- the organisation's purposes, and sometimes one more
 -- (created_at and status are copied from the engagement, as the trigger of

@@ -15,6 +15,8 @@ const tests = [
   ['list_purpose', 'GET /api/v1/engagements?purpose=…&limit=20'],
   ['list_fts', 'GET /api/v1/engagements?q=…&limit=20'],
   ['list_fts_uncached', 'GET /api/v1/engagements?q=…&limit=20, every query new (answer cache of no help)'],
+  ['near_agents', 'GET /api/v1/agents?near=…&within_km=50&limit=20, every place new to the cache'],
+  ['near_engagements', 'GET /api/v1/engagements?near=…&within_km=50&sort=distance&limit=20'],
   ['me_matches', 'GET /api/v1/me/matches?limit=20'],
   ['engagement_matches', 'GET /api/v1/engagements/{id}/matches?limit=20'],
   ['writes', 'POST /api/v1/organisations/{slug}/engagements'],
