@@ -106,3 +106,25 @@ test('the purposes catalogue and the organisations list are browsable', async ()
   assert.match(await page.locator('.statement').textContent(), /rivers clean/);
   await page.context().close();
 });
+
+test('Near: typing a town suggests places from the gazetteer; choosing one lists what is within the radius', async () => {
+  const { owner, p, org } = fixtures;
+  const near = await engagement(owner.token, org.slug, {
+    title: `Potsdam shore survey ${word}`, purposes: [p.slug], packagings: ['volunteer'], place: 2852458, remote_ok: false,
+    rewards: { non_cash: ['Network'] },
+  });
+  const page = await openPage(browser);
+  await visit(page, `/?q=${word}`);
+  await page.getByRole('list', { name: 'Open engagements' }).waitFor();
+  const field = page.getByLabel('Near');
+  await field.fill('Potsd');
+  // the suggestion arrives as an option of the field's datalist
+  await page.waitForFunction(() => [...document.querySelectorAll('datalist option')].some((o) => o.value === 'Potsdam, DE'));
+  await field.fill('Potsdam, DE');
+  await page.waitForFunction(() => document.querySelectorAll('[aria-label="Open engagements"] > li').length === 1);
+  const titles = await page.getByRole('list', { name: 'Open engagements' }).locator('h3').allTextContents();
+  assert.deepEqual(titles, [near.title]);
+  assert.match(page.url(), /near=2852458/);
+  assert.deepEqual(await cspViolations(page), []);
+  await page.context().close();
+});
