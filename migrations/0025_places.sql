@@ -24407,6 +24407,42 @@ CREATE INDEX agents_place_idx ON agents (place_id) WHERE place_id IS NOT NULL;
 CREATE INDEX engagements_place_idx ON engagements (place_id) WHERE place_id IS NOT NULL;
 CREATE INDEX organisations_place_idx ON organisations (place_id) WHERE place_id IS NOT NULL;
 
+-- An engagement's place is searched like its location (0015's search
+-- document, with the place's name and weight B): "Potsdam" finds the work
+-- placed there whatever its location text says.
+CREATE OR REPLACE FUNCTION engagement_search_fill() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    n text[];
+    k text[];
+    org text;
+    town text;
+BEGIN
+    IF TG_OP = 'INSERT' OR NEW.skills IS DISTINCT FROM OLD.skills THEN
+        SELECT l.names, l.keys INTO n, k FROM skill_list_normalise(NEW.skills) l;
+        NEW.skills := n;
+        NEW.skill_keys := k;
+    END IF;
+    SELECT o.name INTO org FROM organisations o WHERE o.id = NEW.organisation_id;
+    SELECT p.name INTO town FROM places p WHERE p.id = NEW.place_id;
+    NEW.search := setweight(to_tsvector('purposed', NEW.title), 'A')
+               || setweight(to_tsvector('purposed', coalesce(org, '')), 'B')
+               || setweight(to_tsvector('purposed', array_to_string(NEW.skills, ' ')), 'B')
+               || setweight(to_tsvector('purposed', coalesce(NEW.location, '') || ' '
+                                                    || coalesce(town, '')), 'B')
+               || setweight(to_tsvector('purposed', NEW.description), 'C');
+    IF TG_OP = 'INSERT' OR NEW.title IS DISTINCT FROM OLD.title
+       OR NEW.skills IS DISTINCT FROM OLD.skills OR NEW.location IS DISTINCT FROM OLD.location
+       OR NEW.place_id IS DISTINCT FROM OLD.place_id THEN
+        PERFORM search_terms_add(NEW.title || ' ' || array_to_string(NEW.skills, ' ')
+                                 || ' ' || coalesce(NEW.location, '') || ' ' || coalesce(town, ''));
+    END IF;
+    RETURN NEW;
+END $$;
+DROP TRIGGER engagements_search_fill ON engagements;
+CREATE TRIGGER engagements_search_fill
+    BEFORE INSERT OR UPDATE OF title, description, skills, location, organisation_id, place_id
+    ON engagements FOR EACH ROW EXECUTE FUNCTION engagement_search_fill();
+
 -- The place a free-text location names: its first part ("Lisbon" of
 -- "Lisbon, Portugal"), the most populous place of that name.
 CREATE FUNCTION place_from_location(location text) RETURNS bigint
@@ -24415,9 +24451,12 @@ CREATE FUNCTION place_from_location(location text) RETURNS bigint
      WHERE p.key = search_unaccent(lower(btrim(split_part(location, ',', 1))))
      ORDER BY p.population DESC, p.id LIMIT 1
 $$;
-UPDATE organisations SET place_id = place_from_location(location) WHERE location IS NOT NULL;
-UPDATE agents SET place_id = place_from_location(location) WHERE location IS NOT NULL;
-UPDATE engagements SET place_id = place_from_location(location) WHERE location IS NOT NULL;
+UPDATE organisations SET place_id = place_from_location(location)
+ WHERE location IS NOT NULL AND place_from_location(location) IS NOT NULL;
+UPDATE agents SET place_id = place_from_location(location)
+ WHERE location IS NOT NULL AND place_from_location(location) IS NOT NULL;
+UPDATE engagements SET place_id = place_from_location(location)
+ WHERE location IS NOT NULL AND place_from_location(location) IS NOT NULL;
 
 -- The last day an engagement takes people, when it is known: the
 -- JobPosting's validThrough.

@@ -70,9 +70,13 @@ test('a place on organisations, engagements and agents: shown, changed, removed;
   });
   assert.equal(bad.status, 422, bad.text);
   assert.deepEqual(problemFields(bad), ['place']);
+  // the place's name is searched like the location text
+  const found = await api('GET', `/api/v1/engagements?organisation=${org.slug}&q=potsdam`);
+  assert.deepEqual(found.body.items.map((x) => x.id), [e.id]);
   const ch = await api('PATCH', `/api/v1/engagements/${e.id}`, { token: u.token, headers: { 'If-Match': `"${e.version}"` }, body: { place: null } });
   assert.equal(ch.status, 200, ch.text);
   assert.equal(ch.body.place, null);
+  assert.deepEqual((await api('GET', `/api/v1/engagements?organisation=${org.slug}&q=potsdam`)).body.items, []);
   const agent = await api('PUT', '/api/v1/me/agent', {
     token: u.token, body: { handle: unique('ag'), headline: 'h', skills: [], capacity_hours_per_week: 10, packagings: ['volunteer'], place: MUNICH, remote_ok: true },
   });
