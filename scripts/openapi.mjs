@@ -254,7 +254,7 @@ const SAMPLE = {
   purpose_statement: 'Clean water for every village.', terms: 'Two days a month on site.',
   headline: 'Engineer for clean water', personal_purpose: 'Water for everyone.', skill: 'plumbing', skills: 'plumbing',
   non_cash: 'training', proofValue: 'z58DAdFfa9SkqZMVPxAQpic7ndSayn1PzZs6ZjWp1CktyGesjuTSwRdoWhAfGFCF5bppETSTojQCrfFPP2oumHKtz',
-  publicKeyMultibase: 'z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK', description: 'What it is about.', note: 'All went as agreed.', change_note: 'Clearer norms.',
+  publicKeyMultibase: 'z6MkhaXgBZDvotDkL5257faiztiGiC2QtKLGpbnnEGta2doK', description: 'What it is about.', note: 'All went as agreed.', change_note: 'Clearer norms.', near: '38.72,-9.14',
 };
 function resolveRef(schema) {
   let s = schema;

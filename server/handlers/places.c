@@ -120,6 +120,23 @@ static bool number_text(const char *s, double lo, double hi, double *out)
     return true;
 }
 
+/* A coordinate as the document states it: -?digits(.digits)?, nothing else
+ * (no exponent, sign +, or bare point), so the document's pattern and this
+ * parser refuse the same texts. */
+static bool plain_decimal(const char *s)
+{
+    if (*s == '-') s++;
+    size_t whole = strspn(s, "0123456789");
+    if (!whole) return false;
+    s += whole;
+    if (*s == '.') {
+        size_t frac = strspn(s + 1, "0123456789");
+        if (!frac) return false;
+        s += 1 + frac;
+    }
+    return *s == '\0';
+}
+
 int places_query_near(req_t *r, places_near_t *near, problem_t *p)
 {
     const char *at = purposes_query_text(r, "near", 64, p);
@@ -149,8 +166,8 @@ int places_near_parse(const char *at, const char *km, places_near_t *near, probl
             memcpy(lat, at, n);
             lat[n] = '\0';
         }
-        if (n >= sizeof lat || !number_text(lat, -90, 90, &la) ||
-            !number_text(comma + 1, -180, 180, &lo)) {
+        if (n >= sizeof lat || !plain_decimal(lat) || !plain_decimal(comma + 1) ||
+            !number_text(lat, -90, 90, &la) || !number_text(comma + 1, -180, 180, &lo)) {
             problem_field(p, "near", "must be a place id or latitude,longitude in degrees");
             return 0;
         }

@@ -227,6 +227,10 @@ export const STATE_FIELD_ERRORS = [
   [/^worked_on$/, /^must not be in the future$/],       // against today's date
   [/^review_on$/, /^must (be after the current review date \(.*\) and not in the past|not be in the past)$/], // a renewal, against the stored terms and today
   [/^engagement$/, /^is not an engagement of this organisation$/],
+  [/^(place|near)$/, /^is not a place of GET \/api\/v1\/places$/], // a place id that does not exist
+  [/^q$/, /^give prefix or q, not both$/],              // GET /places: a rule between two parameters, in its description
+  [/^within_km$/, /^needs near=$/],                     // a rule between two parameters, in the parameter's description
+  [/^sort$/, /^sort=distance needs near=$/],           // the same
 ];
 
 // checkExchange(request, response) -> the list of disagreements (empty: none)
@@ -246,7 +250,7 @@ function stateRefusal(text, request) {
   const slug = String(problem.type ?? '').replace(/.*\//, '');
   if (slug === 'bad-cursor') return (request.query?.get('cursor') ?? '') !== '';
   if (STATE_REFUSALS.has(slug)) return true;
-  if (slug !== 'validation' || !problem.errors?.length) return false;
+  if ((slug !== 'validation' && slug !== 'bad-query') || !problem.errors?.length) return false;
   return problem.errors.every((e) => STATE_FIELD_ERRORS.some(([f, m]) => f.test(e.field) && m.test(e.message)));
 }
 
