@@ -113,12 +113,29 @@ int chain_sync(const char *chain, const char *subject_id, problem_t *p)
 /* Subjects without a single link: records from before the chain, or loaded
  * with SQL (demo data, the bench). A subject that has links keeps any entry
  * without one unlinked, for the proof to show, until a write of the daemon
- * on it links what is pending. */
+ * on it links what is pending; except the messages and hours written before
+ * they were chained (migration 0031): agreements with one of those unlinked
+ * are synced too. */
+#define UNLINKED_BEFORE_0031(table, at, key)                                                   \
+    " UNION SELECT 'agreement', t.agreement_id::text FROM " table " t"                         \
+    " WHERE t." at " < (SELECT m.applied_at FROM schema_migrations m"                          \
+    "  WHERE m.name = '0031_history_threads.sql')"                                              \
+    " AND NOT EXISTS (SELECT 1 FROM history_links l WHERE l.chain = 'agreement'"                \
+    "  AND l.subject_id = t.agreement_id AND l.kind = " key ")"
 static db_stmt_t q_unlinked = DB_STMT("chain_unlinked", true,
     "SELECT 'agreement', a.id::text FROM agreements a"
     " WHERE NOT EXISTS (SELECT 1 FROM history_links l WHERE l.chain = 'agreement' AND l.subject_id = a.id)"
-    " UNION ALL SELECT 'charter', o.id::text FROM organisations o"
-    " WHERE NOT EXISTS (SELECT 1 FROM history_links l WHERE l.chain = 'charter' AND l.subject_id = o.id)");
+    " UNION SELECT 'charter', o.id::text FROM organisations o"
+    " WHERE NOT EXISTS (SELECT 1 FROM history_links l WHERE l.chain = 'charter' AND l.subject_id = o.id)"
+    UNLINKED_BEFORE_0031("agreement_messages", "created_at", "'message' AND l.entry_key = t.id::text")
+    UNLINKED_BEFORE_0031("agreement_hours", "logged_at", "'hours_entry' AND l.entry_key = t.id::text")
+    " UNION SELECT 'agreement', h.agreement_id::text FROM agreement_hours_decisions t"
+    " JOIN agreement_hours h ON h.id = t.entry_id"
+    " WHERE t.decided_at < (SELECT m.applied_at FROM schema_migrations m"
+    "  WHERE m.name = '0031_history_threads.sql')"
+    " AND NOT EXISTS (SELECT 1 FROM history_links l WHERE l.chain = 'agreement'"
+    "  AND l.subject_id = h.agreement_id AND l.kind = 'hours_decision'"
+    "  AND l.entry_key = t.entry_id::text)");
 
 int chain_sync_all(problem_t *p)
 {

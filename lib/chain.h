@@ -1,5 +1,6 @@
-/* chain: the tamper-evident history of agreements and charters (migration
- * 0026). Each entry of a subject's record is a link: content_hash =
+/* chain: the tamper-evident history of agreements and charters (migrations
+ * 0026, 0031). Each entry of a subject's record (terms, outcomes, closures,
+ * messages, hours and their answers; charter versions) is a link: content_hash =
  * SHA-256(JCS(content)), and the link's hash = SHA-256(JCS(header)) where
  * the header is {chain, subject, seq, kind, entry, content_hash,
  * previous_hash} (hashes in lower-case hex, previous_hash null for the

@@ -3,14 +3,17 @@
  * read) and the hours given (logged by one side, confirmed or disputed by
  * the other, in sum and as CSV). Both are append-only (migration 0028);
  * each new message, entry and answer notifies the other side, and so is
- * mailed (migration 0022). The pipeline has checked the caller is a party:
- * r->agreement.side is the side it acts for. */
+ * mailed (migration 0022), and is a link of the agreement's hash-chained
+ * history (lib/chain.h, migration 0031), made in the same transaction with
+ * the agreement's row locked. The pipeline has checked the caller is a
+ * party: r->agreement.side is the side it acts for. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
 #include "agreement.h"
 #include "agreement_sql.h"
+#include "chain.h"
 #include "common.h"
 #include "db.h"
 #include "handlers.h"
@@ -31,6 +34,23 @@
 static const char *caller_side(const req_t *r)
 {
     return agreement_side_name(r->agreement.side);
+}
+
+/* One write of a message or hours entry and its link in the agreement's
+ * history (lib/chain.h), in one transaction: the statement locks the
+ * agreement's row, so links are appended one writer at a time. The
+ * statement's result, or NULL with p set and nothing written. */
+static PGresult *chained_write(const char *agreement_id, db_stmt_t *stmt, int n,
+                               const char *const *params, problem_t *p)
+{
+    if (db_begin(p) < 0) return NULL;
+    PGresult *res = db_exec(stmt, n, params, p);
+    if (res && (chain_append(CHAIN_AGREEMENT, agreement_id, p) < 0 || db_commit(p) < 0)) {
+        PQclear(res);
+        res = NULL;
+    }
+    if (!res) db_rollback();
+    return res;
 }
 
 /* ---------- messages ---------- */
@@ -72,7 +92,7 @@ void handle_agreement_messages(req_t *r)
  * notified, with the start of the message as the note. */
 static db_stmt_t q_message_create = DB_STMT("agreement_message_create", false,
     "WITH up AS (SELECT a.id, a.organisation_id, a.agent_id, a.status FROM agreements a"
-    "  WHERE a.id = $1::bigint),"
+    "  WHERE a.id = $1::bigint FOR UPDATE),"
     " msg AS (INSERT INTO agreement_messages (agreement_id, side, author_id, body)"
     "  SELECT up.id, $3::text, $2::bigint, $4 FROM up RETURNING *),"
     " seen AS (INSERT INTO agreement_message_reads (agreement_id, account_id, last_read_id)"
@@ -100,7 +120,7 @@ void handle_agreement_message_create(req_t *r)
         return;
     }
     const char *params[4] = {r->resource_id, r->caller.account_id_text, caller_side(r), text};
-    PGresult *res = db_exec(&q_message_create, 4, params, &p);
+    PGresult *res = chained_write(r->resource_id, &q_message_create, 4, params, &p);
     json_decref(body);
     if (!res) {
         http_reply_problem(r, &p);
@@ -210,7 +230,7 @@ void handle_agreement_hours(req_t *r)
 static db_stmt_t q_hours_log = DB_STMT("agreement_hours_log", false,
     "WITH a0 AS (SELECT a.id, a.organisation_id, a.agent_id, a.status,"
     "   agreement_standing(a) = 'active' AS open, $4::date <= current_date AS past"
-    "  FROM agreements a WHERE a.id = $1::bigint),"
+    "  FROM agreements a WHERE a.id = $1::bigint FOR UPDATE),"
     " up AS (SELECT id, organisation_id, agent_id, status FROM a0 WHERE open AND past),"
     " h AS (INSERT INTO agreement_hours (agreement_id, worked_on, hours, note, side, logged_by)"
     "  SELECT up.id, $4::date, $5::numeric, coalesce($6, ''), $3::text, $2::bigint FROM up"
@@ -252,7 +272,7 @@ void handle_agreement_hours_log(req_t *r)
     }
     const char *params[6] = {r->resource_id, r->caller.account_id_text, caller_side(r), worked_on,
                              hours_text, note};
-    PGresult *res = db_exec(&q_hours_log, 6, params, &p);
+    PGresult *res = chained_write(r->resource_id, &q_hours_log, 6, params, &p);
     json_decref(body);
     if (!res) {
         http_reply_problem(r, &p);
@@ -288,7 +308,7 @@ void handle_agreement_hours_log(req_t *r)
 static db_stmt_t q_hours_decide = DB_STMT("agreement_hours_decide", false,
     "WITH e AS (SELECT h.id, h.side, h.hours, h.worked_on, a.id AS agreement_id, a.organisation_id,"
     "   a.agent_id, a.status FROM agreement_hours h JOIN agreements a ON a.id = h.agreement_id"
-    "  WHERE h.id = $2::bigint AND h.agreement_id = $1::bigint FOR UPDATE OF h),"
+    "  WHERE h.id = $2::bigint AND h.agreement_id = $1::bigint FOR UPDATE OF h, a),"
     " d AS (INSERT INTO agreement_hours_decisions (entry_id, outcome, side, note, decided_by)"
     "  SELECT e.id, $5::text, $4::text, coalesce($6, ''), $3::bigint FROM e WHERE e.side <> $4::text"
     "  ON CONFLICT (entry_id) DO NOTHING RETURNING entry_id),"
@@ -348,6 +368,9 @@ static void hours_decide(req_t *r, const char *outcome)
         goto fail;
     }
     PQclear(res);
+    res = NULL;
+    /* the answer joins the agreement's history with it */
+    if (chain_append(CHAIN_AGREEMENT, r->resource_id, &p) < 0) goto fail;
     const char *ep[1] = {entry_text};
     res = db_exec(&q_hours_entry, 1, ep, &p);
     if (!res || db_commit(&p) < 0) goto fail;

@@ -1,5 +1,6 @@
-// credentials-history: the tamper-evident history (lib/chain.h, migration
-// 0026). Every entry of an agreement's record and every charter version is a
+// credentials-history: the tamper-evident history (lib/chain.h, migrations
+// 0026 and 0031). Every entry of an agreement's record (terms, outcomes,
+// closures, messages, hours and their answers) and every charter version is a
 // link of a SHA-256 chain over JCS; GET …/proof shows the chain with its
 // head signed by the instance. The verifier here (credentials-world.mjs:
 // npm canonicalize, node:crypto) recomputes it from the document alone; a
@@ -11,7 +12,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import canonicalize from 'canonicalize';
 import { api, newUser, sql, startDaemon, unique } from './helpers.mjs';
-import { independentVerify, verifyChain, world } from './credentials-world.mjs';
+import { day, independentVerify, verifyChain, world } from './credentials-world.mjs';
 
 const proof = (who, id) => api('GET', `/api/v1/agreements/${id}/proof`, { token: who.token });
 // an edit behind the daemon's back: the append-only triggers are off for it
@@ -172,6 +173,141 @@ test('charter versions are chained per organisation', async () => {
   assert.equal(r.body.verified, false);
   assert.equal(r.body.first_broken.seq, 1);
   assert.deepEqual(verifyChain(r.body), { ok: false, seq: 1, why: 'content' });
+});
+
+// What accumulates under an agreement in force: two messages, hours
+// confirmed and hours disputed. The ids of what it wrote.
+async function threads(w) {
+  const say = async (who, body) => {
+    const r = await api('POST', `/api/v1/agreements/${w.id}/messages`, { token: who.token, body: { body } });
+    assert.equal(r.status, 201, r.text);
+    return r.body.id;
+  };
+  const log = async (hours) => {
+    const r = await api('POST', `/api/v1/agreements/${w.id}/hours`, { token: w.agent.token,
+      body: { worked_on: day(-3), hours, note: `${hours} at the pump` } });
+    assert.equal(r.status, 201, r.text);
+    return r.body.id;
+  };
+  const answer = async (entry, how, note) => {
+    const r = await api('POST', `/api/v1/agreements/${w.id}/hours/${entry}/${how}`, { token: w.member.token, body: { note } });
+    assert.equal(r.status, 200, r.text);
+  };
+  const messages = [await say(w.agent, 'The pump is fixed.'), await say(w.member, 'Thank you!')];
+  const kept = await log(2.5);
+  await answer(kept, 'confirm', 'yes');
+  const wrong = await log(1.25);
+  await answer(wrong, 'dispute', 'that was another day');
+  const third = await log(4);
+  await answer(third, 'confirm', 'yes');
+  return { messages, kept, wrong, third };
+}
+
+test('every message, hours entry and answer is a link, made with the write itself', async () => {
+  const w = await world();
+  const t = await threads(w);
+  // before any other write on the agreement: each write linked what it wrote
+  let r = await proof(w.agent, w.id);
+  assert.equal(r.status, 200, r.text);
+  assert.equal(r.body.verified, true, JSON.stringify(r.body.first_broken));
+  assert.deepEqual(r.body.links.map((l) => [l.seq, l.kind, l.entry]), [
+    [1, 'terms_version', '1'], [2, 'version_outcome', '1'],
+    [3, 'message', String(t.messages[0])], [4, 'message', String(t.messages[1])],
+    [5, 'hours_entry', String(t.kept)], [6, 'hours_decision', String(t.kept)],
+    [7, 'hours_entry', String(t.wrong)], [8, 'hours_decision', String(t.wrong)],
+    [9, 'hours_entry', String(t.third)], [10, 'hours_decision', String(t.third)]]);
+  const [, , m1, , h1, d1] = r.body.links;
+  assert.equal(m1.content.body, 'The pump is fixed.');
+  assert.equal(m1.content.side, 'agent');
+  assert.deepEqual([h1.content.hours, h1.content.worked_on, h1.content.note], ['2.50', day(-3), '2.5 at the pump']);
+  assert.deepEqual([d1.content.outcome, d1.content.side, d1.content.entry], ['confirmed', 'organisation', t.kept]);
+  assert.equal(r.body.links[7].content.outcome, 'disputed');
+  assert.deepEqual(verifyChain(r.body), { ok: true, seq: null, why: '', head: r.body.head.hash });
+  assert.deepEqual(await independentVerify(r.body.signed_head), { ok: true, why: '' });
+  assert.equal(r.body.signed_head.seq, 10);
+
+  // the credential states the hours confirmed (2.5 + 4; the disputed 1.25 is not), on the head with them
+  await w.conclude();
+  r = await proof(w.agent, w.id);
+  assert.equal(r.body.head.seq, 12);
+  const head = r.body.head.hash;
+  r = await api('POST', `/api/v1/agreements/${w.id}/credential`, { token: w.agent.token });
+  assert.equal(r.status, 201, r.text);
+  const achievement = r.body.credentialSubject.achievement;
+  assert.match(achievement.description, /\. 6\.5 hours given, each entry confirmed by the side that did not log it\.$/);
+  assert.ok(r.body.evidence[0].id.endsWith(`#${head}`));
+  assert.deepEqual(await independentVerify(r.body), { ok: true, why: '' });
+
+  // without confirmed hours the credential says nothing of hours
+  const w2 = await world();
+  r = await api('POST', `/api/v1/agreements/${w2.id}/hours`, { token: w2.agent.token, body: { worked_on: day(-1), hours: 3 } });
+  assert.equal(r.status, 201, r.text);
+  await w2.conclude();
+  r = await api('POST', `/api/v1/agreements/${w2.id}/credential`, { token: w2.agent.token });
+  assert.equal(r.status, 201, r.text);
+  assert.doesNotMatch(r.body.credentialSubject.achievement.description, /hours given/);
+});
+
+test('a message or hours row changed in SQL breaks the chain at its link, named by the daemon and outside', async () => {
+  const w = await world();
+  const t = await threads(w);
+  await w.conclude();
+  const named = async (seq, kind, entry) => {
+    const r = await proof(w.agent, w.id);
+    assert.equal(r.status, 200, r.text);
+    assert.equal(r.body.verified, false);
+    assert.deepEqual([r.body.first_broken.seq, r.body.first_broken.kind, r.body.first_broken.entry], [seq, kind, String(entry)]);
+    assert.match(r.body.first_broken.reason, /changed/);
+    assert.deepEqual(verifyChain(r.body), { ok: false, seq, why: 'content' });
+  };
+  // a dispute turned into a confirmation
+  behindTheBack(`UPDATE agreement_hours_decisions SET outcome = 'confirmed' WHERE entry_id = ${t.wrong}`);
+  await named(8, 'hours_decision', t.wrong);
+  // more hours than were given: the earlier link is the first broken one
+  behindTheBack(`UPDATE agreement_hours SET hours = 20 WHERE id = ${t.kept}`);
+  await named(5, 'hours_entry', t.kept);
+  // what was said, rewritten
+  behindTheBack(`UPDATE agreement_messages SET body = 'The pump is broken.' WHERE id = ${t.messages[0]}`);
+  await named(3, 'message', t.messages[0]);
+  const r = await api('POST', `/api/v1/agreements/${w.id}/credential`, { token: w.agent.token });
+  assert.equal(r.status, 409, r.text);
+  assert.match(r.body.detail, /link 3 \(message \d+\)/);
+
+  // a message written around the daemon has no link
+  const w2 = await world();
+  sql(`INSERT INTO agreement_messages (agreement_id, side, author_id, body)
+       SELECT ${w2.id}, 'agent', g.account_id, 'slipped in' FROM agents g JOIN agreements a ON a.agent_id = g.id WHERE a.id = ${w2.id}`);
+  const r2 = await proof(w2.agent, w2.id);
+  assert.equal(r2.body.verified, false);
+  assert.deepEqual([r2.body.first_broken.seq, r2.body.first_broken.kind], [null, 'message']);
+  assert.match(r2.body.first_broken.reason, /no link/);
+});
+
+test('messages and hours written before they were chained (0031) are linked when a daemon starts', async () => {
+  const w = await world();
+  const t = await threads(w);
+  const [[applied]] = sql(`SELECT applied_at FROM schema_migrations WHERE name = '0031_history_threads.sql'`);
+  // as if written before migration 0031: the agreement keeps its other links
+  behindTheBack(`DELETE FROM history_links WHERE chain = 'agreement' AND subject_id = ${w.id} AND seq > 2`);
+  sql(`UPDATE schema_migrations SET applied_at = now() WHERE name = '0031_history_threads.sql'`);
+  try {
+    let r = await proof(w.agent, w.id);
+    assert.deepEqual([r.body.links.length, r.body.verified], [2, false]);
+    const b = await startDaemon();
+    try {
+      r = await proof(w.agent, w.id);
+      assert.equal(r.body.verified, true, JSON.stringify(r.body.first_broken));
+      assert.deepEqual(r.body.links.slice(2).map((l) => [l.kind, l.entry]).sort(),
+        [['hours_decision', String(t.kept)], ['hours_decision', String(t.third)], ['hours_decision', String(t.wrong)],
+         ['hours_entry', String(t.kept)], ['hours_entry', String(t.third)], ['hours_entry', String(t.wrong)],
+         ['message', String(t.messages[0])], ['message', String(t.messages[1])]].sort());
+      assert.equal(verifyChain(r.body).ok, true);
+    } finally {
+      await b.stop();
+    }
+  } finally {
+    sql(`UPDATE schema_migrations SET applied_at = '${applied}' WHERE name = '0031_history_threads.sql'`);
+  }
 });
 
 test('records without a single link (from before the chain, or loaded with SQL) are linked when a daemon starts', async () => {
