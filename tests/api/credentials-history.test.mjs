@@ -193,9 +193,19 @@ async function threads(w) {
     const r = await api('POST', `/api/v1/agreements/${w.id}/hours/${entry}/${how}`, { token: w.member.token, body: { note } });
     assert.equal(r.status, 200, r.text);
   };
-  const messages = [await say(w.agent, 'The pump is fixed.'), await say(w.member, 'Thank you!')];
+  // each write is linked by itself, before any other write on the agreement
+  const linked = async (kind, entry) => {
+    const r = await proof(w.agent, w.id);
+    assert.equal(r.body.verified, true, JSON.stringify(r.body.first_broken));
+    assert.deepEqual([r.body.links.at(-1).kind, r.body.links.at(-1).entry], [kind, String(entry)]);
+  };
+  const messages = [await say(w.agent, 'The pump is fixed.')];
+  await linked('message', messages[0]);
+  messages.push(await say(w.member, 'Thank you!'));
   const kept = await log(2.5);
+  await linked('hours_entry', kept);
   await answer(kept, 'confirm', 'yes');
+  await linked('hours_decision', kept);
   const wrong = await log(1.25);
   await answer(wrong, 'dispute', 'that was another day');
   const third = await log(4);
@@ -259,6 +269,9 @@ test('a message or hours row changed in SQL breaks the chain at its link, named 
     assert.deepEqual([r.body.first_broken.seq, r.body.first_broken.kind, r.body.first_broken.entry], [seq, kind, String(entry)]);
     assert.match(r.body.first_broken.reason, /changed/);
     assert.deepEqual(verifyChain(r.body), { ok: false, seq, why: 'content' });
+    // the instance signs the head as it finds it: not verified
+    assert.equal(r.body.signed_head.verified, false);
+    assert.deepEqual(await independentVerify(r.body.signed_head), { ok: true, why: '' });
   };
   // a dispute turned into a confirmation
   behindTheBack(`UPDATE agreement_hours_decisions SET outcome = 'confirmed' WHERE entry_id = ${t.wrong}`);
