@@ -1,7 +1,8 @@
 /* agreement: the state machine of relationship agreements (pure, no I/O).
  * proposed -> active (accept, other side) | declined (decline, other side) |
  * withdrawn (withdraw, proposer); active -> concluded (conclude, either side);
- * proposed|active -> proposed (amend, either side). An amendment of an active
+ * proposed|active -> proposed (amend, either side; renew too, once terms are
+ * in force: a renewal is an amendment). An amendment of an active
  * agreement that is declined or withdrawn returns to active with the old terms. */
 #include "agreement.h"
 
@@ -30,12 +31,15 @@ unsigned agreement_allowed_actions(const agreement_state_t *s, agreement_side_t 
 {
     if (!s || !is_party(side)) return 0;
     switch (s->status) {
-    case AGREEMENT_PROPOSED:
+    case AGREEMENT_PROPOSED: {
         if (!is_party(s->proposer)) return 0;
-        if (side == s->proposer) return BIT(AGREEMENT_WITHDRAW) | BIT(AGREEMENT_AMEND);
-        return BIT(AGREEMENT_ACCEPT) | BIT(AGREEMENT_DECLINE) | BIT(AGREEMENT_AMEND);
+        /* a first proposal is amended, never renewed: nothing is in force yet */
+        unsigned change = BIT(AGREEMENT_AMEND) | (s->has_active_terms ? BIT(AGREEMENT_RENEW) : 0);
+        if (side == s->proposer) return BIT(AGREEMENT_WITHDRAW) | change;
+        return BIT(AGREEMENT_ACCEPT) | BIT(AGREEMENT_DECLINE) | change;
+    }
     case AGREEMENT_ACTIVE:
-        return BIT(AGREEMENT_CONCLUDE) | BIT(AGREEMENT_AMEND);
+        return BIT(AGREEMENT_CONCLUDE) | BIT(AGREEMENT_AMEND) | BIT(AGREEMENT_RENEW);
     case AGREEMENT_CONCLUDED:
         return side_closed(s, side) ? 0 : BIT(AGREEMENT_CONCLUDE);
     case AGREEMENT_DECLINED:
@@ -129,6 +133,7 @@ int agreement_transition(const agreement_state_t *s, agreement_action_t action,
         out->records_closure = true;
         break;
     case AGREEMENT_AMEND:
+    case AGREEMENT_RENEW:
         out->status = AGREEMENT_PROPOSED;
         out->new_version = true;
         break;

@@ -30,8 +30,9 @@ typedef enum agreement_action {
     AGREEMENT_WITHDRAW,
     AGREEMENT_CONCLUDE,
     AGREEMENT_AMEND,      /* PATCH: propose new terms */
+    AGREEMENT_RENEW,      /* propose terms in force past their review date (an amendment) */
 } agreement_action_t;
-#define AGREEMENT_ACTION_COUNT 5
+#define AGREEMENT_ACTION_COUNT 6
 
 /* Everything the rules depend on. has_active_terms: a version was accepted
  * and is in force (so a proposed agreement is an amendment of an active one). */

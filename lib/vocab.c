@@ -15,7 +15,7 @@ const char *const vocab_agreement_statuses[VOCAB_AGREEMENT_STATUSES + 1] = {
     "proposed", "active", "declined", "withdrawn", "concluded", NULL};
 
 const char *const vocab_agreement_actions[VOCAB_AGREEMENT_ACTIONS + 1] = {
-    "accept", "decline", "withdraw", "conclude", "amend", NULL};
+    "accept", "decline", "withdraw", "conclude", "amend", "renew", NULL};
 
 const char *const vocab_agreement_sides[] = {"agent", "organisation", NULL};
 

@@ -15,7 +15,7 @@ extern const char *const vocab_engagement_statuses[];
 /* In the order of agreement_status_t and agreement_action_t (agreement.h). */
 #define VOCAB_AGREEMENT_STATUSES 5
 extern const char *const vocab_agreement_statuses[VOCAB_AGREEMENT_STATUSES + 1];
-#define VOCAB_AGREEMENT_ACTIONS 5
+#define VOCAB_AGREEMENT_ACTIONS 6
 extern const char *const vocab_agreement_actions[VOCAB_AGREEMENT_ACTIONS + 1];
 extern const char *const vocab_agreement_sides[];
 /* What was decided about a version of an agreement's terms. */

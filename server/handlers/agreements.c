@@ -718,18 +718,13 @@ static db_stmt_t q_renewal_dates = DB_STMT("agreement_renewal_dates", false,
     " JOIN agreement_versions v ON v.agreement_id = a.id AND v.version = a.active_version"
     " WHERE a.id = $1::bigint");
 
-/* 0 when the agreement in l may be renewed to review_on; negative with the
- * answer set and the transaction rolled back. */
-static int renewal_check(req_t *r, const char *id, const loaded_t *l, const char *review_on)
+/* 0 when the agreement (which the state machine lets the caller renew) may
+ * be renewed to review_on; negative with the answer set and the transaction
+ * rolled back. */
+static int renewal_check(req_t *r, const char *id, const char *review_on)
 {
     problem_t p;
     problem_init(&p);
-    if (!l->state.has_active_terms ||
-        (l->state.status != AGREEMENT_ACTIVE && l->state.status != AGREEMENT_PROPOSED)) {
-        problem_fail(&p, PROBLEM_CONFLICT,
-                     "Only an agreement in force is renewed; a proposal is amended instead.");
-        goto fail;
-    }
     const char *params[1] = {id};
     PGresult *res = db_exec(&q_renewal_dates, 1, params, &p);
     if (!res) goto fail;
@@ -795,14 +790,14 @@ static void amend(req_t *r, bool renewal)
         return;
     }
     agreement_outcome_t out;
-    if (agreement_transition(&l.state, AGREEMENT_AMEND, side, &out, &p) < 0) {
+    if (agreement_transition(&l.state, renewal ? AGREEMENT_RENEW : AGREEMENT_AMEND, side, &out, &p) < 0) {
         db_rollback();
         terms_input_free(&t);
         json_decref(body);
         http_reply_problem(r, &p);
         return;
     }
-    if (renewal && renewal_check(r, id, &l, t.review_on) < 0) {
+    if (renewal && renewal_check(r, id, t.review_on) < 0) {
         terms_input_free(&t);
         json_decref(body);
         return;

@@ -2,8 +2,9 @@
 // each side. For each state the table says what the record holds (status,
 // standing, the pending change, the terms in force, the dropped change) and
 // what each side is told (my_side, awaiting, allowed_actions) on the detail
-// and in every list; then each action is tried by each side in each state:
-// 200 when allowed, else 409 naming the same allowed actions.
+// and in every list; then each action (renew too: offered wherever terms are
+// in force and may change) is tried by each side in each state: 200 when
+// allowed, else 409 naming the same allowed actions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { addMember, api, newUser, unique } from './helpers.mjs';
@@ -57,6 +58,9 @@ async function act(who, a, action) {
     const cur = await api('GET', `/api/v1/agreements/${a.id}`, { token: who.token });
     return api('PATCH', `/api/v1/agreements/${a.id}`, { token: who.token, headers: { 'If-Match': cur.headers.get('etag') }, body: { hours_per_week: 5, change_note: 'a little more' } });
   }
+  if (action === 'renew') {
+    return api('POST', `/api/v1/agreements/${a.id}/renew`, { token: who.token, body: { review_on: day(400), change_note: 'another year' } });
+  }
   return api('POST', `/api/v1/agreements/${a.id}/${action}`, { token: who.token, body: action === 'conclude' ? { commitments_kept: true, note: 'done' } : {} });
 }
 
@@ -68,9 +72,12 @@ async function steps(w, a, list) {
   return a;
 }
 
+// a first proposal is amended; terms in force are also renewed
 const PROPOSER = ['withdraw', 'amend'];
 const ANSWERER = ['accept', 'decline', 'amend'];
-const IN_FORCE = ['conclude', 'amend'];
+const CHANGE_PROPOSER = [...PROPOSER, 'renew'];
+const CHANGE_ANSWERER = [...ANSWERER, 'renew'];
+const IN_FORCE = ['conclude', 'amend', 'renew'];
 
 // state: how to get there, then what the record holds and each side may do.
 const STATES = {
@@ -86,10 +93,10 @@ const STATES = {
     versions: { 1: ['in_force', 'organisation'] } },
   amendment_by_agent: { build: async (w) => steps(w, await fresh(w, w.owner), [['agent', 'accept'], ['agent', 'amend']]),
     status: 'proposed', standing: 'active', awaiting: 'organisation', pending: 2, inForce: 1, dropped: null,
-    agent: PROPOSER, organisation: ANSWERER, versions: { 1: ['in_force', 'agent'], 2: ['pending', null] } },
+    agent: CHANGE_PROPOSER, organisation: CHANGE_ANSWERER, versions: { 1: ['in_force', 'agent'], 2: ['pending', null] } },
   amendment_by_organisation: { build: async (w) => steps(w, await fresh(w, w.agent), [['owner', 'accept'], ['member', 'amend']]),
     status: 'proposed', standing: 'active', awaiting: 'agent', pending: 2, inForce: 1, dropped: null,
-    agent: ANSWERER, organisation: PROPOSER },
+    agent: CHANGE_ANSWERER, organisation: CHANGE_PROPOSER },
   amendment_declined: { build: async (w) => steps(w, await fresh(w, w.agent), [['owner', 'accept'], ['owner', 'amend'], ['agent', 'decline']]),
     status: 'active', standing: 'active', awaiting: null, pending: null, inForce: 1, dropped: [2, 'declined', 'agent'],
     agent: IN_FORCE, organisation: IN_FORCE, versions: { 1: ['in_force', 'organisation'], 2: ['declined', 'agent'] } },
@@ -162,7 +169,7 @@ test('every action by every side in every state: allowed ones succeed, the other
   const w = await world();
   for (const [name, s] of Object.entries(STATES)) {
     for (const [who, side] of [['agent', 'agent'], ['member', 'organisation']]) {
-      for (const action of ['accept', 'decline', 'withdraw', 'conclude', 'amend']) {
+      for (const action of ['accept', 'decline', 'withdraw', 'conclude', 'amend', 'renew']) {
         const a = await s.build(w);
         const res = await act(w[who], a, action);
         const what = `${name}: ${action} by the ${side}`;

@@ -100,7 +100,7 @@ test('full lifecycle: propose, accept, conclude on both sides, track record', as
   assert.equal(r.body.status, 'active');
   assert.equal(r.body.active_version, 1);
   assert.equal(r.body.active_terms.hours_per_week, 8);
-  assert.deepEqual(r.body.allowed_actions, ['conclude', 'amend']);
+  assert.deepEqual(r.body.allowed_actions, ['conclude', 'amend', 'renew']);
   assert.equal(r.headers.get('etag'), `"${r.body.version}"`);
 
   r = await act(w.agent, a.id, 'conclude', { commitments_kept: true, note: 'Went well' });
@@ -196,10 +196,10 @@ test('every illegal transition is a 409 naming the status and the allowed action
     for (const action of [...actions, 'amend']) await expectRefused(who, q.id, action, 'withdrawn', []);
   }
 
-  // active: only conclude and amend
+  // active: only conclude, amend and renew
   const a = await activeAgreement(w);
   for (const who of [w.agent, w.owner]) {
-    for (const action of ['accept', 'decline', 'withdraw']) await expectRefused(who, a.id, action, 'active', ['conclude', 'amend']);
+    for (const action of ['accept', 'decline', 'withdraw']) await expectRefused(who, a.id, action, 'active', ['conclude', 'amend', 'renew']);
   }
 
   // concluded: the side that closed may do nothing more

@@ -36,38 +36,38 @@ static const state_case_t states[] = {
 static const agreement_side_t actors[] = {AG, ORG, NONE};
 
 /* expected[state][actor][action]: the new status name, or "-" for refused.
- * Actions in order: accept, decline, withdraw, conclude, amend. */
+ * Actions in order: accept, decline, withdraw, conclude, amend, renew. */
 static const char *const expected[NSTATES][3][AGREEMENT_ACTION_COUNT] = {
     /* proposed by agent */
-    {{"-", "-", "withdrawn", "-", "proposed"},
-     {"active", "declined", "-", "-", "proposed"},
-     {"-", "-", "-", "-", "-"}},
+    {{"-", "-", "withdrawn", "-", "proposed", "-"},
+     {"active", "declined", "-", "-", "proposed", "-"},
+     {"-", "-", "-", "-", "-", "-"}},
     /* proposed by organisation */
-    {{"active", "declined", "-", "-", "proposed"},
-     {"-", "-", "withdrawn", "-", "proposed"},
-     {"-", "-", "-", "-", "-"}},
+    {{"active", "declined", "-", "-", "proposed", "-"},
+     {"-", "-", "withdrawn", "-", "proposed", "-"},
+     {"-", "-", "-", "-", "-", "-"}},
     /* amendment by agent: decline/withdraw return to active */
-    {{"-", "-", "active", "-", "proposed"},
-     {"active", "active", "-", "-", "proposed"},
-     {"-", "-", "-", "-", "-"}},
+    {{"-", "-", "active", "-", "proposed", "proposed"},
+     {"active", "active", "-", "-", "proposed", "proposed"},
+     {"-", "-", "-", "-", "-", "-"}},
     /* amendment by organisation */
-    {{"active", "active", "-", "-", "proposed"},
-     {"-", "-", "active", "-", "proposed"},
-     {"-", "-", "-", "-", "-"}},
+    {{"active", "active", "-", "-", "proposed", "proposed"},
+     {"-", "-", "active", "-", "proposed", "proposed"},
+     {"-", "-", "-", "-", "-", "-"}},
     /* active */
-    {{"-", "-", "-", "concluded", "proposed"},
-     {"-", "-", "-", "concluded", "proposed"},
-     {"-", "-", "-", "-", "-"}},
+    {{"-", "-", "-", "concluded", "proposed", "proposed"},
+     {"-", "-", "-", "concluded", "proposed", "proposed"},
+     {"-", "-", "-", "-", "-", "-"}},
     /* declined */
-    {{"-", "-", "-", "-", "-"}, {"-", "-", "-", "-", "-"}, {"-", "-", "-", "-", "-"}},
+    {{"-", "-", "-", "-", "-", "-"}, {"-", "-", "-", "-", "-", "-"}, {"-", "-", "-", "-", "-", "-"}},
     /* withdrawn */
-    {{"-", "-", "-", "-", "-"}, {"-", "-", "-", "-", "-"}, {"-", "-", "-", "-", "-"}},
+    {{"-", "-", "-", "-", "-", "-"}, {"-", "-", "-", "-", "-", "-"}, {"-", "-", "-", "-", "-", "-"}},
     /* concluded, agent closed: only the organisation may still record */
-    {{"-", "-", "-", "-", "-"}, {"-", "-", "-", "concluded", "-"}, {"-", "-", "-", "-", "-"}},
+    {{"-", "-", "-", "-", "-", "-"}, {"-", "-", "-", "concluded", "-", "-"}, {"-", "-", "-", "-", "-", "-"}},
     /* concluded, organisation closed */
-    {{"-", "-", "-", "concluded", "-"}, {"-", "-", "-", "-", "-"}, {"-", "-", "-", "-", "-"}},
+    {{"-", "-", "-", "concluded", "-", "-"}, {"-", "-", "-", "-", "-", "-"}, {"-", "-", "-", "-", "-", "-"}},
     /* concluded, both closed */
-    {{"-", "-", "-", "-", "-"}, {"-", "-", "-", "-", "-"}, {"-", "-", "-", "-", "-"}},
+    {{"-", "-", "-", "-", "-", "-"}, {"-", "-", "-", "-", "-", "-"}, {"-", "-", "-", "-", "-", "-"}},
 };
 
 static void every_triple_matches_the_table(void **state)

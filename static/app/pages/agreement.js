@@ -45,8 +45,9 @@ export default async function render(ctx) {
   const panel = h('div', { class: 'stack' });
   const versions = h('div', {}, skeletons(1));
   const waiting = waitingText(a, side);
-  // a relationship in force goes on past its review date by renewal (an amendment with consent)
-  const canRenew = allowedActions(a).some((x) => x.action === 'amend');
+  // a relationship in force goes on past its review date by renewal (an amendment
+  // with consent), offered when the API lists it among the viewer's actions
+  const canRenew = (a.allowed_actions ?? []).includes('renew');
   const reviewIn = daysToReview(a.active_terms);
 
   const showActions = () => {
