@@ -119,6 +119,23 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'latitude', p.latitude, 'longitude', p.longitude)
 $$;
 
+-- The closures of a concluded agreement as the public reads them, by side:
+-- [{side, commitments_kept}], each with its note as well when both sides
+-- recorded their closure and both agreed to publish the notes.
+DROP FUNCTION IF EXISTS agreement_published_closures_json(agreements);
+CREATE FUNCTION agreement_published_closures_json(a agreements) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_agg(CASE WHEN b.published
+                         THEN json_build_object('side', cl.side, 'commitments_kept', cl.commitments_kept,
+                                                'note', cl.note)
+                         ELSE json_build_object('side', cl.side, 'commitments_kept', cl.commitments_kept) END
+                    ORDER BY cl.side)
+    FROM agreement_closures cl
+    CROSS JOIN (SELECT count(*) FILTER (WHERE c.publish_note) = 2 AS published
+                FROM agreement_closures c WHERE c.agreement_id = a.id) b
+    WHERE cl.agreement_id = a.id
+$$;
+
 -- The organisation as GET /organisations/{slug} shows it. Purposes are
 -- looked up by key: OFFSET 0 keeps the planner from hashing the whole
 -- catalogue for the two or three purposes of one row.
@@ -153,6 +170,25 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
                                         SELECT 1 FROM agreement_closures c WHERE c.agreement_id = a.id
                                           AND c.side = 'agent' AND c.commitments_kept)))
                          FROM agreements a WHERE a.organisation_id = o.id AND a.status = 'concluded'),
+        -- the concluded agreements whose closing notes both sides agreed to
+        -- publish, newest first (at most 20); the agent is named when its
+        -- profile and track record are public
+        'published_closures', (SELECT coalesce(json_agg(x.j ORDER BY x.ended DESC, x.id DESC), '[]'::json) FROM (
+            SELECT a.id, c.ended, json_build_object(
+                'role', v.role,
+                'concluded_on', to_char(c.ended AT TIME ZONE 'UTC', 'YYYY-MM-DD'),
+                'agent', CASE WHEN g.discoverable AND g.show_track_record
+                              THEN json_build_object('handle', g.handle, 'display_name', ac.display_name) END,
+                'closures', (SELECT j FROM agreement_published_closures_json(a) j)) AS j
+            FROM agreements a
+            JOIN agents g ON g.id = a.agent_id
+            JOIN accounts ac ON ac.id = g.account_id
+            JOIN agreement_versions v ON v.agreement_id = a.id AND v.version = a.active_version
+            CROSS JOIN LATERAL (SELECT min(cl.closed_at) AS ended,
+                                       count(*) FILTER (WHERE cl.publish_note) = 2 AS published
+                                FROM agreement_closures cl WHERE cl.agreement_id = a.id) c
+            WHERE a.organisation_id = o.id AND a.status = 'concluded' AND c.published
+            ORDER BY c.ended DESC, a.id DESC LIMIT 20) x),
         'version', o.version,
         'created_at', api_time(o.created_at),
         'updated_at', api_time(o.updated_at))
@@ -240,7 +276,8 @@ $$;
 -- The concluded agreements of a public track record, newest first (at most
 -- 50): with whom, in what role, for which purposes, over what period, the
 -- hours the organisation confirmed, and each side's closure (commitments
--- kept or not; the notes stay between the parties).
+-- kept or not; the notes only when both sides agreed to publish them:
+-- agreement_published_closures_json).
 DROP FUNCTION IF EXISTS agent_concluded_agreements_json(agents);
 CREATE FUNCTION agent_concluded_agreements_json(g agents) RETURNS SETOF json
 LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
@@ -260,9 +297,7 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
             'hours_confirmed', (SELECT coalesce(sum(h.hours), 0) FROM agreement_hours h
                                 JOIN agreement_hours_decisions d ON d.entry_id = h.id
                                  AND d.outcome = 'confirmed' WHERE h.agreement_id = a.id),
-            'closures', (SELECT json_agg(json_build_object('side', cl.side,
-                                         'commitments_kept', cl.commitments_kept) ORDER BY cl.side)
-                         FROM agreement_closures cl WHERE cl.agreement_id = a.id)) AS j
+            'closures', (SELECT j FROM agreement_published_closures_json(a) j)) AS j
         FROM agreements a
         JOIN organisations o ON o.id = a.organisation_id
         JOIN agreement_versions v ON v.agreement_id = a.id AND v.version = a.active_version
@@ -390,12 +425,14 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
     WHERE a.id = v.agreement_id
 $$;
 
--- The closures of an agreement, oldest first: [{side, commitments_kept, note, closed_at}].
+-- The closures of an agreement, oldest first: [{side, commitments_kept, note,
+-- publish_note (the side agreed to publish its note), closed_at}].
 DROP FUNCTION IF EXISTS agreement_closures_json(agreements);
 CREATE FUNCTION agreement_closures_json(a agreements) RETURNS SETOF json
 LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
     SELECT coalesce(json_agg(json_build_object(
                'side', c.side, 'commitments_kept', c.commitments_kept, 'note', c.note,
+               'publish_note', c.publish_note,
                'closed_at', api_time(c.closed_at)) ORDER BY c.closed_at, c.side), '[]'::json)
     FROM agreement_closures c WHERE c.agreement_id = a.id
 $$;

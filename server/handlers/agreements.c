@@ -585,8 +585,10 @@ static db_stmt_t q_apply = DB_STMT("agreement_apply", false,
     "  active_version = CASE WHEN $4::bool THEN terms_version ELSE active_version END,"
     "  version = version + 1, updated_at = now()"
     " WHERE id = $1::bigint RETURNING id, organisation_id, agent_id, status, terms_version),"
-    " closure AS (INSERT INTO agreement_closures (agreement_id, side, commitments_kept, note, closed_by)"
-    "  SELECT up.id, $5::text, $6::bool, coalesce($7, ''), $2::bigint FROM up WHERE $6::bool IS NOT NULL),"
+    " closure AS (INSERT INTO agreement_closures (agreement_id, side, commitments_kept, note, closed_by,"
+    "   publish_note)"
+    "  SELECT up.id, $5::text, $6::bool, coalesce($7, ''), $2::bigint, coalesce($11::bool, false)"
+    "  FROM up WHERE $6::bool IS NOT NULL),"
     " outcome AS (INSERT INTO agreement_version_outcomes (agreement_id, version, outcome, side, decided_by)"
     "  SELECT up.id, up.terms_version, $10::text, $5::text, $2::bigint FROM up WHERE $10::text IS NOT NULL),"
     NOTIFY("$5::text", "$2::bigint", "$8::text", "$9::text",
@@ -597,17 +599,22 @@ static db_stmt_t q_apply = DB_STMT("agreement_apply", false,
 static void transition(req_t *r, agreement_action_t action)
 {
     const char *id = r->resource_id;
-    /* body: conclude needs {commitments_kept, note?}; the others take an optional {note} */
-    bool kept = false;
+    /* body: conclude needs {commitments_kept, note?, publish_note?}; the others
+     * take an optional {note}. publish_note: this side agrees to publish its
+     * note on the public track records (shown once both sides agreed). */
+    bool kept = false, publish = false;
     char *note = NULL;
     json_t *body = http_take_body(r);
     if (body) {
-        static const char *const conclude_fields[] = {"commitments_kept", "note", NULL};
+        static const char *const conclude_fields[] = {"commitments_kept", "note", "publish_note", NULL};
         static const char *const note_fields[] = {"note", NULL};
         problem_t p;
         problem_init(&p);
         validate_known_fields(body, action == AGREEMENT_CONCLUDE ? conclude_fields : note_fields, &p);
-        if (action == AGREEMENT_CONCLUDE) validate_bool(body, "commitments_kept", true, &kept, &p);
+        if (action == AGREEMENT_CONCLUDE) {
+            validate_bool(body, "commitments_kept", true, &kept, &p);
+            validate_bool(body, "publish_note", false, &publish, &p);
+        }
         const char *n = validate_string_or_null(body, "note", 2000, NULL, &p);
         if (problem_has_fields(&p)) {
             json_decref(body);
@@ -656,10 +663,11 @@ static void transition(req_t *r, agreement_action_t action)
     const char *outcome = out.activates_pending ? vocab_version_outcomes[0]
                           : action == AGREEMENT_DECLINE ? vocab_version_outcomes[1]
                           : action == AGREEMENT_WITHDRAW ? vocab_version_outcomes[2] : NULL;
-    const char *params[10] = {id, r->caller.account_id_text, agreement_status_name(out.status),
+    const char *params[11] = {id, r->caller.account_id_text, agreement_status_name(out.status),
                               db_bool(out.activates_pending), agreement_side_name(side),
-                              out.records_closure ? db_bool(kept) : NULL, note, kind, verb, outcome};
-    PGresult *res = db_exec(&q_apply, 10, params, &p);
+                              out.records_closure ? db_bool(kept) : NULL, note, kind, verb, outcome,
+                              db_bool(publish)};
+    PGresult *res = db_exec(&q_apply, 11, params, &p);
     free(note);
     if (!res) {
         db_rollback();

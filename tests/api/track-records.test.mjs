@@ -1,8 +1,9 @@
 // track-records: what a relationship leaves for others to read and for the
 // parties to plan with. The agent's public profile (when it shows its track
 // record) lists each concluded agreement — organisation, role, purposes,
-// period, confirmed hours, each side's closure, never the notes; the
-// organisation's shows the commitments agents say it kept; the personal
+// period, confirmed hours, each side's closure, the notes only when both
+// sides agreed to publish them; the organisation's shows the commitments
+// agents say it kept and the notes both sides published; the personal
 // calendar (the personal feed's secret) has the start, review and end dates.
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
@@ -11,7 +12,7 @@ import { api, newUser, sql, unique } from './helpers.mjs';
 const day = (offset) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
 const w = {};
 
-async function agreement({ review_on = null, active = true } = {}) {
+async function agreement({ review_on = null, active = true, role = 'Bank warden, north; south' } = {}) {
   const e = await api('POST', `/api/v1/organisations/${w.org}/engagements`, {
     token: w.owner.token,
     body: { title: unique('Work'), description: 'Work', purposes: [w.purpose], packagings: ['volunteer'], hours_per_week: 4,
@@ -19,7 +20,7 @@ async function agreement({ review_on = null, active = true } = {}) {
   });
   const res = await api('POST', '/api/v1/agreements', {
     token: w.owner.token,
-    body: { organisation: w.org, agent: w.handle, engagement: e.body.id, role: 'Bank warden, north; south', purposes: [w.purpose],
+    body: { organisation: w.org, agent: w.handle, engagement: e.body.id, role, purposes: [w.purpose],
             packaging: 'volunteer', hours_per_week: 4, terms: 'Walks.', rewards: { cash: null, non_cash: [] },
             starts_on: day(-20), review_on },
   });
@@ -99,6 +100,50 @@ test('a concluded agreement is on both public track records, notes kept private'
     body: { handle: w.handle, headline: 'Warden', personal_purpose: 'Rivers', skills: [], capacity_hours_per_week: 40,
             packagings: ['volunteer'], remote_ok: true, discoverable: true, show_track_record: true },
   });
+});
+
+test('closing notes are published only when both sides agreed to, on both track records', async () => {
+  const conclude = (who, id, body) => api('POST', `/api/v1/agreements/${id}/conclude`, { token: who.token, body });
+  const publicNotes = async (id) => {
+    const agent = (await api('GET', `/api/v1/agents/${w.handle}`)).body.concluded_agreements;
+    const org = (await api('GET', `/api/v1/organisations/${w.org}`)).body.published_closures;
+    const role = sql(`SELECT v.role FROM agreements a JOIN agreement_versions v ON v.agreement_id = a.id AND v.version = a.active_version WHERE a.id = ${id}`)[0][0];
+    return { agent: agent.filter((c) => c.role === role), org };
+  };
+  // one side agrees, the other does not: no note anywhere public
+  const one = await agreement({ role: 'Warden one' });
+  let res = await conclude(w.agent, one, { commitments_kept: true, note: 'Agent says: lovely rivers', publish_note: true });
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.body.closures.map((c) => [c.side, c.publish_note]), [['agent', true]]);
+  res = await conclude(w.owner, one, { commitments_kept: true, note: 'Org says: thank you' });
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.body.closures.map((c) => [c.side, c.publish_note]), [['agent', true], ['organisation', false]]);
+  let seen = await publicNotes(one);
+  assert.deepEqual(seen.agent[0].closures, [{ side: 'agent', commitments_kept: true }, { side: 'organisation', commitments_kept: true }]);
+  assert.deepEqual(seen.org, []);
+  assert.ok(!JSON.stringify(await api('GET', `/api/v1/agents/${w.handle}`)).includes('lovely rivers'));
+
+  // both agree: both notes on the agent's record and the organisation's
+  const both = await agreement({ role: 'Warden both' });
+  res = await conclude(w.owner, both, { commitments_kept: true, note: 'Org says: always on time', publish_note: true });
+  assert.equal(res.status, 200, res.text);
+  seen = await publicNotes(both);
+  assert.deepEqual(seen.org, [], 'one side alone publishes nothing');
+  res = await conclude(w.agent, both, { commitments_kept: false, note: 'Agent says: the boat leaked', publish_note: true });
+  assert.equal(res.status, 200, res.text);
+  const closures = [{ side: 'agent', commitments_kept: false, note: 'Agent says: the boat leaked' },
+                    { side: 'organisation', commitments_kept: true, note: 'Org says: always on time' }];
+  seen = await publicNotes(both);
+  assert.deepEqual(seen.agent[0].closures, closures);
+  assert.equal(seen.org.length, 1);
+  assert.deepEqual(seen.org[0], { role: 'Warden both', concluded_on: day(0), agent: { handle: w.handle, display_name: 'Ada Agent' }, closures });
+
+  // publish_note is a boolean; the consent once recorded cannot be changed
+  const bad = await agreement();
+  res = await conclude(w.agent, bad, { commitments_kept: true, publish_note: 'yes' });
+  assert.equal(res.status, 422, res.text);
+  assert.deepEqual(res.body.errors.map((e) => e.field), ['publish_note']);
+  assert.throws(() => sql(`UPDATE agreement_closures SET publish_note = true WHERE agreement_id = ${one}`));
 });
 
 test('the personal calendar: start, review and end dates, behind the personal feed\'s secret', async () => {
