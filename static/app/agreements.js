@@ -4,7 +4,7 @@
 // only offers what it says, worded for the viewer's side.
 import { api, ApiError } from './api.js';
 import { h, day, plural, word, PACKAGINGS, PERIODS, periodLabel } from './dom.js';
-import { field, onSubmit, showErrors, splitList, value } from './forms.js';
+import { checkbox, field, onSubmit, showErrors, splitList, value } from './forms.js';
 import { purposePicker } from './pickers.js';
 import { isMember, myAgent } from './session.js';
 import { badge, busy, orgName, orgSlug, agentHandle, agentName, toast } from './ui.js';
@@ -140,6 +140,8 @@ export function concludeForm(a, { onDone, onCancel }) {
       h('label', { class: 'check' }, h('input', { type: 'radio', name: 'commitments_kept', value: 'true' }), h('span', { text: 'Yes, commitments were kept' })),
       h('label', { class: 'check' }, h('input', { type: 'radio', name: 'commitments_kept', value: 'false' }), h('span', { text: 'No, not as agreed' }))),
     field({ label: 'Closing note', name: 'note', type: 'textarea', rows: 3, maxlength: 2000, optional: true, hint: 'What went well, what you learned.' }),
+    checkbox({ label: 'Publish my note on the public track records', name: 'publish_note', checked: false,
+      hint: 'both notes are shown only if the other side agrees to publish theirs too; otherwise they stay between you' }),
     h('div', { class: 'actions' },
       h('button', { class: 'btn', type: 'submit', text: 'Record closure' }),
       onCancel ? h('button', { class: 'btn btn--quiet', type: 'button', text: 'Cancel', onclick: onCancel }) : null));
@@ -147,7 +149,7 @@ export function concludeForm(a, { onDone, onCancel }) {
     const kept = form.querySelector('input[name="commitments_kept"]:checked')?.value;
     if (!kept) { showErrors(form, [{ field: 'commitments_kept', message: 'choose yes or no' }]); return; }
     const res = await api('POST', `/api/v1/agreements/${encodeURIComponent(a.id)}/conclude`,
-      { body: { commitments_kept: kept === 'true', note: value(form, 'note') } });
+      { body: { commitments_kept: kept === 'true', note: value(form, 'note'), publish_note: form.elements.publish_note.checked } });
     toast('Your closure is recorded.');
     onDone?.(res.data);
   });

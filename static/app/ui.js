@@ -265,3 +265,11 @@ export function formLayout(card, { title, steps = [], extra } = {}) {
         h('ol', { class: 'steps' }, steps.map(([head, text]) => h('li', {}, h('strong', { text: head }), h('span', { class: 'muted', text }))))) : null,
       extra ?? null));
 }
+
+// The closing notes both sides agreed to publish (the API sends them only then).
+export function publishedNotes(closures) {
+  const notes = (closures ?? []).filter((x) => x.note);
+  return notes.length ? h('div', { class: 'stack' }, notes.map((x) => h('blockquote', { class: 'prose' },
+    h('p', { text: x.note }),
+    h('p', { class: 'muted small', text: x.side === 'agent' ? '— the agent’s closing note' : '— the organisation’s closing note' })))) : null;
+}

@@ -3,7 +3,7 @@
 import { ApiError, get } from '../api.js';
 import { h, replace, day, initials, list, num, percent, plural, word } from '../dom.js';
 import { myAgent } from '../session.js';
-import { agentName, bar, energyBars, purposeChips, tagList } from '../ui.js';
+import { agentName, bar, energyBars, publishedNotes, purposeChips, tagList } from '../ui.js';
 import { publishedCredentials } from '../credentials.js';
 
 export default async function render(ctx) {
@@ -73,5 +73,6 @@ export default async function render(ctx) {
         h('p', { class: 'small', text: [
           Number(c.hours_confirmed) ? `${num(Number(c.hours_confirmed))} hours confirmed` : null,
           ...(c.closures ?? []).map((x) => `${x.side === 'agent' ? 'The agent' : 'The organisation'}: ${x.commitments_kept ? 'commitments kept' : 'commitments not kept'}`),
-        ].filter(Boolean).join(' · ') }))))) : null);
+        ].filter(Boolean).join(' · ') }),
+        publishedNotes(c.closures))))) : null);
 }

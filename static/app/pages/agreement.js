@@ -115,6 +115,10 @@ export default async function render(ctx) {
             h('h3', { class: 'card__title', text: s === 'agent' ? 'The agent’s closure' : 'The organisation’s closure' }),
             h('p', {}, h('strong', { text: c.commitments_kept ? 'Commitments kept.' : 'Commitments not kept.' })),
             c.note ? h('p', { class: 'prose', text: c.note }) : null,
+            c.note ? h('p', { class: 'muted small', text: closures.length === 2 && closures.every(([, x]) => x.publish_note)
+              ? 'Both sides agreed to publish their notes: they are on the public track records.'
+              : c.publish_note ? 'This side agreed to publish its note; it stays private unless the other side agrees too.'
+                : 'This note stays between the two sides.' }) : null,
             c.closed_at || c.created_at ? h('p', { class: 'muted small', text: dateTime(c.closed_at ?? c.created_at) }) : null)))) : null,
         a.active_version ? hoursSection(a, side) : null,
         conversationSection(a, side),

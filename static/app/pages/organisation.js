@@ -8,7 +8,7 @@ import { organisationBody, organisationFields } from '../org-form.js';
 import { engagementBody, engagementFields, engagementProblems } from '../engagement-form.js';
 import { canManage, isMember, loadSession, myAgent, roleIn, session } from '../session.js';
 import { agreementCard } from '../agreements.js';
-import { badge, busy, empty, engagementCard, errorNotice, formLayout, notice, pagedList, purposeChips, skeletons, toast, unavailable } from '../ui.js';
+import { badge, busy, empty, engagementCard, errorNotice, formLayout, notice, pagedList, publishedNotes, purposeChips, skeletons, toast, unavailable } from '../ui.js';
 
 const TABS = [['', 'Overview'], ['edit', 'Edit'], ['members', 'Members'], ['post', 'Post an engagement'], ['agreements', 'Agreements']];
 
@@ -166,6 +166,15 @@ async function overview(ctx, org, body, member) {
           h('h2', { id: 'open-title', text: 'Open engagements' }),
           member ? h('a', { class: 'btn btn--small', href: `/organisations/${encodeURIComponent(org.slug)}/post`, text: 'Post an engagement' }) : null),
         engagements),
+      org.published_closures?.length ? h('section', { 'aria-labelledby': 'closures-title', class: 'stack' },
+        h('h2', { id: 'closures-title', text: 'From concluded agreements' }),
+        h('p', { class: 'muted', text: 'Closing notes both sides agreed to publish.' }),
+        h('ul', { class: 'cards' }, org.published_closures.map((c) => h('li', { class: 'card card--flat' },
+          h('h3', { class: 'card__title', text: c.role }),
+          h('p', {}, c.agent ? ['With ', h('a', { href: `/agents/${encodeURIComponent(c.agent.handle)}`, text: c.agent.display_name })] : 'With an agent',
+            h('span', { class: 'muted', text: ` · concluded ${day(c.concluded_on)}` })),
+          h('p', { class: 'small', text: (c.closures ?? []).map((x) => `${x.side === 'agent' ? 'The agent' : 'The organisation'}: ${x.commitments_kept ? 'commitments kept' : 'commitments not kept'}`).join(' · ') }),
+          publishedNotes(c.closures))))) : null,
       h('section', { 'aria-labelledby': 'history-title' },
         h('h2', { id: 'history-title', text: 'Charter history' }),
         h('p', { class: 'muted', text: 'Every version of the purpose statement and norms is kept, so you can see how this organisation has changed.' }),
