@@ -510,10 +510,73 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
     FROM agreement_summary_json(a) s
 $$;
 
+-- The energy ledger of an agent: what it said it would give each purpose
+-- (energy) against the hours actually given, confirmed by the other side.
+-- A confirmed entry counts for the purposes of its agreement's terms in
+-- force, split evenly. Per purpose and per agreement: the confirmed hours
+-- in all, and in each of the last 8 weeks (weeks: their Mondays, oldest
+-- first); share: the purpose's part of all confirmed hours, in percent.
+-- Only the agent's own agreements, read by the agent (GET /me/portfolio).
+DROP FUNCTION IF EXISTS energy_ledger_json(agents);
+CREATE FUNCTION energy_ledger_json(g agents) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    WITH weeks AS (
+        SELECT w::date AS week FROM generate_series(date_trunc('week', current_date) - interval '7 weeks',
+                                                     date_trunc('week', current_date), interval '1 week') w),
+    mine AS (
+        SELECT a.id, a.status, a.active_version, a.organisation_id FROM agreements a
+        WHERE a.agent_id = g.id AND a.active_version IS NOT NULL),
+    given AS (
+        SELECT h.agreement_id, date_trunc('week', h.worked_on)::date AS week, h.hours
+        FROM agreement_hours h JOIN mine m ON m.id = h.agreement_id
+        JOIN agreement_hours_decisions d ON d.entry_id = h.id AND d.outcome = 'confirmed'),
+    per_purpose AS (
+        SELECT vp.purpose_id, gv.week, gv.hours / n.n AS hours
+        FROM given gv JOIN mine m ON m.id = gv.agreement_id
+        JOIN agreement_version_purposes vp ON vp.agreement_id = m.id AND vp.version = m.active_version
+        CROSS JOIN LATERAL (SELECT count(*) AS n FROM agreement_version_purposes x
+                            WHERE x.agreement_id = m.id AND x.version = m.active_version) n),
+    total AS (SELECT coalesce(sum(hours), 0) AS h FROM given),
+    ids AS (SELECT ap.purpose_id FROM agent_purposes ap WHERE ap.agent_id = g.id
+            UNION SELECT purpose_id FROM per_purpose)
+    SELECT json_build_object(
+        'weeks', (SELECT json_agg(week ORDER BY week) FROM weeks),
+        'confirmed_hours', round((SELECT h FROM total), 2),
+        'purposes', coalesce((
+            SELECT json_agg(json_build_object(
+                       'purpose', json_build_object('slug', p.slug, 'name', p.name),
+                       'energy', coalesce(ap.energy, 0),
+                       'confirmed_hours', round(x.h, 2),
+                       'share', CASE WHEN t.h > 0 THEN round(100 * x.h / t.h) END,
+                       'weeks', (SELECT json_agg(round(coalesce((SELECT sum(pp.hours) FROM per_purpose pp
+                                                  WHERE pp.purpose_id = p.id AND pp.week = w.week), 0), 2)
+                                        ORDER BY w.week) FROM weeks w))
+                   ORDER BY coalesce(ap.energy, 0) DESC, x.h DESC, p.slug)
+            FROM ids JOIN purposes p ON p.id = ids.purpose_id
+            LEFT JOIN agent_purposes ap ON ap.agent_id = g.id AND ap.purpose_id = p.id
+            CROSS JOIN LATERAL (SELECT coalesce(sum(pp.hours), 0) AS h FROM per_purpose pp
+                                WHERE pp.purpose_id = p.id) x
+            CROSS JOIN total t), '[]'::json),
+        'agreements', coalesce((
+            SELECT json_agg(json_build_object(
+                       'id', m.id, 'status', m.status, 'role', v.role,
+                       'organisation', json_build_object('slug', o.slug, 'name', o.name),
+                       'hours_per_week', v.hours_per_week,
+                       'confirmed_hours', round(coalesce((SELECT sum(gv.hours) FROM given gv
+                                                          WHERE gv.agreement_id = m.id), 0), 2),
+                       'weeks', (SELECT json_agg(round(coalesce((SELECT sum(gv.hours) FROM given gv
+                                                  WHERE gv.agreement_id = m.id AND gv.week = w.week), 0), 2)
+                                        ORDER BY w.week) FROM weeks w))
+                   ORDER BY m.id DESC)
+            FROM mine m
+            JOIN agreement_versions v ON v.agreement_id = m.id AND v.version = m.active_version
+            JOIN organisations o ON o.id = m.organisation_id), '[]'::json))
+$$;
+
 -- GET /me/portfolio: the agent's capacity and committed hours, the open
 -- agreements (portfolio_agreement_json), energy and committed hours per
--- purpose, and warnings (over capacity, reviews due within 14 days, energy
--- no active agreement serves).
+-- purpose, warnings (over capacity, reviews due within 14 days, energy
+-- no active agreement serves) and the energy ledger (energy_ledger_json).
 DROP FUNCTION IF EXISTS portfolio_json(agents);
 CREATE FUNCTION portfolio_json(g agents) RETURNS SETOF json
 LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
@@ -579,7 +642,8 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
                        'energy', pa.energy, 'committed_hours', round(pa.h, 2))
                    ORDER BY pa.energy DESC, pa.h DESC, pa.slug)
             FROM purposes_all pa), '[]'::json),
-        'warnings', coalesce((SELECT json_agg(w ORDER BY ord, k) FROM warnings), '[]'::json))
+        'warnings', coalesce((SELECT json_agg(w ORDER BY ord, k) FROM warnings), '[]'::json),
+        'energy_ledger', (SELECT l FROM energy_ledger_json(g) l))
     FROM g0, committed c
 $$;
 

@@ -146,6 +146,73 @@ test('closing notes are published only when both sides agreed to, on both track 
   assert.throws(() => sql(`UPDATE agreement_closures SET publish_note = true WHERE agreement_id = ${one}`));
 });
 
+test('the energy ledger: declared energy per purpose against confirmed hours, per week and per agreement, the agent\'s own only', async () => {
+  const agent = await newUser('Lea Ledger');
+  const handle = unique('lea');
+  let res = await api('PUT', '/api/v1/me/agent', {
+    token: agent.token,
+    body: { handle, headline: 'Warden', personal_purpose: 'Rivers', skills: [], capacity_hours_per_week: 40,
+            packagings: ['volunteer'], remote_ok: true, discoverable: true, show_track_record: true },
+  });
+  assert.equal(res.status, 200, res.text);
+  res = await api('POST', '/api/v1/purposes', { token: w.reader.token, body: { name: unique('Forests'), description: 'for tests' } });
+  const forests = res.body.slug;
+  res = await api('POST', '/api/v1/organisations', {
+    token: w.reader.token,
+    body: { name: unique('Forest Friends'), purpose_statement: 'Trees', purposes: [forests], legal_form: 'cooperative', governance: 'sociocracy' },
+  });
+  const org2 = res.body.slug;
+  res = await api('PUT', '/api/v1/me/agent/purposes', { token: agent.token, body: [{ purpose: w.purpose, energy: 60 }, { purpose: forests, energy: 40 }] });
+  assert.equal(res.status, 200, res.text);
+
+  // one agreement with each organisation, in force; hours logged by the agent, answered by the organisation
+  const agree = async (owner, org, purpose) => {
+    const r = await api('POST', '/api/v1/agreements', {
+      token: agent.token,
+      body: { organisation: org, agent: handle, role: `Work for ${org}`, purposes: [purpose], packaging: 'volunteer', hours_per_week: 4,
+              terms: 'Walks.', rewards: { cash: null, non_cash: [] }, starts_on: day(-30) },
+    });
+    assert.equal(r.status, 201, r.text);
+    assert.equal((await api('POST', `/api/v1/agreements/${r.body.id}/accept`, { token: owner.token })).status, 200);
+    return r.body.id;
+  };
+  const log = async (id, owner, worked_on, hours, answer) => {
+    const r = await api('POST', `/api/v1/agreements/${id}/hours`, { token: agent.token, body: { worked_on, hours } });
+    assert.equal(r.status, 201, r.text);
+    if (answer) assert.equal((await api('POST', `/api/v1/agreements/${id}/hours/${r.body.id}/${answer}`, { token: owner.token, body: answer === 'dispute' ? { note: 'not that day' } : {} })).status, 200);
+  };
+  const rivers = await agree(w.owner, w.org, w.purpose);
+  const trees = await agree(w.reader, org2, forests);
+  await log(rivers, w.owner, day(0), 3, 'confirm');
+  await log(rivers, w.owner, day(-14), 1.5, 'confirm');
+  await log(rivers, w.owner, day(0), 5, 'dispute');
+  await log(rivers, w.owner, day(0), 2, null);
+  await log(trees, w.reader, day(0), 1.5, 'confirm');
+
+  res = await api('GET', '/api/v1/me/portfolio', { token: agent.token });
+  assert.equal(res.status, 200, res.text);
+  const l = res.body.energy_ledger;
+  const monday = (d) => { const t = new Date(`${d}T00:00:00Z`); t.setUTCDate(t.getUTCDate() - ((t.getUTCDay() + 6) % 7)); return t.toISOString().slice(0, 10); };
+  assert.equal(l.weeks.length, 8);
+  assert.equal(l.weeks[7], monday(day(0)));
+  const week = (d) => l.weeks.indexOf(monday(d));
+  const series = (...pairs) => { const s = Array(8).fill(0); for (const [d, h] of pairs) s[week(d)] += h; return s; };
+  assert.equal(l.confirmed_hours, 6, 'only confirmed hours count');
+  assert.deepEqual(l.purposes.map((p) => [p.purpose.slug, p.energy, p.confirmed_hours, p.share, p.weeks]), [
+    [w.purpose, 60, 4.5, 75, series([day(0), 3], [day(-14), 1.5])],
+    [forests, 40, 1.5, 25, series([day(0), 1.5])],
+  ]);
+  assert.deepEqual(l.agreements.map((a) => [a.id, a.organisation.slug, a.hours_per_week, a.confirmed_hours, a.weeks]), [
+    [trees, org2, 4, 1.5, series([day(0), 1.5])],
+    [rivers, w.org, 4, 4.5, series([day(0), 3], [day(-14), 1.5])],
+  ]);
+
+  // another agent's ledger holds none of these hours
+  res = await api('GET', '/api/v1/me/portfolio', { token: w.agent.token });
+  assert.equal(res.status, 200, res.text);
+  assert.ok(!res.body.energy_ledger.agreements.some((a) => a.id === rivers || a.id === trees));
+});
+
 test('the personal calendar: start, review and end dates, behind the personal feed\'s secret', async () => {
   const active = await agreement({ review_on: day(30) });
   const proposed = await agreement({ active: false });

@@ -4,8 +4,9 @@
 // the organisation answers and accepts, the agent logs hours, the
 // organisation confirms one entry and disputes another, both read the same
 // totals, conversation and CSV — each side written as "you" and "the other" —
-// the agent proposes a renewal the organisation consents to, both conclude,
-// and both public track records show it.
+// the agent proposes a renewal the organisation consents to, both conclude
+// agreeing to publish their closing notes, and both public track records
+// show it with the notes.
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import {
@@ -121,19 +122,29 @@ test('two sides talk, agree, log and confirm hours, renew, conclude, and read ea
   await ap.getByRole('button', { name: 'Conclude' }).click();
   await ap.getByLabel('Yes, commitments were kept').check();
   await ap.getByLabel('Closing note').fill('A good season on the river.');
+  await ap.getByLabel('Publish my note on the public track records').check();
   await ap.getByRole('button', { name: 'Record closure' }).click();
   await ap.waitForFunction(() => /Concluded/i.test(document.querySelector('main .badge')?.textContent ?? ''));
   await visit(op, `/agreements/${id}`);
   await op.getByRole('button', { name: 'Record your closure' }).click();
   await op.getByLabel('Yes, commitments were kept').check();
+  await op.getByLabel('Closing note').fill('Ada never missed a walk.');
+  await op.getByLabel('Publish my note on the public track records').check();
   await op.getByRole('button', { name: 'Record closure' }).click();
   await op.getByRole('heading', { name: 'The organisation’s closure' }).waitFor();
+  await op.getByText('Both sides agreed to publish their notes: they are on the public track records.').first().waitFor();
   await visit(op, `/agents/${(await api('GET', '/api/v1/me/agent', { token: agent.token })).body.handle}`);
   const record = op.locator('section', { has: op.getByRole('heading', { name: 'Concluded agreements' }) });
   await record.getByText(e.title).waitFor();
   assert.match((await record.textContent()).replace(/\s+/g, ' '), /2\.5 hours confirmed · The agent: commitments kept · The organisation: commitments kept/);
+  await record.getByText('A good season on the river.').waitFor();
+  await record.getByText('Ada never missed a walk.').waitFor();
   await visit(ap, `/organisations/${org.slug}`);
   await ap.getByText('Kept its commitments in 1 of 1 concluded agreement, say the agents').waitFor();
+  const published = ap.locator('section', { has: ap.getByRole('heading', { name: 'From concluded agreements' }) });
+  await published.getByText('A good season on the river.').waitFor();
+  await published.getByText('Ada never missed a walk.').waitFor();
+  await published.getByRole('link', { name: 'Ada Agent' }).waitFor();
 
   // the agent takes its calendar from Settings
   await visit(ap, '/settings');

@@ -2,7 +2,7 @@
 // energy split, matches with reasons, agreements with the actions they may
 // take, portfolio (committed vs capacity), notifications, follows.
 import { api, ApiError, get, getOptional, itemsOf, query } from '../api.js';
-import { h, replace, num, percent, word, timeEl, PACKAGINGS, initials } from '../dom.js';
+import { h, replace, day, num, percent, word, timeEl, PACKAGINGS, initials } from '../dom.js';
 import { checkbox, field, onSubmit, pillGroup, showErrors, splitList, value, checkedValues } from '../forms.js';
 import { placeField, purposePicker, suggestSkills } from '../pickers.js';
 import { actionButtons, agreementCard, amendmentPending, closureDue, concludeForm, sideOf, standingOf, warningText } from '../agreements.js';
@@ -447,11 +447,42 @@ async function portfolio(ctx, content) {
             h('span', { class: 'small muted', 'aria-hidden': 'true', text: 'Energy' }), bar((x.energy ?? 0) / 100, { label: `Energy ${percent((x.energy ?? 0) / 100)}` }),
             h('span', { class: 'small muted', 'aria-hidden': 'true', text: 'Hours' }), bar(share, { warm: true, label: `${percent(share)} of committed hours` })));
       })) : h('p', { class: 'muted' }, 'No purposes declared. ', h('a', { href: '/me/purposes', text: 'Declare them' }), '.')),
+    energyLedger(p.energy_ledger),
     h('section', { 'aria-labelledby': 'pa-title' },
       h('h2', { id: 'pa-title', text: 'Agreements' }),
       p.agreements?.length ? h('ul', { class: 'cards' }, p.agreements.map((a) => h('li', {}, agreementCard(a, { side: 'agent' }))))
         : empty({ title: 'No agreements in your portfolio', text: 'Accepted agreements appear here with the hours they take.',
           action: h('a', { class: 'btn btn--secondary', href: '/me/matches', text: 'See your matches' }) })));
+}
+
+// The energy ledger: declared energy beside the hours actually given (as the
+// other side confirmed them), per purpose and per agreement, over the last
+// eight weeks and in all.
+function energyLedger(l) {
+  if (!l) return null;
+  const weekHead = l.weeks.map((w) => h('th', { scope: 'col', class: 'num', text: day(w).replace(/,? \d{4}$/, '') }));
+  const cells = (weeks) => weeks.map((x) => h('td', { class: 'num', text: Number(x) ? num(Number(x)) : '·' }));
+  const table = (label, head, rows) => h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': label },
+    h('table', { class: 'ledger' }, h('thead', {}, h('tr', {}, ...head, ...weekHead)), h('tbody', {}, rows)));
+  return h('section', { class: 'card stack', 'aria-labelledby': 'ledger-title' },
+    h('h2', { id: 'ledger-title', text: 'Energy ledger' }),
+    h('p', { class: 'muted small', text: 'What you said you would give each purpose, against the hours you gave, as confirmed by the other side — week by week (weeks starting on Monday) and in all.' }),
+    Number(l.confirmed_hours) ? null : h('p', { class: 'muted', text: 'No confirmed hours yet: log hours on an agreement, and they count here once the other side confirms them.' }),
+    l.purposes?.length ? table('Energy ledger per purpose',
+      [h('th', { scope: 'col', text: 'Purpose' }), h('th', { scope: 'col', class: 'num', text: 'Energy' }), h('th', { scope: 'col', class: 'num', text: 'Given' }), h('th', { scope: 'col', class: 'num', text: 'Hours' })],
+      l.purposes.map((x) => h('tr', {},
+        h('th', { scope: 'row' }, h('a', { href: `/purposes/${encodeURIComponent(purposeSlug(x))}`, text: purposeName(x) })),
+        h('td', { class: 'num', text: percent((x.energy ?? 0) / 100) }),
+        h('td', { class: 'num', text: x.share === null || x.share === undefined ? '—' : percent(x.share / 100) }),
+        h('td', { class: 'num', text: num(Number(x.confirmed_hours)) }),
+        ...cells(x.weeks)))) : null,
+    l.agreements?.length ? table('Confirmed hours per agreement',
+      [h('th', { scope: 'col', text: 'Agreement' }), h('th', { scope: 'col', class: 'num', text: 'Agreed' }), h('th', { scope: 'col', class: 'num', text: 'Hours' })],
+      l.agreements.map((a) => h('tr', {},
+        h('th', { scope: 'row' }, h('a', { href: `/agreements/${encodeURIComponent(a.id)}`, text: a.role }), h('span', { class: 'muted small', text: ` · ${a.organisation?.name ?? ''}` })),
+        h('td', { class: 'num', text: `${num(a.hours_per_week)} h/wk` }),
+        h('td', { class: 'num', text: num(Number(a.confirmed_hours)) }),
+        ...cells(a.weeks)))) : null);
 }
 
 // ---------- notifications ----------
