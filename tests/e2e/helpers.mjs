@@ -157,14 +157,15 @@ export async function agentProfile(token, fields = {}) {
   return res.body;
 }
 
-// The document is no wider than the viewport (nothing overflows sideways).
+// The document is no wider than the viewport (nothing overflows sideways;
+// a side nav or a table in a .table-scroll region scrolls on its own).
 export async function horizontalOverflow(page) {
   return page.evaluate(() => {
     const vw = document.documentElement.clientWidth;
     const wide = [];
     for (const el of document.querySelectorAll('body *')) {
       const r = el.getBoundingClientRect();
-      if (r.width && r.right > vw + 1 && getComputedStyle(el).position !== 'fixed' && !el.closest('.side-nav ul, .sr-only')) {
+      if (r.width && r.right > vw + 1 && getComputedStyle(el).position !== 'fixed' && !el.closest('.side-nav ul, .table-scroll, .sr-only')) {
         wide.push(`${el.tagName.toLowerCase()}.${el.className}`);
       }
     }

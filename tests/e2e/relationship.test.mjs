@@ -106,6 +106,16 @@ test('two sides talk, agree, log and confirm hours, renew, conclude, and read ea
   const csv = await ap.evaluate(async (aid) => (await fetch(`/api/v1/agreements/${aid}/hours.csv`)).text(), id);
   assert.equal(csv.trim().split('\r\n').length, 3, csv);
 
+  // the agent's energy ledger counts the confirmed hours for the engagement's purpose, this week
+  await visit(ap, '/me/portfolio');
+  const ledger = ap.getByRole('region', { name: 'Energy ledger per purpose' });
+  const row = ledger.getByRole('row', { name: new RegExp(p.name) });
+  await row.waitFor();
+  assert.deepEqual((await row.getByRole('cell').allTextContents()).slice(1, 3), ['100%', '2.5']);
+  assert.equal((await row.getByRole('cell').allTextContents()).at(-1), '2.5');
+  await ap.getByRole('region', { name: 'Confirmed hours per agreement' }).getByRole('link', { name: e.title }).waitFor();
+  await visit(ap, `/agreements/${id}`);
+
   // the agent proposes to renew; the organisation consents; the history keeps both versions
   await ap.getByRole('button', { name: 'Propose a renewal' }).click();
   await ap.getByLabel('A note for the other side').fill('Another season on the river');
@@ -176,5 +186,10 @@ test('two sides talk, agree, log and confirm hours, renew, conclude, and read ea
   await narrow.locator('.thread__message').first().waitFor();
   assert.deepEqual((await horizontalOverflow(narrow)).wide, []);
   await shot(narrow, 'relationship-agent-360');
+  await visit(narrow, '/me/portfolio');
+  await narrow.getByRole('region', { name: 'Energy ledger per purpose' }).waitFor();
+  assert.doesNotMatch(await narrow.locator('main').textContent(), /\bnull\b/, 'nothing absent is written as "null"');
+  assert.deepEqual((await horizontalOverflow(narrow)).wide, []);
+  await shot(narrow, 'relationship-ledger-360');
   await narrow.context().close();
 });

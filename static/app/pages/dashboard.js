@@ -433,7 +433,8 @@ async function portfolio(ctx, content) {
     return;
   }
   const committed = Number(p.committed_hours ?? 0);
-  content.append(warnings(p.warnings), portfolioStats(p),
+  // (append writes null as the text "null": what is absent is left out)
+  content.append(...[warnings(p.warnings), portfolioStats(p),
     h('section', { class: 'card', 'aria-labelledby': 'pp-title' },
       h('h2', { id: 'pp-title', text: 'Per purpose' }),
       h('p', { class: 'muted small', text: 'Your declared energy beside the share of your committed hours that serves each purpose.' }),
@@ -452,7 +453,7 @@ async function portfolio(ctx, content) {
       h('h2', { id: 'pa-title', text: 'Agreements' }),
       p.agreements?.length ? h('ul', { class: 'cards' }, p.agreements.map((a) => h('li', {}, agreementCard(a, { side: 'agent' }))))
         : empty({ title: 'No agreements in your portfolio', text: 'Accepted agreements appear here with the hours they take.',
-          action: h('a', { class: 'btn btn--secondary', href: '/me/matches', text: 'See your matches' }) })));
+          action: h('a', { class: 'btn btn--secondary', href: '/me/matches', text: 'See your matches' }) }))].filter(Boolean));
 }
 
 // The energy ledger: declared energy beside the hours actually given (as the
