@@ -123,3 +123,24 @@ json_t *problem_to_json(const problem_t *p)
     if (p->extensions) json_object_update_missing(o, p->extensions);
     return o;
 }
+
+const char *problem_duration_words(int seconds, char *buf, size_t cap)
+{
+    if (!buf || cap == 0) return buf;
+    if (seconds < 1) seconds = 1;
+    if (seconds < 60) {
+        snprintf(buf, cap, "%d second%s", seconds, seconds == 1 ? "" : "s");
+        return buf;
+    }
+    int minutes = (seconds + 59) / 60;
+    int hours = minutes / 60;
+    minutes %= 60;
+    if (hours == 0)
+        snprintf(buf, cap, "%d minute%s", minutes, minutes == 1 ? "" : "s");
+    else if (minutes == 0)
+        snprintf(buf, cap, "%d hour%s", hours, hours == 1 ? "" : "s");
+    else
+        snprintf(buf, cap, "%d hour%s %d minute%s", hours, hours == 1 ? "" : "s", minutes,
+                 minutes == 1 ? "" : "s");
+    return buf;
+}

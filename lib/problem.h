@@ -71,6 +71,10 @@ void problem_field(problem_t *p, const char *field, const char *message_fmt, ...
 bool problem_has_fields(const problem_t *p);
 /* When field errors were collected but no status set, finish as 422. */
 void problem_finish_validation(problem_t *p);
+/* A wait as people say it, for details ("try again in %s"): "1 second",
+ * "45 seconds", "15 minutes" (rounded up past a minute), "1 hour",
+ * "2 hours 5 minutes". Returns buf. */
+const char *problem_duration_words(int seconds, char *buf, size_t cap);
 /* The problem+json body (caller owns the result). */
 json_t *problem_to_json(const problem_t *p);
 

@@ -250,9 +250,10 @@ static int stage_rate_limit(req_t *r, const route_spec_t *s)
         return 0;
     problem_t p;
     problem_init(&p);
+    char words[48];
     problem_fail(&p, PROBLEM_RATE_LIMITED,
-                 "This address sent more than %d changes a minute; try again in %d s.",
-                 http_config->write_rate_per_minute, retry);
+                 "This address sent more than %d changes a minute; try again in %s.",
+                 http_config->write_rate_per_minute, problem_duration_words(retry, words, sizeof words));
     p.retry_after = retry;
     return http_reply_problem(r, &p);
 }

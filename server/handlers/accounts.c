@@ -105,9 +105,10 @@ static int reply_throttled(req_t *r, int seconds)
 {
     problem_t p;
     problem_init(&p);
+    char wait[48];
     problem_fail(&p, PROBLEM_TOO_MANY_ATTEMPTS,
-                 "Too many wrong passwords for this account or from this address; try again in %d "
-                 "seconds.", seconds);
+                 "Too many wrong passwords for this account or from this address; try again in %s.",
+                 problem_duration_words(seconds, wait, sizeof wait));
     p.retry_after = seconds;
     return http_reply_problem(r, &p);
 }
@@ -173,9 +174,10 @@ static bool signup_allowed(req_t *r, const char *address)
     int wait = atoi(PQgetvalue(res, 0, 0));
     PQclear(res);
     if (wait <= 0) return true;
+    char words[48];
     problem_fail(&p, PROBLEM_TOO_MANY_SIGNUPS,
-                 "Too many accounts were created from this address; try again in %d seconds.",
-                 wait);
+                 "Too many accounts were created from this address; try again in %s.",
+                 problem_duration_words(wait, words, sizeof words));
     p.retry_after = wait;
     http_reply_problem(r, &p);
     return false;

@@ -50,9 +50,10 @@ static int mail_throttle(req_t *r, const char *scope1, int max1, const char *sco
     int wait = atoi(PQgetvalue(res, 0, 0));
     PQclear(res);
     if (wait <= 0) return 0;
+    char words[48];
     problem_fail(&p, PROBLEM_TOO_MANY_REQUESTS,
-                 "Too many messages were asked for this address or from this client; try again in "
-                "%d seconds.", wait);
+                 "Too many messages were asked for this address or from this client; try again in %s.",
+                 problem_duration_words(wait, words, sizeof words));
     p.retry_after = wait;
     return http_reply_problem(r, &p);
 }

@@ -285,6 +285,22 @@ static void openapi_lists_the_catalogue(void **state)
     json_decref(doc);
 }
 
+/* Waits are said in words, as a person would read them. */
+static void durations_are_said_in_words(void **state)
+{
+    (void)state;
+    static const struct { int seconds; const char *words; } cases[] = {
+        {-5, "1 second"}, {0, "1 second"}, {1, "1 second"}, {2, "2 seconds"}, {59, "59 seconds"},
+        {60, "1 minute"}, {61, "2 minutes"}, {894, "15 minutes"}, {3599, "1 hour"},
+        {3600, "1 hour"}, {3660, "1 hour 1 minute"}, {7500, "2 hours 5 minutes"}, {86400, "24 hours"},
+    };
+    char buf[48];
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
+        assert_string_equal(problem_duration_words(cases[i].seconds, buf, sizeof buf), cases[i].words);
+    char small[6];
+    assert_string_equal(problem_duration_words(894, small, sizeof small), "15 mi");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -301,6 +317,7 @@ int main(void)
         cmocka_unit_test(fail_keeps_fields_and_tolerates_bad_input),
         cmocka_unit_test(extensions_add_members_but_never_replace_the_core),
         cmocka_unit_test(openapi_lists_the_catalogue),
+        cmocka_unit_test(durations_are_said_in_words),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
