@@ -34,21 +34,41 @@ static int slug_param(req_t *r, const char **slug)
     return validate_slug(*slug) ? 0 : not_found(r);
 }
 
-/* An http(s) address without spaces or control characters, or NULL. */
-static const char *read_website(const json_t *body, bool *present, problem_t *p)
+/* A host name as people type it without a scheme ("river-keepers.example",
+ * "river-keepers.example/about"): no colon anywhere (so no other scheme),
+ * starting with a letter or digit, a dot in the host part. */
+static bool bare_host(const char *w)
+{
+    if (!((*w >= 'a' && *w <= 'z') || (*w >= 'A' && *w <= 'Z') || (*w >= '0' && *w <= '9'))) return false;
+    if (strchr(w, ':')) return false;
+    size_t host = strcspn(w, "/?#");
+    const char *dot = memchr(w, '.', host);
+    return dot && dot + 1 < w + host;
+}
+
+/* An http(s) address without spaces or control characters, or NULL; an
+ * address given without a scheme is stored as https:// (into buf, which
+ * holds the answer then). */
+static const char *read_website(const json_t *body, bool *present, char buf[static 501], problem_t *p)
 {
     const char *w = validate_string_or_null(body, "website", 500, present, p);
     if (!w) return NULL;
     bool ok = strncasecmp(w, "https://", 8) == 0 ? w[8] != '\0'
             : strncasecmp(w, "http://", 7) == 0  ? w[7] != '\0'
-                                                 : false;
+                                                 : bare_host(w);
     for (const unsigned char *c = (const unsigned char *)w; ok && *c; c++)
         if (*c <= 0x20 || *c == 0x7f) ok = false;
     if (!ok) {
-        problem_field(p, "website", "must be an http:// or https:// address without spaces");
+        problem_field(p, "website", "must be a web address, such as example.org or https://example.org/about, without spaces");
         return NULL;
     }
-    return w;
+    if (strncasecmp(w, "http", 4) == 0 && strstr(w, "://")) return w;
+    int n = snprintf(buf, 501, "https://%s", w);
+    if (n < 0 || n > 500) {
+        problem_field(p, "website", "must be at most 500 characters with its https://");
+        return NULL;
+    }
+    return buf;
 }
 
 /* purposes: [slug] as JSON text for the SQL (caller frees), or NULL. */
@@ -191,7 +211,8 @@ void handle_organisation_create(req_t *r)
     char *purposes = read_purpose_slugs(body, true, &p);
     const char *legal_form = validate_enum(body, "legal_form", true, vocab_legal_forms, &p);
     const char *governance = validate_enum(body, "governance", true, vocab_governances, &p);
-    const char *website = read_website(body, NULL, &p);
+    char website_buf[501];
+    const char *website = read_website(body, NULL, website_buf, &p);
     const char *location = validate_string_or_null(body, "location", 200, NULL, &p);
     bool place_given;
     char place[24];
@@ -306,7 +327,8 @@ void handle_organisation_update(req_t *r)
     const char *legal_form = validate_enum(body, "legal_form", false, vocab_legal_forms, &p);
     const char *governance = validate_enum(body, "governance", false, vocab_governances, &p);
     bool website_given = false, location_given = false;
-    const char *website = read_website(body, &website_given, &p);
+    char website_buf[501];
+    const char *website = read_website(body, &website_given, website_buf, &p);
     const char *location = validate_string_or_null(body, "location", 200, &location_given, &p);
     const char *note = validate_string_or_null(body, "change_note", 1000, NULL, &p);
     bool place_given;

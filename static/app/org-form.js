@@ -23,7 +23,8 @@ export function organisationFields(org = {}, { editing = false } = {}) {
       field({ label: 'Governance', name: 'governance', type: 'select', value: org.governance ?? '',
         options: [['', 'Choose…'], ...GOVERNANCES.map((v) => [v, word(v)])] })),
     h('div', { class: 'fields-row' },
-      field({ label: 'Website', name: 'website', type: 'url', optional: true, value: org.website ?? '', placeholder: 'https://', maxlength: 500 }),
+      // text, not url: "river-keepers.example" is accepted (stored as https://…)
+      field({ label: 'Website', name: 'website', inputmode: 'url', autocomplete: 'url', optional: true, value: org.website ?? '', placeholder: 'river-keepers.example', maxlength: 500 }),
       field({ label: 'Location', name: 'location', optional: true, value: org.location ?? '', placeholder: 'City, region or “Distributed”', maxlength: 200 })),
     placeField({ label: 'Place', name: 'place', place: org.place ?? null, hint: 'The town it is based in, from the list: people nearby find it.' }));
   return { el: fields, picker };

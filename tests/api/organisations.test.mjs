@@ -433,3 +433,22 @@ test('SQL-looking text is stored and returned as data', async () => {
   assert.equal(got.body.purpose_statement, `${evil} "quoted" \\ back`);
   assert.equal(sql("SELECT to_regclass('engagements') IS NOT NULL")[0][0], 't');
 });
+
+test('a website given without a scheme is stored as https://; other schemes and non-addresses are refused', async () => {
+  const u = await newUser();
+  const p = await createPurpose(u.token);
+  const o = await createOrg(u.token, [p], { website: 'river-keepers.example' });
+  assert.equal(o.website, 'https://river-keepers.example');
+  let res = await patch(o.slug, u.token, 1, { website: 'river-keepers.example/about?x=1' });
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.body.website, 'https://river-keepers.example/about?x=1');
+  res = await patch(o.slug, u.token, 2, { website: 'HTTP://Old.example' });
+  assert.equal(res.status, 200, res.text);
+  assert.equal(res.body.website, 'HTTP://Old.example', 'a scheme given is kept as given');
+  for (const website of ['javascript:alert(1)', 'mailto:a@b.example', 'localhost', '.example', 'river keepers.example', 'ftp://x.example', 'x.example:8080', 'a'.repeat(494) + '.ex']) {
+    res = await patch(o.slug, u.token, 3, { website });
+    assert.equal(res.status, 422, `${website}: ${res.text}`);
+    assert.deepEqual(problemFields(res), ['website'], website);
+  }
+  assert.equal(sql(`SELECT website FROM organisations WHERE slug = '${o.slug}'`)[0][0], 'HTTP://Old.example');
+});
