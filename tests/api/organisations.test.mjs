@@ -445,7 +445,7 @@ test('a website given without a scheme is stored as https://; other schemes and 
   res = await patch(o.slug, u.token, 2, { website: 'HTTP://Old.example' });
   assert.equal(res.status, 200, res.text);
   assert.equal(res.body.website, 'HTTP://Old.example', 'a scheme given is kept as given');
-  for (const website of ['javascript:alert(1)', 'mailto:a@b.example', 'localhost', '.example', 'river keepers.example', 'ftp://x.example', 'x.example:8080', 'a'.repeat(494) + '.ex']) {
+  for (const website of ['javascript:alert(1)', 'mailto:a@b.example', 'localhost', '.example', 'river keepers.example', 'ftp://x.example', 'x.example:8080', 'a.']) {
     res = await patch(o.slug, u.token, 3, { website });
     assert.equal(res.status, 422, `${website}: ${res.text}`);
     assert.deepEqual(problemFields(res), ['website'], website);
