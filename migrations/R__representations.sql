@@ -1100,3 +1100,17 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
             'near', s.near, 'within_km', s.within_km)),
         'created_at', api_time(s.created_at))
 $$;
+
+-- A list item asked with near=: the item's representation with
+-- "distance_km" (great-circle, rounded to 0.1 km) from the centre (lat, lon)
+-- to its place, appended as the object's last member so the item's own
+-- members keep their order. Without a centre (or a place) the item as is.
+DROP FUNCTION IF EXISTS item_with_distance_json(json, double precision, double precision, bigint);
+CREATE FUNCTION item_with_distance_json(j json, lat double precision, lon double precision,
+                                        place bigint) RETURNS text
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN lat IS NULL OR lon IS NULL OR place IS NULL THEN j::text
+        ELSE left(j::text, -1) || ', "distance_km" : '
+             || (SELECT round(place_distance_km(lat, lon, pl.latitude, pl.longitude)::numeric, 1)
+                 FROM places pl WHERE pl.id = place)::text || '}' END
+$$;

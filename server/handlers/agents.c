@@ -359,16 +359,18 @@ void handle_agent_purposes_put(req_t *r)
     "        @> pl.earth"                                     \
     "      AND place_distance_km($6::float8, $7::float8, pl.latitude, pl.longitude)"        \
     "        <= $8::float8))"
+/* A listed agent: with near=, its distance_km from the centre. */
+#define AGENT_ITEM "item_with_distance_json(j, $6::float8, $7::float8, g.place_id)"
 /* Newest first ($2 unused); custom plans: near= may start from the places. */
 static db_stmt_t q_agents_list = DB_STMT_CUSTOM_PLAN("agents_list", true,
-    "SELECT g.id::text, j::text FROM agents g JOIN accounts a ON a.id = g.account_id"
+    "SELECT g.id::text, " AGENT_ITEM " FROM agents g JOIN accounts a ON a.id = g.account_id"
     " CROSS JOIN LATERAL agent_public_json(g, a) j"
     AGENT_FILTERS
     "  AND g.id < coalesce($1::bigint, 9223372036854775807) AND $2::text IS NULL"
     " ORDER BY g.id DESC LIMIT $5::int");
 /* Nearest first (sort=distance), then id: keys distance in km, id. */
 static db_stmt_t q_agents_by_distance = DB_STMT_CUSTOM_PLAN("agents_list_distance", true,
-    "SELECT k.d::text, k.id::text, j::text FROM ("
+    "SELECT k.d::text, k.id::text, " AGENT_ITEM " FROM ("
     "  SELECT g.id, place_distance_km($6::float8, $7::float8, pl.latitude, pl.longitude) AS d"
     "  FROM agents g JOIN accounts a ON a.id = g.account_id JOIN places pl ON pl.id = g.place_id"
     AGENT_FILTERS ") k"

@@ -357,6 +357,8 @@ void handle_engagement_update(req_t *r)
     "       @> pl.earth"                                      \
     "     AND place_distance_km($11::float8, $12::float8, pl.latitude, pl.longitude)"       \
     "       <= $13::float8))"
+/* A listed engagement: with near=, its distance_km from the centre. */
+#define ENG_ITEM "item_with_distance_json(j, $11::float8, $12::float8, e.place_id)"
 #define ENG_OTHER_FILTERS                                                                   \
     " AND ($4::text IS NULL OR e.skill_keys @> ARRAY[skill_key($4::text)])"                 \
     " AND ($5::text IS NULL OR e.packagings @> ARRAY[$5::text])"                            \
@@ -366,7 +368,7 @@ void handle_engagement_update(req_t *r)
     " (" TS ", " ID ") < (coalesce($8::timestamptz, 'infinity'),"                            \
     "   coalesce($9::bigint, 9223372036854775807))"
 #define ENG_BY_DATE                                                                         \
-    "SELECT cursor_time(e.created_at), e.id::text, j::text"                                 \
+    "SELECT cursor_time(e.created_at), e.id::text, " ENG_ITEM                              \
     " FROM engagements e CROSS JOIN LATERAL engagement_json(e) j"                           \
     " WHERE" ENG_AFTER("e.created_at", "e.id") " AND $7::text IS NULL AND NOT e.hidden"
 #define ENG_DATE_ORDER " ORDER BY e.created_at DESC, e.id DESC LIMIT $10::int"
@@ -384,7 +386,7 @@ static db_stmt_t q_list_org = DB_STMT("engagements_list_org", true,
 /* engagement_purposes carries created_at and status (0007), so its listing
  * index gives one purpose's engagements newest first without a sort. */
 static db_stmt_t q_list_purpose = DB_STMT("engagements_list_purpose", true,
-    "SELECT cursor_time(e.created_at), e.id::text, j::text"
+    "SELECT cursor_time(e.created_at), e.id::text, " ENG_ITEM
     " FROM engagement_purposes ep JOIN engagements e ON e.id = ep.engagement_id"
     " CROSS JOIN LATERAL engagement_json(e) j"
     " WHERE ep.purpose_id = (SELECT p.id FROM purposes p WHERE p.slug = $3::text)"
@@ -400,7 +402,7 @@ static db_stmt_t q_list_near = DB_STMT_CUSTOM_PLAN("engagements_list_near", true
 /* Nearest first (sort=distance, near= given), then id; with q, among its
  * matches. The keys are the distance in km and the id. */
 static db_stmt_t q_list_by_distance = DB_STMT_CUSTOM_PLAN("engagements_list_distance", true,
-    "SELECT k.d::text, k.id::text, j::text FROM ("
+    "SELECT k.d::text, k.id::text, " ENG_ITEM " FROM ("
     "  SELECT e.id, place_distance_km($11::float8, $12::float8, pl.latitude, pl.longitude) AS d"
     "  FROM engagements e JOIN places pl ON pl.id = e.place_id"
     "  WHERE e.status = $1::text AND NOT e.hidden"
@@ -431,7 +433,7 @@ static db_stmt_t q_list_by_distance = DB_STMT_CUSTOM_PLAN("engagements_list_dist
  * ranked, not carried through the sort of every match. */
 #define SEARCH_CANDIDATES "200"
 static db_stmt_t q_list_search = DB_STMT_CUSTOM_PLAN("engagements_search", true,
-    "SELECT k.rank::text, k.id::text, j::text FROM ("
+    "SELECT k.rank::text, k.id::text, " ENG_ITEM " FROM ("
     "  SELECT c.id, ts_rank(s.search, search_query($7::text)) AS rank"
     "  FROM (SELECT e.id FROM engagements e"
     "    WHERE (numnode(search_query($7::text)) = 0 OR e.search @@ search_query($7::text))"

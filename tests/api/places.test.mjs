@@ -123,6 +123,31 @@ test('near= with within_km: a place at exactly within_km is in, a hair less is o
   }
 });
 
+test('distance_km: each item of a near= list says how far it is (0.1 km), at the exact within_km edge too; never without near=', async () => {
+  const { org, post } = await setup();
+  const inBerlin = await post('In Berlin', BERLIN);
+  const inPotsdam = await post('In Potsdam', POTSDAM);
+  const d = km(BERLIN, POTSDAM);
+  const tenth = (x) => Math.round(Number(x) * 10) / 10;
+  assert.ok(tenth(d) > 20 && tenth(d) < 30, d);
+  for (const sort of ['', '&sort=distance', '&q=potsdam', '&q=berlin']) {
+    const res = await api('GET', `/api/v1/engagements?organisation=${org.slug}&near=${BERLIN}&within_km=${d}${sort}`);
+    assert.equal(res.status, 200, res.text);
+    const by = Object.fromEntries(res.body.items.map((e) => [e.id, e.distance_km]));
+    if (sort !== '&q=berlin') assert.equal(by[inPotsdam.id], tenth(d), `${sort}: ${res.text}`);
+    if (sort !== '&q=potsdam') assert.equal(by[inBerlin.id], 0, sort);
+  }
+  // from Potsdam's coordinates: the same figure the other way round
+  const [lat, lon] = sql(`SELECT latitude::text, longitude::text FROM places WHERE id = ${POTSDAM}`)[0];
+  const point = await api('GET', `/api/v1/engagements?organisation=${org.slug}&near=${lat},${lon}&within_km=${d}&sort=distance`);
+  assert.deepEqual(point.body.items.map((e) => [e.id, e.distance_km]), [[inPotsdam.id, 0], [inBerlin.id, tenth(d)]]);
+  const plain = await api('GET', `/api/v1/engagements?organisation=${org.slug}`);
+  assert.equal(plain.body.items.length, 2);
+  assert.ok(plain.body.items.every((e) => !('distance_km' in e)), plain.text);
+  const one = await api('GET', `/api/v1/engagements/${inPotsdam.id}`);
+  assert.ok(!('distance_km' in one.body), one.text);
+});
+
 test('near= on agents: discoverable agents within the radius, nearest first when asked', async () => {
   const { purpose } = await setup();
   const mk = async (place) => {
@@ -140,8 +165,12 @@ test('near= on agents: discoverable agents within the radius, nearest first when
   const res = await api('GET', `/api/v1/agents?purpose=${purpose}&near=${BERLIN}&within_km=${d}&sort=distance`);
   assert.equal(res.status, 200, res.text);
   assert.deepEqual(res.body.items.map((a) => a.handle), [berlin, potsdam]);
+  assert.deepEqual(res.body.items.map((a) => a.distance_km), [0, Math.round(Number(d) * 10) / 10]);
   const out = await api('GET', `/api/v1/agents?purpose=${purpose}&near=${BERLIN}&within_km=${Number(d) - 1e-9}`);
   assert.deepEqual(out.body.items.map((a) => a.handle), [berlin]);
+  assert.equal(out.body.items[0].distance_km, 0);
+  const plain = await api('GET', `/api/v1/agents?purpose=${purpose}`);
+  assert.ok(plain.body.items.length === 3 && plain.body.items.every((a) => !('distance_km' in a)), plain.text);
   const all = await api('GET', `/api/v1/agents?purpose=${purpose}&near=${MUNICH}&within_km=1000&sort=distance`);
   assert.deepEqual(all.body.items.map((a) => a.handle), [munich, potsdam, berlin].slice(0, 1).concat(
     Number(km(MUNICH, POTSDAM)) < Number(km(MUNICH, BERLIN)) ? [potsdam, berlin] : [berlin, potsdam]));
