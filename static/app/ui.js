@@ -148,8 +148,13 @@ export function scoreBadge(score) {
   return h('span', { class: 'score' }, percent(Number(score) || 0), h('small', { text: 'match' }));
 }
 
+// A list asked with near= says how far each item is (distance_km, 0.1 km).
+export const distanceAway = (km) => (typeof km === 'number'
+  ? `${num(km, { minimumFractionDigits: 1, maximumFractionDigits: 1 })} km away` : null);
+
 export function engagementMeta(e) {
   const bits = [];
+  if (distanceAway(e.distance_km)) bits.push(distanceAway(e.distance_km));
   if (e.hours_per_week) bits.push(`${plural(e.hours_per_week, 'hour')} a week`);
   if (e.duration_weeks) bits.push(`for ${plural(e.duration_weeks, 'week')}`);
   if (e.remote_ok) bits.push(e.location ? `Remote or ${e.location}` : 'Remote friendly');
@@ -196,6 +201,7 @@ export function agentCard(a, { extra } = {}) {
       h('div', {},
         h('h3', { class: 'card__title' }, h('a', { href: `/agents/${encodeURIComponent(a.handle)}`, text: agentName(a) })),
         a.headline ? h('p', { class: 'card__eyebrow', text: a.headline }) : null)),
+    distanceAway(a.distance_km) ? h('ul', { class: 'card__meta' }, h('li', { text: distanceAway(a.distance_km) })) : null,
     extra ?? null);
 }
 

@@ -7,7 +7,8 @@ import { session } from '../session.js';
 import { loadCatalogue, placeField } from '../pickers.js';
 import { empty, engagementCard, errorNotice, pagedList, purposeName, purposeSlug, skeletons, toast, unavailable } from '../ui.js';
 
-const FILTERS = ['q', 'purpose', 'skill', 'packaging', 'remote', 'near', 'within_km'];
+// organisation= has no field: it comes with a link (a saved search's) and stays
+const FILTERS = ['q', 'purpose', 'skill', 'packaging', 'remote', 'near', 'within_km', 'organisation'];
 const RADII = ['10', '25', '50', '100', '250'];
 
 export default async function render(ctx) {
@@ -96,7 +97,7 @@ export default async function render(ctx) {
     const name = state.q || state.skill || purposeName(state.purpose) || 'My search';
     try {
       await api('POST', '/api/v1/me/saved-searches', { body: { name, ...filtersGiven }, idempotencyKey: newKey() });
-      toast('Search saved: you will be told of new engagements that match.');
+      toast('Search saved: you will be told of new engagements that match. Your saved searches are in Settings.');
     } catch (err) {
       toast(`The search could not be saved: ${err.message}`);
     }

@@ -1,13 +1,14 @@
 // settings: the account — name, email (and whether it is confirmed),
-// password, which emails Purposed sends, the personal feed, the export,
+// password, saved searches, which emails Purposed sends, the personal feed, the export,
 // privacy (through the agent profile), organisations, signing out and
 // deleting the account.
-import { api, ApiError, getOptional } from '../api.js';
+import { api, ApiError, get, getOptional, query } from '../api.js';
 import { h, replace, day, word, dateTime } from '../dom.js';
 import { field, onSubmit, showErrors, value } from '../forms.js';
 import { requireSignIn } from '../router.js';
 import { loadSession, myAgent, session, signOut } from '../session.js';
-import { busy, pageHead, toast } from '../ui.js';
+import { loadCatalogue, placeLabel } from '../pickers.js';
+import { busy, pageHead, pagedList, purposeName, purposeSlug, toast } from '../ui.js';
 
 export default async function render(ctx) {
   ctx.setTitle('Account settings');
@@ -115,6 +116,7 @@ export default async function render(ctx) {
       h('section', { class: 'card stack', 'aria-labelledby': 'email-title' }, h('h2', { id: 'email-title', text: 'Email' }),
         emailStatus(account), emailForm),
       h('section', { class: 'card stack', 'aria-labelledby': 'password-title' }, h('h2', { id: 'password-title', text: 'Password' }), passwordForm),
+      savedSearchesSection(ctx),
       prefs ? notificationsSection(prefs) : null,
       feedSection(),
       exportSection(),
@@ -271,4 +273,79 @@ function exportSection() {
     h('h2', { id: 'export-title', text: 'Your data' }),
     h('p', { class: 'muted', text: 'Download everything your account holds — profile, agreements with every version, notifications, memberships, credentials, email choices — as one JSON file.' }),
     h('div', { class: 'actions' }, h('a', { class: 'btn btn--secondary', href: '/api/v1/me/export', download: '', rel: 'external', text: 'Download my data' })));
+}
+
+// The searches the person saved from the home page ("Save this search"):
+// each in words, a link that runs it again, and Delete after confirming.
+function savedSearchesSection(ctx) {
+  const out = h('div', {});
+  const section = h('section', { class: 'card stack', id: 'saved-searches', 'aria-labelledby': 'saved-title' },
+    h('h2', { id: 'saved-title', text: 'Saved searches' }),
+    h('p', { class: 'muted', text: 'You are told on your dashboard (and by email, as you chose below) when a new engagement matches one of them.' }),
+    out);
+  const none = () => h('p', { class: 'muted' }, 'No saved searches. Search or filter ', h('a', { href: '/', text: 'the open engagements' }),
+    ' and choose “Save this search”.');
+  // the names behind slugs and place ids, fetched once for the whole list
+  const purposes = loadCatalogue().catch(() => []);
+  const places = new Map();
+  const placeName = (id) => {
+    if (!places.has(id)) places.set(id, getOptional(`/api/v1/places/${encodeURIComponent(id)}`, { signal: ctx.signal }).catch(() => null));
+    return places.get(id);
+  };
+  const row = (s) => {
+    const words = h('p', { class: 'muted small', text: savedSearchWords(s.filters) });
+    Promise.all([purposes, s.filters.near ? placeName(s.filters.near) : null]).then(([items, place]) => {
+      const p = s.filters.purpose ? items.find((x) => purposeSlug(x) === s.filters.purpose) : null;
+      words.textContent = savedSearchWords(s.filters, { purpose: p ? purposeName(p) : undefined, place: place ? placeLabel(place) : undefined });
+    });
+    const remove = h('button', { class: 'btn btn--quiet btn--small', type: 'button', text: 'Delete', 'aria-label': `Delete the saved search ${s.name}` });
+    remove.addEventListener('click', async () => {
+      if (!confirm(`Delete the saved search “${s.name}”? You will no longer be told of new matches.`)) return;
+      busy(remove, true);
+      try {
+        await api('DELETE', `/api/v1/me/saved-searches/${encodeURIComponent(s.id)}`);
+        const li = remove.closest('li');
+        const ul = li?.parentElement;
+        li?.remove();
+        if (ul && !ul.children.length) replace(out, none());
+        toast(`Saved search “${s.name}” deleted.`);
+      } catch (err) {
+        busy(remove, false);
+        toast(err.message, 'error');
+      }
+    });
+    return h('div', { class: 'member saved-search' },
+      h('div', { class: 'member__name' },
+        h('a', { href: `/${query(savedSearchQuery(s.filters))}`, text: s.name }), words),
+      h('span', { class: 'actions' }, remove));
+  };
+  pagedList(out, {
+    label: 'Saved searches',
+    what: 'Your saved searches',
+    fetchPage: (cursor) => get(`/api/v1/me/saved-searches${query({ limit: 50, cursor })}`, { signal: ctx.signal }),
+    renderItem: row,
+    emptyState: none(),
+  }).catch(() => {});
+  return section;
+}
+
+// The home page's query for a saved search's filters (remote only when true).
+function savedSearchQuery(f) {
+  return { q: f.q, purpose: f.purpose, skill: f.skill, packaging: f.packaging, remote: f.remote ? 'true' : undefined,
+    organisation: f.organisation, near: f.near, within_km: f.near ? f.within_km : undefined };
+}
+
+// A saved search's filters in words: “water” · Clean water · skill design ·
+// volunteer · remote friendly · within 50 km of Berlin, DE (names: the
+// purpose's and the place's names once known).
+function savedSearchWords(f, names = {}) {
+  const bits = [];
+  if (f.q) bits.push(`“${f.q}”`);
+  if (f.purpose) bits.push(names.purpose ?? purposeName(f.purpose));
+  if (f.skill) bits.push(`skill ${f.skill}`);
+  if (f.packaging) bits.push(word(f.packaging).toLowerCase());
+  if (f.remote) bits.push('remote friendly');
+  if (f.organisation) bits.push(`at ${f.organisation}`);
+  if (f.near) bits.push(`within ${f.within_km ?? 50} km of ${names.place ?? 'a place'}`);
+  return bits.length ? bits.join(' · ') : 'All open engagements';
 }
