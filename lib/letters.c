@@ -253,6 +253,7 @@ static const char *kind_heading(const char *kind)
         {"engagement_posted", "New engagements from organisations you follow"},
         {"engagement_question", "Questions about your engagements"},
         {"engagement_answer", "Answers to your questions"},
+        {"saved_search_match", "New engagements for your saved searches"},
         {"moderation", "Moderation"},
     };
     for (size_t i = 0; kind && i < sizeof k / sizeof k[0]; i++)

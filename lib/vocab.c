@@ -53,7 +53,7 @@ const char *const vocab_notification_kinds[] = {
     "agreement_concluded", "agreement_closure_recorded", "agreement_review_due",
     "agreement_message",   "agreement_hours_logged",     "agreement_hours_confirmed",
     "agreement_hours_disputed", "engagement_posted",     "engagement_question",
-    "engagement_answer",   "moderation",                 NULL};
+    "engagement_answer",   "saved_search_match",         "moderation", NULL};
 const char *const vocab_mail_deliveries[] = {"immediately", "daily", "off", NULL};
 
 const vocab_list_t vocab_lists[] = {

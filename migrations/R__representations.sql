@@ -788,7 +788,7 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
                               'agreement_concluded', 'agreement_closure_recorded', 'agreement_review_due',
                               'agreement_message', 'agreement_hours_logged', 'agreement_hours_confirmed',
                               'agreement_hours_disputed', 'engagement_posted', 'engagement_question',
-                              'engagement_answer', 'moderation']) WITH ORDINALITY AS k(kind, n)
+                              'engagement_answer', 'saved_search_match', 'moderation']) WITH ORDINALITY AS k(kind, n)
             LEFT JOIN notification_mail_preferences p ON p.account_id = acc.id AND p.kind = k.kind),
         'digest', json_build_object(
             'last_sent_at', (SELECT api_time(d.last_sent_at) FROM notification_digests d

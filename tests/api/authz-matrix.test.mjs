@@ -217,7 +217,7 @@ const ROUTES = [
     expect: members(204, { member: 403, admin: 403 }),
     probe: () => sql(`SELECT count(*) FROM membership_invitations WHERE organisation_id = ${w.orgId}`) },
   { name: 'GET own notification preferences', method: 'GET', path: '/api/v1/me/notification-preferences', expect: signedIn(200),
-    check: (res) => assert.equal(res.body.preferences.length, 17) },
+    check: (res) => assert.equal(res.body.preferences.length, 18) },
   { name: 'PUT own notification preferences', method: 'PUT', path: '/api/v1/me/notification-preferences',
     body: { moderation: 'immediately' }, expect: signedIn(200) },
   { name: 'GET followers', method: 'GET', path: '/api/v1/organisations/{org}/followers', expect: members(200),

@@ -124,7 +124,7 @@ test('what the daemon refuses, the document refuses: the rules of issue 23', asy
     ['POST', '/api/v1/me/notifications/read', { all: true, ids: [1] }],
     ['POST', '/api/v1/purposes', { name: '!!!' }],
     ['POST', '/api/v1/organisations', { name: '!!!', purpose_statement: 'x', purposes: [], legal_form: 'other', governance: 'other' }],
-    ['POST', '/api/v1/organisations', { name: unique('Org'), purpose_statement: 'x', purposes: [], legal_form: 'other', governance: 'other', website: 'example.org' }],
+    ['POST', '/api/v1/organisations', { name: unique('Org'), purpose_statement: 'x', purposes: [], legal_form: 'other', governance: 'other', website: 'ftp://example.org' }],
     ['POST', '/api/v1/agreements', { organisation: '', agent: '', role: 'r', purposes: [''], packaging: 'volunteer', hours_per_week: 1, terms: 't', rewards: { non_cash: [] }, starts_on: '2030-01-01' }],
   ];
   for (const [method, path, body] of cases) {

@@ -205,6 +205,7 @@ const KIND_LABELS = {
   engagement_posted: 'An organisation you follow posts work for your purposes',
   engagement_question: 'Someone asks about your engagement',
   engagement_answer: 'An organisation answers your question',
+  saved_search_match: 'New work matches a search you saved',
   moderation: 'A moderator acts on something of yours',
 };
 const DELIVERIES = [['immediately', 'At once'], ['daily', 'Daily digest'], ['off', 'Off']];
