@@ -168,6 +168,9 @@ test('the menu works from the keyboard on a small screen', async () => {
   await nav.getByRole('link', { name: 'Organisations', exact: true }).focus();
   await page.keyboard.press('Enter');
   await page.getByRole('heading', { level: 1, name: 'Organisations' }).waitFor();
+  // the router focuses the heading once the page is drawn: wait for it (a
+  // loaded machine draws later than the heading first appears), then check
+  await page.waitForFunction(() => document.activeElement?.tagName === 'H1', null, { timeout: 5000 }).catch(() => {});
   assert.equal(await page.evaluate(() => document.activeElement?.tagName), 'H1', 'focus moves to the new page');
   await page.context().close();
 });
