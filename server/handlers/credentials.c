@@ -125,10 +125,12 @@ static void reply_chain(req_t *r, const char *chain, const char *subject_id, con
     snprintf(url, sizeof url, "%s%s", in.base, path);
     utc_now(now);
     const json_t *head = json_object_get(doc, "head");
-    json_t *signed_head = json_pack("{s:s, s:s, s:s, s:s, s:O, s:O, s:O, s:O, s:s}", "id", url,
+    /* s:o takes the reference: a new 0 for an empty chain, else the head's */
+    json_t *seq = json_is_null(head) ? json_integer(0) : json_incref(json_object_get(head, "seq"));
+    json_t *signed_head = json_pack("{s:s, s:s, s:s, s:s, s:O, s:o, s:O, s:O, s:s}", "id", url,
         "type", "HistoryChainHead", "issuer", in.did, "chain", chain,
         "subject", json_object_get(doc, "subject"),
-        "seq", json_is_null(head) ? json_integer(0) : json_object_get(head, "seq"),
+        "seq", seq,
         "hash", json_is_null(head) ? json_null() : json_object_get(head, "hash"),
         "verified", json_object_get(doc, "verified"), "validFrom", now);
     if (!signed_head) {
