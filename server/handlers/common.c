@@ -8,6 +8,7 @@
 #include "authz.h"
 #include "db.h"
 #include "jsontext.h"
+#include "validate.h"
 
 void reply_row_json(req_t *r, int status, PGresult *res, int col)
 {
@@ -145,4 +146,16 @@ int moderation_hidden_visible(req_t *r, bool owner)
     int rc = moderation_caller_moderates(r, &moderator);
     if (rc < 0) return rc;
     return moderator ? 1 : 0;
+}
+
+const char *validate_message_body(const json_t *body, size_t max_chars, problem_t *p)
+{
+    static const char *const fields[] = {"body", NULL};
+    validate_known_fields(body, fields, p);
+    const char *text = validate_string(body, "body", true, 1, max_chars, p);
+    if (text && strspn(text, " \t\r\n") == strlen(text)) {
+        problem_field(p, "body", "must say something");
+        return NULL;
+    }
+    return text;
 }

@@ -17,6 +17,10 @@
 #include "db.h"
 #include "http.h"
 
+/* The text of a message's body ({"body": text}, no other field): 1 to
+ * max_chars characters, not only white space; NULL with every bad field named
+ * in p otherwise. One rule for agreement messages and engagement questions. */
+const char *validate_message_body(const json_t *body, size_t max_chars, problem_t *p);
 /* Reply with the JSON text in column col of row 0 (a representation of
  * migrations/R__representations.sql), compacted; 404 when there is no row.
  * Clears res. */

@@ -137,13 +137,9 @@ static db_stmt_t q_thread_post = DB_STMT("engagement_thread_post", false,
 void handle_engagement_thread_post(req_t *r)
 {
     json_t *body = http_take_body(r);
-    static const char *const fields[] = {"body", NULL};
     problem_t p;
     problem_init(&p);
-    validate_known_fields(body, fields, &p);
-    const char *text = validate_string(body, "body", true, 1, QUESTION_MAX_CHARS, &p);
-    if (text && strspn(text, " \t\r\n") == strlen(text))
-        problem_field(&p, "body", "must say something");
+    const char *text = validate_message_body(body, QUESTION_MAX_CHARS, &p);
     if (problem_has_fields(&p)) {
         json_decref(body);
         http_reply_problem(r, &p);
