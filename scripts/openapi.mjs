@@ -153,6 +153,16 @@ for (const r of routes) {
       op.parameters.push(ref('parameters', 'IdempotencyKey'));
     }
   }
+  // read-your-writes across daemons (server/replica.c): a change answers the
+  // Purposed-LSN it committed at, and a read takes it back
+  if (r.work === 'write') {
+    for (const [status, response] of Object.entries(responses)) {
+      if (/^2/.test(status) && !response.$ref) (response.headers ??= {})['Purposed-LSN'] ??= ref('headers', 'PurposedLSN');
+    }
+  } else if (r.method === 'GET' && !['/healthz', '/readyz', '/metrics'].includes(r.path)) {
+    op.parameters ??= [];
+    if (!op.parameters.some((p) => p.$ref === '#/components/parameters/PurposedLSN')) op.parameters.push(ref('parameters', 'PurposedLSN'));
+  }
   // 429 and 503 always carry Retry-After
   if (responses['429']?.$ref === '#/components/responses/Problem') responses['429'] = ref('responses', 'TooManyRequests');
   if (responses['503']?.$ref === '#/components/responses/Problem') responses['503'] = ref('responses', 'Unavailable');
