@@ -103,7 +103,7 @@ static void read_rewards(const json_t *body, engagement_input_t *in, problem_t *
     double min = 0, max = 0;
     bool min_ok = validate_number(cash, "min", true, 0, MAX_CASH, &min, &sub);
     bool max_ok = validate_number(cash, "max", true, 0, MAX_CASH, &max, &sub);
-    if (min_ok && max_ok && max < min) problem_field(&sub, "max", "must not be less than min");
+    if (min_ok && max_ok && max < min) problem_field(&sub, "max", "must not be less than the lowest amount");
     const char *currency = validate_string(cash, "currency", true, 3, 3, &sub);
     if (currency && !(currency[0] >= 'A' && currency[0] <= 'Z' && currency[1] >= 'A' &&
                       currency[1] <= 'Z' && currency[2] >= 'A' && currency[2] <= 'Z')) {

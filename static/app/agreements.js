@@ -216,5 +216,6 @@ export function agreementProblems(body) {
   if (body.hours_per_week === null || Number.isNaN(body.hours_per_week)) p.push({ field: 'hours_per_week', message: 'enter hours per week (1 to 80)' });
   if (!body.terms) p.push({ field: 'terms', message: 'write down the terms both sides agree to' });
   if (!body.starts_on) p.push({ field: 'starts_on', message: 'choose a start date' });
+  else if (body.review_on && body.review_on < body.starts_on) p.push({ field: 'review_on', message: 'must not be before “Starts on”' });
   return p;
 }

@@ -91,5 +91,6 @@ export function engagementProblems(body) {
   if (!body.packagings.length) problems.push({ field: 'packagings', message: 'choose at least one way to take it on' });
   if (body.hours_per_week === null || Number.isNaN(body.hours_per_week)) problems.push({ field: 'hours_per_week', message: 'enter the hours per week (1 to 80)' });
   if (body.rewards.cash && (body.rewards.cash.min === null || Number.isNaN(body.rewards.cash.min))) problems.push({ field: 'rewards.cash.min', message: 'enter an amount, or untick “Also paid”' });
+  else if (body.rewards.cash && body.rewards.cash.max < body.rewards.cash.min) problems.push({ field: 'rewards.cash.max', message: 'must not be less than the “From” amount' });
   return problems;
 }

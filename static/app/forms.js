@@ -98,7 +98,7 @@ export function showErrors(form, errors, { title = 'There is a problem', detail 
   const summaryItems = [];
   for (const e of errors) {
     const box = findField(form, e.field);
-    if (!box) { summaryItems.push(h('li', { text: e.field ? `${e.field}: ${e.message}` : e.message })); continue; }
+    if (!box) { summaryItems.push(h('li', { text: e.field ? `${fieldWords(e.field)}: ${e.message}` : e.message })); continue; }
     const control = box.querySelector('input:not([type=hidden]), select, textarea') ?? box;
     const fid = `${control.id || uid('ctl')}-error`;
     if (!control.id) control.id = fid.replace(/-error$/, '');
@@ -132,11 +132,14 @@ export function showErrors(form, errors, { title = 'There is a problem', detail 
   summary.focus();
 }
 
+// A field the form does not show, named in words: "rewards.cash.max" -> "Cash max".
+const fieldWords = (name) => capitalise(String(name).replace(/\[\d+\]/g, '').split('.').slice(-2).join(' ').replace(/_/g, ' ').trim());
+
 const capitalise = (s) => String(s ?? '').replace(/^./, (c) => c.toUpperCase());
 
 export function showProblem(form, err) {
   if (err instanceof ApiError && err.errors.length) {
-    showErrors(form, err.errors, { title: err.problem?.title ?? 'Please check these fields', detail: err.status !== 422 ? err.message : null });
+    showErrors(form, err.errors, { title: err.status === 422 ? 'Please check these fields' : (err.problem?.title ?? 'Please check these fields'), detail: err.status !== 422 ? err.message : null });
   } else {
     const title = err instanceof ApiError && err.missing ? 'Not available yet' : (err?.problem?.title ?? 'That did not work');
     const detail = err instanceof ApiError && err.missing

@@ -293,6 +293,7 @@ test('a PATCH that sets review_on before starts_on, or changes nothing, is a 422
   let r = await api('PATCH', `/api/v1/agreements/${a.id}`, { token: w.owner.token, body: { review_on: day(2) }, headers });
   assert.equal(r.status, 422, r.text);
   assert.deepEqual(problemFields(r), ['review_on']);
+  assert.equal(r.body.errors[0].message, 'must not be before the start date', 'the message names the date as the form does, not starts_on');
   r = await api('PATCH', `/api/v1/agreements/${a.id}`, { token: w.owner.token, body: {}, headers });
   assert.equal(r.status, 422);
   r = await api('PATCH', `/api/v1/agreements/${a.id}`, { token: w.owner.token, body: { hours_per_week: 0, packaging: 'slavery', surprise: 1 }, headers });

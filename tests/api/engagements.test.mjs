@@ -131,6 +131,19 @@ test('POST engagement names every bad field at once and writes nothing', async (
   assert.equal(sql('SELECT count(*) FROM engagements')[0][0], before);
 });
 
+test('a validation problem speaks to a person: a readable title, no field names of the API inside the messages', async () => {
+  const u = await newUser();
+  const o = await createOrg(u.token);
+  const res = await api('POST', `/api/v1/organisations/${o.slug}/engagements`, {
+    token: u.token, body: engagementBody([], { rewards: { cash: { min: 500, max: 100, currency: 'EUR', period: 'month' }, non_cash: [] } }),
+  });
+  assert.equal(res.status, 422, res.text);
+  assert.equal(res.body.title, 'Some fields need a change');
+  const max = res.body.errors.find((e) => e.field === 'rewards.cash.max');
+  assert.equal(max.message, 'must not be less than the lowest amount');
+  for (const e of res.body.errors) assert.doesNotMatch(e.message, /\b(min|max|[a-z]+_[a-z_]+)\b/, `${e.field}: ${e.message}`);
+});
+
 test('GET /engagements/{id} is a 404 for unknown or malformed ids', async () => {
   for (const id of ['999999999999', '0', '-1', 'abc', '1e3', '99999999999999999999999']) {
     assert.equal((await api('GET', `/api/v1/engagements/${id}`)).status, 404, id);
