@@ -155,12 +155,20 @@ void session_set_cookie(req_t *r, const char *token)
              http_config->cookie_secure ? "; Secure" : "");
     http_add_header(r, "Set-Cookie", cookie);
     sodium_memzero(cookie, sizeof cookie);
+    /* The marker the pages read (not HttpOnly, no secret in it): without it
+     * they know nobody is signed in and do not ask GET /me for a 401. */
+    snprintf(cookie, sizeof cookie, "signed_in=1; SameSite=Lax; Path=/; Max-Age=%d%s",
+             http_config->session_ttl_days * 86400, http_config->cookie_secure ? "; Secure" : "");
+    http_add_header(r, "Set-Cookie", cookie);
 }
 
 void session_clear_cookie(req_t *r)
 {
     char cookie[128];
     snprintf(cookie, sizeof cookie, "session=; HttpOnly; SameSite=Lax; Path=/; Max-Age=0%s",
+             http_config->cookie_secure ? "; Secure" : "");
+    http_add_header(r, "Set-Cookie", cookie);
+    snprintf(cookie, sizeof cookie, "signed_in=; SameSite=Lax; Path=/; Max-Age=0%s",
              http_config->cookie_secure ? "; Secure" : "");
     http_add_header(r, "Set-Cookie", cookie);
 }

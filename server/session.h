@@ -18,6 +18,8 @@ int session_csrf(req_t *r);
  * ending in suffix (".atom"). 0, or negative with 404 (or 503) answered
  * when it names no feed. */
 int session_feed_token(req_t *r, const char *name, const char *suffix);
+/* Set (or clear) the session cookie, with the signed_in=1 marker beside it:
+ * a cookie the pages can read, so an anonymous page never asks GET /me. */
 /* Set-Cookie for a new session token, and the one that removes it. */
 void session_set_cookie(req_t *r, const char *token);
 void session_clear_cookie(req_t *r);

@@ -1,5 +1,7 @@
-// session: who is signed in. /me is fetched on every page load; the CSRF
-// token lives only in memory (the session cookie itself is HttpOnly).
+// session: who is signed in. /me is fetched on a page load when the daemon's
+// signed_in marker cookie says a session may exist (the session cookie itself
+// is HttpOnly), so an anonymous page makes no request that fails with 401.
+// The CSRF token lives only in memory.
 
 import { api, ApiError, onUnauthorised, setCsrf } from './api.js';
 
@@ -19,12 +21,17 @@ function setMe(me) {
   notify();
 }
 
+const hasMarker = () => document.cookie.split(/;\s*/).includes('signed_in=1');
+// The session is gone (expired, signed out elsewhere): forget the marker too.
+const dropMarker = () => { document.cookie = 'signed_in=; Path=/; Max-Age=0; SameSite=Lax'; };
+
 export async function loadSession() {
+  if (!hasMarker()) { setMe(null); return null; }
   try {
     const { data } = await api('GET', '/api/v1/me');
     setMe(data);
   } catch (err) {
-    if (err instanceof ApiError && (err.status === 401 || err.status === 403)) setMe(null);
+    if (err instanceof ApiError && (err.status === 401 || err.status === 403)) { dropMarker(); setMe(null); }
     else { session.loaded = true; throw err; }
   }
   return session.me;
@@ -42,6 +49,7 @@ export async function signOut() {
   } catch (err) {
     if (!(err instanceof ApiError) || err.status !== 401) throw err;
   }
+  dropMarker();
   setMe(null);
 }
 
@@ -56,4 +64,4 @@ export const isMember = (slug) => Boolean(roleIn(slug));
 export const canManage = (slug) => ['owner', 'admin'].includes(roleIn(slug));
 
 // A signed-in request came back 401: the session ended elsewhere.
-onUnauthorised(() => { if (session.me) setMe(null); });
+onUnauthorised(() => { dropMarker(); if (session.me) setMe(null); });

@@ -161,6 +161,23 @@ test('sign in: missing password is a 422, not a 401', async () => {
   assert.deepEqual(problemFields(res), ['password']);
 });
 
+test('sign in sets a signed_in marker the pages can read (no secret, not HttpOnly); sign out clears both cookies', async () => {
+  const u = await newUser();
+  const res = await signIn(u.email, u.password);
+  assert.equal(res.status, 201);
+  const cookies = res.headers.getSetCookie();
+  assert.equal(cookies.length, 2, cookies.join(' | '));
+  const marker = cookies.find((c) => c.startsWith('signed_in='));
+  assert.match(marker, /^signed_in=1; SameSite=Lax; Path=\/; Max-Age=[1-9]\d*/);
+  assert.doesNotMatch(marker, /HttpOnly/i, 'the pages read it with document.cookie');
+  assert.ok(!marker.includes(res.body.token));
+  const out = await call('DELETE', '/api/v1/sessions/current', { token: res.body.token });
+  assert.equal(out.status, 204);
+  const cleared = out.headers.getSetCookie();
+  assert.ok(cleared.some((c) => /^session=;.*Max-Age=0/.test(c)), cleared.join(' | '));
+  assert.ok(cleared.some((c) => /^signed_in=;.*Max-Age=0/.test(c)), cleared.join(' | '));
+});
+
 test('sign out: the token stops working at once and the cookie is cleared', async () => {
   const u = await newUser();
   assert.equal((await call('GET', '/api/v1/me', { token: u.token })).status, 200);

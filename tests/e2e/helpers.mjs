@@ -25,12 +25,14 @@ export async function launch() {
 }
 
 // A page that keeps every CSP violation, console error and uncaught error.
-// user: a newUser() whose session cookie is put in the context.
+// user: a newUser() whose session cookie (and the signed_in marker the pages
+// read before asking GET /me) is put in the context.
 export async function openPage(browser, { user, width = 1280, height = 900, colorScheme = 'light' } = {}) {
   const context = await browser.newContext({ viewport: { width, height }, colorScheme, baseURL: BASE });
   if (user) {
     const eq = user.cookie.indexOf('=');
-    await context.addCookies([{ name: user.cookie.slice(0, eq), value: user.cookie.slice(eq + 1), url: BASE, httpOnly: true, sameSite: 'Lax' }]);
+    await context.addCookies([{ name: user.cookie.slice(0, eq), value: user.cookie.slice(eq + 1), url: BASE, httpOnly: true, sameSite: 'Lax' },
+      { name: 'signed_in', value: '1', url: BASE, sameSite: 'Lax' }]);
   }
   const page = await context.newPage();
   page.problems = { csp: [], errors: [], console: [] };
