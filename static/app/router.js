@@ -44,6 +44,16 @@ export function navigate(to, { replace: replaceState = false } = {}) {
   render({ scroll: true });
 }
 
+// A list's filters changed: a new history entry (Back undoes the filter; the
+// popstate render draws the list from the address again) without drawing the
+// page anew. False when the address is already that one.
+export function pushFilters(to) {
+  const url = new URL(to, location.href);
+  if (url.pathname + url.search === location.pathname + location.search) return false;
+  history.pushState(null, '', url.pathname + url.search);
+  return true;
+}
+
 export const reload = () => render({ scroll: false, keepFocus: true });
 
 function markCurrentNav(path) {

@@ -40,9 +40,21 @@ export function errorNotice(err, { what, action } = {}) {
 export function toast(text, kind = 'info') {
   const box = document.querySelector('[data-toasts]');
   if (!box) return;
-  const t = h('div', { class: `toast${kind === 'error' ? ' toast--error' : ''}`, role: kind === 'error' ? 'alert' : 'status', text });
+  const close = h('button', { class: 'toast__close', type: 'button', 'aria-label': 'Dismiss', text: '×' });
+  const t = h('div', { class: `toast${kind === 'error' ? ' toast--error' : ''}`, role: kind === 'error' ? 'alert' : 'status' },
+    h('span', { text }), close);
   box.append(t);
-  setTimeout(() => t.remove(), 5000);
+  makeRoomForToasts(box);
+  const remove = () => { t.remove(); makeRoomForToasts(box); };
+  close.addEventListener('click', remove);
+  setTimeout(remove, 5000);
+}
+
+// The page ends above the pop-up messages while they show, so they never
+// cover its last lines (buttons of a form, the footer): --toast-room pads <body>.
+function makeRoomForToasts(box) {
+  const room = box.childElementCount ? `${box.getBoundingClientRect().height + 24}px` : '0px';
+  document.documentElement.style.setProperty('--toast-room', room);
 }
 
 export function busy(button, on) {

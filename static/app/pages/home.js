@@ -4,6 +4,7 @@ import { api, get, getOptional, itemsOf, newKey, query } from '../api.js';
 import { h, replace, num, PACKAGINGS, word, uid } from '../dom.js';
 import { field } from '../forms.js';
 import { session } from '../session.js';
+import { pushFilters } from '../router.js';
 import { loadCatalogue, placeField } from '../pickers.js';
 import { empty, engagementCard, errorNotice, pagedList, purposeName, purposeSlug, skeletons, toast, unavailable } from '../ui.js';
 
@@ -104,12 +105,17 @@ export default async function render(ctx) {
   });
   function apply() {
     readForms();
-    history.replaceState(null, '', `${location.pathname}${query(state)}`);
-    loadResults();
+    if (pushFilters(`${location.pathname}${query(state)}`)) loadResults();
   }
   search.addEventListener('submit', (e) => { e.preventDefault(); apply(); });
   filters.addEventListener('submit', (e) => { e.preventDefault(); apply(); });
-  filters.addEventListener('change', (e) => { if (e.target.name !== 'skill' && e.target.name !== 'near_text') apply(); });
+  filters.addEventListener('change', (e) => { if (e.target.name !== 'near_text') apply(); });
+  // The skill applies alone: once the typing pauses, as the other filters do on change
+  let skillTimer = null;
+  filters.elements.skill.addEventListener('input', () => {
+    clearTimeout(skillTimer);
+    skillTimer = setTimeout(() => { if (ctx.isCurrent()) apply(); }, 600);
+  });
 
   function loadResults() {
     const filtered = FILTERS.some((k) => state[k]);

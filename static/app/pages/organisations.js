@@ -3,6 +3,7 @@ import { get, query } from '../api.js';
 import { loadCatalogue } from '../pickers.js';
 import { h, replace, uid } from '../dom.js';
 import { session } from '../session.js';
+import { pushFilters } from '../router.js';
 import { empty, organisationCard, pageHead, pagedList, purposeName, purposeSlug } from '../ui.js';
 
 export default async function render(ctx) {
@@ -41,8 +42,7 @@ export default async function render(ctx) {
   const apply = () => {
     state.q = form.elements.q.value.trim();
     state.purpose = form.elements.purpose.value;
-    history.replaceState(null, '', `/organisations${query(state)}`);
-    load();
+    if (pushFilters(`/organisations${query(state)}`)) load();
   };
   form.addEventListener('submit', (e) => { e.preventDefault(); apply(); });
   form.elements.purpose.addEventListener('change', apply);

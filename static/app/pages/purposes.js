@@ -3,6 +3,7 @@ import { api, get, newKey, query } from '../api.js';
 import { h, replace, plural, uid } from '../dom.js';
 import { field, onSubmit, showErrors, value } from '../forms.js';
 import { session } from '../session.js';
+import { pushFilters } from '../router.js';
 import { forgetCatalogue } from '../pickers.js';
 import { clip, empty, pageHead, pagedList, toast } from '../ui.js';
 
@@ -47,8 +48,7 @@ export default async function render(ctx) {
   search.addEventListener('submit', (e) => {
     e.preventDefault();
     state.q = search.elements.q.value.trim();
-    history.replaceState(null, '', `/purposes${query(state)}`);
-    load();
+    if (pushFilters(`/purposes${query(state)}`)) load();
   });
   await load();
 }
