@@ -110,6 +110,7 @@ route_t routes[] = {
     R("GET", "/reset-password", pages_app, PUBLIC, PAGE_QUERY),
     R("GET", "/invitations/accept", pages_app, PUBLIC, PAGE_QUERY),
     R("GET", "/unsubscribe", pages_app, PUBLIC, PAGE_QUERY),
+    R("GET", "/api-reference", pages_app, PUBLIC, PAGE_QUERY),
 
     /* purposes */
     R("GET", "/api/v1/purposes", handle_purposes_list, PUBLIC, QUERY(PAGE, FILTER("q"))),

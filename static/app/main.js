@@ -32,6 +32,7 @@ route('/forgot-password', page('forgot-password'));
 route('/reset-password', page('reset-password'));
 route('/invitations/accept', page('invitation'));
 route('/unsubscribe', page('unsubscribe'));
+route('/api-reference', page('api-reference'));
 
 function accountNav(me) {
   const nav = document.querySelector('[data-account-nav]');
