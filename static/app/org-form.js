@@ -8,8 +8,8 @@ export function organisationFields(org = {}, { editing = false } = {}) {
     hint: 'Choose the causes from the shared catalogue. People find you through them.' });
   const fields = h('div', { class: 'stack' },
     field({ label: 'Name', name: 'name', value: org.name ?? '', maxlength: 200, autocomplete: 'organization' }),
-    editing ? null : field({ label: 'Web address', name: 'slug', optional: true, maxlength: 64, autocomplete: 'off',
-      hint: 'Lowercase letters, digits and dashes, as in /organisations/your-name. Leave empty to derive it from the name.' }),
+    editing ? null : field({ label: 'Address of its page on Purposed', name: 'slug', optional: true, maxlength: 64, autocomplete: 'off',
+      hint: `The end of ${location.host}/organisations/… — lowercase letters, digits and dashes. Leave empty to derive it from the name.` }),
     field({ label: 'Purpose statement', name: 'purpose_statement', type: 'textarea', rows: 5, maxlength: 5000,
       value: org.purpose_statement ?? '', hint: 'Why the organisation exists, in a few sentences. This is what people join.' }),
     field({ label: 'Association norms', name: 'association_norms', type: 'textarea', rows: 6, maxlength: 10000, optional: true,
@@ -24,7 +24,7 @@ export function organisationFields(org = {}, { editing = false } = {}) {
         options: [['', 'Choose…'], ...GOVERNANCES.map((v) => [v, word(v)])] })),
     h('div', { class: 'fields-row' },
       // text, not url: "river-keepers.example" is accepted (stored as https://…)
-      field({ label: 'Website', name: 'website', inputmode: 'url', autocomplete: 'url', optional: true, value: org.website ?? '', placeholder: 'river-keepers.example', maxlength: 500 }),
+      field({ label: 'Own website', name: 'website', hint: 'The organisation’s site elsewhere, if it has one.', inputmode: 'url', autocomplete: 'url', optional: true, value: org.website ?? '', placeholder: 'river-keepers.example', maxlength: 500 }),
       field({ label: 'Location', name: 'location', optional: true, value: org.location ?? '', placeholder: 'City, region or “Distributed”', maxlength: 200 })),
     placeField({ label: 'Place', name: 'place', place: org.place ?? null, hint: 'The town it is based in, from the list: people nearby find it.' }));
   return { el: fields, picker };
