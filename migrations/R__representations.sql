@@ -1114,3 +1114,70 @@ LANGUAGE sql STABLE PARALLEL SAFE AS $$
              || (SELECT round(place_distance_km(lat, lon, pl.latitude, pl.longitude)::numeric, 1)
                  FROM places pl WHERE pl.id = place)::text || '}' END
 $$;
+
+-- The hours given under an organisation's agreements, read by its members
+-- (GET /organisations/{slug}/hours): per agreement, the confirmed hours in
+-- all and in each of the last 8 weeks (weeks: their Mondays, oldest first),
+-- the hours logged and still awaiting an answer, and the disputed ones; per
+-- purpose, the confirmed hours (an entry split evenly over the purposes of
+-- the terms in force), as in the agent's energy ledger. Only this
+-- organisation's agreements: another organisation's hours with the same
+-- agents never count here.
+DROP FUNCTION IF EXISTS organisation_hours_json(organisations);
+CREATE FUNCTION organisation_hours_json(o organisations) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    WITH weeks AS (
+        SELECT w::date AS week FROM generate_series(date_trunc('week', current_date) - interval '7 weeks',
+                                                     date_trunc('week', current_date), interval '1 week') w),
+    ours AS (
+        SELECT a.id, a.status, a.active_version, a.agent_id FROM agreements a
+        WHERE a.organisation_id = o.id AND a.active_version IS NOT NULL),
+    logged AS (
+        SELECT h.agreement_id, date_trunc('week', h.worked_on)::date AS week, h.hours, d.outcome
+        FROM agreement_hours h JOIN ours m ON m.id = h.agreement_id
+        LEFT JOIN agreement_hours_decisions d ON d.entry_id = h.id),
+    given AS (SELECT * FROM logged WHERE outcome = 'confirmed'),
+    per_purpose AS (
+        SELECT vp.purpose_id, gv.week, gv.hours / n.n AS hours
+        FROM given gv JOIN ours m ON m.id = gv.agreement_id
+        JOIN agreement_version_purposes vp ON vp.agreement_id = m.id AND vp.version = m.active_version
+        CROSS JOIN LATERAL (SELECT count(*) AS n FROM agreement_version_purposes x
+                            WHERE x.agreement_id = m.id AND x.version = m.active_version) n),
+    week_sums AS (
+        SELECT (SELECT json_agg(round(coalesce((SELECT sum(gv.hours) FROM given gv WHERE gv.week = w.week), 0), 2)
+                                ORDER BY w.week) FROM weeks w) AS all_weeks)
+    SELECT json_build_object(
+        'weeks', (SELECT json_agg(week ORDER BY week) FROM weeks),
+        'confirmed_hours', round((SELECT coalesce(sum(hours), 0) FROM given), 2),
+        'awaiting_hours', round((SELECT coalesce(sum(hours), 0) FROM logged WHERE outcome IS NULL), 2),
+        'disputed_hours', round((SELECT coalesce(sum(hours), 0) FROM logged WHERE outcome = 'disputed'), 2),
+        'confirmed_weeks', (SELECT all_weeks FROM week_sums),
+        'purposes', coalesce((
+            SELECT json_agg(json_build_object(
+                       'purpose', json_build_object('slug', p.slug, 'name', p.name),
+                       'confirmed_hours', round(x.h, 2),
+                       'weeks', (SELECT json_agg(round(coalesce((SELECT sum(pp.hours) FROM per_purpose pp
+                                                  WHERE pp.purpose_id = p.id AND pp.week = w.week), 0), 2)
+                                        ORDER BY w.week) FROM weeks w))
+                   ORDER BY x.h DESC, p.slug)
+            FROM (SELECT pp.purpose_id, sum(pp.hours) AS h FROM per_purpose pp GROUP BY pp.purpose_id) x
+            JOIN purposes p ON p.id = x.purpose_id), '[]'::json),
+        'agreements', coalesce((
+            SELECT json_agg(json_build_object(
+                       'id', m.id, 'status', m.status, 'role', v.role,
+                       'agent', json_build_object('handle', g.handle, 'display_name', acc.display_name),
+                       'hours_per_week', v.hours_per_week,
+                       'confirmed_hours', round(coalesce((SELECT sum(l.hours) FROM given l
+                                                          WHERE l.agreement_id = m.id), 0), 2),
+                       'awaiting_hours', round(coalesce((SELECT sum(l.hours) FROM logged l
+                                                         WHERE l.agreement_id = m.id AND l.outcome IS NULL), 0), 2),
+                       'disputed_hours', round(coalesce((SELECT sum(l.hours) FROM logged l
+                                                         WHERE l.agreement_id = m.id AND l.outcome = 'disputed'), 0), 2),
+                       'weeks', (SELECT json_agg(round(coalesce((SELECT sum(l.hours) FROM given l
+                                                  WHERE l.agreement_id = m.id AND l.week = w.week), 0), 2)
+                                        ORDER BY w.week) FROM weeks w))
+                   ORDER BY (m.status = 'active') DESC, m.id DESC)
+            FROM ours m
+            JOIN agreement_versions v ON v.agreement_id = m.id AND v.version = m.active_version
+            JOIN agents g ON g.id = m.agent_id JOIN accounts acc ON acc.id = g.account_id), '[]'::json))
+$$;

@@ -900,7 +900,7 @@ void pages_organisation(req_t *r)
 /* The members' tabs: rendered by the app; an unknown tab is a 404. */
 void pages_organisation_tab(req_t *r)
 {
-    static const char *const tabs[] = {"edit", "members", "post", "agreements"};
+    static const char *const tabs[] = {"edit", "members", "post", "agreements", "hours"};
     const char *tab = http_param(r, 1);
     for (size_t i = 0; i < sizeof tabs / sizeof tabs[0]; i++)
         if (!strcmp(tab, tabs[i])) {

@@ -257,6 +257,7 @@ route_t routes[] = {
       QUERY(PAGE, PARAM("status"), PARAM("standing"), PARAM("side"))),
     R("GET", "/api/v1/organisations/{slug}/agreements", handle_organisation_agreements,
       MEMBER(ORG_MEMBER_READ), QUERY(PAGE, PARAM("status"), PARAM("standing"))),
+    R("GET", "/api/v1/organisations/{slug}/hours", handle_organisation_hours, MEMBER(ORG_MEMBER_READ)),
     R("GET", "/api/v1/me/portfolio", handle_my_portfolio, SIGNED_IN),
     /* saved searches: notified of new engagements that match */
     R("GET", "/api/v1/me/saved-searches", handle_saved_searches_list, SIGNED_IN, QUERY(PAGE)),

@@ -918,6 +918,30 @@ void handle_organisation_agreements(req_t *r)
     page_reply_more(r, &pg, res, NULL, list_item_members, NULL);
 }
 
+/* The hours given under the organisation's own agreements, for its members:
+ * organisation_hours_json (R__representations.sql). */
+static db_stmt_t q_organisation_hours = DB_STMT("organisation_hours", true,
+    "SELECT j::text FROM organisations o CROSS JOIN LATERAL organisation_hours_json(o) j"
+    " WHERE o.id = $1::bigint");
+
+void handle_organisation_hours(req_t *r)
+{
+    const char *params[1] = {r->org.id};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_organisation_hours, 1, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (PQntuples(res) != 1) {
+        PQclear(res);
+        http_fail(r, PROBLEM_NOT_FOUND, "No such organisation.");
+        return;
+    }
+    reply_row_json(r, 200, res, 0);
+}
+
 /* ---------- review dates approaching ---------- */
 
 /* A review date has no event of its own to ride on, so its notification is

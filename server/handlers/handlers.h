@@ -124,6 +124,7 @@ void handle_agreement_withdraw(req_t *r);
 void handle_agreement_conclude(req_t *r);
 void handle_my_agreements(req_t *r);
 void handle_organisation_agreements(req_t *r);
+void handle_organisation_hours(req_t *r);
 void handle_my_portfolio(req_t *r);
 void handle_my_notifications(req_t *r);
 void handle_my_notifications_read(req_t *r);

@@ -224,6 +224,8 @@ const ROUTES = [
     check: (res) => assert.ok(res.body.items.some((f) => f.handle === w.agentHandle)) },
   { name: 'GET organisation agreements', method: 'GET', path: '/api/v1/organisations/{org}/agreements', expect: members(200),
     check: (res) => assert.ok(res.body.items.some((a) => a.id === w.agreement)) },
+  { name: 'GET organisation hours', method: 'GET', path: '/api/v1/organisations/{org}/hours', expect: members(200),
+    check: (res) => assert.ok(Array.isArray(res.body.agreements)) },
   { name: 'PUT follow', method: 'PUT', path: '/api/v1/organisations/{org}/follow', expect: agentsOnly(204, 409),
     probe: () => sql(`SELECT count(*) FROM follows WHERE organisation_id = ${w.orgId}`) },
   { name: 'DELETE follow', method: 'DELETE', path: '/api/v1/organisations/{org}/follow',
@@ -558,7 +560,9 @@ test('the table covers every route of server/routes.c that acts on something own
     // an invitation's mailed token is the proof (tests/api/invitations.test.mjs)
     'POST /api/v1/invitations/preview', 'POST /api/v1/invitations/accept',
     // the pages the mailed links open: the app renders them alone
-    'GET /verify-email', 'GET /forgot-password', 'GET /reset-password', 'GET /invitations/accept', 'GET /unsubscribe']);
+    'GET /verify-email', 'GET /forgot-password', 'GET /reset-password', 'GET /invitations/accept', 'GET /unsubscribe',
+    // the API reference page: public HTML that reads the public OpenAPI document
+    'GET /api-reference']);
   const norm = (p) => p.replace(/\{[^}]+\}/g, '{}').replace(/\?.*$/, '');
   const covered = new Set(ROUTES.map((r) => `${r.method} ${norm(r.path.replace(/\/(no-such-org-matrix|999999999)(\/|$)/, '/{x}$2'))}`));
   const missing = routes.filter((r) => !unowned.has(r) && !covered.has(norm(r)));

@@ -213,6 +213,94 @@ test('the energy ledger: declared energy per purpose against confirmed hours, pe
   assert.ok(!res.body.energy_ledger.agreements.some((a) => a.id === rivers || a.id === trees));
 });
 
+test('an organisation sees the hours given under its own agreements only: confirmed per agreement, purpose and week, awaiting, disputed', async () => {
+  const [owner1, owner2, agent, stranger] = await Promise.all([newUser('Oona One'), newUser('Otto Two'), newUser('Hal Hours'), newUser('Sam Stranger')]);
+  const handle = unique('hal');
+  let res = await api('PUT', '/api/v1/me/agent', {
+    token: agent.token,
+    body: { handle, headline: 'Helper', personal_purpose: 'Rivers', skills: [], capacity_hours_per_week: 40,
+            packagings: ['volunteer'], remote_ok: true, discoverable: false, show_track_record: false },
+  });
+  assert.equal(res.status, 200, res.text);
+  const purposes = [];
+  for (const name of ['Wells', 'Schools']) {
+    res = await api('POST', '/api/v1/purposes', { token: owner1.token, body: { name: unique(name), description: 'for tests' } });
+    purposes.push(res.body.slug);
+  }
+  const orgOf = async (owner, name) => (await api('POST', '/api/v1/organisations', {
+    token: owner.token,
+    body: { name: unique(name), purpose_statement: 'Water', purposes, legal_form: 'cooperative', governance: 'sociocracy' },
+  })).body.slug;
+  const org1 = await orgOf(owner1, 'Well Diggers');
+  const org2 = await orgOf(owner2, 'School Builders');
+  const work = async (owner, org) => (await api('POST', `/api/v1/organisations/${org}/engagements`, {
+    token: owner.token,
+    body: { title: unique('Work'), description: 'Work', purposes, packagings: ['volunteer'], hours_per_week: 3,
+            skills: [], remote_ok: true, rewards: { non_cash: [] } },
+  })).body.id;
+  const agree = async (owner, org, ps, role) => {
+    const r = await api('POST', '/api/v1/agreements', {
+      token: agent.token,
+      body: { organisation: org, agent: handle, engagement: await work(owner, org), role, purposes: ps, packaging: 'volunteer', hours_per_week: 3,
+              terms: 'Digs.', rewards: { cash: null, non_cash: [] }, starts_on: day(-30) },
+    });
+    assert.equal(r.status, 201, r.text);
+    assert.equal((await api('POST', `/api/v1/agreements/${r.body.id}/accept`, { token: owner.token })).status, 200);
+    return r.body.id;
+  };
+  const log = async (id, by, answerer, worked_on, hours, answer) => {
+    const r = await api('POST', `/api/v1/agreements/${id}/hours`, { token: by.token, body: { worked_on, hours } });
+    assert.equal(r.status, 201, r.text);
+    if (answer) assert.equal((await api('POST', `/api/v1/agreements/${id}/hours/${r.body.id}/${answer}`, { token: answerer.token, body: answer === 'dispute' ? { note: 'not that day' } : {} })).status, 200);
+  };
+  const both = await agree(owner1, org1, purposes, 'Digger');
+  const one = await agree(owner1, org1, [purposes[0]], 'Surveyor');
+  const elsewhere = await agree(owner2, org2, purposes, 'Builder');
+  const proposed = (await api('POST', '/api/v1/agreements', {
+    token: agent.token,
+    body: { organisation: org1, agent: handle, engagement: await work(owner1, org1), role: 'Not yet', purposes, packaging: 'volunteer', hours_per_week: 3,
+            terms: 'Maybe.', rewards: { cash: null, non_cash: [] }, starts_on: day(1) },
+  })).body.id;
+  await log(both, agent, owner1, day(0), 4, 'confirm');
+  await log(both, owner1, agent, day(-14), 2, 'confirm');
+  await log(both, agent, owner1, day(0), 5, 'dispute');
+  await log(one, agent, owner1, day(-7), 1, null);
+  await log(one, agent, owner1, day(-7), 3, 'confirm');
+  await log(elsewhere, agent, owner2, day(0), 7, 'confirm');
+
+  res = await api('GET', `/api/v1/organisations/${org1}/hours`, { token: owner1.token });
+  assert.equal(res.status, 200, res.text);
+  const l = res.body;
+  const monday = (d) => { const t = new Date(`${d}T00:00:00Z`); t.setUTCDate(t.getUTCDate() - ((t.getUTCDay() + 6) % 7)); return t.toISOString().slice(0, 10); };
+  assert.equal(l.weeks.length, 8);
+  assert.equal(l.weeks[7], monday(day(0)));
+  const series = (...pairs) => { const s = Array(8).fill(0); for (const [d, hrs] of pairs) s[l.weeks.indexOf(monday(d))] += hrs; return s; };
+  assert.deepEqual([l.confirmed_hours, l.awaiting_hours, l.disputed_hours], [9, 1, 5], 'the other organisation\'s 7 hours are not here');
+  assert.deepEqual(l.confirmed_weeks, series([day(0), 4], [day(-14), 2], [day(-7), 3]));
+  assert.deepEqual(l.agreements.map((a) => [a.id, a.role, a.agent.handle, a.hours_per_week, a.confirmed_hours, a.awaiting_hours, a.disputed_hours, a.weeks]), [
+    [one, 'Surveyor', handle, 3, 3, 1, 0, series([day(-7), 3])],
+    [both, 'Digger', handle, 3, 6, 0, 5, series([day(0), 4], [day(-14), 2])],
+  ], 'a proposal never in force has no hours row; the other organisation\'s agreement is not listed');
+  assert.ok(!l.agreements.some((a) => a.id === proposed || a.id === elsewhere));
+  assert.deepEqual(l.purposes.map((p) => [p.purpose.slug, p.confirmed_hours, p.weeks]), [
+    [purposes[0], 6, series([day(0), 2], [day(-14), 1], [day(-7), 3])],
+    [purposes[1], 3, series([day(0), 2], [day(-14), 1])],
+  ], 'an entry is split evenly over the purposes of its terms');
+
+  // the other organisation sees its own agreement only
+  res = await api('GET', `/api/v1/organisations/${org2}/hours`, { token: owner2.token });
+  assert.equal(res.status, 200, res.text);
+  assert.deepEqual(res.body.agreements.map((a) => [a.id, a.confirmed_hours]), [[elsewhere, 7]]);
+  assert.equal(res.body.confirmed_hours, 7);
+  // neither the agent (not a member), nor a stranger, nor the other organisation's owner reads them; anonymous is a 401
+  for (const who of [agent, stranger, owner2]) {
+    res = await api('GET', `/api/v1/organisations/${org1}/hours`, { token: who.token });
+    assert.equal(res.status, 403, res.text);
+  }
+  assert.equal((await api('GET', `/api/v1/organisations/${org1}/hours`)).status, 401);
+  assert.equal((await api('GET', `/api/v1/organisations/${unique('nobody')}/hours`, { token: owner1.token })).status, 404);
+});
+
 test('the personal calendar: start, review and end dates, behind the personal feed\'s secret', async () => {
   const active = await agreement({ review_on: day(30) });
   const proposed = await agreement({ active: false });

@@ -1,6 +1,6 @@
 // organisation: the public page of an organisation (charter, history,
 // purposes, open engagements, follow) and, for its members, editing,
-// members, posting engagements and its agreements.
+// members, posting engagements, its agreements and the hours given under them.
 import { api, ApiError, get, itemsOf, newKey, query } from '../api.js';
 import { h, replace, initials, num, plural, word, day, timeEl } from '../dom.js';
 import { field, onSubmit, showErrors, value } from '../forms.js';
@@ -10,7 +10,7 @@ import { canManage, isMember, loadSession, myAgent, roleIn, session } from '../s
 import { agreementCard } from '../agreements.js';
 import { badge, busy, empty, engagementCard, errorNotice, formLayout, notice, pagedList, publishedNotes, purposeChips, skeletons, toast, unavailable } from '../ui.js';
 
-const TABS = [['', 'Overview'], ['edit', 'Edit'], ['members', 'Members'], ['post', 'Post an engagement'], ['agreements', 'Agreements']];
+const TABS = [['', 'Overview'], ['edit', 'Edit'], ['members', 'Members'], ['post', 'Post an engagement'], ['agreements', 'Agreements'], ['hours', 'Hours']];
 
 export default async function render(ctx) {
   const slug = ctx.params.slug;
@@ -61,6 +61,7 @@ export default async function render(ctx) {
   if (tab === 'members') return membersTab(ctx, org, body);
   if (tab === 'post') return postTab(ctx, org, body);
   if (tab === 'agreements') return agreementsTab(ctx, org, body);
+  if (tab === 'hours') return hoursTab(ctx, org, body);
   return overview(ctx, org, body, member);
 }
 
@@ -462,4 +463,54 @@ async function agreementsTab(ctx, org, body) {
       text: 'Agreements start from an engagement: open one, look at its ranked candidates and propose.',
       action: h('a', { class: 'btn btn--secondary', href: `/organisations/${encodeURIComponent(org.slug)}`, text: 'See open engagements' }) }),
   });
+}
+
+// The hours given under the organisation's own agreements: confirmed hours per
+// agreement and per purpose, week by week (the last eight) and in all, and what
+// still awaits an answer or is disputed. Each agreement's own hours (log,
+// confirm, dispute, CSV) are on its page.
+async function hoursTab(ctx, org, body) {
+  const out = h('div', { class: 'stack' }, skeletons(2));
+  body.append(h('section', { class: 'stack', 'aria-labelledby': 'hours-title' },
+    h('h2', { id: 'hours-title', text: `Hours given under agreements with ${org.name}` }),
+    h('p', { class: 'muted', text: 'As the two sides logged and answered them: hours count once the other side confirmed them. Weeks start on Monday.' }),
+    out));
+  let l;
+  try {
+    l = await get(`/api/v1/organisations/${encodeURIComponent(org.slug)}/hours`, { signal: ctx.signal });
+  } catch (err) {
+    if (err.name !== 'AbortError') replace(out, errorNotice(err, { what: 'The hours' }));
+    return;
+  }
+  if (!ctx.isCurrent()) return;
+  if (!l.agreements.length) {
+    replace(out, empty({ title: 'No hours yet', text: 'Once an agreement is in force, either side logs the hours given on its page, and the other side confirms them.',
+      action: h('a', { class: 'btn btn--secondary', href: `/organisations/${encodeURIComponent(org.slug)}/agreements`, text: 'See the agreements' }) }));
+    return;
+  }
+  const hours = (x) => num(Number(x));
+  const weekHead = l.weeks.map((w) => h('th', { scope: 'col', class: 'num', text: day(w).replace(/,? \d{4}$/, '') }));
+  const cells = (weeks) => weeks.map((x) => h('td', { class: 'num', text: Number(x) ? hours(x) : '·' }));
+  const table = (label, head, rows) => h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': label },
+    h('table', { class: 'ledger' }, h('thead', {}, h('tr', {}, ...head, ...weekHead)), h('tbody', {}, rows)));
+  const th = (text, cls) => h('th', { scope: 'col', class: cls, text });
+  replace(out,
+    h('ul', { class: 'stat-grid', 'aria-label': 'Hours in all' },
+      [['Confirmed', l.confirmed_hours, 'by both sides'], ['Awaiting', l.awaiting_hours, 'an answer'], ['Disputed', l.disputed_hours, 'to correct']]
+        .map(([label, n, sub]) => h('li', { class: 'stat' },
+          h('span', { class: 'stat__label', text: label }), h('span', { class: 'stat__value', text: `${hours(n)} h` }), h('span', { class: 'stat__label', text: sub })))),
+    table('Hours per agreement',
+      [th('Agreement'), th('Agreed', 'num'), th('Confirmed', 'num'), th('Awaiting', 'num')],
+      l.agreements.map((a) => h('tr', {},
+        h('th', { scope: 'row' }, h('a', { href: `/agreements/${encodeURIComponent(a.id)}#hours`, text: a.role }),
+          h('span', { class: 'muted small', text: ` · ${a.agent.display_name}` }), a.status === 'active' ? null : h('span', { class: 'muted small', text: ` · ${word(a.status)}` })),
+        h('td', { class: 'num', text: `${num(a.hours_per_week)} h/wk` }),
+        h('td', { class: 'num', text: hours(a.confirmed_hours) }),
+        h('td', { class: 'num', text: Number(a.awaiting_hours) ? hours(a.awaiting_hours) : '·' }),
+        ...cells(a.weeks)))),
+    l.purposes.length ? table('Confirmed hours per purpose', [th('Purpose'), th('Confirmed', 'num')],
+      l.purposes.map((x) => h('tr', {},
+        h('th', { scope: 'row' }, h('a', { href: `/purposes/${encodeURIComponent(x.purpose.slug)}`, text: x.purpose.name })),
+        h('td', { class: 'num', text: hours(x.confirmed_hours) }),
+        ...cells(x.weeks)))) : null);
 }
