@@ -3,7 +3,8 @@
 // standing, the pending change, the terms in force, the dropped change) and
 // what each side is told (my_side, awaiting, allowed_actions) on the detail
 // and in every list; then each action (renew too: offered wherever terms are
-// in force and may change) is tried by each side in each state: 200 when
+// in force and may change; renewals proposed, declined and accepted are states
+// of their own) is tried by each side in each state: 200 when
 // allowed, else 409 naming the same allowed actions.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
@@ -59,7 +60,11 @@ async function act(who, a, action) {
     return api('PATCH', `/api/v1/agreements/${a.id}`, { token: who.token, headers: { 'If-Match': cur.headers.get('etag') }, body: { hours_per_week: 5, change_note: 'a little more' } });
   }
   if (action === 'renew') {
-    return api('POST', `/api/v1/agreements/${a.id}/renew`, { token: who.token, body: { review_on: day(400), change_note: 'another year' } });
+    // a year past the review date in force (an agreement renewed once has moved it already)
+    const cur = await api('GET', `/api/v1/agreements/${a.id}`, { token: who.token });
+    const from = [cur.body.active_terms?.review_on, day(0)].filter(Boolean).sort().at(-1);
+    const review_on = new Date(Date.parse(`${from}T00:00:00Z`) + 400 * 86400000).toISOString().slice(0, 10);
+    return api('POST', `/api/v1/agreements/${a.id}/renew`, { token: who.token, body: { review_on, change_note: 'another year' } });
   }
   return api('POST', `/api/v1/agreements/${a.id}/${action}`, { token: who.token, body: action === 'conclude' ? { commitments_kept: true, note: 'done' } : {} });
 }
@@ -110,6 +115,18 @@ const STATES = {
   concluded_by_agent: { build: async (w) => steps(w, await fresh(w, w.agent), [['owner', 'accept'], ['agent', 'conclude']]),
     status: 'concluded', standing: 'concluded', awaiting: null, pending: null, inForce: 1, dropped: null,
     agent: [], organisation: ['conclude'], versions: { 1: ['accepted', 'organisation'] } },
+  concluded_by_organisation: { build: async (w) => steps(w, await fresh(w, w.owner), [['agent', 'accept'], ['member', 'conclude']]),
+    status: 'concluded', standing: 'concluded', awaiting: null, pending: null, inForce: 1, dropped: null,
+    agent: ['conclude'], organisation: [], versions: { 1: ['accepted', 'agent'] } },
+  renewal_by_organisation: { build: async (w) => steps(w, await fresh(w, w.agent), [['owner', 'accept'], ['member', 'renew']]),
+    status: 'proposed', standing: 'active', awaiting: 'agent', pending: 2, inForce: 1, dropped: null,
+    agent: CHANGE_ANSWERER, organisation: CHANGE_PROPOSER, versions: { 1: ['in_force', 'organisation'], 2: ['pending', null] } },
+  renewal_declined: { build: async (w) => steps(w, await fresh(w, w.owner), [['agent', 'accept'], ['agent', 'renew'], ['owner', 'decline']]),
+    status: 'active', standing: 'active', awaiting: null, pending: null, inForce: 1, dropped: [2, 'declined', 'organisation'],
+    agent: IN_FORCE, organisation: IN_FORCE, versions: { 1: ['in_force', 'agent'], 2: ['declined', 'organisation'] } },
+  renewal_accepted: { build: async (w) => steps(w, await fresh(w, w.owner), [['agent', 'accept'], ['agent', 'renew'], ['member', 'accept']]),
+    status: 'active', standing: 'active', awaiting: null, pending: null, inForce: 2, dropped: null,
+    agent: IN_FORCE, organisation: IN_FORCE, versions: { 2: ['in_force', 'organisation'] } },
   concluded_by_both: { build: async (w) => steps(w, await fresh(w, w.agent), [['owner', 'accept'], ['agent', 'conclude'], ['owner', 'conclude']]),
     status: 'concluded', standing: 'concluded', awaiting: null, pending: null, inForce: 1, dropped: null, agent: [], organisation: [] },
 };

@@ -4,7 +4,9 @@
 // the organisation answers and accepts, the agent logs hours, the
 // organisation confirms one entry and disputes another, both read the same
 // totals, conversation and CSV — each side written as "you" and "the other" —
-// the agent proposes a renewal the organisation consents to, both conclude
+// the organisation reads the same hours on its Hours tab, proposes a change
+// the agent declines (both pages say so plainly), the agent proposes a
+// renewal the organisation consents to, both conclude
 // agreeing to publish their closing notes, and both public track records
 // show it with the notes.
 import { after, before, test } from 'node:test';
@@ -114,18 +116,43 @@ test('two sides talk, agree, log and confirm hours, renew, conclude, and read ea
   assert.deepEqual((await row.getByRole('cell').allTextContents()).slice(1, 3), ['100%', '2.5']);
   assert.equal((await row.getByRole('cell').allTextContents()).at(-1), '2.5');
   await ap.getByRole('region', { name: 'Confirmed hours per agreement' }).getByRole('link', { name: e.title }).waitFor();
+
+  // the organisation reads the same hours on its own Hours tab
+  await visit(op, `/organisations/${org.slug}/hours`);
+  const orgRow = op.getByRole('region', { name: 'Hours per agreement' }).getByRole('row', { name: new RegExp(e.title) });
+  await orgRow.waitFor();
+  assert.deepEqual((await orgRow.getByRole('cell').allTextContents()).slice(0, 3), ['4 h/wk', '2.5', '·']);
+  assert.equal((await orgRow.getByRole('cell').allTextContents()).at(-1), '2.5', 'this week');
+  assert.match((await op.getByRole('list', { name: 'Hours in all' }).textContent()).replace(/\s+/g, ' '), /Confirmed\s*2\.5 h.*Disputed\s*3 h/);
+  await orgRow.getByRole('link', { name: e.title }).click();
+  await op.getByRole('heading', { name: 'Hours given' }).waitFor();
+
+  // the organisation proposes a change, the agent declines it, and both pages say so plainly
+  await op.getByRole('button', { name: 'Propose a change' }).click();
+  await op.getByLabel('Hours per week').fill('6');
+  await op.getByLabel('What changes and why').fill('More walks in spring.');
+  await op.getByRole('button', { name: 'Propose amendment' }).click();
+  await op.getByText('Your change to the terms waits for the other side’s consent.').waitFor();
+  await visit(ap, `/agreements/${id}`);
+  ap.once('dialog', (d) => d.accept());
+  await ap.getByRole('button', { name: 'Decline the change' }).click();
+  await ap.getByText('You declined the change to the terms (version 2)', { exact: false }).waitFor();
+  await ap.getByText('version 1 is still the terms in force', { exact: false }).waitFor();
+  await visit(op, `/agreements/${id}`);
+  await op.getByText('The agent declined the change to the terms (version 2)', { exact: false }).waitFor();
+  assert.equal(await op.getByText('Proposed change').count(), 0, 'no proposed change is left on the page');
   await visit(ap, `/agreements/${id}`);
 
   // the agent proposes to renew; the organisation consents; the history keeps both versions
   await ap.getByRole('button', { name: 'Propose a renewal' }).click();
   await ap.getByLabel('A note for the other side').fill('Another season on the river');
   await ap.getByRole('button', { name: 'Propose renewal' }).click();
-  await ap.getByRole('heading', { name: 'Proposed renewal (version 2)' }).waitFor();
+  await ap.getByRole('heading', { name: 'Proposed renewal (version 3)' }).waitFor();
   await visit(op, `/agreements/${id}`);
-  await op.getByRole('heading', { name: 'Proposed renewal (version 2)' }).waitFor();
+  await op.getByRole('heading', { name: 'Proposed renewal (version 3)' }).waitFor();
   await op.getByRole('button', { name: 'Accept the change' }).click();
-  await op.getByRole('heading', { name: 'Version 2 (renewal)' }).waitFor();
-  await op.getByText('Terms in force: version 2').waitFor();
+  await op.getByRole('heading', { name: 'Version 3 (renewal)' }).waitFor();
+  await op.getByText('Terms in force: version 3').waitFor();
 
   // both sides conclude; both public track records show it
   await visit(ap, `/agreements/${id}`);
@@ -192,4 +219,82 @@ test('two sides talk, agree, log and confirm hours, renew, conclude, and read ea
   assert.deepEqual((await horizontalOverflow(narrow)).wide, []);
   await shot(narrow, 'relationship-ledger-360');
   await narrow.context().close();
+  const narrowOrg = await openPage(browser, { user: owner, width: 360, height: 780 });
+  await visit(narrowOrg, `/organisations/${org.slug}/hours`);
+  await narrowOrg.getByRole('region', { name: 'Hours per agreement' }).waitFor();
+  assert.deepEqual((await horizontalOverflow(narrowOrg)).wide, []);
+  await shot(narrowOrg, 'relationship-org-hours-360');
+  await narrowOrg.context().close();
+});
+
+test('the small things: no 401 on anonymous pages, Back undoes a filter, the skill applies alone, a readable API page, messages that name the form\'s fields, pop-ups that cover nothing', async () => {
+  const owner = await newUser('Fay Filter');
+  const p = await purpose(owner.token, unique('Meadows'));
+  const org = await organisation(owner.token, { name: unique('Meadow Friends'), purposes: [p.slug] });
+  const skill = unique('scything');
+  await engagement(owner.token, org.slug, { title: unique('Meadow mower'), purposes: [p.slug], skills: [skill] });
+
+  // anonymous: no request that fails, none to GET /me, nothing in the console
+  const anon = await openPage(browser);
+  const failed = [];
+  anon.on('response', (r) => { if (r.status() >= 400 || new URL(r.url()).pathname === '/api/v1/me') failed.push(`${r.status()} ${r.url()}`); });
+  for (const path of ['/', '/organisations', '/purposes', `/organisations/${org.slug}`, '/api-reference']) await visit(anon, path);
+  assert.deepEqual(failed, []);
+  assert.deepEqual(anon.problems.console, []);
+
+  // the footer's API link opens the reference drawn from the OpenAPI document
+  await visit(anon, '/');
+  await anon.locator('footer').getByRole('link', { name: 'API', exact: true }).click();
+  await anon.getByRole('heading', { level: 1, name: 'The Purposed API' }).waitFor();
+  const op = anon.locator('article', { has: anon.locator('code', { hasText: /^\/api\/v1\/organisations\/\{slug\}\/hours$/ }) });
+  await op.getByText('The hours given under the organisation\'s agreements (members).').waitFor();
+  await anon.getByLabel('Find an operation').fill('renew');
+  await anon.waitForFunction(() => [...document.querySelectorAll('.api-op')].filter((x) => !x.hidden).length >= 1
+    && [...document.querySelectorAll('.api-op')].filter((x) => !x.hidden).every((x) => x.dataset.search.includes('renew')));
+  assert.deepEqual(await cspViolations(anon), []);
+  assert.deepEqual(await axe(anon), []);
+
+  // a filter is a history entry: Back undoes it; the skill applies without "Apply"
+  await visit(anon, '/organisations');
+  await anon.getByLabel('Purpose', { exact: true }).selectOption(p.slug);
+  await anon.waitForURL((u) => u.searchParams.get('purpose') === p.slug);
+  await anon.getByRole('link', { name: org.name }).waitFor();
+  await anon.goBack();
+  await anon.waitForURL((u) => !u.searchParams.has('purpose'));
+  assert.equal(await anon.getByLabel('Purpose', { exact: true }).inputValue(), '');
+  await visit(anon, '/');
+  await anon.getByLabel('Skill').fill(skill);
+  await anon.waitForURL((u) => u.searchParams.get('skill') === skill);
+  await anon.locator('main article', { hasText: 'Meadow mower' }).first().waitFor();
+  assert.equal(await anon.locator('main article').count(), 1, 'only the engagement with that skill');
+  await anon.goBack();
+  await anon.waitForURL((u) => !u.searchParams.has('skill'));
+  await anon.context().close();
+
+  // a signed-in member: the form names its own fields; a pop-up leaves the page's end visible
+  const page = await openPage(browser, { user: owner, width: 360, height: 780 });
+  await visit(page, `/organisations/${org.slug}/post`);
+  await page.getByLabel('Title').fill('Hay making');
+  await page.getByLabel('Description').fill('Turning hay in July.');
+  await page.getByLabel('Volunteer').check();
+  await page.getByLabel('Hours per week').fill('3');
+  await page.getByLabel('Also paid').check();
+  await page.getByLabel('From').fill('500');
+  await page.getByLabel('Up to').fill('100');
+  await page.getByRole('button', { name: 'Post engagement' }).click();
+  const summary = page.locator('.error-summary');
+  await summary.waitFor();
+  assert.match(await summary.textContent(), /Up to: must not be less than the “From” amount/);
+  assert.doesNotMatch(await summary.textContent(), /\bmin\b|not valid/);
+  await page.evaluate(async () => { (await import('/app/ui.js')).toast('A message that stays a while.'); });
+  await page.evaluate(() => window.scrollTo(0, document.documentElement.scrollHeight));
+  const covered = await page.evaluate(() => {
+    const t = document.querySelector('.toasts').getBoundingClientRect();
+    const footer = [...document.querySelectorAll('footer a')].at(-1).getBoundingClientRect();
+    return footer.bottom > t.top && footer.top < t.bottom;
+  });
+  assert.equal(covered, false, 'the last link of the page is above the pop-up');
+  await page.getByRole('button', { name: 'Dismiss' }).click();
+  assert.equal(await page.locator('.toast').count(), 0);
+  await page.context().close();
 });
