@@ -613,11 +613,13 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         UNION ALL
         SELECT 2, i.review_on::text || '/' || i.id, json_build_object('kind', 'review_due', 'message',
                    CASE WHEN i.review_on < current_date
-                        THEN format('The review of "%s" with %s was due on %s.', i.role, i.name, i.review_on)
+                        THEN format('The review of "%s" with %s was due on %s.', i.role, i.name, to_char(i.review_on, 'FMDD Mon YYYY'))
                         WHEN i.review_on = current_date
                         THEN format('The review of "%s" with %s is due today.', i.role, i.name)
+                        WHEN i.review_on = current_date + 1
+                        THEN format('The review of "%s" with %s is due tomorrow.', i.role, i.name)
                         ELSE format('The review of "%s" with %s is due on %s, in %s days.', i.role, i.name,
-                                    i.review_on, i.review_on - current_date) END,
+                                    to_char(i.review_on, 'FMDD Mon YYYY'), i.review_on - current_date) END,
                    'review_on', i.review_on,
                    'agreement', json_build_object('id', i.id, 'role', i.role,
                                 'organisation', json_build_object('slug', i.slug, 'name', i.name)))
@@ -1164,7 +1166,7 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
             JOIN purposes p ON p.id = x.purpose_id), '[]'::json),
         'agreements', coalesce((
             SELECT json_agg(json_build_object(
-                       'id', m.id, 'status', m.status, 'role', v.role,
+                       'id', m.id, 'status', m.status, 'standing', agreement_standing(a), 'role', v.role,
                        'agent', json_build_object('handle', g.handle, 'display_name', acc.display_name),
                        'hours_per_week', v.hours_per_week,
                        'confirmed_hours', round(coalesce((SELECT sum(l.hours) FROM given l
@@ -1177,7 +1179,7 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
                                                   WHERE l.agreement_id = m.id AND l.week = w.week), 0), 2)
                                         ORDER BY w.week) FROM weeks w))
                    ORDER BY (m.status = 'active') DESC, m.id DESC)
-            FROM ours m
+            FROM ours m JOIN agreements a ON a.id = m.id
             JOIN agreement_versions v ON v.agreement_id = m.id AND v.version = m.active_version
             JOIN agents g ON g.id = m.agent_id JOIN accounts acc ON acc.id = g.account_id), '[]'::json))
 $$;

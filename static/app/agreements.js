@@ -83,13 +83,16 @@ export function agreementCard(a, { side: preferred } = {}) {
   return h('article', { class: 'card card--link' },
     h('p', { class: 'card__eyebrow' }, badge(standingOf(a)),
       amendmentPending(a) ? h('span', { class: 'badge badge--proposed', text: 'Change proposed' }) : null,
-      a.terms_version > 1 ? h('span', { text: `Terms version ${a.terms_version}` }) : null,
+      // the version in force; a declined or withdrawn later version never was
+      a.active_version > 1 ? h('span', { text: `Terms version ${a.active_version}` }) : null,
       waiting ? h(mine ? 'strong' : 'span', { text: waiting }) : null,
       closureDue(a) ? h('strong', { text: 'Record your closure.' }) : null),
     h('h3', { class: 'card__title' }, h('a', { href: `/agreements/${encodeURIComponent(a.id)}`, text: title })),
     h('p', { class: 'agreement__parties' },
       h('span', { text: agentName(agent) || 'Agent' }), h('span', { class: 'sep', text: 'with' }), h('span', { text: orgName(org) || 'Organisation' })),
-    h('ul', { class: 'card__meta' },
+    h('ul', { class: 'card__meta', 'aria-label': amendmentPending(a) ? `The proposed change (version ${a.terms_version})` : null },
+      // the summary's terms are the pending ones while a change awaits consent
+      amendmentPending(a) ? h('li', { class: 'card__meta-lead', text: `If the change is accepted (version ${a.terms_version}):` }) : null,
       t.hours_per_week ? h('li', { text: `${plural(t.hours_per_week, 'hour')} a week` }) : null,
       t.packaging ? h('li', { text: word(t.packaging) }) : null,
       t.starts_on ? h('li', { text: `From ${day(t.starts_on)}` }) : null,

@@ -267,7 +267,9 @@ test('a review date approaching is notified once, to both sides, when they look'
   assert.equal(due[0].agreement_id, w.id);
   assert.equal(due[0].payload.review_on, day(5));
   assert.equal(due[0].payload.side, 'agent');
-  assert.match(due[0].message, new RegExp(`The review of "Pump engineer" with .+ is due on ${day(5)}\\.`));
+  // the date in words, as people write it ("17 Dec 2026"), not as programs do
+  const words = new Date(`${day(5)}T00:00:00Z`).toLocaleDateString('en-GB', { day: 'numeric', month: 'short', year: 'numeric', timeZone: 'UTC' }).replace('Sept', 'Sep');
+  assert.match(due[0].message, new RegExp(`The review of "Pump engineer" with .+ is due on ${words}\\.`));
 
   // the portfolio writes it too (for the member, through the organisation side on reading)
   r = await api('GET', '/api/v1/me/portfolio', { token: w.agent.token });

@@ -277,9 +277,9 @@ test('an organisation sees the hours given under its own agreements only: confir
   const series = (...pairs) => { const s = Array(8).fill(0); for (const [d, hrs] of pairs) s[l.weeks.indexOf(monday(d))] += hrs; return s; };
   assert.deepEqual([l.confirmed_hours, l.awaiting_hours, l.disputed_hours], [9, 1, 5], 'the other organisation\'s 7 hours are not here');
   assert.deepEqual(l.confirmed_weeks, series([day(0), 4], [day(-14), 2], [day(-7), 3]));
-  assert.deepEqual(l.agreements.map((a) => [a.id, a.role, a.agent.handle, a.hours_per_week, a.confirmed_hours, a.awaiting_hours, a.disputed_hours, a.weeks]), [
-    [one, 'Surveyor', handle, 3, 3, 1, 0, series([day(-7), 3])],
-    [both, 'Digger', handle, 3, 6, 0, 5, series([day(0), 4], [day(-14), 2])],
+  assert.deepEqual(l.agreements.map((a) => [a.standing, a.id, a.role, a.agent.handle, a.hours_per_week, a.confirmed_hours, a.awaiting_hours, a.disputed_hours, a.weeks]), [
+    ['active', one, 'Surveyor', handle, 3, 3, 1, 0, series([day(-7), 3])],
+    ['active', both, 'Digger', handle, 3, 6, 0, 5, series([day(0), 4], [day(-14), 2])],
   ], 'a proposal never in force has no hours row; the other organisation\'s agreement is not listed');
   assert.ok(!l.agreements.some((a) => a.id === proposed || a.id === elsewhere));
   assert.deepEqual(l.purposes.map((p) => [p.purpose.slug, p.confirmed_hours, p.weeks]), [

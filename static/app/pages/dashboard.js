@@ -461,10 +461,11 @@ async function portfolio(ctx, content) {
 // eight weeks and in all.
 function energyLedger(l) {
   if (!l) return null;
-  const weekHead = l.weeks.map((w) => h('th', { scope: 'col', class: 'num', text: day(w).replace(/,? \d{4}$/, '') }));
+  // a new row of headings per table: one node cannot head two tables
+  const weekHead = () => l.weeks.map((w) => h('th', { scope: 'col', class: 'num', text: day(w).replace(/,? \d{4}$/, '') }));
   const cells = (weeks) => weeks.map((x) => h('td', { class: 'num', text: Number(x) ? num(Number(x)) : '·' }));
   const table = (label, head, rows) => h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': label },
-    h('table', { class: 'ledger' }, h('thead', {}, h('tr', {}, ...head, ...weekHead)), h('tbody', {}, rows)));
+    h('table', { class: 'ledger' }, h('thead', {}, h('tr', {}, ...head, ...weekHead())), h('tbody', {}, rows)));
   return h('section', { class: 'card stack', 'aria-labelledby': 'ledger-title' },
     h('h2', { id: 'ledger-title', text: 'Energy ledger' }),
     h('p', { class: 'muted small', text: 'What you said you would give each purpose, against the hours you gave, as confirmed by the other side — week by week (weeks starting on Monday) and in all.' }),

@@ -489,10 +489,10 @@ async function hoursTab(ctx, org, body) {
     return;
   }
   const hours = (x) => num(Number(x));
-  const weekHead = l.weeks.map((w) => h('th', { scope: 'col', class: 'num', text: day(w).replace(/,? \d{4}$/, '') }));
+  const weekHead = () => l.weeks.map((w) => h('th', { scope: 'col', class: 'num', text: day(w).replace(/,? \d{4}$/, '') }));
   const cells = (weeks) => weeks.map((x) => h('td', { class: 'num', text: Number(x) ? hours(x) : '·' }));
   const table = (label, head, rows) => h('div', { class: 'table-scroll', tabindex: '0', role: 'region', 'aria-label': label },
-    h('table', { class: 'ledger' }, h('thead', {}, h('tr', {}, ...head, ...weekHead)), h('tbody', {}, rows)));
+    h('table', { class: 'ledger' }, h('thead', {}, h('tr', {}, ...head, ...weekHead())), h('tbody', {}, rows)));
   const th = (text, cls) => h('th', { scope: 'col', class: cls, text });
   replace(out,
     h('ul', { class: 'stat-grid', 'aria-label': 'Hours in all' },
@@ -503,7 +503,7 @@ async function hoursTab(ctx, org, body) {
       [th('Agreement'), th('Agreed', 'num'), th('Confirmed', 'num'), th('Awaiting', 'num')],
       l.agreements.map((a) => h('tr', {},
         h('th', { scope: 'row' }, h('a', { href: `/agreements/${encodeURIComponent(a.id)}#hours`, text: a.role }),
-          h('span', { class: 'muted small', text: ` · ${a.agent.display_name}` }), a.status === 'active' ? null : h('span', { class: 'muted small', text: ` · ${word(a.status)}` })),
+          h('span', { class: 'muted small', text: ` · ${a.agent.display_name}` }), a.standing === 'active' ? null : h('span', { class: 'muted small', text: ` · ${word(a.standing)}` })),
         h('td', { class: 'num', text: `${num(a.hours_per_week)} h/wk` }),
         h('td', { class: 'num', text: hours(a.confirmed_hours) }),
         h('td', { class: 'num', text: Number(a.awaiting_hours) ? hours(a.awaiting_hours) : '·' }),
