@@ -150,11 +150,14 @@ void authz_set_admin_emails(const char *emails)
     snprintf(g_admin_emails, sizeof g_admin_emails, "%s", emails ? emails : "");
 }
 
+const char *authz_admin_emails(void)
+{
+    return g_admin_emails;
+}
+
 /* ADMIN_EMAILS wins over a row (an administrator listed there stays one). */
 static db_stmt_t q_instance_role = DB_STMT("authz_instance_role", true,
-    "SELECT CASE WHEN a.email = ANY (string_to_array($2::text, ',')) THEN 'administrator'"
-    " ELSE coalesce(r.role, '') END"
-    " FROM accounts a LEFT JOIN instance_roles r ON r.account_id = a.id"
+    "SELECT coalesce(x, '') FROM accounts a CROSS JOIN LATERAL account_instance_role(a, $2::text) x"
     " WHERE a.id = $1::bigint AND a.deleted_at IS NULL AND a.suspended_at IS NULL");
 
 int authz_instance_role(const char *account_id, char role[16], problem_t *p)

@@ -91,6 +91,8 @@ bool authz_role_change_allows(const char *actor_role, bool self);
 /* ADMIN_EMAILS (comma-separated, lower case): these accounts are
  * administrators whatever instance_roles says. Set once at start. */
 void authz_set_admin_emails(const char *emails);
+/* The same list, for a statement that shows roles (never NULL). */
+const char *authz_admin_emails(void);
 
 /* The instance role of account_id ("" when none, signed out, suspended or
  * deleted). Returns 0, or -1 with p set (503). */

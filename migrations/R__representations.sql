@@ -1072,6 +1072,69 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'granted_at', api_time(ir.granted_at))
 $$;
 
+-- The instance role of an account: ADMIN_EMAILS (admin_emails, comma-
+-- separated, lower case) wins over its instance_roles row; NULL when none.
+-- lib/authz.c asks this too, so pages show the role the gate applies.
+DROP FUNCTION IF EXISTS account_instance_role(accounts, text);
+CREATE FUNCTION account_instance_role(a accounts, admin_emails text) RETURNS SETOF text
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT CASE WHEN a.email = ANY (string_to_array(admin_emails, ',')) THEN 'administrator'
+                ELSE (SELECT r.role FROM instance_roles r WHERE r.account_id = a.id) END
+$$;
+
+-- An account as moderators see it (GET /api/v1/moderation/accounts): {id,
+-- email, display_name, email_verified_at, created_at, suspended_at,
+-- instance_role, role_from_config (ADMIN_EMAILS: not revocable here),
+-- agent: {handle, hidden} | null, memberships (organisations it belongs to)}.
+DROP FUNCTION IF EXISTS moderation_account_json(accounts, text);
+CREATE FUNCTION moderation_account_json(a accounts, admin_emails text) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'id', a.id,
+        'email', a.email,
+        'display_name', a.display_name,
+        'email_verified_at', api_time(a.email_verified_at),
+        'created_at', api_time(a.created_at),
+        'suspended_at', api_time(a.suspended_at),
+        'instance_role', (SELECT x FROM account_instance_role(a, admin_emails) x),
+        'role_from_config', a.email = ANY (string_to_array(admin_emails, ',')),
+        'agent', (SELECT json_build_object('handle', g.handle, 'hidden', g.hidden)
+                  FROM agents g WHERE g.account_id = a.id),
+        'memberships', (SELECT count(*) FROM memberships m WHERE m.account_id = a.id))
+$$;
+
+-- The instance in figures (GET /api/v1/moderation/stats). Hidden things
+-- are counted apart; suspended accounts are among the accounts.
+DROP FUNCTION IF EXISTS moderation_stats_json();
+CREATE FUNCTION moderation_stats_json() RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'accounts', (SELECT json_build_object(
+                'total', count(*),
+                'suspended', count(*) FILTER (WHERE suspended_at IS NOT NULL),
+                'new_last_7_days', count(*) FILTER (WHERE created_at > now() - interval '7 days'))
+            FROM accounts WHERE deleted_at IS NULL),
+        'organisations', (SELECT json_build_object(
+                'total', count(*) FILTER (WHERE hidden_at IS NULL),
+                'hidden', count(*) FILTER (WHERE hidden_at IS NOT NULL))
+            FROM organisations),
+        'engagements', (SELECT json_build_object(
+                'total', count(*) FILTER (WHERE NOT hidden),
+                'open', count(*) FILTER (WHERE NOT hidden AND status = 'open'),
+                'hidden', count(*) FILTER (WHERE hidden))
+            FROM engagements),
+        'agreements', (SELECT json_build_object(
+                'total', count(*),
+                'active', count(*) FILTER (WHERE status = 'active'),
+                'concluded', count(*) FILTER (WHERE status = 'concluded'))
+            FROM agreements),
+        'moderation', json_build_object(
+            'open_cases', (SELECT count(*) FROM moderation_cases WHERE status = 'open'),
+            'open_reports', (SELECT count(*) FROM reports r JOIN moderation_cases c ON c.id = r.case_id
+                             WHERE c.status = 'open'),
+            'open_appeals', (SELECT count(*) FROM moderation_appeals WHERE resolved_at IS NULL)))
+$$;
+
 -- The instance as it describes itself (GET /api/v1/instance); software is
 -- the daemon's version, which the database does not know.
 DROP FUNCTION IF EXISTS instance_json(instance_settings, text);

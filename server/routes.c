@@ -314,6 +314,9 @@ route_t routes[] = {
       INSTANCE(INSTANCE_ADMINISTER), OBJECT, WRITE),
     R("DELETE", "/api/v1/moderation/roles/{account_id}", handle_instance_role_delete,
       INSTANCE(INSTANCE_ADMINISTER), WRITE),
+    R("GET", "/api/v1/moderation/accounts", handle_moderation_accounts,
+      INSTANCE(INSTANCE_MODERATE), QUERY(PAGE, FILTER("q"))),
+    R("GET", "/api/v1/moderation/stats", handle_moderation_stats, INSTANCE(INSTANCE_MODERATE)),
     /* the actions concerning the caller, and their appeal */
     R("GET", "/api/v1/me/moderation", handle_my_moderation, SIGNED_IN, QUERY(PAGE)),
     R("POST", "/api/v1/me/moderation/{id}/appeal", handle_my_moderation_appeal, SIGNED_IN, OBJECT,

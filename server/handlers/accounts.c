@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "auth.h"
+#include "authz.h"
 #include "common.h"
 #include "db.h"
 #include "handlers.h"
@@ -428,13 +429,23 @@ void handle_session_delete(req_t *r)
 
 /* ---------- the caller ---------- */
 
+/* With the caller's instance role (lib/authz: null when none), so the web
+ * interface offers the administration pages to those who may use them. */
 static db_stmt_t q_me = DB_STMT("me", true,
-    "SELECT j::text FROM accounts a CROSS JOIN LATERAL me_json(a, $2::text) j WHERE a.id = $1");
+    "SELECT json_concat(j, json_build_object('instance_role', nullif($3::text, '')))::text"
+    " FROM accounts a CROSS JOIN LATERAL me_json(a, $2::text) j WHERE a.id = $1");
 
 void handle_me(req_t *r)
 {
-    const char *params[2] = {r->caller.account_id_text, r->caller.csrf_token};
-    reply_one(r, &q_me, 2, params, 200, false, "item");
+    char role[16];
+    problem_t p;
+    problem_init(&p);
+    if (authz_instance_role(r->caller.account_id_text, role, &p) != 0) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    const char *params[3] = {r->caller.account_id_text, r->caller.csrf_token, role};
+    reply_one(r, &q_me, 3, params, 200, false, "item");
 }
 
 static db_stmt_t q_account_get = DB_STMT("account_get", true,

@@ -188,6 +188,8 @@ void handle_instance_role_put(req_t *r);
 void handle_instance_role_delete(req_t *r);
 void handle_my_moderation(req_t *r);
 void handle_my_moderation_appeal(req_t *r);
+void handle_moderation_accounts(req_t *r);
+void handle_moderation_stats(req_t *r);
 
 /* instance.c: what the instance says about itself, and its administrators' settings */
 void handle_instance_get(req_t *r);

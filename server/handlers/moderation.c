@@ -496,3 +496,46 @@ void handle_my_moderation_appeal(req_t *r)
     }
     reply_row_json(r, 201, res, 0);
 }
+
+/* ---------- accounts and figures, for the administration pages ---------- */
+
+/* Newest first; ?q= finds a part of the email or the name, any case. The
+ * instance role is authz's (ADMIN_EMAILS wins over a row). */
+static db_stmt_t q_accounts = DB_STMT("moderation_accounts", true,
+    "SELECT a.id::text, j::text FROM accounts a"
+    " CROSS JOIN LATERAL moderation_account_json(a, $2) j"
+    " WHERE a.deleted_at IS NULL"
+    "   AND ($1::text IS NULL OR strpos(lower(a.email), lower($1)) > 0"
+    "        OR strpos(lower(a.display_name), lower($1)) > 0)"
+    "   AND a.id < coalesce($3::bigint, 9223372036854775807)"
+    " ORDER BY a.id DESC LIMIT $4::int");
+
+void handle_moderation_accounts(req_t *r)
+{
+    page_t pg;
+    if (page_read(r, &pg, "moderation-accounts", CURSOR_KEY_ID) < 0) return;
+    problem_t p;
+    problem_init(&p);
+    const char *q = purposes_query_text(r, "q", 200, &p);
+    if (problem_has_fields(&p)) {
+        purposes_bad_query(r, &p);
+        return;
+    }
+    const char *params[4] = {q, authz_admin_emails(), page_key(&pg, 0), pg.fetch};
+    reply_page_or_problem(r, &pg, db_exec(&q_accounts, 4, params, &p), &p);
+}
+
+static db_stmt_t q_stats = DB_STMT("moderation_stats", true,
+    "SELECT moderation_stats_json()::text");
+
+void handle_moderation_stats(req_t *r)
+{
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_stats, 0, NULL, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    reply_row_json(r, 200, res, 0);
+}

@@ -420,6 +420,8 @@ const ROUTES = [
     body: { role: 'moderator' }, expect: signedIn(403), probe: () => sql('SELECT count(*) FROM instance_roles') },
   { name: 'DELETE /moderation/roles/{account_id}', method: 'DELETE', path: '/api/v1/moderation/roles/999999999',
     expect: signedIn(403), probe: () => sql('SELECT count(*) FROM instance_roles') },
+  { name: 'GET /moderation/accounts', method: 'GET', path: '/api/v1/moderation/accounts?q=a', expect: signedIn(403) },
+  { name: 'GET /moderation/stats', method: 'GET', path: '/api/v1/moderation/stats', expect: signedIn(403) },
   { name: 'PATCH /instance', method: 'PATCH', path: '/api/v1/instance', body: { name: 'Taken over' },
     headers: () => ({ 'If-Match': `"${sql('SELECT version FROM instance_settings')[0][0]}"` }),
     expect: signedIn(403), probe: () => sql('SELECT version, name FROM instance_settings') },
