@@ -1188,6 +1188,20 @@ void pages_dashboard(req_t *r)
     pages_not_found(r);
 }
 
+/* The administration pages (static/app/pages/admin.js): the app draws them
+ * for moderators; a section it does not have is a 404 page. */
+void pages_admin(req_t *r)
+{
+    static const char *const sections[] = {"reports", "log", "appeals", "accounts", "instance"};
+    const char *section = http_param(r, 0);
+    for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
+        if (!strcmp(section, sections[i])) {
+            pages_app(r);
+            return;
+        }
+    pages_not_found(r);
+}
+
 /* ---------- sitemap and robots.txt ---------- */
 
 /* Every address worth indexing, in one order (k, n, s): the lists, open
@@ -1333,6 +1347,7 @@ void pages_robots(req_t *r)
                 "User-agent: *\n"
                 "Disallow: /me\n"
                 "Disallow: /settings\n"
+                "Disallow: /admin\n"
                 "Disallow: /signin\n"
                 "Disallow: /signup\n"
                 "Disallow: /agreements/\n"

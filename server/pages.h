@@ -35,6 +35,7 @@ void pages_agent(req_t *r);
 void pages_app(req_t *r);
 /* GET /me/{section} */
 void pages_dashboard(req_t *r);
+void pages_admin(req_t *r);
 /* A path nothing answers: the template with "page not found", 404. */
 void pages_not_found(req_t *r);
 /* GET /sitemap.xml and GET /sitemaps/{part} (part "N.xml") */

@@ -33,6 +33,9 @@ route('/reset-password', page('reset-password'));
 route('/invitations/accept', page('invitation'));
 route('/unsubscribe', page('unsubscribe'));
 route('/api-reference', page('api-reference'));
+route('/admin', page('admin'));
+route('/admin/reports/:id', page('admin'));
+route('/admin/:section', page('admin'));
 
 function accountNav(me) {
   const nav = document.querySelector('[data-account-nav]');
@@ -64,6 +67,8 @@ function accountNav(me) {
   replace(nav,
     h('li', {}, h('a', { href: '/me' }, 'Dashboard', count)),
     h('li', {}, h('a', { href: '/settings', text: 'Account', title: me.account?.display_name ?? null })),
+    // the administration pages, for the instance's moderators and administrators
+    me.instance_role ? h('li', {}, h('a', { href: '/admin', text: 'Admin' })) : null,
     h('li', {}, out));
 }
 

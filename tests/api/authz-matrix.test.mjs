@@ -555,7 +555,7 @@ test('the table covers every route of server/routes.c that acts on something own
     'GET /', 'GET /engagements', 'GET /engagements/{id}', 'GET /organisations', 'GET /organisations/new',
     'GET /organisations/{slug}', 'GET /organisations/{slug}/{tab}', 'GET /purposes', 'GET /purposes/{slug}',
     'GET /agents/{handle}', 'GET /agreements/new', 'GET /agreements/{id}', 'GET /credentials/{id}', 'GET /me', 'GET /me/{section}',
-    'GET /signin', 'GET /signup', 'GET /settings', 'GET /sitemap.xml', 'GET /sitemaps/{part}', 'GET /robots.txt',
+    'GET /signin', 'GET /signup', 'GET /settings', 'GET /admin', 'GET /admin/{section}', 'GET /admin/reports/{id}', 'GET /sitemap.xml', 'GET /sitemaps/{part}', 'GET /robots.txt',
     // a mailed token is the proof, or the caller's own address (tests/api/email.test.mjs)
     'POST /api/v1/email-verifications', 'POST /api/v1/me/email-verification',
     'POST /api/v1/password-resets', 'POST /api/v1/password-resets/complete', 'POST /api/v1/unsubscribe',

@@ -211,7 +211,7 @@ test('a purpose page and the lists', async () => {
   const first = (await api('GET', '/api/v1/purposes?limit=1')).body.items[0];
   assert.match(purposes.main, new RegExp(`href="/purposes/${first.slug}"`));
   // the app's own pages are the template, not indexed
-  for (const path of ['/signin', '/signup', '/me', '/me/matches', '/settings', '/organisations/new', `/organisations/${org.slug}/edit`, '/agreements/7']) {
+  for (const path of ['/signin', '/signup', '/me', '/me/matches', '/settings', '/admin', '/admin/reports', '/admin/reports/3', '/organisations/new', `/organisations/${org.slug}/edit`, '/agreements/7']) {
     const a = await page(path);
     assert.equal(a.status, 200, path);
     assert.equal(a.metas.robots, 'noindex', path);
@@ -225,7 +225,7 @@ test('a purpose page and the lists', async () => {
 // ---------- not found ----------
 
 test('an unknown path is a 404 page; a missing item is a 404 page that says so and offers a way on', async () => {
-  for (const path of ['/no/such/page', '/nothing-here', '/missing.js', `/organisations/${org.slug}/nope`, '/me/nope']) {
+  for (const path of ['/no/such/page', '/nothing-here', '/missing.js', `/organisations/${org.slug}/nope`, '/me/nope', '/admin/nope']) {
     const p = await page(path);
     assert.equal(p.status, 404, path);
     assert.equal(p.headers.get('content-type'), 'text/html; charset=utf-8', path);
@@ -336,6 +336,7 @@ test('/robots.txt points at the sitemap and keeps personal pages out', async () 
   const text = await res.text();
   assert.match(text, /^User-agent: \*$/m);
   assert.match(text, /^Disallow: \/me$/m);
+  assert.match(text, /^Disallow: \/admin$/m);
   assert.match(text, /^Disallow: \/agreements\/$/m);
   assert.match(text, new RegExp(`^Sitemap: ${BASE.replace(/[.]/g, '\\.')}/sitemap\\.xml$`, 'm'));
 });

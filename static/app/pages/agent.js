@@ -5,6 +5,7 @@ import { h, replace, day, initials, list, num, percent, plural, word } from '../
 import { myAgent } from '../session.js';
 import { agentName, bar, energyBars, publishedNotes, purposeChips, tagList } from '../ui.js';
 import { publishedCredentials } from '../credentials.js';
+import { hiddenNoticeBox, reportButton } from '../report.js';
 
 export default async function render(ctx) {
   const handle = ctx.params.handle;
@@ -42,7 +43,9 @@ export default async function render(ctx) {
             a.headline ? h('p', { class: 'lead', text: a.headline }) : null)),
         self ? h('div', { class: 'actions' },
           h('a', { class: 'btn btn--secondary', href: '/me/profile', text: 'Edit your profile' }),
-          a.discoverable === false ? h('span', { class: 'badge', text: 'Only you can see this' }) : null) : null)),
+          a.discoverable === false ? h('span', { class: 'badge', text: 'Only you can see this' }) : null)
+          : reportButton({ kind: 'agent_profile', target: a.handle, label: name }))),
+    self ? hiddenNoticeBox((s) => s.kind === 'agent_profile' && s.label === a.handle, ctx.signal) : null,
     h('div', { class: 'layout-split' },
       h('div', { class: 'stack-lg' },
         a.personal_purpose ? h('section', { 'aria-labelledby': 'pp-title' },

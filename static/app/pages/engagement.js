@@ -7,6 +7,7 @@ import { h, replace, plural, word, list, timeEl, initials } from '../dom.js';
 import { onSubmit, showErrors } from '../forms.js';
 import { engagementBody, engagementFields, engagementProblems } from '../engagement-form.js';
 import { questionsSection } from '../agreement-threads.js';
+import { hiddenNoticeBox, reportButton } from '../report.js';
 import { isMember, myAgent, session } from '../session.js';
 import { badge, empty, errorNotice, orgName, orgSlug, purposeChips, rewardsList, scoreBadge, scoreBreakdown, skeletons, tagList, toast, unavailable, agentName } from '../ui.js';
 
@@ -56,8 +57,10 @@ export default async function render(ctx) {
       h('p', { class: 'page-head__eyebrow' },
         slug ? h('a', { href: `/organisations/${encodeURIComponent(slug)}`, text: orgName(org) }) : null,
         e.created_at ? [' · posted ', timeEl(e.created_at)] : null),
-      h('div', { class: 'actions' }, h('h1', { text: e.title }), e.status ? badge(e.status) : null),
+      h('div', { class: 'actions' }, h('h1', { text: e.title }), e.status ? badge(e.status) : null,
+        member ? null : reportButton({ kind: 'engagement', target: e.id, label: e.title })),
       purposeChips(e.purposes)),
+    member ? hiddenNoticeBox((s) => s.kind === 'engagement' && String(s.id) === String(e.id), ctx.signal) : null,
     h('div', { class: 'layout-split' },
       h('div', { class: 'stack-lg' },
         h('ul', { class: 'key-facts', 'aria-label': 'Key facts' }, facts.map(([label, text]) => h('li', { class: 'key-fact' },

@@ -8,6 +8,7 @@ import { organisationBody, organisationFields } from '../org-form.js';
 import { engagementBody, engagementFields, engagementProblems } from '../engagement-form.js';
 import { canManage, isMember, loadSession, myAgent, roleIn, session } from '../session.js';
 import { agreementCard } from '../agreements.js';
+import { hiddenNoticeBox, reportButton } from '../report.js';
 import { badge, busy, empty, engagementCard, errorNotice, formLayout, notice, pagedList, publishedNotes, purposeChips, skeletons, toast, unavailable } from '../ui.js';
 
 const TABS = [['', 'Overview'], ['edit', 'Edit'], ['members', 'Members'], ['post', 'Post an engagement'], ['agreements', 'Agreements'], ['hours', 'Hours']];
@@ -49,7 +50,9 @@ export default async function render(ctx) {
     TABS.filter(([t]) => t !== 'edit' || manager).map(([t, label]) => h('li', {},
       h('a', { href: `/organisations/${encodeURIComponent(slug)}${t ? `/${t}` : ''}`, 'aria-current': t === tab ? 'page' : null, text: label }))))) : null;
   const body = h('div');
-  replace(ctx.root, header, tabs, body);
+  // its members see why a moderator hid it (and appeal); others may report it
+  const hidden = member ? hiddenNoticeBox((s) => s.kind === 'organisation' && s.label === slug, ctx.signal) : null;
+  replace(ctx.root, header, hidden, tabs, body);
 
   if (tab && !member) {
     body.append(notice('info', 'For members of this organisation',
@@ -78,7 +81,8 @@ function orgHeader(org, ctx) {
           h('h1', { text: org.name }),
           facts.length ? h('p', { class: 'page-head__eyebrow', text: facts.join(' · ') }) : null,
           purposeChips(org.purposes))),
-      followBox(org, ctx)));
+      h('div', { class: 'actions' }, followBox(org, ctx),
+        isMember(org.slug) ? null : reportButton({ kind: 'organisation', target: org.slug, label: org.name }))));
 }
 
 // ---------- follow ----------

@@ -3,6 +3,7 @@
 import { ApiError, get, query } from '../api.js';
 import { h, replace, plural } from '../dom.js';
 import { agentCard, empty, engagementCard, organisationCard, pageHead, pagedList } from '../ui.js';
+import { hiddenNoticeBox, reportButton } from '../report.js';
 
 export default async function render(ctx) {
   const slug = ctx.params.slug;
@@ -27,7 +28,10 @@ export default async function render(ctx) {
   replace(ctx.root,
     pageHead({ crumbs: [['Purposes', '/purposes'], [p.name]], title: p.name, lead: p.description || null,
       eyebrow: [p.supporters !== undefined ? plural(p.supporters, 'supporter') : null, p.organisations !== undefined ? plural(p.organisations, 'organisation') : null].filter(Boolean).join(' · ') || null,
-      actions: h('a', { class: 'btn btn--secondary', href: `/?purpose=${encodeURIComponent(slug)}`, text: 'Search its engagements' }) }),
+      actions: [h('a', { class: 'btn btn--secondary', href: `/?purpose=${encodeURIComponent(slug)}`, text: 'Search its engagements' }),
+        reportButton({ kind: 'purpose', target: slug, label: p.name })] }),
+    // its creator sees why a moderator hid it (the notice is empty otherwise)
+    hiddenNoticeBox((s) => s.kind === 'purpose' && s.label === slug, ctx.signal),
     h('div', { class: 'stack-lg' },
       h('section', { 'aria-labelledby': 'eng-title' }, h('h2', { id: 'eng-title', text: 'Open engagements' }), engagements),
       h('section', { 'aria-labelledby': 'org-title' }, h('h2', { id: 'org-title', text: 'Organisations that exist for it' }), orgs),

@@ -1,7 +1,7 @@
 // signup: create an account, sign in at once, then set up a profile.
 import { h, replace } from '../dom.js';
 import { field, onSubmit, showErrors, value } from '../forms.js';
-import { api, newKey } from '../api.js';
+import { api, get, newKey } from '../api.js';
 import { session, signIn } from '../session.js';
 import { safeNext } from '../redirect.js';
 
@@ -38,7 +38,23 @@ export default function render(ctx) {
     h('div', { class: 'card stack' },
       h('h1', { id: 'signup-title', text: 'Join Purposed' }),
       h('p', { class: 'lead', text: 'Find work that matters to you, or the people your purpose needs. Free, and yours to leave.' }),
+      instanceRules(ctx.signal),
       form),
     h('p', { class: 'auth__switch' }, 'Already have an account? ',
       h('a', { href: next ? `/signin?next=${encodeURIComponent(next)}` : '/signin', text: 'Sign in' }))));
+}
+
+// The rules of this instance (GET /api/v1/instance), shown before anyone
+// joins; nothing when the administrators have written none.
+function instanceRules(signal) {
+  const box = h('div');
+  get('/api/v1/instance', { signal }).then((instance) => {
+    const rules = Array.isArray(instance?.rules) ? instance.rules : [];
+    if (!rules.length) return;
+    box.replaceWith(h('section', { class: 'notice notice--info', 'aria-labelledby': 'rules-title' },
+      h('h2', { id: 'rules-title', text: `The rules of ${instance.name || 'this instance'}` }),
+      h('ol', { class: 'rules' }, rules.map((r) => h('li', { text: r }))),
+      h('p', { class: 'hint', text: 'By creating an account you agree to keep them.' })));
+  }).catch(() => {});
+  return box;
 }
