@@ -7,6 +7,7 @@ import { api, get, itemsOf, newKey } from './api.js';
 import { h, day, dateTime, num, plural } from './dom.js';
 import { field, onSubmit, showErrors, value } from './forms.js';
 import { errorNotice, notice, skeletons, toast } from './ui.js';
+import { reportMessageButton } from './report.js';
 
 const other = (side) => (side === 'agent' ? 'the organisation' : 'the agent');
 const byWhom = (s, side) => (s === side ? 'You' : s === 'agent' ? 'The agent' : 'The organisation');
@@ -26,7 +27,8 @@ export function conversationSection(a, side) {
   },
   h('p', { class: 'thread__meta small' },
     h('strong', { text: m.side === side ? `You${m.author?.display_name ? ` (${m.author.display_name})` : ''}` : (m.author?.display_name ?? byWhom(m.side, side)) }),
-    h('span', { class: 'muted', text: ` · ${m.side === side ? 'your side' : m.side === 'agent' ? 'the agent' : 'the organisation'} · ${dateTime(m.created_at)}` })),
+    h('span', { class: 'muted', text: ` · ${m.side === side ? 'your side' : m.side === 'agent' ? 'the agent' : 'the organisation'} · ${dateTime(m.created_at)}` }),
+    m.side === side ? null : reportMessageButton(m)),
   h('p', { class: 'thread__body prose', text: m.body }));
 
   const load = async () => {
@@ -208,7 +210,8 @@ function questionThread(path, side, otherLabel, { label, emptyText }) {
     list.replaceChildren(...items.map((m) => h('li', { class: `thread__message${m.side === side ? ' thread__message--mine' : ''}` },
       h('p', { class: 'thread__meta small' },
         h('strong', { text: m.side === side ? `You${m.author?.display_name ? ` (${m.author.display_name})` : ''}` : (m.author?.display_name ?? otherLabel) }),
-        h('span', { class: 'muted', text: ` · ${dateTime(m.created_at)}` })),
+        h('span', { class: 'muted', text: ` · ${dateTime(m.created_at)}` }),
+        m.side === side ? null : reportMessageButton(m)),
       h('p', { class: 'thread__body prose', text: m.body }))));
     status.textContent = items.length ? '' : emptyText;
   };

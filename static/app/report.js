@@ -15,15 +15,28 @@ export const REPORT_REASONS = [
 export const reasonWord = (r) => REPORT_REASONS.find(([k]) => k === r)?.[1] ?? r;
 
 // A "Report" button for signed-in people: kind and target as POST /reports
-// takes them; label is how the dialog names the thing. null when signed out.
-export function reportButton({ kind, target, version, label }) {
+// takes them; label is how the dialog names the thing; quote, text the
+// report carries in its note (a message). null when signed out.
+export function reportButton({ kind, target, version, label, quote, name = 'Report' }) {
   if (!session.me?.account) return null;
-  const button = h('button', { class: 'btn btn--quiet btn--small', type: 'button', text: 'Report', 'aria-haspopup': 'dialog' });
-  button.addEventListener('click', () => openReport({ kind, target, version, label }, button));
+  const button = h('button', { class: 'btn btn--quiet btn--small', type: 'button', text: 'Report', 'aria-haspopup': 'dialog',
+    'aria-label': name === 'Report' ? null : name });
+  button.addEventListener('click', () => openReport({ kind, target, version, label, quote }, button));
   return button;
 }
 
-function openReport({ kind, target, version, label }, opener) {
+// A message is reported as its author's account, the message quoted in the
+// note (the report's snapshot is the account; the note keeps the words).
+// null for one's own messages.
+export function reportMessageButton(m) {
+  const author = m.author;
+  if (!author?.id || String(author.id) === String(session.me?.account?.id)) return null;
+  const when = m.created_at ? ` (${dateTime(m.created_at)})` : '';
+  return reportButton({ kind: 'account', target: author.id, label: `this message by ${author.display_name}`,
+    name: `Report this message by ${author.display_name}`, quote: `The message${when}: “${m.body}”` });
+}
+
+function openReport({ kind, target, version, label, quote }, opener) {
   const titleId = uid('report-title');
   const form = h('form', { class: 'stack' },
     field({ label: 'Why are you reporting it?', name: 'reason', type: 'select', required: true,
@@ -34,14 +47,15 @@ function openReport({ kind, target, version, label }, opener) {
       h('button', { class: 'btn', type: 'submit', text: 'Send the report' }),
       h('button', { class: 'btn btn--secondary', type: 'button', value: 'cancel', text: 'Cancel', onclick: () => dialog.close() })));
   const dialog = h('dialog', { class: 'dialog', 'aria-labelledby': titleId },
-    h('h2', { id: titleId, text: `Report ${label}` }), form);
+    h('h2', { id: titleId, text: `Report ${label}` }),
+    quote ? h('blockquote', { class: 'prose thread__body', text: quote }) : null, form);
   onSubmit(form, async () => {
     const reason = value(form, 'reason');
     if (!reason) {
       showErrors(form, [{ field: 'reason', message: 'choose a reason' }]);
       return;
     }
-    const note = value(form, 'note');
+    const note = [quote, value(form, 'note')].filter(Boolean).join('\n\n').slice(0, 2000);
     await api('POST', '/api/v1/reports', { body: { kind, target: String(target), ...(version ? { version } : {}), reason, ...(note ? { note } : {}) } });
     dialog.close();
     toast('Thank you. The moderators have your report.');

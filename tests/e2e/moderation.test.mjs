@@ -45,12 +45,12 @@ before(async () => {
     purpose_statement: `We collect donations for ${word} rivers.` });
   const e = await engagement(owner.token, org.slug, { title: `Donation runner ${word}`, purposes: [p.slug] });
   const reporter = await newUser('Careful Reader');
-  await agentProfile(reporter.token);
+  const agent = await agentProfile(reporter.token);
   const energy = await api('PUT', '/api/v1/me/agent/purposes', { token: reporter.token, body: [{ purpose: p.slug, energy: 60 }] });
   assert.equal(energy.status, 200, energy.text);
   const moderator = await withRole('Mira Moderator', 'moderator');
   const admin = await withRole('Ada Administrator', 'administrator');
-  w = { owner, p, org, e, reporter, moderator, admin };
+  w = { owner, p, org, e, reporter, handle: agent.handle, moderator, admin };
 });
 after(async () => { await browser?.close(); });
 
@@ -259,6 +259,32 @@ test('accounts: search, grant a role, suspend and restore; instance settings and
     assert.deepEqual(p.problems.errors, []);
     await p.context().close();
   }
+});
+
+test('a message is reported from its thread: its author\'s account, the words quoted in the note', async () => {
+  const { e, owner, reporter, handle, moderator } = w;
+  const text = `Send me your bank details ${word}.`;
+  const asked = await api('POST', `/api/v1/engagements/${e.id}/questions/${handle}`, { token: reporter.token, body: { body: text } });
+  assert.equal(asked.status, 201, asked.text);
+  const op = await openPage(browser, { user: owner });
+  await visit(op, `/engagements/${e.id}`);
+  const questions = op.getByRole('region', { name: 'Questions from agents' });
+  await questions.getByText(text).waitFor();
+  // one's own messages have no Report
+  await questions.getByRole('button', { name: 'Report this message by Careful Reader' }).click();
+  const dialog = op.getByRole('dialog', { name: 'Report this message by Careful Reader' });
+  await dialog.getByText(text).waitFor();
+  await dialog.getByLabel('Why are you reporting it?').selectOption('abusive');
+  await dialog.getByRole('button', { name: 'Send the report' }).click();
+  await op.getByRole('status').filter({ hasText: 'The moderators have your report' }).waitFor();
+  const cases = await api('GET', '/api/v1/moderation/cases?limit=100', { token: moderator.token });
+  const c = cases.body.items.find((x) => x.subject.kind === 'account' && x.subject.id === reporter.id);
+  assert.ok(c, cases.text);
+  const full = await api('GET', `/api/v1/moderation/cases/${c.id}`, { token: moderator.token });
+  assert.equal(full.body.reports[0].reason, 'abusive');
+  assert.ok(full.body.reports[0].note.includes(text), full.text);
+  assert.deepEqual(await cspViolations(op), []);
+  await op.context().close();
 });
 
 test('the administration pages at 360 px: nothing overflows, axe clean', async () => {
