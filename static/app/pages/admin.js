@@ -216,7 +216,8 @@ async function caseDetail(ctx, content, id) {
     h('section', { 'aria-labelledby': 'reports-title' },
       h('h2', { id: 'reports-title', text: plural(c.reports.length, 'report') }),
       h('ul', { class: 'cards' }, c.reports.map((r) => h('li', {}, h('article', { class: 'card stack' },
-        h('p', { class: 'card__eyebrow' }, h('strong', { text: reasonWord(r.reason) }), ' · by ', r.reporter?.display_name ?? 'someone', ' · ', timeEl(r.created_at)),
+        h('p', { class: 'card__eyebrow' }, h('strong', { text: reasonWord(r.reason) }),
+          h('span', { text: `by ${r.reporter?.display_name ?? 'someone'}` }), timeEl(r.created_at)),
         r.note ? h('blockquote', { class: 'prose', text: r.note }) : null,
         h('h3', { class: 'h3', text: 'As it was when reported' }),
         snapshotView(r.snapshot)))))),
@@ -234,7 +235,7 @@ async function caseDetail(ctx, content, id) {
 function logEntry(a) {
   return h('article', { class: 'card stack log-entry', dataset: { action: a.action } },
     h('p', { class: 'card__eyebrow' },
-      h('strong', { text: ACTION_WORDS[a.action] ?? word(a.action) }), ' · ', subjectLink(a.subject)),
+      h('strong', { text: ACTION_WORDS[a.action] ?? word(a.action) }), subjectLink(a.subject)),
     h('p', { class: 'card__text' }, h('span', { class: 'muted', text: 'Why: ' }), a.reason),
     a.appeal ? h('p', { class: 'card__text' }, h('span', { class: 'muted', text: a.appeal.resolved_at ? 'Appealed (settled): ' : 'Appealed: ' }), a.appeal.note) : null,
     h('ul', { class: 'card__meta' },
