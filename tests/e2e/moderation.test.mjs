@@ -291,6 +291,28 @@ test('a message is reported from its thread: its author\'s account, the words qu
   await op.context().close();
 });
 
+test('a hidden engagement: 404 to its members too, who still read why and may appeal there', async () => {
+  const { org, owner, moderator } = w;
+  const e = await engagement(owner.token, org.slug, { title: `Collector ${word}` });
+  const hide = await api('POST', '/api/v1/moderation/actions', { token: moderator.token, body: { action: 'hide', kind: 'engagement', target: String(e.id), reason: 'Asks for money up front.' } });
+  assert.equal(hide.status, 201, hide.text);
+  const op = await openPage(browser, { user: owner });
+  await visit(op, `/engagements/${e.id}`);
+  const box = op.getByRole('region', { name: 'Hidden by a moderator' });
+  await box.getByText('Asks for money up front.').waitFor();
+  await box.getByRole('button', { name: 'Send the appeal' }).waitFor();
+  assert.deepEqual(await axe(op), []);
+  // others see only that it is not there
+  const anon = await openPage(browser);
+  await visit(anon, `/engagements/${e.id}`);
+  await anon.getByRole('heading', { level: 1, name: 'We could not find this engagement' }).waitFor();
+  assert.equal(await anon.getByRole('region', { name: 'Hidden by a moderator' }).count(), 0);
+  for (const p of [op, anon]) {
+    assert.deepEqual(await cspViolations(p), []);
+    await p.context().close();
+  }
+});
+
 test('the administration pages at 360 px: nothing overflows, axe clean', async () => {
   const { moderator, org } = w;
   const page = await openPage(browser, { user: moderator, width: 360, height: 780 });

@@ -22,7 +22,10 @@ export default async function render(ctx) {
       replace(ctx.root, h('div', { class: 'empty' },
         h('h1', { class: 'empty__title', text: 'We could not find this engagement' }),
         h('p', { text: 'It may have been closed and removed from view, or the address is mistyped.' }),
-        h('div', { class: 'actions' }, h('a', { class: 'btn', href: '/', text: 'Explore open work' }))));
+        h('div', { class: 'actions' }, h('a', { class: 'btn', href: '/', text: 'Explore open work' }))),
+        // a hidden engagement answers 404 to its members too (its answer is cached for
+        // everyone): they still learn why, and appeal, here
+        hiddenNoticeBox((s) => s.kind === 'engagement' && String(s.id) === String(id), ctx.signal));
       return;
     }
     if (err instanceof ApiError && err.missing) {
