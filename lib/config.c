@@ -175,6 +175,7 @@ int config_load(config_t *cfg, config_getenv_fn get, problem_t *p)
     cfg->digest_interval_s = 86400;
     snprintf(cfg->mail_from, sizeof cfg->mail_from, "Purposed <purposed@localhost>");
     snprintf(cfg->mail_dir, sizeof cfg->mail_dir, "var/mail");
+    snprintf(cfg->fetch_user_agent, sizeof cfg->fetch_user_agent, "Purposed/%s", PURPOSED_VERSION);
     cfg->w_purpose = 0.45;
     cfg->w_skills = 0.20;
     cfg->w_capacity = 0.10;
@@ -338,6 +339,10 @@ int config_load(config_t *cfg, config_getenv_fn get, problem_t *p)
                  cfg->mail_from);
     }
     STR_VAR("MAIL_DIR", mail_dir);
+    BOOL_VAR("FETCH_ALLOW_PRIVATE", fetch_allow_private);
+    STR_VAR("FETCH_USER_AGENT", fetch_user_agent);
+    if (strpbrk(cfg->fetch_user_agent, "\r\n"))
+        return bad(p, "FETCH_USER_AGENT must be one line");
     DOUBLE_VAR("MATCH_WEIGHT_PURPOSE", w_purpose);
     DOUBLE_VAR("MATCH_WEIGHT_SKILLS", w_skills);
     DOUBLE_VAR("MATCH_WEIGHT_CAPACITY", w_capacity);

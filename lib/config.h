@@ -64,6 +64,9 @@ typedef struct config {
     char mail_from_name[256];    /* parsed from mail_from */
     char mail_from_address[256];
     char mail_dir[1024];         /* .eml files when there is no smtp_url */
+    /* outbound HTTP (lib/fetch: website verification, federation) */
+    bool fetch_allow_private;    /* may fetch loopback/private addresses (tests only) */
+    char fetch_user_agent[256];  /* User-Agent of every outbound request */
     /* matching weights (docs/matching.md) */
     double w_purpose, w_skills, w_capacity, w_packaging, w_location, w_follows;
 } config_t;

@@ -16,6 +16,7 @@
 #include "cursor.h"
 #include "db.h"
 #include "fanout.h"
+#include "fetch.h"
 #include "follower.h"
 #include "daemon.h"
 #include "handlers/handlers.h"
@@ -222,6 +223,10 @@ int main(int argc, char **argv)
         return run_admin_grant(argv[3], argc == 5 ? argv[4] : "administrator");
     }
     authz_set_admin_emails(cfg.admin_emails);
+    fetch_configure(cfg.fetch_allow_private, cfg.fetch_user_agent);
+    if (cfg.fetch_allow_private)
+        log_event("warn", "fetch_private_allowed",
+                  "FETCH_ALLOW_PRIVATE is set: outbound requests may reach loopback and private addresses");
 
     if (cfg.auto_migrate && run_migrations(&cfg) != 0) return 1;
     char latest[256];

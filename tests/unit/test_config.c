@@ -71,6 +71,8 @@ static void defaults(void **state)
     assert_int_equal(c.login_window_s, 900);
     assert_string_equal(c.cursor_secret, ""); /* the instance's own, from the database */
     assert_int_equal(c.signup_max_per_address, 20);
+    assert_false(c.fetch_allow_private); /* no SSRF by default */
+    assert_string_equal(c.fetch_user_agent, "Purposed/" PURPOSED_VERSION);
     double sum = c.w_purpose + c.w_skills + c.w_capacity + c.w_packaging + c.w_location +
                  c.w_follows;
     assert_true(sum > 0.999 && sum < 1.001);
@@ -130,6 +132,8 @@ static void every_variable_is_read(void **state)
     env_set("MATCH_WEIGHT_PACKAGING", "0");
     env_set("MATCH_WEIGHT_LOCATION", "0");
     env_set("MATCH_WEIGHT_FOLLOWS", "2.25");
+    env_set("FETCH_ALLOW_PRIVATE", "1");
+    env_set("FETCH_USER_AGENT", "Purposed/9 (+https://purposed.example)");
     config_t c;
     problem_t err = {0};
     assert_int_equal(config_load(&c, env_get, &err), 0);
@@ -164,6 +168,11 @@ static void every_variable_is_read(void **state)
     assert_string_equal(c.public_url, "https://purposed.example/base"); /* no trailing slash */
     assert_true(c.w_purpose == 1.0 && c.w_skills == 0.0 && c.w_capacity == 0.5);
     assert_true(c.w_follows == 2.25);
+    assert_true(c.fetch_allow_private);
+    assert_string_equal(c.fetch_user_agent, "Purposed/9 (+https://purposed.example)");
+    env_set("FETCH_USER_AGENT", "a\r\nX-Injected: 1");
+    assert_true(config_load(&c, env_get, &err) < 0);
+    assert_non_null(strstr(err.detail, "FETCH_USER_AGENT"));
 }
 
 static void booleans(void **state)
