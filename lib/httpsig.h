@@ -59,6 +59,10 @@ int httpsig_cavage_verify(const httpsig_cavage_t *sig, const char *method, const
                           const httpsig_header_t *headers, size_t n,
                           const char *public_pem, char *err, size_t errlen);
 
+/* Whether the parsed signature covers `name` (a lower-case header name or
+ * "(request-target)"): the caller's policy, e.g. digest on a POST. */
+bool httpsig_cavage_covers(const httpsig_cavage_t *sig, const char *name);
+
 /* RFC 9421 with ed25519: verify the signature labelled `label` (NULL: the
  * first) in Signature-Input/Signature of the request, with the 32-byte
  * public key. key_id_out receives its keyid parameter (for the caller to
@@ -79,5 +83,10 @@ int httpsig_rfc9421_sign(const char *method, const char *target_uri,
                          const char *components, const char *key_id, long long created,
                          const unsigned char secret_key[64],
                          char **signature_input, char **signature);
+/* The same under another label than "sig1" (a dictionary key: lower case). */
+int httpsig_rfc9421_sign_labelled(const char *label, const char *method, const char *target_uri,
+                                  const httpsig_header_t *headers, size_t n, const char *components,
+                                  const char *key_id, long long created, const unsigned char secret_key[64],
+                                  char **signature_input, char **signature);
 
 #endif

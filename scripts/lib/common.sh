@@ -4,7 +4,7 @@
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 APT_PACKAGES=(build-essential cmake pkg-config libmicrohttpd-dev libjansson-dev libpq-dev
-  libsodium-dev zlib1g-dev libcurl4-openssl-dev postgresql postgresql-contrib postgresql-client libcmocka-dev curl)
+  libsodium-dev zlib1g-dev libcurl4-openssl-dev libssl-dev postgresql postgresql-contrib postgresql-client libcmocka-dev curl)
 
 say() { printf '\033[1m==> %s\033[0m\n' "$*" >&2; }
 die() { printf 'error: %s\n' "$*" >&2; exit 1; }
