@@ -787,9 +787,16 @@ static const sf_param_t *param(const sf_value_t *v, const char *key)
     return NULL;
 }
 
-int httpsig_rfc9421_verify(const char *method, const char *target_uri, const httpsig_header_t *headers,
-                           size_t n, const char *label, const unsigned char *public_key, char *key_id_out,
-                           size_t key_id_cap, char *err, size_t errlen)
+/* The key a signature is checked with: a raw Ed25519 key, or a PEM one
+ * (RSA: rsa-v1_5-sha256; Ed25519: ed25519); neither: only parse. */
+typedef struct rfc9421_key {
+    const unsigned char *ed25519;
+    EVP_PKEY *pem;
+} rfc9421_key_t;
+
+static int rfc9421_verify(const char *method, const char *target_uri, const httpsig_header_t *headers, size_t n,
+                          const char *label, rfc9421_key_t key, char *key_id_out, size_t key_id_cap, char *err,
+                          size_t errlen)
 {
     if (key_id_out && key_id_cap) key_id_out[0] = '\0';
     strbuf_t input = STRBUF_INIT, sigs = STRBUF_INIT, base = STRBUF_INIT;
@@ -831,8 +838,24 @@ int httpsig_rfc9421_verify(const char *method, const char *target_uri, const htt
         goto out;
     }
     if (key_id_out && key_id_cap) snprintf(key_id_out, key_id_cap, "%s", keyid->value.text);
-    if (alg && (alg->value.type != SF_STRING || strcmp(alg->value.text, "ed25519") != 0)) {
-        fail(err, errlen, "the algorithm %s is not supported (ed25519 is)", alg->value.text);
+    if (alg && alg->value.type != SF_STRING) {
+        fail(err, errlen, "alg must be a string");
+        goto out;
+    }
+    bool rsa = key.pem && EVP_PKEY_is_a(key.pem, "RSA");
+    const char *key_alg = key.ed25519 || (key.pem && EVP_PKEY_is_a(key.pem, "ED25519")) ? "ed25519"
+                          : rsa                                                         ? "rsa-v1_5-sha256"
+                                                                                        : NULL;
+    if (alg && strcmp(alg->value.text, "ed25519") != 0 && strcmp(alg->value.text, "rsa-v1_5-sha256") != 0) {
+        fail(err, errlen, "the algorithm %s is not supported (ed25519 and rsa-v1_5-sha256 are)", alg->value.text);
+        goto out;
+    }
+    if (key.pem && !key_alg) {
+        fail(err, errlen, "the key is neither RSA nor Ed25519");
+        goto out;
+    }
+    if (alg && key_alg && strcmp(alg->value.text, key_alg) != 0) {
+        fail(err, errlen, "the signature says %s but the key is for %s", alg->value.text, key_alg);
         goto out;
     }
     if ((created && created->value.type != SF_INTEGER) || (expires && expires->value.type != SF_INTEGER)) {
@@ -843,13 +866,24 @@ int httpsig_rfc9421_verify(const char *method, const char *target_uri, const htt
         fail(err, errlen, "the signature expired");
         goto out;
     }
-    if (!public_key) {
+    if (!key.ed25519 && !key.pem) {
         rc = 0; /* parsed: the caller looks the key up */
         goto out;
     }
     if (rfc9421_base(method, target_uri, headers, n, v, &base, err, errlen) != 0) goto out;
-    if (s->item.nbytes != crypto_sign_BYTES ||
-        crypto_sign_verify_detached(s->item.bytes, (const unsigned char *)base.buf, base.len, public_key) != 0) {
+    bool ok;
+    if (key.ed25519) {
+        ok = s->item.nbytes == crypto_sign_BYTES &&
+             crypto_sign_verify_detached(s->item.bytes, (const unsigned char *)base.buf, base.len, key.ed25519) == 0;
+    } else {
+        EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+        ok = ctx && s->item.nbytes > 0 &&
+             EVP_DigestVerifyInit(ctx, NULL, rsa ? EVP_sha256() : NULL, NULL, key.pem) == 1 &&
+             EVP_DigestVerify(ctx, s->item.bytes, s->item.nbytes, (const unsigned char *)base.buf, base.len) == 1;
+        EVP_MD_CTX_free(ctx);
+        ERR_clear_error();
+    }
+    if (!ok) {
         fail(err, errlen, "the signature does not match");
         goto out;
     }
@@ -861,6 +895,57 @@ out:
     free(v);
     free(s);
     return rc;
+}
+
+int httpsig_rfc9421_verify(const char *method, const char *target_uri, const httpsig_header_t *headers,
+                           size_t n, const char *label, const unsigned char *public_key, char *key_id_out,
+                           size_t key_id_cap, char *err, size_t errlen)
+{
+    rfc9421_key_t key = {public_key, NULL};
+    return rfc9421_verify(method, target_uri, headers, n, label, key, key_id_out, key_id_cap, err, errlen);
+}
+
+int httpsig_rfc9421_verify_pem(const char *method, const char *target_uri, const httpsig_header_t *headers,
+                               size_t n, const char *label, const char *public_pem, char *key_id_out,
+                               size_t key_id_cap, char *err, size_t errlen)
+{
+    EVP_PKEY *pkey = NULL;
+    if (public_pem) {
+        BIO *b = BIO_new_mem_buf(public_pem, -1);
+        pkey = b ? PEM_read_bio_PUBKEY(b, NULL, NULL, NULL) : NULL;
+        BIO_free(b);
+        ERR_clear_error();
+        if (!pkey || (EVP_PKEY_is_a(pkey, "RSA") && EVP_PKEY_get_bits(pkey) < 2048)) {
+            EVP_PKEY_free(pkey);
+            return fail(err, errlen, "the key is not a public key in PEM (RSA of 2048 bits or more, or Ed25519)");
+        }
+    }
+    rfc9421_key_t key = {NULL, pkey};
+    int rc = rfc9421_verify(method, target_uri, headers, n, label, key, key_id_out, key_id_cap, err, errlen);
+    EVP_PKEY_free(pkey);
+    return rc;
+}
+
+char *httpsig_rfc9421_signature_base(const char *method, const char *target_uri,
+                                     const httpsig_header_t *headers, size_t n, const char *signature_params,
+                                     char *err, size_t errlen)
+{
+    if (!signature_params) {
+        fail(err, errlen, "no signature parameters");
+        return NULL;
+    }
+    sf_value_t *v = malloc(sizeof *v);
+    strbuf_t base = STRBUF_INIT;
+    char *out = NULL;
+    sf_parser_t p = {signature_params, 0, strlen(signature_params)};
+    if (!v) fail(err, errlen, "out of memory");
+    else if (!sf_member_value(&p, v) || p.i != p.n || !v->is_list)
+        fail(err, errlen, "the signature parameters are not an inner list");
+    else if (rfc9421_base(method, target_uri, headers, n, v, &base, err, errlen) == 0)
+        out = strbuf_detach(&base, NULL);
+    strbuf_release(&base);
+    free(v);
+    return out;
 }
 
 int httpsig_rfc9421_sign_labelled(const char *label, const char *method, const char *target_uri,

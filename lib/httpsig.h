@@ -75,6 +75,15 @@ int httpsig_rfc9421_verify(const char *method, const char *target_uri,
                            const char *label, const unsigned char *public_key,
                            char *key_id_out, size_t key_id_cap,
                            char *err, size_t errlen);
+/* The same with the sender's public key as PEM (SubjectPublicKeyInfo), as
+ * actors publish it: RSA (rsa-v1_5-sha256, what Fedify-based servers send
+ * first; 2048 bits or more) or Ed25519 (ed25519). public_pem NULL: only
+ * parse, as above. */
+int httpsig_rfc9421_verify_pem(const char *method, const char *target_uri,
+                               const httpsig_header_t *headers, size_t n,
+                               const char *label, const char *public_pem,
+                               char *key_id_out, size_t key_id_cap,
+                               char *err, size_t errlen);
 /* RFC 9421 with ed25519: sign the listed components (e.g. "\"@method\"
  * \"@target-uri\" \"content-digest\""), created now; writes malloc'd
  * Signature-Input and Signature header values. 0 or -1. */
@@ -83,6 +92,13 @@ int httpsig_rfc9421_sign(const char *method, const char *target_uri,
                          const char *components, const char *key_id, long long created,
                          const unsigned char secret_key[64],
                          char **signature_input, char **signature);
+/* The RFC 9421 signature base (RFC 9421 2.5) of the request for one
+ * Signature-Input member value, e.g. ("@method" "date");created=1;keyid="k":
+ * the exact bytes signed, for tests and for saying why a signature failed.
+ * Malloc'd, or NULL (err says why). */
+char *httpsig_rfc9421_signature_base(const char *method, const char *target_uri,
+                                     const httpsig_header_t *headers, size_t n, const char *signature_params,
+                                     char *err, size_t errlen);
 /* The same under another label than "sig1" (a dictionary key: lower case). */
 int httpsig_rfc9421_sign_labelled(const char *label, const char *method, const char *target_uri,
                                   const httpsig_header_t *headers, size_t n, const char *components,

@@ -15,6 +15,9 @@
 #include <sodium.h>
 #include <time.h>
 
+#include <openssl/evp.h>
+#include <openssl/pem.h>
+
 #include "httpsig.h"
 
 /* ---- draft-cavage-http-signatures-12, Appendix C ---- */
@@ -461,6 +464,121 @@ static void rfc9421_refuses_what_it_does_not_support(void **state)
     free(sig2);
 }
 
+static void expect_base(const char *method, const char *uri, const char *component, const char *value)
+{
+    char params[256], expect[512], err[256];
+    snprintf(params, sizeof params, "(\"%s\");keyid=\"k\"", component);
+    snprintf(expect, sizeof expect, "\"%s\": %s\n\"@signature-params\": %s", component, value, params);
+    httpsig_header_t h[] = {{"Host", "www.example.com"}};
+    char *base = httpsig_rfc9421_signature_base(method, uri, h, 1, params, err, sizeof err);
+    if (!base) fail_msg("%s of %s: %s", component, uri, err);
+    if (strcmp(base, expect) != 0) fail_msg("%s of %s:\n%s\nexpected\n%s", component, uri, base, expect);
+    free(base);
+}
+
+/* The derived components as RFC 9421 section 2.2 gives them. */
+static void rfc9421_derived_components(void **state)
+{
+    expect_base("POST", "https://www.example.com/path?param=value", "@method", "POST");
+    expect_base("POST", "https://www.example.com/path?param=value", "@target-uri",
+                "https://www.example.com/path?param=value");
+    expect_base("POST", "https://www.example.com/path?param=value", "@authority", "www.example.com");
+    expect_base("POST", "http://www.example.com/path?param=value", "@scheme", "http");
+    expect_base("POST", "https://www.example.com/path?param=value", "@request-target", "/path?param=value");
+    expect_base("POST", "https://www.example.com/path?param=value", "@path", "/path");
+    expect_base("POST", "https://www.example.com/path?param=value&foo=bar&baz=bat%2Dman", "@query",
+                "?param=value&foo=bar&baz=bat%2Dman");
+    expect_base("GET", "https://www.example.com/path?queryString", "@query", "?queryString");
+    expect_base("GET", "https://www.example.com/path", "@query", "?");
+    expect_base("GET", "https://www.example.com", "@path", "/");
+    expect_base("GET", "https://www.example.com:443/", "@authority", "www.example.com");
+    expect_base("GET", "https://www.example.com:8443/", "@authority", "www.example.com:8443");
+    expect_base("GET", "https://www.example.com/a#frag", "@request-target", "/a");
+    /* a field: its lines joined with ", ", trimmed (RFC 9421 2.1) */
+    httpsig_header_t h[] = {{"X-Two", "  a  "}, {"x-two", "b\t"}, {"X-Empty", ""}};
+    char err[256];
+    char *base = httpsig_rfc9421_signature_base("GET", "https://x.example/", h, 3, "(\"x-two\" \"x-empty\")",
+                                                err, sizeof err);
+    assert_non_null(base);
+    assert_string_equal(base, "\"x-two\": a, b\n\"x-empty\": \n\"@signature-params\": (\"x-two\" \"x-empty\")");
+    free(base);
+    /* the B.2.6 base, from the RFC */
+    b26_request("", "");
+    base = httpsig_rfc9421_signature_base("POST", B26_URI, b26_headers, 4,
+                                          "(\"date\" \"@method\" \"@path\" \"@authority\" \"content-type\" "
+                                          "\"content-length\");created=1618884473;keyid=\"test-key-ed25519\"",
+                                          err, sizeof err);
+    assert_non_null(base);
+    assert_string_equal(base, "\"date\": Tue, 20 Apr 2021 02:07:55 GMT\n"
+                              "\"@method\": POST\n"
+                              "\"@path\": /foo\n"
+                              "\"@authority\": example.com\n"
+                              "\"content-type\": application/json\n"
+                              "\"content-length\": 18\n"
+                              "\"@signature-params\": (\"date\" \"@method\" \"@path\" \"@authority\" "
+                              "\"content-type\" \"content-length\");created=1618884473;keyid=\"test-key-ed25519\"");
+    free(base);
+}
+
+/* B.2.6 again with the key as an actor publishes it (PEM), and RSA
+ * (rsa-v1_5-sha256, what Fedify signs RFC 9421 with). */
+static void rfc9421_with_pem_keys(void **state)
+{
+    b26_request(B26_INPUT, B26_SIGNATURE);
+    static const char ed_pem[] = "-----BEGIN PUBLIC KEY-----\n"
+                                 "MCowBQYDK2VwAyEAJrQLj5P/89iXES9+vFgrIy29clF9CC/oPPsw3c5D0bs=\n"
+                                 "-----END PUBLIC KEY-----\n";
+    char key_id[64], err[256];
+    assert_int_equal(httpsig_rfc9421_verify_pem("POST", B26_URI, b26_headers, NB26, NULL, ed_pem, key_id,
+                                                sizeof key_id, err, sizeof err), 0);
+    assert_string_equal(key_id, "test-key-ed25519");
+    assert_int_equal(httpsig_rfc9421_verify_pem("PUT", B26_URI, b26_headers, NB26, NULL, ed_pem, key_id,
+                                                sizeof key_id, err, sizeof err), -1);
+    assert_int_equal(httpsig_rfc9421_verify_pem("POST", B26_URI, b26_headers, NB26, NULL, CAVAGE_PUBLIC, key_id,
+                                                sizeof key_id, err, sizeof err), -1); /* 1024-bit RSA */
+
+    char *pub = NULL, *priv = NULL;
+    assert_int_equal(httpsig_rsa_generate(&pub, &priv), 0);
+    httpsig_header_t h[4] = {{"Host", "b.example"}, {"Date", "Mon, 07 Dec 2026 04:00:00 GMT"}};
+    const char *uri = "https://b.example/inbox";
+    const char *member = "(\"@method\" \"@target-uri\" \"@authority\" \"host\" \"date\");"
+                         "alg=\"rsa-v1_5-sha256\";keyid=\"https://a.example/actor#main-key\";created=1796616000";
+    char *base = httpsig_rfc9421_signature_base("POST", uri, h, 2, member, err, sizeof err);
+    assert_non_null(base);
+    BIO *b = BIO_new_mem_buf(priv, -1);
+    EVP_PKEY *key = PEM_read_bio_PrivateKey(b, NULL, NULL, NULL);
+    EVP_MD_CTX *ctx = EVP_MD_CTX_new();
+    unsigned char sig[256];
+    size_t sig_len = sizeof sig;
+    assert_int_equal(EVP_DigestSignInit(ctx, NULL, EVP_sha256(), NULL, key), 1);
+    assert_int_equal(EVP_DigestSign(ctx, sig, &sig_len, (const unsigned char *)base, strlen(base)), 1);
+    EVP_MD_CTX_free(ctx);
+    EVP_PKEY_free(key);
+    BIO_free(b);
+    char b64[400], input[512], signature[512];
+    sodium_bin2base64(b64, sizeof b64, sig, sig_len, sodium_base64_VARIANT_ORIGINAL);
+    snprintf(input, sizeof input, "sig1=%s", member);
+    snprintf(signature, sizeof signature, "sig1=:%s:", b64);
+    h[2] = (httpsig_header_t){"Signature-Input", input};
+    h[3] = (httpsig_header_t){"Signature", signature};
+    assert_int_equal(httpsig_rfc9421_verify_pem("POST", uri, h, 4, NULL, pub, key_id, sizeof key_id, err, sizeof err), 0);
+    assert_string_equal(key_id, "https://a.example/actor#main-key");
+    assert_int_equal(httpsig_rfc9421_verify_pem("POST", "https://b.example/inbox2", h, 4, NULL, pub, key_id,
+                                                sizeof key_id, err, sizeof err), -1);
+    h[1].value = "Mon, 07 Dec 2026 04:00:01 GMT";
+    assert_int_equal(httpsig_rfc9421_verify_pem("POST", uri, h, 4, NULL, pub, key_id, sizeof key_id, err, sizeof err), -1);
+    h[1].value = "Mon, 07 Dec 2026 04:00:00 GMT";
+    /* an Ed25519 key for an rsa-v1_5-sha256 signature */
+    assert_int_equal(httpsig_rfc9421_verify_pem("POST", uri, h, 4, NULL, ed_pem, key_id, sizeof key_id, err, sizeof err), -1);
+    assert_non_null(strstr(err, "the key is for ed25519"));
+    assert_int_equal(httpsig_rfc9421_verify_pem("POST", uri, h, 4, NULL, "junk", key_id, sizeof key_id, err, sizeof err), -1);
+    /* only parsed */
+    assert_int_equal(httpsig_rfc9421_verify_pem("POST", uri, h, 4, NULL, NULL, key_id, sizeof key_id, err, sizeof err), 0);
+    free(base);
+    free(pub);
+    free(priv);
+}
+
 static void rfc9421_round_trip_and_label_choice(void **state)
 {
     unsigned char pk[32], sk[64];
@@ -522,6 +640,8 @@ int main(void)
         cmocka_unit_test(rfc9421_verifies_b26),
         cmocka_unit_test(rfc9421_tampering_fails),
         cmocka_unit_test(rfc9421_refuses_what_it_does_not_support),
+        cmocka_unit_test(rfc9421_derived_components),
+        cmocka_unit_test(rfc9421_with_pem_keys),
         cmocka_unit_test(rfc9421_round_trip_and_label_choice),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
