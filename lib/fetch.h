@@ -31,7 +31,7 @@ typedef struct fetch_response {
     long status;                 /* HTTP status */
     strbuf_t body;               /* the body (NUL-terminated), at most max_bytes */
     char content_type[128];      /* "" when absent */
-    char location[1024];         /* Location of a 3xx, "" when absent */
+    char location[1024];         /* Location of a 3xx made absolute, "" when absent */
 } fetch_response_t;
 
 /* Once at start, from config: whether private addresses may be fetched. */
