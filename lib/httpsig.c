@@ -926,6 +926,61 @@ int httpsig_rfc9421_verify_pem(const char *method, const char *target_uri, const
     return rc;
 }
 
+int httpsig_rfc9421_info(const httpsig_header_t *headers, size_t n, const char *label,
+                         httpsig_rfc9421_info_t *out, char *err, size_t errlen)
+{
+    memset(out, 0, sizeof *out);
+    strbuf_t input = STRBUF_INIT;
+    sf_value_t *v = malloc(sizeof *v);
+    int rc = -1;
+    if (!v) {
+        fail(err, errlen, "out of memory");
+    } else if (!header_values(headers, n, "signature-input", 15, &input) || input.failed) {
+        fail(err, errlen, "no Signature-Input");
+    } else {
+        char found[64];
+        int m = sf_dictionary_member(input.buf, label, v, found, sizeof found);
+        if (m < 0) fail(err, errlen, "Signature-Input is malformed");
+        else if (m == 0) fail(err, errlen, "Signature-Input has no signature %s", label ? label : "");
+        else if (!v->is_list) fail(err, errlen, "Signature-Input's %s is not a list", found);
+        else rc = 0;
+        if (rc == 0) {
+            snprintf(out->label, sizeof out->label, "%s", found);
+            const sf_param_t *keyid = param(v, "keyid"), *alg = param(v, "alg"), *created = param(v, "created"),
+                             *expires = param(v, "expires");
+            if (keyid && keyid->value.type == SF_STRING && !keyid->value.too_long)
+                snprintf(out->key_id, sizeof out->key_id, "%s", keyid->value.text);
+            if (alg && alg->value.type == SF_STRING && strlen(alg->value.text) < sizeof out->alg)
+                memcpy(out->alg, alg->value.text, strlen(alg->value.text) + 1);
+            if (created && created->value.type == SF_INTEGER) out->created = created->value.integer;
+            if (expires && expires->value.type == SF_INTEGER) out->expires = expires->value.integer;
+            strbuf_t c = STRBUF_INIT;
+            for (size_t i = 0; i < v->nitems; i++) {
+                if (i) strbuf_addch(&c, ' ');
+                sf_serialize_string(&c, v->items[i].name);
+            }
+            if (c.failed || c.len >= sizeof out->components) rc = fail(err, errlen, "too many covered components");
+            else memcpy(out->components, strbuf_str(&c), c.len + 1);
+            strbuf_release(&c);
+        }
+    }
+    strbuf_release(&input);
+    free(v);
+    return rc;
+}
+
+bool httpsig_rfc9421_covers(const httpsig_rfc9421_info_t *info, const char *component)
+{
+    size_t len = strlen(component);
+    for (const char *p = strchr(info->components, '"'); p; p = strchr(p, '"')) {
+        const char *end = strchr(p + 1, '"');
+        if (!end) break;
+        if ((size_t)(end - p - 1) == len && strncmp(p + 1, component, len) == 0) return true;
+        p = end + 1;
+    }
+    return false;
+}
+
 char *httpsig_rfc9421_signature_base(const char *method, const char *target_uri,
                                      const httpsig_header_t *headers, size_t n, const char *signature_params,
                                      char *err, size_t errlen)

@@ -84,6 +84,21 @@ int httpsig_rfc9421_verify_pem(const char *method, const char *target_uri,
                                const char *label, const char *public_pem,
                                char *key_id_out, size_t key_id_cap,
                                char *err, size_t errlen);
+/* What a Signature-Input member says, for the caller's policy before or
+ * after verifying: whether the body (content-digest) and a time (date, or
+ * created within a window) are covered. */
+typedef struct httpsig_rfc9421_info {
+    char label[64];
+    char key_id[1024];        /* "" when absent */
+    char alg[64];             /* "" when absent */
+    long long created, expires;  /* 0 when absent */
+    char components[1024];    /* the covered components, e.g. "\"@method\" \"date\"" */
+} httpsig_rfc9421_info_t;
+/* The member `label` (NULL: the first) of Signature-Input. 0, or -1 (err). */
+int httpsig_rfc9421_info(const httpsig_header_t *headers, size_t n, const char *label,
+                         httpsig_rfc9421_info_t *out, char *err, size_t errlen);
+/* Whether `component` ("content-digest", "@method"...) is covered. */
+bool httpsig_rfc9421_covers(const httpsig_rfc9421_info_t *info, const char *component);
 /* RFC 9421 with ed25519: sign the listed components (e.g. "\"@method\"
  * \"@target-uri\" \"content-digest\""), created now; writes malloc'd
  * Signature-Input and Signature header values. 0 or -1. */

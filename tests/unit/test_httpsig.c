@@ -370,6 +370,22 @@ static void rfc9421_verifies_b26(void **state)
     assert_int_equal(b26_check("POST", "https://example.com/foo"), 0);
     assert_int_equal(b26_check("POST", "http://example.com:80/foo?x=1"), 0);
     assert_int_equal(b26_check("POST", "http://EXAMPLE.com/foo"), 0);
+    /* what it covers, for the caller's policy */
+    httpsig_rfc9421_info_t info;
+    assert_int_equal(httpsig_rfc9421_info(b26_headers, NB26, NULL, &info, err, sizeof err), 0);
+    assert_string_equal(info.label, "sig-b26");
+    assert_string_equal(info.key_id, "test-key-ed25519");
+    assert_string_equal(info.alg, "");
+    assert_int_equal(info.created, 1618884473);
+    assert_int_equal(info.expires, 0);
+    assert_string_equal(info.components,
+                        "\"date\" \"@method\" \"@path\" \"@authority\" \"content-type\" \"content-length\"");
+    assert_true(httpsig_rfc9421_covers(&info, "date") && httpsig_rfc9421_covers(&info, "content-length") &&
+                httpsig_rfc9421_covers(&info, "@method"));
+    assert_false(httpsig_rfc9421_covers(&info, "content-digest") || httpsig_rfc9421_covers(&info, "content") ||
+                 httpsig_rfc9421_covers(&info, "@query"));
+    assert_int_equal(httpsig_rfc9421_info(b26_headers, NB26, "sig1", &info, err, sizeof err), -1);
+    assert_int_equal(httpsig_rfc9421_info(b26_headers, 4, NULL, &info, err, sizeof err), -1);
     /* no such label */
     assert_int_equal(httpsig_rfc9421_verify("POST", B26_URI, b26_headers, NB26, "sig1", ed_public, key_id,
                                             sizeof key_id, err, sizeof err), -1);
