@@ -357,13 +357,24 @@ void handle_engagement_update(req_t *r)
     "       @> pl.earth"                                      \
     "     AND place_distance_km($11::float8, $12::float8, pl.latitude, pl.longitude)"       \
     "       <= $13::float8))"
+/* The same for the statements that run only with near=: without "$13 IS
+ * NULL OR", so the planner turns the IN into a join that starts from the
+ * few places within the radius and their engagements (engagements_place_idx);
+ * behind an OR it stays a filter tested on every engagement walked newest
+ * first (a town with few engagements walked most of them). */
+#define ENG_NEAR_ONLY                                                                       \
+    " AND e.place_id IN (SELECT pl.id FROM places pl"                                      \
+    "   WHERE earth_box(ll_to_earth($11::float8, $12::float8), $13::float8 * 1000 + 1)"     \
+    "       @> pl.earth"                                                                    \
+    "     AND place_distance_km($11::float8, $12::float8, pl.latitude, pl.longitude)"       \
+    "       <= $13::float8)"
 /* A listed engagement: with near=, its distance_km from the centre. */
 #define ENG_ITEM "item_with_distance_json(j, $11::float8, $12::float8, e.place_id)"
-#define ENG_OTHER_FILTERS                                                                   \
+#define ENG_ATTR_FILTERS                                                                    \
     " AND ($4::text IS NULL OR e.skill_keys @> ARRAY[skill_key($4::text)])"                 \
     " AND ($5::text IS NULL OR e.packagings @> ARRAY[$5::text])"                            \
-    " AND ($6::boolean IS NULL OR e.remote_ok = $6::boolean)"                              \
-    ENG_NEAR_FILTER
+    " AND ($6::boolean IS NULL OR e.remote_ok = $6::boolean)"
+#define ENG_OTHER_FILTERS ENG_ATTR_FILTERS ENG_NEAR_FILTER
 #define ENG_AFTER(TS, ID)                                                                   \
     " (" TS ", " ID ") < (coalesce($8::timestamptz, 'infinity'),"                            \
     "   coalesce($9::bigint, 9223372036854775807))"
@@ -398,7 +409,7 @@ static db_stmt_t q_list_purpose = DB_STMT("engagements_list_purpose", true,
  * starts from the places index and a large one from the newest engagements. */
 static db_stmt_t q_list_near = DB_STMT_CUSTOM_PLAN("engagements_list_near", true,
     ENG_BY_DATE " AND e.status = $1::text"
-    ENG_ORG_FILTER ENG_PURPOSE_FILTER ENG_OTHER_FILTERS ENG_DATE_ORDER);
+    ENG_ORG_FILTER ENG_PURPOSE_FILTER ENG_ATTR_FILTERS ENG_NEAR_ONLY ENG_DATE_ORDER);
 /* Nearest first (sort=distance, near= given), then id; with q, among its
  * matches. The keys are the distance in km and the id. */
 static db_stmt_t q_list_by_distance = DB_STMT_CUSTOM_PLAN("engagements_list_distance", true,
@@ -408,7 +419,7 @@ static db_stmt_t q_list_by_distance = DB_STMT_CUSTOM_PLAN("engagements_list_dist
     "  WHERE e.status = $1::text AND NOT e.hidden"
     "    AND ($7::text IS NULL OR numnode(search_query($7::text)) = 0"
     "         OR e.search @@ search_query($7::text))"
-    ENG_ORG_FILTER ENG_PURPOSE_FILTER ENG_OTHER_FILTERS ") k"
+    ENG_ORG_FILTER ENG_PURPOSE_FILTER ENG_ATTR_FILTERS ENG_NEAR_ONLY ") k"
     " JOIN engagements e ON e.id = k.id CROSS JOIN LATERAL engagement_json(e) j"
     " WHERE (k.d, k.id) > (coalesce($8::float8, '-Infinity'), coalesce($9::bigint, 0))"
     " ORDER BY k.d, k.id LIMIT $10::int");
@@ -428,20 +439,24 @@ static db_stmt_t q_list_by_distance = DB_STMT_CUSTOM_PLAN("engagements_list_dist
  * PostgreSQL, docs/search.md); a search reaches its 200 best-matching
  * newest engagements, ten pages of 20.
  * Planned per call: the newest-first index suits a common word, the GIN
- * bitmap a rare one. The candidates are ids only: their documents
- * (770 bytes each on the bench data) are read again by key for the ones
- * ranked, not carried through the sort of every match. */
+ * bitmap a rare one. The newest-first walk is an index-only scan of
+ * engagements_open_search_idx (0039: open, visible engagements newest
+ * first, their documents included), so a common word tests its documents
+ * in the index instead of visiting a heap row per engagement walked
+ * ("python": 1,761 walked, 65 -> 0.9 ms), and the candidates carry their
+ * documents out of it to be ranked. Each rank is computed once (OFFSET 0
+ * keeps the planner from copying ts_rank into the cursor's filter). */
 #define SEARCH_CANDIDATES "200"
 static db_stmt_t q_list_search = DB_STMT_CUSTOM_PLAN("engagements_search", true,
     "SELECT k.rank::text, k.id::text, " ENG_ITEM " FROM ("
-    "  SELECT c.id, ts_rank(s.search, search_query($7::text)) AS rank"
-    "  FROM (SELECT e.id FROM engagements e"
-    "    WHERE (numnode(search_query($7::text)) = 0 OR e.search @@ search_query($7::text))"
-    "      AND e.status = $1::text AND NOT e.hidden"
+    "  SELECT r.id, r.rank FROM ("
+    "    SELECT c.id, ts_rank(c.search, search_query($7::text)) AS rank"
+    "    FROM (SELECT e.id, e.search FROM engagements e"
+    "      WHERE (numnode(search_query($7::text)) = 0 OR e.search @@ search_query($7::text))"
+    "        AND e.status = $1::text AND NOT e.hidden"
     ENG_ORG_FILTER ENG_PURPOSE_FILTER ENG_OTHER_FILTERS
-    "    ORDER BY e.created_at DESC, e.id DESC LIMIT " SEARCH_CANDIDATES ") c"
-    "  JOIN engagements s ON s.id = c.id"
-    "  WHERE (ts_rank(s.search, search_query($7::text)), c.id)"
+    "      ORDER BY e.created_at DESC, e.id DESC LIMIT " SEARCH_CANDIDATES ") c OFFSET 0) r"
+    "  WHERE (r.rank, r.id)"
     "      < (coalesce($8::real, 'Infinity'), coalesce($9::bigint, 9223372036854775807))"
     "  ORDER BY 2 DESC, 1 DESC LIMIT $10::int) k"
     " JOIN engagements e ON e.id = k.id CROSS JOIN LATERAL engagement_json(e) j"
