@@ -92,6 +92,22 @@ static bool exec_ok(PGconn *c, const char *sql)
     "   FROM match_agreements GROUP BY agent_id) m ON m.agent_id = a.id"                     \
     " WHERE a.discoverable AND NOT a.hidden"
 
+/* The open engagements of a full build: MATCH_ENGAGEMENT_COLUMNS, with the
+ * place joined and every engagement's purposes aggregated once and hash
+ * joined instead of three sub-selects per engagement (40,000 open
+ * engagements, loaded machine: 4.4-5.1 s -> 2.3-3.0 s of PostgreSQL). */
+#define MATCH_BUILD_ENGAGEMENTS                                                              \
+    "SELECT e.id, e.organisation_id, (extract(epoch FROM e.created_at) * 1000000)::bigint,"  \
+    " e.status = 'open' AND NOT e.hidden, e.remote_ok, e.hours_per_week,"                    \
+    " array_to_string(e.packagings, ','), e.location, lower(btrim(e.location)),"             \
+    " pl.latitude, pl.longitude, ep.list,"                                                   \
+    " (SELECT json_agg(json_build_array(k, s))::text"                                        \
+    "   FROM unnest(e.skill_keys, e.skills) u(k, s))"                                        \
+    " FROM engagements e LEFT JOIN places pl ON pl.id = e.place_id"                          \
+    " LEFT JOIN (SELECT engagement_id, string_agg(purpose_id::text, ',') AS list"            \
+    "   FROM engagement_purposes GROUP BY engagement_id) ep ON ep.engagement_id = e.id"      \
+    " WHERE e.status = 'open' AND NOT e.hidden"
+
 static double seconds_since(const struct timespec *t0)
 {
     struct timespec t1;
@@ -113,9 +129,7 @@ match_index_t *match_load(PGconn *c, double *seconds)
               stream_rows(c, "SELECT id, name FROM organisations", ix, row_organisation,
                           &refused) == 0 &&
               stream_rows(c, MATCH_BUILD_AGENTS, ix, row_agent, &refused) == 0 &&
-              stream_rows(c, "SELECT " MATCH_ENGAGEMENT_COLUMNS
-                             " FROM engagements e WHERE e.status = 'open' AND NOT e.hidden",
-                          ix, row_engagement, &refused) == 0 &&
+              stream_rows(c, MATCH_BUILD_ENGAGEMENTS, ix, row_engagement, &refused) == 0 &&
               exec_ok(c, "COMMIT");
     if (!ok) {
         if (PQstatus(c) == CONNECTION_OK) PQclear(PQexec(c, "ROLLBACK"));
