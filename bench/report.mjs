@@ -62,6 +62,13 @@ const fmt = (x, d = 2) => (x === undefined || x === null ? '-' : Number(x).toFix
 const ratio = (a, b) => (ok(a) && ok(b) && results[b].rps > 0 ? fmt(results[a].rps / results[b].rps, 3) : 'missing');
 const val = (n, k, d = 2) => (ok(n) ? fmt(results[n][k], d) : 'missing');
 const rssMiB = (Number(read('rss_kb')) || 0) / 1024;
+// the sampled consistency check (bench/consistency.mjs) and the match index's
+// start-up build ("N agents, M engagements, K KiB, T ms" from the daemon log)
+const consistency = read('match_consistency.json') ? JSON.parse(read('match_consistency.json')) : null;
+if (consistency && (consistency.differences || consistency.error)) failed.push('match_consistency');
+const built = (read('match_index.txt') || '').match(/(\d+) agents, (\d+) engagements, (\d+) KiB, (\d+) ms/);
+const matchIndex = built ? { agents: Number(built[1]), engagements: Number(built[2]),
+  mib: Number((built[3] / 1024).toFixed(1)), build_s: Number((built[4] / 1000).toFixed(2)) } : null;
 
 const summary = {
   get_by_id_vs_pgbench: ratio('get_by_id', 'pgbench'),
@@ -76,6 +83,9 @@ const summary = {
   post_p50_ms_0_followers: val('fanout_0', 'p50_ms'),
   post_p50_ms_10000_followers: val('fanout_10000', 'p50_ms'),
   rss_mib: rssMiB > 0 ? fmt(rssMiB, 0) : 'missing',
+  match_build_s: matchIndex ? fmt(matchIndex.build_s) : 'missing',
+  match_consistency: !consistency ? 'missing' : consistency.error ? 'FAILED'
+    : consistency.differences ? `FAILED(${consistency.differences})` : `ok(${consistency.pairs})`,
 };
 const line = 'bench: ' + Object.entries(summary).map(([k, v]) => `${k}=${v}`).join(' ');
 
@@ -112,11 +122,14 @@ const out = {
   tests: results,
   fanout_drain: read('fanout_drain.json') ? JSON.parse(read('fanout_drain.json')) : null,
   rss_mib: rssMiB > 0 ? Math.round(rssMiB) : null,
+  match_index: matchIndex,
+  match_consistency: consistency,
   summary,
   line,
 };
 writeFileSync(join(env.RESULTS, 'latest.json'), JSON.stringify(out, null, 2) + '\n');
 console.log('results: bench/results/latest.json');
-if (failed.length) console.error(`error: ${failed.join(', ')} saw non-2xx responses or socket errors`);
+if (consistency?.first_difference || consistency?.error) console.error(`match_consistency: ${consistency.first_difference || consistency.error}`);
+if (failed.length) console.error(`error: ${failed.join(', ')} saw non-2xx responses, socket errors or differences`);
 console.log(line);
 process.exit(failed.length ? 1 : 0);
