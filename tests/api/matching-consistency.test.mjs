@@ -124,6 +124,7 @@ test('the index ranks exactly as the formula computed in SQL, both ways, on a fe
   const sentinel = await newUser('Sentinel');
 
   insertFixtures(run, seed, owner.id, callers.map((c) => c.id));
+  await sleep(100);  // connections closed while psql blocked (see compare)
   // A later transaction: once its engagement is matched, the index has
   // applied everything committed before it.
   sql(`
@@ -177,6 +178,11 @@ test('the index ranks exactly as the formula computed in SQL, both ways, on a fe
   assert.ok(hidden.size > 100);
 
   async function compare(base, which) {
+    // The SQL above is synchronous (psql): on a slow machine it blocks the
+    // event loop longer than the daemon keeps an idle connection
+    // (CONNECTION_TIMEOUT, 30 s). Let fetch see the connections the daemon
+    // closed meanwhile, or it reuses a closed one ("other side closed").
+    await sleep(100);
     let compared = 0;
     for (const caller of callers) {
       const agentId = agentOf.get(String(caller.id));
