@@ -43,6 +43,15 @@ const char *const vocab_report_reasons[] = {"spam",    "fake",       "abusive",
 const char *const vocab_case_statuses[] = {"open", "resolved", NULL};
 const char *const vocab_moderation_actions[] = {"dismiss", "hide",       "suspend",
                                                 "restore", "grant_role", "revoke_role", NULL};
+/* Curating the catalogue (migration 0034): what moderators do to a purpose
+ * or a skill; the moderation log's words are the actions and subjects above
+ * with these. */
+const char *const vocab_curation_actions[] = {"merge", "rename", "retire", NULL};
+const char *const vocab_curation_kinds[] = {"purpose", "skill", NULL};
+const char *const vocab_logged_actions[] = {"dismiss", "hide",        "suspend", "restore", "grant_role",
+                                            "revoke_role", "merge", "rename",  "retire",  NULL};
+const char *const vocab_logged_subjects[] = {"organisation", "engagement", "agent_profile", "purpose",
+                                             "charter_version", "account",  "skill",        NULL};
 const char *const vocab_registration_modes[] = {"open", "approval", "invitation", NULL};
 
 /* Mail (migrations 0024, 0030): the kinds of notification the daemon writes, and
@@ -73,6 +82,10 @@ const vocab_list_t vocab_lists[] = {
     {"report_reasons", vocab_report_reasons},
     {"case_statuses", vocab_case_statuses},
     {"moderation_actions", vocab_moderation_actions},
+    {"curation_actions", vocab_curation_actions},
+    {"curation_kinds", vocab_curation_kinds},
+    {"logged_actions", vocab_logged_actions},
+    {"logged_subjects", vocab_logged_subjects},
     {"registration_modes", vocab_registration_modes},
     {"notification_kinds", vocab_notification_kinds},
     {"mail_deliveries", vocab_mail_deliveries},

@@ -32,6 +32,10 @@ extern const char *const vocab_moderation_subjects[];
 extern const char *const vocab_report_reasons[];
 extern const char *const vocab_case_statuses[];
 extern const char *const vocab_moderation_actions[];
+extern const char *const vocab_curation_actions[];
+extern const char *const vocab_curation_kinds[];
+extern const char *const vocab_logged_actions[];
+extern const char *const vocab_logged_subjects[];
 extern const char *const vocab_registration_modes[];
 /* Mail: notification kinds and how each reaches its account (migration 0024). */
 extern const char *const vocab_notification_kinds[];

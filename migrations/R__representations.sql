@@ -86,7 +86,8 @@ $$;
 
 -- ---------- the purpose domain ----------
 
--- {slug, name, description, supporters, organisations, created_at}
+-- {slug, name, description, supporters, organisations, created_at, retired,
+-- retired_at}: a retired purpose (0034) is offered for no new use.
 DROP FUNCTION IF EXISTS purpose_json(purposes);
 CREATE FUNCTION purpose_json(p purposes) RETURNS SETOF json
 LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
@@ -96,7 +97,9 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'description', p.description,
         'supporters', (SELECT count(*) FROM agent_purposes ap WHERE ap.purpose_id = p.id),
         'organisations', (SELECT count(*) FROM organisation_purposes op WHERE op.purpose_id = p.id),
-        'created_at', api_time(p.created_at))
+        'created_at', api_time(p.created_at),
+        'retired', p.retired_at IS NOT NULL,
+        'retired_at', api_time(p.retired_at))
 $$;
 
 -- A skill of the catalogue (0014): {key, name}. key is what filters take
@@ -105,7 +108,7 @@ $$;
 DROP FUNCTION IF EXISTS skill_json(skill_catalogue);
 CREATE FUNCTION skill_json(s skill_catalogue) RETURNS SETOF json
 LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
-    SELECT json_build_object('key', s.key, 'name', s.name)
+    SELECT json_build_object('key', s.key, 'name', s.name, 'retired', s.retired_at IS NOT NULL)
 $$;
 
 -- A place of the gazetteer (migration 0025): {id (GeoNames), name, country
@@ -149,9 +152,10 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'association_norms', o.association_norms,
         'charter_version', o.charter_version,
         'purposes', coalesce((
-            SELECT json_agg(json_build_object('slug', p.slug, 'name', p.name) ORDER BY p.slug)
+            SELECT json_agg(json_build_object('slug', p.slug, 'name', p.name,
+                                     'retired', p.retired_at IS NOT NULL) ORDER BY p.slug)
             FROM organisation_purposes op
-            CROSS JOIN LATERAL (SELECT p.slug, p.name FROM purposes p
+            CROSS JOIN LATERAL (SELECT p.slug, p.name, p.retired_at FROM purposes p
                                 WHERE p.id = op.purpose_id OFFSET 0) p
             WHERE op.organisation_id = o.id), '[]'::json),
         'legal_form', o.legal_form,
@@ -231,9 +235,10 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'title', e.title,
         'description', e.description,
         'purposes', coalesce((
-            SELECT json_agg(json_build_object('slug', p.slug, 'name', p.name) ORDER BY p.slug)
+            SELECT json_agg(json_build_object('slug', p.slug, 'name', p.name,
+                                     'retired', p.retired_at IS NOT NULL) ORDER BY p.slug)
             FROM engagement_purposes ep
-            CROSS JOIN LATERAL (SELECT p.slug, p.name FROM purposes p
+            CROSS JOIN LATERAL (SELECT p.slug, p.name, p.retired_at FROM purposes p
                                 WHERE p.id = ep.purpose_id OFFSET 0) p
             WHERE ep.engagement_id = e.id), '[]'::json),
         'packagings', to_json(e.packagings),
@@ -286,7 +291,8 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
             'organisation', json_build_object('slug', o.slug, 'name', o.name),
             'role', v.role,
             'purposes', coalesce((
-                SELECT json_agg(json_build_object('slug', p.slug, 'name', p.name) ORDER BY p.slug)
+                SELECT json_agg(json_build_object('slug', p.slug, 'name', p.name,
+                                     'retired', p.retired_at IS NOT NULL) ORDER BY p.slug)
                 FROM agreement_version_purposes vp JOIN purposes p ON p.id = vp.purpose_id
                 WHERE vp.agreement_id = a.id AND vp.version = v.version), '[]'::json),
             'started_on', (SELECT min(f.starts_on) FROM agreement_versions f
@@ -325,10 +331,11 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
                   WHERE pl.id = g.place_id),
         'remote_ok', g.remote_ok,
         'purposes', coalesce((
-            SELECT json_agg(json_build_object('slug', p.slug, 'name', p.name, 'energy', ap.energy)
+            SELECT json_agg(json_build_object('slug', p.slug, 'name', p.name, 'energy', ap.energy,
+                                     'retired', p.retired_at IS NOT NULL)
                             ORDER BY ap.energy DESC, p.slug)
             FROM agent_purposes ap
-            CROSS JOIN LATERAL (SELECT p.slug, p.name FROM purposes p
+            CROSS JOIN LATERAL (SELECT p.slug, p.name, p.retired_at FROM purposes p
                                 WHERE p.id = ap.purpose_id OFFSET 0) p
             WHERE ap.agent_id = g.id), '[]'::json))
 $$;
@@ -395,7 +402,8 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'version', v.version,
         'role', v.role,
         'purposes', coalesce((
-            SELECT json_agg(json_build_object('slug', p.slug, 'name', p.name) ORDER BY p.slug)
+            SELECT json_agg(json_build_object('slug', p.slug, 'name', p.name,
+                                     'retired', p.retired_at IS NOT NULL) ORDER BY p.slug)
             FROM agreement_version_purposes vp JOIN purposes p ON p.id = vp.purpose_id
             WHERE vp.agreement_id = v.agreement_id AND vp.version = v.version), '[]'::json),
         'packaging', v.packaging,
@@ -1038,6 +1046,7 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'moderator', json_build_object('id', a.moderator_id, 'display_name',
                          (SELECT m.display_name FROM accounts m WHERE m.id = a.moderator_id)),
         'affected', to_json(a.affected),
+        'details', a.details,
         'appeal', (SELECT json_build_object('note', ap.note, 'created_at', api_time(ap.created_at),
                                             'resolved_at', api_time(ap.resolved_at))
                    FROM moderation_appeals ap WHERE ap.action_id = a.id),

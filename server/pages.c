@@ -16,6 +16,7 @@
 #include "db.h"
 #include "handlers/common.h"
 #include "handlers/feeds.h"
+#include "handlers/handlers.h"
 #include "log.h"
 #include "utf8.h"
 #include "validate.h"
@@ -1023,7 +1024,7 @@ static db_stmt_t q_page_purpose = DB_STMT("page_purpose", true,
     "   WHERE op.purpose_id = p.id AND o.hidden_at IS NULL ORDER BY o.name LIMIT " SITEMAP_STR(LIST_ITEMS) ") x),"
     "   '[]'::json))::text"
     " FROM purposes p CROSS JOIN LATERAL purpose_json(p) pj"
-    " WHERE p.slug = $1 AND p.hidden_at IS NULL");
+    " WHERE p.slug = $1 AND p.hidden_at IS NULL AND p.merged_into IS NULL");
 
 static void purpose_missing(req_t *r)
 {
@@ -1041,7 +1042,14 @@ void pages_purpose(req_t *r)
     bool missing;
     json_t *doc = load_json(r, &q_page_purpose, slug, &missing);
     if (!doc) {
-        if (missing) purpose_missing(r);
+        if (!missing) return;
+        /* a renamed or merged purpose's old slug: 301 to where it leads */
+        char to[72];
+        int moved = curation_purpose_moved(r, slug, to, sizeof to);
+        if (moved > 0)
+            curation_reply_moved(r, "/purposes/", to, false);
+        else if (moved == 0)
+            purpose_missing(r);
         return;
     }
     const json_t *p = json_object_get(doc, "purpose");
@@ -1114,7 +1122,8 @@ static db_stmt_t q_page_organisations = DB_STMT("page_organisations", true,
 
 static db_stmt_t q_page_purposes = DB_STMT("page_purposes", true,
     "SELECT coalesce(json_agg(x.j), '[]'::json)::text FROM (SELECT pj AS j FROM purposes p"
-    " CROSS JOIN LATERAL purpose_json(p) pj WHERE p.hidden_at IS NULL ORDER BY p.slug LIMIT 200) x");
+    " CROSS JOIN LATERAL purpose_json(p) pj WHERE p.hidden_at IS NULL AND purpose_offered(p)"
+    " ORDER BY p.slug LIMIT 200) x");
 
 /* A catalogue list page (organisations, purposes): its items as named cards. */
 typedef struct catalogue_page {
@@ -1220,7 +1229,7 @@ void pages_admin(req_t *r)
     "   JOIN accounts a ON a.id = g.account_id"                                                 \
     "   WHERE g.discoverable AND NOT g.hidden AND a.deleted_at IS NULL"                         \
     " UNION ALL SELECT 4, 0, p.slug, '/purposes/' || p.slug, p.created_at FROM purposes p"     \
-    "   WHERE p.hidden_at IS NULL)"
+    "   WHERE p.hidden_at IS NULL AND p.merged_into IS NULL)"
 
 static db_stmt_t q_sitemap_urls = DB_STMT("sitemap_urls", true,
     SITEMAP_URLS_SQL

@@ -307,6 +307,9 @@ route_t routes[] = {
     R("GET", "/api/v1/moderation/cases/{id}", handle_moderation_case, INSTANCE(INSTANCE_MODERATE)),
     R("POST", "/api/v1/moderation/actions", handle_moderation_act, INSTANCE(INSTANCE_MODERATE),
       OBJECT, WRITE, CHANGES(ALL)),
+    /* curating the catalogue: merge, rename, retire a purpose or a skill */
+    R("POST", "/api/v1/moderation/curation", handle_curation, INSTANCE(INSTANCE_MODERATE),
+      OBJECT, WRITE, CHANGES(ALL)),
     R("GET", "/api/v1/moderation/log", handle_moderation_log, INSTANCE(INSTANCE_MODERATE),
       QUERY(PAGE)),
     R("GET", "/api/v1/moderation/appeals", handle_moderation_appeals, INSTANCE(INSTANCE_MODERATE),

@@ -218,7 +218,9 @@ static void validate_energy_items(const json_t *items, problem_t *p)
 static db_stmt_t q_energy_lock = DB_STMT("agent_energy_lock", false,
     "SELECT g.id, (SELECT coalesce(json_agg(i.ord - 1 ORDER BY i.ord), '[]'::json)"
     "  FROM json_array_elements($2::json) WITH ORDINALITY AS i(item, ord)"
-    "  WHERE NOT EXISTS (SELECT 1 FROM purposes p WHERE p.slug = i.item->>'purpose'))::text"
+    "  WHERE NOT EXISTS (SELECT 1 FROM purposes p WHERE p.slug = i.item->>'purpose'"
+    "    AND (purpose_offered(p) OR EXISTS (SELECT 1 FROM agent_purposes x"
+    "      WHERE x.agent_id = g.id AND x.purpose_id = p.id))))::text"
     " FROM agents g WHERE g.account_id = $1::bigint FOR UPDATE OF g");
 static db_stmt_t q_energy_replace = DB_STMT("agent_energy_replace", false,
     "WITH input AS ("
@@ -313,7 +315,7 @@ void handle_agent_purposes_put(req_t *r)
     json_array_foreach(unknown, i, idx) {
         char field[48];
         snprintf(field, sizeof field, "[%lld].purpose", (long long)json_integer_value(idx));
-        problem_field(&p, field, "is not a known purpose");
+        problem_field(&p, field, "is not a known purpose (or one retired from the catalogue)");
     }
     json_decref(unknown);
     if (problem_has_fields(&p)) {

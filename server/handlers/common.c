@@ -65,7 +65,8 @@ int reply_cursor_key_unavailable(req_t *r)
 
 void field_unknown_purposes(problem_t *p, const char *slugs)
 {
-    problem_field(p, "purposes", "no such purpose: %.200s", slugs);
+    problem_field(p, "purposes", "no such purpose (or one retired from the catalogue): %.200s",
+                  slugs);
 }
 
 static db_stmt_t q_unknown_purposes = DB_STMT("unknown_purposes", true,

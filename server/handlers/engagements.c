@@ -200,16 +200,18 @@ void handle_engagement_get(req_t *r)
 #define TEXT_ARRAY(N)                                                                       \
     "ARRAY(SELECT t.v FROM json_array_elements_text(" N "::json) WITH ORDINALITY AS t(v, i)"   \
     " ORDER BY t.i)"
-#define PURPOSES_WANTED(N)                                                                  \
+/* known: purposes offered for new use, or held already (HELD, about p) */
+#define PURPOSES_WANTED(N, HELD)                                                            \
     "wanted AS (SELECT DISTINCT s FROM json_array_elements_text(" N "::json) AS s),"          \
-    " known AS (SELECT p.id, p.slug FROM purposes p JOIN wanted w ON w.s = p.slug),"         \
+    " known AS (SELECT p.id, p.slug FROM purposes p JOIN wanted w ON w.s = p.slug"           \
+    "   WHERE purpose_offered(p) OR " HELD "),"                                               \
     " missing AS (SELECT coalesce(string_agg(w.s, ', ' ORDER BY w.s), '') AS slugs"          \
     "   FROM wanted w WHERE NOT EXISTS (SELECT 1 FROM known k WHERE k.slug = w.s)),"
 
 /* One statement: the engagement and its purposes, or nothing when a purpose
  * is unknown. Columns: the new id, the unknown slugs ("" if none). */
 static db_stmt_t q_engagement_insert = DB_STMT("engagement_insert", false,
-    "WITH " PURPOSES_WANTED("$4")
+    "WITH " PURPOSES_WANTED("$4", "false")
     " e AS (INSERT INTO engagements (organisation_id, title, description, packagings,"
     "     hours_per_week, duration_weeks, skills, location, remote_ok, cash_min, cash_max,"
     "     cash_currency, cash_period, non_cash, created_by, place_id, closes_on)"
@@ -270,7 +272,8 @@ void handle_engagement_create(req_t *r)
  * purposes. rewards are replaced as a whole. Columns: id when changed,
  * unknown purpose slugs ("" if none). */
 static db_stmt_t q_engagement_update = DB_STMT("engagement_update", false,
-    "WITH " PURPOSES_WANTED("$5")
+    "WITH " PURPOSES_WANTED("$5", "EXISTS (SELECT 1 FROM engagement_purposes x"
+    " WHERE x.engagement_id = $1::bigint AND x.purpose_id = p.id)")
     " u AS (UPDATE engagements e SET title = coalesce($3, e.title),"
     "     description = coalesce($4, e.description),"
     "     packagings = CASE WHEN $6::json IS NULL THEN e.packagings ELSE " TEXT_ARRAY("$6") " END,"

@@ -176,6 +176,15 @@ void handle_agent_credentials(req_t *r);
 void handle_organisation_credentials(req_t *r);
 void handle_credential_revoke(req_t *r);
 
+/* curation.c: moderators curate the catalogue (merge, rename, retire purposes
+ * and skills); where an old purpose slug leads */
+void handle_curation(req_t *r);
+/* 1 and to filled: slug is a former or merged purpose's and leads to the
+ * purpose `to`; 0: it does not; negative: answered (503). */
+int curation_purpose_moved(req_t *r, const char *slug, char *to, size_t cap);
+/* 301 + Location prefix+slug; with json, the body {slug, location}. */
+void curation_reply_moved(req_t *r, const char *prefix, const char *slug, bool json);
+
 /* moderation.c: running the instance (docs/moderation.md) */
 void handle_report_create(req_t *r);
 void handle_moderation_cases(req_t *r);

@@ -179,7 +179,8 @@ static void link_charter(const char *org_id)
  * second column then names the unknown slugs). */
 static db_stmt_t q_org_insert = DB_STMT("organisation_insert", false,
     "WITH wanted AS (SELECT DISTINCT s FROM json_array_elements_text($9::json) AS s),"
-    " known AS (SELECT p.id, p.slug FROM purposes p JOIN wanted w ON w.s = p.slug),"
+    " known AS (SELECT p.id, p.slug FROM purposes p JOIN wanted w ON w.s = p.slug"
+    "   WHERE purpose_offered(p)),"
     " missing AS (SELECT coalesce(string_agg(w.s, ', ' ORDER BY w.s), '') AS slugs FROM wanted w"
     "   WHERE NOT EXISTS (SELECT 1 FROM known k WHERE k.slug = w.s)),"
     " o AS (INSERT INTO organisations (slug, name, purpose_statement, association_norms,"
@@ -278,7 +279,9 @@ static db_stmt_t q_org_update = DB_STMT("organisation_update", false,
     "WITH cur AS (SELECT * FROM organisations WHERE id = $1::bigint AND version = $2::int"
     "   FOR UPDATE),"
     " wanted AS (SELECT DISTINCT s FROM json_array_elements_text($6::json) AS s),"
-    " known AS (SELECT p.id, p.slug FROM purposes p JOIN wanted w ON w.s = p.slug),"
+    " known AS (SELECT p.id, p.slug FROM purposes p JOIN wanted w ON w.s = p.slug"
+    "   WHERE purpose_offered(p) OR EXISTS (SELECT 1 FROM organisation_purposes x"
+    "     WHERE x.organisation_id = $1::bigint AND x.purpose_id = p.id)),"
     " missing AS (SELECT coalesce(string_agg(w.s, ', ' ORDER BY w.s), '') AS slugs FROM wanted w"
     "   WHERE NOT EXISTS (SELECT 1 FROM known k WHERE k.slug = w.s)),"
     " u AS (UPDATE organisations o SET name = coalesce($3, o.name),"

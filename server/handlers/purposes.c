@@ -1,5 +1,6 @@
 /* purposes: the shared catalogue of causes (list with full-text search, read,
- * create), and the query-parameter readers the lists share. */
+ * create; the curation of moderators is curation.c), and the query-parameter
+ * readers the lists share. */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -50,7 +51,7 @@ const char *purposes_query_slug(req_t *r, const char *key, problem_t *p)
 
 static db_stmt_t q_purposes_list = DB_STMT("purposes_list", true,
     "SELECT p.slug, j::text FROM purposes p CROSS JOIN LATERAL purpose_json(p) j"
-    " WHERE p.hidden_at IS NULL"
+    " WHERE p.hidden_at IS NULL AND purpose_offered(p)"
     "   AND ($1::text IS NULL OR p.search @@ websearch_to_tsquery('english', $1::text))"
     "   AND p.slug > coalesce($2::text, '')"
     " ORDER BY p.slug LIMIT $3::int");
@@ -75,10 +76,13 @@ void handle_purposes_list(req_t *r)
     page_reply(r, &pg, res, NULL);
 }
 
-/* Hidden by a moderator: its creator and moderators ($3) see it. */
+/* Where the slug leads (a renamed or merged purpose's old slug leads to the
+ * purpose now: its slug, then the JSON). Hidden by a moderator: its creator
+ * and moderators ($3) see it. */
 static db_stmt_t q_purpose_get = DB_STMT("purpose_get", true,
-    "SELECT j::text FROM purposes p CROSS JOIN LATERAL purpose_json(p) j WHERE p.slug = $1"
-    " AND (p.hidden_at IS NULL OR p.created_by = $2::bigint OR $3::bool)");
+    "SELECT t.slug, j::text FROM purpose_resolve($1) t JOIN purposes p ON p.id = t.id"
+    " CROSS JOIN LATERAL purpose_json(p) j"
+    " WHERE p.hidden_at IS NULL OR p.created_by = $2::bigint OR $3::bool");
 
 void handle_purpose_get(req_t *r)
 {
@@ -91,7 +95,28 @@ void handle_purpose_get(req_t *r)
     if (moderation_caller_moderates(r, &moderator) != 0) return;
     const char *params[3] = {slug, r->caller.account_id ? r->caller.account_id_text : NULL,
                              db_bool(moderator)};
-    reply_one(r, &q_purpose_get, 3, params, 200, false, "purpose");
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_purpose_get, 3, params, &p);
+    if (!res) {
+        http_reply_problem(r, &p);
+        return;
+    }
+    if (PQntuples(res) < 1) {
+        PQclear(res);
+        http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such purpose.");
+        return;
+    }
+    /* 301, not 308: the route is a GET, which both keep; 301 is the one
+     * every client and cache has always followed and kept. */
+    if (strcmp(PQgetvalue(res, 0, 0), slug) != 0) {
+        char to[72];
+        snprintf(to, sizeof to, "%s", PQgetvalue(res, 0, 0));
+        PQclear(res);
+        curation_reply_moved(r, "/api/v1/purposes/", to, true);
+        return;
+    }
+    reply_row_json(r, 200, res, 1);
 }
 
 static db_stmt_t q_purpose_insert = DB_STMT("purpose_insert", false,

@@ -1,6 +1,7 @@
 /* skills: the shared catalogue of skills (migration 0015) — suggestions as
  * people type, in key order. A skill joins the catalogue when a profile or
- * an engagement first names it. */
+ * an engagement first names it; merged and retired skills (curation.c) are
+ * offered no more. */
 #include "common.h"
 #include "db.h"
 #include "handlers.h"
@@ -12,7 +13,8 @@
  * Planned per call, so that the pattern is a constant the index seeks on. */
 static db_stmt_t q_skills_list = DB_STMT_CUSTOM_PLAN("skills_list", true,
     "SELECT s.key, j::text FROM skill_catalogue s CROSS JOIN LATERAL skill_json(s) j"
-    " WHERE ($1::text IS NULL OR s.key COLLATE \"C\" LIKE"
+    " WHERE s.merged_into IS NULL AND s.retired_at IS NULL"
+    "   AND ($1::text IS NULL OR s.key COLLATE \"C\" LIKE"
     "     replace(replace(replace(skill_key($1::text), '\\', '\\\\'), '%', '\\%'), '_', '\\_')"
     "     || '%')"
     "   AND s.key COLLATE \"C\" > coalesce($2::text, '')"

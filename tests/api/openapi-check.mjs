@@ -220,7 +220,7 @@ const STATE_REFUSALS = new Set([
 // agent's other purposes. [field, message] patterns.
 export const STATE_FIELD_ERRORS = [
   [/./, /^no such /],                                   // an organisation, agent, purpose, ... that does not exist
-  [/purpose$/, /^is not a known purpose$/],
+  [/purpose$/, /^is not a known purpose( \(or one retired from the catalogue\))?$/], // retired: curation
   [/purpose$/, /^repeats the purpose of item \d+/],     // items that differ in energy only
   [/^energy$/, /^the energies sum to \d+; the total must be at most 100$/],
   [/^review_on$/, /^must not be before the start date$/], // against the stored starts_on on an amendment
