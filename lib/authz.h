@@ -65,7 +65,8 @@ int authz_agreement(const char *account_id, const char *agreement_id, authz_org_
 /* What an instance role may do (docs/moderation.md). */
 typedef enum authz_instance_action {
     INSTANCE_MODERATE,    /* the reports queue, the moderation log, hiding, suspending,
-                           * restoring, appeals: a moderator or an administrator */
+                           * restoring, appeals, curating the catalogue (merge, rename,
+                           * retire): a moderator or an administrator */
     INSTANCE_ADMINISTER,  /* instance roles and settings: an administrator */
 } authz_instance_action_t;
 

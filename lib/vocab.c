@@ -41,15 +41,18 @@ const char *const vocab_moderation_subjects[] = {"organisation", "engagement",  
 const char *const vocab_report_reasons[] = {"spam",    "fake",       "abusive",
                                             "illegal", "misleading", "other", NULL};
 const char *const vocab_case_statuses[] = {"open", "resolved", NULL};
-const char *const vocab_moderation_actions[] = {"dismiss", "hide",       "suspend",
-                                                "restore", "grant_role", "revoke_role", NULL};
+/* the log's words: POST /moderation/actions takes the first four (roles are
+ * PUT and DELETE /moderation/roles, curation POST /moderation/curation) */
+const char *const vocab_moderation_actions[] = {"dismiss",     "hide",  "suspend", "restore",
+                                                "grant_role",  "revoke_role", "merge",
+                                                "rename",      "retire", NULL};
 /* Curating the catalogue (migration 0034): what moderators do to a purpose
- * or a skill; the moderation log's words are the actions and subjects above
- * with these. */
+ * or a skill; the moderation log's subjects are the ones above and skills.
+ * The first two are not in vocab_lists: their words are part of the log's
+ * lists (moderation_actions, logged_subjects), and the document gives them
+ * as the const of each shape of CurationCreate. */
 const char *const vocab_curation_actions[] = {"merge", "rename", "retire", NULL};
 const char *const vocab_curation_kinds[] = {"purpose", "skill", NULL};
-const char *const vocab_logged_actions[] = {"dismiss", "hide",        "suspend", "restore", "grant_role",
-                                            "revoke_role", "merge", "rename",  "retire",  NULL};
 const char *const vocab_logged_subjects[] = {"organisation", "engagement", "agent_profile", "purpose",
                                              "charter_version", "account",  "skill",        NULL};
 const char *const vocab_registration_modes[] = {"open", "approval", "invitation", NULL};
@@ -82,9 +85,6 @@ const vocab_list_t vocab_lists[] = {
     {"report_reasons", vocab_report_reasons},
     {"case_statuses", vocab_case_statuses},
     {"moderation_actions", vocab_moderation_actions},
-    {"curation_actions", vocab_curation_actions},
-    {"curation_kinds", vocab_curation_kinds},
-    {"logged_actions", vocab_logged_actions},
     {"logged_subjects", vocab_logged_subjects},
     {"registration_modes", vocab_registration_modes},
     {"notification_kinds", vocab_notification_kinds},

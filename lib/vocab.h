@@ -34,7 +34,6 @@ extern const char *const vocab_case_statuses[];
 extern const char *const vocab_moderation_actions[];
 extern const char *const vocab_curation_actions[];
 extern const char *const vocab_curation_kinds[];
-extern const char *const vocab_logged_actions[];
 extern const char *const vocab_logged_subjects[];
 extern const char *const vocab_registration_modes[];
 /* Mail: notification kinds and how each reaches its account (migration 0024). */

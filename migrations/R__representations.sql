@@ -108,7 +108,7 @@ $$;
 DROP FUNCTION IF EXISTS skill_json(skill_catalogue);
 CREATE FUNCTION skill_json(s skill_catalogue) RETURNS SETOF json
 LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
-    SELECT json_build_object('key', s.key, 'name', s.name, 'retired', s.retired_at IS NOT NULL)
+    SELECT json_build_object('key', s.key, 'name', s.name)
 $$;
 
 -- A place of the gazetteer (migration 0025): {id (GeoNames), name, country
