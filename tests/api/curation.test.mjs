@@ -7,7 +7,7 @@
 // at once with nothing written; the answer cache sees the change at once.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, newUser, problemFields, sql, unique } from './helpers.mjs';
+import { api, newUser, problemFields, sql, unique, until } from './helpers.mjs';
 
 async function newModerator() {
   const m = await newUser('Curator');
@@ -129,6 +129,12 @@ test('merge a purpose: every reference moves to the kept one, energy summed, his
   // the answer cache holds the kept purpose's list before the merge
   const cachedBefore = await api('GET', `/api/v1/engagements?purpose=${kept}`);
   assert.deepEqual(cachedBefore.body.items.map((e) => e.id), []);
+  // matching: an engagement for the kept purpose has no purpose in common with
+  // the agent who declared only the duplicate, so it is no match of theirs yet
+  const forKept = await newEngagement(owner, both, [kept]);
+  const matchIds = async (user) => (await api('GET', '/api/v1/me/matches?limit=100', { token: user.token })).body.items.map((m) => m.engagement.id);
+  await until('the new engagement in the match index', async () => (await matchIds(a1)).includes(forKept));
+  assert.ok(!(await matchIds(a2)).includes(forKept));
 
   const res = await curate(mod, { action: 'merge', kind: 'purpose', target: dup, into: kept, reason: 'Duplicate of the water purpose.' });
   assert.equal(res.status, 201, res.text);
@@ -151,7 +157,9 @@ test('merge a purpose: every reference moves to the kept one, energy summed, his
   const e = await api('GET', `/api/v1/engagements/${engagement}`);
   assert.deepEqual(e.body.purposes.map((p) => p.slug).sort(), [kept, other].sort());
   const cachedAfter = await api('GET', `/api/v1/engagements?purpose=${kept}`);
-  assert.deepEqual(cachedAfter.body.items.map((x) => x.id), [engagement]);
+  assert.deepEqual(cachedAfter.body.items.map((x) => x.id).sort(), [engagement, forKept].sort());
+  // the match index hears of it through the change log
+  await until('the merged purpose in the match index', async () => (await matchIds(a2)).includes(forKept));
   // saved searches follow; history stays as it was
   assert.equal(sql(`SELECT purpose FROM saved_searches WHERE id = ${saved.body.id}`)[0][0], kept);
   assert.equal(sql(`SELECT p.slug FROM agreement_version_purposes v JOIN purposes p ON p.id = v.purpose_id
