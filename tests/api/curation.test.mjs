@@ -197,6 +197,15 @@ test('redirect chains: a renamed twice, b merged twice: every old slug leads to 
   const a = await newPurpose(owner, 'Alpha');
   const b = `${a}-b`;
   const c = `${a}-c`;
+  // an agreement whose history chain hashes the purpose by its slug then
+  const orgA = await newOrganisation(owner, [a]);
+  const agent = await newUser('Agent');
+  const handle = await newAgent(agent, [{ purpose: a, energy: 10 }]);
+  const agreement = await api('POST', '/api/v1/agreements', {
+    token: agent.token,
+    body: { organisation: orgA, agent: handle, role: 'Helper', purposes: [a], packaging: 'volunteer', hours_per_week: 2, terms: 'As agreed.', rewards: { non_cash: ['learning'] }, starts_on: '2030-01-01' },
+  });
+  assert.equal(agreement.status, 201, agreement.text);
   let res = await curate(mod, { action: 'rename', kind: 'purpose', target: a, name: `Beta ${a}`, slug: b, reason: 'Clearer.' });
   assert.equal(res.status, 201, res.text);
   assert.deepEqual(res.body.details.to, { slug: b, name: `Beta ${a}` });
@@ -208,6 +217,12 @@ test('redirect chains: a renamed twice, b merged twice: every old slug leads to 
     assert.equal(r.headers.get('location'), `/api/v1/purposes/${c}`);
   }
   assert.equal((await api('GET', `/api/v1/purposes/${c}`)).body.name, `Gamma ${a}`);
+  // history stays as it was: the chain still verifies, naming the slug of then
+  const proof = await api('GET', `/api/v1/agreements/${agreement.body.id}/proof`, { token: agent.token });
+  assert.equal(proof.status, 200, proof.text);
+  assert.equal(proof.body.verified, true, JSON.stringify(proof.body.first_broken));
+  assert.match(JSON.stringify(proof.body), new RegExp(`"purposes":\\["${a}"\\]`));
+  assert.deepEqual((await api('GET', `/api/v1/organisations/${orgA}`)).body.purposes.map((p) => p.slug), [c]);
   // a former slug stays taken: no new purpose may have it
   const taken = await api('POST', '/api/v1/purposes', { token: owner.token, body: { name: a.replace(/-/g, ' ') } });
   assert.equal(taken.status, 409, taken.text);
