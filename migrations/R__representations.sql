@@ -291,8 +291,7 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
             'organisation', json_build_object('slug', o.slug, 'name', o.name),
             'role', v.role,
             'purposes', coalesce((
-                SELECT json_agg(json_build_object('slug', p.slug, 'name', p.name,
-                                     'retired', p.retired_at IS NOT NULL) ORDER BY p.slug)
+                SELECT json_agg(json_build_object('slug', p.slug, 'name', p.name) ORDER BY p.slug)
                 FROM agreement_version_purposes vp JOIN purposes p ON p.id = vp.purpose_id
                 WHERE vp.agreement_id = a.id AND vp.version = v.version), '[]'::json),
             'started_on', (SELECT min(f.starts_on) FROM agreement_versions f
@@ -402,8 +401,7 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'version', v.version,
         'role', v.role,
         'purposes', coalesce((
-            SELECT json_agg(json_build_object('slug', p.slug, 'name', p.name,
-                                     'retired', p.retired_at IS NOT NULL) ORDER BY p.slug)
+            SELECT json_agg(json_build_object('slug', p.slug, 'name', p.name) ORDER BY p.slug)
             FROM agreement_version_purposes vp JOIN purposes p ON p.id = vp.purpose_id
             WHERE vp.agreement_id = v.agreement_id AND vp.version = v.version), '[]'::json),
         'packaging', v.packaging,
