@@ -1253,3 +1253,40 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
             JOIN agreement_versions v ON v.agreement_id = m.id AND v.version = m.active_version
             JOIN agents g ON g.id = m.agent_id JOIN accounts acc ON acc.id = g.account_id), '[]'::json))
 $$;
+
+-- ---------- federation (docs/federation.md) ----------
+
+-- A local person's follow of a remote organisation: the handle they gave,
+-- the remote actor, and whether the remote instance accepted.
+DROP FUNCTION IF EXISTS remote_follow_json(remote_follow_people, remote_follows, remote_actors);
+CREATE FUNCTION remote_follow_json(rp remote_follow_people, f remote_follows, a remote_actors)
+RETURNS SETOF json LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'id', f.id,
+        'handle', rp.handle,
+        'actor', a.uri,
+        'name', coalesce(a.name, a.username),
+        'url', coalesce(a.url, a.uri),
+        'state', f.state,
+        'followed_at', api_time(rp.created_at))
+$$;
+
+-- An engagement a remote organisation sent: marked remote, linking home.
+DROP FUNCTION IF EXISTS remote_engagement_json(remote_engagements, remote_actors);
+CREATE FUNCTION remote_engagement_json(e remote_engagements, a remote_actors)
+RETURNS SETOF json LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'id', e.id,
+        'remote', true,
+        'url', coalesce(e.url, e.object_uri),
+        'object', e.object_uri,
+        'title', e.title,
+        'description', e.description,
+        'status', e.status,
+        'hours_per_week', e.hours_per_week,
+        'remote_ok', e.remote_ok,
+        'organisation', json_build_object('actor', a.uri, 'name', coalesce(a.name, a.username),
+                                          'url', coalesce(a.url, a.uri)),
+        'published_at', api_time(e.published_at),
+        'updated_at', api_time(e.updated_at))
+$$;

@@ -17,6 +17,7 @@
 #include "db.h"
 #include "fanout.h"
 #include "fetch.h"
+#include "federation.h"
 #include "follower.h"
 #include "daemon.h"
 #include "handlers/handlers.h"
@@ -298,7 +299,9 @@ int main(int argc, char **argv)
     /* Background work (lib/jobs): the outbox's mail, on worker threads. */
     jobs_config_t jobs = {cfg.job_workers, cfg.job_lease_s, cfg.job_poll_ms,
                           cfg.job_retry_base_ms / 1000.0, cfg.job_retry_max_s};
-    if (outbox_start(&cfg) != 0 || fanout_start() != 0 || jobs_start(&jobs) != 0)
+    federation_configure(cfg.public_url);
+    if (outbox_start(&cfg) != 0 || fanout_start() != 0 || federation_start() != 0 ||
+        jobs_start(&jobs) != 0)
         log_event("warn", "jobs_start_failed", "background work (mail, fan-out) is not running in this daemon");
     if (daemon_start(&cfg, routes, routes_count) != 0) {
         log_event("error", "listen_failed", "could not start the HTTP daemon (port in use?)");

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "db.h"
+#include "handlers/activitypub.h"
 #include "handlers/common.h"
 #include "handlers/feeds.h"
 #include "handlers/handlers.h"
@@ -828,6 +829,10 @@ static void organisation_missing(req_t *r)
 
 void pages_organisation(req_t *r)
 {
+    if (activitypub_wanted(r)) { /* the same URL is the organisation's ActivityPub actor */
+        activitypub_organisation_actor(r);
+        return;
+    }
     const char *slug = http_param(r, 0);
     if (!validate_slug(slug)) {
         organisation_missing(r);
@@ -928,6 +933,10 @@ static void agent_missing(req_t *r)
 
 void pages_agent(req_t *r)
 {
+    if (activitypub_wanted(r)) { /* the same URL is the agent's ActivityPub actor */
+        activitypub_agent_actor(r);
+        return;
+    }
     const char *handle = http_param(r, 0);
     if (!validate_slug(handle)) {
         agent_missing(r);

@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 
+#include "handlers/activitypub.h"
 #include "idem.h"
 #include "log.h"
 #include "pages.h"
@@ -332,6 +333,7 @@ static int stage_session(req_t *r, const route_spec_t *s)
     }
     case ACCESS_FEED_TOKEN:
         return session_feed_token(r, http_param(r, r->match.nparams - 1), s->token_suffix);
+    case ACCESS_FEDERATION: return activitypub_verify(r);
     default: {
         int rc = session_require(r);
         if (rc < 0) return rc;
@@ -346,7 +348,9 @@ static int stage_session(req_t *r, const route_spec_t *s)
 
 static int stage_csrf(req_t *r, const route_spec_t *s)
 {
-    if (s->access == ACCESS_PUBLIC || s->access == ACCESS_FEED_TOKEN) return 0;
+    if (s->access == ACCESS_PUBLIC || s->access == ACCESS_FEED_TOKEN ||
+        s->access == ACCESS_FEDERATION)
+        return 0;
     return session_csrf(r);
 }
 

@@ -27,6 +27,9 @@ typedef enum route_access {
                            * personal feed's secret: r->caller is its account (404 otherwise) */
     ACCESS_INSTANCE,      /* signed in, with an instance role that allows the route's
                            * instance_action (403 otherwise): moderators, administrators */
+    ACCESS_FEDERATION,    /* another instance: the request's HTTP signature verified with
+                           * its sender's key (401 otherwise); the sender is r->ctx
+                           * (handlers/activitypub.h) */
 } route_access_t;
 
 /* The request body, parsed before the handler runs (http_take_body). */

@@ -31,6 +31,8 @@
 /* signed in with an instance role allowing ACTION (lib/authz.h: INSTANCE_MODERATE,
  * INSTANCE_ADMINISTER); r->instance_role is the caller's role */
 #define INSTANCE(ACTION) .access = ACCESS_INSTANCE, .instance_action = ACTION
+/* another instance, by the HTTP signature of its request (docs/federation.md) */
+#define FEDERATION .access = ACCESS_FEDERATION
 
 #define WRITE .work = WORK_WRITE
 /* a change that hashes a password: its handler calls http_defer */
@@ -331,6 +333,31 @@ route_t routes[] = {
     R("GET", "/api/v1/instance", handle_instance_get, PUBLIC),
     R("PATCH", "/api/v1/instance", handle_instance_patch, INSTANCE(INSTANCE_ADMINISTER), OBJECT,
       IF_MATCH, WRITE),
+
+    /* federation (activitypub.c, docs/federation.md): the actors (also at the pages'
+     * URLs for Accept: application/activity+json), discovery, the inboxes other
+     * instances sign their deliveries to, and following remote organisations */
+    R("GET", "/.well-known/webfinger", handle_webfinger, PUBLIC, QUERY(PARAM("resource"))),
+    R("GET", "/.well-known/nodeinfo", handle_nodeinfo_links, PUBLIC, INLINE),
+    R("GET", "/nodeinfo/2.1", handle_nodeinfo, PUBLIC),
+    R("GET", "/actor", handle_ap_instance_actor, PUBLIC),
+    R("GET", "/actor/outbox", handle_ap_empty_collection, PUBLIC),
+    R("GET", "/actor/followers", handle_ap_empty_collection, PUBLIC),
+    R("POST", "/actor/inbox", handle_ap_inbox, FEDERATION, WRITE),
+    R("POST", "/inbox", handle_ap_inbox, FEDERATION, WRITE),
+    R("GET", "/ap/organisations/{slug}", handle_ap_org_actor, PUBLIC),
+    R("POST", "/ap/organisations/{slug}/inbox", handle_ap_inbox, FEDERATION, WRITE),
+    R("GET", "/ap/organisations/{slug}/outbox", handle_ap_org_outbox, PUBLIC),
+    R("GET", "/ap/organisations/{slug}/followers", handle_ap_org_followers, PUBLIC),
+    R("GET", "/ap/agents/{handle}", handle_ap_agent_actor, PUBLIC),
+    R("POST", "/ap/agents/{handle}/inbox", handle_ap_inbox, FEDERATION, WRITE),
+    R("GET", "/ap/agents/{handle}/outbox", handle_ap_empty_collection, PUBLIC),
+    R("GET", "/ap/agents/{handle}/followers", handle_ap_empty_collection, PUBLIC),
+    R("POST", "/api/v1/me/remote-follows", handle_remote_follow_create, SIGNED_IN, OBJECT, WRITE),
+    R("GET", "/api/v1/me/remote-follows", handle_remote_follows_list, SIGNED_IN, QUERY(PAGE)),
+    R("DELETE", "/api/v1/me/remote-follows/{id}", handle_remote_follow_delete, SIGNED_IN, WRITE),
+    R("GET", "/api/v1/remote-engagements", handle_remote_engagements_list, PUBLIC,
+      QUERY(PAGE, FILTER("status"))),
 };
 
 const size_t routes_count = sizeof routes / sizeof routes[0];

@@ -204,4 +204,21 @@ void handle_moderation_stats(req_t *r);
 void handle_instance_get(req_t *r);
 void handle_instance_patch(req_t *r);
 
+/* activitypub.c: federation (docs/federation.md); the actors at the pages'
+ * URLs and the FEDERATION gate are activitypub.h's */
+void handle_ap_instance_actor(req_t *r);
+void handle_ap_org_actor(req_t *r);
+void handle_ap_agent_actor(req_t *r);
+void handle_webfinger(req_t *r);
+void handle_nodeinfo_links(req_t *r);
+void handle_nodeinfo(req_t *r);
+void handle_ap_org_outbox(req_t *r);
+void handle_ap_org_followers(req_t *r);
+void handle_ap_empty_collection(req_t *r);
+void handle_ap_inbox(req_t *r);
+void handle_remote_follow_create(req_t *r);
+void handle_remote_follows_list(req_t *r);
+void handle_remote_follow_delete(req_t *r);
+void handle_remote_engagements_list(req_t *r);
+
 #endif
