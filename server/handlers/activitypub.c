@@ -239,7 +239,7 @@ void handle_nodeinfo_links(req_t *r)
 static db_stmt_t q_nodeinfo = DB_STMT("ap_nodeinfo", true,
     "SELECT (SELECT count(*) FROM accounts WHERE deleted_at IS NULL),"
     " (SELECT count(*) FROM accounts a WHERE deleted_at IS NULL AND EXISTS (SELECT 1 FROM sessions s"
-    "   WHERE s.account_id = a.id AND s.last_used_at > now() - interval '30 days')),"
+    "   WHERE s.account_id = a.id AND s.last_seen_at > now() - interval '30 days')),"
     " (SELECT count(*) FROM engagements WHERE status = 'open' AND NOT hidden)");
 
 void handle_nodeinfo(req_t *r)
@@ -768,8 +768,7 @@ void handle_remote_follow_create(req_t *r)
                     char loc[80];
                     snprintf(loc, sizeof loc, "/api/v1/me/remote-follows/%s", id);
                     http_add_header(r, "Location", loc);
-                    reply_row_json(r, 201, g, 0);
-                    PQclear(g);
+                    reply_row_json(r, 201, g, 0); /* clears g */
                     federation_actor_clear(&a);
                     json_decref(body);
                     return;
