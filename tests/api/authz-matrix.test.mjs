@@ -396,6 +396,13 @@ const ROUTES = [
     body: (c, actor) => ({ name: `matrix ${actor}`, q: 'matrix' }), expect: signedIn(201) },
   { name: 'DELETE /me/saved-searches/{id} of no one', method: 'DELETE', path: '/api/v1/me/saved-searches/999999999',
     expect: signedIn(404), probe: () => sql('SELECT count(*) FROM saved_searches') },
+  // remote follows (docs/federation.md): each person's own; the federation suite follows for real
+  { name: 'GET /me/remote-follows', method: 'GET', path: '/api/v1/me/remote-follows', expect: signedIn(200),
+    check: (res, c, actor) => assert.deepEqual(res.body.items, [], actor) },
+  { name: 'POST /me/remote-follows without a handle', method: 'POST', path: '/api/v1/me/remote-follows',
+    body: () => ({}), expect: signedIn(422), probe: () => sql('SELECT count(*) FROM remote_follow_people') },
+  { name: 'DELETE /me/remote-follows/{id} of no one', method: 'DELETE', path: '/api/v1/me/remote-follows/999999999',
+    expect: signedIn(404), probe: () => sql('SELECT count(*) FROM remote_follow_people') },
   { name: 'GET /me/export', method: 'GET', path: '/api/v1/me/export', expect: signedIn(200),
     // everyone exports only their own account
     check: (res, c, actor) => assert.equal(res.body.account.id, w[actor].id, actor) },
@@ -567,7 +574,15 @@ test('the table covers every route of server/routes.c that acts on something own
     // the pages the mailed links open: the app renders them alone
     'GET /verify-email', 'GET /forgot-password', 'GET /reset-password', 'GET /invitations/accept', 'GET /unsubscribe',
     // the API reference page: public HTML that reads the public OpenAPI document
-    'GET /api-reference']);
+    'GET /api-reference',
+    // federation (docs/federation.md): public discovery and ActivityStreams documents, what
+    // remote organisations sent, and inboxes whose caller is another instance by its
+    // HTTP signature (tests/federation/two-instances.test.mjs)
+    'GET /.well-known/webfinger', 'GET /.well-known/nodeinfo', 'GET /nodeinfo/2.1', 'GET /actor',
+    'GET /actor/outbox', 'GET /actor/followers', 'POST /actor/inbox', 'POST /inbox',
+    'GET /ap/organisations/{slug}', 'POST /ap/organisations/{slug}/inbox', 'GET /ap/organisations/{slug}/outbox',
+    'GET /ap/organisations/{slug}/followers', 'GET /ap/agents/{handle}', 'POST /ap/agents/{handle}/inbox',
+    'GET /ap/agents/{handle}/outbox', 'GET /ap/agents/{handle}/followers', 'GET /api/v1/remote-engagements']);
   const norm = (p) => p.replace(/\{[^}]+\}/g, '{}').replace(/\?.*$/, '');
   const covered = new Set(ROUTES.map((r) => `${r.method} ${norm(r.path.replace(/\/(no-such-org-matrix|999999999)(\/|$)/, '/{x}$2'))}`));
   const missing = routes.filter((r) => !unowned.has(r) && !covered.has(norm(r)));
