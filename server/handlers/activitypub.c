@@ -627,6 +627,10 @@ static int take_engagement(const federation_actor_t *a, const json_t *o, problem
 void handle_ap_inbox(req_t *r)
 {
     const federation_actor_t *a = r->ctx;
+    if (!a) { /* only behind the FEDERATION gate (routes.c), which sets the sender */
+        http_fail(r, PROBLEM_INTERNAL, "The inbox has no verified sender.");
+        return;
+    }
     if (validate_json_depth(r->body.buf, r->body.len) > FEDERATION_JSON_DEPTH) {
         http_fail(r, PROBLEM_MALFORMED, "The activity is nested too deep.");
         return;

@@ -1,0 +1,96 @@
+// federation on one instance (docs/federation.md): what the inboxes refuse
+// before anything is stored. A request signed with the organisation's own
+// key (read from the database) is taken; the same request without a
+// signature, with a signature by another key, or with a Digest of another
+// body is a 401 "bad-signature". The exchange between two instances is
+// tests/federation/two-instances.test.mjs.
+import { test, before } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHash, createSign, generateKeyPairSync } from 'node:crypto';
+import { api, BASE, newUser, sql, unique } from './helpers.mjs';
+
+const AS = 'https://www.w3.org/ns/activitystreams';
+let slug, actor;
+
+before(async () => {
+  const owner = await newUser('Inbox Owner');
+  const purpose = await api('POST', '/api/v1/purposes', { token: owner.token,
+    body: { name: unique('Inbox purpose'), description: 'For the inbox tests.' } });
+  assert.equal(purpose.status, 201, purpose.text);
+  const org = await api('POST', '/api/v1/organisations', { token: owner.token, body: {
+    name: unique('Inbox Org'), purpose_statement: 'Take activities.', purposes: [purpose.body.slug],
+    legal_form: 'informal', governance: 'other' } });
+  assert.equal(org.status, 201, org.text);
+  slug = org.body.slug;
+  // the actor's key is made at its first read
+  const doc = await api('GET', `/organisations/${slug}`, { headers: { Accept: 'application/activity+json' } });
+  assert.equal(doc.status, 200, doc.text);
+  actor = doc.body.id;
+});
+
+const host = new URL(BASE).host;
+
+function signedHeaders(path, body, privateKey, { keyId = `${actor}#main-key`, digestOf = body } = {}) {
+  const date = new Date().toUTCString();
+  const digest = `SHA-256=${createHash('sha256').update(digestOf).digest('base64')}`;
+  const text = `(request-target): post ${path}\nhost: ${host}\ndate: ${date}\ndigest: ${digest}`;
+  const signature = createSign('sha256').update(text).sign(privateKey, 'base64');
+  return { 'Content-Type': 'application/activity+json', Date: date, Digest: digest,
+    Signature: `keyId="${keyId}",algorithm="rsa-sha256",headers="(request-target) host date digest",signature="${signature}"` };
+}
+
+// one line per row from psql: the PEM's line ends travel as '|'
+const ownKey = () => sql(`SELECT replace(k.private_pem, chr(10), '|') FROM ap_keys k
+  JOIN organisations o ON o.id = k.actor_id WHERE k.actor_kind = 'organisation' AND o.slug = '${slug}'`)[0][0]
+  .replaceAll('|', '\n');
+
+// an activity the instance takes and does nothing with
+const like = () => JSON.stringify({ '@context': AS, id: `${actor}#like-${Date.now()}`, type: 'Like', actor, object: actor });
+
+test('an activity signed with its actor key is taken (202)', async () => {
+  const body = like();
+  const r = await api('POST', '/inbox', { raw: body, headers: signedHeaders('/inbox', body, ownKey()) });
+  assert.equal(r.status, 202, r.text);
+  const path = `/ap/organisations/${slug}/inbox`;
+  const own = await api('POST', path, { raw: body, headers: signedHeaders(path, body, ownKey()) });
+  assert.equal(own.status, 202, own.text);
+});
+
+test('an inbox refuses an unsigned activity: 401 bad-signature', async () => {
+  const r = await api('POST', '/inbox', { raw: like(), headers: { 'Content-Type': 'application/activity+json' } });
+  assert.equal(r.status, 401, r.text);
+  assert.equal(r.body.type, 'https://purposed.dev/problems/bad-signature');
+});
+
+test('a signature by another key than the actor\'s is refused', async () => {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const body = like();
+  const r = await api('POST', '/inbox', { raw: body, headers: signedHeaders('/inbox', body, privateKey) });
+  assert.equal(r.status, 401, r.text);
+  assert.equal(r.body.type, 'https://purposed.dev/problems/bad-signature');
+});
+
+test('the Digest must be the body\'s, even under a valid signature', async () => {
+  const body = like();
+  const r = await api('POST', '/inbox', { raw: body,
+    headers: signedHeaders('/inbox', body, ownKey(), { digestOf: like() + ' ' }) });
+  assert.equal(r.status, 401, r.text);
+  assert.match(r.body.detail, /Digest/);
+});
+
+test('an activity whose actor is not the signer is refused with 403', async () => {
+  const body = JSON.stringify({ '@context': AS, type: 'Like', actor: 'https://elsewhere.example/actor', object: actor });
+  const r = await api('POST', '/inbox', { raw: body, headers: signedHeaders('/inbox', body, ownKey()) });
+  assert.equal(r.status, 403, r.text);
+});
+
+test('an activity nested too deep is refused with 400, one over the body limit with 413', async () => {
+  let deep = '1';
+  for (let i = 0; i < 40; i++) deep = `[${deep}]`;
+  const body = JSON.stringify({ '@context': AS, type: 'Like', actor, object: 'x' }).replace('"x"', deep);
+  const r = await api('POST', '/inbox', { raw: body, headers: signedHeaders('/inbox', body, ownKey()) });
+  assert.equal(r.status, 400, r.text);
+  const big = JSON.stringify({ type: 'Like', actor, content: 'x'.repeat(300 * 1024) });
+  const large = await api('POST', '/inbox', { raw: big, headers: signedHeaders('/inbox', big, ownKey()) });
+  assert.equal(large.status, 413);
+});
