@@ -464,34 +464,63 @@ static int verify_cavage(req_t *r, header_list_t *hl, const char *sig_header, co
     return 0;
 }
 
+/* Whether the sender's actor holds the RFC 9421 key: its RSA or Ed25519
+ * publicKeyPem (publicKey), or an Ed25519 Multikey (assertionMethod). */
+static int rfc9421_with(const federation_actor_t *a, const char *method, const char *uri,
+                        const header_list_t *hl, const char *key_id, char *err, size_t errlen)
+{
+    char kid[FEDERATION_URI_MAX];
+    if (a->public_pem && !strcmp(a->key_id, key_id))
+        return httpsig_rfc9421_verify_pem(method, uri, hl->h, hl->n, NULL, a->public_pem, kid,
+                                          sizeof kid, err, errlen);
+    unsigned char pk[KEYS_PUBLIC_BYTES];
+    if (!strcmp(a->ed25519_key_id, key_id) && keys_multikey_decode(a->ed25519_multibase, pk))
+        return httpsig_rfc9421_verify(method, uri, hl->h, hl->n, NULL, pk, kid, sizeof kid, err,
+                                      errlen);
+    snprintf(err, errlen, "%.200s is not a key of its actor", key_id);
+    return -1;
+}
+
 static int verify_rfc9421(req_t *r, header_list_t *hl, const char *target)
 {
-    char base[600], uri[1600], key_id[FEDERATION_URI_MAX], err[300];
+    char base[600], uri[1600], err[300];
     base_url(r, base, sizeof base);
     snprintf(uri, sizeof uri, "%s%s", base, target);
-    if (httpsig_rfc9421_verify(r->method, uri, hl->h, hl->n, NULL, NULL, key_id, sizeof key_id,
-                               err, sizeof err) != 0)
+    httpsig_rfc9421_info_t info;
+    if (httpsig_rfc9421_info(hl->h, hl->n, NULL, &info, err, sizeof err) != 0)
         return refuse(r, NULL, err);
-    const char *cd = http_header(r, "Content-Digest");
+    if (!info.key_id[0]) return refuse(r, NULL, "The signature names no keyid.");
+    /* the body counts only when its Content-Digest is signed; the time through a
+     * signed Date or created */
+    if (r->body.len && !httpsig_rfc9421_covers(&info, "content-digest"))
+        return refuse(r, NULL, "The signature must cover Content-Digest.");
+    time_t now = time(NULL), when = (time_t)info.created;
+    if (!info.created) {
+        struct tm tm;
+        memset(&tm, 0, sizeof tm);
+        const char *date = http_header(r, "Date");
+        if (!httpsig_rfc9421_covers(&info, "date") || !date ||
+            !strptime(date, "%a, %d %b %Y %H:%M:%S GMT", &tm))
+            return refuse(r, NULL, "The signature must carry created or cover Date.");
+        when = timegm(&tm);
+    }
+    if (when < now - DATE_WINDOW_S || when > now + DATE_WINDOW_S)
+        return refuse(r, NULL, "The request's date is too far from now (5 minutes at most).");
     if (r->body.len) {
         char want[80];
+        const char *cd = http_header(r, "Content-Digest");
         httpsig_content_digest(r->body.buf, r->body.len, want, sizeof want);
         if (!cd || !strstr(cd, want))
             return refuse(r, NULL, "The Content-Digest header does not match the body.");
     }
-    federation_actor_t *a = signer(r, key_id, false);
+    federation_actor_t *a = signer(r, info.key_id, false);
     if (!a) return -PROBLEM_BAD_SIGNATURE;
     for (int attempt = 0;; attempt++) {
-        unsigned char pk[KEYS_PUBLIC_BYTES];
-        bool have = !strcmp(a->ed25519_key_id, key_id) &&
-                    keys_multikey_decode(a->ed25519_multibase, pk);
-        if (have && httpsig_rfc9421_verify(r->method, uri, hl->h, hl->n, NULL, pk, key_id,
-                                           sizeof key_id, err, sizeof err) == 0)
-            break;
-        if (!have) snprintf(err, sizeof err, "%.200s is not an Ed25519 key of its actor", key_id);
+        if (rfc9421_with(a, r->method, uri, hl, info.key_id, err, sizeof err) == 0) break;
+        /* a kept key that fails may have been rotated: fetch it once more */
         if (attempt > 0 || a->refreshed) return refuse(r, a, err);
         actor_free(a);
-        if (!(a = signer(r, key_id, true))) return -PROBLEM_BAD_SIGNATURE;
+        if (!(a = signer(r, info.key_id, true))) return -PROBLEM_BAD_SIGNATURE;
     }
     r->ctx = a;
     r->ctx_free = actor_free;
