@@ -94,3 +94,25 @@ test('an activity nested too deep is refused with 400, one over the body limit w
   const large = await api('POST', '/inbox', { raw: big, headers: signedHeaders('/inbox', big, ownKey()) });
   assert.equal(large.status, 413);
 });
+
+// RFC 9421 with the actor's RSA key (rsa-v1_5-sha256, as Fedify-based servers send)
+function rfc9421Headers(path, body, privateKey, { digestOf = body } = {}) {
+  const digest = `sha-256=:${createHash('sha256').update(digestOf).digest('base64')}:`;
+  const params = `("@method" "@target-uri" "content-digest");created=${Math.floor(Date.now() / 1000)}` +
+    `;keyid="${actor}#main-key";alg="rsa-v1_5-sha256"`;
+  const base = `"@method": POST\n"@target-uri": ${BASE}${path}\n"content-digest": ${digest}\n"@signature-params": ${params}`;
+  const signature = createSign('sha256').update(base).sign(privateKey, 'base64');
+  return { 'Content-Type': 'application/activity+json', 'Content-Digest': digest,
+    'Signature-Input': `sig1=${params}`, Signature: `sig1=:${signature}:` };
+}
+
+test('RFC 9421 signatures are verified too: taken when valid, 401 when the body is not the signed one', async () => {
+  const body = like();
+  const ok = await api('POST', '/inbox', { raw: body, headers: rfc9421Headers('/inbox', body, ownKey()) });
+  assert.equal(ok.status, 202, ok.text);
+  const other = await api('POST', '/inbox', { raw: body, headers: rfc9421Headers('/inbox', body, ownKey(), { digestOf: like() + ' ' }) });
+  assert.equal(other.status, 401, other.text);
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const forged = await api('POST', '/inbox', { raw: body, headers: rfc9421Headers('/inbox', body, privateKey) });
+  assert.equal(forged.status, 401, forged.text);
+});
