@@ -472,6 +472,12 @@ static void instance_ok(const char *host)
     problem_clear(&p);
 }
 
+void federation_instance_seen(const char *url)
+{
+    char authority[300], path[1000];
+    if (url && split_url(url, authority, sizeof authority, path, sizeof path)) instance_ok(authority);
+}
+
 /* The activity a "deliver" job sends: given whole, or (engagements, from
  * migration 0038's trigger) built now from the engagement's state. */
 static json_t *job_activity(const json_t *pl, char *kind, size_t kcap, long long *signer,

@@ -76,6 +76,9 @@ int federation_enqueue(const json_t *activity, const char *inbox, const char *ki
 json_t *federation_engagement_object(const char *base, long long engagement_id,
                                      char *org_slug, size_t slug_cap, problem_t *p);
 
+/* The instance serving url spoke to us (a verified request): not dead. */
+void federation_instance_seen(const char *url);
+
 /* Register the "deliver" kind of job (before jobs_start). */
 int federation_start(void);
 

@@ -678,6 +678,7 @@ void handle_ap_inbox(req_t *r)
         http_fail(r, PROBLEM_FORBIDDEN, "The activity's actor is not the signer.");
         return;
     }
+    federation_instance_seen(a->inbox);
     char base[600], slug[200], actor_id[24];
     base_url(r, base, sizeof base);
     snprintf(actor_id, sizeof actor_id, "%lld", a->id);
