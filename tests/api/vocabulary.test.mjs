@@ -20,8 +20,9 @@ function enums(node, path = '', out = []) {
 
 // Tables the API never shows: their words are the daemon's own (the state of
 // a background job, what a mailed token is for, the instance's settings,
-// which no operation reads or sets yet: the operation that does brings its enum).
-const INTERNAL = new Set(['jobs', 'email_tokens', 'instance_settings']);
+// which no operation reads or sets yet: the operation that does brings its enum;
+// whose key an ActivityPub actor is, docs/federation.md).
+const INTERNAL = new Set(['jobs', 'email_tokens', 'instance_settings', 'ap_keys']);
 
 // The word lists of the public schema's CHECK constraints that say "one of"
 // (`x = ANY (ARRAY[…])`, `x <@ ARRAY[…]`); `<> ALL` (none of) is not a list
