@@ -27,7 +27,7 @@ RUN cmake -S . -B /build -DCMAKE_BUILD_TYPE=Release -DPURPOSED_TESTS=OFF \
 FROM debian:bookworm-slim
 RUN apt-get update \
  && DEBIAN_FRONTEND=noninteractive apt-get install -y --no-install-recommends \
-      libmicrohttpd12 libjansson4 libpq5 libsodium23 zlib1g libcurl4 ca-certificates curl \
+      libmicrohttpd12 libjansson4 libpq5 libsodium23 zlib1g libcurl4 libssl3 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --no-create-home --home-dir /srv/purposed --shell /usr/sbin/nologin purposed \
  && install -d -o purposed -g purposed /srv/purposed/var/mail
