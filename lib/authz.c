@@ -16,7 +16,8 @@ bool authz_org_allows(const char *role, authz_org_action_t action)
     case ORG_MEMBER_READ:
     case ORG_POST: return member;
     case ORG_EDIT: return owner || admin;
-    case ORG_MANAGE_MEMBERS: return owner;
+    case ORG_MANAGE_MEMBERS:
+    case ORG_VERIFY_WEBSITE: return owner;
     }
     return false;
 }
@@ -52,7 +53,8 @@ static int check(db_stmt_t *st, const char *key, const char *account_id,
     if (!authz_org_allows(out->role, action))
         return problem_fail(
             p, PROBLEM_FORBIDDEN, "%s",
-            action == ORG_MANAGE_MEMBERS ? "Only an owner of the organisation may do this."
+            action == ORG_MANAGE_MEMBERS || action == ORG_VERIFY_WEBSITE
+                ? "Only an owner of the organisation may do this."
             : action == ORG_EDIT         ? "Only an owner or admin of the organisation may do this."
                                          : "Only members of the organisation may do this.");
     return 0;

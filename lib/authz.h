@@ -15,6 +15,7 @@ typedef enum authz_org_action {
     ORG_POST,            /* post and edit engagements, propose agreements: any member */
     ORG_EDIT,            /* edit the organisation and its charter: owner or admin */
     ORG_MANAGE_MEMBERS,  /* add and remove members: owner */
+    ORG_VERIFY_WEBSITE,  /* prove the organisation controls its website: owner */
 } authz_org_action_t;
 
 typedef struct authz_org {

@@ -161,6 +161,11 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'legal_form', o.legal_form,
         'governance', o.governance,
         'website', o.website,
+        -- the badge: the organisation proved it controls its website (or an
+        -- administrator vouched for it), when and how (0035)
+        'verified', o.verified_at IS NOT NULL,
+        'verification', CASE WHEN o.verified_at IS NOT NULL THEN json_build_object(
+                            'method', o.verification_method, 'verified_at', api_time(o.verified_at)) END,
         'location', o.location,
         'place', (SELECT j FROM places pl CROSS JOIN LATERAL place_json(pl) j
                   WHERE pl.id = o.place_id),
@@ -196,6 +201,28 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'version', o.version,
         'created_at', api_time(o.created_at),
         'updated_at', api_time(o.updated_at))
+$$;
+
+-- An organisation's website verification as its owners see it (0035): the
+-- badge, the token to serve and where, and what the last check found. v is
+-- NULL until a token was asked for.
+DROP FUNCTION IF EXISTS organisation_verification_json(organisations, organisation_verifications);
+CREATE FUNCTION organisation_verification_json(o organisations, v organisation_verifications)
+RETURNS SETOF json LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'organisation', json_build_object('slug', o.slug, 'name', o.name),
+        'website', o.website,
+        'verified', o.verified_at IS NOT NULL,
+        'verification', CASE WHEN o.verified_at IS NOT NULL THEN json_build_object(
+                            'method', o.verification_method, 'verified_at', api_time(o.verified_at)) END,
+        'token', v.token,
+        'well_known_url', CASE WHEN v.token IS NOT NULL THEN verification_well_known_url(o.website) END,
+        'meta_tag', CASE WHEN v.token IS NOT NULL
+                         THEN '<meta name="purposed-verification" content="' || v.token || '">' END,
+        'requested_at', api_time(v.requested_at),
+        'last_check', CASE WHEN v.checked_at IS NOT NULL THEN json_build_object(
+                          'checked_at', api_time(v.checked_at), 'outcome', v.check_outcome,
+                          'detail', v.check_detail) END)
 $$;
 
 -- One version of a charter: {version, purpose_statement, association_norms,

@@ -34,6 +34,7 @@
 #include "routes.h"
 #include "secrets.h"
 #include "validate.h"
+#include "verification.h"
 #include "vocab.h"
 
 static const char *env_get(const char *name) { return getenv(name); }
@@ -301,8 +302,9 @@ int main(int argc, char **argv)
                           cfg.job_retry_base_ms / 1000.0, cfg.job_retry_max_s};
     federation_configure(cfg.public_url);
     if (outbox_start(&cfg) != 0 || fanout_start() != 0 || federation_start() != 0 ||
-        jobs_start(&jobs) != 0)
-        log_event("warn", "jobs_start_failed", "background work (mail, fan-out) is not running in this daemon");
+        verification_start() != 0 || jobs_start(&jobs) != 0)
+        log_event("warn", "jobs_start_failed",
+                  "background work (mail, fan-out, deliveries, re-checks) is not running in this daemon");
     if (daemon_start(&cfg, routes, routes_count) != 0) {
         log_event("error", "listen_failed", "could not start the HTTP daemon (port in use?)");
         jobs_stop();

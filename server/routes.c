@@ -301,6 +301,17 @@ route_t routes[] = {
     R("POST", "/api/v1/organisations/{slug}/credentials/{id}/revoke", handle_credential_revoke,
       MEMBER(ORG_POST), OBJECT, WRITE),
 
+    /* website verification (docs/operations.md): owners ask for a token and
+     * have it checked; administrators verify or unverify by hand (logged) */
+    R("GET", "/api/v1/organisations/{slug}/verification", handle_verification_get,
+      MEMBER(ORG_VERIFY_WEBSITE)),
+    R("POST", "/api/v1/organisations/{slug}/verification", handle_verification_request,
+      MEMBER(ORG_VERIFY_WEBSITE), WRITE),
+    R("POST", "/api/v1/organisations/{slug}/verification/check", handle_verification_check,
+      MEMBER(ORG_VERIFY_WEBSITE), WRITE),
+    R("POST", "/api/v1/moderation/verifications", handle_verification_by_hand,
+      INSTANCE(INSTANCE_ADMINISTER), OBJECT, WRITE),
+
     /* running the instance (docs/moderation.md): anyone signed in reports;
      * moderators work the queue; administrators grant roles */
     R("POST", "/api/v1/reports", handle_report_create, SIGNED_IN, OBJECT, WRITE),

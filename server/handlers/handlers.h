@@ -220,5 +220,10 @@ void handle_remote_follow_create(req_t *r);
 void handle_remote_follows_list(req_t *r);
 void handle_remote_follow_delete(req_t *r);
 void handle_remote_engagements_list(req_t *r);
+/* verification.c: an organisation proves it controls its website; administrators vouch by hand */
+void handle_verification_get(req_t *r);
+void handle_verification_request(req_t *r);
+void handle_verification_check(req_t *r);
+void handle_verification_by_hand(req_t *r);
 
 #endif

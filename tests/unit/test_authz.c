@@ -12,11 +12,13 @@
 
 #include "authz.h"
 
-#define N_ACTIONS 5
+#define N_ACTIONS 6
 static const authz_org_action_t k_actions[N_ACTIONS] = {ORG_READ, ORG_MEMBER_READ, ORG_POST,
-                                                         ORG_EDIT, ORG_MANAGE_MEMBERS};
+                                                         ORG_EDIT, ORG_MANAGE_MEMBERS,
+                                                         ORG_VERIFY_WEBSITE};
 static const char *const k_action_names[N_ACTIONS] = {"ORG_READ", "ORG_MEMBER_READ", "ORG_POST",
-                                                      "ORG_EDIT", "ORG_MANAGE_MEMBERS"};
+                                                      "ORG_EDIT", "ORG_MANAGE_MEMBERS",
+                                                      "ORG_VERIFY_WEBSITE"};
 
 /* Roles as the database stores them ("" = not a member), one it never
  * stores, a wrong-case spelling, and NULL (no lookup made). */
@@ -28,14 +30,14 @@ static const char *role_name(const char *role) { return role ? role : "(null)"; 
 
 /* authz_org_allows: rows = roles in k_roles order, columns = k_actions. */
 static const bool k_org_allows[N_ROLES][N_ACTIONS] = {
-    /*               READ   MEMBER_READ POST   EDIT   MANAGE_MEMBERS */
-    /* owner     */ {true,  true,       true,  true,  true},
-    /* admin     */ {true,  true,       true,  true,  false},
-    /* member    */ {true,  true,       true,  false, false},
-    /* ""        */ {true,  false,      false, false, false},
-    /* superuser */ {true,  false,      false, false, false},
-    /* Owner     */ {true,  false,      false, false, false},
-    /* NULL      */ {true,  false,      false, false, false},
+    /*               READ   MEMBER_READ POST   EDIT   MANAGE_MEMBERS VERIFY_WEBSITE */
+    /* owner     */ {true,  true,       true,  true,  true,          true},
+    /* admin     */ {true,  true,       true,  true,  false,         false},
+    /* member    */ {true,  true,       true,  false, false,         false},
+    /* ""        */ {true,  false,      false, false, false,         false},
+    /* superuser */ {true,  false,      false, false, false,         false},
+    /* Owner     */ {true,  false,      false, false, false,         false},
+    /* NULL      */ {true,  false,      false, false, false,         false},
 };
 
 static void org_allows_table(void **state)
