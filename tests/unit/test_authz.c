@@ -99,26 +99,26 @@ static void member_removal_table(void **state)
  * roles, columns = k_actions. Only a member whose role allows the action acts
  * for the organisation; anyone else is not a party. */
 static const agreement_side_t k_side_not_agent[N_ROLES][N_ACTIONS] = {
-    /*               READ MEMBER_READ POST EDIT MANAGE_MEMBERS */
-    /* owner     */ {O,   O,          O,   O,   O},
-    /* admin     */ {O,   O,          O,   O,   N},
-    /* member    */ {O,   O,          O,   N,   N},
-    /* ""        */ {N,   N,          N,   N,   N},
-    /* superuser */ {N,   N,          N,   N,   N},
-    /* Owner     */ {N,   N,          N,   N,   N},
-    /* NULL      */ {N,   N,          N,   N,   N},
+    /*               READ MEMBER_READ POST EDIT MANAGE_MEMBERS VERIFY_WEBSITE */
+    /* owner     */ {O,   O,          O,   O,   O,             O},
+    /* admin     */ {O,   O,          O,   O,   N,             N},
+    /* member    */ {O,   O,          O,   N,   N,             N},
+    /* ""        */ {N,   N,          N,   N,   N,             N},
+    /* superuser */ {N,   N,          N,   N,   N,             N},
+    /* Owner     */ {N,   N,          N,   N,   N,             N},
+    /* NULL      */ {N,   N,          N,   N,   N,             N},
 };
 /* When the caller IS the agreement's agent they act as the agent, whatever
  * their role in the organisation: nobody consents for both sides. */
 static const agreement_side_t k_side_agent[N_ROLES][N_ACTIONS] = {
-    /*               READ MEMBER_READ POST EDIT MANAGE_MEMBERS */
-    /* owner     */ {A,   A,          A,   A,   A},
-    /* admin     */ {A,   A,          A,   A,   A},
-    /* member    */ {A,   A,          A,   A,   A},
-    /* ""        */ {A,   A,          A,   A,   A},
-    /* superuser */ {A,   A,          A,   A,   A},
-    /* Owner     */ {A,   A,          A,   A,   A},
-    /* NULL      */ {A,   A,          A,   A,   A},
+    /*               READ MEMBER_READ POST EDIT MANAGE_MEMBERS VERIFY_WEBSITE */
+    /* owner     */ {A,   A,          A,   A,   A,             A},
+    /* admin     */ {A,   A,          A,   A,   A,             A},
+    /* member    */ {A,   A,          A,   A,   A,             A},
+    /* ""        */ {A,   A,          A,   A,   A,             A},
+    /* superuser */ {A,   A,          A,   A,   A,             A},
+    /* Owner     */ {A,   A,          A,   A,   A,             A},
+    /* NULL      */ {A,   A,          A,   A,   A,             A},
 };
 #undef A
 #undef O
