@@ -103,7 +103,10 @@ static bool check_place(const char *url, const char *token, bool page, char *sai
     problem_init(&p);
     bool found = false;
     if (fetch(&req, &res, &p) < 0) {
-        snprintf(said, n, "%s could not be fetched: %s", url, p.detail[0] ? p.detail : "no answer.");
+        if (p.detail[0] && strstr(p.detail, url)) /* lib/fetch's words name the address */
+            snprintf(said, n, "%s", p.detail);
+        else
+            snprintf(said, n, "%s could not be fetched: %s", url, p.detail[0] ? p.detail : "no answer.");
     } else if (res.status >= 300 && res.status < 400) {
         snprintf(said, n, "%s answered %ld, a redirect%s%s, which is not followed: serve it at this address itself.",
                  url, res.status, res.location[0] ? " to " : "", res.location);

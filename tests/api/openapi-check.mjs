@@ -214,6 +214,7 @@ const STATE_REFUSALS = new Set([
   'invalid-token',         // a mailed link's token that is unknown, used or expired
   'bad-cursor',            // a non-empty cursor this list did not sign
   'invalid',               // a moderation action on something in a state it does not apply to
+  'website-not-verified',  // the token is not on the organisation's website (what it serves, not the request)
 ]);
 // Field errors of a 422 validation that depend on stored data: an unknown
 // purpose or skill, a date against a stored one, an energy total with the
