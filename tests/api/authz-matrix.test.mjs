@@ -435,6 +435,24 @@ const ROUTES = [
   { name: 'PATCH /instance', method: 'PATCH', path: '/api/v1/instance', body: { name: 'Taken over' },
     headers: () => ({ 'If-Match': `"${sql('SELECT version FROM instance_settings')[0][0]}"` }),
     expect: signedIn(403), probe: () => sql('SELECT version, name FROM instance_settings') },
+  // website verification (tests/api/verification.test.mjs): the owners
+  // prove control of the website; administrators verify by hand
+  { name: 'GET verification', method: 'GET', path: '/api/v1/organisations/{org}/verification',
+    expect: members(200, { member: 403, admin: 403 }) },
+  { name: 'POST verification (a token)', method: 'POST', path: '/api/v1/organisations/{org}/verification',
+    // none yet (the CSRF test asks again): the owner's first token is a 201
+    setup: () => { sql(`DELETE FROM organisation_verifications WHERE organisation_id = ${w.orgId}`); return {}; },
+    expect: members(201, { member: 403, admin: 403 }),
+    probe: () => sql(`SELECT count(*) FROM organisation_verifications WHERE organisation_id = ${w.orgId}`),
+    check: (res) => assert.match(res.body.token, /^purposed-/) },
+  // the matrix organisation has no website: the owner is told so (409)
+  { name: 'POST verification/check', method: 'POST', path: '/api/v1/organisations/{org}/verification/check',
+    expect: members(409, { member: 403, admin: 403 }),
+    probe: () => sql(`SELECT verified_at, (SELECT checked_at FROM organisation_verifications WHERE organisation_id = ${w.orgId})
+      FROM organisations WHERE id = ${w.orgId}`) },
+  { name: 'POST /moderation/verifications', method: 'POST', path: '/api/v1/moderation/verifications',
+    body: () => ({ organisation: w.org, verified: true, reason: 'matrix' }), expect: signedIn(403),
+    probe: () => sql(`SELECT verified_at, (SELECT count(*) FROM moderation_actions) FROM organisations WHERE id = ${w.orgId}`) },
   { name: 'GET /me/moderation', method: 'GET', path: '/api/v1/me/moderation', expect: signedIn(200),
     check: (res) => assert.deepEqual(res.body.items, [], 'no action concerns them') },
   { name: 'POST /me/moderation/{id}/appeal', method: 'POST', path: '/api/v1/me/moderation/999999999/appeal',
