@@ -16,7 +16,7 @@ bool authz_org_allows(const char *role, authz_org_action_t action)
     case ORG_MEMBER_READ:
     case ORG_POST: return member;
     case ORG_EDIT: return owner || admin;
-    case ORG_MANAGE_MEMBERS:
+    case ORG_MANAGE_MEMBERS: return owner;
     case ORG_VERIFY_WEBSITE: return owner;
     }
     return false;
