@@ -58,6 +58,11 @@ static void meta_other_or_none(void **state)
                      VERIFICATION_META_OTHER);
     assert_int_equal(verification_find_meta("<meta name=\"purposed-verification\">", TOKEN),
                      VERIFICATION_META_OTHER);
+    /* the start of the token is not the token */
+    assert_int_equal(verification_find_meta("<meta name=\"purposed-verification\" content=\"purposed-AbCd\">", TOKEN),
+                     VERIFICATION_META_OTHER);
+    assert_int_equal(verification_find_meta("<meta name=\"purposed-verification\" content=\"\">", TOKEN),
+                     VERIFICATION_META_OTHER);
     /* the token elsewhere is not a tag */
     static const char *const none[] = {
         "",
