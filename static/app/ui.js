@@ -66,6 +66,17 @@ export function busy(button, on) {
 
 export const badge = (status) => h('span', { class: `badge badge--${status}`, text: word(status) });
 
+// The verified badge of an organisation (its website proved, or an
+// administrator's word); null when it is not verified.
+const VERIFIED_HOW = {
+  well_known: 'its website serves the verification token',
+  meta_tag: 'its website carries the verification tag',
+  manual: 'verified by the administrators of this instance',
+};
+export const verifiedHow = (o) => (o?.verified ? VERIFIED_HOW[o.verification?.method] ?? 'verified' : null);
+export const verifiedBadge = (o) => (o?.verified
+  ? h('span', { class: 'badge badge--verified', title: `Verified: ${verifiedHow(o)}`, text: '✓ Verified' }) : null);
+
 // Purposes arrive as slugs or as {slug, name}.
 export const purposeSlug = (p) => (typeof p === 'string' ? p : p?.slug ?? p?.purpose?.slug ?? p?.purpose ?? '');
 export const purposeName = (p) => (typeof p === 'string' ? p.replace(/-/g, ' ').replace(/^./, (c) => c.toUpperCase())
@@ -198,6 +209,7 @@ export function organisationCard(o) {
       h('div', {},
         h('h3', { class: 'card__title' }, h('a', { href: `/organisations/${encodeURIComponent(o.slug)}`, text: o.name })),
         h('p', { class: 'card__eyebrow' },
+          verifiedBadge(o),
           o.legal_form ? h('span', { text: word(o.legal_form) }) : null,
           o.location ? h('span', { text: o.location }) : null))),
     o.purpose_statement ? h('p', { class: 'card__text', text: clip(o.purpose_statement, 180) }) : null,

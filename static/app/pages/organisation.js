@@ -9,7 +9,7 @@ import { engagementBody, engagementFields, engagementProblems } from '../engagem
 import { canManage, isMember, loadSession, myAgent, roleIn, session } from '../session.js';
 import { agreementCard } from '../agreements.js';
 import { hiddenNoticeBox, reportButton } from '../report.js';
-import { badge, busy, empty, engagementCard, errorNotice, formLayout, notice, pagedList, publishedNotes, purposeChips, skeletons, toast, unavailable } from '../ui.js';
+import { badge, busy, empty, engagementCard, errorNotice, formLayout, notice, pagedList, publishedNotes, purposeChips, skeletons, toast, unavailable, verifiedBadge, verifiedHow } from '../ui.js';
 
 const TABS = [['', 'Overview'], ['edit', 'Edit'], ['members', 'Members'], ['post', 'Post an engagement'], ['agreements', 'Agreements'], ['hours', 'Hours']];
 
@@ -79,6 +79,7 @@ function orgHeader(org, ctx) {
         h('span', { class: 'avatar', 'aria-hidden': 'true', text: initials(org.name) }),
         h('div', {},
           h('h1', { text: org.name }),
+          verifiedBadge(org),
           facts.length ? h('p', { class: 'page-head__eyebrow', text: facts.join(' · ') }) : null,
           purposeChips(org.purposes))),
       h('div', { class: 'actions' }, followBox(org, ctx),
@@ -142,6 +143,51 @@ function followBox(org, ctx) {
 
 // ---------- overview ----------
 
+// The owners prove the organisation controls its website: a token, where to
+// serve it, and a check whose findings are shown as the daemon words them.
+function verificationBox(ctx, org) {
+  const box = h('section', { class: 'card stack', 'aria-labelledby': 'verify-title' }, skeletons(1));
+  const base = `/api/v1/organisations/${encodeURIComponent(org.slug)}/verification`;
+  const action = (label, method, path, after) => {
+    const button = h('button', { class: 'btn btn--small', type: 'button', text: label });
+    button.addEventListener('click', async () => {
+      busy(button, true);
+      try {
+        after((await api(method, path, { idempotencyKey: newKey() })).data, null);
+      } catch (err) {
+        if (err instanceof ApiError && err.status === 422) after(null, err.message);
+        else toast(err.message, 'error');
+      } finally {
+        busy(button, false);
+      }
+    });
+    return button;
+  };
+  let state = null;
+  const paint = (v, failed) => {
+    if (v) state = v;
+    v = state;
+    box.replaceChildren(h('h2', { class: 'h3', id: 'verify-title', text: 'Website verification' }),
+      !v.website ? h('p', { class: 'muted', text: 'Add your website (Edit) to have it verified.' })
+        : v.verified ? h('p', { text: `Verified since ${day(v.verification.verified_at)}: ${verifiedHow(v)}. It is checked again every week.` })
+          : h('p', { class: 'muted', text: 'Prove that this organisation runs its website: verified organisations show a badge.' }),
+      v.website && !v.token ? action('Get a verification token', 'POST', base, (data) => paint(data)) : null,
+      v.website && v.token ? [
+        h('p', { class: 'small' }, 'Serve the token in the file ', h('code', { text: v.well_known_url }), ', or put this tag in the page at ',
+          h('code', { text: v.website }), ':'),
+        h('p', { class: 'small' }, h('code', { text: v.meta_tag })),
+        action('Check now', 'POST', `${base}/check`, (data, why) => {
+          if (data) { toast('Verified: the badge shows on your organisation.'); paint(data); } else paint(null, why);
+        }),
+      ] : null,
+      failed ? notice('error', 'Not verified yet', failed) : null,
+      v.last_check && !failed ? h('p', { class: 'small muted', text: `Last checked ${day(v.last_check.checked_at)}: ${v.last_check.detail}` }) : null);
+  };
+  get(base, { signal: ctx.signal }).then((v) => paint(v))
+    .catch((err) => { if (err.name !== 'AbortError') box.replaceChildren(errorNotice(err, { what: 'Website verification' })); });
+  return box;
+}
+
 async function overview(ctx, org, body, member) {
   const engagements = h('div');
   const charter = h('div', {}, skeletons(1));
@@ -150,6 +196,7 @@ async function overview(ctx, org, body, member) {
     org.governance ? [h('dt', { text: 'Governance' }), h('dd', { text: word(org.governance) })] : null,
     org.location ? [h('dt', { text: 'Location' }), h('dd', { text: org.location })] : null,
     org.website ? [h('dt', { text: 'Website' }), h('dd', {}, safeLink(org.website))] : null,
+    org.verified ? [h('dt', { text: 'Verified' }), h('dd', { text: `Since ${day(org.verification.verified_at)}: ${verifiedHow(org)}` })] : null,
     [h('dt', { text: 'Charter' }), h('dd', { text: `Version ${num(org.charter_version ?? 1)}` })],
     org.open_engagements !== undefined ? [h('dt', { text: 'Open work' }), h('dd', { text: plural(org.open_engagements, 'engagement') })] : null,
     org.track_record?.concluded ? [h('dt', { text: 'Track record' }),
@@ -189,7 +236,8 @@ async function overview(ctx, org, body, member) {
       member ? h('section', { class: 'card card--tint' },
         h('h2', { text: 'You are a member' }),
         h('p', { class: 'muted', text: `Your role: ${word(roleIn(org.slug))}.` }),
-        h('p', { class: 'more-link' }, h('a', { href: `/organisations/${encodeURIComponent(org.slug)}/agreements`, text: 'See agreements →' }))) : null)));
+        h('p', { class: 'more-link' }, h('a', { href: `/organisations/${encodeURIComponent(org.slug)}/agreements`, text: 'See agreements →' }))) : null,
+      roleIn(org.slug) === 'owner' ? verificationBox(ctx, org) : null)));
 
   // the whole history: the charter is paged like every list
   const charterPages = async (cursor, items = []) => {
