@@ -42,10 +42,11 @@ const char *const vocab_report_reasons[] = {"spam",    "fake",       "abusive",
                                             "illegal", "misleading", "other", NULL};
 const char *const vocab_case_statuses[] = {"open", "resolved", NULL};
 /* the log's words: POST /moderation/actions takes the first four (roles are
- * PUT and DELETE /moderation/roles, curation POST /moderation/curation) */
-const char *const vocab_moderation_actions[] = {"dismiss",     "hide",  "suspend", "restore",
-                                                "grant_role",  "revoke_role", "merge",
-                                                "rename",      "retire", NULL};
+ * PUT and DELETE /moderation/roles, curation POST /moderation/curation,
+ * verification by hand POST /moderation/verifications, 0035) */
+const char *const vocab_moderation_actions[] = {"dismiss",    "hide",        "suspend", "restore",
+                                                "grant_role", "revoke_role", "merge",   "rename",
+                                                "retire",     "verify",      "unverify", NULL};
 /* Curating the catalogue (migration 0034): what moderators do to a purpose
  * or a skill; the moderation log's subjects are the ones above and skills.
  * The first two are not in vocab_lists: their words are part of the log's

@@ -297,6 +297,12 @@ test('administrators verify and unverify by hand: logged, the owners told; nobod
   assert.deepEqual(bad.body.errors.map((e) => e.field).sort(), ['extra', 'organisation', 'reason', 'verified']);
   assert.equal((await api('POST', '/api/v1/moderation/verifications', { token: admin.token, body: { ...body, organisation: unique('nobody') } })).status, 404);
 
+  // the log's words are not actions of POST /moderation/actions, which would log without verifying
+  for (const action of ['verify', 'unverify']) {
+    const wrongRoute = await api('POST', '/api/v1/moderation/actions', { token: admin.token, body: { action, kind: 'organisation', target: s.slug, reason: 'x' } });
+    assert.equal(wrongRoute.status, 422, wrongRoute.text);
+    assert.match(wrongRoute.body.errors[0].message, /POST \/api\/v1\/moderation\/verifications/);
+  }
   const done = await api('POST', '/api/v1/moderation/verifications', { token: admin.token, body });
   assert.equal(done.status, 201, done.text);
   assert.equal(done.body.action, 'verify');
