@@ -206,7 +206,7 @@ const KIND_LABELS = {
   engagement_question: 'Someone asks about your engagement',
   engagement_answer: 'An organisation answers your question',
   saved_search_match: 'New work matches a search you saved',
-  moderation: 'A moderator acts on something of yours',
+  moderation: 'A moderator acts on something of yours, or your organisation\'s verified badge changes',
 };
 const DELIVERIES = [['immediately', 'At once'], ['daily', 'Daily digest'], ['off', 'Off']];
 
