@@ -184,3 +184,78 @@ int authz_instance(const char *account_id, authz_instance_action_t action, char 
                             ? "Only an administrator of this instance may do this."
                             : "Only a moderator of this instance may do this.");
 }
+
+/* ---------- registration ---------- */
+
+authz_registration_t authz_registration(const char *mode, bool invited)
+{
+    if (invited || !mode || strcmp(mode, "open") == 0) return AUTHZ_REGISTRATION_ADMITTED;
+    if (strcmp(mode, "approval") == 0) return AUTHZ_REGISTRATION_PENDING;
+    return AUTHZ_REGISTRATION_REFUSED; /* invitation, or a mode this daemon does not know */
+}
+
+bool authz_registration_invite_allows(const char *instance_role, const char *org_role,
+                                      bool for_organisation)
+{
+    if (for_organisation) return authz_org_allows(org_role, ORG_MANAGE_MEMBERS);
+    return authz_instance_allows(instance_role, INSTANCE_ADMINISTER);
+}
+
+bool authz_registration_revoke_allows(bool creator, const char *instance_role)
+{
+    return creator || authz_instance_allows(instance_role, INSTANCE_ADMINISTER);
+}
+
+bool authz_new_account_limited(bool young, bool email_verified, const char *instance_role)
+{
+    return young && !email_verified && !authz_instance_allows(instance_role, INSTANCE_MODERATE);
+}
+
+int authz_registration_invite(const char *account_id, const char *slug, authz_org_t *out,
+                              problem_t *p)
+{
+    out->id[0] = '\0';
+    out->role[0] = '\0';
+    if (slug) {
+        const char *params[2] = {slug, account_id};
+        PGresult *res = db_exec(&q_org_role, 2, params, p);
+        if (!res) return problem_rc(p);
+        if (PQntuples(res) != 1) {
+            PQclear(res);
+            return problem_fail(p, PROBLEM_NO_SUCH_ITEM, "No such organisation.");
+        }
+        snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, 0, 0));
+        snprintf(out->role, sizeof out->role, "%s", PQgetvalue(res, 0, 1));
+        PQclear(res);
+        if (!authz_registration_invite_allows(NULL, out->role, true))
+            return problem_fail(p, PROBLEM_FORBIDDEN,
+                                "Only an owner of the organisation may invite people to sign up "
+                                "for it.");
+        return 0;
+    }
+    char role[16];
+    if (authz_instance_role(account_id, role, p) != 0) return problem_rc(p);
+    if (!authz_registration_invite_allows(role, NULL, false))
+        return problem_fail(p, PROBLEM_FORBIDDEN,
+                            "Only an administrator invites people to this instance; an owner of "
+                            "an organisation invites for it (give its slug as organisation).");
+    return 0;
+}
+
+static db_stmt_t q_invitation_creator = DB_STMT("authz_registration_invitation_creator", true,
+    "SELECT created_by = $2::bigint FROM registration_invitations WHERE id = $1::bigint");
+
+int authz_registration_revoke(const char *account_id, const char *invitation_id, problem_t *p)
+{
+    const char *params[2] = {invitation_id, account_id};
+    PGresult *res = db_exec(&q_invitation_creator, 2, params, p);
+    if (!res) return problem_rc(p);
+    bool found = PQntuples(res) == 1;
+    bool creator = found && strcmp(PQgetvalue(res, 0, 0), "t") == 0;
+    PQclear(res);
+    char role[16] = "";
+    if (found && !creator && authz_instance_role(account_id, role, p) != 0) return problem_rc(p);
+    if (!found || !authz_registration_revoke_allows(creator, role))
+        return problem_fail(p, PROBLEM_NO_SUCH_ITEM, "No such invitation.");
+    return 0;
+}

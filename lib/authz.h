@@ -103,4 +103,43 @@ int authz_instance_role(const char *account_id, char role[16], problem_t *p);
 int authz_instance(const char *account_id, authz_instance_action_t action, char role[16],
                    problem_t *p);
 
+/* ---------- registration (docs/operations.md, "Registration") ---------- */
+
+typedef enum authz_registration {
+    AUTHZ_REGISTRATION_ADMITTED,  /* the account is made and may sign in */
+    AUTHZ_REGISTRATION_PENDING,   /* made, but it signs in once an administrator approves it */
+    AUTHZ_REGISTRATION_REFUSED,   /* not made: the instance takes new accounts by invitation */
+} authz_registration_t;
+
+/* Pure policy: what a sign-up gets under the instance's registration mode
+ * ("open", "approval", "invitation"), with or without a working invitation.
+ * An invitation admits in every mode: on an instance that approves new
+ * accounts, whoever an administrator or an owner invited needs no approval. */
+authz_registration_t authz_registration(const char *mode, bool invited);
+
+/* Pure policy: may a caller create a registration invitation? For an
+ * organisation: its owners (org_role); for the instance: administrators. */
+bool authz_registration_invite_allows(const char *instance_role, const char *org_role,
+                                      bool for_organisation);
+
+/* Pure policy: may a caller revoke a registration invitation? Its creator,
+ * or an administrator. */
+bool authz_registration_revoke_allows(bool creator, const char *instance_role);
+
+/* Pure policy: is a caller held to the new accounts' write limit? An account
+ * younger than the instance's new_account_days (young) whose email address
+ * is not confirmed and that holds no instance role. */
+bool authz_new_account_limited(bool young, bool email_verified, const char *instance_role);
+
+/* May account_id create a registration invitation for the organisation slug
+ * (NULL: for the instance)? 0 with out->id the organisation's id ("" for the
+ * instance), or negative with p set: 404 no such organisation, 403, 503. */
+int authz_registration_invite(const char *account_id, const char *slug, authz_org_t *out,
+                              problem_t *p);
+
+/* May account_id revoke registration invitation invitation_id? 0, or
+ * negative with p set: 404 when it does not exist or the caller may not
+ * (an invitation is private to its creator and the administrators), 503. */
+int authz_registration_revoke(const char *account_id, const char *invitation_id, problem_t *p);
+
 #endif

@@ -354,6 +354,49 @@ static int invitation(json_t *vars, json_t *secret, const char *base, letter_t *
     return 0;
 }
 
+/* An administrator decided on an account that awaited approval
+ * (transactional: the answer to the person's own request). vars.decision is
+ * "approved" or "refused"; vars.note what the administrator wrote, or "". */
+static int registration_decided(json_t *vars, json_t *secret, const char *base, letter_t *l,
+                                char *err, size_t errlen)
+{
+    (void)secret;
+    const char *name = str_of(vars, "name"), *decision = str_of(vars, "decision"),
+               *note = str_of(vars, "note");
+    bool approved = decision && strcmp(decision, "approved") == 0;
+    if (!name || !decision || (!approved && strcmp(decision, "refused") != 0)) {
+        snprintf(err, errlen, "registration_decided needs vars.name and vars.decision "
+                              "(approved or refused)");
+        return -1;
+    }
+    bool noted = note && note[0];
+    esc_t e = {0};
+    l->transactional = true;
+    l->subject = format(approved ? "Your Purposed account is approved"
+                                 : "Your Purposed account was not approved");
+    const char *said = approved ? "An administrator approved your account: you can sign in now"
+                                : "An administrator did not approve your account, and it was "
+                                  "deleted";
+    l->text = format("Hello %s,\n\n%s.%s%s%s\n\n%s\n", name, said,
+                     noted ? "\n\nThe administrator wrote: \"" : "", noted ? note : "",
+                     noted ? "\"" : "",
+                     approved ? "Sign in:" : "You may sign up again with this address.");
+    char *link = format("%s/%s", base, approved ? "signin" : "signup");
+    char *body = format("<p>Hello %s,</p>\n<p>%s.</p>\n%s%s%s<p><a href=\"%s\">%s</a></p>",
+                        esc(&e, name), said, noted ? "<p>The administrator wrote: &#8220;" : "",
+                        noted ? esc(&e, note) : "", noted ? "&#8221;</p>\n" : "", esc(&e, link),
+                        approved ? "Sign in" : "Sign up again");
+    char *text = l->text ? format("%s%s\n", l->text, link ? link : "") : NULL;
+    free(l->text);
+    l->text = text;
+    l->html = body ? html_page(approved ? "Your account is approved" : "Your account was not approved",
+                               body) : NULL;
+    free(body);
+    free(link);
+    esc_free(&e);
+    return 0;
+}
+
 typedef int (*template_fn)(json_t *, json_t *, const char *, letter_t *, char *, size_t);
 static const struct {
     const char *name;
@@ -366,11 +409,12 @@ static const struct {
     {"notification", notification},
     {"invitation", invitation},
     {"digest", digest},
+    {"registration_decided", registration_decided},
 };
 
 const char *const letters_templates[] = {"verify_email", "email_changed", "password_reset",
                                          "password_changed", "notification", "invitation",
-                                         "digest", NULL};
+                                         "digest", "registration_decided", NULL};
 
 int letters_render(const char *template_name, json_t *vars, json_t *secret, const char *base,
                    letter_t *out, char *err, size_t errlen)

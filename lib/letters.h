@@ -28,6 +28,8 @@ typedef struct letter {
  *                   carries "unsubscribe": {account_id, kind}, lib/outbox.h)
  *   digest          vars.name, vars.total, vars.groups [{kind, count,
  *                   messages}] (not transactional, "unsubscribe" kind digest)
+ *   registration_decided vars.name, vars.decision (approved, refused),
+ *                   vars.note (what the administrator wrote, may be "")
  * Letters that are not transactional print vars.unsubscribe_url when given
  * (the outbox adds it) and a link to the settings.
  * base is the absolute URL of the site ("https://purposed.example").

@@ -57,6 +57,9 @@ const char *const vocab_curation_kinds[] = {"purpose", "skill", NULL};
 const char *const vocab_logged_subjects[] = {"organisation", "engagement", "agent_profile", "purpose",
                                              "charter_version", "account",  "skill",        NULL};
 const char *const vocab_registration_modes[] = {"open", "approval", "invitation", NULL};
+/* How an account came in (migration 0033): GET /api/v1/registrations?status= */
+const char *const vocab_registration_statuses[] = {"admitted", "pending", "approved", "refused",
+                                                   NULL};
 
 /* Mail (migrations 0024, 0030): the kinds of notification the daemon writes, and
  * how each may reach its account by mail. */
@@ -88,6 +91,7 @@ const vocab_list_t vocab_lists[] = {
     {"moderation_actions", vocab_moderation_actions},
     {"logged_subjects", vocab_logged_subjects},
     {"registration_modes", vocab_registration_modes},
+    {"registration_statuses", vocab_registration_statuses},
     {"notification_kinds", vocab_notification_kinds},
     {"mail_deliveries", vocab_mail_deliveries},
     {NULL, NULL},

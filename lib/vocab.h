@@ -36,6 +36,7 @@ extern const char *const vocab_curation_actions[];
 extern const char *const vocab_curation_kinds[];
 extern const char *const vocab_logged_subjects[];
 extern const char *const vocab_registration_modes[];
+extern const char *const vocab_registration_statuses[];
 /* Mail: notification kinds and how each reaches its account (migration 0024). */
 extern const char *const vocab_notification_kinds[];
 extern const char *const vocab_mail_deliveries[];

@@ -1180,9 +1180,65 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'rules', to_json(s.rules),
         'contact', s.contact,
         'registration_mode', s.registration_mode,
+        'new_accounts', json_build_object('days', s.new_account_days,
+                                          'writes_per_hour', s.new_account_writes_per_hour),
         'software', json_build_object('name', 'purposed', 'version', software),
         'version', s.version,
         'updated_at', api_time(s.updated_at))
+$$;
+
+-- An account's registration, as administrators see it (GET
+-- /api/v1/registrations): {account: {id, email, display_name,
+-- email_verified_at, created_at} (email null once refused), mode, status,
+-- reason, invitation: {id, organisation: {slug, name} | null, created_by:
+-- {id, display_name}} | null, decided_by: {id, display_name} | null,
+-- decided_at, note, created_at}.
+DROP FUNCTION IF EXISTS registration_json(account_registrations);
+CREATE FUNCTION registration_json(r account_registrations) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'account', json_build_object('id', a.id, 'email', a.email, 'display_name', a.display_name,
+                                     'email_verified_at', api_time(a.email_verified_at),
+                                     'created_at', api_time(a.created_at)),
+        'mode', r.mode,
+        'status', r.status,
+        'reason', r.reason,
+        'invitation', (SELECT json_build_object(
+                           'id', i.id,
+                           'organisation', (SELECT json_build_object('slug', o.slug, 'name', o.name)
+                                            FROM organisations o WHERE o.id = i.organisation_id),
+                           'created_by', (SELECT json_build_object('id', c.id, 'display_name', c.display_name)
+                                          FROM accounts c WHERE c.id = i.created_by))
+                       FROM registration_invitations i WHERE i.id = r.invitation_id),
+        'decided_by', (SELECT json_build_object('id', d.id, 'display_name', d.display_name)
+                       FROM accounts d WHERE d.id = r.decided_by),
+        'decided_at', api_time(r.decided_at),
+        'note', r.note,
+        'created_at', api_time(r.created_at))
+    FROM accounts a WHERE a.id = r.account_id
+$$;
+
+-- A registration invitation link, as its creator sees it (never its
+-- token, which only the answer that made it carries): {id, organisation:
+-- {slug, name} | null, note, max_uses, uses, expires_at, revoked_at,
+-- status: active | used | expired | revoked, created_at}.
+DROP FUNCTION IF EXISTS registration_invitation_json(registration_invitations);
+CREATE FUNCTION registration_invitation_json(i registration_invitations) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'id', i.id,
+        'organisation', (SELECT json_build_object('slug', o.slug, 'name', o.name)
+                         FROM organisations o WHERE o.id = i.organisation_id),
+        'note', i.note,
+        'max_uses', i.max_uses,
+        'uses', i.uses,
+        'expires_at', api_time(i.expires_at),
+        'revoked_at', api_time(i.revoked_at),
+        'status', CASE WHEN i.revoked_at IS NOT NULL THEN 'revoked'
+                       WHEN i.uses >= i.max_uses THEN 'used'
+                       WHEN i.expires_at <= now() THEN 'expired'
+                       ELSE 'active' END,
+        'created_at', api_time(i.created_at))
 $$;
 
 -- A saved search: {id, name, filters: {q, purpose, skill, packaging, remote,

@@ -57,6 +57,8 @@ typedef struct caller {
     int64_t session_id;     /* 0 when not signed in by a session (a feed token) */
     bool via_cookie;
     bool email_verified;    /* the account's email address was confirmed */
+    int new_account_limit;  /* younger than the instance's new_account_days: its
+                             * new_account_writes_per_hour; 0 otherwise (pipeline.c) */
     char account_id_text[24];
     char csrf_token[72];    /* hex, for /me and the session response */
 } caller_t;

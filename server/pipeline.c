@@ -9,6 +9,7 @@
 #include <strings.h>
 
 #include "handlers/activitypub.h"
+#include "db.h"
 #include "idem.h"
 #include "log.h"
 #include "pages.h"
@@ -354,6 +355,43 @@ static int stage_csrf(req_t *r, const route_spec_t *s)
     return session_csrf(r);
 }
 
+/* The new accounts' write limit (docs/operations.md, "Registration"): a
+ * change by an account younger than the instance's new_account_days whose
+ * email address is not confirmed and that holds no instance role
+ * (lib/authz.h authz_new_account_limited) counts against its
+ * new_account_writes_per_hour, in the database, so every daemon shares the
+ * count. UPKEEP routes are not counted. */
+static db_stmt_t q_new_account_write = DB_STMT("new_account_write_reserve", false,
+    "SELECT new_account_write_reserve($1::bigint, $2::int)");
+
+static int stage_new_account_limit(req_t *r, const route_spec_t *s)
+{
+    const caller_t *c = &r->caller;
+    if (!is_write(r->method) || s->upkeep || !c->account_id) return 0;
+    /* an instance role only lifts the limit: looked up when the rest holds */
+    if (!authz_new_account_limited(c->new_account_limit > 0, c->email_verified, NULL)) return 0;
+    problem_t p;
+    problem_init(&p);
+    char role[16];
+    if (authz_instance_role(c->account_id_text, role, &p) < 0) return http_reply_problem(r, &p);
+    if (!authz_new_account_limited(true, c->email_verified, role)) return 0;
+    char limit[16];
+    snprintf(limit, sizeof limit, "%d", c->new_account_limit);
+    const char *params[2] = {c->account_id_text, limit};
+    PGresult *res = db_exec(&q_new_account_write, 2, params, &p);
+    if (!res) return http_reply_problem(r, &p);
+    int wait = atoi(PQgetvalue(res, 0, 0));
+    PQclear(res);
+    if (wait <= 0) return 0;
+    char words[48];
+    problem_fail(&p, PROBLEM_NEW_ACCOUNT_LIMITED,
+                 "A new account makes at most %d changes an hour until its email address is "
+                 "confirmed; follow the link we mailed you, or try again in %s.",
+                 c->new_account_limit, problem_duration_words(wait, words, sizeof words));
+    p.retry_after = wait;
+    return http_reply_problem(r, &p);
+}
+
 /* The path's {id}: a positive integer, canonical; 404 otherwise. */
 static int resource_id(req_t *r)
 {
@@ -502,8 +540,9 @@ static int stage_idempotency(req_t *r, const route_spec_t *s)
     return idem_begin(r);
 }
 
-static const stage_fn k_gate[] = {stage_session, stage_csrf,  stage_authz,
-                                  stage_if_match, stage_body, stage_idempotency};
+static const stage_fn k_gate[] = {stage_session,  stage_csrf, stage_new_account_limit,
+                                  stage_authz,    stage_if_match, stage_body,
+                                  stage_idempotency};
 
 /* ---------- the parts ---------- */
 

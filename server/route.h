@@ -79,6 +79,8 @@ typedef struct route_spec {
                                  * "email-unverified" otherwise) */
     bool secret;                /* the answer carries a secret (a token, a secret URL):
                                  * never stored for Idempotency-Key replay */
+    bool upkeep;                /* a change to the caller's own sign-in only: not counted
+                                 * by the new accounts' write limit (pipeline.c) */
     const route_query_t *query; /* the query parameters it reads, ended by {NULL}; NULL: none */
     bool query_any;             /* a page of the web interface: its query is the app's
                                  * (?next=, filters, links people share), never refused */

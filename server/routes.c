@@ -68,6 +68,11 @@
 /* Only an account whose email address is verified (migration 0021): until
  * then it may browse, build its profile and follow, not commit others. */
 #define VERIFIED .verified = true
+/* A change to the caller's own sign-in only (sign out, password, email,
+ * deletion, a new confirmation link): never held back by the new accounts'
+ * write limit, so a limited person can always leave, or confirm their
+ * address, which lifts it. */
+#define UPKEEP .upkeep = true
 
 route_t routes[] = {
     R("GET", "/healthz", handle_healthz, PUBLIC, INLINE),
@@ -78,16 +83,17 @@ route_t routes[] = {
     /* accounts */
     R("POST", "/api/v1/accounts", handle_account_create, PUBLIC, OBJECT, HASH),
     R("POST", "/api/v1/sessions", handle_session_create, PUBLIC, OBJECT, HASH, SECRET),
-    R("DELETE", "/api/v1/sessions/current", handle_session_delete, SIGNED_IN, WRITE),
+    R("DELETE", "/api/v1/sessions/current", handle_session_delete, SIGNED_IN, WRITE, UPKEEP),
     R("GET", "/api/v1/me", handle_me, SIGNED_IN),
     R("GET", "/api/v1/me/account", handle_account_get, SIGNED_IN),
-    R("PATCH", "/api/v1/me/account", handle_account_update, SIGNED_IN, IF_MATCH, OBJECT, HASH),
+    R("PATCH", "/api/v1/me/account", handle_account_update, SIGNED_IN, IF_MATCH, OBJECT, HASH,
+      UPKEEP),
     R("DELETE", "/api/v1/me/account", handle_account_delete, SIGNED_IN, OBJECT, HASH,
-      CHANGES(ALL)),
+      CHANGES(ALL), UPKEEP),
     /* the email address: confirmed through a mailed link; a forgotten password
      * reset through one (the request answers the same for any address) */
     R("POST", "/api/v1/me/email-verification", handle_email_verification_resend, SIGNED_IN,
-      WRITE),
+      WRITE, UPKEEP),
     R("POST", "/api/v1/email-verifications", handle_email_verify, PUBLIC, OBJECT, WRITE),
     R("POST", "/api/v1/password-resets", handle_password_reset_request, PUBLIC, OBJECT, WRITE),
     R("POST", "/api/v1/password-resets/complete", handle_password_reset_complete, PUBLIC, OBJECT,
@@ -369,6 +375,21 @@ route_t routes[] = {
     R("DELETE", "/api/v1/me/remote-follows/{id}", handle_remote_follow_delete, SIGNED_IN, WRITE),
     R("GET", "/api/v1/remote-engagements", handle_remote_engagements_list, PUBLIC,
       QUERY(PAGE, FILTER("status"))),
+    /* registration (docs/operations.md): administrators decide on the accounts
+     * that await approval; administrators and organisation owners make
+     * invitation links (the handler asks lib/authz which), each sees its own */
+    R("GET", "/api/v1/registrations", handle_registrations_list, INSTANCE(INSTANCE_ADMINISTER),
+      QUERY(PAGE, PARAM("status"))),
+    R("POST", "/api/v1/registrations/{account_id}/approve", handle_registration_approve,
+      INSTANCE(INSTANCE_ADMINISTER), .body = BODY_OBJECT_OPTIONAL, WRITE),
+    R("POST", "/api/v1/registrations/{account_id}/refuse", handle_registration_refuse,
+      INSTANCE(INSTANCE_ADMINISTER), .body = BODY_OBJECT_OPTIONAL, WRITE),
+    R("POST", "/api/v1/registration-invitations", handle_registration_invitation_create,
+      SIGNED_IN, OBJECT, WRITE, SECRET),
+    R("GET", "/api/v1/registration-invitations", handle_registration_invitations_list, SIGNED_IN,
+      QUERY(PAGE)),
+    R("DELETE", "/api/v1/registration-invitations/{id}", handle_registration_invitation_revoke,
+      SIGNED_IN, WRITE),
 };
 
 const size_t routes_count = sizeof routes / sizeof routes[0];

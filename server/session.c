@@ -11,11 +11,15 @@
 #include "db.h"
 
 /* A read, so it can run on a replica; the sliding expiry is a separate
- * write, at most once a minute per session (on the primary). */
+ * write, at most once a minute per session (on the primary). Whether the
+ * account is young enough for the new accounts' write limit comes with it
+ * (instance_settings, migration 0033). */
 static db_stmt_t q_session = DB_STMT("session_lookup", true,
     "SELECT s.id, s.account_id, s.csrf_token, a.email_verified_at IS NOT NULL,"
-    "       s.last_seen_at < now() - interval '1 minute' FROM sessions s"
-    "  JOIN accounts a ON a.id = s.account_id"
+    "       s.last_seen_at < now() - interval '1 minute',"
+    "       CASE WHEN a.created_at > now() - make_interval(days => i.new_account_days)"
+    "            THEN i.new_account_writes_per_hour ELSE 0 END"
+    "  FROM sessions s JOIN accounts a ON a.id = s.account_id CROSS JOIN instance_settings i"
     "  WHERE s.token_hash = $1::bytea AND s.revoked_at IS NULL AND s.expires_at > now()"
     "    AND a.deleted_at IS NULL");
 static db_stmt_t q_session_touch = DB_STMT("session_touch", true /* idempotent: safe to retry */,
@@ -77,6 +81,7 @@ int session_resolve(req_t *r)
     c->via_cookie = via_cookie;
     c->email_verified = PQgetvalue(res, 0, 3)[0] == 't';
     bool stale = PQgetvalue(res, 0, 4)[0] == 't';
+    c->new_account_limit = atoi(PQgetvalue(res, 0, 5));
     char sid[24];
     snprintf(sid, sizeof sid, "%s", PQgetvalue(res, 0, 0));
     PQclear(res);

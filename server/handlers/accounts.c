@@ -1,6 +1,7 @@
-/* accounts: sign up, sign in (throttled), sign out, /me, and the caller's own
- * account (read, change, delete). Password hashing and verification run on
- * the slow pool (http_defer) so they never stall the threads serving reads. */
+/* accounts: sign up (as the instance's registration mode allows), sign in
+ * (throttled), sign out, /me, and the caller's own account (read, change,
+ * delete). Password hashing and verification run on the slow pool
+ * (http_defer) so they never stall the threads serving reads. */
 #include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -31,6 +32,11 @@ typedef struct account_op {
     char *display_name;
     char version[24];         /* If-Match of a PATCH */
     char account_email[256];  /* filled by verify_current: the email before any change */
+    /* sign up: the registration (lib/authz.h authz_registration) */
+    char *reason;             /* what the person tells the administrators, or NULL */
+    char mode[16];            /* the instance's registration mode when it was checked */
+    char invitation_id[24];   /* the working invitation given, or "" */
+    const char *registration; /* "admitted" or "pending" */
 } account_op_t;
 
 static void free_secret(char *s)
@@ -47,6 +53,7 @@ static void account_op_free(void *ptr)
     free_secret(op->password);
     free_secret(op->new_password);
     free(op->display_name);
+    free(op->reason);
     free(op);
 }
 
@@ -186,11 +193,65 @@ static bool signup_allowed(req_t *r, const char *address)
 
 /* ---------- sign up ---------- */
 
-/* Read {email, password[, display_name]}; every bad field is named. */
-static account_op_t *read_credentials(req_t *r, bool signup)
+/* ---------- registration (docs/operations.md, "Registration") ----------
+ * The mode and the invitation are checked before any hashing (a refused
+ * sign-up costs one query); the invitation's use is taken in the statement
+ * that makes the account, so a link used up meanwhile makes none. */
+
+/* An invitation that works: not revoked, not expired, not used up, and its
+ * creator neither deleted nor suspended. */
+#define INVITATION_WORKS(I)                                                                    \
+    I ".revoked_at IS NULL AND " I ".expires_at > now() AND " I ".uses < " I ".max_uses"       \
+    " AND EXISTS (SELECT 1 FROM accounts c WHERE c.id = " I ".created_by"                      \
+    "   AND c.deleted_at IS NULL AND c.suspended_at IS NULL)"
+
+static db_stmt_t q_registration_check = DB_STMT("registration_check", false,
+    "SELECT s.registration_mode, (SELECT i.id FROM registration_invitations i"
+    "   WHERE i.token_hash = $1::bytea AND " INVITATION_WORKS("i") ")"
+    " FROM instance_settings s");
+
+/* May this sign-up go on (c->registration set), or has it been answered
+ * (403 invitation-required, 422 invalid-token, 503)? token: the invitation
+ * given, or NULL. */
+static int registration_check(req_t *r, account_op_t *c, const char *token)
+{
+    char hash[AUTH_HASH_HEX];
+    bool given = token != NULL;
+    bool well_formed = given && auth_token_hash(token, hash) == 0;
+    const char *params[1] = {well_formed ? hash : NULL};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_registration_check, 1, params, &p);
+    if (!res) return http_reply_problem(r, &p);
+    snprintf(c->mode, sizeof c->mode, "%s", PQgetvalue(res, 0, 0));
+    snprintf(c->invitation_id, sizeof c->invitation_id, "%s",
+             PQgetisnull(res, 0, 1) ? "" : PQgetvalue(res, 0, 1));
+    PQclear(res);
+    if (given && !c->invitation_id[0]) {
+        problem_fail(&p, PROBLEM_INVALID_TOKEN,
+                     "This invitation does not work: it expired, was revoked or has been used "
+                     "up. Ask whoever invited you for a new one.");
+        problem_field(&p, "invitation_token", "does not name a working invitation");
+        return http_reply_problem(r, &p);
+    }
+    switch (authz_registration(c->mode, c->invitation_id[0] != '\0')) {
+    case AUTHZ_REGISTRATION_ADMITTED: c->registration = "admitted"; return 0;
+    case AUTHZ_REGISTRATION_PENDING: c->registration = "pending"; return 0;
+    case AUTHZ_REGISTRATION_REFUSED: break;
+    }
+    return http_fail(r, PROBLEM_INVITATION_REQUIRED,
+                     "This instance takes new accounts by invitation only: ask an administrator, "
+                     "or an owner of an organisation here, for an invitation link.");
+}
+
+/* Read {email, password[, display_name, invitation_token, reason]}; every
+ * bad field is named. The invitation's token is checked by
+ * registration_check. */
+static account_op_t *read_credentials(req_t *r, bool signup, char **invitation)
 {
     json_t *body = http_take_body(r);
-    static const char *const signup_fields[] = {"email", "password", "display_name", NULL};
+    static const char *const signup_fields[] = {"email", "password", "display_name",
+                                                "invitation_token", "reason", NULL};
     static const char *const signin_fields[] = {"email", "password", NULL};
     problem_t p;
     problem_init(&p);
@@ -207,6 +268,9 @@ static account_op_t *read_credentials(req_t *r, bool signup)
     }
     const char *password = read_password(body, "password", true, signup ? 12 : 1, &p);
     const char *name = signup ? validate_string(body, "display_name", true, 1, 100, &p) : NULL;
+    const char *token =
+        signup ? validate_string(body, "invitation_token", false, 1, 200, &p) : NULL;
+    const char *reason = signup ? validate_string(body, "reason", false, 0, 1000, &p) : NULL;
     if (problem_has_fields(&p)) {
         json_decref(body);
         account_op_free(c);
@@ -215,8 +279,15 @@ static account_op_t *read_credentials(req_t *r, bool signup)
     }
     c->password = strdup(password);
     c->display_name = dup_or_null(name);
+    c->reason = dup_or_null(reason);
+    if (invitation) *invitation = dup_or_null(token);
     json_decref(body);
-    if (!c->password || (name && !c->display_name)) {
+    if (!c->password || (name && !c->display_name) || (reason && !c->reason) ||
+        (token && !*invitation)) {
+        if (invitation) {
+            free_secret(*invitation);
+            *invitation = NULL;
+        }
         account_op_free(c);
         http_fail(r, PROBLEM_INTERNAL, NULL);
         return NULL;
@@ -226,14 +297,21 @@ static account_op_t *read_credentials(req_t *r, bool signup)
 
 /* The Idempotency-Key of the sign-up, if any ($4 owner, $5 key), is tied to
  * the new account so that it is deleted with it; in the same statement, the
- * link that verifies its email ($6 the token's hash, $7 the token). */
+ * link that verifies its email ($6 the token's hash, $7 the token), one use
+ * of the invitation ($8; no account when it no longer works) and how the
+ * account came in ($9 mode, $10 reason, $11 admitted or pending). */
 static db_stmt_t q_insert_account = DB_STMT("account_insert", false,
-    "WITH a AS (INSERT INTO accounts (email, password_hash, display_name) VALUES ($1, $2, $3)"
-    "   RETURNING *),"
+    "WITH inv AS (UPDATE registration_invitations i SET uses = uses + 1"
+    "   WHERE i.id = $8::bigint AND " INVITATION_WORKS("i") " RETURNING i.id),"
+    " a AS (INSERT INTO accounts (email, password_hash, display_name) SELECT $1, $2, $3"
+    "   WHERE $8::bigint IS NULL OR EXISTS (SELECT 1 FROM inv) RETURNING *),"
+    " reg AS (INSERT INTO account_registrations (account_id, mode, invitation_id, reason, status)"
+    "   SELECT a.id, $9, (SELECT id FROM inv), coalesce($10, ''), $11 FROM a),"
     " k AS (UPDATE idempotency_keys SET account_id = a.id FROM a"
     "   WHERE owner = $4 AND key = $5),"
     MAIL_SQL_VERIFY("a", "$6", "$7")
-    " SELECT a.version, (SELECT j::text FROM account_json(ROW(a.*)::accounts) j) FROM a");
+    " SELECT a.version, (SELECT json_concat(j, json_build_object('registration', $11::text))::text"
+    "   FROM account_json(ROW(a.*)::accounts) j) FROM a");
 
 static void create_account_slow(req_t *r)
 {
@@ -246,13 +324,23 @@ static void create_account_slow(req_t *r)
     char token[AUTH_TOKEN_TEXT], token_hash[AUTH_HASH_HEX];
     auth_token_new(token);
     auth_token_hash(token, token_hash);
-    const char *params[7] = {c->email, hash, c->display_name,
-                             r->idem_active ? r->idem_owner : NULL,
-                             r->idem_active ? r->idem_key : NULL, token_hash, token};
+    const char *params[11] = {c->email, hash, c->display_name,
+                              r->idem_active ? r->idem_owner : NULL,
+                              r->idem_active ? r->idem_key : NULL, token_hash, token,
+                              c->invitation_id[0] ? c->invitation_id : NULL, c->mode, c->reason,
+                              c->registration};
     problem_t p;
     problem_init(&p);
-    PGresult *res = db_exec(&q_insert_account, 7, params, &p);
+    PGresult *res = db_exec(&q_insert_account, 11, params, &p);
     sodium_memzero(token, sizeof token);
+    if (res && PQntuples(res) != 1) { /* the invitation was used up meanwhile */
+        PQclear(res);
+        problem_fail(&p, PROBLEM_INVALID_TOKEN,
+                     "This invitation has just been used up. Ask whoever invited you for a new one.");
+        problem_field(&p, "invitation_token", "does not name a working invitation");
+        http_reply_problem(r, &p);
+        return;
+    }
     if (!res) {
         if (db_is_unique_violation()) {
             problem_clear(&p);
@@ -270,22 +358,33 @@ static void create_account_slow(req_t *r)
 
 void handle_account_create(req_t *r)
 {
-    account_op_t *c = read_credentials(r, true);
+    char *invitation = NULL;
+    account_op_t *c = read_credentials(r, true, &invitation);
     if (!c) return;
     r->ctx = c;
     r->ctx_free = account_op_free;
-    /* Before any hashing: a throttled address costs one indexed query. */
-    if (!signup_allowed(r, c->address)) return;
+    /* Before any hashing: a throttled address costs one indexed query, a
+     * refused registration one more. */
+    if (!signup_allowed(r, c->address)) {
+        free_secret(invitation);
+        return;
+    }
+    int rc = registration_check(r, c, invitation);
+    free_secret(invitation);
+    if (rc < 0) return;
     http_defer(r, create_account_slow);
 }
 
 /* ---------- sign in and out ---------- */
 
-/* A suspended account (docs/moderation.md) is told why, once its password is right. */
+/* A suspended account (docs/moderation.md) is told why, once its password
+ * is right; an account awaiting an administrator's approval that it waits. */
 static db_stmt_t q_account_by_email = DB_STMT("account_by_email", true,
     "SELECT id, password_hash, suspended_at IS NOT NULL,"
     " (SELECT m.reason FROM moderation_actions m WHERE m.subject_kind = 'account'"
-    "   AND m.subject_id = accounts.id AND m.action = 'suspend' ORDER BY m.id DESC LIMIT 1)"
+    "   AND m.subject_id = accounts.id AND m.action = 'suspend' ORDER BY m.id DESC LIMIT 1),"
+    " EXISTS (SELECT 1 FROM account_registrations r WHERE r.account_id = accounts.id"
+    "   AND r.status = 'pending')"
     " FROM accounts WHERE email = $1 AND deleted_at IS NULL");
 static db_stmt_t q_rehash = DB_STMT("account_rehash", false,
     "UPDATE accounts SET password_hash = $2"
@@ -343,7 +442,7 @@ static void create_session_slow(req_t *r)
     /* Unknown email and wrong password take the same path and the same time. */
     char account_id[24] = "";
     char *stored = NULL;
-    bool ok = false, suspended = false;
+    bool ok = false, suspended = false, pending = false;
     char why[600] = "";
     if (PQntuples(res) == 1) {
         snprintf(account_id, sizeof account_id, "%s", PQgetvalue(res, 0, 0));
@@ -351,6 +450,7 @@ static void create_session_slow(req_t *r)
         ok = stored && auth_password_verify(stored, c->password);
         suspended = strcmp(PQgetvalue(res, 0, 2), "t") == 0;
         snprintf(why, sizeof why, "%s", PQgetvalue(res, 0, 3));
+        pending = strcmp(PQgetvalue(res, 0, 4), "t") == 0;
     } else {
         auth_password_burn(c->password);
     }
@@ -367,6 +467,14 @@ static void create_session_slow(req_t *r)
                      "A moderator of this instance suspended this account%s%s. Write to the "
                      "instance's contact to appeal.", why[0] ? ": " : "", why);
         http_reply_problem(r, &p);
+        return;
+    }
+    if (pending) {
+        free(stored);
+        throttle_release(c->attempt, c->email, c->address); /* the password was right */
+        http_fail(r, PROBLEM_ACCOUNT_PENDING,
+                  "This account awaits the approval of an administrator of this instance; you "
+                  "will get an email once it is decided.");
         return;
     }
     if (auth_password_needs_rehash(stored)) rehash(account_id, stored, c->password);
@@ -397,7 +505,7 @@ static void create_session_slow(req_t *r)
 
 void handle_session_create(req_t *r)
 {
-    account_op_t *c = read_credentials(r, false);
+    account_op_t *c = read_credentials(r, false, NULL);
     if (!c) return;
     r->ctx = c;
     r->ctx_free = account_op_free;

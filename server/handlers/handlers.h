@@ -226,4 +226,12 @@ void handle_verification_request(req_t *r);
 void handle_verification_check(req_t *r);
 void handle_verification_by_hand(req_t *r);
 
+/* registration.c: who may create an account (docs/operations.md, "Registration") */
+void handle_registrations_list(req_t *r);
+void handle_registration_approve(req_t *r);
+void handle_registration_refuse(req_t *r);
+void handle_registration_invitation_create(req_t *r);
+void handle_registration_invitations_list(req_t *r);
+void handle_registration_invitation_revoke(req_t *r);
+
 #endif

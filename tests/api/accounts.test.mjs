@@ -49,8 +49,9 @@ test('sign up: 201 with Location, ETag and the account, never the hash', async (
   assert.match(res.body.created_at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$/);
   assert.ok(Number.isInteger(res.body.id));
   assert.deepEqual(Object.keys(res.body).sort(),
-    ['created_at', 'display_name', 'email', 'email_verified_at', 'id', 'updated_at', 'version']);
+    ['created_at', 'display_name', 'email', 'email_verified_at', 'id', 'registration', 'updated_at', 'version']);
   assert.equal(res.body.email_verified_at, null, 'unverified until the mailed link is followed');
+  assert.equal(res.body.registration, 'admitted', 'an open instance admits (tests/api/registration.test.mjs)');
   const [[hash]] = sql(`SELECT password_hash FROM accounts WHERE id = ${res.body.id}`);
   assert.match(hash, /^\$argon2id\$/);
 });

@@ -453,6 +453,31 @@ const ROUTES = [
   { name: 'POST /moderation/verifications', method: 'POST', path: '/api/v1/moderation/verifications',
     body: () => ({ organisation: w.org, verified: true, reason: 'matrix' }), expect: signedIn(403),
     probe: () => sql(`SELECT verified_at, (SELECT count(*) FROM moderation_actions) FROM organisations WHERE id = ${w.orgId}`) },
+  // registration (docs/operations.md): administrators decide on pending accounts
+  // and invite for the instance (none of these callers is one: 403); an
+  // organisation's owners invite for it; each lists and revokes their own
+  // (tests/api/registration.test.mjs has administrators allowed)
+  { name: 'GET /registrations', method: 'GET', path: '/api/v1/registrations', expect: signedIn(403) },
+  { name: 'POST /registrations/{account_id}/approve', method: 'POST', path: '/api/v1/registrations/999999999/approve',
+    expect: signedIn(403), probe: () => sql('SELECT status, count(*) FROM account_registrations GROUP BY 1 ORDER BY 1') },
+  { name: 'POST /registrations/{account_id}/refuse', method: 'POST', path: '/api/v1/registrations/999999999/refuse',
+    body: { note: 'matrix' }, expect: signedIn(403), probe: () => sql('SELECT status, count(*) FROM account_registrations GROUP BY 1 ORDER BY 1') },
+  { name: 'POST /registration-invitations for the instance', method: 'POST', path: '/api/v1/registration-invitations',
+    body: {}, expect: signedIn(403), probe: () => sql('SELECT count(*) FROM registration_invitations') },
+  { name: 'POST /registration-invitations for the organisation', method: 'POST', path: '/api/v1/registration-invitations',
+    body: () => ({ organisation: w.org }), expect: members(201, { member: 403, admin: 403 }),
+    probe: () => sql('SELECT count(*) FROM registration_invitations'),
+    check: (res) => assert.equal(res.body.organisation.slug, w.org) },
+  { name: 'GET /registration-invitations', method: 'GET', path: '/api/v1/registration-invitations', expect: signedIn(200),
+    check: (res, c, actor) => {
+      const ids = res.body.items.map((x) => x.id);
+      const own = ids.length ? sql(`SELECT count(*) FROM registration_invitations WHERE id IN (${ids.join(',')}) AND created_by = ${Number(w[actor].id)}`)[0][0] : '0';
+      assert.equal(own, String(ids.length), `${actor} lists only their own`);
+    } },
+  { name: 'DELETE /registration-invitations/{id}', method: 'DELETE', path: '/api/v1/registration-invitations/{invitation}',
+    setup: async () => ({ invitation: ok(await api('POST', '/api/v1/registration-invitations', { token: w.owner.token, body: { organisation: w.org } }), 201).id }),
+    expect: { anon: 401, stranger: 404, other_agent: 404, agent: 404, member: 404, admin: 404, owner: 204 },
+    probe: () => sql('SELECT count(*) FROM registration_invitations WHERE revoked_at IS NOT NULL') },
   { name: 'GET /me/moderation', method: 'GET', path: '/api/v1/me/moderation', expect: signedIn(200),
     check: (res) => assert.deepEqual(res.body.items, [], 'no action concerns them') },
   { name: 'POST /me/moderation/{id}/appeal', method: 'POST', path: '/api/v1/me/moderation/999999999/appeal',

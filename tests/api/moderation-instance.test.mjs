@@ -46,7 +46,7 @@ test('PATCH /api/v1/instance: administrators only, If-Match, every bad field nam
   assert.equal((await api('PATCH', '/api/v1/instance', { token: admin.token, body: { name: 'No If-Match' } })).status, 428);
   const bad = await api('PATCH', '/api/v1/instance', {
     token: admin.token, headers: { 'If-Match': etag },
-    body: { name: '', description: 'd'.repeat(2001), rules: ['Be kind', 'Be kind'], contact: 7, registration_mode: 'open' },
+    body: { name: '', description: 'd'.repeat(2001), rules: ['Be kind', 'Be kind'], contact: 7, registration_mode: 'closed' },
   });
   assert.equal(bad.status, 422, bad.text);
   assert.deepEqual(problemFields(bad), ['contact', 'description', 'name', 'registration_mode', 'rules']);

@@ -252,6 +252,58 @@ static void role_change_table(void **state)
     }
 }
 
+/* authz_registration: rows = mode, columns = without, with a working
+ * invitation. An unknown mode takes no one without an invitation. */
+static void registration_table(void **state)
+{
+    (void)state;
+    static const char *const modes[] = {"open", "approval", "invitation", "closed", "Open"};
+    static const authz_registration_t k[5][2] = {
+        /*              uninvited                    invited */
+        /* open       */ {AUTHZ_REGISTRATION_ADMITTED, AUTHZ_REGISTRATION_ADMITTED},
+        /* approval   */ {AUTHZ_REGISTRATION_PENDING, AUTHZ_REGISTRATION_ADMITTED},
+        /* invitation */ {AUTHZ_REGISTRATION_REFUSED, AUTHZ_REGISTRATION_ADMITTED},
+        /* closed     */ {AUTHZ_REGISTRATION_REFUSED, AUTHZ_REGISTRATION_ADMITTED},
+        /* Open       */ {AUTHZ_REGISTRATION_REFUSED, AUTHZ_REGISTRATION_ADMITTED},
+    };
+    int wrong = 0;
+    for (int m = 0; m < 5; m++)
+        for (int i = 0; i < 2; i++)
+            if (authz_registration(modes[m], i == 1) != k[m][i]) {
+                print_error("authz_registration(%s, %s) wrong\n", modes[m], i ? "invited" : "uninvited");
+                wrong++;
+            }
+    assert_int_equal(wrong, 0);
+}
+
+/* Who makes invitation links: owners for their organisation, administrators
+ * for the instance; who revokes: the creator or an administrator; who is
+ * held to the new accounts' limit: young, unconfirmed, without a role. */
+static void registration_invite_and_limit(void **state)
+{
+    (void)state;
+    for (int r = 0; r < N_ROLES; r++) {
+        bool owner = r == 0;
+        assert_int_equal(authz_registration_invite_allows(NULL, k_roles[r], true), owner);
+        assert_false(authz_registration_invite_allows(NULL, k_roles[r], false));
+    }
+    for (int r = 0; r < N_IROLES; r++) {
+        bool admin = r == 0;
+        assert_int_equal(authz_registration_invite_allows(k_iroles[r], NULL, false), admin);
+        assert_int_equal(authz_registration_invite_allows(k_iroles[r], "owner", true), true);
+        assert_int_equal(authz_registration_invite_allows(k_iroles[r], "admin", true), false);
+        assert_int_equal(authz_registration_revoke_allows(false, k_iroles[r]), admin);
+        assert_true(authz_registration_revoke_allows(true, k_iroles[r]));
+    }
+    assert_true(authz_new_account_limited(true, false, ""));
+    assert_true(authz_new_account_limited(true, false, NULL));
+    assert_false(authz_new_account_limited(false, false, ""));
+    assert_false(authz_new_account_limited(true, true, ""));
+    assert_false(authz_new_account_limited(true, false, "moderator"));
+    assert_false(authz_new_account_limited(true, false, "administrator"));
+    assert_true(authz_new_account_limited(true, false, "superuser")); /* no role the instance knows */
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -263,6 +315,8 @@ int main(void)
         cmocka_unit_test(hidden_visible_table),
         cmocka_unit_test(suspension_table),
         cmocka_unit_test(role_change_table),
+        cmocka_unit_test(registration_table),
+        cmocka_unit_test(registration_invite_and_limit),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
