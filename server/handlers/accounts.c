@@ -767,6 +767,7 @@ static db_stmt_t q_scrub_account = DB_STMT("account_delete_scrub", false,
     " ik AS (DELETE FROM idempotency_keys WHERE owner = $3 OR account_id = $1),"
     " aa AS (DELETE FROM account_addresses WHERE account_id = $1),"
     " mi AS (DELETE FROM membership_invitations WHERE account_id = $1),"
+    " rr AS (UPDATE account_registrations SET reason = '' WHERE account_id = $1),"
     " nt AS (DELETE FROM notifications WHERE account_id = $1)"
     " SELECT count(*) FROM acc");
 

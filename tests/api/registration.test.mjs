@@ -129,7 +129,8 @@ test('approval: a new account waits, cannot sign in, and an administrator approv
   assert.ok(told, 'the person is told by email');
   assert.match(told.text, /approved your account/);
   assert.match(told.text, /Welcome aboard\./);
-  assert.equal((await signIn(email)).status, 201, 'approved: signs in');
+  const session = await signIn(email);
+  assert.equal(session.status, 201, 'approved: signs in');
   const again = await api('POST', `/api/v1/registrations/${waiting.body.id}/approve`, { token: admin.token });
   assert.equal(again.status, 409, again.text);
   assert.equal((await api('POST', '/api/v1/registrations/999999999/approve', { token: admin.token })).status, 404);
@@ -155,6 +156,10 @@ test('approval: a new account waits, cannot sign in, and an administrator approv
   const retry = await signUp({ email: unwanted.body.email });
   assert.equal(retry.status, 201, retry.text);
   assert.equal(retry.body.registration, 'pending');
+  // what the person wrote leaves with their account
+  const gone = await api('DELETE', '/api/v1/me/account', { token: session.body.token, body: { password: PASSWORD } });
+  assert.equal(gone.status, 204, gone.text);
+  assert.deepEqual(sql(`SELECT status, reason FROM account_registrations WHERE account_id = ${waiting.body.id}`), [['approved', '']]);
   sql("UPDATE instance_settings SET registration_mode = 'open'");
 });
 
