@@ -101,3 +101,43 @@ test('account settings change the display name with If-Match', async () => {
   assert.equal((await api('GET', '/api/v1/me', { token: user.token })).body.account.display_name, 'Newer Name');
   await page.context().close();
 });
+
+test('registration modes: approval asks why and says the account waits; an invitation link signs up in invitation mode', async () => {
+  const { sql } = await import('../api/helpers.mjs');
+  const [[mode]] = sql('SELECT registration_mode FROM instance_settings');
+  const admin = await newUser('E2E admin');
+  sql(`INSERT INTO instance_roles (account_id, role) VALUES (${admin.id}, 'administrator')`);
+  try {
+    sql("UPDATE instance_settings SET registration_mode = 'approval'");
+    const page = await openPage(browser);
+    const email = `${unique('waits')}@example.org`;
+    await visit(page, '/signup');
+    await page.getByLabel('Why you are joining').waitFor();
+    await page.getByLabel('Your name').fill('Pat Waiting');
+    await page.getByLabel('Email').fill(email);
+    await page.getByLabel('Password').fill('a long enough password');
+    await page.getByLabel('Why you are joining').fill('I mend nets for the fishing cooperative.');
+    await page.getByRole('button', { name: 'Create account' }).click();
+    await assert.doesNotReject(page.getByRole('heading', { level: 1, name: 'Your account awaits approval' }).waitFor());
+    assert.deepEqual(sql(`SELECT r.status, r.reason FROM account_registrations r JOIN accounts a ON a.id = r.account_id WHERE a.email = '${email}'`),
+      [['pending', 'I mend nets for the fishing cooperative.']]);
+    assert.deepEqual(await cspViolations(page), []);
+    await page.context().close();
+
+    sql("UPDATE instance_settings SET registration_mode = 'invitation'");
+    const link = await api('POST', '/api/v1/registration-invitations', { token: admin.token, body: {} });
+    assert.equal(link.status, 201, link.text);
+    const invited = await openPage(browser);
+    await visit(invited, new URL(link.body.url, 'http://x').pathname + new URL(link.body.url, 'http://x').hash);
+    await invited.getByLabel('Your name').fill('Ivy Invited');
+    await invited.getByLabel('Email').fill(`${unique('invited')}@example.org`);
+    await invited.getByLabel('Password').fill('a long enough password');
+    assert.equal(await invited.getByLabel('Why you are joining').isVisible(), false);
+    await invited.getByRole('button', { name: 'Create account' }).click();
+    await invited.waitForURL('**/me');
+    await assert.doesNotReject(invited.getByRole('heading', { level: 1, name: 'Hello, Ivy Invited' }).waitFor());
+    await invited.context().close();
+  } finally {
+    sql(`UPDATE instance_settings SET registration_mode = '${mode}'`);
+  }
+});
