@@ -8,8 +8,8 @@
 #include <string.h>
 #include <strings.h>
 
-#include "handlers/activitypub.h"
 #include "db.h"
+#include "handlers/activitypub.h"
 #include "idem.h"
 #include "log.h"
 #include "pages.h"
