@@ -313,12 +313,81 @@ test('a hidden engagement: 404 to its members too, who still read why and may ap
   }
 });
 
+test('joining, the catalogue and verification by hand, from the administration pages', async () => {
+  const { admin, org, p } = w;
+  const ap = await openPage(browser, { user: admin });
+  // an account waiting for approval is approved from the Joining page
+  const [[mode]] = sql('SELECT registration_mode FROM instance_settings');
+  const email = `waits-${word}@example.org`;
+  try {
+    sql("UPDATE instance_settings SET registration_mode = 'approval'");
+    const made = await api('POST', '/api/v1/accounts', { body: { email, password: 'a long enough password', display_name: `Wanda ${word}`, reason: 'I clean rivers.' } });
+    assert.equal(made.status, 201, made.text);
+  } finally {
+    sql(`UPDATE instance_settings SET registration_mode = '${mode}'`);
+  }
+  assert.equal((await api('POST', '/api/v1/sessions', { body: { email, password: 'a long enough password' } })).status, 403, 'waits');
+  await visit(ap, '/admin/registrations');
+  const waiting = ap.locator('article').filter({ hasText: email });
+  await waiting.getByText('I clean rivers.').waitFor();
+  await checkPage(ap, 'registrations');
+  await waiting.getByRole('button', { name: 'Approve' }).click();
+  await ap.getByRole('status').filter({ hasText: 'may sign in now' }).waitFor();
+  assert.equal((await api('POST', '/api/v1/sessions', { body: { email, password: 'a long enough password' } })).status, 201, 'approved: signs in');
+  // an invitation link made on the page works, and is listed
+  await ap.getByLabel('Whom it is for').fill(`For ${word}`);
+  await ap.getByRole('button', { name: 'Make an invitation link' }).click();
+  const url = await ap.locator('code').filter({ hasText: '/signup#invitation=' }).textContent();
+  const token = new URL(url).hash.replace('#invitation=', '');
+  assert.equal(sql(`SELECT count(*) FROM registration_invitations WHERE note = 'For ${word}'`)[0][0], '1');
+  await visit(ap, '/admin/registrations');
+  await ap.locator('article').filter({ hasText: `For ${word}` }).getByText('Used 0 of 1').waitFor();
+  const joined = await api('POST', '/api/v1/accounts', { body: { email: `invited-${word}@example.org`, password: 'a long enough password', display_name: 'Invited', invitation_token: token } });
+  assert.equal(joined.status, 201, joined.text);
+
+  // the catalogue: a duplicate purpose merged into the kept one from the page
+  const dup = await purpose(admin.token, `Rivers too ${word}`);
+  await visit(ap, '/admin/catalogue');
+  await checkPage(ap, 'catalogue');
+  await ap.getByLabel('The entry').fill(dup.slug);
+  await ap.getByLabel('Merged into').fill(p.slug);
+  await ap.getByLabel('Why').fill('A duplicate.');
+  await ap.getByRole('button', { name: 'Apply' }).click();
+  await ap.getByRole('status').filter({ hasText: 'Merged' }).waitFor();
+  const moved = await api('GET', `/api/v1/purposes/${dup.slug}`);
+  assert.equal(moved.status, 301);
+  assert.match(moved.headers.get('location'), new RegExp(`/api/v1/purposes/${p.slug}$`));
+  // a mistake is named at its field, nothing written
+  await ap.getByLabel('The entry').fill(`no-such-${word}`);
+  await ap.getByLabel('Merged into').fill(p.slug);
+  await ap.getByLabel('Why').fill('Again.');
+  await ap.getByRole('button', { name: 'Apply' }).click();
+  await ap.getByRole('alert').first().waitFor();
+
+  // verification by hand: the badge shows in the API and on the organisation's page
+  await visit(ap, '/admin/verification');
+  await checkPage(ap, 'verification');
+  await ap.getByLabel('Organisation').fill(org.slug);
+  await ap.getByLabel('Why').fill('Met them in person.');
+  await ap.getByRole('button', { name: 'Save' }).click();
+  await ap.getByRole('status').filter({ hasText: 'shows the badge' }).waitFor();
+  assert.equal((await api('GET', `/api/v1/organisations/${org.slug}`)).body.verified, true);
+  const log = await api('GET', '/api/v1/moderation/log', { token: admin.token });
+  assert.ok(log.body.items.some((x) => x.action === 'verify' && x.reason === 'Met them in person.'));
+  assert.ok(log.body.items.some((x) => x.action === 'merge' && x.reason === 'A duplicate.'));
+  assert.deepEqual(await cspViolations(ap), []);
+  assert.deepEqual(ap.problems.errors, []);
+  await ap.context().close();
+});
+
 test('the administration pages at 360 px: nothing overflows, axe clean', async () => {
   const { moderator, org } = w;
   const page = await openPage(browser, { user: moderator, width: 360, height: 780 });
   const [[caseId]] = sql(`SELECT id FROM moderation_cases WHERE subject_kind = 'organisation' AND subject_id = (SELECT id FROM organisations WHERE slug = '${org.slug}')`);
   for (const [name, path] of [['overview', '/admin'], ['queue', '/admin/reports?status=resolved'], ['case', `/admin/reports/${caseId}`],
-    ['log', '/admin/log'], ['appeals', '/admin/appeals'], ['accounts', `/admin/accounts?q=${word}`], ['instance', '/admin/instance']]) {
+    ['log', '/admin/log'], ['appeals', '/admin/appeals'], ['accounts', `/admin/accounts?q=${word}`],
+    ['registrations', '/admin/registrations'], ['catalogue', '/admin/catalogue'], ['verification', '/admin/verification'],
+    ['instance', '/admin/instance']]) {
     await visit(page, path);
     await page.waitForFunction(() => !document.querySelector('.skeleton, .loading'));
     await checkPage(page, name, { width: 360 });

@@ -1,8 +1,9 @@
 // admin: running the instance, for its moderators and administrators
 // (docs/moderation.md) — the instance in figures, the reports queue with
 // each case's snapshots and the actions on it, the moderation log, open
-// appeals, accounts (search, suspend, restore, roles) and the instance's
-// own settings. The daemon decides who may do what; these pages only offer
+// appeals, accounts (search, suspend, restore, roles), who joins (the
+// approval queue and invitation links), the catalogue (merge, rename,
+// retire), organisations verified by hand and the instance's own settings. The daemon decides who may do what; these pages only offer
 // what the caller's instance role (GET /me) allows.
 import { api, ApiError, get, query } from '../api.js';
 import { h, replace, dateTime, num, plural, timeEl, uid, word } from '../dom.js';
@@ -12,15 +13,17 @@ import { requireSignIn } from '../router.js';
 import { session } from '../session.js';
 import { badge, empty, notice, pagedList, toast } from '../ui.js';
 
-// The sections, in the navigation's order. A new one (registrations,
-// catalogue curation, verification…) is one line here, one function below
-// and its name in server/pages.c's pages_admin.
+// The sections, in the navigation's order. A new one is one line here, one
+// function below and its name in server/pages.c's pages_admin.
 const SECTIONS = [
   ['', 'Overview', overview],
   ['reports', 'Reports', reports],
   ['log', 'Moderation log', log],
   ['appeals', 'Appeals', appeals],
   ['accounts', 'Accounts', accounts],
+  ['registrations', 'Joining', registrations],
+  ['catalogue', 'Catalogue', catalogue],
+  ['verification', 'Verification', verification],
   ['instance', 'Instance settings', instance],
 ];
 
@@ -359,6 +362,152 @@ function accountCard(ctx, a) {
     buttons.childElementCount ? buttons : null);
 }
 
+// ---------- who joins: the approval queue and invitation links ----------
+
+const REG_WORDS = { pending: 'Waiting for approval', admitted: 'Joined', approved: 'Approved', refused: 'Refused' };
+
+async function registrations(ctx, content) {
+  content.append(head('Joining', 'Who asked to join and how, and the invitation links you made. How people join is set in Instance settings.'));
+  if (administrator()) {
+    const status = ctx.query.get('status') || 'pending';
+    const picker = h('nav', { class: 'tabs', 'aria-label': 'Accounts by how they joined' }, h('ul', {},
+      Object.entries(REG_WORDS).map(([s, label]) => h('li', {}, h('a', { href: `/admin/registrations${query({ status: s })}`,
+        'aria-current': s === status ? 'page' : null, text: label })))));
+    const list = h('div');
+    content.append(h('h2', { text: 'Accounts' }), picker, list);
+    await pagedList(list, {
+      label: REG_WORDS[status] ?? status, what: 'Accounts',
+      fetchPage: (cursor) => get(`/api/v1/registrations${query({ status, cursor })}`, { signal: ctx.signal }),
+      renderItem: (g) => registrationCard(ctx, g),
+      emptyState: empty({ title: status === 'pending' ? 'Nobody is waiting' : 'None', text: status === 'pending'
+        ? 'When the instance approves new accounts, people who asked to join wait here.' : 'No account came in this way.' }),
+    });
+  }
+  const made = h('div');
+  const form = h('form', { class: 'form' },
+    field({ label: 'Whom it is for', name: 'note', optional: true, maxlength: 200, hint: 'A label for you; nobody else sees it.' }),
+    field({ label: 'How many people may use it', name: 'max_uses', type: 'number', min: 1, max: 1000, value: 1 }),
+    field({ label: 'Days it works', name: 'expires_in_days', type: 'number', min: 1, max: 90, value: 7 }),
+    h('div', { class: 'actions' }, h('button', { class: 'btn', type: 'submit', text: 'Make an invitation link' })));
+  onSubmit(form, async () => {
+    const body = { max_uses: Number(value(form, 'max_uses')), expires_in_days: Number(value(form, 'expires_in_days')) };
+    if (value(form, 'note')) body.note = value(form, 'note');
+    const res = await api('POST', '/api/v1/registration-invitations', { body });
+    const url = new URL(res.data.url, location.origin).href;
+    replace(made, notice('success', 'The link is made', 'Send it to the person. It is shown only now.',
+      h('p', { class: 'break' }, h('code', { text: url }))));
+    form.reset();
+  });
+  const mine = h('div');
+  content.append(h('h2', { text: 'Invitation links' }), administrator() ? form : null, made, mine);
+  await pagedList(mine, {
+    label: 'Your invitation links', what: 'Invitation links',
+    fetchPage: (cursor) => get(`/api/v1/registration-invitations${query({ cursor })}`, { signal: ctx.signal }),
+    renderItem: (i) => {
+      const revoke = i.status === 'active' ? h('button', { class: 'btn btn--secondary btn--small', type: 'button', text: 'Revoke' }) : null;
+      revoke?.addEventListener('click', async () => {
+        try {
+          await api('DELETE', `/api/v1/registration-invitations/${i.id}`);
+          toast('The link no longer works.');
+          ctx.reload();
+        } catch (err) { toast(err.message, 'error'); }
+      });
+      return h('article', { class: 'card stack' },
+        h('h3', { class: 'card__title', text: i.note || (i.organisation ? `For ${i.organisation.name ?? i.organisation.slug}` : 'For the instance') }),
+        h('ul', { class: 'card__meta' },
+          h('li', { text: word(i.status) }),
+          h('li', { text: `Used ${i.uses} of ${i.max_uses}` }),
+          h('li', {}, 'Until ', timeEl(i.expires_at))),
+        revoke ? h('div', { class: 'actions' }, revoke) : null);
+    },
+    emptyState: empty({ title: 'No invitation links', text: administrator() ? 'Links you make appear here.' : 'Organisation owners make links on their organisation; administrators make them here.' }),
+  });
+}
+
+function registrationCard(ctx, g) {
+  const buttons = h('div', { class: 'actions' });
+  if (g.status === 'pending') {
+    const approve = h('button', { class: 'btn btn--small', type: 'button', text: 'Approve' });
+    const refuse = h('button', { class: 'btn btn--danger btn--small', type: 'button', text: 'Refuse' });
+    const decide = (what, reason) => api('POST', `/api/v1/registrations/${g.account.id}/${what}`, { body: reason ? { note: reason } : {} })
+      .then(() => { toast(what === 'approve' ? `${g.account.display_name} may sign in now; they are told by email.` : 'Refused; they are told by email.'); ctx.reload(); });
+    approve.addEventListener('click', () => decide('approve').catch((err) => toast(err.message, 'error')));
+    refuse.addEventListener('click', () => reasonDialog({ title: `Refuse ${g.account.display_name}`, confirm: 'Refuse', danger: true,
+      explain: 'The account is deleted and the person is told by email, with your note.', run: (reason) => decide('refuse', reason) }));
+    buttons.append(approve, refuse);
+  }
+  return h('article', { class: 'card stack' },
+    h('h3', { class: 'card__title', text: g.account.display_name }),
+    h('ul', { class: 'card__meta' },
+      g.account.email ? h('li', { class: 'break', text: g.account.email }) : null,
+      h('li', { text: REG_WORDS[g.status] ?? g.status }),
+      h('li', {}, 'Asked ', timeEl(g.created_at)),
+      g.account.email_verified_at ? null : h('li', { text: 'Address not confirmed' })),
+    g.reason ? h('blockquote', { class: 'snapshot', text: g.reason }) : null,
+    g.note ? h('p', { class: 'muted', text: `Note: ${g.note}` }) : null,
+    buttons.childElementCount ? buttons : null);
+}
+
+// ---------- the catalogue: merge, rename, retire ----------
+
+async function catalogue(ctx, content) {
+  content.append(head('Catalogue', 'Purposes and skills are shared by everyone. Merge duplicates, correct names and retire what should not be used; each action is in the log, and old addresses lead to the kept entry.'));
+  const form = h('form', { class: 'form' },
+    field({ label: 'What to do', name: 'action', type: 'select', value: 'merge',
+      options: [['merge', 'Merge a duplicate into the entry kept'], ['rename', 'Rename'], ['retire', 'Retire: no longer offered']] }),
+    field({ label: 'Which catalogue', name: 'kind', type: 'select', value: 'purpose', options: [['purpose', 'Purposes'], ['skill', 'Skills']] }),
+    field({ label: 'The entry', name: 'target', maxlength: 100, hint: 'A purpose\'s address (e.g. clean-water) or a skill\'s name.' }),
+    field({ label: 'Merged into', name: 'into', optional: true, maxlength: 100, hint: 'Merge only: the entry kept.' }),
+    field({ label: 'New name', name: 'name', optional: true, maxlength: 100, hint: 'Rename only.' }),
+    field({ label: 'New address', name: 'slug', optional: true, maxlength: 64, hint: 'Rename of a purpose only; made from the name when left empty.' }),
+    field({ label: 'Why', name: 'reason', type: 'textarea', rows: 2, maxlength: 2000 }),
+    h('div', { class: 'actions' }, h('button', { class: 'btn', type: 'submit', text: 'Apply' })));
+  const sync = () => {
+    const action = value(form, 'action');
+    form.elements.into.closest('.field').hidden = action !== 'merge';
+    form.elements.name.closest('.field').hidden = action !== 'rename';
+    form.elements.slug.closest('.field').hidden = action !== 'rename' || value(form, 'kind') !== 'purpose';
+  };
+  form.addEventListener('change', sync);
+  sync();
+  onSubmit(form, async () => {
+    const action = value(form, 'action');
+    const body = { action, kind: value(form, 'kind'), target: value(form, 'target'), reason: value(form, 'reason') };
+    if (action === 'merge') body.into = value(form, 'into');
+    if (action === 'rename') {
+      body.name = value(form, 'name');
+      if (body.kind === 'purpose' && value(form, 'slug')) body.slug = value(form, 'slug');
+    }
+    await api('POST', '/api/v1/moderation/curation', { body });
+    toast(action === 'merge' ? 'Merged: every reference now names the entry kept.' : action === 'rename' ? 'Renamed.' : 'Retired.');
+    form.reset();
+    sync();
+  });
+  content.append(form, h('p', { class: 'muted' }, 'Every action is in the ', h('a', { href: '/admin/log', text: 'moderation log' }), '.'));
+}
+
+// ---------- organisations verified by hand ----------
+
+async function verification(ctx, content) {
+  content.append(head('Verification', 'Organisations prove they run their website from their own page. An administrator may also vouch for one by hand, or take the badge away; the owners are told, and it is in the log.'));
+  if (!administrator()) {
+    content.append(notice('info', null, 'Only administrators verify organisations by hand.'));
+    return;
+  }
+  const form = h('form', { class: 'form' },
+    field({ label: 'Organisation', name: 'organisation', maxlength: 64, hint: 'Its address on Purposed, e.g. river-keepers.' }),
+    field({ label: 'Badge', name: 'verified', type: 'select', value: 'true', options: [['true', 'Verified'], ['false', 'Not verified']] }),
+    field({ label: 'Why', name: 'reason', type: 'textarea', rows: 2, maxlength: 2000 }),
+    h('div', { class: 'actions' }, h('button', { class: 'btn', type: 'submit', text: 'Save' })));
+  onSubmit(form, async () => {
+    const verified = value(form, 'verified') === 'true';
+    await api('POST', '/api/v1/moderation/verifications', { body: { organisation: value(form, 'organisation'), verified, reason: value(form, 'reason') } });
+    toast(verified ? 'The organisation shows the badge now.' : 'The badge is taken away.');
+    form.reset();
+  });
+  content.append(form);
+}
+
 // ---------- the instance's settings ----------
 
 const MODES = [['open', 'Open: anyone may create an account'], ['approval', 'Approval: an administrator approves each new account'],
@@ -388,6 +537,10 @@ async function instance(ctx, content) {
     field({ label: 'Contact', name: 'contact', value: s.contact ?? '', maxlength: 320,
       hint: 'An email address or a web address: where people write, and where a suspended person appeals.' }),
     field({ label: 'Who may join', name: 'registration_mode', type: 'select', value: s.registration_mode, options: MODES }),
+    field({ label: 'New accounts: days they count as new', name: 'new_account_days', type: 'number', min: 0, max: 365,
+      value: s.new_accounts?.days ?? 7, hint: 'Until then, and until they confirm their address, they make fewer changes. 0: no limit.' }),
+    field({ label: 'New accounts: changes an hour', name: 'new_account_writes_per_hour', type: 'number', min: 1, max: 100000,
+      value: s.new_accounts?.writes_per_hour ?? 60 }),
     h('div', { class: 'actions' }, h('button', { class: 'btn', type: 'submit', text: 'Save the settings' })));
   onSubmit(form, async () => {
     const body = {};
@@ -397,6 +550,10 @@ async function instance(ctx, content) {
     if (JSON.stringify(rules) !== JSON.stringify(current.rules ?? [])) body.rules = rules;
     if (value(form, 'contact') !== (current.contact ?? '')) body.contact = value(form, 'contact');
     if (value(form, 'registration_mode') !== current.registration_mode) body.registration_mode = value(form, 'registration_mode');
+    const days = Number(value(form, 'new_account_days'));
+    const writes = Number(value(form, 'new_account_writes_per_hour'));
+    if (days !== current.new_accounts?.days) body.new_account_days = days;
+    if (writes !== current.new_accounts?.writes_per_hour) body.new_account_writes_per_hour = writes;
     if (!Object.keys(body).length) { toast('Nothing changed.'); return; }
     const saved = await api('PATCH', '/api/v1/instance', { body, ifMatch: etag });
     etag = saved.etag;
