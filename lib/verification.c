@@ -108,7 +108,8 @@ static bool check_place(const char *url, const char *token, bool page, char *sai
         else
             snprintf(said, n, "%s could not be fetched: %s", url, p.detail[0] ? p.detail : "no answer.");
     } else if (res.status >= 300 && res.status < 400) {
-        snprintf(said, n, "%s answered %ld, a redirect%s%s, which is not followed: serve it at this address itself.",
+        /* a long Location is cut: the place names the problem, not the whole address */
+        snprintf(said, n, "%s answered %ld, a redirect%s%.256s, which is not followed: serve it at this address itself.",
                  url, res.status, res.location[0] ? " to " : "", res.location);
     } else if (res.status != 200) {
         snprintf(said, n, "%s answered %ld.", url, res.status);
