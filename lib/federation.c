@@ -620,4 +620,44 @@ static job_outcome_t deliver_run(const job_t *job, char *err, size_t errlen)
     return outcome;
 }
 
-int federation_start(void) { return jobs_register("deliver", deliver_run); }
+/* A change of an engagement with remote followers (migration 0041): one
+ * 'deliver' job per remote inbox (a shared inbox once), written here on a
+ * worker rather than in the posting transaction. One statement: all of them
+ * or none, and a retry writes them again only if the statement failed. */
+static db_stmt_t q_fan_deliveries = DB_STMT("ap_fan_deliveries", false,
+    "SELECT count(job_enqueue('deliver', jsonb_build_object("
+    "         'engagement_id', e.id, 'activity', $2::text, 'inbox', i.inbox)))"
+    "  FROM engagements e,"
+    "       LATERAL (SELECT DISTINCT coalesce(a.shared_inbox, a.inbox) AS inbox"
+    "                  FROM remote_followers f JOIN remote_actors a ON a.id = f.actor_id"
+    "                 WHERE f.organisation_id = e.organisation_id) i"
+    " WHERE e.id = $1::bigint");
+
+static job_outcome_t federate_run(const job_t *job, char *err, size_t errlen)
+{
+    json_t *id = json_object_get(job->payload, "engagement_id");
+    const char *activity = jstr(job->payload, "activity");
+    if (!json_is_integer(id) || !activity) {
+        snprintf(err, errlen, "the job names no engagement or activity");
+        return JOB_FAIL;
+    }
+    char idtext[24];
+    snprintf(idtext, sizeof idtext, "%lld", (long long)json_integer_value(id));
+    const char *params[2] = {idtext, activity};
+    problem_t p;
+    problem_init(&p);
+    PGresult *res = db_exec(&q_fan_deliveries, 2, params, &p);
+    if (!res) {
+        snprintf(err, errlen, "%s", p.detail);
+        problem_clear(&p);
+        return JOB_RETRY;
+    }
+    PQclear(res);
+    return JOB_DONE;
+}
+
+int federation_start(void)
+{
+    return jobs_register("deliver", deliver_run) == 0 && jobs_register("federate", federate_run) == 0
+               ? 0 : -1;
+}

@@ -7,7 +7,7 @@
 import { test, before } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash, createSign, generateKeyPairSync } from 'node:crypto';
-import { api, BASE, newUser, sql, unique } from './helpers.mjs';
+import { api, BASE, newUser, sql, unique, until } from './helpers.mjs';
 
 const AS = 'https://www.w3.org/ns/activitystreams';
 let slug, actor;
@@ -115,4 +115,36 @@ test('RFC 9421 signatures are verified too: taken when valid, 401 when the body 
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const forged = await api('POST', '/inbox', { raw: body, headers: rfc9421Headers('/inbox', body, privateKey) });
   assert.equal(forged.status, 401, forged.text);
+});
+
+// Issue 21: a post costs the same whatever the number of remote followers.
+// The posting transaction writes one 'federate' job, never a row per remote
+// inbox; a worker then writes one 'deliver' per inbox (a shared inbox once).
+test('a post writes one federate job in its transaction; a worker writes a delivery per remote inbox', async () => {
+  const run = unique('fan').toLowerCase();
+  const [[orgId]] = sql(`SELECT id FROM organisations WHERE slug = '${slug}'`);
+  // three remote followers: two on one instance behind its shared inbox, one alone
+  sql(`WITH a AS (INSERT INTO remote_actors (uri, type, inbox, shared_inbox) VALUES
+         ('http://127.0.0.1:9/${run}/a1', 'Person', 'http://127.0.0.1:9/${run}/a1/inbox', 'http://127.0.0.1:9/${run}/inbox'),
+         ('http://127.0.0.1:9/${run}/a2', 'Person', 'http://127.0.0.1:9/${run}/a2/inbox', 'http://127.0.0.1:9/${run}/inbox'),
+         ('http://127.0.0.2:9/${run}/b1', 'Person', 'http://127.0.0.2:9/${run}/b1/inbox', NULL) RETURNING id)
+       INSERT INTO remote_followers (organisation_id, actor_id, follow_uri)
+         SELECT ${orgId}, id, 'http://127.0.0.1:9/${run}/follow/' || id FROM a`);
+  try {
+    // an engagement inserted as the daemon's post inserts it (the trigger is the same)
+    const [[id]] = sql(`INSERT INTO engagements (organisation_id, title, description, hours_per_week, packagings)
+                        VALUES (${orgId}, 'Fan ${run}', 'Fan-out test', 2, '{volunteer}') RETURNING id`);
+    // what its transaction wrote: the jobs made at its now()
+    const written = sql(`SELECT kind, count(*) FROM jobs WHERE payload->>'engagement_id' = '${id}' AND kind IN ('federate', 'deliver')
+                         AND created_at = (SELECT created_at FROM engagements WHERE id = ${id}) GROUP BY kind`);
+    assert.deepEqual(written, [['federate', '1']], 'the posting transaction wrote one federate job and no delivery');
+    const inboxes = await until('the worker writes the deliveries', () => {
+      const rows = sql(`SELECT payload->>'inbox' FROM jobs WHERE kind = 'deliver' AND payload->>'engagement_id' = '${id}' ORDER BY 1`);
+      return rows.length >= 2 ? rows.map(([x]) => x) : null;
+    });
+    assert.deepEqual(inboxes, [`http://127.0.0.1:9/${run}/inbox`, `http://127.0.0.2:9/${run}/b1/inbox`]);
+  } finally {
+    sql(`DELETE FROM remote_actors WHERE uri LIKE 'http://127.0.0.%:9/${run}/%'`);
+    sql(`DELETE FROM jobs WHERE kind = 'deliver' AND payload->>'inbox' LIKE '%/${run}/%'`);
+  }
 });
