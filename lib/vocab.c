@@ -35,9 +35,9 @@ const char *const vocab_member_roles[] = {"owner", "admin", "member", NULL};
 
 /* Running the instance (docs/moderation.md). */
 const char *const vocab_instance_roles[] = {"administrator", "moderator", NULL};
-const char *const vocab_moderation_subjects[] = {"organisation", "engagement",      "agent_profile",
-                                                 "purpose",      "charter_version", "account",
-                                                 NULL};
+const char *const vocab_moderation_subjects[] = {
+    "organisation", "engagement",        "agent_profile",      "purpose", "charter_version",
+    "account",      "agreement_message", "engagement_message", NULL};
 const char *const vocab_report_reasons[] = {"spam",    "fake",       "abusive",
                                             "illegal", "misleading", "other", NULL};
 const char *const vocab_case_statuses[] = {"open", "resolved", NULL};
@@ -54,8 +54,9 @@ const char *const vocab_moderation_actions[] = {"dismiss",    "hide",        "su
  * as the const of each shape of CurationCreate. */
 const char *const vocab_curation_actions[] = {"merge", "rename", "retire", NULL};
 const char *const vocab_curation_kinds[] = {"purpose", "skill", NULL};
-const char *const vocab_logged_subjects[] = {"organisation", "engagement", "agent_profile", "purpose",
-                                             "charter_version", "account",  "skill",        NULL};
+const char *const vocab_logged_subjects[] = {
+    "organisation", "engagement", "agent_profile",     "purpose",           "charter_version",
+    "account",      "skill",      "agreement_message", "engagement_message", NULL};
 const char *const vocab_registration_modes[] = {"open", "approval", "invitation", NULL};
 /* How an account came in (migration 0033): GET /api/v1/registrations?status= */
 const char *const vocab_registration_statuses[] = {"admitted", "pending", "approved", "refused",

@@ -684,32 +684,48 @@ $$;
 
 -- ---------- an agreement's conversation and hours (migration 0028) ----------
 
--- One message of an agreement's thread.
+-- One message of an agreement's thread, as viewer reads it. A message a
+-- moderator hid (hidden_messages, migration 0040) keeps its place with
+-- hidden true and body null, except for its author and moderators
+-- (moderator: the viewer moderates), who read the body with hidden true.
 DROP FUNCTION IF EXISTS agreement_message_json(agreement_messages);
-CREATE FUNCTION agreement_message_json(m agreement_messages) RETURNS SETOF json
-LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+DROP FUNCTION IF EXISTS agreement_message_json(agreement_messages, bigint, boolean);
+CREATE FUNCTION agreement_message_json(m agreement_messages, viewer bigint, moderator boolean)
+RETURNS SETOF json LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
     SELECT json_build_object(
         'id', m.id,
         'agreement_id', m.agreement_id,
         'side', m.side,
         'author', json_build_object('id', au.id, 'display_name', au.display_name),
-        'body', m.body,
+        'body', CASE WHEN hm.hidden AND NOT (moderator OR viewer = m.author_id) THEN NULL
+                     ELSE m.body END,
+        'hidden', hm.hidden,
         'created_at', api_time(m.created_at))
-    FROM accounts au WHERE au.id = m.author_id
+    FROM accounts au,
+         LATERAL (SELECT EXISTS (SELECT 1 FROM hidden_messages h
+                                 WHERE h.agreement_message_id = m.id) AS hidden) hm
+    WHERE au.id = m.author_id
 $$;
 
--- One message of a thread about an engagement, before any proposal.
+-- One message of a thread about an engagement, before any proposal; a
+-- hidden one as agreement_message_json says.
 DROP FUNCTION IF EXISTS engagement_message_json(engagement_messages);
-CREATE FUNCTION engagement_message_json(m engagement_messages) RETURNS SETOF json
-LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+DROP FUNCTION IF EXISTS engagement_message_json(engagement_messages, bigint, boolean);
+CREATE FUNCTION engagement_message_json(m engagement_messages, viewer bigint, moderator boolean)
+RETURNS SETOF json LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
     SELECT json_build_object(
         'id', m.id,
         'engagement_id', m.engagement_id,
         'side', m.side,
         'author', json_build_object('id', au.id, 'display_name', au.display_name),
-        'body', m.body,
+        'body', CASE WHEN hm.hidden AND NOT (moderator OR viewer = m.author_id) THEN NULL
+                     ELSE m.body END,
+        'hidden', hm.hidden,
         'created_at', api_time(m.created_at))
-    FROM accounts au WHERE au.id = m.author_id
+    FROM accounts au,
+         LATERAL (SELECT EXISTS (SELECT 1 FROM hidden_messages h
+                                 WHERE h.engagement_message_id = m.id) AS hidden) hm
+    WHERE au.id = m.author_id
 $$;
 
 -- One entry of hours and where it stands: awaiting (the other side has not
@@ -933,7 +949,7 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
                        'closures', (SELECT j FROM agreement_closures_json(a) j),
                        'messages', coalesce((SELECT json_agg(j ORDER BY m.id)
                                              FROM agreement_messages m
-                                             CROSS JOIN LATERAL agreement_message_json(m) j
+                                             CROSS JOIN LATERAL agreement_message_json(m, acc.id, false) j
                                              WHERE m.agreement_id = a.id), '[]'::json),
                        'hours', coalesce((SELECT json_agg(j ORDER BY h.worked_on, h.id)
                                           FROM agreement_hours h
@@ -995,6 +1011,24 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
     SELECT json_build_object('id', a.id, 'display_name', a.display_name,
                              'agent', (SELECT g.handle FROM agents g WHERE g.account_id = a.id))
       FROM accounts a WHERE kind = 'account' AND a.id = sid
+    UNION ALL
+    SELECT json_build_object('message', j, 'thread', json_build_object(
+               'kind', 'agreement', 'agreement_id', ag.id,
+               'organisation', json_build_object('slug', o.slug, 'name', o.name),
+               'agent', g.handle))
+      FROM agreement_messages m JOIN agreements ag ON ag.id = m.agreement_id
+      JOIN organisations o ON o.id = ag.organisation_id JOIN agents g ON g.id = ag.agent_id
+      CROSS JOIN LATERAL agreement_message_json(m, NULL, true) j
+     WHERE kind = 'agreement_message' AND m.id = sid
+    UNION ALL
+    SELECT json_build_object('message', j, 'thread', json_build_object(
+               'kind', 'engagement', 'engagement_id', e.id, 'title', e.title,
+               'organisation', json_build_object('slug', o.slug, 'name', o.name),
+               'agent', g.handle))
+      FROM engagement_messages m JOIN engagements e ON e.id = m.engagement_id
+      JOIN organisations o ON o.id = e.organisation_id JOIN agents g ON g.id = m.agent_id
+      CROSS JOIN LATERAL engagement_message_json(m, NULL, true) j
+     WHERE kind = 'engagement_message' AND m.id = sid
 $$;
 
 -- {kind, id, version, label}: what a case or an action is about.
@@ -1009,6 +1043,10 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
             WHEN 'agent_profile' THEN (SELECT g.handle FROM agents g WHERE g.id = sid)
             WHEN 'purpose' THEN (SELECT p.slug FROM purposes p WHERE p.id = sid)
             WHEN 'account' THEN (SELECT a.display_name FROM accounts a WHERE a.id = sid)
+            WHEN 'agreement_message' THEN (SELECT left(m.body, 60) FROM agreement_messages m
+                                           WHERE m.id = sid)
+            WHEN 'engagement_message' THEN (SELECT left(m.body, 60) FROM engagement_messages m
+                                            WHERE m.id = sid)
         END)
 $$;
 

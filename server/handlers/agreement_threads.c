@@ -57,7 +57,8 @@ static PGresult *chained_write(const char *agreement_id, db_stmt_t *stmt, int n,
 
 /* Newest first; with how far the caller has read and how many messages of
  * the other side are after that (one row even when the page is empty). $3
- * the cursor's id (NULL on the first page), $4 limit + 1. */
+ * the cursor's id (NULL on the first page), $4 limit + 1, $5 whether the
+ * caller moderates (reads the messages a moderator hid). */
 static db_stmt_t q_messages = DB_STMT("agreement_messages", true,
     "SELECT pg.id::text, pg.j::text, u.unread, lr.last_read FROM"
     " (SELECT coalesce((SELECT r.last_read_id FROM agreement_message_reads r"
@@ -65,7 +66,8 @@ static db_stmt_t q_messages = DB_STMT("agreement_messages", true,
     " CROSS JOIN LATERAL (SELECT count(*) AS unread FROM agreement_messages m"
     "   WHERE m.agreement_id = $1::bigint AND m.id > lr.last_read AND m.author_id <> $2::bigint) u"
     " LEFT JOIN LATERAL (SELECT m.id, j FROM agreement_messages m"
-    "   CROSS JOIN LATERAL agreement_message_json(m) j WHERE m.agreement_id = $1::bigint"
+    "   CROSS JOIN LATERAL agreement_message_json(m, $2::bigint, $5::boolean) j"
+    "   WHERE m.agreement_id = $1::bigint"
     "   AND m.id < coalesce($3::bigint, 9223372036854775807) ORDER BY m.id DESC LIMIT $4::int) pg"
     " ON true ORDER BY pg.id DESC");
 
@@ -73,10 +75,13 @@ void handle_agreement_messages(req_t *r)
 {
     page_t pg;
     if (page_read(r, &pg, "agreement-messages", CURSOR_KEY_ID) < 0) return;
-    const char *params[4] = {r->resource_id, r->caller.account_id_text, page_key(&pg, 0), pg.fetch};
+    bool moderator;
+    if (moderation_caller_moderates(r, &moderator) < 0) return;
+    const char *params[5] = {r->resource_id, r->caller.account_id_text, page_key(&pg, 0), pg.fetch,
+                             moderator ? "t" : "f"};
     problem_t p;
     problem_init(&p);
-    PGresult *res = db_exec(&q_messages, 4, params, &p);
+    PGresult *res = db_exec(&q_messages, 5, params, &p);
     if (!res) {
         http_reply_problem(r, &p);
         return;
@@ -102,7 +107,7 @@ static db_stmt_t q_message_create = DB_STMT("agreement_message_create", false,
     NOTIFY("$3::text", "$2::bigint", "'agreement_message'", "'wrote about'", UP_ROLE,
            "left($4, 280)")
     " SELECT msg.id::text, j::text FROM msg"
-    " CROSS JOIN LATERAL agreement_message_json(ROW(msg.*)::agreement_messages) j");
+    " CROSS JOIN LATERAL agreement_message_json(ROW(msg.*)::agreement_messages, $2::bigint, false) j");
 
 void handle_agreement_message_create(req_t *r)
 {

@@ -83,10 +83,11 @@ fail:
     return rc;
 }
 
-/* Newest first; $3 the cursor's id, $4 limit + 1. */
+/* Newest first; $3 the cursor's id, $4 limit + 1, $5 the caller, $6
+ * whether they moderate (read the messages a moderator hid). */
 static db_stmt_t q_thread = DB_STMT("engagement_thread", true,
     "SELECT m.id::text, j::text FROM engagement_messages m"
-    " CROSS JOIN LATERAL engagement_message_json(m) j"
+    " CROSS JOIN LATERAL engagement_message_json(m, $5::bigint, $6::boolean) j"
     " WHERE m.engagement_id = $1::bigint AND m.agent_id = $2::bigint"
     " AND m.id < coalesce($3::bigint, 9223372036854775807) ORDER BY m.id DESC LIMIT $4::int");
 
@@ -96,10 +97,13 @@ void handle_engagement_thread(req_t *r)
     if (thread_open(r, ORG_MEMBER_READ, &t) < 0) return;
     page_t pg;
     if (page_read(r, &pg, "engagement-thread", CURSOR_KEY_ID) < 0) return;
-    const char *params[4] = {t.engagement, t.agent_id, page_key(&pg, 0), pg.fetch};
+    bool moderator;
+    if (moderation_caller_moderates(r, &moderator) < 0) return;
+    const char *params[6] = {t.engagement, t.agent_id, page_key(&pg, 0), pg.fetch,
+                             r->caller.account_id_text, moderator ? "t" : "f"};
     problem_t p;
     problem_init(&p);
-    PGresult *res = db_exec(&q_thread, 4, params, &p);
+    PGresult *res = db_exec(&q_thread, 6, params, &p);
     if (!res) {
         http_reply_problem(r, &p);
         return;
@@ -132,7 +136,7 @@ static db_stmt_t q_thread_post = DB_STMT("engagement_thread_post", false,
     "   UNION SELECT ctx.agent_account WHERE $3::text = 'organisation') rc"
     "  WHERE rc.account_id <> $4::bigint)"
     " SELECT msg.id::text, j::text FROM msg"
-    " CROSS JOIN LATERAL engagement_message_json(ROW(msg.*)::engagement_messages) j");
+    " CROSS JOIN LATERAL engagement_message_json(ROW(msg.*)::engagement_messages, $4::bigint, false) j");
 
 void handle_engagement_thread_post(req_t *r)
 {
@@ -162,7 +166,8 @@ void handle_engagement_thread_post(req_t *r)
 }
 
 /* The threads of an engagement, for its members: the agent, how many
- * messages, the last one and whether it awaits an answer; newest first. */
+ * messages, the last one (as $2 reads it, $3 whether they moderate) and
+ * whether it awaits an answer; newest first. */
 static db_stmt_t q_threads = DB_STMT("engagement_threads", true,
     "SELECT json_build_object('items', coalesce(json_agg(json_build_object("
     "   'agent', json_build_object('handle', g.handle, 'display_name', acc.display_name),"
@@ -172,14 +177,16 @@ static db_stmt_t q_threads = DB_STMT("engagement_threads", true,
     "   WHERE engagement_id = $1::bigint GROUP BY agent_id ORDER BY max(id) DESC LIMIT 100) t"
     " JOIN agents g ON g.id = t.agent_id JOIN accounts acc ON acc.id = g.account_id"
     " JOIN engagement_messages lm ON lm.id = t.last_id"
-    " CROSS JOIN LATERAL engagement_message_json(lm) j");
+    " CROSS JOIN LATERAL engagement_message_json(lm, $2::bigint, $3::boolean) j");
 
 void handle_engagement_threads(req_t *r)
 {
-    const char *params[1] = {r->resource_id};
+    bool moderator;
+    if (moderation_caller_moderates(r, &moderator) < 0) return;
+    const char *params[3] = {r->resource_id, r->caller.account_id_text, moderator ? "t" : "f"};
     problem_t p;
     problem_init(&p);
-    PGresult *res = db_exec(&q_threads, 1, params, &p);
+    PGresult *res = db_exec(&q_threads, 3, params, &p);
     if (!res) {
         http_reply_problem(r, &p);
         return;

@@ -26,7 +26,8 @@ static void reply_page_or_problem(req_t *r, const page_t *pg, PGresult *res, pro
 /* ---------- reports ---------- */
 
 /* One statement: the thing as anyone sees it now (404 when it does not
- * exist or is hidden already), its open case (opened by the first report),
+ * exist or is hidden already; a message also when the reporter does not
+ * read its thread), its open case (opened by the first report),
  * and the report with the snapshot. Row: (found, report JSON or NULL when
  * this person reported it already). */
 static db_stmt_t q_report = DB_STMT("report_create", false,
@@ -38,6 +39,10 @@ static db_stmt_t q_report = DB_STMT("report_create", false,
     "     WHEN 'agent_profile' THEN (SELECT g.hidden OR NOT g.discoverable FROM agents g WHERE g.id = s.id)"
     "     WHEN 'purpose' THEN (SELECT p.hidden_at IS NOT NULL FROM purposes p WHERE p.id = s.id)"
     "     WHEN 'account' THEN (SELECT a.suspended_at IS NOT NULL FROM accounts a WHERE a.id = s.id)"
+    "     WHEN 'agreement_message' THEN NOT message_readable($1, s.id, $4::bigint)"
+    "       OR EXISTS (SELECT 1 FROM hidden_messages h WHERE h.agreement_message_id = s.id)"
+    "     WHEN 'engagement_message' THEN NOT message_readable($1, s.id, $4::bigint)"
+    "       OR EXISTS (SELECT 1 FROM hidden_messages h WHERE h.engagement_message_id = s.id)"
     "     ELSE EXISTS (SELECT 1 FROM hidden_charter_versions h"
     "                  WHERE h.organisation_id = s.id AND h.version = $3::int)"
     "       OR (SELECT o.hidden_at IS NOT NULL FROM organisations o WHERE o.id = s.id) END),"
@@ -140,6 +145,10 @@ static db_stmt_t q_case = DB_STMT("moderation_case", true,
     "     WHEN 'purpose' THEN (SELECT p.hidden_at IS NOT NULL FROM purposes p WHERE p.id = c.subject_id)"
     "     WHEN 'account' THEN (SELECT a.suspended_at IS NOT NULL FROM accounts a"
     "       WHERE a.id = c.subject_id)"
+    "     WHEN 'agreement_message' THEN EXISTS (SELECT 1 FROM hidden_messages h"
+    "       WHERE h.agreement_message_id = c.subject_id)"
+    "     WHEN 'engagement_message' THEN EXISTS (SELECT 1 FROM hidden_messages h"
+    "       WHERE h.engagement_message_id = c.subject_id)"
     "     ELSE EXISTS (SELECT 1 FROM hidden_charter_versions h WHERE h.organisation_id = c.subject_id"
     "       AND h.version = c.subject_version) END,"
     "   'actions', coalesce((SELECT json_agg(aj ORDER BY a.id) FROM moderation_actions a"
