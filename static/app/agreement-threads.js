@@ -7,7 +7,19 @@ import { api, get, itemsOf, newKey } from './api.js';
 import { h, day, dateTime, num, plural } from './dom.js';
 import { field, onSubmit, showErrors, value } from './forms.js';
 import { errorNotice, notice, skeletons, toast } from './ui.js';
-import { reportMessageButton } from './report.js';
+import { hiddenNoticeBox, reportMessageButton } from './report.js';
+
+// A message's words; one a moderator hid reads "Hidden by a moderator"
+// (docs/moderation.md): without its words for the other side, with them and
+// the notice saying why (and its one appeal) for its author.
+function messageBody(m) {
+  const words = h('p', { class: 'thread__body prose', text: m.body ?? '' });
+  if (!m.hidden) return words;
+  if (m.body == null) return h('p', { class: 'thread__body thread__body--hidden muted', text: 'Hidden by a moderator' });
+  const kind = m.agreement_id != null ? 'agreement_message' : 'engagement_message';
+  return h('div', { class: 'stack' },
+    hiddenNoticeBox((subject) => subject.kind === kind && subject.id === m.id), words);
+}
 
 const other = (side) => (side === 'agent' ? 'the organisation' : 'the agent');
 const byWhom = (s, side) => (s === side ? 'You' : s === 'agent' ? 'The agent' : 'The organisation');
@@ -29,7 +41,7 @@ export function conversationSection(a, side) {
     h('strong', { text: m.side === side ? `You${m.author?.display_name ? ` (${m.author.display_name})` : ''}` : (m.author?.display_name ?? byWhom(m.side, side)) }),
     h('span', { class: 'muted', text: ` · ${m.side === side ? 'your side' : m.side === 'agent' ? 'the agent' : 'the organisation'} · ${dateTime(m.created_at)}` }),
     m.side === side ? null : reportMessageButton(m)),
-  h('p', { class: 'thread__body prose', text: m.body }));
+  messageBody(m));
 
   const load = async () => {
     const data = await get(`${base}?limit=100`);
@@ -212,7 +224,7 @@ function questionThread(path, side, otherLabel, { label, emptyText }) {
         h('strong', { text: m.side === side ? `You${m.author?.display_name ? ` (${m.author.display_name})` : ''}` : (m.author?.display_name ?? otherLabel) }),
         h('span', { class: 'muted', text: ` · ${dateTime(m.created_at)}` }),
         m.side === side ? null : reportMessageButton(m)),
-      h('p', { class: 'thread__body prose', text: m.body }))));
+      messageBody(m))));
     status.textContent = items.length ? '' : emptyText;
   };
   const form = h('form', { class: 'form thread__form', 'aria-label': 'New message' },

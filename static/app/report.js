@@ -14,26 +14,27 @@ export const REPORT_REASONS = [
 ];
 export const reasonWord = (r) => REPORT_REASONS.find(([k]) => k === r)?.[1] ?? r;
 
+// A message is reported as itself (kind agreement_message or
+// engagement_message, by its thread; the report's snapshot keeps its words),
+// shown in the dialog. null for one's own messages and hidden ones.
+export function reportMessageButton(m) {
+  const author = m.author;
+  if (!author?.id || String(author.id) === String(session.me?.account?.id) || m.hidden) return null;
+  const when = m.created_at ? ` (${dateTime(m.created_at)})` : '';
+  return reportButton({ kind: m.agreement_id != null ? 'agreement_message' : 'engagement_message', target: m.id,
+    label: `this message by ${author.display_name}`, name: `Report this message by ${author.display_name}`,
+    quote: `The message${when}: “${m.body}”` });
+}
+
 // A "Report" button for signed-in people: kind and target as POST /reports
 // takes them; label is how the dialog names the thing; quote, text the
-// report carries in its note (a message). null when signed out.
+// dialog shows of it (a message). null when signed out.
 export function reportButton({ kind, target, version, label, quote, name = 'Report' }) {
   if (!session.me?.account) return null;
   const button = h('button', { class: 'btn btn--quiet btn--small', type: 'button', text: 'Report', 'aria-haspopup': 'dialog',
     'aria-label': name === 'Report' ? null : name });
   button.addEventListener('click', () => openReport({ kind, target, version, label, quote }, button));
   return button;
-}
-
-// A message is reported as its author's account, the message quoted in the
-// note (the report's snapshot is the account; the note keeps the words).
-// null for one's own messages.
-export function reportMessageButton(m) {
-  const author = m.author;
-  if (!author?.id || String(author.id) === String(session.me?.account?.id)) return null;
-  const when = m.created_at ? ` (${dateTime(m.created_at)})` : '';
-  return reportButton({ kind: 'account', target: author.id, label: `this message by ${author.display_name}`,
-    name: `Report this message by ${author.display_name}`, quote: `The message${when}: “${m.body}”` });
 }
 
 function openReport({ kind, target, version, label, quote }, opener) {
@@ -55,7 +56,7 @@ function openReport({ kind, target, version, label, quote }, opener) {
       showErrors(form, [{ field: 'reason', message: 'choose a reason' }]);
       return;
     }
-    const note = [quote, value(form, 'note')].filter(Boolean).join('\n\n').slice(0, 2000);
+    const note = value(form, 'note');
     await api('POST', '/api/v1/reports', { body: { kind, target: String(target), ...(version ? { version } : {}), reason, ...(note ? { note } : {}) } });
     dialog.close();
     toast('Thank you. The moderators have your report.');

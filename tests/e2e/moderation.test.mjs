@@ -265,7 +265,7 @@ test('accounts: search, grant a role, suspend and restore; instance settings and
   }
 });
 
-test('a message is reported from its thread: its author\'s account, the words quoted in the note', async () => {
+test('a message is reported from its thread as itself; the case shows it; hidden, it reads "Hidden by a moderator"', async () => {
   const { e, owner, reporter, handle, moderator } = w;
   const text = `Send me your bank details ${word}.`;
   const asked = await api('POST', `/api/v1/engagements/${e.id}/questions/${handle}`, { token: reporter.token, body: { body: text } });
@@ -282,13 +282,33 @@ test('a message is reported from its thread: its author\'s account, the words qu
   await dialog.getByRole('button', { name: 'Send the report' }).click();
   await op.getByRole('status').filter({ hasText: 'The moderators have your report' }).waitFor();
   const cases = await api('GET', '/api/v1/moderation/cases?limit=100', { token: moderator.token });
-  const c = cases.body.items.find((x) => x.subject.kind === 'account' && x.subject.id === reporter.id);
+  const c = cases.body.items.find((x) => x.subject.kind === 'engagement_message' && x.subject.id === asked.body.id);
   assert.ok(c, cases.text);
   const full = await api('GET', `/api/v1/moderation/cases/${c.id}`, { token: moderator.token });
   assert.equal(full.body.reports[0].reason, 'abusive');
-  assert.ok(full.body.reports[0].note.includes(text), full.text);
-  assert.deepEqual(await cspViolations(op), []);
-  await op.context().close();
+  assert.equal(full.body.reports[0].snapshot.message.body, text, full.text);
+
+  // the moderator reads the message as written on the case's page, and hides it
+  const mp = await openPage(browser, { user: moderator });
+  await visit(mp, `/admin/reports/${c.id}`);
+  await mp.getByRole('blockquote').filter({ hasText: text }).first().waitFor();
+  const hide = await api('POST', '/api/v1/moderation/actions', { token: moderator.token, body: { action: 'hide', case: c.id, reason: 'Asks for bank details.' } });
+  assert.equal(hide.status, 201, hide.text);
+
+  // the other side reads that it was hidden, not what it said
+  await visit(op, `/engagements/${e.id}`);
+  await questions.getByText('Hidden by a moderator').waitFor();
+  assert.equal(await questions.getByText(text).count(), 0);
+  // its author reads it, why it was hidden, and may appeal
+  const ap = await openPage(browser, { user: reporter });
+  await visit(ap, `/engagements/${e.id}`);
+  const box = ap.getByRole('region', { name: 'Hidden by a moderator' });
+  await box.getByText('Asks for bank details.').waitFor();
+  await ap.getByText(text).waitFor();
+  for (const p of [op, mp, ap]) {
+    assert.deepEqual(await cspViolations(p), []);
+    await p.context().close();
+  }
 });
 
 test('a hidden engagement: 404 to its members too, who still read why and may appeal there', async () => {

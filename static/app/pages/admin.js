@@ -59,9 +59,12 @@ const head = (title, lead) => h('header', { class: 'page-head' }, h('h1', { text
 
 // What an action or a case is about, as a link where it has a page.
 const KIND_WORDS = { organisation: 'Organisation', engagement: 'Engagement', agent_profile: 'Agent profile',
-  purpose: 'Purpose', charter_version: 'Charter version', account: 'Account' };
+  purpose: 'Purpose', charter_version: 'Charter version', account: 'Account',
+  agreement_message: 'Message of an agreement', engagement_message: 'Question about an engagement' };
+const MESSAGE_KINDS = ['agreement_message', 'engagement_message'];
 function subjectLink(s) {
-  const label = s.kind === 'charter_version' ? `${s.label} (version ${s.version})` : (s.label ?? `#${s.id}`);
+  const label = s.kind === 'charter_version' ? `${s.label} (version ${s.version})`
+    : MESSAGE_KINDS.includes(s.kind) && s.label ? `“${s.label}”` : (s.label ?? `#${s.id}`);
   const href = { organisation: `/organisations/${encodeURIComponent(s.label)}`, engagement: `/engagements/${s.id}`,
     agent_profile: `/agents/${encodeURIComponent(s.label)}`, purpose: `/purposes/${encodeURIComponent(s.label)}`,
     charter_version: `/organisations/${encodeURIComponent(s.label)}` }[s.kind];
@@ -69,7 +72,7 @@ function subjectLink(s) {
     href && s.label ? h('a', { href, text: label }) : h('strong', { text: label }));
 }
 // The thing as POST /moderation/actions names it.
-const targetOf = (s) => (['engagement', 'account'].includes(s.kind) ? String(s.id) : s.label);
+const targetOf = (s) => (['engagement', 'account', ...MESSAGE_KINDS].includes(s.kind) ? String(s.id) : s.label);
 const ACTION_WORDS = { dismiss: 'Dismissed', hide: 'Hidden', suspend: 'Suspended', restore: 'Restored',
   grant_role: 'Role granted', revoke_role: 'Role revoked' };
 
@@ -162,6 +165,7 @@ function caseCard(c) {
 // The fields of a snapshot worth reading first; the whole of it below.
 function snapshotView(snap) {
   if (!snap || typeof snap !== 'object') return h('p', { class: 'muted', text: 'Nothing kept.' });
+  if (snap.message) return messageSnapshotView(snap);
   const inner = snap.charter ?? snap;
   const title = inner.name ?? inner.title ?? inner.display_name ?? snap.organisation?.name ?? inner.handle ?? '';
   const text = inner.purpose_statement ?? inner.description ?? inner.headline ?? inner.personal_purpose ?? '';
@@ -171,6 +175,19 @@ function snapshotView(snap) {
     inner.website ? h('p', { class: 'muted', text: `Website: ${inner.website}` }) : null,
     h('details', {}, h('summary', { text: 'Everything kept' }),
       h('pre', { class: 'snapshot', text: JSON.stringify(snap, null, 2) })));
+}
+
+// A message as written: who, when, in which thread, and its words.
+function messageSnapshotView({ message: m, thread: t }) {
+  const where = t?.kind === 'agreement'
+    ? `the agreement #${t.agreement_id} between ${t.organisation?.name ?? ''} and @${t.agent ?? ''}`
+    : `${t?.agent ? `@${t.agent}'s` : 'a'} questions about “${t?.title ?? ''}” (${t?.organisation?.name ?? ''})`;
+  return h('div', { class: 'stack' },
+    h('p', {}, h('strong', { text: m.author?.display_name ?? 'Someone' }),
+      h('span', { class: 'muted', text: ` · ${dateTime(m.created_at)} · in ${where}` })),
+    h('blockquote', { class: 'prose thread__body', text: m.body ?? '' }),
+    h('details', {}, h('summary', { text: 'Everything kept' }),
+      h('pre', { class: 'snapshot', text: JSON.stringify({ message: m, thread: t }, null, 2) })));
 }
 
 async function caseDetail(ctx, content, id) {
