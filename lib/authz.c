@@ -86,7 +86,7 @@ static db_stmt_t q_agreement_party = DB_STMT("authz_agreement_party", true,
     "SELECT a.organisation_id, g.account_id = $2::bigint,"
     " coalesce((SELECT m.role FROM memberships m WHERE m.organisation_id = a.organisation_id"
     "   AND m.account_id = $2::bigint), '')"
-    " FROM agreements a JOIN agents g ON g.id = a.agent_id WHERE a.id = $1::bigint");
+    " FROM agreements a LEFT JOIN agents g ON g.id = a.agent_id WHERE a.id = $1::bigint");
 
 int authz_agreement(const char *account_id, const char *agreement_id, authz_org_action_t action,
                     authz_agreement_t *out, problem_t *p)

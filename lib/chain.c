@@ -21,14 +21,32 @@ bool chain_hash_hex(const json_t *v, char out[CHAIN_HASH_HEX], char *err, size_t
     return true;
 }
 
-json_t *chain_link_header(const char *chain, long long subject, long long seq, const char *kind,
-                          const char *entry, const char *content_hash_hex,
-                          const char *previous_hash_hex)
+json_t *chain_link_header(const char *chain, long long subject, const char *subject_uri,
+                          long long seq, const char *kind, const char *entry,
+                          const char *content_hash_hex, const char *previous_hash_hex)
 {
-    return json_pack("{s:s, s:I, s:I, s:s, s:s, s:s, s:o}", "chain", chain, "subject",
-                     (json_int_t)subject, "seq", (json_int_t)seq, "kind", kind, "entry", entry,
+    return json_pack("{s:s, s:o, s:I, s:s, s:s, s:s, s:o}", "chain", chain, "subject",
+                     subject_uri ? json_string(subject_uri) : json_integer((json_int_t)subject),
+                     "seq", (json_int_t)seq, "kind", kind, "entry", entry,
                      "content_hash", content_hash_hex, "previous_hash",
                      previous_hash_hex ? json_string(previous_hash_hex) : json_null());
+}
+
+/* The federated id of an agreement kept on two instances (migration 0042):
+ * its links' headers name it, not the local id. */
+static db_stmt_t q_subject_uri = DB_STMT("chain_subject_uri", false,
+    "SELECT federated_uri FROM agreements WHERE $1 = 'agreement' AND id = $2::bigint"
+    " AND federated_uri IS NOT NULL");
+
+/* subject's federated id into out ("" when it has none). 0, or negative with p set. */
+static int subject_uri(const char *chain, const char *subject_id, char *out, size_t cap, problem_t *p)
+{
+    const char *params[2] = {chain, subject_id};
+    PGresult *res = db_exec(&q_subject_uri, 2, params, p);
+    if (!res) return problem_rc(p);
+    snprintf(out, cap, "%s", PQntuples(res) == 1 ? PQgetvalue(res, 0, 0) : "");
+    PQclear(res);
+    return 0;
 }
 
 /* ---------- appending ---------- */
@@ -50,6 +68,8 @@ static db_stmt_t q_link = DB_STMT("chain_link", false,
 
 int chain_append(const char *chain, const char *subject_id, problem_t *p)
 {
+    char uri[1001];
+    if (subject_uri(chain, subject_id, uri, sizeof uri, p) < 0) return problem_rc(p);
     const char *params[2] = {chain, subject_id};
     PGresult *res = db_exec(&q_pending, 2, params, p);
     if (!res) return problem_rc(p);
@@ -64,7 +84,7 @@ int chain_append(const char *chain, const char *subject_id, problem_t *p)
         json_t *content = json_loads(PQgetvalue(res, i, 2), 0, NULL);
         bool ok = content && chain_hash_hex(content, content_hash, err, sizeof err);
         json_decref(content);
-        json_t *header = ok ? chain_link_header(chain, subject, seq + 1, kind, entry, content_hash,
+        json_t *header = ok ? chain_link_header(chain, subject, uri[0] ? uri : NULL, seq + 1, kind, entry, content_hash,
                                                 previous[0] ? previous : NULL)
                             : NULL;
         ok = header && chain_hash_hex(header, hash, err, sizeof err);
@@ -175,7 +195,7 @@ static const char *nullable(PGresult *res, int row, int col)
 /* Why link row i breaks the chain (NULL when it holds); previous is the
  * hash of the link before it ("" for the first). */
 static const char *link_fault(PGresult *res, int i, const char *chain, long long subject,
-                              long long expected_seq, const char *previous, const json_t *content)
+                              const char *uri, long long expected_seq, const char *previous, const json_t *content)
 {
     static const char *const faults[] = {
         "an entry of the record has no link: it was written around the daemon",
@@ -194,7 +214,7 @@ static const char *link_fault(PGresult *res, int i, const char *chain, long long
     if (atoll(PQgetvalue(res, i, 0)) != expected_seq) return faults[3];
     const char *prev = nullable(res, i, 5);
     if (strcmp(prev ? prev : "", previous) != 0) return faults[4];
-    json_t *header = chain_link_header(chain, subject, expected_seq, PQgetvalue(res, i, 1),
+    json_t *header = chain_link_header(chain, subject, uri, expected_seq, PQgetvalue(res, i, 1),
                                        PQgetvalue(res, i, 2), PQgetvalue(res, i, 4), prev);
     bool ok = header && chain_hash_hex(header, hash, err, sizeof err) &&
               strcmp(hash, PQgetvalue(res, i, 6)) == 0;
@@ -204,6 +224,8 @@ static const char *link_fault(PGresult *res, int i, const char *chain, long long
 
 json_t *chain_document(const char *chain, const char *subject_id, problem_t *p)
 {
+    char uri[1001];
+    if (subject_uri(chain, subject_id, uri, sizeof uri, p) < 0) return NULL;
     const char *params[2] = {chain, subject_id};
     PGresult *res = db_exec(&q_links, 2, params, p);
     if (!res) return NULL;
@@ -214,7 +236,7 @@ json_t *chain_document(const char *chain, const char *subject_id, problem_t *p)
     for (int i = 0; i < PQntuples(res); i++) {
         json_t *content = PQgetisnull(res, i, 3) ? NULL : json_loads(PQgetvalue(res, i, 3), 0, NULL);
         const char *fault = json_is_null(first_broken)
-                                ? link_fault(res, i, chain, subject, expected, previous, content)
+                                ? link_fault(res, i, chain, subject, uri[0] ? uri : NULL, expected, previous, content)
                                 : NULL;
         if (fault) {
             json_decref(first_broken);
@@ -244,6 +266,7 @@ json_t *chain_document(const char *chain, const char *subject_id, problem_t *p)
                             (json_int_t)subject, "hash_algorithm", "SHA-256", "canonicalization",
                             "JCS (RFC 8785)", "links", links, "head", head, "verified",
                             json_is_null(first_broken), "first_broken", first_broken);
+    if (doc && uri[0]) json_object_set_new(doc, "subject_uri", json_string(uri));
     if (!doc) problem_fail(p, PROBLEM_INTERNAL, "out of memory");
     return doc;
 }

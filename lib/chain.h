@@ -35,10 +35,12 @@ int chain_sync(const char *chain, const char *subject_id, problem_t *p);
  * negative with p set. */
 int chain_sync_all(problem_t *p);
 
-/* The header a link's hash is made over (the caller owns it). */
-json_t *chain_link_header(const char *chain, long long subject, long long seq, const char *kind,
-                          const char *entry, const char *content_hash_hex,
-                          const char *previous_hash_hex);
+/* The header a link's hash is made over (the caller owns it). subject is
+ * the local id, or subject_uri when not NULL: a federated agreement's id,
+ * the same on both instances that keep it (migration 0042). */
+json_t *chain_link_header(const char *chain, long long subject, const char *subject_uri,
+                          long long seq, const char *kind, const char *entry,
+                          const char *content_hash_hex, const char *previous_hash_hex);
 /* SHA-256 of JCS(v) in lower-case hex; false with err set when v cannot be
  * canonicalised. */
 bool chain_hash_hex(const json_t *v, char out[CHAIN_HASH_HEX], char *err, size_t cap);
@@ -47,7 +49,7 @@ bool chain_hash_hex(const json_t *v, char out[CHAIN_HASH_HEX], char *err, size_t
  * {chain, subject, hash_algorithm, canonicalization, links: [{seq, kind,
  * entry, content, content_hash, previous_hash, hash, recorded_at}], head:
  * {seq, hash} | null, verified, first_broken: {seq, kind, entry, reason} |
- * null}. NULL with p set. */
+ * null}, and subject_uri for a federated agreement. NULL with p set. */
 json_t *chain_document(const char *chain, const char *subject_id, problem_t *p);
 
 #endif

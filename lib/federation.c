@@ -614,6 +614,9 @@ static job_outcome_t deliver_run(const job_t *job, char *err, size_t errlen)
         outcome = resp.status >= 500 || resp.status == 429 || resp.status == 408
                       ? instance_failed(authority) : JOB_FAIL;
         if (outcome == JOB_FAIL && resp.status < 500) instance_ok(authority);
+        /* 409: not yet (an agreement's activity before the one it follows,
+         * lib/fed_agreements.h): the instance is well, the job waits */
+        if (resp.status == 409) outcome = JOB_RETRY;
     }
     problem_clear(&p);
     fetch_response_free(&resp);

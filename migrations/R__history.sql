@@ -7,34 +7,48 @@
 -- Each purpose is named by its slug as it was when the version was written
 -- (purpose_slug_at, migration 0034): the same content for every link
 -- written before a rename, and after it.
+--
+-- A federated agreement (migration 0042) is kept on two instances whose ids
+-- differ: its entries name the agreement by its federated_uri and who acted
+-- by the actor URL (author_actor, decided_by_actor, closed_by_actor), never
+-- by a local id, so both instances compute the same content.
 CREATE OR REPLACE FUNCTION history_entries(p_chain text, p_subject bigint)
 RETURNS TABLE (kind text, entry_key text, at timestamptz, ord integer, content json)
 LANGUAGE sql STABLE PARALLEL SAFE AS $$
     SELECT 'terms_version', v.version::text, v.created_at, 1, json_build_object(
-               'agreement', v.agreement_id, 'version', v.version, 'role', v.role,
+               'agreement', coalesce(to_json(fa.federated_uri), to_json(v.agreement_id)),
+               'version', v.version, 'role', v.role,
                'packaging', v.packaging, 'hours_per_week', v.hours_per_week, 'terms', v.terms,
                'rewards', v.rewards, 'starts_on', to_char(v.starts_on, 'YYYY-MM-DD'),
                'review_on', to_char(v.review_on, 'YYYY-MM-DD'), 'change_note', v.change_note,
-               'proposed_by', v.proposed_by, 'author', v.author_id,
+               'proposed_by', v.proposed_by,
+               'author', CASE WHEN fa.federated_uri IS NULL THEN to_json(v.author_id) ELSE to_json(v.author_actor) END,
                'purposes', coalesce((SELECT json_agg(s.slug ORDER BY s.slug)
                                      FROM agreement_version_purposes vp JOIN purposes p ON p.id = vp.purpose_id
                                      CROSS JOIN LATERAL (SELECT purpose_slug_at(p.id, p.slug, v.created_at) AS slug) s
                                      WHERE vp.agreement_id = v.agreement_id AND vp.version = v.version),
                                     '[]'::json),
                'at', to_char(v.created_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
-      FROM agreement_versions v WHERE p_chain = 'agreement' AND v.agreement_id = p_subject
+      FROM agreement_versions v LEFT JOIN agreements fa ON fa.id = v.agreement_id
+     WHERE p_chain = 'agreement' AND v.agreement_id = p_subject
     UNION ALL
     SELECT 'version_outcome', o.version::text, o.decided_at, 2, json_build_object(
-               'agreement', o.agreement_id, 'version', o.version, 'outcome', o.outcome,
-               'side', o.side, 'decided_by', o.decided_by,
+               'agreement', coalesce(to_json(fa.federated_uri), to_json(o.agreement_id)),
+               'version', o.version, 'outcome', o.outcome, 'side', o.side,
+               'decided_by', CASE WHEN fa.federated_uri IS NULL THEN to_json(o.decided_by)
+                                  ELSE to_json(o.decided_by_actor) END,
                'at', to_char(o.decided_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
-      FROM agreement_version_outcomes o WHERE p_chain = 'agreement' AND o.agreement_id = p_subject
+      FROM agreement_version_outcomes o LEFT JOIN agreements fa ON fa.id = o.agreement_id
+     WHERE p_chain = 'agreement' AND o.agreement_id = p_subject
     UNION ALL
     SELECT 'closure', c.side, c.closed_at, 3, json_build_object(
-               'agreement', c.agreement_id, 'side', c.side, 'commitments_kept', c.commitments_kept,
-               'note', c.note, 'closed_by', c.closed_by,
+               'agreement', coalesce(to_json(fa.federated_uri), to_json(c.agreement_id)),
+               'side', c.side, 'commitments_kept', c.commitments_kept, 'note', c.note,
+               'closed_by', CASE WHEN fa.federated_uri IS NULL THEN to_json(c.closed_by)
+                                 ELSE to_json(c.closed_by_actor) END,
                'at', to_char(c.closed_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"'))
-      FROM agreement_closures c WHERE p_chain = 'agreement' AND c.agreement_id = p_subject
+      FROM agreement_closures c LEFT JOIN agreements fa ON fa.id = c.agreement_id
+     WHERE p_chain = 'agreement' AND c.agreement_id = p_subject
     UNION ALL
     SELECT 'charter_version', ch.version::text, ch.changed_at, 1, json_build_object(
                'organisation', ch.organisation_id, 'version', ch.version,

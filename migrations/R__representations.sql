@@ -442,8 +442,11 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'renewal', EXISTS (SELECT 1 FROM agreement_renewals r
                            WHERE r.agreement_id = v.agreement_id AND r.version = v.version),
         'proposed_by', v.proposed_by,
-        'author', (SELECT json_build_object('id', au.id, 'display_name', au.display_name)
-                   FROM accounts au WHERE au.id = v.author_id),
+        'author', coalesce((SELECT json_build_object('id', au.id, 'display_name', au.display_name)
+                            FROM accounts au WHERE au.id = v.author_id),
+                           CASE WHEN v.author_actor IS NOT NULL
+                                THEN json_build_object('id', NULL, 'actor', v.author_actor) END),
+        'author_actor', v.author_actor,
         'created_at', api_time(v.created_at),
         -- where this version stands: pending (awaits the other side),
         -- in_force, accepted (was in force; replaced or concluded since),
@@ -505,6 +508,33 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
             ORDER BY o.version DESC LIMIT 1)
 $$;
 
+-- The party of a federated agreement kept on the other instance (migration
+-- 0042): its actor, named by handle (preferredUsername@host) linking home.
+-- slug (an organisation) is null: it has no page here.
+DROP FUNCTION IF EXISTS remote_party_json(remote_actors, text);
+CREATE FUNCTION remote_party_json(ra remote_actors, side text) RETURNS json
+LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE side
+        WHEN 'organisation' THEN json_build_object('slug', NULL, 'name', coalesce(ra.name, ra.username),
+            'remote', true, 'handle', concat(ra.username, '@', substring(ra.uri from '^https?://([^/]+)')),
+            'url', coalesce(ra.url, ra.uri), 'actor', ra.uri)
+        ELSE json_build_object('handle', concat(ra.username, '@', substring(ra.uri from '^https?://([^/]+)')),
+            'display_name', coalesce(ra.name, ra.username), 'remote', true,
+            'url', coalesce(ra.url, ra.uri), 'actor', ra.uri) END
+$$;
+
+-- The engagement an agreement is for: a local one, or (on the agent's
+-- instance of a federated agreement) the remote engagement it was proposed on.
+DROP FUNCTION IF EXISTS agreement_engagement_json(agreements);
+CREATE FUNCTION agreement_engagement_json(a agreements) RETURNS json
+LANGUAGE sql STABLE PARALLEL SAFE AS $$
+    SELECT coalesce(
+        (SELECT json_build_object('id', e.id, 'title', e.title) FROM engagements e WHERE e.id = a.engagement_id),
+        (SELECT json_build_object('id', re.id, 'title', re.title, 'remote', true,
+                                  'url', coalesce(re.url, re.object_uri))
+         FROM remote_engagements re WHERE re.id = a.remote_engagement_id))
+$$;
+
 -- An agreement in a list: the parties and the shown terms in brief.
 DROP FUNCTION IF EXISTS agreement_summary_json(agreements);
 CREATE FUNCTION agreement_summary_json(a agreements) RETURNS SETOF json
@@ -513,10 +543,12 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'id', a.id,
         'status', a.status,
         'proposed_by', a.proposed_by,
-        'organisation', json_build_object('slug', o.slug, 'name', o.name),
-        'agent', json_build_object('handle', g.handle, 'display_name', acc.display_name),
-        'engagement', (SELECT json_build_object('id', e.id, 'title', e.title)
-                       FROM engagements e WHERE e.id = a.engagement_id),
+        'organisation', CASE WHEN o.id IS NULL THEN remote_party_json(ra, 'organisation')
+                             ELSE json_build_object('slug', o.slug, 'name', o.name) END,
+        'agent', CASE WHEN g.id IS NULL THEN remote_party_json(ra, 'agent')
+                      ELSE json_build_object('handle', g.handle, 'display_name', acc.display_name) END,
+        'engagement', agreement_engagement_json(a),
+        'federated_uri', a.federated_uri,
         'role', t.role,
         'packaging', t.packaging,
         'hours_per_week', t.hours_per_week,
@@ -529,9 +561,11 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'created_at', api_time(a.created_at),
         'updated_at', api_time(a.updated_at),
         'version', a.version)
-    FROM organisations o, agents g, accounts acc, agreement_versions t
-    WHERE o.id = a.organisation_id AND g.id = a.agent_id AND acc.id = g.account_id
-      AND t.agreement_id = a.id AND t.version = agreement_shown_version(a)
+    FROM agreement_versions t
+    LEFT JOIN organisations o ON o.id = a.organisation_id
+    LEFT JOIN agents g ON g.id = a.agent_id LEFT JOIN accounts acc ON acc.id = g.account_id
+    LEFT JOIN remote_actors ra ON ra.id = a.remote_actor_id
+    WHERE t.agreement_id = a.id AND t.version = agreement_shown_version(a)
 $$;
 
 -- An agreement in the agent's portfolio: the summary and the weekly hours
@@ -775,10 +809,12 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'id', a.id,
         'status', a.status,
         'proposed_by', a.proposed_by,
-        'organisation', json_build_object('slug', o.slug, 'name', o.name),
-        'agent', json_build_object('handle', g.handle, 'display_name', acc.display_name),
-        'engagement', (SELECT json_build_object('id', e.id, 'title', e.title)
-                       FROM engagements e WHERE e.id = a.engagement_id),
+        'organisation', CASE WHEN o.id IS NULL THEN remote_party_json(ra, 'organisation')
+                             ELSE json_build_object('slug', o.slug, 'name', o.name) END,
+        'agent', CASE WHEN g.id IS NULL THEN remote_party_json(ra, 'agent')
+                      ELSE json_build_object('handle', g.handle, 'display_name', acc.display_name) END,
+        'engagement', agreement_engagement_json(a),
+        'federated_uri', a.federated_uri,
         'terms_version', a.terms_version,
         'active_version', a.active_version,
         'pending_version', CASE WHEN a.status = 'proposed' THEN a.terms_version END,
@@ -801,8 +837,10 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'created_at', api_time(a.created_at),
         'updated_at', api_time(a.updated_at),
         'version', a.version)
-    FROM organisations o, agents g, accounts acc
-    WHERE o.id = a.organisation_id AND g.id = a.agent_id AND acc.id = g.account_id
+    FROM (SELECT 1) one
+    LEFT JOIN organisations o ON o.id = a.organisation_id
+    LEFT JOIN agents g ON g.id = a.agent_id LEFT JOIN accounts acc ON acc.id = g.account_id
+    LEFT JOIN remote_actors ra ON ra.id = a.remote_actor_id
 $$;
 
 -- ---------- notifications ----------

@@ -14,6 +14,7 @@
 #include <time.h>
 
 #include "db.h"
+#include "fed_agreements.h"
 #include "federation.h"
 #include "handlers/common.h"
 #include "handlers/feeds.h"
@@ -685,8 +686,11 @@ void handle_ap_inbox(req_t *r)
     const json_t *object = json_object_get(act, "object");
     problem_t p;
     problem_init(&p);
-    int rc = 0;
-    if (!strcmp(type, "Follow") && local_org(base, ref_id(object), slug, sizeof slug)) {
+    /* an act on an agreement across instances: lib/fed_agreements.h (1 taken) */
+    int rc = fed_agreement_receive(act, a->id, a->uri, &p);
+    if (rc != 0) {
+        /* taken or refused */
+    } else if (!strcmp(type, "Follow") && local_org(base, ref_id(object), slug, sizeof slug)) {
         const char *follow_id = jstr(act, "id") ? jstr(act, "id") : actor;
         const char *params[3] = {slug, actor_id, follow_id};
         PGresult *res = db_exec(&q_follower_add, 3, params, &p);

@@ -13,6 +13,8 @@
 #include "chain.h"
 #include "common.h"
 #include "db.h"
+#include "fed_agreements.h"
+#include "federation.h"
 #include "handlers.h"
 #include "jsontext.h"
 #include "page.h"
@@ -159,7 +161,7 @@ static char *list_item_members(const PGresult *res, int row, void *ctx)
     "     AS total FROM agreement_versions t WHERE t.agreement_id = a.id"                     \
     "     AND t.version = agreement_shown_version(a)) c"                                      \
     "  WHERE a.status IN ('proposed', 'active') AND c.total > g.capacity_hours_per_week)"     \
-    " FROM agreements a JOIN agents g ON g.id = a.agent_id"                                   \
+    " FROM agreements a LEFT JOIN agents g ON g.id = a.agent_id"                              \
     " CROSS JOIN LATERAL agreement_json(a) j WHERE a.id = $1::bigint"
 
 static db_stmt_t q_get = DB_STMT("agreement_get", true, AGREEMENT_GET_SQL);
@@ -401,9 +403,133 @@ static db_stmt_t q_create = DB_STMT("agreement_create", false,
            "NULL::text")
     " SELECT id FROM up");
 
+/* POST /agreements with remote_engagement: the caller's agent proposes to
+ * the organisation on another instance that posted that engagement (one of
+ * GET /remote-engagements). The agreement is kept here with the
+ * organisation as a remote party, its federated id this instance's
+ * /agreements/{id}, and the Offer goes to the organisation's inbox signed by
+ * the agent's actor (lib/fed_agreements.h), in the same transaction. */
+static db_stmt_t q_remote_resolve = DB_STMT("agreement_remote_resolve", false,
+    "SELECT g.id, g.account_id = $3::bigint, g.discoverable AND g.hidden_at IS NULL,"
+    " e.id, e.actor_id, e.status = 'open'"
+    " FROM (SELECT 1) one LEFT JOIN agents g ON g.handle = $1"
+    " LEFT JOIN remote_engagements e ON e.id = $2::bigint");
+
+static db_stmt_t q_create_remote = DB_STMT("agreement_create_remote", false,
+    "WITH n AS (SELECT nextval(pg_get_serial_sequence('agreements', 'id')) AS id),"
+    " up AS (INSERT INTO agreements (id, organisation_id, agent_id, remote_engagement_id, proposed_by,"
+    "   remote_actor_id, federated_uri, local_actor) OVERRIDING SYSTEM VALUE"
+    "  SELECT n.id, NULL, $1::bigint, $2::bigint, 'agent', $3::bigint, $13 || '/agreements/' || n.id,"
+    "   $13 || '/agents/' || $14 FROM n RETURNING id),"
+    " v AS (INSERT INTO agreement_versions (agreement_id, version, role, packaging, hours_per_week,"
+    "   terms, rewards, starts_on, review_on, proposed_by, author_id)"
+    "  SELECT up.id, 1, $5, $6, $7::int, $8, $9::jsonb, $10::date, $11::date, 'agent', $4::bigint"
+    "  FROM up RETURNING agreement_id, version),"
+    " vp AS (INSERT INTO agreement_version_purposes (agreement_id, version, purpose_id)"
+    "  SELECT v.agreement_id, v.version, p.id FROM v JOIN purposes p"
+    "   ON p.slug IN (SELECT json_array_elements_text($12::json)))"
+    " SELECT id FROM up");
+
+static void create_remote(req_t *r, json_t *body)
+{
+    static const char *const fields[] = {"agent", "remote_engagement", "role", "purposes",
+        "packaging", "hours_per_week", "terms", "rewards", "starts_on", "review_on", NULL};
+    problem_t p;
+    problem_init(&p);
+    validate_known_fields(body, fields, &p);
+    const char *handle = validate_string(body, "agent", true, 1, 63, &p);
+    if (handle && !validate_slug(handle)) {
+        problem_field(&p, "agent", "must be an agent handle");
+        handle = NULL;
+    }
+    long long eid = 0;
+    validate_int(body, "remote_engagement", true, 1, 1000000000000000LL, &eid, &p);
+    terms_input_t t;
+    read_terms(body, true, &t, &p);
+    char engagement[24], agent_id[24] = "", actor_id[24] = "";
+    snprintf(engagement, sizeof engagement, "%lld", eid);
+    PGresult *res = NULL;
+    if (handle && eid > 0) {
+        const char *rp[3] = {handle, engagement, r->caller.account_id_text};
+        res = db_exec(&q_remote_resolve, 3, rp, &p);
+        if (!res) goto fail;
+        if (PQgetisnull(res, 0, 0) || strcmp(PQgetvalue(res, 0, 1), "t") != 0) {
+            PQclear(res);
+            problem_clear(&p);
+            terms_input_free(&t);
+            json_decref(body);
+            http_fail(r, PROBLEM_FORBIDDEN,
+                      "Only the agent may propose to an organisation on another instance.");
+            return;
+        }
+        if (strcmp(PQgetvalue(res, 0, 2), "t") != 0)
+            problem_field(&p, "agent", "must be discoverable: the other instance reads its actor");
+        if (PQgetisnull(res, 0, 3))
+            problem_field(&p, "remote_engagement", "no such remote engagement");
+        else if (strcmp(PQgetvalue(res, 0, 5), "t") != 0)
+            problem_field(&p, "remote_engagement", "is not open");
+        snprintf(agent_id, sizeof agent_id, "%s", PQgetvalue(res, 0, 0));
+        snprintf(actor_id, sizeof actor_id, "%s", PQgetvalue(res, 0, 4));
+        PQclear(res);
+        res = NULL;
+    }
+    if ((t.purposes && check_purposes(t.purposes, "purposes", &p) != 0) || problem_has_fields(&p))
+        goto fail;
+    if (!federation_base()[0]) {
+        problem_fail(&p, PROBLEM_CONFLICT,
+                     "This instance has no PUBLIC_URL: it cannot propose to another instance.");
+        goto fail;
+    }
+    const char *cp[14] = {agent_id, engagement, actor_id, r->caller.account_id_text, t.role,
+                          t.packaging, t.hours, t.terms, t.rewards, t.starts_on, t.review_on,
+                          t.purposes, federation_base(), handle};
+    char id[24] = "";
+    if (db_begin(&p) == 0) {
+        res = db_exec(&q_create_remote, 14, cp, &p);
+        if (res) {
+            snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
+            PQclear(res);
+            const char *gp[2] = {id, r->caller.account_id_text};
+            res = chain_append(CHAIN_AGREEMENT, id, &p) < 0 || fed_agreement_send(id, "propose", &p) < 0
+                      ? NULL
+                      : db_exec(&q_get_tx, 2, gp, &p);
+        }
+        if (res && db_commit(&p) != 0) {
+            PQclear(res);
+            res = NULL;
+        }
+    }
+    if (!res) {
+        bool conflict = db_is_unique_violation();
+        db_rollback();
+        if (conflict) {
+            problem_clear(&p);
+            problem_fail(&p, PROBLEM_CONFLICT,
+                         "You already have a proposed or active agreement for this engagement; "
+                         "amend it instead.");
+        }
+        goto fail;
+    }
+    terms_input_free(&t);
+    json_decref(body);
+    char location[64];
+    snprintf(location, sizeof location, "/api/v1/agreements/%s", id);
+    http_add_header(r, "Location", location);
+    reply_agreement(r, 201, res, AGREEMENT_SIDE_AGENT, true);
+    return;
+fail:
+    terms_input_free(&t);
+    json_decref(body);
+    http_reply_problem(r, &p);
+}
+
 void handle_agreement_create(req_t *r)
 {
     json_t *body = http_take_body(r);
+    if (json_object_get(body, "remote_engagement")) {
+        create_remote(r, body);
+        return;
+    }
     static const char *const fields[] = {"organisation", "agent", "engagement", "role", "purposes",
         "packaging", "hours_per_week", "terms", "rewards", "starts_on", "review_on", NULL};
     problem_t p;
@@ -517,7 +643,7 @@ void handle_agreement_create(req_t *r)
 /* ---------- transitions ---------- */
 
 static db_stmt_t q_lock = DB_STMT("agreement_lock", false,
-    "SELECT " STATE_COLUMNS " FROM agreements a JOIN agents g ON g.id = a.agent_id"
+    "SELECT " STATE_COLUMNS " FROM agreements a LEFT JOIN agents g ON g.id = a.agent_id"
     " WHERE a.id = $1::bigint FOR UPDATE OF a");
 
 /* Begin a transaction and lock agreement id: 0 with the caller's side (the
@@ -555,13 +681,18 @@ fail:
 }
 
 /* After the write: link what it recorded into the agreement's history
- * (lib/chain.h), read the agreement for the reply, commit, reply. */
-static void finish_write(req_t *r, const char *id, agreement_side_t side, int status)
+ * (lib/chain.h), tell the other instance of a federated agreement
+ * (lib/fed_agreements.h: action is the act's name), read the agreement for
+ * the reply, commit, reply. */
+static void finish_write(req_t *r, const char *id, agreement_side_t side, int status,
+                         const char *action)
 {
     problem_t p;
     problem_init(&p);
     const char *params[2] = {id, r->caller.account_id_text};
-    PGresult *res = chain_append(CHAIN_AGREEMENT, id, &p) < 0 ? NULL : db_exec(&q_get_tx, 2, params, &p);
+    PGresult *res = chain_append(CHAIN_AGREEMENT, id, &p) < 0 || fed_agreement_send(id, action, &p) < 0
+                        ? NULL
+                        : db_exec(&q_get_tx, 2, params, &p);
     if (res && PQntuples(res) != 1) {
         PQclear(res);
         res = NULL;
@@ -675,7 +806,7 @@ static void transition(req_t *r, agreement_action_t action)
         return;
     }
     PQclear(res);
-    finish_write(r, id, side, 200);
+    finish_write(r, id, side, 200, agreement_action_name(action));
 }
 
 void handle_agreement_accept(req_t *r) { transition(r, AGREEMENT_ACCEPT); }
@@ -830,7 +961,7 @@ static void amend(req_t *r, bool renewal)
         return;
     }
     PQclear(res);
-    finish_write(r, id, side, 200);
+    finish_write(r, id, side, 200, renewal ? "renew" : "amend");
 }
 
 /* ---------- lists ---------- */
@@ -855,7 +986,7 @@ static int status_query(req_t *r, const char **out, const char **standing)
 /* Newest first; $3 the cursor's id (NULL on the first page), $4 limit + 1. */
 static db_stmt_t q_mine = DB_STMT("agreements_mine", true,
     "SELECT a.id::text, j::text, " STATE_COLUMNS_OF("$1") " FROM agreements a"
-    " JOIN agents g ON g.id = a.agent_id CROSS JOIN LATERAL agreement_summary_json(a) j"
+    " LEFT JOIN agents g ON g.id = a.agent_id CROSS JOIN LATERAL agreement_summary_json(a) j"
     " WHERE a.id IN ("
     "   SELECT x.id FROM agreements x JOIN agents xg ON xg.id = x.agent_id"
     "   WHERE xg.account_id = $1::bigint AND $5::text IS DISTINCT FROM 'organisation'"
@@ -892,7 +1023,7 @@ void handle_my_agreements(req_t *r)
 
 static db_stmt_t q_of_organisation = DB_STMT("agreements_of_organisation", true,
     "SELECT a.id::text, j::text, " STATE_COLUMNS_OF("$5") " FROM agreements a"
-    " JOIN agents g ON g.id = a.agent_id CROSS JOIN LATERAL agreement_summary_json(a) j"
+    " LEFT JOIN agents g ON g.id = a.agent_id CROSS JOIN LATERAL agreement_summary_json(a) j"
     " WHERE a.organisation_id = $1::bigint"
     " AND ($2::text IS NULL OR a.status = $2) AND ($6::text IS NULL OR agreement_standing(a) = $6)"
     " AND a.id < coalesce($3::bigint, 9223372036854775807)"

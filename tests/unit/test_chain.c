@@ -16,7 +16,7 @@ static void header_hash(const char *chain, long long subject, long long seq, con
                         const char *entry, const char *content_hash, const char *previous,
                         const char *expected)
 {
-    json_t *h = chain_link_header(chain, subject, seq, kind, entry, content_hash, previous);
+    json_t *h = chain_link_header(chain, subject, NULL, seq, kind, entry, content_hash, previous);
     assert_non_null(h);
     char out[CHAIN_HASH_HEX], err[128];
     assert_true(chain_hash_hex(h, out, err, sizeof err));
@@ -39,7 +39,7 @@ static void test_link_headers(void **state)
     header_hash("charter", 3, 1, "charter_version", "1", zero, NULL,
                 "3e9bf2829c4ab01ce09568c4ea6124a7ac120c5e2dd145a6f3fafeee9de30ea6");
     /* one field changed is another hash */
-    json_t *h = chain_link_header("agreement", 7, 3, "closure", "agent", ab, cd);
+    json_t *h = chain_link_header("agreement", 7, NULL, 3, "closure", "agent", ab, cd);
     char out[CHAIN_HASH_HEX], err[128];
     assert_true(chain_hash_hex(h, out, err, sizeof err));
     assert_string_not_equal(out, "d40ae1e74176e250785e87d4690e3ff59790c08e7cab10eb33abdc168e68882a");
