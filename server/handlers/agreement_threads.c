@@ -40,9 +40,26 @@ static const char *caller_side(const req_t *r)
  * history (lib/chain.h), in one transaction: the statement locks the
  * agreement's row, so links are appended one writer at a time. The
  * statement's result, or NULL with p set and nothing written. */
+static db_stmt_t q_federated = DB_STMT("agreement_thread_federated", false,
+    "SELECT 1 FROM agreements WHERE id = $1::bigint AND federated_uri IS NOT NULL");
+
 static PGresult *chained_write(const char *agreement_id, db_stmt_t *stmt, int n,
                                const char *const *params, problem_t *p)
 {
+    /* An agreement across instances keeps one chain on both (docs/federation.md):
+     * messages and hours do not travel, so they are not written on one side. */
+    const char *fp[1] = {agreement_id};
+    PGresult *fed = db_exec(&q_federated, 1, fp, p);
+    if (!fed) return NULL;
+    int federated = PQntuples(fed);
+    PQclear(fed);
+    if (federated) {
+        problem_fail(p, PROBLEM_CONFLICT,
+                     "This agreement is with a party on another instance: messages and hours "
+                     "are not exchanged across instances (yet), and the record both keep must "
+                     "stay the same.");
+        return NULL;
+    }
     if (db_begin(p) < 0) return NULL;
     PGresult *res = db_exec(stmt, n, params, p);
     if (res && (chain_append(CHAIN_AGREEMENT, agreement_id, p) < 0 || db_commit(p) < 0)) {

@@ -4,11 +4,12 @@
 // conclude; then both records are compared field by field and both
 // agreement chains link by link. Then what is refused: an actor that is not
 // the party (403), an activity about an agreement not offered yet (409), the
-// same activity twice (taken once). Same environment as
+// same activity twice (taken once), a message (409: it would not travel). Same environment as
 // two-instances.test.mjs (instances.mjs; FED_PG_PORT, FED_PORT and FED_PORT + 1).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
 import { cluster, freePort, psql, req, until, newUser, signed } from './instances.mjs';
 
 let C, A, B, owner, agent, purpose, engagementId, remoteEngagement;
@@ -115,6 +116,13 @@ test('A accepts, amends; B accepts the amendment; both conclude: every act trave
   await act(B, agent, onB, 'conclude', { commitments_kept: true, note: 'A good season.' });
   await until('both closures on A', async () => (await get(A, owner, onA)).body.closures.length === 2);
   await Promise.all([settled(A), settled(B)]);
+  // FED_ACTIVITIES_OUT=file: the agreement activities both sides sent, in
+  // the order they were queued (docs/federation.md's examples come from one)
+  if (process.env.FED_ACTIVITIES_OUT) {
+    const sent = (d) => psql(d, `SELECT json_agg(payload->'activity' ORDER BY id)::text FROM jobs
+      WHERE kind = 'deliver' AND payload->'activity'->'object'->>'type' = 'Agreement'`);
+    writeFileSync(process.env.FED_ACTIVITIES_OUT, JSON.stringify({ A: JSON.parse(sent(A)), B: JSON.parse(sent(B)) }, null, 1));
+  }
 });
 
 test('both records agree: versions, terms, decisions, closures, and the chain byte for byte', async () => {
@@ -187,6 +195,10 @@ test('refused: an actor that is not the party (403), an agreement not offered ye
   // the same activity again (a retried delivery, a replay): 202, nothing written
   const replay = await postAsB('agent', 'bea', sent);
   assert.equal(replay.status, 202, replay.text);
+  assert.equal(rows(), before);
+  // messages and hours do not travel: written on one side, the chains would part
+  const m = await req(A.base, 'POST', `/api/v1/agreements/${onA}/messages`, { token: owner.token, body: { body: 'Hello?' } });
+  assert.equal(m.status, 409, m.text);
   assert.equal(rows(), before);
   const a = await get(A, owner, onA);
   assert.equal(a.body.status, 'concluded');
