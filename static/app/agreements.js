@@ -13,6 +13,26 @@ export const agreementOrg = (a) => a.organisation ?? a.org ?? null;
 export const agreementAgent = (a) => a.agent ?? null;
 export const engagementOf = (a) => (a.engagement && typeof a.engagement === 'object' ? a.engagement : a.engagement ? { id: a.engagement } : null);
 
+// A party's name, linked to its page: here, or for a party on another
+// instance (remote: true) its home page, named by its handle (name@host).
+export function partyLink(party, kind) {
+  if (party?.remote) {
+    return h('a', { class: 'party party--remote', href: party.url, rel: 'noopener', title: `On another instance: ${party.handle}` },
+      h('span', { text: (kind === 'agent' ? agentName(party) : orgName(party)) || party.handle }),
+      h('span', { class: 'muted small', text: ` @${party.handle}` }));
+  }
+  if (kind === 'agent') {
+    return agentHandle(party) ? h('a', { href: `/agents/${encodeURIComponent(agentHandle(party))}`, text: agentName(party) })
+      : h('span', { text: agentName(party) || 'Agent' });
+  }
+  return orgSlug(party) ? h('a', { href: `/organisations/${encodeURIComponent(orgSlug(party))}`, text: orgName(party) })
+    : h('span', { text: orgName(party) || 'Organisation' });
+}
+
+// Where an agreement's engagement is read: its page here, or at home for an
+// engagement of an organisation on another instance.
+export const engagementHref = (eng) => (eng?.remote ? eng.url : `/engagements/${encodeURIComponent(eng.id)}`);
+
 // Which side the signed-in person is on for this agreement.
 export function sideOf(a, preferred) {
   if (a.my_side) return a.my_side;
@@ -89,7 +109,8 @@ export function agreementCard(a, { side: preferred } = {}) {
       closureDue(a) ? h('strong', { text: 'Record your closure.' }) : null),
     h('h3', { class: 'card__title' }, h('a', { href: `/agreements/${encodeURIComponent(a.id)}`, text: title })),
     h('p', { class: 'agreement__parties' },
-      h('span', { text: agentName(agent) || 'Agent' }), h('span', { class: 'sep', text: 'with' }), h('span', { text: orgName(org) || 'Organisation' })),
+      h('span', { text: agentName(agent) || 'Agent' }), h('span', { class: 'sep', text: 'with' }), h('span', { text: orgName(org) || 'Organisation' }),
+      agent?.remote || org?.remote ? h('span', { class: 'muted small', text: `(@${(agent?.remote ? agent : org).handle})` }) : null),
     h('ul', { class: 'card__meta', 'aria-label': amendmentPending(a) ? `The proposed change (version ${a.terms_version})` : null },
       // the summary's terms are the pending ones while a change awaits consent
       amendmentPending(a) ? h('li', { class: 'card__meta-lead', text: `If the change is accepted (version ${a.terms_version}):` }) : null,

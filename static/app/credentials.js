@@ -33,7 +33,10 @@ export function agreementCredentialCard(a, side, signal) {
   historyState(a.id, signal).then((doc) => history.replaceChildren(historyLine(doc),
     h('p', {}, h('a', { href: `/api/v1/agreements/${encodeURIComponent(a.id)}/proof`, text: 'The signed chain (JSON)' }))))
     .catch((err) => history.replaceChildren(errorNotice(err, { what: 'The agreement history' })));
-  if (a.status === 'concluded' && side === 'agent') {
+  if (a.status === 'concluded' && side === 'agent' && a.federated_uri) {
+    // the organisation is on another instance: its record is here, its name and signature are not
+    credential.append(h('p', { class: 'muted small', text: 'Credentials are not issued yet for an agreement with an organisation on another instance.' }));
+  } else if (a.status === 'concluded' && side === 'agent') {
     const button = h('button', { class: 'btn', type: 'button', text: 'Get a credential' });
     button.addEventListener('click', async () => {
       busy(button, true);

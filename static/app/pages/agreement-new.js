@@ -1,6 +1,6 @@
 // agreement-new: propose an agreement — as an agent for an engagement, or as
 // an organisation to a candidate (?engagement=ID&agent=handle).
-import { api, ApiError, get, newKey } from '../api.js';
+import { api, ApiError, get, itemsOf, newKey } from '../api.js';
 import { h, replace, PACKAGINGS } from '../dom.js';
 import { onSubmit, showErrors } from '../forms.js';
 import { agreementBody, agreementFields, agreementProblems } from '../agreements.js';
@@ -11,6 +11,7 @@ import { formLayout, notice, orgName, orgSlug, pageHead, rewardsList, toast } fr
 export default async function render(ctx) {
   ctx.setTitle('Propose an agreement');
   if (!requireSignIn(ctx, 'propose an agreement')) return;
+  if (ctx.query.get('remote_engagement')) return proposeRemote(ctx, ctx.query.get('remote_engagement'));
   const engagementId = ctx.query.get('engagement');
   let organisation = ctx.query.get('organisation');
   let agent = ctx.query.get('agent');
@@ -91,3 +92,60 @@ export default async function render(ctx) {
   await picker.ready;
 }
 
+
+// To an organisation on another instance, on an engagement it sent here
+// (GET /remote-engagements): the agent proposes, and the Offer travels.
+async function proposeRemote(ctx, id) {
+  const me = myAgent();
+  if (!me) {
+    replace(ctx.root, h('h1', { text: 'Propose an agreement' }),
+      notice('info', 'First, your agent profile', 'Agreements bind an agent and an organisation. Create your agent profile to propose one.',
+        h('a', { class: 'btn', href: '/me/profile', text: 'Create your agent profile' })));
+    return;
+  }
+  const list = itemsOf(await get('/api/v1/remote-engagements?status=open&limit=100', { signal: ctx.signal }));
+  const engagement = list.find((e) => String(e.id) === String(id));
+  if (!engagement) {
+    replace(ctx.root, h('h1', { text: 'Propose an agreement' }), notice('error', 'That engagement is not available', 'It may have been closed. Go back and choose another.',
+      h('a', { class: 'btn', href: '/me/following', text: 'Organisations you follow' })));
+    return;
+  }
+  const org = engagement.organisation;
+  const { el, picker } = agreementFields({ role: engagement.title, purposes: [], hours_per_week: engagement.hours_per_week, rewards: {} },
+    { packagings: PACKAGINGS });
+  const key = newKey();
+  const form = h('form', { class: 'form', 'aria-labelledby': 'propose-title' },
+    el,
+    h('div', { class: 'actions' },
+      h('button', { class: 'btn', type: 'submit', text: 'Send proposal' }),
+      h('a', { class: 'btn btn--quiet', href: '/me/following', text: 'Cancel' })));
+  onSubmit(form, async () => {
+    const body = { agent: me.handle, remote_engagement: engagement.id, ...agreementBody(form, picker) };
+    const problems = agreementProblems(body);
+    if (problems.length) { showErrors(form, problems); return; }
+    const res = await api('POST', '/api/v1/agreements', { body, idempotencyKey: key });
+    toast(`Proposal sent to ${org.name}, on its instance.`);
+    ctx.navigate(`/agreements/${encodeURIComponent(res.data.id)}`, { replace: true });
+  });
+  replace(ctx.root,
+    pageHead({
+      crumbs: [['Following', '/me/following'], [engagement.title, engagement.url], ['Propose']],
+      eyebrow: `You, with ${org.name} (on another instance)`,
+      title: 'Propose an agreement',
+      lead: 'Your proposal travels to the organisation’s own instance; both instances keep the same record of every version.',
+    }),
+    formLayout(h('div', { class: 'card' }, form), {
+      title: 'How agreements work',
+      steps: [
+        ['You propose', 'Role, hours, terms and rewards, in your words.'],
+        ['They answer', 'Accept, decline, or amend, on their instance — it comes back here.'],
+        ['It is kept', 'Every version of the terms stays readable for both sides, on both instances.'],
+      ],
+      extra: h('section', { class: 'card' },
+        h('h2', { class: 'h3', text: 'The engagement' }),
+        h('p', {}, h('a', { href: engagement.url, rel: 'noopener', text: engagement.title })),
+        h('p', { class: 'muted small', text: `Posted by ${org.name} on another instance.` })),
+    }));
+  ctx.root.querySelector('h1').id = 'propose-title';
+  await picker.ready;
+}

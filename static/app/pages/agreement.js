@@ -5,12 +5,13 @@ import { h, replace, day, dateTime, plural, word, num } from '../dom.js';
 import { onSubmit, showErrors } from '../forms.js';
 import {
   actionButtons, agreementAgent, allowedActions, agreementBody, agreementFields, agreementOrg, agreementProblems,
-  amendmentPending, closureOf, concludeForm, engagementOf, sideOf, standingOf, termsOf, waitingText, warningText,
+  amendmentPending, closureOf, concludeForm, engagementHref, engagementOf, partyLink, sideOf, standingOf, termsOf,
+  waitingText, warningText,
 } from '../agreements.js';
 import { agreementCredentialCard } from '../credentials.js';
 import { conversationSection, daysToReview, hoursSection, renewForm } from '../agreement-threads.js';
 import { requireSignIn } from '../router.js';
-import { agentHandle, agentName, badge, empty, errorNotice, notice, orgName, orgSlug, purposeChips, rewardsList, skeletons, toast } from '../ui.js';
+import { badge, empty, errorNotice, notice, orgSlug, purposeChips, rewardsList, skeletons, toast } from '../ui.js';
 
 export default async function render(ctx) {
   ctx.setTitle('Agreement');
@@ -86,9 +87,9 @@ export default async function render(ctx) {
       h('div', { class: 'actions' }, h('h1', { text: t.role || 'Agreement' }), badge(standingOf(a)),
         amending ? h('span', { class: 'badge badge--proposed', text: 'Change proposed' }) : null),
       h('p', { class: 'agreement__parties' },
-        agentHandle(agent) ? h('a', { href: `/agents/${encodeURIComponent(agentHandle(agent))}`, text: agentName(agent) }) : h('span', { text: agentName(agent) }),
+        partyLink(agent, 'agent'),
         h('span', { class: 'sep', text: 'and' }),
-        orgSlug(org) ? h('a', { href: `/organisations/${encodeURIComponent(orgSlug(org))}`, text: orgName(org) }) : h('span', { text: orgName(org) }),
+        partyLink(org, 'organisation'),
         a.active_version ? h('span', { class: 'agreement__version', text: `Terms in force: version ${num(a.active_version)}` })
           : a.terms_version ? h('span', { class: 'agreement__version', text: `Terms version ${num(a.terms_version)}` }) : null)),
     h('div', { class: 'layout-split' },
@@ -120,8 +121,9 @@ export default async function render(ctx) {
               : c.publish_note ? 'This side agreed to publish its note; it stays private unless the other side agrees too.'
                 : 'This note stays between the two sides.' }) : null,
             c.closed_at || c.created_at ? h('p', { class: 'muted small', text: dateTime(c.closed_at ?? c.created_at) }) : null)))) : null,
-        a.active_version ? hoursSection(a, side) : null,
-        conversationSection(a, side),
+        // messages and hours do not travel between instances (yet): the API refuses them
+        a.federated_uri ? h('p', { class: 'muted', text: 'The other side is on another instance: both keep this record of terms, decisions and closures. Messages and hours are not exchanged across instances yet.' })
+          : [a.active_version ? hoursSection(a, side) : null, conversationSection(a, side)],
         h('section', { 'aria-labelledby': 'versions-title' },
           h('h2', { id: 'versions-title', text: 'Every version' }),
           h('p', { class: 'muted', text: 'Terms only change by amendment, and every version is kept.' }),
@@ -132,7 +134,8 @@ export default async function render(ctx) {
         agreementCredentialCard(a, side, ctx.signal),
         eng ? h('section', { class: 'card card--tint' },
           h('h2', { text: 'Engagement' }),
-          h('p', {}, h('a', { href: `/engagements/${encodeURIComponent(eng.id)}`, text: eng.title ?? 'See the engagement' }))) : null)));
+          h('p', {}, h('a', { href: engagementHref(eng), text: eng.title ?? 'See the engagement' })),
+          eng.remote ? h('p', { class: 'muted small', text: 'Posted on another instance: the link goes to its home.' }) : null) : null)));
 
   // a notification leads to #conversation or #hours: go there once the page is drawn
   const anchor = location.hash && document.getElementById(decodeURIComponent(location.hash.slice(1)));

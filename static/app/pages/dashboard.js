@@ -6,6 +6,7 @@ import { h, replace, day, num, percent, word, timeEl, PACKAGINGS, initials } fro
 import { checkbox, field, onSubmit, pillGroup, showErrors, splitList, value, checkedValues } from '../forms.js';
 import { placeField, purposePicker, suggestSkills } from '../pickers.js';
 import { actionButtons, agreementCard, amendmentPending, closureDue, concludeForm, sideOf, standingOf, warningText } from '../agreements.js';
+import { remoteFollowing } from '../remote.js';
 import { requireSignIn } from '../router.js';
 import { loadSession, myAgent, session } from '../session.js';
 import { bar, busy, clip, empty, errorNotice, notice, orgName, pagedList, purposeName, purposeSlug, scoreBadge, scoreBreakdown, skeletons, toast, unavailable } from '../ui.js';
@@ -535,7 +536,7 @@ async function notifications(ctx, content) {
 async function following(ctx, content) {
   content.append(head('Following', 'Organisations whose talent pool you chose to join. Their engagements rank a little higher for you.'));
   const box = h('div', {}, skeletons(1));
-  content.append(box);
+  content.append(box, remoteFollowing(ctx));
   let data = null;
   for (const path of ['/api/v1/me/follows', '/api/v1/me/following']) {
     data = await getOptional(`${path}?limit=100`, { signal: ctx.signal }).catch((err) => { box.replaceChildren(errorNotice(err)); return undefined; });

@@ -1,0 +1,158 @@
+// federation: an agreement across two instances, in the browser (issue 22,
+// docs/federation.md). Two Purposed instances of their own (A and B, on a
+// PostgreSQL cluster of the test's own: tests/federation/instances.mjs). On
+// B a person follows A's organisation from their dashboard, sees the
+// engagement it posts arrive, and proposes; A's owner accepts in A's pages;
+// both conclude in their own pages; then both agreement pages show the same
+// versions, and the parties on each side link home. Needs PURPOSED_BIN,
+// STATIC_DIR, MIGRATIONS_DIR (scripts/test exports them).
+import { after, before, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { randomUUID } from 'node:crypto';
+import { cluster, freePort, req, until, newUser } from '../federation/instances.mjs';
+import { cspViolations, launch, SHOTS } from './helpers.mjs';
+
+let C, A, B, browser;
+before(async () => {
+  C = cluster(Number(process.env.FED_E2E_PG_PORT ?? 0) || await freePort());
+  [A, B] = await Promise.all([C.start('fe2e_a', await freePort()), C.start('fe2e_b', await freePort())]);
+  browser = await launch();
+});
+after(async () => { await browser?.close(); await C?.stop(); });
+
+// A signed-in person on instance d: the API user and a page whose context
+// carries its session cookie (and the signed_in marker the app reads).
+async function person(d, name) {
+  const u = await newUser(d, name);
+  const res = await fetch(`${d.base}/api/v1/sessions`, { method: 'POST', headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email: u.email, password: u.password }) });
+  assert.equal(res.status, 201);
+  const cookie = (res.headers.get('set-cookie') ?? '').split(';')[0];
+  const eq = cookie.indexOf('=');
+  const context = await browser.newContext({ viewport: { width: 1280, height: 900 }, baseURL: d.base });
+  await context.addCookies([{ name: cookie.slice(0, eq), value: cookie.slice(eq + 1), url: d.base, httpOnly: true, sameSite: 'Lax' },
+    { name: 'signed_in', value: '1', url: d.base, sameSite: 'Lax' }]);
+  const page = await context.newPage();
+  page.problems = { csp: [], errors: [] };
+  page.on('pageerror', (err) => page.problems.errors.push(err.message));
+  page.on('console', (m) => { if (/Content[- ]Security[- ]Policy/i.test(m.text())) page.problems.csp.push(m.text()); });
+  return { ...u, page };
+}
+
+const visit = async (page, path) => {
+  await page.goto(path);
+  await page.locator('main h1').first().waitFor();
+  await page.waitForLoadState('networkidle');
+};
+
+// The versions an agreement page shows, newest first, as text.
+const versionsShown = async (page) => {
+  await page.locator('.timeline__item').first().waitFor();
+  return page.locator('.timeline__item').evaluateAll((items) => items.map((li) => ({
+    title: li.querySelector('h3').textContent, terms: li.querySelector('p.small')?.textContent,
+    note: li.querySelector('.timeline__note')?.textContent ?? null })));
+};
+
+test('follow across instances, propose, accept, conclude: both pages show the same agreement', async () => {
+  const owner = await person(A, 'Olu Owner');
+  const agent = await person(B, 'Bea Agent');
+  const purposeName = `Tidal rivers ${randomUUID().slice(0, 6)}`;
+  let slug;
+  for (const [d, u] of [[A, owner], [B, agent]]) {
+    const p = await req(d.base, 'POST', '/api/v1/purposes', { token: u.token, body: { name: purposeName, description: 'Rivers.' } });
+    assert.equal(p.status, 201, p.text);
+    slug = p.body.slug;
+  }
+  const o = await req(A.base, 'POST', '/api/v1/organisations', { token: owner.token, body: {
+    name: 'Tide Keepers', slug: 'tide-keepers', purpose_statement: 'Keep tidal rivers alive.',
+    purposes: [slug], legal_form: 'nonprofit', governance: 'consent_based' } });
+  assert.equal(o.status, 201, o.text);
+  const g = await req(B.base, 'PUT', '/api/v1/me/agent', { token: agent.token, body: {
+    handle: 'bea', headline: 'Sampler', personal_purpose: 'Rivers.', skills: ['sampling'],
+    capacity_hours_per_week: 20, packagings: ['volunteer'], remote_ok: true, discoverable: true, show_track_record: true } });
+  assert.equal(g.status, 200, g.text);
+
+  // B: follow A's organisation by its handle, from the dashboard
+  const bp = agent.page;
+  await visit(bp, '/me/following');
+  await bp.getByLabel('Handle').fill(`tide-keepers@${A.host}`);
+  await bp.getByRole('button', { name: 'Follow', exact: true }).click();
+  await bp.locator('.member', { hasText: 'Tide Keepers' }).waitFor();
+  await until('the Accept of the Follow', async () =>
+    (await req(B.base, 'GET', '/api/v1/me/remote-follows', { token: agent.token })).body.items[0]?.state === 'accepted');
+
+  // A posts an engagement; it travels to B and is listed there, marked remote, linking home
+  const e = await req(A.base, 'POST', '/api/v1/organisations/tide-keepers/engagements', { token: owner.token, body: {
+    title: 'Estuary sampler', description: 'Sample the estuary.', purposes: [slug], packagings: ['volunteer'],
+    hours_per_week: 4, skills: ['sampling'], remote_ok: false, rewards: { non_cash: ['learning'] } } });
+  assert.equal(e.status, 201, e.text);
+  await until('the engagement on B', async () => (await req(B.base, 'GET', '/api/v1/remote-engagements')).body.items.length === 1);
+  await visit(bp, '/me/following');
+  const card = bp.locator('article', { hasText: 'Estuary sampler' });
+  await card.waitFor();
+  assert.equal(await card.getByRole('link', { name: 'Estuary sampler' }).getAttribute('href'), `${A.base}/engagements/${e.body.id}`);
+  assert.equal(await bp.locator('.member', { hasText: 'Tide Keepers' }).locator('.badge').textContent(), 'Following');
+
+  // B: propose on it
+  await card.getByRole('link', { name: 'Propose an agreement' }).click();
+  await bp.getByRole('heading', { level: 1, name: 'Propose an agreement' }).waitFor();
+  assert.equal(await bp.getByLabel('Role').inputValue(), 'Estuary sampler', 'prefilled from the remote engagement');
+  await bp.getByRole('checkbox', { name: purposeName }).check();
+  await bp.getByLabel('Terms').fill('Weekly samples at low tide.');
+  await bp.getByRole('button', { name: 'Send proposal' }).click();
+  await bp.getByRole('heading', { level: 1, name: 'Estuary sampler' }).waitFor();
+  const onB = new URL(bp.url()).pathname.split('/')[2];
+  await bp.getByText('Your proposal waits for the other side’s answer.').waitFor();
+  const orgLink = bp.locator('.agreement__parties a.party--remote');
+  assert.equal(await orgLink.getAttribute('href'), `${A.base}/organisations/tide-keepers`);
+  assert.match(await orgLink.textContent(), new RegExp(`Tide Keepers\\s*@tide-keepers@${A.host.replace(/\./g, '\\.')}`));
+
+  // A: the owner finds it among the organisation's agreements and accepts
+  const ap = owner.page;
+  const onA = (await until('the Offer on A', async () =>
+    (await req(A.base, 'GET', '/api/v1/organisations/tide-keepers/agreements', { token: owner.token })).body.items[0])).id;
+  await visit(ap, '/organisations/tide-keepers/agreements');
+  await ap.getByRole('link', { name: 'Estuary sampler' }).click();
+  await ap.getByText('This proposal waits for your answer.').first().waitFor();
+  const agentLink = ap.locator('.agreement__parties a.party--remote');
+  assert.equal(await agentLink.getAttribute('href'), `${B.base}/agents/bea`);
+  assert.match(await agentLink.textContent(), new RegExp(`@bea@${B.host.replace(/\./g, '\\.')}`));
+  await ap.getByRole('button', { name: 'Accept' }).click();
+  await ap.waitForFunction(() => /Active/i.test(document.querySelector('main .badge')?.textContent ?? ''));
+  await until('the Accept on B', async () => (await req(B.base, 'GET', `/api/v1/agreements/${onB}`, { token: agent.token })).body.status === 'active');
+
+  // both conclude, each in its own pages
+  for (const [page, path, note] of [[bp, `/agreements/${onB}`, 'A good season.'], [ap, `/agreements/${onA}`, 'Thank you, Bea.']]) {
+    await visit(page, path);
+    await page.getByRole('button', { name: /Conclude|Record your closure/ }).click();
+    await page.getByLabel('Yes, commitments were kept').check();
+    await page.getByLabel('Closing note').fill(note);
+    await page.getByRole('button', { name: 'Record closure' }).click();
+    await page.locator('#closure-title').waitFor();
+  }
+  const both = async () => {
+    const [a, b] = await Promise.all([req(A.base, 'GET', `/api/v1/agreements/${onA}`, { token: owner.token }),
+      req(B.base, 'GET', `/api/v1/agreements/${onB}`, { token: agent.token })]);
+    return a.body.closures.length === 2 && b.body.closures.length === 2;
+  };
+  await until('both closures on both instances', both);
+
+  // both pages: concluded, two closures, the same versions
+  const shown = [];
+  for (const [page, path] of [[ap, `/agreements/${onA}`], [bp, `/agreements/${onB}`]]) {
+    await visit(page, path);
+    assert.match(await page.locator('main .badge').first().textContent(), /Concluded/i);
+    assert.equal(await page.locator('#closure-title + ul > li').count(), 2);
+    // messages and hours do not travel: not offered on either side
+    await page.getByText('Messages and hours are not exchanged across instances yet.').waitFor();
+    assert.equal(await page.getByRole('button', { name: 'Send' }).count(), 0);
+    shown.push(await versionsShown(page));
+    await page.screenshot({ path: `${SHOTS}/federation-${page === ap ? 'a' : 'b'}.png`, fullPage: true, animations: 'disabled', caret: 'hide' });
+  }
+  assert.equal(shown[0].length, 1);
+  assert.deepEqual(shown[0].map((v) => [v.title, v.terms, v.note]), shown[1].map((v) => [v.title, v.terms, v.note]));
+  for (const page of [ap, bp]) {
+    assert.deepEqual(page.problems.errors, []);
+    assert.deepEqual(await cspViolations(page), []);
+  }
+});
