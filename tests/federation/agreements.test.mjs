@@ -2,7 +2,8 @@
 // instances"): an agent on B proposes to an organisation on A on an
 // engagement B received; A accepts, amends, B accepts the amendment, both
 // conclude; then both records are compared field by field and both
-// agreement chains link by link. Then what is refused: an actor that is not
+// agreement chains link by link; a proposal changed by its proposer and
+// declined, one withdrawn, compared too. Then what is refused: an actor that is not
 // the party (403), an activity about an agreement not offered yet (409), the
 // same activity twice (taken once), a message (409: it would not travel). Same environment as
 // two-instances.test.mjs (instances.mjs; FED_PG_PORT, FED_PORT and FED_PORT + 1).
@@ -157,6 +158,47 @@ test('both records agree: versions, terms, decisions, closures, and the chain by
       assert.deepEqual(pa.links[i][k], pb.links[i][k], `link ${i + 1}: ${k}`);
   assert.equal(pa.links[0].content.agreement, pa.subject_uri);
   assert.equal(pa.links[0].content.author, `${B.base}/agents/bea`);
+});
+
+test('a proposal changed by its proposer then declined, and one withdrawn: both sides agree each time', async () => {
+  const proof = async (d, u, id) => (await req(d.base, 'GET', `/api/v1/agreements/${id}/proof`, { token: u.token })).body;
+  const propose = async (terms) => {
+    const r = await req(B.base, 'POST', '/api/v1/agreements', { token: agent.token, body: {
+      agent: 'bea', remote_engagement: remoteEngagement.id, role: 'Estuary sampler', purposes: [purpose],
+      packaging: 'volunteer', hours_per_week: 3, terms, rewards: {}, starts_on: '2027-03-01' } });
+    assert.equal(r.status, 201, r.text);
+    const a = await until('the Offer on A', async () =>
+      (await req(A.base, 'GET', '/api/v1/organisations/tide-keepers/agreements', { token: owner.token }))
+        .body.items.find((x) => x.federated_uri === r.body.federated_uri));
+    return [r.body.id, a.id];
+  };
+  // B changes its own proposal before A answers (an Update superseding v1), A declines
+  const [b2, a2] = await propose('Monthly samples.');
+  const cur = await get(B, agent, b2);
+  const p = await req(B.base, 'PATCH', `/api/v1/agreements/${b2}`, { token: agent.token,
+    headers: { 'If-Match': cur.headers.get('etag') }, body: { hours_per_week: 2, change_note: 'Less, to start.' } });
+  assert.equal(p.status, 200, p.text);
+  await until('the change on A', async () => (await get(A, owner, a2)).body.terms_version === 2);
+  await act(A, owner, a2, 'decline');
+  await until('the Reject on B', async () => (await get(B, agent, b2)).body.status === 'declined');
+  // a third, withdrawn by B
+  const [b3, a3] = await propose('Daily samples.');
+  await act(B, agent, b3, 'withdraw');
+  await until('the Undo on A', async () => (await get(A, owner, a3)).body.status === 'withdrawn');
+  await Promise.all([settled(A), settled(B)]);
+  // v2 and v1's superseded outcome were written together: linked in the chain's order (terms first)
+  for (const [a, b, kinds] of [[a2, b2, ['terms_version', 'terms_version', 'version_outcome', 'version_outcome']],
+    [a3, b3, ['terms_version', 'version_outcome']]]) {
+    const [pa, pb] = await Promise.all([proof(A, owner, a), proof(B, agent, b)]);
+    assert.equal(pa.verified && pb.verified, true);
+    assert.deepEqual(pa.links.map((l) => l.kind), kinds);
+    assert.deepEqual(pa.links.map((l) => [l.content, l.hash]), pb.links.map((l) => [l.content, l.hash]));
+    assert.deepEqual(pa.head, pb.head);
+  }
+  const outcomes = async (d, u, id) => (await req(d.base, 'GET', `/api/v1/agreements/${id}/versions`, { token: u.token }))
+    .body.items.map((v) => [v.version, v.outcome, v.decided_by, v.proposed_by]);
+  assert.deepEqual(await outcomes(A, owner, a2), await outcomes(B, agent, b2));
+  assert.deepEqual(await outcomes(A, owner, a3), await outcomes(B, agent, b3));
 });
 
 // A signed POST to A's organisation inbox by an actor of B, with its key
