@@ -141,7 +141,7 @@ test('both records agree: versions, terms, decisions, closures, and the chain by
       'review_on', 'change_note', 'proposed_by', 'created_at', 'outcome', 'decided_by', 'decided_at', 'author_actor'])
       assert.deepEqual(va[i][k], vb[i][k], `version ${va[i].version}: ${k}`);
   }
-  assert.deepEqual(va.map((v) => v.author_actor).sort(), [`${A.base}/organisations/tide-keepers`, `${B.base}/agents/bea`]);
+  assert.deepEqual(va.map((v) => v.author_actor).sort(), [`${A.base}/organisations/tide-keepers`, `${B.base}/agents/bea`].sort());
   const proof = async (d, u, id) => (await req(d.base, 'GET', `/api/v1/agreements/${id}/proof`, { token: u.token })).body;
   const [pa, pb] = await Promise.all([proof(A, owner, onA), proof(B, agent, onB)]);
   assert.equal(pa.verified, true, JSON.stringify(pa.first_broken));
