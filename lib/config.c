@@ -166,6 +166,8 @@ int config_load(config_t *cfg, config_getenv_fn get, problem_t *p)
     cfg->signup_max_per_address = 20;
     cfg->write_rate_per_minute = 600;
     cfg->write_burst = 60;
+    cfg->federation_inbox_per_minute = 300;
+    cfg->federation_fetch_per_minute = 120;
     cfg->job_workers = 2;
     cfg->job_lease_s = 300;
     cfg->job_poll_ms = 1000;
@@ -340,6 +342,8 @@ int config_load(config_t *cfg, config_getenv_fn get, problem_t *p)
     }
     STR_VAR("MAIL_DIR", mail_dir);
     BOOL_VAR("FETCH_ALLOW_PRIVATE", fetch_allow_private);
+    INT_VAR("FEDERATION_INBOX_PER_MINUTE", federation_inbox_per_minute, 0, 1000000);
+    INT_VAR("FEDERATION_FETCH_PER_MINUTE", federation_fetch_per_minute, 0, 1000000);
     STR_VAR("FETCH_USER_AGENT", fetch_user_agent);
     if (strpbrk(cfg->fetch_user_agent, "\r\n"))
         return bad(p, "FETCH_USER_AGENT must be one line");

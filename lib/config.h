@@ -66,6 +66,8 @@ typedef struct config {
     char mail_dir[1024];         /* .eml files when there is no smtp_url */
     /* outbound HTTP (lib/fetch: website verification, federation) */
     bool fetch_allow_private;    /* may fetch loopback/private addresses (tests only) */
+    int federation_inbox_per_minute; /* inbox POSTs per remote instance; 0 = no limit */
+    int federation_fetch_per_minute; /* fetches of one remote instance's documents; 0 = none */
     char fetch_user_agent[256];  /* User-Agent of every outbound request */
     /* matching weights (docs/matching.md) */
     double w_purpose, w_skills, w_capacity, w_packaging, w_location, w_follows;

@@ -9,11 +9,15 @@
 #include <strings.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "db.h"
 #include "fetch.h"
 #include "httpsig.h"
 #include "jobs.h"
+#include "keys.h"
 #include "log.h"
+#include "peers.h"
 #include "strbuf.h"
 #include "validate.h"
 
@@ -79,6 +83,58 @@ int federation_key(const char *kind, long long id, char **public_pem, char **pri
     return 0;
 }
 
+/* Each actor's Ed25519 key (migration 0044), beside its RSA pair: made on
+ * first use; two daemons making it at once keep the first one stored. */
+static db_stmt_t q_ed_key = DB_STMT("ap_ed_key", false,
+    "SELECT encode(ed25519_public, 'hex'), ed25519_seed, ed25519_sealed FROM ap_keys"
+    " WHERE actor_kind = $1 AND actor_id = $2 AND ed25519_public IS NOT NULL");
+static db_stmt_t q_ed_key_make = DB_STMT("ap_ed_key_make", false,
+    "UPDATE ap_keys SET ed25519_public = decode($3, 'hex'), ed25519_seed = $4,"
+    "   ed25519_sealed = $5::boolean"
+    " WHERE actor_kind = $1 AND actor_id = $2 AND ed25519_public IS NULL");
+
+int federation_ed25519_key(const char *kind, long long id, keys_signer_t *out, problem_t *p)
+{
+    char *pem = NULL;
+    if (federation_key(kind, id, &pem, NULL, p) < 0) return problem_rc(p); /* the row */
+    free(pem);
+    char idtext[24];
+    snprintf(idtext, sizeof idtext, "%lld", id);
+    const char *params[5] = {kind, idtext, NULL, NULL, NULL};
+    for (int attempt = 0; attempt < 2; attempt++) {
+        PGresult *res = db_exec(&q_ed_key, 2, params, p);
+        if (!res) return problem_rc(p);
+        if (PQntuples(res) == 1) {
+            unsigned char seed[KEYS_SEED_BYTES];
+            bool ok = keys_seed_open(PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2)[0] == 't', seed, p);
+            PQclear(res);
+            if (!ok) return problem_rc(p);
+            keys_from_seed(seed, out);
+            sodium_memzero(seed, sizeof seed);
+            return 0;
+        }
+        PQclear(res);
+        unsigned char seed[KEYS_SEED_BYTES];
+        randombytes_buf(seed, sizeof seed);
+        keys_signer_t made;
+        keys_from_seed(seed, &made);
+        char pk_hex[KEYS_PUBLIC_BYTES * 2 + 1], stored[KEYS_STORED_SEED_MAX];
+        bool sealed = false;
+        sodium_bin2hex(pk_hex, sizeof pk_hex, made.public_key, sizeof made.public_key);
+        keys_seed_store(seed, stored, &sealed);
+        sodium_memzero(seed, sizeof seed);
+        keys_signer_clear(&made);
+        params[2] = pk_hex;
+        params[3] = stored;
+        params[4] = db_bool(sealed);
+        res = db_exec(&q_ed_key_make, 5, params, p);
+        sodium_memzero(stored, sizeof stored);
+        if (!res) return problem_rc(p);
+        PQclear(res);
+    }
+    return problem_fail(p, PROBLEM_INTERNAL, "The Ed25519 key was not stored.");
+}
+
 /* ---------- fetching JSON from other instances ---------- */
 
 /* GET url as JSON (Accept given); NULL with p set: 502 when the server
@@ -88,8 +144,16 @@ static json_t *fetch_json(const char *url, const char *accept, problem_t *p)
     char accept_line[200];
     snprintf(accept_line, sizeof accept_line, "Accept: %s", accept);
     const char *headers[] = {accept_line, NULL};
+    /* a blocked instance's documents are not asked for (its keys neither) */
+    int blocked = peers_blocked(url, p);
+    if (blocked < 0) return NULL;
+    if (blocked) {
+        problem_fail(p, PROBLEM_FORBIDDEN, "%s is on an instance blocked here.", url);
+        return NULL;
+    }
     fetch_request_t req = {.method = "GET", .url = url, .headers = headers,
-                           .max_bytes = FEDERATION_FETCH_MAX, .max_redirects = 3};
+                           .max_bytes = FEDERATION_FETCH_MAX, .max_redirects = 3,
+                           .per_instance = true};
     fetch_response_t resp;
     memset(&resp, 0, sizeof resp);
     if (fetch(&req, &resp, p) < 0) return NULL;
@@ -546,6 +610,17 @@ static job_outcome_t deliver_run(const job_t *job, char *err, size_t errlen)
     if (!inbox || !split_url(inbox, authority, sizeof authority, path, sizeof path)) {
         snprintf(err, errlen, "the job names no inbox");
         return JOB_FAIL;
+    }
+    {
+        problem_t bp;
+        problem_init(&bp);
+        int blocked = peers_blocked(authority, &bp);
+        problem_clear(&bp);
+        if (blocked != 0) {
+            snprintf(err, errlen, blocked > 0 ? "%s is blocked: nothing is delivered to it"
+                                              : "whether %s is blocked could not be read", authority);
+            return blocked > 0 ? JOB_FAIL : JOB_RETRY;
+        }
     }
     if (instance_dead(authority)) {
         snprintf(err, errlen, "%s has failed for %d days: dropped", authority, FEDERATION_DEAD_DAYS);

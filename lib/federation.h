@@ -10,6 +10,7 @@
 #include <jansson.h>
 #include <stdbool.h>
 
+#include "keys.h"
 #include "problem.h"
 
 #define FEDERATION_URI_MAX 1001
@@ -33,6 +34,11 @@ const char *federation_base(void);
  * *private_pem are malloc'd. 0, or negative with p set. */
 int federation_key(const char *kind, long long id, char **public_pem, char **private_pem,
                    problem_t *p);
+
+/* The same actor's Ed25519 key (FEP-521a assertionMethod, RFC 9421
+ * signatures), made and stored beside the RSA pair on first use: out holds
+ * the pair (keys_signer_clear it). 0, or negative with p set. */
+int federation_ed25519_key(const char *kind, long long id, keys_signer_t *out, problem_t *p);
 
 typedef struct federation_actor {
     long long id;                      /* remote_actors.id */

@@ -18,6 +18,8 @@
 #include <strings.h>
 #include <sys/socket.h>
 
+#include "peers.h"
+
 #define FETCH_DEFAULT_TIMEOUT_MS 10000L
 #define FETCH_DEFAULT_MAX_BYTES (1024u * 1024u)
 
@@ -195,6 +197,16 @@ int fetch(const fetch_request_t *req, fetch_response_t *out, problem_t *p)
     const char *method = req->method ? req->method : "GET";
     if (strcmp(method, "GET") != 0 && strcmp(method, "POST") != 0 && strcmp(method, "HEAD") != 0)
         return problem_fail(p, PROBLEM_INTERNAL, "fetch: unsupported method %s", method);
+    char authority[PEERS_AUTHORITY_MAX];
+    int retry_after = 0;
+    if (req->per_instance && peers_authority(url, authority) &&
+        !peers_fetch_take(authority, &retry_after)) {
+        problem_fail(p, PROBLEM_TOO_MANY_REQUESTS,
+                     "%s was asked for as many documents as a minute allows: try again later.",
+                     authority);
+        p->retry_after = retry_after;
+        return problem_rc(p);
+    }
     pthread_once(&g_curl_once, curl_init_once);
 
     CURL *c = curl_easy_init();

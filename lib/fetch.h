@@ -25,6 +25,8 @@ typedef struct fetch_request {
     long timeout_ms;             /* 0: 10,000 */
     size_t max_bytes;            /* 0: 1 MiB; a longer body fails */
     int max_redirects;           /* 0: none followed (a 3xx is returned as is) */
+    bool per_instance;           /* counted against the host's fetches a minute (lib/peers):
+                                    over it, 429 with retry_after, nothing sent */
 } fetch_request_t;
 
 typedef struct fetch_response {

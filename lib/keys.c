@@ -109,6 +109,19 @@ static bool open_form(const char *hex, bool sealed, unsigned char seed[KEYS_SEED
     return ok;
 }
 
+void keys_seed_store(const unsigned char seed[KEYS_SEED_BYTES], char out[KEYS_STORED_SEED_MAX],
+                     bool *sealed)
+{
+    *sealed = g_box_configured;
+    store_form(seed, g_box_configured, out, KEYS_STORED_SEED_MAX);
+}
+
+bool keys_seed_open(const char *stored, bool sealed, unsigned char seed[KEYS_SEED_BYTES],
+                    problem_t *p)
+{
+    return open_form(stored, sealed, seed, p);
+}
+
 /* Insert a new key (the caller's transaction, if any); 0, or negative with p set. */
 static int make_key(problem_t *p)
 {

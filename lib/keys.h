@@ -62,6 +62,15 @@ void keys_sign(const keys_signer_t *k, const unsigned char *msg, size_t len,
                unsigned char sig[KEYS_SIGNATURE_BYTES]);
 bool keys_verify(const unsigned char pk[KEYS_PUBLIC_BYTES], const unsigned char *msg, size_t len,
                  const unsigned char sig[KEYS_SIGNATURE_BYTES]);
+/* A seed as the signing keys' seeds are stored (other keys kept in the
+ * database use it too: federation's actor keys): hex, sealed under
+ * KEYS_SECRET when one is configured (*sealed says so). And back: false
+ * with p set (500 keys-locked) when it cannot be opened. */
+#define KEYS_STORED_SEED_MAX 160
+void keys_seed_store(const unsigned char seed[KEYS_SEED_BYTES], char out[KEYS_STORED_SEED_MAX],
+                     bool *sealed);
+bool keys_seed_open(const char *stored, bool sealed, unsigned char seed[KEYS_SEED_BYTES],
+                    problem_t *p);
 /* The key pair of a 32-byte seed (test vectors, stored keys). */
 void keys_from_seed(const unsigned char seed[KEYS_SEED_BYTES], keys_signer_t *out);
 

@@ -43,10 +43,12 @@ const char *const vocab_report_reasons[] = {"spam",    "fake",       "abusive",
 const char *const vocab_case_statuses[] = {"open", "resolved", NULL};
 /* the log's words: POST /moderation/actions takes the first four (roles are
  * PUT and DELETE /moderation/roles, curation POST /moderation/curation,
- * verification by hand POST /moderation/verifications, 0035) */
+ * verification by hand POST /moderation/verifications, 0035; instance blocks
+ * POST and DELETE /moderation/instance-blocks, 0044) */
 const char *const vocab_moderation_actions[] = {"dismiss",    "hide",        "suspend", "restore",
                                                 "grant_role", "revoke_role", "merge",   "rename",
-                                                "retire",     "verify",      "unverify", NULL};
+                                                "retire",     "verify",      "unverify", "block_instance",
+                                                "unblock_instance", NULL};
 /* Curating the catalogue (migration 0034): what moderators do to a purpose
  * or a skill; the moderation log's subjects are the ones above and skills.
  * The first two are not in vocab_lists: their words are part of the log's
@@ -56,7 +58,7 @@ const char *const vocab_curation_actions[] = {"merge", "rename", "retire", NULL}
 const char *const vocab_curation_kinds[] = {"purpose", "skill", NULL};
 const char *const vocab_logged_subjects[] = {
     "organisation", "engagement", "agent_profile",     "purpose",           "charter_version",
-    "account",      "skill",      "agreement_message", "engagement_message", NULL};
+    "account",      "skill",      "agreement_message", "engagement_message", "instance", NULL};
 const char *const vocab_registration_modes[] = {"open", "approval", "invitation", NULL};
 /* How an account came in (migration 0033): GET /api/v1/registrations?status= */
 const char *const vocab_registration_statuses[] = {"admitted", "pending", "approved", "refused",

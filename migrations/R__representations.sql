@@ -1449,3 +1449,17 @@ RETURNS SETOF json LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'published_at', api_time(e.published_at),
         'updated_at', api_time(e.updated_at))
 $$;
+
+-- A block of a remote instance (migration 0044), as the moderation routes
+-- answer it: the host, why, which administrator, when.
+DROP FUNCTION IF EXISTS instance_block_json(instance_blocks);
+CREATE FUNCTION instance_block_json(b instance_blocks) RETURNS SETOF json
+LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
+    SELECT json_build_object(
+        'id', b.id,
+        'host', b.host,
+        'reason', b.reason,
+        'blocked_by', json_build_object('id', b.blocked_by, 'display_name',
+                          (SELECT m.display_name FROM accounts m WHERE m.id = b.blocked_by)),
+        'created_at', api_time(b.created_at))
+$$;

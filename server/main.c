@@ -29,6 +29,7 @@
 #include "metrics.h"
 #include "migrate.h"
 #include "outbox.h"
+#include "peers.h"
 #include "rcache.h"
 #include "route.h"
 #include "routes.h"
@@ -226,6 +227,7 @@ int main(int argc, char **argv)
     }
     authz_set_admin_emails(cfg.admin_emails);
     fetch_configure(cfg.fetch_allow_private, cfg.fetch_user_agent);
+    peers_configure(cfg.federation_inbox_per_minute, cfg.federation_fetch_per_minute);
     if (cfg.fetch_allow_private)
         log_event("warn", "fetch_private_allowed",
                   "FETCH_ALLOW_PRIVATE is set: outbound requests may reach loopback and private addresses");

@@ -342,6 +342,14 @@ route_t routes[] = {
     R("GET", "/api/v1/moderation/accounts", handle_moderation_accounts,
       INSTANCE(INSTANCE_MODERATE), QUERY(PAGE, FILTER("q"))),
     R("GET", "/api/v1/moderation/stats", handle_moderation_stats, INSTANCE(INSTANCE_MODERATE)),
+    /* remote instances blocked (docs/federation.md, "Blocking"): moderators
+     * read the list, administrators block and lift */
+    R("GET", "/api/v1/moderation/instance-blocks", handle_instance_blocks_list,
+      INSTANCE(INSTANCE_MODERATE), QUERY(PAGE)),
+    R("POST", "/api/v1/moderation/instance-blocks", handle_instance_block_create,
+      INSTANCE(INSTANCE_ADMINISTER), OBJECT, WRITE),
+    R("DELETE", "/api/v1/moderation/instance-blocks/{id}", handle_instance_block_delete,
+      INSTANCE(INSTANCE_ADMINISTER), WRITE),
     /* the actions concerning the caller, and their appeal */
     R("GET", "/api/v1/me/moderation", handle_my_moderation, SIGNED_IN, QUERY(PAGE)),
     R("POST", "/api/v1/me/moderation/{id}/appeal", handle_my_moderation_appeal, SIGNED_IN, OBJECT,

@@ -66,6 +66,27 @@ static void reply_activity_json(req_t *r, int status, json_t *doc)
 
 /* ---------- actors ---------- */
 
+/* The actor's Ed25519 key as a FEP-521a Multikey in assertionMethod (what
+ * verifies its RFC 9421 signatures), with the contexts that define it. */
+static int actor_ed25519(json_t *doc, const char *id, const char *kind, long long owner,
+                         problem_t *p)
+{
+    keys_signer_t k;
+    if (federation_ed25519_key(kind, owner, &k, p) < 0) return problem_rc(p);
+    char mb[KEYS_MULTIBASE_MAX], key_id[900];
+    bool ok = keys_multikey(k.public_key, mb);
+    keys_signer_clear(&k);
+    if (!ok) return problem_fail(p, PROBLEM_INTERNAL, "The Ed25519 key could not be written.");
+    snprintf(key_id, sizeof key_id, "%s#ed25519-key", id);
+    json_t *ctx = json_object_get(doc, "@context");
+    json_array_append_new(ctx, json_string("https://www.w3.org/ns/did/v1"));
+    json_array_append_new(ctx, json_string("https://w3id.org/security/multikey/v1"));
+    json_object_set_new(doc, "assertionMethod",
+                        json_pack("[{s:s, s:s, s:s, s:s}]", "id", key_id, "type", "Multikey",
+                                  "controller", id, "publicKeyMultibase", mb));
+    return 0;
+}
+
 static json_t *actor_doc(req_t *r, const char *type, const char *id, const char *ap_path,
                          const char *username, const char *name, const char *summary,
                          const char *url, const char *kind, long long key_owner)
@@ -93,7 +114,15 @@ static json_t *actor_doc(req_t *r, const char *type, const char *id, const char 
         shared, "publicKey", "id", key_id, "owner", id, "publicKeyPem", pem,
         "manuallyApprovesFollowers", false, "discoverable", true);
     free(pem);
-    if (!doc) http_fail(r, PROBLEM_INTERNAL, "The actor could not be written.");
+    if (!doc) {
+        http_fail(r, PROBLEM_INTERNAL, "The actor could not be written.");
+        return NULL;
+    }
+    if (actor_ed25519(doc, id, kind, key_owner, &p) < 0) {
+        json_decref(doc);
+        http_reply_problem(r, &p);
+        return NULL;
+    }
     return doc;
 }
 
@@ -401,6 +430,7 @@ static void actor_free(void *p)
  * failure is the sender's: 401 with what went wrong). */
 static federation_actor_t *signer(req_t *r, const char *key_id, bool refresh)
 {
+    if (!refresh && activitypub_admit(r, key_id) < 0) return NULL;
     federation_actor_t *a = calloc(1, sizeof *a);
     problem_t p;
     problem_init(&p);

@@ -21,5 +21,9 @@ void activitypub_agent_actor(req_t *r);
  * sender is then r->ctx (the handler's). 0, or negative answered: 401
  * without a valid signature, 400/413 for a body that is no activity. */
 int activitypub_verify(req_t *r);
+/* Before the key named by key_id is fetched (instance_blocks.c): its
+ * instance is not blocked (403) and has inbox POSTs left this minute (429 +
+ * Retry-After). 0, or negative answered. */
+int activitypub_admit(req_t *r, const char *key_id);
 
 #endif

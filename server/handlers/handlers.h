@@ -225,6 +225,10 @@ void handle_verification_get(req_t *r);
 void handle_verification_request(req_t *r);
 void handle_verification_check(req_t *r);
 void handle_verification_by_hand(req_t *r);
+/* instance_blocks.c */
+void handle_instance_blocks_list(req_t *r);
+void handle_instance_block_create(req_t *r);
+void handle_instance_block_delete(req_t *r);
 
 /* registration.c: who may create an account (docs/operations.md, "Registration") */
 void handle_registrations_list(req_t *r);

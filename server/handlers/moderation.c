@@ -211,6 +211,8 @@ void handle_moderation_act(req_t *r)
         problem_field(&p, "action", "roles are granted with PUT /api/v1/moderation/roles/{account_id}");
     else if (action && validate_in(action, vocab_curation_actions))
         problem_field(&p, "action", "the catalogue is curated with POST /api/v1/moderation/curation");
+    else if (action && strstr(action, "block_instance"))
+        problem_field(&p, "action", "instances are blocked with POST /api/v1/moderation/instance-blocks");
     else if (action && strstr(action, "verify"))
         problem_field(&p, "action", "organisations are verified with POST /api/v1/moderation/verifications");
     const char *reason = validate_string(body, "reason", true, 1, 2000, &p);
