@@ -3,6 +3,7 @@
  * sender: a blocked instance is refused and each instance's inbox POSTs are
  * limited before its key is fetched. The blocks themselves and the limits
  * are lib/peers'. */
+#include <regex.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -83,6 +84,19 @@ static bool host_shape(const char *host)
     return true;
 }
 
+/* What the host field takes (the document's pattern): a host, a port
+ * perhaps, or an http(s) URL, read for its host. */
+static bool host_given(const char *given)
+{
+    static const char pattern[] =
+        "^(https?://)?[a-z0-9]([a-z0-9.-]*[a-z0-9])?(:[0-9]{1,5})?([/?#].*)?$";
+    regex_t re;
+    if (regcomp(&re, pattern, REG_EXTENDED | REG_ICASE | REG_NOSUB) != 0) return false;
+    bool ok = regexec(&re, given, 0, NULL, 0) == 0;
+    regfree(&re);
+    return ok;
+}
+
 /* {host, reason} */
 void handle_instance_block_create(req_t *r)
 {
@@ -95,7 +109,7 @@ void handle_instance_block_create(req_t *r)
     const char *reason = validate_string(body, "reason", true, 1, 2000, &p);
     char host[PEERS_AUTHORITY_MAX] = "", own[PEERS_AUTHORITY_MAX] = "";
     if (given) {
-        bool ok = peers_authority(given, host) && host_shape(host);
+        bool ok = host_given(given) && peers_authority(given, host) && host_shape(host);
         if (!ok)
             problem_field(&p, "host", "must be a host name, with a port if only that one is meant");
         else if (federation_base()[0] && peers_authority(federation_base(), own) &&

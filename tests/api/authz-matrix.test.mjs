@@ -432,6 +432,14 @@ const ROUTES = [
     expect: signedIn(403), probe: () => sql('SELECT count(*) FROM instance_roles') },
   { name: 'GET /moderation/accounts', method: 'GET', path: '/api/v1/moderation/accounts?q=a', expect: signedIn(403) },
   { name: 'GET /moderation/stats', method: 'GET', path: '/api/v1/moderation/stats', expect: signedIn(403) },
+  // blocking remote instances (tests/api/instance-blocks.test.mjs has
+  // moderators reading and administrators blocking)
+  { name: 'GET /moderation/instance-blocks', method: 'GET', path: '/api/v1/moderation/instance-blocks', expect: signedIn(403) },
+  { name: 'POST /moderation/instance-blocks', method: 'POST', path: '/api/v1/moderation/instance-blocks',
+    body: { host: 'matrix.example', reason: 'matrix' }, expect: signedIn(403),
+    probe: () => sql('SELECT (SELECT count(*) FROM instance_blocks), (SELECT count(*) FROM moderation_actions)') },
+  { name: 'DELETE /moderation/instance-blocks/{id}', method: 'DELETE', path: '/api/v1/moderation/instance-blocks/999999999',
+    expect: signedIn(403), probe: () => sql('SELECT (SELECT count(*) FROM instance_blocks), (SELECT count(*) FROM moderation_actions)') },
   { name: 'PATCH /instance', method: 'PATCH', path: '/api/v1/instance', body: { name: 'Taken over' },
     headers: () => ({ 'If-Match': `"${sql('SELECT version FROM instance_settings')[0][0]}"` }),
     expect: signedIn(403), probe: () => sql('SELECT version, name FROM instance_settings') },

@@ -230,7 +230,8 @@ export const STATE_FIELD_ERRORS = [
   [/^engagement$/, /^is not an engagement of this organisation$/],
   [/^(place|near)$/, /^is not a place of GET \/api\/v1\/places$/], // a place id that does not exist
   [/^q$/, /^give prefix or q, not both$/],              // GET /places: a rule between two parameters, in its description
-  [/^action$/, /^(roles are granted|organisations are verified) with /], // the log's words that have routes of their own: the enum is the log's list (test_vocab)
+  [/^action$/, /^(roles are granted|organisations are verified|instances are blocked) with /], // the log's words that have routes of their own: the enum is the log's list (test_vocab)
+  [/^host$/, /^is this instance's own$/],                // an instance block of PUBLIC_URL's host
   [/^within_km$/, /^needs near=$/],                     // a rule between two parameters, in the parameter's description
   [/^sort$/, /^sort=distance needs near=$/],           // the same
 ];
