@@ -226,20 +226,25 @@ static void actor_from_row(const PGresult *res, federation_actor_t *a)
     copy(a->ed25519_multibase, sizeof a->ed25519_multibase, PQgetvalue(res, 0, 11));
 }
 
-/* The first Multikey of an actor's assertionMethod (FEP-521a): its id and
- * publicKeyMultibase, for RFC 9421 Ed25519 senders. */
+/* The first Ed25519 Multikey of an actor's assertionMethod (FEP-521a): its
+ * id and publicKeyMultibase, for RFC 9421 Ed25519 senders. Other keys there
+ * (Fedify lists its RSA key as a Multikey too) are passed over. */
 static void ed25519_key(const json_t *doc, const char **id, const char **mb)
 {
     const json_t *am = json_object_get(doc, "assertionMethod");
     size_t i;
     const json_t *k;
+    unsigned char pk[KEYS_PUBLIC_BYTES];
     if (json_is_object(am)) {
-        *id = jstr(am, "id");
-        *mb = jstr(am, "publicKeyMultibase");
+        if (jstr(am, "publicKeyMultibase") && keys_multikey_decode(jstr(am, "publicKeyMultibase"), pk)) {
+            *id = jstr(am, "id");
+            *mb = jstr(am, "publicKeyMultibase");
+        }
         return;
     }
     json_array_foreach(am, i, k) {
-        if (json_is_object(k) && jstr(k, "publicKeyMultibase")) {
+        if (json_is_object(k) && jstr(k, "publicKeyMultibase") &&
+            keys_multikey_decode(jstr(k, "publicKeyMultibase"), pk)) {
             *id = jstr(k, "id");
             *mb = jstr(k, "publicKeyMultibase");
             return;
@@ -599,6 +604,104 @@ static json_t *job_activity(const json_t *pl, char *kind, size_t kcap, long long
                      "object", object);
 }
 
+static db_stmt_t q_instance_rfc9421 = DB_STMT("ap_instance_rfc9421", true,
+    "SELECT 1 FROM remote_instances WHERE host = $1 AND rfc9421");
+static db_stmt_t q_instance_rfc9421_set = DB_STMT("ap_instance_rfc9421_set", true,
+    "INSERT INTO remote_instances AS i (host, rfc9421) VALUES ($1, $2::boolean)"
+    " ON CONFLICT (host) DO UPDATE SET rfc9421 = $2::boolean"
+    " WHERE i.rfc9421 IS DISTINCT FROM $2::boolean");
+
+static bool instance_rfc9421(const char *host)
+{
+    problem_t p;
+    problem_init(&p);
+    const char *params[1] = {host};
+    PGresult *res = db_exec(&q_instance_rfc9421, 1, params, &p);
+    problem_clear(&p);
+    bool yes = res && PQntuples(res) > 0;
+    PQclear(res);
+    return yes;
+}
+
+void federation_instance_rfc9421(const char *url, bool speaks)
+{
+    char authority[300], path[1000];
+    if (!url || !split_url(url, authority, sizeof authority, path, sizeof path)) return;
+    problem_t p;
+    problem_init(&p);
+    const char *params[2] = {authority, db_bool(speaks)};
+    PQclear(db_exec(&q_instance_rfc9421_set, 2, params, &p));
+    problem_clear(&p);
+}
+
+/* POST body to inbox signed by the local actor (kind, signer) at actor:
+ * RFC 9421 (@method @target-uri content-digest date, created, Ed25519) or
+ * draft-cavage rsa-sha256 ((request-target) host date digest content-type).
+ * 0 with resp filled (any status), -PROBLEM_INTERNAL when the key or the
+ * signature could not be had, or fetch's negative value; p set then. */
+static int deliver_post(const char *kind, long long signer, const char *actor, const char *inbox,
+                        const char *authority, const char *path, const char *body, bool rfc9421,
+                        fetch_response_t *resp, problem_t *p)
+{
+    char date[64], digest[80], key_id[900], h_date[100], h_digest[120];
+    time_t now = time(NULL);
+    struct tm tm;
+    gmtime_r(&now, &tm);
+    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
+    snprintf(h_date, sizeof h_date, "Date: %s", date);
+    char *sig_input = NULL, *signature = NULL;
+    if (rfc9421) {
+        keys_signer_t k;
+        if (federation_ed25519_key(kind, signer, &k, p) < 0) return -PROBLEM_INTERNAL;
+        httpsig_content_digest(body, strlen(body), digest, sizeof digest);
+        snprintf(h_digest, sizeof h_digest, "Content-Digest: %s", digest);
+        snprintf(key_id, sizeof key_id, "%s#ed25519-key", actor);
+        const httpsig_header_t signed_headers[] = {{"content-digest", digest}, {"date", date}};
+        int rc = httpsig_rfc9421_sign("POST", inbox, signed_headers, 2,
+                                      "\"@method\" \"@target-uri\" \"content-digest\" \"date\"",
+                                      key_id, (long long)now, k.secret_key, &sig_input, &signature);
+        keys_signer_clear(&k);
+        if (rc != 0) return problem_fail(p, PROBLEM_INTERNAL, "The activity could not be signed.");
+    } else {
+        char *public_pem = NULL, *private_pem = NULL;
+        if (federation_key(kind, signer, &public_pem, &private_pem, p) < 0) return -PROBLEM_INTERNAL;
+        free(public_pem);
+        httpsig_digest(body, strlen(body), digest, sizeof digest);
+        snprintf(h_digest, sizeof h_digest, "Digest: %s", digest);
+        snprintf(key_id, sizeof key_id, "%s#main-key", actor);
+        const httpsig_header_t signed_headers[] = {
+            {"host", authority}, {"date", date}, {"digest", digest},
+            {"content-type", "application/activity+json"}};
+        signature = httpsig_cavage_sign("POST", path, signed_headers, 4,
+                                        "(request-target) host date digest content-type", key_id,
+                                        private_pem);
+        free(private_pem);
+        if (!signature) return problem_fail(p, PROBLEM_INTERNAL, "The activity could not be signed.");
+    }
+    char *h_sig = malloc(strlen(signature) + 16);
+    char *h_input = sig_input ? malloc(strlen(sig_input) + 24) : NULL;
+    if (!h_sig || (sig_input && !h_input)) {
+        free(h_sig);
+        free(h_input);
+        free(sig_input);
+        free(signature);
+        return problem_fail(p, PROBLEM_INTERNAL, "Out of memory.");
+    }
+    sprintf(h_sig, "Signature: %s", signature);
+    if (h_input) sprintf(h_input, "Signature-Input: %s", sig_input);
+    free(signature);
+    free(sig_input);
+    const char *headers[] = {"Content-Type: application/activity+json",
+                             "Accept: application/activity+json", h_date, h_digest, h_sig,
+                             h_input, NULL};
+    fetch_request_t req = {.method = "POST", .url = inbox, .headers = headers, .body = body,
+                           .body_len = strlen(body), .max_bytes = 64 * 1024};
+    int rc = fetch(&req, resp, p);
+    free(h_sig);
+    free(h_input);
+    return rc;
+}
+
 static job_outcome_t deliver_run(const job_t *job, char *err, size_t errlen)
 {
     if (!g_base[0]) {
@@ -635,47 +738,30 @@ static job_outcome_t deliver_run(const job_t *job, char *err, size_t errlen)
     json_decref(activity);
     problem_t p;
     problem_init(&p);
-    char *public_pem = NULL, *private_pem = NULL;
-    if (!body || federation_key(kind, signer, &public_pem, &private_pem, &p) < 0) {
-        snprintf(err, errlen, "%s", body ? p.detail : "out of memory");
-        problem_clear(&p);
-        free(body);
+    if (!body) {
+        snprintf(err, errlen, "out of memory");
         return JOB_RETRY;
     }
-    free(public_pem);
-    char date[64], digest[80], key_id[900];
-    time_t now = time(NULL);
-    struct tm tm;
-    gmtime_r(&now, &tm);
-    strftime(date, sizeof date, "%a, %d %b %Y %H:%M:%S GMT", &tm);
-    httpsig_digest(body, strlen(body), digest, sizeof digest);
-    snprintf(key_id, sizeof key_id, "%s#main-key", actor);
-    const httpsig_header_t signed_headers[] = {
-        {"host", authority}, {"date", date}, {"digest", digest},
-        {"content-type", "application/activity+json"}};
-    char *signature = httpsig_cavage_sign("POST", path, signed_headers, 4,
-                                          "(request-target) host date digest content-type",
-                                          key_id, private_pem);
-    free(private_pem);
-    if (!signature) {
-        free(body);
-        snprintf(err, errlen, "the activity could not be signed");
-        return JOB_FAIL;
-    }
-    char h_date[100], h_digest[120], *h_sig = malloc(strlen(signature) + 16);
-    snprintf(h_date, sizeof h_date, "Date: %s", date);
-    snprintf(h_digest, sizeof h_digest, "Digest: %s", digest);
-    sprintf(h_sig, "Signature: %s", signature);
-    free(signature);
-    const char *headers[] = {"Content-Type: application/activity+json",
-                             "Accept: application/activity+json", h_date, h_digest, h_sig, NULL};
-    fetch_request_t req = {.method = "POST", .url = inbox, .headers = headers, .body = body,
-                           .body_len = strlen(body), .max_bytes = 64 * 1024};
     fetch_response_t resp;
     memset(&resp, 0, sizeof resp);
-    int rc = fetch(&req, &resp, &p);
+    /* RFC 9421 with the actor's Ed25519 key to an instance known to speak
+     * it; draft-cavage rsa-sha256 otherwise, and at once when such an
+     * instance refuses the RFC 9421 signature (it is not asked again) */
+    bool rfc9421 = instance_rfc9421(authority);
+    int rc = deliver_post(kind, signer, actor, inbox, authority, path, body, rfc9421, &resp, &p);
+    if (rc == 0 && rfc9421 && (resp.status == 400 || resp.status == 401 || resp.status == 403)) {
+        federation_instance_rfc9421(inbox, false);
+        fetch_response_free(&resp);
+        memset(&resp, 0, sizeof resp);
+        rc = deliver_post(kind, signer, actor, inbox, authority, path, body, false, &resp, &p);
+    }
     free(body);
-    free(h_sig);
+    if (rc == -PROBLEM_INTERNAL) {
+        snprintf(err, errlen, "%s", p.detail);
+        problem_clear(&p);
+        fetch_response_free(&resp);
+        return JOB_RETRY;
+    }
     job_outcome_t outcome;
     if (rc < 0) {
         snprintf(err, errlen, "%s", p.detail);

@@ -85,6 +85,10 @@ json_t *federation_engagement_object(const char *base, long long engagement_id,
 /* The instance serving url spoke to us (a verified request): not dead. */
 void federation_instance_seen(const char *url);
 
+/* The instance serving url verified an RFC 9421 signature of ours, or
+ * refused one (speaks false): deliveries to it are signed accordingly. */
+void federation_instance_rfc9421(const char *url, bool speaks);
+
 /* Register the "deliver" kind of job (before jobs_start). */
 int federation_start(void);
 

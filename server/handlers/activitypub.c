@@ -435,6 +435,11 @@ static federation_actor_t *signer(req_t *r, const char *key_id, bool refresh)
     problem_t p;
     problem_init(&p);
     if (!a || federation_actor_get(key_id, refresh, a, &p) < 0) {
+        if (a && (p.status == 429 || p.status == 403)) { /* lib/peers: a limit, a block */
+            free(a);
+            http_reply_problem(r, &p);
+            return NULL;
+        }
         char why[600];
         snprintf(why, sizeof why, "The key %s could not be had: %s", key_id, p.detail);
         problem_clear(&p);
@@ -547,7 +552,10 @@ static int verify_rfc9421(req_t *r, header_list_t *hl, const char *target)
     federation_actor_t *a = signer(r, info.key_id, false);
     if (!a) return -PROBLEM_BAD_SIGNATURE;
     for (int attempt = 0;; attempt++) {
-        if (rfc9421_with(a, r->method, uri, hl, info.key_id, err, sizeof err) == 0) break;
+        if (rfc9421_with(a, r->method, uri, hl, info.key_id, err, sizeof err) == 0) {
+            federation_instance_rfc9421(a->inbox, true); /* it speaks RFC 9421: answered in kind */
+            break;
+        }
         /* a kept key that fails may have been rotated: fetch it once more */
         if (attempt > 0 || a->refreshed) return refuse(r, a, err);
         actor_free(a);
