@@ -151,6 +151,34 @@ test('a blocked instance\'s inbox POST is refused with 403 before its key is fet
   assert.equal((await send()).status, 401, 'lifted: looked for again');
 });
 
+test('an actor whose key is kept here is refused (403) once its instance is blocked', async () => {
+  const admin = await withRole('administrator');
+  const host = `${unique('kept')}.invalid`;
+  const actor = `https://${host}/actor`;
+  const { privateKey, publicKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const pem = publicKey.export({ type: 'spki', format: 'pem' });
+  sql(`INSERT INTO remote_actors (uri, type, inbox, key_id, public_pem) VALUES ('${actor}', 'Person', '${actor}/inbox',
+    '${actor}#main-key', '${pem}')`);
+  const send = () => {
+    const body = JSON.stringify({ '@context': AS, id: `${actor}#like-${Date.now()}`, type: 'Like', actor, object: actor });
+    const date = new Date().toUTCString();
+    const digest = `SHA-256=${createHash('sha256').update(body).digest('base64')}`;
+    const text = `(request-target): post /inbox\nhost: ${new URL(BASE).host}\ndate: ${date}\ndigest: ${digest}`;
+    const signature = createSign('sha256').update(text).sign(privateKey, 'base64');
+    return api('POST', '/inbox', { raw: body, headers: { 'Content-Type': 'application/activity+json', Date: date, Digest: digest,
+      Signature: `keyId="${actor}#main-key",algorithm="rsa-sha256",headers="(request-target) host date digest",signature="${signature}"` } });
+  };
+  // the kept key verifies without a fetch (its host does not exist)
+  const taken = await send();
+  assert.equal(taken.status, 202, taken.text);
+  const made = await api('POST', '/api/v1/moderation/instance-blocks', { token: admin.token, body: { host, reason: 'Abuse.' } });
+  assert.equal(made.status, 201, made.text);
+  const refused = await send();
+  assert.equal(refused.status, 403, refused.text);
+  assert.match(refused.body.detail, /takes no activities from/);
+  await api('DELETE', `/api/v1/moderation/instance-blocks/${made.body.id}`, { token: admin.token });
+});
+
 test('POST /moderation/actions names the route for the instance words', async () => {
   const moderator = await withRole('moderator');
   const r = await api('POST', '/api/v1/moderation/actions', { token: moderator.token,
