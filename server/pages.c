@@ -1211,7 +1211,8 @@ void pages_dashboard(req_t *r)
 void pages_admin(req_t *r)
 {
     static const char *const sections[] = {"reports",       "log",       "appeals",      "accounts",
-                                           "registrations", "catalogue", "verification", "instance"};
+                                           "registrations", "catalogue", "verification", "instances",
+                                           "instance"};
     const char *section = http_param(r, 0);
     for (size_t i = 0; i < sizeof sections / sizeof sections[0]; i++)
         if (!strcmp(section, sections[i])) {

@@ -392,8 +392,24 @@ test('joining, the catalogue and verification by hand, from the administration p
   await ap.getByRole('button', { name: 'Save' }).click();
   await ap.getByRole('status').filter({ hasText: 'shows the badge' }).waitFor();
   assert.equal((await api('GET', `/api/v1/organisations/${org.slug}`)).body.verified, true);
+
+  // a remote instance blocked, then let in again
+  const spam = `spam-${word}.example`;
+  await visit(ap, '/admin/instances');
+  await checkPage(ap, 'instances');
+  await ap.getByLabel('Instance', { exact: true }).fill(spam);
+  await ap.getByLabel('Why').fill('Sends spam.');
+  await ap.getByRole('button', { name: 'Block', exact: true }).click();
+  await ap.getByRole('status').filter({ hasText: `${spam} is blocked` }).waitFor();
+  await ap.getByRole('heading', { name: spam }).waitFor();
+  const blocks = await api('GET', '/api/v1/moderation/instance-blocks', { token: admin.token });
+  assert.ok(blocks.body.items.some((b) => b.host === spam && b.reason === 'Sends spam.'));
+  await ap.getByRole('button', { name: `Lift the block of ${spam}` }).click();
+  await ap.getByRole('status').filter({ hasText: `${spam} is no longer blocked` }).waitFor();
+  assert.ok(!(await api('GET', '/api/v1/moderation/instance-blocks', { token: admin.token })).body.items.some((b) => b.host === spam));
   const log = await api('GET', '/api/v1/moderation/log', { token: admin.token });
   assert.ok(log.body.items.some((x) => x.action === 'verify' && x.reason === 'Met them in person.'));
+  assert.ok(log.body.items.some((x) => x.action === 'block_instance' && x.reason === 'Sends spam.'));
   assert.ok(log.body.items.some((x) => x.action === 'merge' && x.reason === 'A duplicate.'));
   assert.deepEqual(await cspViolations(ap), []);
   assert.deepEqual(ap.problems.errors, []);
@@ -407,7 +423,7 @@ test('the administration pages at 360 px: nothing overflows, axe clean', async (
   for (const [name, path] of [['overview', '/admin'], ['queue', '/admin/reports?status=resolved'], ['case', `/admin/reports/${caseId}`],
     ['log', '/admin/log'], ['appeals', '/admin/appeals'], ['accounts', `/admin/accounts?q=${word}`],
     ['registrations', '/admin/registrations'], ['catalogue', '/admin/catalogue'], ['verification', '/admin/verification'],
-    ['instance', '/admin/instance']]) {
+    ['instances', '/admin/instances'], ['instance', '/admin/instance']]) {
     await visit(page, path);
     await page.waitForFunction(() => !document.querySelector('.skeleton, .loading'));
     await checkPage(page, name, { width: 360 });

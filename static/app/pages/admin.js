@@ -3,7 +3,8 @@
 // each case's snapshots and the actions on it, the moderation log, open
 // appeals, accounts (search, suspend, restore, roles), who joins (the
 // approval queue and invitation links), the catalogue (merge, rename,
-// retire), organisations verified by hand and the instance's own settings. The daemon decides who may do what; these pages only offer
+// retire), organisations verified by hand, the remote instances blocked
+// (federation) and the instance's own settings. The daemon decides who may do what; these pages only offer
 // what the caller's instance role (GET /me) allows.
 import { api, ApiError, get, query } from '../api.js';
 import { h, replace, dateTime, num, plural, timeEl, uid, word } from '../dom.js';
@@ -24,6 +25,7 @@ const SECTIONS = [
   ['registrations', 'Joining', registrations],
   ['catalogue', 'Catalogue', catalogue],
   ['verification', 'Verification', verification],
+  ['instances', 'Blocked instances', instances],
   ['instance', 'Instance settings', instance],
 ];
 
@@ -60,7 +62,8 @@ const head = (title, lead) => h('header', { class: 'page-head' }, h('h1', { text
 // What an action or a case is about, as a link where it has a page.
 const KIND_WORDS = { organisation: 'Organisation', engagement: 'Engagement', agent_profile: 'Agent profile',
   purpose: 'Purpose', charter_version: 'Charter version', account: 'Account',
-  agreement_message: 'Message of an agreement', engagement_message: 'Question about an engagement' };
+  agreement_message: 'Message of an agreement', engagement_message: 'Question about an engagement',
+  instance: 'Instance' };
 const MESSAGE_KINDS = ['agreement_message', 'engagement_message'];
 function subjectLink(s) {
   const label = s.kind === 'charter_version' ? `${s.label} (version ${s.version})`
@@ -74,7 +77,8 @@ function subjectLink(s) {
 // The thing as POST /moderation/actions names it.
 const targetOf = (s) => (['engagement', 'account', ...MESSAGE_KINDS].includes(s.kind) ? String(s.id) : s.label);
 const ACTION_WORDS = { dismiss: 'Dismissed', hide: 'Hidden', suspend: 'Suspended', restore: 'Restored',
-  grant_role: 'Role granted', revoke_role: 'Role revoked' };
+  grant_role: 'Role granted', revoke_role: 'Role revoked', block_instance: 'Instance blocked',
+  unblock_instance: 'Instance block lifted' };
 
 // A dialog asking the reason for an action (always required: it is logged
 // and told to the people concerned), then run(reason).
@@ -523,6 +527,57 @@ async function verification(ctx, content) {
     form.reset();
   });
   content.append(form);
+}
+
+// ---------- remote instances blocked (docs/federation.md, "Blocking") ----------
+
+function blockCard(ctx, b) {
+  const card = h('article', { class: 'card stack', dataset: { host: b.host } },
+    h('h3', { class: 'card__title', text: b.host }),
+    h('p', { class: 'card__text' }, h('span', { class: 'muted', text: 'Why: ' }), b.reason),
+    h('ul', { class: 'card__meta' },
+      h('li', { text: `By ${b.blocked_by?.display_name ?? 'the command line'}` }),
+      h('li', {}, h('time', { datetime: b.created_at, text: dateTime(b.created_at) }))));
+  if (administrator()) {
+    const lift = h('button', { class: 'btn btn--secondary btn--small', type: 'button', text: 'Lift the block',
+      'aria-label': `Lift the block of ${b.host}` });
+    lift.addEventListener('click', async () => {
+      await api('DELETE', `/api/v1/moderation/instance-blocks/${b.id}`);
+      toast(`${b.host} is no longer blocked. It is in the log.`);
+      ctx.reload();
+    });
+    card.append(h('div', { class: 'actions' }, lift));
+  }
+  return card;
+}
+
+async function instances(ctx, content) {
+  content.append(head('Blocked instances', 'Other servers this instance federates with. A blocked one sends nothing here (its activities are refused), is sent nothing, and what it had here goes: its people\'s follows and the engagements it sent. A block covers the subdomains of the name too.'));
+  if (administrator()) {
+    const form = h('form', { class: 'form' },
+      field({ label: 'Instance', name: 'host', maxlength: 300,
+        hint: 'Its host name, e.g. spam.example (its subdomains too), with a port if only that one is meant.' }),
+      field({ label: 'Why', name: 'reason', type: 'textarea', rows: 2, maxlength: 2000, hint: 'Recorded in the moderation log.' }),
+      h('div', { class: 'actions' }, h('button', { class: 'btn btn--danger', type: 'submit', text: 'Block' })));
+    onSubmit(form, async () => {
+      const { data } = await api('POST', '/api/v1/moderation/instance-blocks', { body: { host: value(form, 'host'), reason: value(form, 'reason') } });
+      const r = data.removed ?? {};
+      toast(`${data.host} is blocked: ${plural(r.followers ?? 0, 'follower')}, ${plural(r.follows ?? 0, 'follow')} and ${plural(r.engagements ?? 0, 'engagement')} removed.`);
+      ctx.reload();
+    });
+    content.append(form);
+  } else {
+    content.append(notice('info', null, 'Only administrators block instances and lift blocks.'));
+  }
+  const list = h('div');
+  content.append(list);
+  await pagedList(list, {
+    label: 'Blocked instances', what: 'The blocked instances',
+    fetchPage: (cursor) => get(`/api/v1/moderation/instance-blocks${query({ cursor })}`, { signal: ctx.signal }),
+    renderItem: (b) => blockCard(ctx, b),
+    countLabel: (n, more) => `${plural(n, 'instance')} blocked${more ? ' so far' : ''}`,
+    emptyState: empty({ title: 'No instance is blocked', text: 'Every instance may federate with this one.' }),
+  });
 }
 
 // ---------- the instance's settings ----------
