@@ -319,3 +319,37 @@ test('a blocked instance: its inbox POSTs refused (403, no key fetched), nothing
     + posted.body.id + "'"), '0');
   assert.ok(!peer.received.some((r) => r.type === 'Create' && r.name === 'After the block'));
 });
+
+test('an instance known for RFC 9421 that refuses it is sent rsa-sha256 at once, and from then on', async () => {
+  // a server that takes draft-cavage signatures only (as older servers do)
+  const seen = [];
+  const port = await freePort();
+  const server = http.createServer((inReq, out) => {
+    const rfc9421 = Boolean(inReq.headers['signature-input']);
+    seen.push({ scheme: rfc9421 ? 'rfc9421' : inReq.headers.signature ? 'cavage' : 'none',
+      keyId: /keyid="([^"]+)"/i.exec(inReq.headers['signature-input'] ?? inReq.headers.signature ?? '')?.[1] });
+    inReq.resume();
+    out.writeHead(rfc9421 ? 401 : 202).end();
+  });
+  await new Promise((r) => server.listen(port, '127.0.0.1', r));
+  try {
+    const host = `127.0.0.1:${port}`;
+    P.sql(`INSERT INTO remote_instances (host, rfc9421) VALUES ('${host}', true)`);
+    const orgId = P.sql("SELECT id FROM organisations WHERE slug = 'river-keepers'");
+    const deliver = (n) => P.sql(`SELECT job_enqueue('deliver', jsonb_build_object('activity', jsonb_build_object('@context',
+      'https://www.w3.org/ns/activitystreams', 'id', '${ORG()}#rsa-${n}', 'type', 'Like', 'actor', '${ORG()}',
+      'object', '${ORG()}'), 'inbox', 'http://${host}/inbox', 'signer_kind', 'organisation',
+      'signer_id', ${orgId}, 'actor', '${ORG()}'))`);
+    const first = deliver(1);
+    await until('the delivery done', () => P.sql(`SELECT 1 FROM jobs WHERE id = ${first} AND state = 'done'`));
+    assert.deepEqual(seen.map((s) => s.scheme), ['rfc9421', 'cavage'], 'refused, then sent again at once');
+    assert.equal(seen[0].keyId, `${ORG()}#ed25519-key`);
+    assert.equal(seen[1].keyId, `${ORG()}#main-key`);
+    assert.equal(P.sql(`SELECT rfc9421 FROM remote_instances WHERE host = '${host}'`), 'f');
+    const second = deliver(2);
+    await until('the second delivery done', () => P.sql(`SELECT 1 FROM jobs WHERE id = ${second} AND state = 'done'`));
+    assert.deepEqual(seen.map((s) => s.scheme), ['rfc9421', 'cavage', 'cavage'], 'no RFC 9421 knock any more');
+  } finally {
+    await new Promise((r) => { server.closeAllConnections?.(); server.close(r); });
+  }
+});
