@@ -348,6 +348,13 @@ int rcache_follow_start(const char *conninfo, const char *item_prefix)
     return g_follower ? 0 : -PROBLEM_INTERNAL;
 }
 
+size_t rcache_item_key(const char *id, char *buf, size_t cap)
+{
+    if (!g_item_prefix[0]) return 0;
+    int n = snprintf(buf, cap, "%s%s", g_item_prefix, id);
+    return n > 0 && (size_t)n < cap ? (size_t)n : 0;
+}
+
 void rcache_follow_stop(void)
 {
     follower_stop(g_follower);

@@ -82,5 +82,8 @@ void rcache_stats(rcache_stats_t *out);
  * -PROBLEM_INTERNAL when the thread could not start. */
 int rcache_follow_start(const char *conninfo, const char *item_prefix);
 void rcache_follow_stop(void);
+/* The key of the item id (item_prefix + id, as the follower and the
+ * pipeline key it): its length, or 0 before rcache_follow_start. */
+size_t rcache_item_key(const char *id, char *buf, size_t cap);
 
 #endif

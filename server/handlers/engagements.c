@@ -7,6 +7,9 @@
 #include "authz.h"
 #include "common.h"
 #include "db.h"
+#include "jsontext.h"
+#include "rcache.h"
+#include "strbuf.h"
 #include "handlers.h"
 #include "page.h"
 #include "query.h"
@@ -450,8 +453,18 @@ static db_stmt_t q_list_by_distance = DB_STMT_CUSTOM_PLAN("engagements_list_dist
  * documents out of it to be ranked. Each rank is computed once (OFFSET 0
  * keeps the planner from copying ts_rank into the cursor's filter). */
 #define SEARCH_CANDIDATES "200"
+/* The page's order and keys only: each engagement's rank, id and, with
+ * near=, its distance_km from the centre (as item_with_distance_json
+ * writes it). The JSON is not built here: engagement_json inlined into a
+ * statement planned per call made the planning four times longer
+ * (docs/search.md, "Speed"), and the answer cache holds most of them
+ * (search_page). */
 static db_stmt_t q_list_search = DB_STMT_CUSTOM_PLAN("engagements_search", true,
-    "SELECT k.rank::text, k.id::text, " ENG_ITEM " FROM ("
+    "SELECT k.rank::text, k.id::text, CASE WHEN $11::float8 IS NULL OR $12::float8 IS NULL"
+    "   THEN NULL ELSE (SELECT round(place_distance_km($11::float8, $12::float8,"
+    "       pl.latitude, pl.longitude)::numeric, 1)::text"
+    "     FROM engagements e JOIN places pl ON pl.id = e.place_id WHERE e.id = k.id) END"
+    " FROM ("
     "  SELECT r.id, r.rank FROM ("
     "    SELECT c.id, ts_rank(c.search, search_query($7::text)) AS rank"
     "    FROM (SELECT e.id, e.search FROM engagements e"
@@ -462,8 +475,105 @@ static db_stmt_t q_list_search = DB_STMT_CUSTOM_PLAN("engagements_search", true,
     "  WHERE (r.rank, r.id)"
     "      < (coalesce($8::real, 'Infinity'), coalesce($9::bigint, 9223372036854775807))"
     "  ORDER BY 2 DESC, 1 DESC LIMIT $10::int) k"
-    " JOIN engagements e ON e.id = k.id CROSS JOIN LATERAL engagement_json(e) j"
     " ORDER BY k.rank DESC, k.id DESC");
+
+/* Engagements as GET /api/v1/engagements/{id} answers them (the public
+ * read: hidden ones are not), by id: $1 the ids as a bigint[]. Prepared
+ * with a generic plan like the read of one. */
+static db_stmt_t q_engagements_json = DB_STMT("engagements_json", true,
+    "SELECT e.id::text, e.version, j::text FROM engagements e"
+    " CROSS JOIN LATERAL engagement_json(e) j"
+    " WHERE e.id = ANY($1::bigint[]) AND NOT e.hidden");
+
+/* A search's rows (rank, id, distance) as page rows (rank, id, item): each
+ * item is the engagement's cached answer (lib/rcache.h, the key of GET
+ * /api/v1/engagements/{id}) or, for those not cached, read in one statement
+ * and stored there under a ticket taken before reading, with the ETag GET
+ * gives. The item is the same text either way (GET's body is the compacted
+ * engagement_json); with near= its distance_km is added before the closing
+ * brace, as item_with_distance_json does in SQL. An engagement hidden or
+ * gone since the search has a NULL item, which the page leaves out. NULL
+ * with p filled when the read fails. */
+static PGresult *search_page_rows(PGresult *res, problem_t *p)
+{
+    int rows = PQntuples(res);
+    size_t n = rows > 0 ? (size_t)rows : 1;
+    char **bodies = calloc(n, sizeof *bodies);
+    size_t *lens = calloc(n, sizeof *lens);
+    rcache_ticket_t *tickets = calloc(n, sizeof *tickets);
+    bool *ticketed = calloc(n, sizeof *ticketed);
+    PGresult *out = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+    strbuf_t ids;
+    strbuf_init(&ids, 16 * n);
+    bool ok = bodies && lens && tickets && ticketed && out;
+    char key[RCACHE_KEY_MAX], meta[RCACHE_META_MAX];
+    int misses = 0;
+    for (int i = 0; ok && i < rows; i++) {
+        size_t klen = rcache_item_key(PQgetvalue(res, i, 1), key, sizeof key), mlen = 0;
+        if (klen && rcache_get(key, klen, &bodies[i], &lens[i], meta, &mlen)) continue;
+        if (klen) ticketed[i] = rcache_ticket(key, klen, RCACHE_ITEM, &tickets[i]);
+        strbuf_addch(&ids, misses++ ? ',' : '{');
+        strbuf_addstr(&ids, PQgetvalue(res, i, 1));
+    }
+    if (ok && misses) {
+        strbuf_addch(&ids, '}');
+        const char *params[1] = {strbuf_str(&ids)};
+        PGresult *js = db_exec(&q_engagements_json, 1, params, p);
+        ok = js != NULL;
+        for (int j = 0; ok && j < PQntuples(js); j++) {
+            const char *id = PQgetvalue(js, j, 0);
+            int i = 0;
+            while (i < rows && (bodies[i] || strcmp(PQgetvalue(res, i, 1), id) != 0)) i++;
+            if (i == rows) continue;
+            size_t len = (size_t)PQgetlength(js, j, 2);
+            if (!(bodies[i] = malloc(len + 1))) {
+                ok = false;
+                break;
+            }
+            lens[i] = jsontext_compact(bodies[i], PQgetvalue(js, j, 2), len);
+            size_t klen = ticketed[i] ? rcache_item_key(id, key, sizeof key) : 0;
+            int mlen = snprintf(meta, sizeof meta, "ETag%c\"%s\"", 0, PQgetvalue(js, j, 1));
+            if (klen && mlen > 0 && (size_t)mlen < sizeof meta)
+                rcache_put(&tickets[i], key, klen, meta, (size_t)mlen + 1, bodies[i], lens[i]);
+        }
+        if (js) PQclear(js);
+    }
+    static char k_rank[] = "rank", k_id[] = "id", k_item[] = "item"; /* text columns */
+    PGresAttDesc attrs[3] = {{.name = k_rank, .typid = 25, .typlen = -1, .atttypmod = -1},
+                             {.name = k_id, .typid = 25, .typlen = -1, .atttypmod = -1},
+                             {.name = k_item, .typid = 25, .typlen = -1, .atttypmod = -1}};
+    ok = ok && PQsetResultAttrs(out, 3, attrs);
+    for (int i = 0; ok && i < rows; i++) {
+        ok = PQsetvalue(out, i, 0, PQgetvalue(res, i, 0), PQgetlength(res, i, 0)) &&
+             PQsetvalue(out, i, 1, PQgetvalue(res, i, 1), PQgetlength(res, i, 1));
+        if (!ok || !bodies[i]) {
+            ok = ok && PQsetvalue(out, i, 2, NULL, -1);
+            continue;
+        }
+        if (!PQgetisnull(res, i, 2) && lens[i] >= 2 && bodies[i][lens[i] - 1] == '}') {
+            strbuf_t item;
+            strbuf_init(&item, lens[i] + 32);
+            strbuf_add(&item, bodies[i], lens[i] - 1);
+            strbuf_addf(&item, ",\"distance_km\":%s}", PQgetvalue(res, i, 2));
+            size_t len = 0;
+            char *text = strbuf_detach(&item, &len);
+            ok = text && PQsetvalue(out, i, 2, text, (int)len);
+            free(text);
+        } else {
+            ok = PQsetvalue(out, i, 2, bodies[i], (int)lens[i]);
+        }
+    }
+    for (int i = 0; bodies && i < rows; i++) free(bodies[i]);
+    free(bodies);
+    free(lens);
+    free(tickets);
+    free(ticketed);
+    strbuf_release(&ids);
+    if (ok) return out;
+    if (out) PQclear(out);
+    if (!p->status) problem_fail(p, PROBLEM_INTERNAL, NULL); /* else db_exec's */
+    return NULL;
+}
 
 /* "Did you mean": when a search finds nothing, each word that is not a known
  * term (search_terms: words of titles, organisation names, skills, places)
@@ -564,6 +674,11 @@ void handle_engagements_list(req_t *r)
                               near.given ? near.latitude : NULL,
                               near.given ? near.longitude : NULL, near.given ? near.km : NULL};
     PGresult *res = db_exec(st, 13, params, &p);
+    if (res && st == &q_list_search) {
+        PGresult *rows = search_page_rows(res, &p);
+        PQclear(res);
+        res = rows;
+    }
     if (!res) {
         http_reply_problem(r, &p);
         return;

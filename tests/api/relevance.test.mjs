@@ -6,6 +6,8 @@ import assert from 'node:assert/strict';
 import { api, newUser, unique } from './helpers.mjs';
 
 let purpose;
+let owner;
+let riverbank;
 const ids = {};
 
 before(async () => {
@@ -21,8 +23,10 @@ before(async () => {
     assert.equal(res.status, 201, res.text);
     return res.body.slug;
   };
+  owner = u;
   const seedline = await org('Seedline Collective');
   const other = await org('Riverbank Trust');
+  riverbank = other;
   const post = async (key, slug, body) => {
     const res = await api('POST', `/api/v1/organisations/${slug}/engagements`, {
       token: u.token,
@@ -96,4 +100,48 @@ test('a query of stop words only filters nothing, newest first', async () => {
   const all = Object.keys(ids).reverse();
   assert.deepEqual((await search('the')).names, all);
   assert.deepEqual((await search('and of the')).names, all);
+});
+
+// The page is built from each engagement's own answer (GET /engagements/{id},
+// cached or read): byte for byte what GET gives, whether the answer cache held
+// it or not, and an edit shows in the next search.
+test('a search\'s items are the engagements\' own answers, byte for byte, cached or not, and after an edit', async () => {
+  const word = `quokka${Math.random().toString(36).slice(2, 8)}`;
+  const made = [];
+  for (const title of [`${word} survey`, `${word} census`, `Night ${word} walk`]) {
+    const res = await api('POST', `/api/v1/organisations/${riverbank}/engagements`, {
+      token: owner.token,
+      body: { purposes: [purpose], packagings: ['volunteer'], hours_per_week: 2, remote_ok: true, skills: ['Field work'], title, description: 'Count them. \u00e9t\u00e9 "quoted" \\ text.' },
+    });
+    assert.equal(res.status, 201, res.text);
+    made.push(res.body);
+  }
+  // a query nobody made before: the answer cache holds no list for it
+  const fresh = () => `${word} -zq${Math.random().toString(36).slice(2, 10)}`;
+  const check = async () => {
+    const page = await api('GET', `/api/v1/engagements?q=${encodeURIComponent(fresh())}&limit=2`);
+    assert.equal(page.status, 200, page.text);
+    assert.equal(page.body.items.length, 2);
+    const gets = [];
+    for (const e of page.body.items) {
+      const one = await api('GET', `/api/v1/engagements/${e.id}`);
+      assert.equal(one.status, 200, one.text);
+      // what GET answers, whoever stored it: the compact JSON and its version's ETag
+      assert.equal(one.text, JSON.stringify(one.body));
+      assert.equal(one.headers.get('etag'), `"${one.body.version}"`);
+      gets.push(one.text);
+    }
+    assert.ok(page.text.startsWith(`{"items":[${gets.join(',')}],"next_cursor":"`), `${page.text}\n${gets.join('\n')}`);
+    return page.body.items;
+  };
+  const first = await check(); // read from PostgreSQL
+  const again = await check(); // from the answer cache (GET stored them)
+  assert.deepEqual(again.map((e) => e.id), first.map((e) => e.id));
+  const edited = first[0];
+  const res = await api('PATCH', `/api/v1/engagements/${edited.id}`, {
+    token: owner.token, body: { title: `${edited.title} at dawn` }, headers: { 'If-Match': `"${edited.version}"` },
+  });
+  assert.equal(res.status, 200, res.text);
+  const after = await check();
+  assert.equal(after.find((e) => e.id === edited.id)?.title, `${edited.title} at dawn`);
 });
