@@ -515,8 +515,9 @@ static PGresult *search_page_rows(PGresult *res, problem_t *p)
         strbuf_addch(&ids, misses++ ? ',' : '{');
         strbuf_addstr(&ids, PQgetvalue(res, i, 1));
     }
+    strbuf_addch(&ids, '}');
+    ok = ok && !ids.failed;
     if (ok && misses) {
-        strbuf_addch(&ids, '}');
         const char *params[1] = {strbuf_str(&ids)};
         PGresult *js = db_exec(&q_engagements_json, 1, params, p);
         ok = js != NULL;
