@@ -456,7 +456,7 @@ static db_stmt_t q_list_by_distance = DB_STMT_CUSTOM_PLAN("engagements_list_dist
 /* The page's order and keys only: each engagement's rank, id and, with
  * near=, its distance_km from the centre (as item_with_distance_json
  * writes it). The JSON is not built here: engagement_json inlined into a
- * statement planned per call made the planning four times longer
+ * statement planned per call was planned again on every search
  * (docs/search.md, "Speed"), and the answer cache holds most of them
  * (search_page). */
 static db_stmt_t q_list_search = DB_STMT_CUSTOM_PLAN("engagements_search", true,
