@@ -139,7 +139,7 @@ int federation_ed25519_key(const char *kind, long long id, keys_signer_t *out, p
 
 /* GET url as JSON (Accept given); NULL with p set: 502 when the server
  * failed or answered non-2xx, 422 when the answer is not a JSON object. */
-static json_t *fetch_json(const char *url, const char *accept, problem_t *p)
+json_t *federation_fetch_json(const char *url, const char *accept, problem_t *p)
 {
     char accept_line[200];
     snprintf(accept_line, sizeof accept_line, "Accept: %s", accept);
@@ -252,9 +252,9 @@ static void ed25519_key(const json_t *doc, const char **id, const char **mb)
     }
 }
 
-static int actor_fetch(const char *uri, federation_actor_t *out, problem_t *p)
+static int actor_fetch(const char *uri, federation_actor_t *out, json_t **keep, problem_t *p)
 {
-    json_t *doc = fetch_json(uri, "application/activity+json", p);
+    json_t *doc = federation_fetch_json(uri, "application/activity+json", p);
     if (!doc) return problem_rc(p);
     const char *id = jstr(doc, "id"), *inbox = jstr(doc, "inbox");
     const json_t *pk = json_object_get(doc, "publicKey");
@@ -292,7 +292,8 @@ static int actor_fetch(const char *uri, federation_actor_t *out, problem_t *p)
             PQclear(res);
         }
     }
-    json_decref(doc);
+    if (keep && rc == 0) *keep = doc;
+    else json_decref(doc);
     return rc;
 }
 
@@ -317,7 +318,16 @@ int federation_actor_get(const char *uri_in, bool refresh, federation_actor_t *o
         }
         PQclear(res);
     }
-    return actor_fetch(uri, out, p);
+    return actor_fetch(uri, out, NULL, p);
+}
+
+int federation_actor_fetch_doc(const char *uri, federation_actor_t *out, json_t **doc, problem_t *p)
+{
+    memset(out, 0, sizeof *out);
+    *doc = NULL;
+    if (!http_url(uri))
+        return problem_fail(p, PROBLEM_VALIDATION, "An actor is named by an http(s) URL.");
+    return actor_fetch(uri, out, doc, p);
 }
 
 void federation_actor_clear(federation_actor_t *a)
@@ -350,7 +360,7 @@ int federation_webfinger(const char *handle, char *actor_uri, size_t cap, proble
     char url[1200];
     snprintf(url, sizeof url, "%s://%s/.well-known/webfinger?resource=acct:%s@%s",
              plain ? "http" : "https", host, user, host);
-    json_t *jrd = fetch_json(url, "application/jrd+json, application/json", p);
+    json_t *jrd = federation_fetch_json(url, "application/jrd+json, application/json", p);
     if (!jrd) return problem_rc(p);
     size_t i;
     const json_t *link;
@@ -374,7 +384,9 @@ int federation_webfinger(const char *handle, char *actor_uri, size_t cap, proble
 
 static db_stmt_t q_engagement = DB_STMT("ap_engagement", true,
     "SELECT o.slug, j::text FROM engagements e JOIN organisations o ON o.id = e.organisation_id"
-    " CROSS JOIN LATERAL engagement_json(e) j WHERE e.id = $1");
+    " CROSS JOIN LATERAL engagement_json(e) j WHERE e.id = $1"
+    /* what a remote organisation sent is its own to publish (0043) */
+    "   AND o.remote_actor_id IS NULL");
 
 /* Plain text as HTML paragraphs (blank lines part them), escaped. */
 static void html_paragraphs(strbuf_t *b, const char *text)
@@ -396,6 +408,32 @@ static void html_paragraphs(strbuf_t *b, const char *text)
         }
     }
     strbuf_addstr(b, "</p>");
+}
+
+/* The terms a Purposed instance reads back (lib/fed_remote.c) beyond what
+ * plain fediverse servers show: purposes by catalogue slug, the place
+ * (an ActivityStreams Place), duration, closing date and rewards. */
+static void engagement_object_terms(json_t *o, const json_t *e)
+{
+    json_t *purposes = json_array();
+    size_t i;
+    const json_t *pu;
+    json_array_foreach(json_object_get(e, "purposes"), i, pu)
+        json_array_append_new(purposes, json_pack("{s:O, s:O}", "slug", json_object_get(pu, "slug"),
+                                                  "name", json_object_get(pu, "name")));
+    json_object_set_new(o, "purposes", purposes);
+    if (jstr(e, "location"))
+        json_object_set_new(o, "location",
+                            json_pack("{s:s, s:s}", "type", "Place", "name", jstr(e, "location")));
+    if (json_is_integer(json_object_get(e, "duration_weeks")))
+        json_object_set(o, "durationWeeks", json_object_get(e, "duration_weeks"));
+    if (jstr(e, "closes_on")) json_object_set(o, "closesOn", json_object_get(e, "closes_on"));
+    const json_t *rewards = json_object_get(e, "rewards");
+    json_t *cash = json_object_get(rewards, "cash");
+    json_t *non_cash = json_object_get(rewards, "non_cash");
+    json_object_set_new(o, "rewards",
+                        json_pack("{s:O, s:o}", "cash", cash ? cash : json_null(), "nonCash",
+                                  non_cash ? json_incref(non_cash) : json_array()));
 }
 
 json_t *federation_engagement_object(const char *base, long long engagement_id, char *org_slug,
@@ -447,6 +485,7 @@ json_t *federation_engagement_object(const char *base, long long engagement_id, 
         "purpose", "offer");
     strbuf_release(&content);
     if (o && jstr(e, "updated_at")) json_object_set(o, "updated", json_object_get(e, "updated_at"));
+    if (o) engagement_object_terms(o, e);
     json_decref(e);
     if (!o) problem_fail(p, PROBLEM_INTERNAL, "The engagement object could not be made.");
     return o;

@@ -62,6 +62,15 @@ typedef struct federation_actor {
  * actor). federation_actor_clear frees public_pem. */
 int federation_actor_get(const char *uri, bool refresh, federation_actor_t *out, problem_t *p);
 void federation_actor_clear(federation_actor_t *a);
+/* The same, always fetched, with the actor's whole document in *doc (the
+ * caller's, json_decref) for what federation_actor_t does not keep. */
+int federation_actor_fetch_doc(const char *uri, federation_actor_t *out, json_t **doc,
+                               problem_t *p);
+
+/* GET url as a JSON object (Accept given), through lib/fetch with the limits
+ * of FEDERATION_FETCH_MAX and FEDERATION_JSON_DEPTH; NULL with p set (502
+ * when the server failed or answered non-2xx, 422 when it is no object). */
+json_t *federation_fetch_json(const char *url, const char *accept, problem_t *p);
 
 /* WebFinger: "acct:slug@host" (or "slug@host", "@slug@host") -> the actor
  * URI its JRD links as self. 0, or negative with p set. */

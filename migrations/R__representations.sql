@@ -198,6 +198,11 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
                                 FROM agreement_closures cl WHERE cl.agreement_id = a.id) c
             WHERE a.organisation_id = o.id AND a.status = 'concluded' AND c.published
             ORDER BY c.ended DESC, a.id DESC LIMIT 20) x),
+        -- an organisation of another instance (0043): its instance, its
+        -- actor and its page there; null for this instance's own
+        'remote', (SELECT json_build_object('instance', substring(ra.uri from '^https?://([^/]+)'),
+                                            'actor', ra.uri, 'url', coalesce(ra.url, ra.uri))
+                   FROM remote_actors ra WHERE ra.id = o.remote_actor_id),
         'version', o.version,
         'created_at', api_time(o.created_at),
         'updated_at', api_time(o.updated_at))
@@ -283,6 +288,11 @@ LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
                 'currency', e.cash_currency, 'period', e.cash_period) END,
             'non_cash', to_json(e.non_cash)),
         'status', e.status,
+        -- an engagement a remote organisation sent (0043): its instance and
+        -- its page there; null for this instance's own
+        'remote', CASE WHEN e.origin_uri IS NOT NULL THEN json_build_object(
+                      'instance', substring(e.origin_uri from '^https?://([^/]+)'),
+                      'url', coalesce(e.origin_url, e.origin_uri)) END,
         'version', e.version,
         'created_at', api_time(e.created_at),
         'updated_at', api_time(e.updated_at))
@@ -1430,23 +1440,25 @@ RETURNS SETOF json LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
         'followed_at', api_time(rp.created_at))
 $$;
 
--- An engagement a remote organisation sent: marked remote, linking home.
-DROP FUNCTION IF EXISTS remote_engagement_json(remote_engagements, remote_actors);
-CREATE FUNCTION remote_engagement_json(e remote_engagements, a remote_actors)
+-- An engagement a remote organisation sent (0043: a row of engagements with
+-- origin_uri, of an organisation with remote_actor_id), as GET
+-- /remote-engagements lists it: marked remote, linking home.
+DROP FUNCTION IF EXISTS remote_engagement_json(engagements, organisations, remote_actors);
+CREATE FUNCTION remote_engagement_json(e engagements, o organisations, a remote_actors)
 RETURNS SETOF json LANGUAGE sql STABLE PARALLEL SAFE ROWS 1 AS $$
     SELECT json_build_object(
         'id', e.id,
         'remote', true,
-        'url', coalesce(e.url, e.object_uri),
-        'object', e.object_uri,
+        'url', coalesce(e.origin_url, e.origin_uri),
+        'object', e.origin_uri,
         'title', e.title,
         'description', e.description,
         'status', e.status,
         'hours_per_week', e.hours_per_week,
         'remote_ok', e.remote_ok,
-        'organisation', json_build_object('actor', a.uri, 'name', coalesce(a.name, a.username),
+        'organisation', json_build_object('actor', a.uri, 'name', o.name, 'slug', o.slug,
                                           'url', coalesce(a.url, a.uri)),
-        'published_at', api_time(e.published_at),
+        'published_at', api_time(e.created_at),
         'updated_at', api_time(e.updated_at))
 $$;
 

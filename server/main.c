@@ -17,6 +17,7 @@
 #include "db.h"
 #include "fanout.h"
 #include "fetch.h"
+#include "fed_remote.h"
 #include "federation.h"
 #include "follower.h"
 #include "daemon.h"
@@ -304,7 +305,7 @@ int main(int argc, char **argv)
                           cfg.job_retry_base_ms / 1000.0, cfg.job_retry_max_s};
     federation_configure(cfg.public_url);
     if (outbox_start(&cfg) != 0 || fanout_start() != 0 || federation_start() != 0 ||
-        verification_start() != 0 || jobs_start(&jobs) != 0)
+        fed_remote_start() != 0 || verification_start() != 0 || jobs_start(&jobs) != 0)
         log_event("warn", "jobs_start_failed",
                   "background work (mail, fan-out, deliveries, re-checks) is not running in this daemon");
     if (daemon_start(&cfg, routes, routes_count) != 0) {

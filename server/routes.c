@@ -374,6 +374,8 @@ route_t routes[] = {
     R("POST", "/ap/organisations/{slug}/inbox", handle_ap_inbox, FEDERATION, WRITE),
     R("GET", "/ap/organisations/{slug}/outbox", handle_ap_org_outbox, PUBLIC),
     R("GET", "/ap/organisations/{slug}/followers", handle_ap_org_followers, PUBLIC),
+    R("GET", "/ap/organisations/{slug}/charter", handle_ap_org_charter, PUBLIC,
+      QUERY(PARAM("page"))),
     R("GET", "/ap/agents/{handle}", handle_ap_agent_actor, PUBLIC),
     R("POST", "/ap/agents/{handle}/inbox", handle_ap_inbox, FEDERATION, WRITE),
     R("GET", "/ap/agents/{handle}/outbox", handle_ap_empty_collection, PUBLIC),

@@ -15,6 +15,7 @@
 
 #include "db.h"
 #include "fed_agreements.h"
+#include "fed_remote.h"
 #include "federation.h"
 #include "handlers/common.h"
 #include "handlers/feeds.h"
@@ -128,7 +129,7 @@ static json_t *actor_doc(req_t *r, const char *type, const char *id, const char 
 
 static db_stmt_t q_org_actor = DB_STMT("ap_org_actor", true,
     "SELECT id, slug, name, purpose_statement FROM organisations"
-    " WHERE slug = $1 AND hidden_at IS NULL");
+    " WHERE slug = $1 AND hidden_at IS NULL AND remote_actor_id IS NULL");
 static db_stmt_t q_agent_actor = DB_STMT("ap_agent_actor", true,
     "SELECT g.id, g.handle, a.display_name, g.headline FROM agents g"
     " JOIN accounts a ON a.id = g.account_id"
@@ -158,6 +159,45 @@ static PGresult *one_row(req_t *r, db_stmt_t *st, const char *what)
     return res;
 }
 
+/* What an organisation's Group carries beyond the actor, for a Purposed
+ * instance following it (lib/fed_remote.c reads it back): its charter (a
+ * collection of every version), legal form, governance, website, place and
+ * purposes by catalogue slug. */
+static db_stmt_t q_group_terms = DB_STMT("ap_group_terms", true,
+    "SELECT j::text FROM organisations o CROSS JOIN LATERAL organisation_json(o) j"
+    " WHERE o.id = $1::bigint");
+
+static void group_terms(json_t *doc, const char *base, const char *org_id, const char *slug)
+{
+    problem_t p;
+    problem_init(&p);
+    const char *params[1] = {org_id};
+    PGresult *res = db_exec(&q_group_terms, 1, params, &p);
+    problem_clear(&p);
+    json_t *o = res && PQntuples(res) == 1 ? json_loads(PQgetvalue(res, 0, 0), 0, NULL) : NULL;
+    PQclear(res);
+    if (!o) return;
+    char charter[900];
+    snprintf(charter, sizeof charter, "%s/ap/organisations/%s/charter", base, slug);
+    json_object_set_new(doc, "charter", json_string(charter));
+    json_object_set(doc, "charterVersion", json_object_get(o, "charter_version"));
+    json_object_set(doc, "legalForm", json_object_get(o, "legal_form"));
+    json_object_set(doc, "governance", json_object_get(o, "governance"));
+    if (json_is_string(json_object_get(o, "website")))
+        json_object_set(doc, "website", json_object_get(o, "website"));
+    if (json_is_string(json_object_get(o, "location")))
+        json_object_set_new(doc, "location", json_pack("{s:s, s:O}", "type", "Place", "name",
+                                                       json_object_get(o, "location")));
+    json_t *purposes = json_array();
+    size_t i;
+    const json_t *pu;
+    json_array_foreach(json_object_get(o, "purposes"), i, pu)
+        json_array_append_new(purposes, json_pack("{s:O, s:O}", "slug", json_object_get(pu, "slug"),
+                                                  "name", json_object_get(pu, "name")));
+    json_object_set_new(doc, "purposes", purposes);
+    json_decref(o);
+}
+
 static void local_actor(req_t *r, db_stmt_t *st, const char *kind, const char *what,
                         const char *type, const char *page)
 {
@@ -170,6 +210,8 @@ static void local_actor(req_t *r, db_stmt_t *st, const char *kind, const char *w
     json_t *doc = actor_doc(r, type, id, ap_path, PQgetvalue(res, 0, 1), PQgetvalue(res, 0, 2),
                             PQgetvalue(res, 0, 3), id, kind,
                             strtoll(PQgetvalue(res, 0, 0), NULL, 10));
+    if (doc && !strcmp(kind, "organisation"))
+        group_terms(doc, base, PQgetvalue(res, 0, 0), PQgetvalue(res, 0, 1));
     PQclear(res);
     if (doc) reply_activity_json(r, 200, doc);
 }
@@ -270,7 +312,8 @@ static db_stmt_t q_nodeinfo = DB_STMT("ap_nodeinfo", true,
     "SELECT (SELECT count(*) FROM accounts WHERE deleted_at IS NULL),"
     " (SELECT count(*) FROM accounts a WHERE deleted_at IS NULL AND EXISTS (SELECT 1 FROM sessions s"
     "   WHERE s.account_id = a.id AND s.last_seen_at > now() - interval '30 days')),"
-    " (SELECT count(*) FROM engagements WHERE status = 'open' AND NOT hidden)");
+    " (SELECT count(*) FROM engagements WHERE status = 'open' AND NOT hidden"
+    "   AND origin_uri IS NULL)"); /* this instance's own posts, not what others sent (0043) */
 
 void handle_nodeinfo(req_t *r)
 {
@@ -307,7 +350,7 @@ static db_stmt_t q_org_counts = DB_STMT("ap_org_counts", true,
     " coalesce((SELECT json_agg(e.id ORDER BY e.created_at DESC) FROM (SELECT id, created_at"
     "   FROM engagements WHERE organisation_id = o.id AND status = 'open' AND NOT hidden"
     "   ORDER BY created_at DESC LIMIT 20) e), '[]')::text"
-    " FROM organisations o WHERE o.slug = $1 AND o.hidden_at IS NULL");
+    " FROM organisations o WHERE o.slug = $1 AND o.hidden_at IS NULL AND o.remote_actor_id IS NULL");
 
 static void collection(req_t *r, const char *id, long long total, json_t *items)
 {
@@ -361,6 +404,80 @@ void handle_ap_org_followers(req_t *r)
     long long n = strtoll(PQgetvalue(res, 0, 1), NULL, 10);
     PQclear(res);
     collection(r, id, n, NULL);
+}
+
+/* An organisation's charter: every version, newest first, in pages of
+ * CHARTER_PAGE (the collection names its first page). Each version as the
+ * API shows it, plain text; versions a moderator hid are left out. */
+#define CHARTER_PAGE 20
+static db_stmt_t q_ap_charter = DB_STMT("ap_charter", true,
+    "SELECT o.charter_version, c.version, c.purpose_statement, c.association_norms, c.change_note,"
+    "   api_time(c.changed_at),"
+    "   (SELECT count(*) FROM organisation_charters x WHERE x.organisation_id = o.id"
+    "     AND NOT EXISTS (SELECT 1 FROM hidden_charter_versions h"
+    "       WHERE h.organisation_id = o.id AND h.version = x.version))"
+    " FROM organisations o LEFT JOIN LATERAL (SELECT * FROM organisation_charters c"
+    "   WHERE c.organisation_id = o.id AND NOT EXISTS (SELECT 1 FROM hidden_charter_versions h"
+    "     WHERE h.organisation_id = o.id AND h.version = c.version)"
+    "   ORDER BY c.version DESC OFFSET $2::int LIMIT $3::int) c ON true"
+    " WHERE o.slug = $1 AND o.hidden_at IS NULL AND o.remote_actor_id IS NULL"
+    " ORDER BY c.version DESC");
+
+void handle_ap_org_charter(req_t *r)
+{
+    const char *slug = http_param(r, 0), *page_text = http_query(r, "page");
+    char *end = NULL;
+    long page = page_text ? strtol(page_text, &end, 10) : 0;
+    if (page_text && (!*page_text || *end || page < 1 || page > 100000)) {
+        http_fail(r, PROBLEM_BAD_QUERY, "page is a number from 1.");
+        return;
+    }
+    char offset[24], limit[24];
+    snprintf(offset, sizeof offset, "%ld", page ? (page - 1) * CHARTER_PAGE : 0);
+    snprintf(limit, sizeof limit, "%d", page ? CHARTER_PAGE + 1 : 0);
+    problem_t p;
+    problem_init(&p);
+    const char *params[3] = {slug, offset, limit};
+    PGresult *res = validate_slug(slug) ? db_exec(&q_ap_charter, 3, params, &p) : NULL;
+    if (!res || PQntuples(res) == 0) {
+        if (res || !p.status) http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such organisation.");
+        else http_reply_problem(r, &p);
+        PQclear(res);
+        return;
+    }
+    char base[600], id[900], url[960];
+    base_url(r, base, sizeof base);
+    snprintf(id, sizeof id, "%s/ap/organisations/%s/charter", base, slug);
+    json_t *doc;
+    if (!page) {
+        snprintf(url, sizeof url, "%s?page=1", id);
+        doc = json_pack("{s:s, s:s, s:s, s:I, s:s}", "@context", AS_CONTEXT, "id", id, "type",
+                        "OrderedCollection", "totalItems",
+                        (json_int_t)strtoll(PQgetvalue(res, 0, 6), NULL, 10), "first", url);
+    } else {
+        json_t *items = json_array();
+        int n = PQntuples(res);
+        for (int i = 0; i < n && i < CHARTER_PAGE && !PQgetisnull(res, i, 1); i++) {
+            char vid[960];
+            snprintf(vid, sizeof vid, "%s#v%s", id, PQgetvalue(res, i, 1));
+            json_t *v = json_pack("{s:s, s:s, s:I, s:s, s:s, s:s}", "id", vid, "type", "Document",
+                                  "version", (json_int_t)strtoll(PQgetvalue(res, i, 1), NULL, 10),
+                                  "purposeStatement", PQgetvalue(res, i, 2), "associationNorms",
+                                  PQgetvalue(res, i, 3), "published", PQgetvalue(res, i, 5));
+            if (!PQgetisnull(res, i, 4))
+                json_object_set_new(v, "changeNote", json_string(PQgetvalue(res, i, 4)));
+            json_array_append_new(items, v);
+        }
+        snprintf(url, sizeof url, "%s?page=%ld", id, page);
+        doc = json_pack("{s:s, s:s, s:s, s:s, s:o}", "@context", AS_CONTEXT, "id", url, "type",
+                        "OrderedCollectionPage", "partOf", id, "orderedItems", items);
+        if (n > CHARTER_PAGE) {
+            snprintf(url, sizeof url, "%s?page=%ld", id, page + 1);
+            json_object_set_new(doc, "next", json_string(url));
+        }
+    }
+    PQclear(res);
+    reply_activity_json(r, 200, doc);
 }
 
 /* Agents and the instance publish nothing yet: empty collections. */
@@ -598,6 +715,7 @@ static const char *ref_id(const json_t *v)
 static db_stmt_t q_follower_add = DB_STMT("ap_follower_add", false,
     "INSERT INTO remote_followers (organisation_id, actor_id, follow_uri)"
     " SELECT o.id, $2::bigint, $3 FROM organisations o WHERE o.slug = $1 AND o.hidden_at IS NULL"
+    "   AND o.remote_actor_id IS NULL"
     " ON CONFLICT (organisation_id, actor_id) DO UPDATE SET follow_uri = $3"
     " RETURNING organisation_id");
 static db_stmt_t q_follower_remove = DB_STMT("ap_follower_remove", true,
@@ -606,18 +724,6 @@ static db_stmt_t q_follower_remove = DB_STMT("ap_follower_remove", true,
 static db_stmt_t q_follow_accepted = DB_STMT("ap_follow_accepted", true,
     "UPDATE remote_follows SET state = 'accepted', accepted_at = coalesce(accepted_at, now())"
     " WHERE follow_uri = $1 AND actor_id = $2::bigint");
-static db_stmt_t q_engagement_put = DB_STMT("ap_engagement_put", true,
-    "INSERT INTO remote_engagements AS e (actor_id, object_uri, url, title, description, status,"
-    "   hours_per_week, remote_ok, published_at)"
-    " SELECT $1::bigint, $2, $3, $4, $5, $6, $7::int, $8::boolean, $9::timestamptz"
-    " WHERE EXISTS (SELECT 1 FROM remote_follows f WHERE f.actor_id = $1::bigint)"
-    " ON CONFLICT (object_uri) DO UPDATE SET url = $3, title = $4, description = $5, status = $6,"
-    "   hours_per_week = $7::int, remote_ok = $8::boolean, updated_at = now()"
-    "   WHERE e.actor_id = $1::bigint");
-static db_stmt_t q_engagement_close = DB_STMT("ap_engagement_close", true,
-    "UPDATE remote_engagements SET status = 'closed', updated_at = now()"
-    " WHERE object_uri = $1 AND actor_id = $2::bigint");
-
 /* The local organisation an actor URI names: its slug, or NULL. */
 static const char *local_org(const char *base, const char *uri, char *slug, size_t cap)
 {
@@ -626,70 +732,6 @@ static const char *local_org(const char *base, const char *uri, char *slug, size
         return NULL;
     snprintf(slug, cap, "%s", uri + bl + 15);
     return validate_slug(slug) ? slug : NULL;
-}
-
-/* Text of an HTML fragment: tags dropped, the common entities read, a
- * paragraph's end a blank line. */
-static char *html_text(const char *html)
-{
-    strbuf_t b;
-    strbuf_init(&b, strlen(html) + 1);
-    static const struct { const char *e; char c; } ents[] = {
-        {"&amp;", '&'}, {"&lt;", '<'}, {"&gt;", '>'}, {"&quot;", '"'}, {"&#39;", '\''}};
-    for (const char *c = html; *c;) {
-        if (*c == '<') {
-            if (!strncasecmp(c, "</p>", 4) && c[4]) strbuf_addstr(&b, "\n\n");
-            if (!strncasecmp(c, "<br", 3)) strbuf_addch(&b, '\n');
-            const char *end = strchr(c, '>');
-            if (!end) break;
-            c = end + 1;
-            continue;
-        }
-        bool done = false;
-        for (size_t i = 0; *c == '&' && i < sizeof ents / sizeof ents[0]; i++)
-            if (!strncmp(c, ents[i].e, strlen(ents[i].e))) {
-                strbuf_addch(&b, ents[i].c);
-                c += strlen(ents[i].e);
-                done = true;
-                break;
-            }
-        if (!done) strbuf_addch(&b, *c++);
-    }
-    return strbuf_detach(&b, NULL);
-}
-
-/* Create/Update of a Page from an organisation the instance follows. */
-static int take_engagement(const federation_actor_t *a, const json_t *o, problem_t *p)
-{
-    const char *id = jstr(o, "id"), *name = jstr(o, "name"), *content = jstr(o, "content");
-    const char *by = ref_id(json_object_get(o, "attributedTo"));
-    if (!id || strncmp(id, "http", 4) != 0 || !name || !*name || !by || strcmp(by, a->uri) != 0)
-        return 0; /* not an engagement of the sender's: nothing to keep */
-    char title[801];
-    snprintf(title, sizeof title, "%s", name);
-    title[utf8_prefix(title, strlen(title), 200)] = '\0';
-    char *text = html_text(content ? content : "");
-    text[utf8_prefix(text, strlen(text), 10000)] = '\0';
-    const char *status = jstr(o, "engagementStatus");
-    if (!status || (strcmp(status, "open") && strcmp(status, "paused") && strcmp(status, "closed")))
-        status = "open";
-    const json_t *hours = json_object_get(o, "hoursPerWeek");
-    char hours_text[16], actor_id[24];
-    snprintf(hours_text, sizeof hours_text, "%lld", (long long)json_integer_value(hours));
-    snprintf(actor_id, sizeof actor_id, "%lld", a->id);
-    const json_t *remote = json_object_get(o, "remoteOk");
-    const json_t *url = json_object_get(o, "url");
-    const char *params[9] = {actor_id, id, json_is_string(url) ? json_string_value(url) : id, title,
-                             text, status,
-                             json_integer_value(hours) >= 1 && json_integer_value(hours) <= 80
-                                 ? hours_text : NULL,
-                             json_is_boolean(remote) ? db_bool(json_is_true(remote)) : NULL,
-                             jstr(o, "published")};
-    PGresult *res = db_exec(&q_engagement_put, 9, params, p);
-    free(text);
-    if (!res) return problem_rc(p);
-    PQclear(res);
-    return 0;
 }
 
 void handle_ap_inbox(req_t *r)
@@ -760,13 +802,13 @@ void handle_ap_inbox(req_t *r)
         PGresult *res = db_exec(&q_follow_accepted, 2, params, &p);
         if (!res) rc = problem_rc(&p);
         PQclear(res);
+    } else if (!strcmp(type, "Update") && ref_id(object) && !strcmp(ref_id(object), a->uri)) {
+        /* the organisation changed (its charter, its name): fetched again */
+        rc = fed_remote_refresh_later(a->id, &p);
     } else if ((!strcmp(type, "Create") || !strcmp(type, "Update")) && json_is_object(object)) {
-        rc = take_engagement(a, object, &p);
+        rc = fed_remote_take_engagement(a, object, &p);
     } else if (!strcmp(type, "Delete") && ref_id(object)) {
-        const char *params[2] = {ref_id(object), actor_id};
-        PGresult *res = db_exec(&q_engagement_close, 2, params, &p);
-        if (!res) rc = problem_rc(&p);
-        PQclear(res);
+        rc = fed_remote_close_engagement(a, ref_id(object), &p);
     }
     json_decref(act);
     if (rc < 0) {
@@ -833,6 +875,11 @@ void handle_remote_follow_create(req_t *r)
                 }
                 json_decref(follow);
             }
+            /* its document, charter and open engagements, fetched by a job */
+            if (res && fed_remote_refresh_later(a.id, &p) < 0) {
+                PQclear(res);
+                res = NULL;
+            }
             char id[24] = "";
             if (res) snprintf(id, sizeof id, "%s", PQgetvalue(res, 0, 0));
             PQclear(res);
@@ -894,7 +941,11 @@ static db_stmt_t q_remote_unfollow = DB_STMT("ap_remote_unfollow", false,
     " last AS (DELETE FROM remote_follows f USING gone WHERE f.id = gone.remote_follow_id"
     "   AND NOT EXISTS (SELECT 1 FROM remote_follow_people rp WHERE rp.remote_follow_id = f.id"
     "     AND rp.account_id <> $1::bigint)"
-    "   RETURNING f.follow_uri, f.actor_id)"
+    "   RETURNING f.follow_uri, f.actor_id),"
+    /* the caller's agent no longer follows the organisation's row here (0043) */
+    " unfollowed AS (DELETE FROM follows fl USING gone, remote_follows f, organisations o, agents g"
+    "   WHERE f.id = gone.remote_follow_id AND o.remote_actor_id = f.actor_id"
+    "     AND g.account_id = $1::bigint AND fl.agent_id = g.id AND fl.organisation_id = o.id)"
     " SELECT (SELECT count(*) FROM gone), l.follow_uri, a.uri, coalesce(a.shared_inbox, a.inbox)"
     " FROM (SELECT 1) x LEFT JOIN last l ON true LEFT JOIN remote_actors a ON a.id = l.actor_id");
 
@@ -946,11 +997,13 @@ void handle_remote_follow_delete(req_t *r)
 /* ---------- engagements from other instances ---------- */
 
 static db_stmt_t q_remote_engagements = DB_STMT("ap_remote_engagements", true,
-    "SELECT (extract(epoch FROM e.received_at) * 1000000)::bigint::text, e.id::text, j::text"
-    " FROM remote_engagements e JOIN remote_actors a ON a.id = e.actor_id"
-    " CROSS JOIN LATERAL remote_engagement_json(e, a) j"
-    " WHERE e.status = coalesce($1, 'open') AND " FOLLOW_AFTER("e.received_at", "e.id")
-    " ORDER BY e.received_at DESC, e.id DESC LIMIT $4::int");
+    "SELECT (extract(epoch FROM e.created_at) * 1000000)::bigint::text, e.id::text, j::text"
+    " FROM engagements e JOIN organisations o ON o.id = e.organisation_id"
+    " JOIN remote_actors a ON a.id = o.remote_actor_id"
+    " CROSS JOIN LATERAL remote_engagement_json(e, o, a) j"
+    " WHERE e.origin_uri IS NOT NULL AND NOT e.hidden AND e.status = coalesce($1, 'open')"
+    "   AND " FOLLOW_AFTER("e.created_at", "e.id")
+    " ORDER BY e.created_at DESC, e.id DESC LIMIT $4::int");
 
 void handle_remote_engagements_list(req_t *r)
 {

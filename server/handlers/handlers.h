@@ -213,6 +213,7 @@ void handle_webfinger(req_t *r);
 void handle_nodeinfo_links(req_t *r);
 void handle_nodeinfo(req_t *r);
 void handle_ap_org_outbox(req_t *r);
+void handle_ap_org_charter(req_t *r);
 void handle_ap_org_followers(req_t *r);
 void handle_ap_empty_collection(req_t *r);
 void handle_ap_inbox(req_t *r);
