@@ -28,12 +28,16 @@ bool authz_member_removal_allows(const char *role, bool self)
     return self && authz_org_allows(role, ORG_MEMBER_READ);
 }
 
+/* the third column: the home of an organisation another instance keeps
+ * (migration 0043), NULL for this instance's own */
 static db_stmt_t q_org_role = DB_STMT("authz_org_role", true,
-    "SELECT o.id, coalesce(m.role, '') FROM organisations o"
+    "SELECT o.id, coalesce(m.role, ''), (SELECT coalesce(a.url, a.uri) FROM remote_actors a"
+    "   WHERE a.id = o.remote_actor_id) FROM organisations o"
     " LEFT JOIN memberships m ON m.organisation_id = o.id AND m.account_id = $2::bigint"
     " WHERE o.slug = $1");
 static db_stmt_t q_engagement_role = DB_STMT("authz_engagement_role", true,
-    "SELECT e.organisation_id, coalesce(m.role, '') FROM engagements e"
+    "SELECT e.organisation_id, coalesce(m.role, ''), coalesce(e.origin_url, e.origin_uri)"
+    " FROM engagements e"
     " LEFT JOIN memberships m ON m.organisation_id = e.organisation_id AND m.account_id = $2::bigint"
     " WHERE e.id = $1::bigint");
 
@@ -49,6 +53,14 @@ static int check(db_stmt_t *st, const char *key, const char *account_id,
     }
     snprintf(out->id, sizeof out->id, "%s", PQgetvalue(res, 0, 0));
     snprintf(out->role, sizeof out->role, "%s", PQgetvalue(res, 0, 1));
+    /* what another instance sent is changed there, by its members; reading is anyone's */
+    if (!PQgetisnull(res, 0, 2) && action != ORG_READ && action != ORG_MEMBER_READ) {
+        int rc = problem_fail(p, PROBLEM_REMOTE,
+                              "This %s is kept by another instance: it is changed there, at %.600s.",
+                              what, PQgetvalue(res, 0, 2));
+        PQclear(res);
+        return rc;
+    }
     PQclear(res);
     if (!authz_org_allows(out->role, action))
         return problem_fail(

@@ -383,7 +383,9 @@ static db_stmt_t q_resolve = DB_STMT("agreement_resolve", true,
     "   OR EXISTS (SELECT 1 FROM agreements x WHERE x.agent_id = g.id AND x.organisation_id = o.id))),"
     " EXISTS (SELECT 1 FROM agents g WHERE g.handle = $2 AND g.account_id = $4::bigint),"
     " $3::bigint IS NULL OR EXISTS (SELECT 1 FROM engagements e WHERE e.id = $3::bigint"
-    "   AND e.organisation_id = o.id)"
+    "   AND e.organisation_id = o.id),"
+    /* an organisation another instance keeps (0043): its home */
+    " (SELECT coalesce(a.url, a.uri) FROM remote_actors a WHERE a.id = o.remote_actor_id)"
     " FROM (SELECT 1) one LEFT JOIN organisations o ON o.slug = $1"
     " LEFT JOIN memberships m ON m.organisation_id = o.id AND m.account_id = $4::bigint");
 
@@ -577,6 +579,16 @@ void handle_agreement_create(req_t *r)
         snprintf(org_id, sizeof org_id, "%s", PQgetvalue(res, 0, 0));
         snprintf(agent_id, sizeof agent_id, "%s", PQgetvalue(res, 0, 2));
         side = authz_agreement_side(caller_is_agent, PQgetvalue(res, 0, 1), ORG_POST);
+        if (!PQgetisnull(res, 0, 5)) {
+            problem_fail(&p, PROBLEM_REMOTE,
+                         "This organisation is kept by another instance (%.600s): agreements "
+                         "with it are not proposed from here.", PQgetvalue(res, 0, 5));
+            PQclear(res);
+            terms_input_free(&t);
+            json_decref(body);
+            http_reply_problem(r, &p);
+            return;
+        }
         PQclear(res);
         res = NULL; /* reused below: a failed BEGIN must not leave it dangling */
         if (!org_known) {

@@ -23,7 +23,9 @@
  * path and whether the caller is that agent, whether they have a thread. */
 static db_stmt_t q_resolve = DB_STMT("engagement_thread_resolve", true,
     "SELECT NOT e.hidden, e.status, coalesce(m.role, ''), g.id::text, g.account_id = $3::bigint,"
-    " EXISTS (SELECT 1 FROM engagement_messages x WHERE x.engagement_id = e.id AND x.agent_id = g.id)"
+    " EXISTS (SELECT 1 FROM engagement_messages x WHERE x.engagement_id = e.id AND x.agent_id = g.id),"
+    /* an engagement another instance sent (0043): its page there */
+    " coalesce(e.origin_url, e.origin_uri)"
     " FROM engagements e"
     " LEFT JOIN memberships m ON m.organisation_id = e.organisation_id AND m.account_id = $3::bigint"
     " LEFT JOIN agents g ON g.handle = $2"
@@ -65,7 +67,16 @@ static int thread_open(req_t *r, authz_org_action_t action, thread_t *t)
         snprintf(t->agent_id, sizeof t->agent_id, "%s", PQgetvalue(res, 0, 3));
     }
     bool open = found && strcmp(PQgetvalue(res, 0, 1), "open") == 0;
+    char home[1001] = "";
+    if (PQntuples(res) == 1 && !PQgetisnull(res, 0, 6))
+        snprintf(home, sizeof home, "%s", PQgetvalue(res, 0, 6));
     PQclear(res);
+    if (action == ORG_POST && home[0] && t->side != AGREEMENT_SIDE_NONE) {
+        problem_fail(&p, PROBLEM_REMOTE,
+                     "This engagement is kept by another instance: questions are asked there, at %s.",
+                     home);
+        goto fail;
+    }
     if (t->side == AGREEMENT_SIDE_NONE || (t->side == AGREEMENT_SIDE_AGENT && !visible) ||
         (t->side == AGREEMENT_SIDE_ORGANISATION && !t->exists)) {
         problem_fail(&p, PROBLEM_NOT_FOUND, "No such conversation.");

@@ -13,12 +13,16 @@
 #include "session.h"
 #include "validate.h"
 
+/* an organisation another instance keeps (0043) is followed through
+ * POST /me/remote-follows, which has the instance follow it: not here */
 static db_stmt_t q_follow = DB_STMT("follow_put", false,
-    "WITH o AS (SELECT id FROM organisations WHERE slug = $2),"
+    "WITH o AS (SELECT id FROM organisations WHERE slug = $2 AND remote_actor_id IS NULL),"
     " g AS (SELECT id FROM agents WHERE account_id = $1::bigint),"
     " ins AS (INSERT INTO follows (agent_id, organisation_id)"
     "  SELECT g.id, o.id FROM g, o ON CONFLICT DO NOTHING)"
-    "SELECT EXISTS (SELECT 1 FROM o), EXISTS (SELECT 1 FROM g)");
+    "SELECT EXISTS (SELECT 1 FROM o), EXISTS (SELECT 1 FROM g),"
+    " (SELECT coalesce(a.url, a.uri) FROM organisations x JOIN remote_actors a"
+    "   ON a.id = x.remote_actor_id WHERE x.slug = $2)");
 static db_stmt_t q_unfollow = DB_STMT("follow_delete", false,
     "WITH o AS (SELECT id FROM organisations WHERE slug = $2),"
     " g AS (SELECT id FROM agents WHERE account_id = $1::bigint),"
@@ -49,6 +53,13 @@ static void follow_change(req_t *r, db_stmt_t *st)
     }
     bool org = strcmp(PQgetvalue(res, 0, 0), "t") == 0;
     bool agent = strcmp(PQgetvalue(res, 0, 1), "t") == 0;
+    if (PQnfields(res) > 2 && !PQgetisnull(res, 0, 2)) {
+        http_fail(r, PROBLEM_REMOTE,
+                  "This organisation is kept by another instance (%.600s): follow it with POST "
+                  "/api/v1/me/remote-follows.", PQgetvalue(res, 0, 2));
+        PQclear(res);
+        return;
+    }
     PQclear(res);
     if (!org) {
         no_organisation(r);
