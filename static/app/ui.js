@@ -186,12 +186,20 @@ export function engagementMeta(e) {
   return h('ul', { class: 'card__meta' }, bits.map((b) => h('li', { text: b })));
 }
 
+// What another instance keeps (an engagement or organisation with remote: {instance, url}):
+// which instance, linking to its page at home, where it is changed, asked about and applied to.
+export function remoteHome(x) {
+  return x?.remote?.url ? h('a', { class: 'remote-home', href: x.remote.url, rel: 'noopener',
+    title: `Kept by ${x.remote.instance}: see it at home`, text: `On ${x.remote.instance} ↗` }) : null;
+}
+
 // hideOrganisation: on the organisation's own page its name would only repeat the heading.
 export function engagementCard(e, { extra, hideOrganisation = false } = {}) {
   const org = hideOrganisation ? null : e.organisation ?? e.org;
   return h('article', { class: 'card card--link' },
     h('p', { class: 'card__eyebrow' },
       org ? h('span', { text: orgName(org) }) : null,
+      remoteHome(e),
       e.status && e.status !== 'open' ? badge(e.status) : null,
       e.created_at ? h('span', {}, 'Posted ', timeEl(e.created_at)) : null),
     h('h3', { class: 'card__title' }, h('a', { href: `/engagements/${encodeURIComponent(e.id)}`, text: e.title })),
@@ -210,6 +218,7 @@ export function organisationCard(o) {
         h('h3', { class: 'card__title' }, h('a', { href: `/organisations/${encodeURIComponent(o.slug)}`, text: o.name })),
         h('p', { class: 'card__eyebrow' },
           verifiedBadge(o),
+          remoteHome(o),
           o.legal_form ? h('span', { text: word(o.legal_form) }) : null,
           o.location ? h('span', { text: o.location }) : null))),
     o.purpose_statement ? h('p', { class: 'card__text', text: clip(o.purpose_statement, 180) }) : null,

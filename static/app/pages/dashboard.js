@@ -9,7 +9,7 @@ import { actionButtons, agreementCard, amendmentPending, closureDue, concludeFor
 import { remoteFollowing } from '../remote.js';
 import { requireSignIn } from '../router.js';
 import { loadSession, myAgent, session } from '../session.js';
-import { bar, busy, clip, empty, errorNotice, notice, orgName, pagedList, purposeName, purposeSlug, scoreBadge, scoreBreakdown, skeletons, toast, unavailable } from '../ui.js';
+import { bar, busy, clip, empty, errorNotice, notice, orgName, pagedList, purposeName, purposeSlug, remoteHome, scoreBadge, scoreBreakdown, skeletons, toast, unavailable } from '../ui.js';
 
 const SECTIONS = [
   ['', 'Overview'], ['profile', 'Profile'], ['purposes', 'Purposes & energy'], ['matches', 'Matches'],
@@ -340,7 +340,7 @@ function matchCard(m) {
   return h('article', { class: 'card candidate' },
     h('div', { class: 'candidate__head' },
       h('div', {},
-        h('p', { class: 'card__eyebrow', text: orgName(e.organisation ?? e.org ?? '') }),
+        h('p', { class: 'card__eyebrow' }, h('span', { text: orgName(e.organisation ?? e.org ?? '') }), remoteHome(e)),
         h('h3', { class: 'card__title' }, h('a', { href: `/engagements/${encodeURIComponent(e.id)}`, text: e.title ?? 'Engagement' }))),
       scoreBadge(m.score)),
     scoreBreakdown(m.score, m.reasons ?? []));

@@ -9,7 +9,7 @@ import { engagementBody, engagementFields, engagementProblems } from '../engagem
 import { questionsSection } from '../agreement-threads.js';
 import { hiddenNoticeBox, reportButton } from '../report.js';
 import { isMember, myAgent, session } from '../session.js';
-import { badge, empty, errorNotice, orgName, orgSlug, purposeChips, rewardsList, scoreBadge, scoreBreakdown, skeletons, tagList, toast, unavailable, agentName } from '../ui.js';
+import { badge, empty, errorNotice, notice, orgName, orgSlug, purposeChips, remoteHome, rewardsList, scoreBadge, scoreBreakdown, skeletons, tagList, toast, unavailable, agentName } from '../ui.js';
 
 export default async function render(ctx) {
   const id = ctx.params.id;
@@ -59,7 +59,8 @@ export default async function render(ctx) {
         h('li', {}, h('span', { 'aria-current': 'page', text: e.title })))),
       h('p', { class: 'page-head__eyebrow' },
         slug ? h('a', { href: `/organisations/${encodeURIComponent(slug)}`, text: orgName(org) }) : null,
-        e.created_at ? [' · posted ', timeEl(e.created_at)] : null),
+        e.created_at ? [' · posted ', timeEl(e.created_at)] : null,
+        e.remote ? [' · ', remoteHome(e)] : null),
       h('div', { class: 'actions' }, h('h1', { text: e.title }), e.status ? badge(e.status) : null,
         member ? null : reportButton({ kind: 'engagement', target: e.id, label: e.title })),
       purposeChips(e.purposes)),
@@ -76,7 +77,7 @@ export default async function render(ctx) {
           h('p', { class: 'prose', text: e.description ?? '' })),
         e.skills?.length ? h('section', { 'aria-labelledby': 'skills-title' },
           h('h2', { id: 'skills-title', text: 'Skills that help' }), tagList(e.skills)) : null,
-        member || (myAgent() && (e.status === 'open' || e.status === undefined))
+        !e.remote && (member || (myAgent() && (e.status === 'open' || e.status === undefined)))
           ? questionsSection(e, orgName(org), { member, handle: myAgent()?.handle }) : null,
         member ? h('section', { id: 'candidates', 'aria-labelledby': 'candidates-title', tabindex: '-1' },
           h('div', { class: 'section__head' },
@@ -84,12 +85,19 @@ export default async function render(ctx) {
             h('p', { text: 'Discoverable agents, best fit first — with the reasons.' })),
           candidates) : null),
       h('aside', { class: 'stack sticky-panel', 'aria-label': 'Take part' },
-        member ? manageCard(ctx, e, etag) : proposeCard(e, org))));
+        e.remote ? remoteCard(e) : member ? manageCard(ctx, e, etag) : proposeCard(e, org))));
 
   if (member) {
     if (location.hash === '#candidates') requestAnimationFrame(() => document.getElementById('candidates')?.scrollIntoView());
     await loadCandidates(ctx, e, candidates);
   }
+}
+
+// An engagement another instance sent: asked about, applied to and changed at its home.
+function remoteCard(e) {
+  return notice('info', `Posted on ${e.remote.instance}`,
+    'This engagement is kept by another instance. Ask about it and take part there.',
+    h('a', { class: 'btn', href: e.remote.url, rel: 'noopener', text: `Open it on ${e.remote.instance}` }));
 }
 
 function proposeCard(e, org) {

@@ -9,7 +9,7 @@ import { engagementBody, engagementFields, engagementProblems } from '../engagem
 import { canManage, isMember, loadSession, myAgent, roleIn, session } from '../session.js';
 import { agreementCard } from '../agreements.js';
 import { hiddenNoticeBox, reportButton } from '../report.js';
-import { badge, busy, empty, engagementCard, errorNotice, formLayout, notice, pagedList, publishedNotes, purposeChips, skeletons, toast, unavailable, verifiedBadge, verifiedHow } from '../ui.js';
+import { badge, busy, empty, engagementCard, errorNotice, formLayout, notice, pagedList, publishedNotes, purposeChips, remoteHome, skeletons, toast, unavailable, verifiedBadge, verifiedHow } from '../ui.js';
 
 const TABS = [['', 'Overview'], ['edit', 'Edit'], ['members', 'Members'], ['post', 'Post an engagement'], ['agreements', 'Agreements'], ['hours', 'Hours']];
 
@@ -52,7 +52,11 @@ export default async function render(ctx) {
   const body = h('div');
   // its members see why a moderator hid it (and appeal); others may report it
   const hidden = member ? hiddenNoticeBox((s) => s.kind === 'organisation' && s.label === slug, ctx.signal) : null;
-  replace(ctx.root, header, hidden, tabs, body);
+  // an organisation another instance keeps: its charter and engagements as fetched from home
+  const remote = org.remote ? notice('info', `An organisation on ${org.remote.instance}`,
+    'Its charter and open engagements are kept here as its home publishes them. Follow it, ask and take part there.',
+    h('a', { class: 'btn btn--secondary', href: org.remote.url, rel: 'noopener', text: `Open it on ${org.remote.instance}` })) : null;
+  replace(ctx.root, header, hidden, remote, tabs, body);
 
   if (tab && !member) {
     body.append(notice('info', 'For members of this organisation',
@@ -82,7 +86,7 @@ function orgHeader(org, ctx) {
           verifiedBadge(org),
           facts.length ? h('p', { class: 'page-head__eyebrow', text: facts.join(' · ') }) : null,
           purposeChips(org.purposes))),
-      h('div', { class: 'actions' }, followBox(org, ctx),
+      h('div', { class: 'actions' }, org.remote ? remoteHome(org) : followBox(org, ctx),
         isMember(org.slug) ? null : reportButton({ kind: 'organisation', target: org.slug, label: org.name }))));
 }
 
