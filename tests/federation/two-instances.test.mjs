@@ -338,7 +338,7 @@ test('an engagement posted on A appears on B, marked remote and linking home; up
   const reasons = (m) => m.reasons.map((r) => [r.kind, r.points]);
   const remoteMatch = await until('the remote engagement in matches, followed', async () => {
     const m = await matchOf(mine.id);
-    return m?.reasons.some((r) => r.kind === 'follows') ? m : null;
+    return m?.reasons.some((r) => r.kind === 'follows' && r.points > 0) ? m : null;
   });
   const localMatch = await until('the local engagement in matches', () => matchOf(local.body.id));
   assert.deepEqual(remoteMatch.engagement.remote, home);
