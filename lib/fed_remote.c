@@ -177,12 +177,14 @@ static const char *place_name(const json_t *v)
 
 #define TEXT_ARRAY(N) "ARRAY(SELECT json_array_elements_text(" N "::json))"
 
-/* One statement: the organisation of the actor (made when it has none yet),
+/* One statement: the organisation of the actor (made when it has none yet;
+ * none when the actor is no Group or Organization),
  * the engagement put by its origin_uri (only ever by the actor that sent it
  * first), and its purposes those of this catalogue the object names. */
 static db_stmt_t q_take = DB_STMT("fed_remote_take", false,
-    "WITH org AS (SELECT remote_organisation($1::bigint) AS id"
-    "   WHERE EXISTS (SELECT 1 FROM remote_follows f WHERE f.actor_id = $1::bigint)),"
+    "WITH org AS (SELECT x.id FROM (SELECT remote_organisation($1::bigint) AS id"
+    "   WHERE EXISTS (SELECT 1 FROM remote_follows f WHERE f.actor_id = $1::bigint)) x"
+    "   WHERE x.id IS NOT NULL),"
     " wanted AS (SELECT p.id FROM purposes p"
     "   WHERE p.slug IN (SELECT json_array_elements_text($20::json)) AND purpose_offered(p)),"
     " e AS (INSERT INTO engagements AS e (organisation_id, origin_uri, origin_url, title,"

@@ -20,8 +20,8 @@
 #define FED_REMOTE_MAX_OUTBOX 50
 
 /* A Create or Update of object (a Page) sent or served by actor a: kept as
- * an engagement of a's organisation when this instance follows a and the
- * object is a's (attributedTo, same origin). 1 when kept, 0 when not an
+ * an engagement of a's organisation when this instance follows a, a is a
+ * Group or Organization and the object is a's (attributedTo, same origin). 1 when kept, 0 when not an
  * engagement this instance keeps, negative with p set on a database error. */
 int fed_remote_take_engagement(const federation_actor_t *a, const json_t *object, problem_t *p);
 

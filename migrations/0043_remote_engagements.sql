@@ -43,7 +43,8 @@ END $$;
 
 -- The organisations row of remote actor p_actor, made from what is known of
 -- the actor when there is none yet (its charter and the rest come when its
--- document is fetched: the 'remote_organisation' job).
+-- document is fetched: the 'remote_organisation' job). NULL when the actor
+-- is no organisation (a Person followed from here is never made one).
 CREATE FUNCTION remote_organisation(p_actor bigint) RETURNS bigint LANGUAGE plpgsql AS $$
 DECLARE
     o bigint;
@@ -56,7 +57,7 @@ BEGIN
            left(coalesce(nullif(a.name, ''), nullif(a.username, ''), a.uri), 200),
            left(coalesce(nullif(a.name, ''), nullif(a.username, ''), a.uri), 5000),
            'other', 'other', a.id
-      FROM remote_actors a WHERE a.id = p_actor
+      FROM remote_actors a WHERE a.id = p_actor AND a.type IN ('Group', 'Organization')
     ON CONFLICT (remote_actor_id) DO NOTHING
     RETURNING id INTO o;
     IF o IS NULL THEN

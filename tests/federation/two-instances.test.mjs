@@ -280,6 +280,17 @@ test('the organisation and its charter, every version, are kept on B; a new vers
   assert.equal((await remoteOrgOnB()).association_norms, 'Decide by consent; rotate roles.');
 });
 
+test('a person followed on A is no organisation on B', async () => {
+  const r = await req(B.base, 'POST', '/api/v1/me/remote-follows', { token: follower.token,
+    body: { handle: `acct:ada-keeper@${A.host}` } });
+  assert.equal(r.status, 201, r.text);
+  const actor = psql(B, `SELECT id FROM remote_actors WHERE uri = '${A.base}/agents/ada-keeper'`);
+  await until('its fetch done', async () => psql(B, `SELECT count(*) FROM jobs
+    WHERE kind = 'remote_organisation' AND payload->>'actor_id' = '${actor}' AND state IN ('done', 'failed')`) !== '0');
+  assert.equal(psql(B, `SELECT count(*) FROM organisations WHERE remote_actor_id = ${actor}`), '0');
+  assert.equal((await req(B.base, 'DELETE', `/api/v1/me/remote-follows/${r.body.id}`, { token: follower.token })).status, 204);
+});
+
 const remoteOf = async (id, status = 'open') => {
   const l = await req(B.base, 'GET', `/api/v1/remote-engagements?status=${status}`);
   assert.equal(l.status, 200, l.text);
