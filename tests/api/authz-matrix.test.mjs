@@ -632,7 +632,8 @@ test('the table covers every route of server/routes.c that acts on something own
     'GET /.well-known/webfinger', 'GET /.well-known/nodeinfo', 'GET /nodeinfo/2.1', 'GET /actor',
     'GET /actor/outbox', 'GET /actor/followers', 'POST /actor/inbox', 'POST /inbox',
     'GET /ap/organisations/{slug}', 'POST /ap/organisations/{slug}/inbox', 'GET /ap/organisations/{slug}/outbox',
-    'GET /ap/organisations/{slug}/followers', 'GET /ap/agents/{handle}', 'POST /ap/agents/{handle}/inbox',
+    'GET /ap/organisations/{slug}/followers', 'GET /ap/organisations/{slug}/charter',
+    'GET /ap/agents/{handle}', 'POST /ap/agents/{handle}/inbox',
     'GET /ap/agents/{handle}/outbox', 'GET /ap/agents/{handle}/followers', 'GET /api/v1/remote-engagements']);
   const norm = (p) => p.replace(/\{[^}]+\}/g, '{}').replace(/\?.*$/, '');
   const covered = new Set(ROUTES.map((r) => `${r.method} ${norm(r.path.replace(/\/(no-such-org-matrix|999999999)(\/|$)/, '/{x}$2'))}`));
