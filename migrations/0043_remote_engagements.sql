@@ -71,7 +71,30 @@ END $$;
 SELECT job_enqueue('remote_organisation', jsonb_build_object('actor_id', f.actor_id))
   FROM remote_follows f;
 DROP FUNCTION IF EXISTS remote_engagement_json(remote_engagements, remote_actors);
+
+-- Agreements across instances (0042, which arrives with this one) name the
+-- remote engagement proposed on by agreements.remote_engagement_id: from
+-- here that is the id of its engagements row. No agreement names a row of
+-- the old table yet (both migrations are new together): say so if one does.
+DO $$ BEGIN
+    IF EXISTS (SELECT 1 FROM agreements WHERE remote_engagement_id IS NOT NULL) THEN
+        RAISE EXCEPTION 'an agreement names a remote_engagements row: migrate it by hand';
+    END IF;
+END $$;
+ALTER TABLE agreements DROP CONSTRAINT agreements_remote_engagement_id_fkey;
 DROP TABLE remote_engagements;
+ALTER TABLE agreements ADD CONSTRAINT agreements_remote_engagement_id_fkey
+    FOREIGN KEY (remote_engagement_id) REFERENCES engagements (id);
+
+-- What 0038's table gave, read from the rows (a view: one place keeps them).
+-- The agreements code reads it (server/handlers/agreements.c,
+-- lib/fed_agreements.c, agreement_engagement_json); a hidden one is none.
+CREATE VIEW remote_engagements AS
+    SELECT e.id, o.remote_actor_id AS actor_id, e.origin_uri AS object_uri, e.origin_url AS url,
+           e.title, e.description, e.status, e.hours_per_week, e.remote_ok,
+           e.created_at AS published_at, e.created_at AS received_at, e.updated_at
+      FROM engagements e JOIN organisations o ON o.id = e.organisation_id
+     WHERE e.origin_uri IS NOT NULL AND o.remote_actor_id IS NOT NULL AND NOT e.hidden;
 
 -- The other way: when an organisation of this instance changes (a new
 -- charter version, its name…), its remote followers are sent an Update of

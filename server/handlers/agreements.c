@@ -581,8 +581,8 @@ void handle_agreement_create(req_t *r)
         side = authz_agreement_side(caller_is_agent, PQgetvalue(res, 0, 1), ORG_POST);
         if (!PQgetisnull(res, 0, 5)) {
             problem_fail(&p, PROBLEM_REMOTE,
-                         "This organisation is kept by another instance (%.600s): agreements "
-                         "with it are not proposed from here.", PQgetvalue(res, 0, 5));
+                         "This organisation is kept by another instance (%.600s): propose on "
+                         "one of its engagements with remote_engagement.", PQgetvalue(res, 0, 5));
             PQclear(res);
             terms_input_free(&t);
             json_decref(body);
