@@ -44,9 +44,11 @@ int activitypub_admit(req_t *r, const char *key_id)
 /* ---------- the moderation routes ---------- */
 
 /* The block, what it removed (the remote actors it covers: their follows of
- * organisations here, the follows of people here of them, the engagements
- * they sent) and its row in the moderation log, in one statement. No row:
- * the host was blocked already. */
+ * organisations here, the follows of people here of them, and their
+ * organisations' rows here with the engagements they sent, hidden as a
+ * moderator hides them so lists, search and matching drop them) and its row
+ * in the moderation log, in one statement. No row: the host was blocked
+ * already. */
 static db_stmt_t q_block = DB_STMT("instance_block", false,
     "WITH b AS (INSERT INTO instance_blocks (host, reason, blocked_by) VALUES ($1, $2, $3::bigint)"
     "   ON CONFLICT (host) DO NOTHING RETURNING *),"
@@ -54,7 +56,11 @@ static db_stmt_t q_block = DB_STMT("instance_block", false,
     "   WHERE instance_block_covers(b.host, url_authority(a.uri))),"
     " f1 AS (DELETE FROM remote_followers WHERE actor_id IN (SELECT id FROM hit) RETURNING 1),"
     " f2 AS (DELETE FROM remote_follows WHERE actor_id IN (SELECT id FROM hit) RETURNING 1),"
-    " e AS (DELETE FROM remote_engagements WHERE actor_id IN (SELECT id FROM hit) RETURNING 1),"
+    " o AS (UPDATE organisations SET hidden_at = coalesce(hidden_at, now())"
+    "   WHERE remote_actor_id IN (SELECT id FROM hit) RETURNING id),"
+    " f3 AS (DELETE FROM follows WHERE organisation_id IN (SELECT id FROM o)),"
+    " e AS (UPDATE engagements SET hidden_at = now()"
+    "   WHERE organisation_id IN (SELECT id FROM o) AND hidden_at IS NULL RETURNING 1),"
     " removed AS (SELECT jsonb_build_object('followers', (SELECT count(*) FROM f1),"
     "   'follows', (SELECT count(*) FROM f2), 'engagements', (SELECT count(*) FROM e)) AS r),"
     " l AS (INSERT INTO moderation_actions (moderator_id, action, subject_kind, subject_id,"

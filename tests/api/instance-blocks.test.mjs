@@ -27,7 +27,9 @@ function remoteWorld(host, orgId, accountId) {
   sql(`INSERT INTO remote_followers (organisation_id, actor_id, follow_uri) VALUES (${orgId}, ${id}, '${uri}#follow')`);
   const f = sql(`INSERT INTO remote_follows (actor_id, follow_uri) VALUES (${id}, '${uri}#followed') RETURNING id`)[0][0];
   sql(`INSERT INTO remote_follow_people (remote_follow_id, account_id, handle) VALUES (${f}, ${accountId}, 'x@${host}')`);
-  sql(`INSERT INTO remote_engagements (actor_id, object_uri, title, description) VALUES (${id}, '${uri}/e/1', 'Remote work', 'd')`);
+  const org = sql(`SELECT remote_organisation(${id})`)[0][0];
+  sql(`INSERT INTO engagements (organisation_id, origin_uri, title, description, packagings, hours_per_week)
+       VALUES (${org}, '${uri}/e/1', 'Remote work', 'd', '{volunteer}', 2)`);
   return id;
 }
 const left = (id) => sql(`SELECT (SELECT count(*) FROM remote_followers WHERE actor_id = ${id}),
