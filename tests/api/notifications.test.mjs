@@ -148,7 +148,9 @@ test('the fan-out leaves the posting transaction: the background writes each fol
   }
   const [[orgId]] = sql(`SELECT id FROM organisations WHERE slug = '${org}'`);
   // the posting transaction, its deferred trigger fired before the commit:
-  // no notification is written there, one fan-out row and one job are
+  // no notification is written there, one fan-out row is, and a job is
+  // waiting to drain it (its own, or one queued before that has not
+  // started yet: migration 0045)
   const [[inTx, queued, jobs]] = sql(`BEGIN;
     CREATE TEMP TABLE posted ON COMMIT DROP AS WITH e AS (INSERT INTO engagements (organisation_id, title, description, hours_per_week, packagings, status)
       VALUES (${orgId}, 'Quiet', 'Posted by SQL', 2, '{volunteer}', 'open') RETURNING id),
@@ -157,11 +159,11 @@ test('the fan-out leaves the posting transaction: the background writes each fol
     SET CONSTRAINTS ALL IMMEDIATE;
     SELECT (SELECT count(*) FROM notifications WHERE engagement_id = (SELECT id FROM posted)),
            (SELECT count(*) FROM engagement_fan_outs WHERE engagement_id = (SELECT id FROM posted)),
-           (SELECT count(*) FROM jobs WHERE kind = 'fan_out' AND payload->>'engagement_id' = (SELECT id FROM posted)::text);
+           (SELECT count(*) FROM jobs WHERE kind = 'fan_out' AND state = 'queued');
     COMMIT;`);
   assert.equal(Number(inTx), 0, 'no notification row in the posting transaction');
   assert.equal(Number(queued), 1);
-  assert.equal(Number(jobs), 1);
+  assert.equal(Number(jobs), 1, 'one job waiting, never one more per post');
   // three more by the API, none of the followers reading: the job workers write them
   const posted = [];
   for (let i = 0; i < 3; i++) posted.push(await postEngagement(owner, org, [water], `Background ${i}`));
@@ -181,6 +183,40 @@ test('the fan-out leaves the posting transaction: the background writes each fol
   assert.equal(res.status, 200, res.text);
   assert.equal(res.body.items.filter((n) => n.kind === 'engagement_posted').length, 4);
   assert.equal(countOf(`engagement_id IN (${ids})`), 9);
+});
+
+test('a post that saw a fan-out job waiting is drained by that job, even when it commits after the job started', async () => {
+  const owner = await newUser('Olga Owner');
+  const water = await newPurpose(owner.token, 'Water');
+  const org = await newOrg(owner, [water]);
+  const agent = await newUser('Ada Agent');
+  await makeAgent(agent, [{ purpose: water, energy: 30 }]);
+  await follow(agent, org);
+  const [[orgId]] = sql(`SELECT id FROM organisations WHERE slug = '${org}'`);
+  // a job is waiting (committed); the post sees it, queues none of its own
+  // (migration 0045) and commits 3 s later, long after a worker claimed it
+  const { spawn } = await import('node:child_process');
+  const poster = spawn('psql', [process.env.DATABASE_URL, '-XqAt', '-v', 'ON_ERROR_STOP=1', '-c', `SELECT job_enqueue('fan_out', '{}')`, '-c',
+    `BEGIN;
+     CREATE TEMP TABLE posted ON COMMIT DROP AS WITH e AS (INSERT INTO engagements (organisation_id, title, description, hours_per_week, packagings, status)
+       VALUES (${orgId}, 'Late', 'Committed after the job began', 2, '{volunteer}', 'open') RETURNING id),
+       ep AS (INSERT INTO engagement_purposes (engagement_id, purpose_id) SELECT e.id, p.id FROM e, purposes p WHERE p.slug = '${water}')
+       SELECT id FROM e;
+     SET CONSTRAINTS ALL IMMEDIATE;
+     SELECT id, (SELECT count(*) FROM jobs WHERE kind = 'fan_out' AND payload->>'engagement_id' = posted.id::text) FROM posted;
+     SELECT pg_sleep(3);
+     COMMIT;`]);
+  let out = '';
+  poster.stdout.on('data', (d) => { out += d; });
+  const code = await new Promise((r) => poster.on('exit', r));
+  assert.equal(code, 0);
+  const [eid, ownJobs] = out.trim().split('\n').find((l) => l.includes('|')).split('|');
+  // the waiting job's worker waited for this commit before draining: no
+  // other post comes to queue another job, and nobody reads
+  const deadline = Date.now() + 10000;
+  while (countOf(`engagement_id = ${eid}`) < 1 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 100));
+  assert.equal(countOf(`engagement_id = ${eid}`), 1, `written in the background (own jobs queued: ${ownJobs})`);
+  assert.equal(Number(sql(`SELECT count(*) FROM engagement_fan_outs WHERE engagement_id = ${eid}`)[0][0]), 0, 'drained');
 });
 
 test('a follower reads a new engagement\'s notification at once, before the background fan-out ran', async () => {
