@@ -8,11 +8,16 @@
 -- status), and the history chains hash named columns, never whole rows, so
 -- every version's content and hash are unchanged.
 --
--- The single-column foreign keys to the parents are replaced by the
--- composite ones (same guarantee, one check per row as before); the parents
--- keep their id-only keys, which other tables still reference (on Citus
--- those references, from tables distributed by account, would go: see
--- docs/scaling.md).
+-- engagement_purposes: organisation_id NOT NULL, and its single-column
+-- foreign key to engagements is replaced by the composite one (same
+-- guarantee, one check per row as before). The agreement tables: the
+-- column is NULL where the agreement's is (an agreement kept here for an
+-- organisation on another instance has none), so they keep their
+-- single-column foreign keys, which check every row, and gain the
+-- composite ones, which check the rows that have an organisation. The
+-- parents keep their id-only keys, which other tables still reference (on
+-- Citus those references, from tables distributed by account, would go:
+-- see docs/scaling.md).
 
 -- ---------- the parents: (organisation_id, id) is unique ----------
 ALTER TABLE engagements ADD CONSTRAINT engagements_organisation_id_id_key UNIQUE (organisation_id, id);
@@ -50,8 +55,8 @@ ALTER TABLE engagement_purposes ADD CONSTRAINT engagement_purposes_engagement_fk
 
 -- ---------- the agreement tables ----------
 -- Each: add the column, fill it from its agreement (the append-only
--- triggers are off for this one update), the copy on insert, NOT NULL, and
--- the foreign key to its parent with organisation_id.
+-- triggers are off for this one update), the copy on insert, and the
+-- foreign key to its parent with organisation_id, next to the one without.
 CREATE FUNCTION pg_temp.agreement_child(t regclass) RETURNS void LANGUAGE plpgsql AS $$
 BEGIN
     EXECUTE format('ALTER TABLE %s ADD COLUMN organisation_id bigint', t);
@@ -59,7 +64,6 @@ BEGIN
     EXECUTE format('UPDATE %s c SET organisation_id = a.organisation_id FROM agreements a'
                    ' WHERE a.id = c.agreement_id', t);
     EXECUTE format('ALTER TABLE %s ENABLE TRIGGER USER', t);
-    EXECUTE format('ALTER TABLE %s ALTER COLUMN organisation_id SET NOT NULL', t);
     EXECUTE format('CREATE TRIGGER %I BEFORE INSERT OR UPDATE OF agreement_id ON %s'
                    ' FOR EACH ROW EXECUTE FUNCTION agreement_organisation_fill()', t::text || '_organisation', t);
     EXECUTE format('ALTER TABLE %s ENABLE ALWAYS TRIGGER %I', t, t::text || '_organisation');
@@ -72,31 +76,23 @@ SELECT pg_temp.agreement_child(t) FROM unnest(ARRAY[
 ALTER TABLE agreement_versions ADD CONSTRAINT agreement_versions_organisation_id_key
     UNIQUE (organisation_id, agreement_id, version);
 
-ALTER TABLE agreement_versions DROP CONSTRAINT agreement_versions_agreement_id_fkey;
 ALTER TABLE agreement_versions ADD CONSTRAINT agreement_versions_agreement_fkey
     FOREIGN KEY (organisation_id, agreement_id) REFERENCES agreements (organisation_id, id);
-ALTER TABLE agreement_closures DROP CONSTRAINT agreement_closures_agreement_id_fkey;
 ALTER TABLE agreement_closures ADD CONSTRAINT agreement_closures_agreement_fkey
     FOREIGN KEY (organisation_id, agreement_id) REFERENCES agreements (organisation_id, id);
-ALTER TABLE agreement_hours DROP CONSTRAINT agreement_hours_agreement_id_fkey;
 ALTER TABLE agreement_hours ADD CONSTRAINT agreement_hours_agreement_fkey
     FOREIGN KEY (organisation_id, agreement_id) REFERENCES agreements (organisation_id, id);
-ALTER TABLE agreement_messages DROP CONSTRAINT agreement_messages_agreement_id_fkey;
 ALTER TABLE agreement_messages ADD CONSTRAINT agreement_messages_agreement_fkey
     FOREIGN KEY (organisation_id, agreement_id) REFERENCES agreements (organisation_id, id);
-ALTER TABLE agreement_message_reads DROP CONSTRAINT agreement_message_reads_agreement_id_fkey;
 ALTER TABLE agreement_message_reads ADD CONSTRAINT agreement_message_reads_agreement_fkey
     FOREIGN KEY (organisation_id, agreement_id) REFERENCES agreements (organisation_id, id);
 
-ALTER TABLE agreement_version_purposes DROP CONSTRAINT agreement_version_purposes_agreement_id_version_fkey;
 ALTER TABLE agreement_version_purposes ADD CONSTRAINT agreement_version_purposes_version_fkey
     FOREIGN KEY (organisation_id, agreement_id, version)
     REFERENCES agreement_versions (organisation_id, agreement_id, version);
-ALTER TABLE agreement_version_outcomes DROP CONSTRAINT agreement_version_outcomes_agreement_id_version_fkey;
 ALTER TABLE agreement_version_outcomes ADD CONSTRAINT agreement_version_outcomes_version_fkey
     FOREIGN KEY (organisation_id, agreement_id, version)
     REFERENCES agreement_versions (organisation_id, agreement_id, version);
-ALTER TABLE agreement_renewals DROP CONSTRAINT agreement_renewals_agreement_id_version_fkey;
 ALTER TABLE agreement_renewals ADD CONSTRAINT agreement_renewals_version_fkey
     FOREIGN KEY (organisation_id, agreement_id, version)
     REFERENCES agreement_versions (organisation_id, agreement_id, version);
