@@ -76,7 +76,12 @@ typedef struct match_parsed {
     uint32_t nids, capids;
     int64_t *excluded;             /* sorted: pairs with a proposed or active agreement */
     uint32_t nexcluded, capexcluded;
-    json_t *skills;                /* [[key, name], ...] or NULL */
+    char *text;                    /* the skills' strings, unescaped */
+    uint32_t captext;
+    const char **strs;             /* into text: the keys, then (engagements) */
+    uint32_t nstrs, capstrs;       /* the spellings */
+    const char **names;            /* the spellings (an agent's: its keys) */
+    uint32_t nskills;
     match_energy_t *m_energies;
     uint32_t capm_energies;
     uint32_t *m_purposes, *m_skills, *m_follows;

@@ -80,8 +80,7 @@ static bool exec_ok(PGconn *c, const char *sql)
     "SELECT a.id, a.discoverable AND NOT a.hidden, a.remote_ok, a.capacity_hours_per_week,"                  \
     " coalesce(m.hours, 0), array_to_string(a.packagings, ','), a.location,"                 \
     " lower(btrim(a.location)), pl.latitude, pl.longitude, ap.list,"                         \
-    " (SELECT json_agg(json_build_array(k, s))::text"                                         \
-    "   FROM unnest(a.skill_keys, a.skills) u(k, s)),"                                    \
+    " a.skill_keys,"                                    \
     " f.list"                                                                                \
     " FROM agents a LEFT JOIN places pl ON pl.id = a.place_id"                               \
     " LEFT JOIN (SELECT agent_id, string_agg(purpose_id || ':' || energy, ',') AS list"      \
@@ -101,8 +100,7 @@ static bool exec_ok(PGconn *c, const char *sql)
     " e.status = 'open' AND NOT e.hidden, e.remote_ok, e.hours_per_week,"                    \
     " array_to_string(e.packagings, ','), e.location, lower(btrim(e.location)),"             \
     " pl.latitude, pl.longitude, ep.list,"                                                   \
-    " (SELECT json_agg(json_build_array(k, s))::text"                                        \
-    "   FROM unnest(e.skill_keys, e.skills) u(k, s))"                                        \
+    " e.skill_keys || e.skills"                                        \
     " FROM engagements e LEFT JOIN places pl ON pl.id = e.place_id"                          \
     " LEFT JOIN (SELECT engagement_id, string_agg(purpose_id::text, ',') AS list"            \
     "   FROM engagement_purposes GROUP BY engagement_id) ep ON ep.engagement_id = e.id"      \

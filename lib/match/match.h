@@ -123,8 +123,10 @@ int match_compare_agents(double score_x, int64_t x, double score_y, int64_t y);
 /* ---------- rows, as read from the database ---------- */
 
 /* Text columns are borrowed; NULL for SQL NULL. Lists are "id,id" or
- * "purpose_id:energy,..."; skills a JSON array of [key, skill]
- * (the catalogue's key, skill_keys, and the record's spelling: 0014). */
+ * "purpose_id:energy,..."; skills a text[] as PostgreSQL writes it: an
+ * agent's catalogue keys (skill_keys: 0015), {rust,c}; an engagement's keys
+ * then its spellings, skill_keys || skills, {rust,c,Rust,C} (the triggers of
+ * 0015 keep the two arrays parallel). */
 typedef struct match_agent_row {
     int64_t id;
     bool discoverable;
@@ -170,8 +172,7 @@ typedef struct match_engagement_row {
     " (SELECT pl.longitude FROM places pl WHERE pl.id = a.place_id),"                       \
     " (SELECT string_agg(ap.purpose_id || ':' || ap.energy, ',') FROM agent_purposes ap"    \
     "   WHERE ap.agent_id = a.id),"                                                         \
-    " (SELECT json_agg(json_build_array(k, s))::text"                                         \
-    "   FROM unnest(a.skill_keys, a.skills) u(k, s)),"                                    \
+    " a.skill_keys,"                                    \
     " (SELECT string_agg(f.organisation_id::text, ',') FROM follows f WHERE f.agent_id = a.id)"
 #define MATCH_AGENT_QUERY_COLUMNS                                                            \
     ", (SELECT string_agg(DISTINCT m.engagement_id::text, ',') FROM match_agreements m"     \
@@ -185,8 +186,7 @@ typedef struct match_engagement_row {
     " (SELECT pl.longitude FROM places pl WHERE pl.id = e.place_id),"                       \
     " (SELECT string_agg(ep.purpose_id::text, ',') FROM engagement_purposes ep"             \
     "   WHERE ep.engagement_id = e.id),"                                                    \
-    " (SELECT json_agg(json_build_array(k, s))::text"                                         \
-    "   FROM unnest(e.skill_keys, e.skills) u(k, s))"
+    " e.skill_keys || e.skills"
 #define MATCH_ENGAGEMENT_QUERY_COLUMNS                                                       \
     ", (SELECT o.name FROM organisations o WHERE o.id = e.organisation_id),"                \
     " (SELECT string_agg(DISTINCT m.agent_id::text, ',') FROM match_agreements m"           \

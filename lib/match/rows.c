@@ -1,9 +1,10 @@
 /* match/rows.c: rows as PostgreSQL gives them (MATCH_*_COLUMNS in match.h)
  * read into match_*_row_t, and the text of their lists ("12:40,13:60",
- * "1,2,3", a JSON array of [key, spelling]) parsed into arrays of database
+ * "1,2,3", a text[] of skill keys and spellings) parsed into arrays of database
  * ids; plus the small sorting helpers the index and the search share. */
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "match/internal.h"
 
@@ -88,7 +89,8 @@ void match_parsed_free(match_parsed_t *p)
     free(p->energies);
     free(p->ids);
     free(p->excluded);
-    json_decref(p->skills);
+    free(p->text);
+    free(p->strs);
     free(p->m_energies);
     free(p->m_purposes);
     free(p->m_skills);
@@ -153,43 +155,96 @@ static int parse_energies(const char *text, match_parsed_t *p)
     }
 }
 
-/* [[key, skill], ...]: the skill's catalogue key and the record's spelling */
-static int parse_skills(const char *text, match_parsed_t *p)
+/* A PostgreSQL text[] as its text output writes it: {a,"b c","d\\"e"}
+ * (one dimension; an element is quoted when it is empty or holds a space,
+ * a comma, a brace, a quote or a backslash, and then backslash-escaped).
+ * The elements are unescaped into p->text, NUL-terminated; p->strs[i]
+ * points at element i. An unquoted NULL (a null element) is malformed.
+ * Cheaper to produce and to read than JSON at a million rows a build. */
+static int parse_text_array(const char *text, match_parsed_t *p)
 {
-    json_decref(p->skills);
-    p->skills = NULL;
+    p->nstrs = 0;
     if (!text || !*text) return 0;
-    json_t *j = json_loads(text, JSON_REJECT_DUPLICATES, NULL);
-    if (!json_is_array(j)) {
-        json_decref(j);
-        return -1;
-    }
-    size_t i;
-    json_t *pair;
-    json_array_foreach(j, i, pair) {
-        if (!json_is_array(pair) || json_array_size(pair) != 2 ||
-            !json_is_string(json_array_get(pair, 0)) || !json_is_string(json_array_get(pair, 1))) {
-            json_decref(j);
-            return -1;
+    const char *s = text;
+    if (*s++ != '{') return -1;
+    size_t len = strlen(s);
+    uint32_t used = 0;
+    if (match_grow((void **)&p->text, &p->captext, len + 1, 1)) return -1;
+    /* offsets first (p->text may move while growing), pointers at the end */
+    uint32_t *offs = NULL, noffs = 0, capoffs = 0;
+    if (*s == '}') {
+        s++;
+    } else {
+        for (;;) {
+            if (match_grow((void **)&offs, &capoffs, (size_t)noffs + 1, sizeof *offs)) goto bad;
+            offs[noffs++] = used;
+            if (*s == '"') {
+                s++;
+                while (*s != '"') {
+                    if (*s == '\\') s++;
+                    if (*s == '\0') goto bad;
+                    p->text[used++] = *s++;
+                }
+                s++;
+            } else {
+                const char *start = s;
+                while (*s && *s != ',' && *s != '}' && *s != '"' && *s != '{') p->text[used++] = *s++;
+                if (s == start || (s - start == 4 && strncasecmp(start, "NULL", 4) == 0)) goto bad;
+            }
+            p->text[used++] = '\0';
+            if (*s == ',') {
+                s++;
+                continue;
+            }
+            if (*s++ != '}') goto bad;
+            break;
         }
     }
-    p->skills = j;
+    if (*s != '\0' ||
+        match_grow((void **)&p->strs, &p->capstrs, (size_t)noffs + 1, sizeof *p->strs))
+        goto bad;
+    for (uint32_t i = 0; i < noffs; i++) p->strs[i] = p->text + offs[i];
+    p->nstrs = noffs;
+    free(offs);
+    return 0;
+bad:
+    free(offs);
+    p->nstrs = 0;
+    return -1;
+}
+
+/* An agent's skills: its skill keys, {key,...} (sentences never show an
+ * agent's spellings). An engagement's: its keys then its spellings, in the
+ * same order, {key1,key2,Spelling1,Spelling2}: an even count. */
+static int parse_skills(const char *text, match_parsed_t *p, bool with_names)
+{
+    p->nskills = 0;
+    p->names = NULL;
+    if (parse_text_array(text, p)) return -1;
+    if (!with_names) {
+        p->nskills = p->nstrs;
+        p->names = p->strs;
+        return 0;
+    }
+    if (p->nstrs % 2) return -1;
+    p->nskills = p->nstrs / 2;
+    p->names = p->strs + p->nskills;
     return 0;
 }
 
 const char *match_parsed_skill_key(const match_parsed_t *p, size_t i)
 {
-    return json_string_value(json_array_get(json_array_get(p->skills, i), 0));
+    return i < p->nskills ? p->strs[i] : NULL;
 }
 
 const char *match_parsed_skill_name(const match_parsed_t *p, size_t i)
 {
-    return json_string_value(json_array_get(json_array_get(p->skills, i), 1));
+    return i < p->nskills ? p->names[i] : NULL;
 }
 
 size_t match_parsed_skill_count(const match_parsed_t *p)
 {
-    return p->skills ? json_array_size(p->skills) : 0;
+    return p->nskills;
 }
 
 static int cmp_i64(const void *x, const void *y)
@@ -201,7 +256,7 @@ static int cmp_i64(const void *x, const void *y)
 int match_parse_agent(const match_agent_row_t *row, match_parsed_t *p)
 {
     if (parse_energies(row->purposes, p)) return -1;
-    if (parse_skills(row->skills, p)) return -1;
+    if (parse_skills(row->skills, p, false)) return -1;
     if (parse_ids(row->follows, &p->ids, &p->nids, &p->capids)) return -1;
     if (parse_ids(row->excluded, &p->excluded, &p->nexcluded, &p->capexcluded)) return -1;
     if (p->nexcluded) qsort(p->excluded, p->nexcluded, sizeof *p->excluded, cmp_i64);
@@ -211,7 +266,7 @@ int match_parse_agent(const match_agent_row_t *row, match_parsed_t *p)
 int match_parse_engagement(const match_engagement_row_t *row, match_parsed_t *p)
 {
     if (parse_ids(row->purposes, &p->ids, &p->nids, &p->capids)) return -1;
-    if (parse_skills(row->skills, p)) return -1;
+    if (parse_skills(row->skills, p, true)) return -1;
     if (parse_ids(row->excluded, &p->excluded, &p->nexcluded, &p->capexcluded)) return -1;
     if (p->nexcluded) qsort(p->excluded, p->nexcluded, sizeof *p->excluded, cmp_i64);
     return 0;

@@ -442,6 +442,40 @@ static void packagings_parse(void **state)
     assert_int_equal(match_packagings_from_text("employment,bogus,interim"), 1u | (1u << 3));
 }
 
+/* Skills come as PostgreSQL writes a text[]: quoted when they hold a space,
+ * a comma, a brace or a quote, with backslash escapes. */
+static void skills_parse_as_postgresql_writes_them(void **state)
+{
+    (void)state;
+    match_parsed_t p = {0};
+    match_engagement_row_t e = {.purposes = "1",
+                                .skills = "{c++,\"a b\",\"x\\\"y\\\\z\",\"\",C++,\"A B\",\"X\\\"Y\\\\Z\",\"\"}"};
+    assert_int_equal(match_parse_engagement(&e, &p), 0);
+    assert_int_equal(match_parsed_skill_count(&p), 4);
+    assert_string_equal(match_parsed_skill_key(&p, 0), "c++");
+    assert_string_equal(match_parsed_skill_key(&p, 1), "a b");
+    assert_string_equal(match_parsed_skill_key(&p, 2), "x\"y\\z");
+    assert_string_equal(match_parsed_skill_key(&p, 3), "");
+    assert_string_equal(match_parsed_skill_name(&p, 0), "C++");
+    assert_string_equal(match_parsed_skill_name(&p, 2), "X\"Y\\Z");
+    /* an agent's are keys only, its own spelling */
+    match_agent_row_t a = {.purposes = "1:10", .skills = "{rust,\"go lang\"}"};
+    assert_int_equal(match_parse_agent(&a, &p), 0);
+    assert_int_equal(match_parsed_skill_count(&p), 2);
+    assert_string_equal(match_parsed_skill_name(&p, 1), "go lang");
+    a.skills = "{}";
+    assert_int_equal(match_parse_agent(&a, &p), 0);
+    assert_int_equal(match_parsed_skill_count(&p), 0);
+    /* malformed: keys without their spellings, a null, no braces, junk after */
+    const char *bad_engagement[] = {"{rust}", "{rust,NULL}", "rust,Rust", "{rust,Rust}x",
+                                    "{\"rust,Rust}", "{rust,,Rust}", "{{rust},{Rust}}"};
+    for (size_t i = 0; i < sizeof bad_engagement / sizeof *bad_engagement; i++) {
+        e.skills = bad_engagement[i];
+        assert_int_equal(match_parse_engagement(&e, &p), -1);
+    }
+    match_parsed_free(&p);
+}
+
 /* ---------- the index ---------- */
 
 static void put_engagement(match_index_t *ix, int64_t id, int64_t created, const char *purposes,
@@ -480,8 +514,8 @@ static void index_ranks_engagements_with_ties_newest_first(void **state)
     (void)state;
     match_index_t *ix = small_index();
     /* seen first with other spellings: the sentences still use the engagement's */
-    put_agent(ix, 1, "3:10", "[[\"rust\",\"rUsT\"]]", true);
-    const char *sk = "[[\"rust\",\"Rust\"],[\"c\",\"C\"]]";
+    put_agent(ix, 1, "3:10", "{rust}", true);
+    const char *sk = "{rust,c,Rust,C}";
     put_engagement(ix, 10, 5000, "1", sk, true);   /* tie with 11, 12 */
     put_engagement(ix, 11, 6000, "1", sk, true);   /* newest of the tie */
     put_engagement(ix, 12, 5000, "1", sk, true);   /* same time as 10, higher id */
@@ -494,7 +528,7 @@ static void index_ranks_engagements_with_ties_newest_first(void **state)
     match_agent_row_t me = {.id = 99, .discoverable = false, .remote_ok = true,
                             .capacity_hours = 20, .packagings = "volunteer",
                             .location_key = "berlin", .purposes = "1:50,2:30",
-                            .skills = "[[\"rust\",\"RUST\"]]", .follows = "", .excluded = "16"};
+                            .skills = "{rust}", .follows = "", .excluded = "16"};
     match_hit_t hits[10];
     int n = match_index_engagements_for(ix, &w, &me, 10, hits);
     assert_int_equal(n, 4);
@@ -543,18 +577,18 @@ static void index_ranks_discoverable_agents_by_id_on_ties(void **state)
 {
     (void)state;
     match_index_t *ix = small_index();
-    put_agent(ix, 5, "1:40", "[[\"rust\",\"Rust\"]]", true);
-    put_agent(ix, 3, "1:40", "[[\"rust\",\"Rust\"]]", true);
-    put_agent(ix, 4, "1:40", "[[\"rust\",\"Rust\"]]", false); /* hidden */
+    put_agent(ix, 5, "1:40", "{rust}", true);
+    put_agent(ix, 3, "1:40", "{rust}", true);
+    put_agent(ix, 4, "1:40", "{rust}", false); /* hidden */
     put_agent(ix, 8, "1:80,2:10", NULL, true);
     put_agent(ix, 9, "3:100", NULL, true);                   /* no purpose in common */
-    put_agent(ix, 6, "1:40", "[[\"rust\",\"Rust\"]]", true); /* excluded (agreement) */
+    put_agent(ix, 6, "1:40", "{rust}", true); /* excluded (agreement) */
     assert_int_equal(match_index_agent_count(ix), 5);
     match_weights_t w = default_weights();
     match_engagement_row_t e = {.id = 50, .organisation_id = 7, .created_us = 1, .open = true,
                                 .remote_ok = false, .hours = 10, .packagings = "volunteer",
                                 .location_key = "berlin", .purposes = "1",
-                                .skills = "[[\"rust\",\"Rust\"],[\"zig\",\"Zig\"],[\"ZIG\",\"ZIG\"]]",
+                                .skills = "{rust,zig,ZIG,Rust,Zig,ZIG}",
                                 .organisation_name = "Acme Water", .excluded = "6"};
     match_hit_t hits[10];
     int n = match_index_agents_for(ix, &w, &e, 10, hits);
@@ -570,7 +604,7 @@ static void index_ranks_discoverable_agents_by_id_on_ties(void **state)
     match_hits_clear(hits, (size_t)n);
 
     /* the agent becomes discoverable; then another is removed */
-    put_agent(ix, 4, "1:40", "[[\"rust\",\"Rust\"]]", true);
+    put_agent(ix, 4, "1:40", "{rust}", true);
     match_index_remove_agent(ix, 3);
     match_index_remove_agent(ix, 12345); /* unknown: nothing happens */
     n = match_index_agents_for(ix, &w, &e, 10, hits);
@@ -595,12 +629,12 @@ static void updates_and_compaction_keep_answers(void **state)
     int nagents = 1500;
     for (int round = 0; round < 6; round++) {
         for (int id = 1; id <= nagents; id++) {
-            int len = snprintf(skills, sizeof skills, "[");
+            int len = snprintf(skills, sizeof skills, "{");
             int ns = 5 + (int)rnd(30);
             for (int s = 0; s < ns; s++)
-                len += snprintf(skills + len, sizeof skills - (size_t)len, "%s[\"s%u\",\"S%u\"]",
-                                s ? "," : "", rnd(60), rnd(60));
-            snprintf(skills + len, sizeof skills - (size_t)len, "]");
+                len += snprintf(skills + len, sizeof skills - (size_t)len, "%ss%u", s ? "," : "",
+                                rnd(60));
+            snprintf(skills + len, sizeof skills - (size_t)len, "}");
             unsigned pa = 1 + rnd(40), pb = 1 + rnd(40);
             if (pa == pb) snprintf(purposes, sizeof purposes, "%u:10", pa);
             else snprintf(purposes, sizeof purposes, "%u:%u,%u:%u", pa, 1 + rnd(50), pb, 1 + rnd(40));
@@ -618,7 +652,7 @@ static void updates_and_compaction_keep_answers(void **state)
         snprintf(ep, sizeof ep, "%u,%u", 1 + rnd(40), 1 + rnd(40));
         match_engagement_row_t e = {.id = 1, .organisation_id = 7, .open = true, .hours = 10,
                                     .packagings = "volunteer", .purposes = ep,
-                                    .skills = "[[\"s1\",\"S1\"],[\"s2\",\"S2\"],[\"s3\",\"S3\"]]"};
+                                    .skills = "{s1,s2,s3,S1,S2,S3}"};
         static match_hit_t all1[2000], all2[2000], top[20];
         int n1 = match_index_agents_for(churned, &w, &e, 2000, all1);
         int n2 = match_index_agents_for(fresh, &w, &e, 2000, all2);
@@ -651,7 +685,7 @@ static void top_k_is_the_head_of_the_full_ranking(void **state)
     for (int id = 1; id <= 3000; id++) {
         char purposes[64], skills[256];
         snprintf(purposes, sizeof purposes, "%u,%u,%u", 1 + rnd(30), 1 + rnd(30), 1 + rnd(30));
-        snprintf(skills, sizeof skills, "[[\"s%u\",\"S\"],[\"s%u\",\"S\"]]", rnd(20), rnd(20));
+        snprintf(skills, sizeof skills, "{s%u,s%u,S,S}", rnd(20), rnd(20));
         const char *place = places[rnd(3)];
         match_engagement_row_t row = {.id = id, .organisation_id = 1 + rnd(5), .created_us = rnd(50),
                                       .open = true, .remote_ok = rnd(2), .hours = 1 + (int)rnd(40),
@@ -665,7 +699,7 @@ static void top_k_is_the_head_of_the_full_ranking(void **state)
     for (int q = 0; q < 60; q++) {
         char purposes[64], skills[128];
         snprintf(purposes, sizeof purposes, "%u:%u,%u:%u", 1 + rnd(15), 1 + rnd(50), 16 + rnd(15), 1 + rnd(50));
-        snprintf(skills, sizeof skills, "[[\"s%u\",\"S\"],[\"s%u\",\"S\"]]", rnd(20), rnd(20));
+        snprintf(skills, sizeof skills, "{s%u,s%u}", rnd(20), rnd(20));
         match_agent_row_t me = {.id = 1, .remote_ok = rnd(2), .capacity_hours = (int)rnd(40),
                                 .packagings = "volunteer", .location_key = places[rnd(3)],
                                 .purposes = purposes, .skills = skills, .follows = "2,3"};
@@ -789,7 +823,7 @@ static void memory_and_counts_are_reported(void **state)
     for (int id = 1; id <= 2000; id++) {
         match_agent_row_t row = {.id = id, .discoverable = true, .capacity_hours = 10,
                                  .packagings = "volunteer", .purposes = "1:40",
-                                 .skills = "[[\"rust\",\"Rust\"]]", .follows = "3"};
+                                 .skills = "{rust}", .follows = "3"};
         assert_int_equal(match_index_put_agent(ix, &row), 0);
     }
     assert_int_equal(match_index_agent_count(ix), 2000);
@@ -813,6 +847,7 @@ int main(void)
         cmocka_unit_test(points_always_add_up_to_the_score),
         cmocka_unit_test(ties_are_broken_newest_first_then_id),
         cmocka_unit_test(packagings_parse),
+        cmocka_unit_test(skills_parse_as_postgresql_writes_them),
         cmocka_unit_test(index_ranks_engagements_with_ties_newest_first),
         cmocka_unit_test(index_ranks_discoverable_agents_by_id_on_ties),
         cmocka_unit_test(updates_and_compaction_keep_answers),
