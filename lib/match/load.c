@@ -2,6 +2,7 @@
  * discoverable agent and open engagement from one snapshot; afterwards the
  * ids named by the change log (topic 'match') are read again and applied. The SQL
  * is here; the thread, its connection and the lock are service.c's. */
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -40,31 +41,6 @@ static int row_engagement(match_index_t *ix, const PGresult *res, int i)
     return match_index_put_engagement(ix, &row);
 }
 
-/* Run sql in single-row mode (the daemon never holds the whole result),
- * giving each row to fn. -1 when the query failed; rows fn refused are
- * counted in *refused. */
-static int stream_rows(PGconn *c, const char *sql, match_index_t *ix, row_fn fn, long *refused)
-{
-    if (!PQsendQuery(c, sql)) {
-        log_event("warn", "match_query_failed", PQerrorMessage(c));
-        return -1;
-    }
-    PQsetSingleRowMode(c);
-    int rc = 0;
-    PGresult *r;
-    while ((r = PQgetResult(c))) {
-        ExecStatusType st = PQresultStatus(r);
-        if (st == PGRES_SINGLE_TUPLE) {
-            if (rc == 0 && fn(ix, r, 0) != 0) (*refused)++;
-        } else if (st != PGRES_TUPLES_OK) {
-            log_event("warn", "match_query_failed", PQresultErrorMessage(r));
-            rc = -1;
-        }
-        PQclear(r);
-    }
-    return rc;
-}
-
 static bool exec_ok(PGconn *c, const char *sql)
 {
     PGresult *r = PQexec(c, sql);
@@ -73,23 +49,48 @@ static bool exec_ok(PGconn *c, const char *sql)
     return ok;
 }
 
+/* Every row of sql to fn, 4096 at a time from a cursor (the daemon never
+ * holds a whole result). -1 when the query failed; rows fn refused are
+ * counted in *refused. Purposes and organisations, before the rest. */
+static int read_all(PGconn *c, const char *sql, match_index_t *ix, row_fn fn, long *refused)
+{
+    strbuf_t b = {0};
+    strbuf_addf(&b, "DECLARE match_build NO SCROLL CURSOR FOR %s", sql);
+    char *declare = strbuf_detach(&b, NULL);
+    bool ok = declare && exec_ok(c, declare);
+    free(declare);
+    while (ok) {
+        PGresult *r = PQexec(c, "FETCH 4096 FROM match_build");
+        ok = PQresultStatus(r) == PGRES_TUPLES_OK;
+        int n = ok ? PQntuples(r) : 0;
+        if (!ok) log_event("warn", "match_query_failed", PQresultErrorMessage(r));
+        for (int i = 0; i < n; i++)
+            if (fn(ix, r, i) != 0) (*refused)++;
+        PQclear(r);
+        if (n == 0) break;
+    }
+    return ok && exec_ok(c, "CLOSE match_build") ? 0 : -1;
+}
+
 /* The agents of a full build: MATCH_AGENT_COLUMNS, with the lists of all
  * agents aggregated once and hash-joined instead of three sub-selects per
- * agent (1.5-1.9 s -> 1.2-1.4 s of PostgreSQL time at 100,000 agents). */
+ * agent (1.5-1.9 s -> 1.2-1.4 s of PostgreSQL time at 100,000 agents).
+ * One part of MATCH_BUILD_PARTS: agents whose id % parts = part (%d, %d,
+ * repeated for each table, so that every aggregate reads only its part). */
 #define MATCH_BUILD_AGENTS                                                                   \
-    "SELECT a.id, a.discoverable AND NOT a.hidden, a.remote_ok, a.capacity_hours_per_week,"                  \
+    "SELECT a.id, a.discoverable AND NOT a.hidden, a.remote_ok, a.capacity_hours_per_week,"  \
     " coalesce(m.hours, 0), array_to_string(a.packagings, ','), a.location,"                 \
-    " lower(btrim(a.location)), pl.latitude, pl.longitude, ap.list,"                         \
-    " a.skill_keys,"                                    \
-    " f.list"                                                                                \
+    " lower(btrim(a.location)), pl.latitude, pl.longitude, ap.list, a.skill_keys, f.list"    \
     " FROM agents a LEFT JOIN places pl ON pl.id = a.place_id"                               \
     " LEFT JOIN (SELECT agent_id, string_agg(purpose_id || ':' || energy, ',') AS list"      \
-    "   FROM agent_purposes GROUP BY agent_id) ap ON ap.agent_id = a.id"                     \
+    "   FROM agent_purposes WHERE agent_id %% %d = %d GROUP BY agent_id) ap"                 \
+    "   ON ap.agent_id = a.id"                                                               \
     " LEFT JOIN (SELECT agent_id, string_agg(organisation_id::text, ',') AS list"            \
-    "   FROM follows GROUP BY agent_id) f ON f.agent_id = a.id"                              \
+    "   FROM follows WHERE agent_id %% %d = %d GROUP BY agent_id) f ON f.agent_id = a.id"    \
     " LEFT JOIN (SELECT agent_id, sum(committed_hours) AS hours"                             \
-    "   FROM match_agreements GROUP BY agent_id) m ON m.agent_id = a.id"                     \
-    " WHERE a.discoverable AND NOT a.hidden"
+    "   FROM match_agreements WHERE agent_id %% %d = %d GROUP BY agent_id) m"                \
+    "   ON m.agent_id = a.id"                                                                \
+    " WHERE a.discoverable AND NOT a.hidden AND a.id %% %d = %d"
 
 /* The open engagements of a full build: MATCH_ENGAGEMENT_COLUMNS, with the
  * place joined and every engagement's purposes aggregated once and hash
@@ -99,12 +100,255 @@ static bool exec_ok(PGconn *c, const char *sql)
     "SELECT e.id, e.organisation_id, (extract(epoch FROM e.created_at) * 1000000)::bigint,"  \
     " e.status = 'open' AND NOT e.hidden, e.remote_ok, e.hours_per_week,"                    \
     " array_to_string(e.packagings, ','), e.location, lower(btrim(e.location)),"             \
-    " pl.latitude, pl.longitude, ep.list,"                                                   \
-    " e.skill_keys || e.skills"                                        \
+    " pl.latitude, pl.longitude, ep.list, e.skill_keys || e.skills"                          \
     " FROM engagements e LEFT JOIN places pl ON pl.id = e.place_id"                          \
     " LEFT JOIN (SELECT engagement_id, string_agg(purpose_id::text, ',') AS list"            \
     "   FROM engagement_purposes GROUP BY engagement_id) ep ON ep.engagement_id = e.id"      \
     " WHERE e.status = 'open' AND NOT e.hidden"
+
+/* ---------- reading in parallel ----------
+ *
+ * The agents (in MATCH_BUILD_PARTS parts) and the engagements are read on
+ * MATCH_BUILD_CONNECTIONS connections at once, each in a transaction that
+ * imports the snapshot the build's own connection exported
+ * (pg_export_snapshot, SET TRANSACTION SNAPSHOT): so PostgreSQL runs the
+ * statements on several backends and every one sees exactly the same data
+ * as the build's transaction. One thread per connection fetches batches
+ * from a cursor into a bounded queue; the building thread takes them from
+ * it and puts their rows, so the index itself is written by one thread.
+ * Without the extra connections (refused, too many clients), every part
+ * is read in turn on the build's own connection. */
+
+#define MATCH_BUILD_PARTS 2       /* of the agents */
+#define MATCH_BUILD_CONNECTIONS 3 /* the build's own and two more */
+#define MATCH_BUILD_QUEUE 6       /* batches waiting at most (4,096 rows each) */
+#define MATCH_BUILD_STREAMS (MATCH_BUILD_PARTS + 1)
+
+typedef struct build_queue {
+    pthread_mutex_t mu;
+    pthread_cond_t changed;
+    PGresult *batch[MATCH_BUILD_QUEUE];
+    row_fn fn[MATCH_BUILD_QUEUE];
+    int head, n;
+    int producers; /* still running */
+    bool failed;   /* a producer failed or the builder gave up: everyone stops */
+} build_queue_t;
+
+typedef struct build_reader {
+    PGconn *conn;
+    build_queue_t *q;
+    const char *sql[MATCH_BUILD_STREAMS];
+    row_fn fn[MATCH_BUILD_STREAMS];
+    int nsql;
+    pthread_t thread;
+} build_reader_t;
+
+/* Hand over one batch; false when the build is failing (batch freed). */
+static bool queue_push(build_queue_t *q, PGresult *r, row_fn fn)
+{
+    pthread_mutex_lock(&q->mu);
+    while (q->n == MATCH_BUILD_QUEUE && !q->failed) pthread_cond_wait(&q->changed, &q->mu);
+    bool ok = !q->failed;
+    if (ok) {
+        int at = (q->head + q->n) % MATCH_BUILD_QUEUE;
+        q->batch[at] = r;
+        q->fn[at] = fn;
+        q->n++;
+        pthread_cond_broadcast(&q->changed);
+    }
+    pthread_mutex_unlock(&q->mu);
+    if (!ok) PQclear(r);
+    return ok;
+}
+
+/* The next batch, or NULL once every reader is done (or one failed). */
+static PGresult *queue_pop(build_queue_t *q, row_fn *fn)
+{
+    pthread_mutex_lock(&q->mu);
+    while (q->n == 0 && q->producers > 0 && !q->failed) pthread_cond_wait(&q->changed, &q->mu);
+    PGresult *r = NULL;
+    if (q->n > 0 && !q->failed) {
+        r = q->batch[q->head];
+        *fn = q->fn[q->head];
+        q->head = (q->head + 1) % MATCH_BUILD_QUEUE;
+        q->n--;
+        pthread_cond_broadcast(&q->changed);
+    }
+    pthread_mutex_unlock(&q->mu);
+    return r;
+}
+
+static void queue_fail(build_queue_t *q)
+{
+    pthread_mutex_lock(&q->mu);
+    q->failed = true;
+    pthread_cond_broadcast(&q->changed);
+    pthread_mutex_unlock(&q->mu);
+}
+
+static void *reader_main(void *arg)
+{
+    build_reader_t *rd = arg;
+    bool ok = true;
+    for (int k = 0; ok && k < rd->nsql; k++) {
+        strbuf_t b = {0};
+        strbuf_addf(&b, "DECLARE match_build NO SCROLL CURSOR FOR %s", rd->sql[k]);
+        char *declare = strbuf_detach(&b, NULL);
+        ok = declare && exec_ok(rd->conn, declare);
+        free(declare);
+        if (!ok) log_event("warn", "match_query_failed", PQerrorMessage(rd->conn));
+        while (ok) {
+            PGresult *r = PQexec(rd->conn, "FETCH 4096 FROM match_build");
+            if (PQresultStatus(r) != PGRES_TUPLES_OK) {
+                log_event("warn", "match_query_failed", PQresultErrorMessage(r));
+                PQclear(r);
+                ok = false;
+            } else if (PQntuples(r) == 0) {
+                PQclear(r);
+                break;
+            } else {
+                ok = queue_push(rd->q, r, rd->fn[k]);
+            }
+        }
+        ok = ok && exec_ok(rd->conn, "CLOSE match_build");
+    }
+    pthread_mutex_lock(&rd->q->mu);
+    rd->q->producers--;
+    if (!ok) rd->q->failed = true;
+    pthread_cond_broadcast(&rd->q->changed);
+    pthread_mutex_unlock(&rd->q->mu);
+    return NULL;
+}
+
+/* Another connection like c (the same parameters), in a transaction that
+ * imports the snapshot; NULL when it cannot be had. */
+static PGconn *connect_like(PGconn *c, const char *snapshot)
+{
+    PQconninfoOption *opts = PQconninfo(c);
+    if (!opts) return NULL;
+    size_t n = 0;
+    for (PQconninfoOption *o = opts; o->keyword; o++) n++;
+    const char **keys = calloc(n + 1, sizeof *keys), **vals = calloc(n + 1, sizeof *vals);
+    PGconn *c2 = NULL;
+    if (keys && vals) {
+        size_t k = 0;
+        for (PQconninfoOption *o = opts; o->keyword; o++)
+            if (o->val && *o->val) {
+                keys[k] = o->keyword;
+                vals[k++] = o->val;
+            }
+        c2 = PQconnectdbParams(keys, vals, 0);
+    }
+    free(keys);
+    free(vals);
+    PQconninfoFree(opts);
+    if (c2 && PQstatus(c2) == CONNECTION_OK) {
+        char *lit = PQescapeLiteral(c2, snapshot, strlen(snapshot));
+        strbuf_t b = {0};
+        strbuf_addf(&b,
+                    "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET TRANSACTION SNAPSHOT %s;"
+                    " SET LOCAL statement_timeout = 0; SET LOCAL jit = off;"
+                    " SET LOCAL cursor_tuple_fraction = 1",
+                    lit ? lit : "NULL");
+        PQfreemem(lit);
+        char *sql = strbuf_detach(&b, NULL);
+        bool ok = sql && exec_ok(c2, sql);
+        free(sql);
+        if (ok) return c2;
+    }
+    log_event("warn", "match_build_connection_failed",
+              c2 ? PQerrorMessage(c2) : "out of memory");
+    if (c2) PQfinish(c2);
+    return NULL;
+}
+
+/* The snapshot c's transaction exported (malloc'd), or NULL. */
+static char *export_snapshot(PGconn *c)
+{
+    PGresult *r = PQexec(c, "SELECT pg_export_snapshot()");
+    char *id = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1
+                   ? strdup(PQgetvalue(r, 0, 0))
+                   : NULL;
+    PQclear(r);
+    return id;
+}
+
+/* Read the agents and the engagements on up to MATCH_BUILD_CONNECTIONS
+ * connections (c, in its transaction, and more importing its snapshot),
+ * putting every row into ix on this thread. 0, or -1. */
+static int read_in_parallel(PGconn *c, match_index_t *ix, long *refused)
+{
+    char *sql[MATCH_BUILD_STREAMS] = {0};
+    row_fn fn[MATCH_BUILD_STREAMS];
+    for (int k = 0; k < MATCH_BUILD_PARTS; k++) {
+        strbuf_t b = {0};
+        strbuf_addf(&b, MATCH_BUILD_AGENTS, MATCH_BUILD_PARTS, k, MATCH_BUILD_PARTS, k,
+                    MATCH_BUILD_PARTS, k, MATCH_BUILD_PARTS, k);
+        sql[k] = strbuf_detach(&b, NULL);
+        fn[k] = row_agent;
+    }
+    sql[MATCH_BUILD_PARTS] = strdup(MATCH_BUILD_ENGAGEMENTS);
+    fn[MATCH_BUILD_PARTS] = row_engagement;
+    build_queue_t q = {.producers = 0};
+    pthread_mutex_init(&q.mu, NULL);
+    pthread_cond_init(&q.changed, NULL);
+    build_reader_t rd[MATCH_BUILD_CONNECTIONS] = {{0}};
+    int nrd = 0, rc = 0;
+    for (int k = 0; k < MATCH_BUILD_STREAMS; k++)
+        if (!sql[k]) rc = -1;
+    char *snapshot = rc == 0 ? export_snapshot(c) : NULL;
+    rd[nrd++].conn = c;
+    for (int k = 1; snapshot && k < MATCH_BUILD_CONNECTIONS; k++) {
+        PGconn *c2 = connect_like(c, snapshot);
+        if (!c2) break;
+        rd[nrd++].conn = c2;
+    }
+    free(snapshot);
+    /* the engagements first on their own connection, the agents' parts
+     * after them: the statements of most work start first */
+    for (int k = MATCH_BUILD_STREAMS - 1, i = 0; k >= 0; k--, i++) {
+        build_reader_t *r = &rd[i % nrd];
+        r->sql[r->nsql] = sql[k];
+        r->fn[r->nsql++] = fn[k];
+    }
+    for (int i = 0; rc == 0 && i < nrd; i++) {
+        rd[i].q = &q;
+        pthread_mutex_lock(&q.mu);
+        q.producers++;
+        pthread_mutex_unlock(&q.mu);
+        if (pthread_create(&rd[i].thread, NULL, reader_main, &rd[i]) != 0) {
+            pthread_mutex_lock(&q.mu);
+            q.producers--;
+            pthread_mutex_unlock(&q.mu);
+            rc = -1;
+            rd[i].q = NULL;
+        }
+    }
+    if (rc != 0) queue_fail(&q);
+    row_fn put;
+    PGresult *r;
+    while ((r = queue_pop(&q, &put))) {
+        for (int i = 0, n = PQntuples(r); i < n; i++)
+            if (put(ix, r, i) != 0) (*refused)++;
+        PQclear(r);
+    }
+    for (int i = 0; i < nrd; i++)
+        if (rd[i].q) pthread_join(rd[i].thread, NULL);
+    if (q.failed) rc = -1;
+    while (q.n > 0) { /* left behind by a failure */
+        PQclear(q.batch[q.head]);
+        q.head = (q.head + 1) % MATCH_BUILD_QUEUE;
+        q.n--;
+    }
+    for (int i = 1; i < nrd; i++) {
+        PQclear(PQexec(rd[i].conn, "COMMIT"));
+        PQfinish(rd[i].conn);
+    }
+    pthread_cond_destroy(&q.changed);
+    pthread_mutex_destroy(&q.mu);
+    for (int k = 0; k < MATCH_BUILD_STREAMS; k++) free(sql[k]);
+    return rc;
+}
 
 static double seconds_since(const struct timespec *t0)
 {
@@ -122,13 +366,12 @@ match_index_t *match_load(PGconn *c, double *seconds)
     long refused = 0;
     /* purposes and organisations first, so that they have their names when
      * the records refer to them */
-    bool ok = exec_ok(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY") &&
-              stream_rows(c, "SELECT id, name FROM purposes", ix, row_purpose, &refused) == 0 &&
-              stream_rows(c, "SELECT id, name FROM organisations", ix, row_organisation,
-                          &refused) == 0 &&
-              stream_rows(c, MATCH_BUILD_AGENTS, ix, row_agent, &refused) == 0 &&
-              stream_rows(c, MATCH_BUILD_ENGAGEMENTS, ix, row_engagement, &refused) == 0 &&
-              exec_ok(c, "COMMIT");
+    bool ok = exec_ok(c, "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY;"
+                         " SET LOCAL cursor_tuple_fraction = 1") &&
+              read_all(c, "SELECT id, name FROM purposes", ix, row_purpose, &refused) == 0 &&
+              read_all(c, "SELECT id, name FROM organisations", ix, row_organisation,
+                       &refused) == 0 &&
+              read_in_parallel(c, ix, &refused) == 0 && exec_ok(c, "COMMIT");
     if (!ok) {
         if (PQstatus(c) == CONNECTION_OK) PQclear(PQexec(c, "ROLLBACK"));
         match_index_free(ix);
