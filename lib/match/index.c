@@ -129,6 +129,40 @@ size_t match_index_memory(const match_index_t *ix)
     return b;
 }
 
+/* match_index_memory split by what it is for: the agents' records, id map,
+ * energies and posting entries and their share of the words pool (their
+ * skills and follows); the engagements' likewise (their purposes, skills
+ * and labels); what both share (strings, interners, purposes and
+ * organisations) is in neither. Divided by the counts, what one more agent
+ * or engagement costs, as the process holds it. */
+void match_index_memory_parts(const match_index_t *ix, size_t *agents, size_t *engagements)
+{
+    size_t aw = 0, ew = 0;
+    for (uint32_t s = 0; s < ix->nagents; s++)
+        if (ix->agents[s].flags & REC_LIVE) aw += (size_t)ix->agents[s].nskills + ix->agents[s].nfollows;
+    for (uint32_t s = 0; s < ix->nengagements; s++)
+        if (ix->engagements[s].flags & REC_LIVE)
+            ew += (size_t)ix->engagements[s].npurposes + 2u * ix->engagements[s].nskills;
+    size_t words = (size_t)ix->capwords * sizeof(uint32_t);
+    size_t a = (size_t)ix->capagents * sizeof(match_agent_rec_t) +
+               (size_t)ix->capfree_agents * sizeof(uint32_t) +
+               (size_t)ix->agent_ids.cap * (sizeof(int64_t) + sizeof(uint32_t)) +
+               (size_t)ix->capenergies * sizeof(match_energy_t);
+    size_t e = (size_t)ix->capengagements * sizeof(match_engagement_rec_t) +
+               (size_t)ix->capfree_engagements * sizeof(uint32_t) +
+               (size_t)ix->engagement_ids.cap * (sizeof(int64_t) + sizeof(uint32_t));
+    for (uint32_t i = 0; i < ix->npurposes; i++) {
+        a += (size_t)ix->postings[i].capagents * sizeof(uint32_t);
+        e += (size_t)ix->postings[i].capengagements * sizeof(uint32_t);
+    }
+    if (aw + ew) {
+        a += (size_t)((double)words * (double)aw / (double)(aw + ew));
+        e += (size_t)((double)words * (double)ew / (double)(aw + ew));
+    }
+    *agents = a;
+    *engagements = e;
+}
+
 /* ---------- postings ---------- */
 
 /* Posting lists are unordered: adding appends, removing moves the last

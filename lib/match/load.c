@@ -378,11 +378,13 @@ match_index_t *match_load(PGconn *c, double *seconds)
         return NULL;
     }
     *seconds = seconds_since(&t0);
-    char msg[200];
-    snprintf(msg, sizeof msg, "%zu agents, %zu engagements, %zu KiB, %ld ms%s",
-             match_index_agent_count(ix), match_index_engagement_count(ix),
-             match_index_memory(ix) / 1024, (long)(*seconds * 1000),
-             refused ? ", some rows refused" : "");
+    size_t abytes, ebytes, na = match_index_agent_count(ix), ne = match_index_engagement_count(ix);
+    match_index_memory_parts(ix, &abytes, &ebytes);
+    char msg[300];
+    snprintf(msg, sizeof msg,
+             "%zu agents, %zu engagements, %zu KiB, %ld ms; %zu bytes an agent, %zu an engagement%s",
+             na, ne, match_index_memory(ix) / 1024, (long)(*seconds * 1000),
+             na ? abytes / na : 0, ne ? ebytes / ne : 0, refused ? ", some rows refused" : "");
     log_event(refused ? "warn" : "info", "match_index_built", msg);
     return ix;
 }

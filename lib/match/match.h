@@ -218,6 +218,9 @@ size_t match_index_agent_count(const match_index_t *ix);
 size_t match_index_engagement_count(const match_index_t *ix);
 /* Bytes held by the index. */
 size_t match_index_memory(const match_index_t *ix);
+/* The part of it that is the agents' and the engagements' (not what both
+ * share: strings, interners, purposes, organisations). */
+void match_index_memory_parts(const match_index_t *ix, size_t *agents, size_t *engagements);
 
 typedef struct match_hit {
     int64_t id;                 /* engagement or agent id */

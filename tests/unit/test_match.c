@@ -830,6 +830,12 @@ static void memory_and_counts_are_reported(void **state)
     assert_int_equal(match_index_engagement_count(ix), 0);
     /* a record, a posting and three list entries per agent at least */
     assert_true(match_index_memory(ix) >= empty + 2000 * (32 + 4 + 3 * 4));
+    /* the agents' part holds them; the engagements' is empty; neither is
+     * more than the whole */
+    size_t pa, pe;
+    match_index_memory_parts(ix, &pa, &pe);
+    assert_true(pa >= 2000 * (32 + 4 + 3 * 4));
+    assert_true(pa + pe <= match_index_memory(ix));
     for (int id = 1; id <= 2000; id += 2) match_index_remove_agent(ix, id);
     assert_int_equal(match_index_agent_count(ix), 1000);
     match_index_free(ix);
