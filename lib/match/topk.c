@@ -4,6 +4,7 @@
  * direction is a constant at each of its two call sites, so the compiler
  * specialises it and neither pays for the other's branches. README.md,
  * "Top-k", says how it works and what it costs. */
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -80,14 +81,64 @@ typedef enum { FIND_ENGAGEMENTS, FIND_AGENTS } direction_t;
 /* Candidates that share a purpose with the caller, each with the energy
  * shared (which fixes its purpose points), best energy first. */
 typedef struct gathered {
-    uint16_t *shared;          /* by slot; 0 = not a candidate */
+    uint16_t *shared;          /* by slot; 0 = not a candidate (the thread's, see below) */
     uint32_t *order;           /* candidate slots, by shared energy descending */
     uint32_t n;
 } gathered_t;
 
+/* The dense array of shared energies is the thread's, kept from one search
+ * to the next and all zero between them: a search clears only the slots it
+ * touched. A fresh one per search was 2 bytes for every slot (2 MB for an
+ * engagement's agents at scale 10) allocated and zeroed, then touched all
+ * over, on every request. */
+typedef struct scratch {
+    uint16_t *shared;
+    size_t cap;
+} scratch_t;
+
+static pthread_key_t g_scratch_key;
+static pthread_once_t g_scratch_once = PTHREAD_ONCE_INIT;
+
+static void scratch_at_thread_exit(void *p)
+{
+    scratch_t *s = p;
+    free(s->shared);
+    free(s);
+}
+
+static void make_scratch_key(void) { pthread_key_create(&g_scratch_key, scratch_at_thread_exit); }
+
+/* This thread's array of at least n zeroed slots, or NULL. */
+static uint16_t *scratch_shared(size_t n)
+{
+    pthread_once(&g_scratch_once, make_scratch_key);
+    scratch_t *s = pthread_getspecific(g_scratch_key);
+    if (!s) {
+        s = calloc(1, sizeof *s);
+        if (!s) return NULL;
+        if (pthread_setspecific(g_scratch_key, s)) {
+            free(s);
+            return NULL;
+        }
+    }
+    if (s->cap < n) {
+        uint16_t *b = calloc(n, sizeof *b);
+        if (!b) return NULL;
+        free(s->shared);
+        s->shared = b;
+        s->cap = n;
+    }
+    return s->shared;
+}
+
+static void clear_slots(uint16_t *shared, const uint32_t *slots, uint32_t n)
+{
+    for (uint32_t i = 0; i < n; i++) shared[slots[i]] = 0;
+}
+
 static void gathered_free(gathered_t *g)
 {
-    free(g->shared);
+    if (g->shared && g->order) clear_slots(g->shared, g->order, g->n);
     free(g->order);
     memset(g, 0, sizeof *g);
 }
@@ -95,7 +146,7 @@ static void gathered_free(gathered_t *g)
 /* After g->shared is filled for the touched slots, order them by energy:
  * a counting sort, energy being 1..100 (an agent's energies sum to at most
  * 100; the clamp only guards against a database that says otherwise). */
-static int gathered_sort(gathered_t *g, const uint32_t *touched, uint32_t n)
+static int gathered_sort(gathered_t *g, uint32_t *touched, uint32_t n)
 {
     uint32_t count[102] = {0};
     for (uint32_t i = 0; i < n; i++) {
@@ -126,7 +177,7 @@ gather(const match_index_t *ix, direction_t dir, const match_agent_t *a,
     }
     uint32_t *touched = malloc((total + 1) * sizeof *touched);
     uint32_t slots = dir == FIND_ENGAGEMENTS ? ix->nengagements : ix->nagents;
-    g->shared = calloc((size_t)slots + 1, sizeof *g->shared);
+    g->shared = scratch_shared((size_t)slots + 1);
     if (!touched || !g->shared) {
         free(touched);
         return -1;
@@ -150,6 +201,7 @@ gather(const match_index_t *ix, direction_t dir, const match_agent_t *a,
         }
     }
     int rc = gathered_sort(g, touched, nt);
+    if (rc) clear_slots(g->shared, touched, nt);
     free(touched);
     return rc;
 }
