@@ -79,21 +79,25 @@ void match_topk_sort(match_topk_t *h)
 typedef enum { FIND_ENGAGEMENTS, FIND_AGENTS } direction_t;
 
 /* Candidates that share a purpose with the caller, each with the energy
- * shared (which fixes its purpose points), best energy first. */
+ * shared (which fixes its purpose points), best energy first. The arrays
+ * are the thread's (below). */
 typedef struct gathered {
-    uint16_t *shared;          /* by slot; 0 = not a candidate (the thread's, see below) */
+    uint16_t *shared;          /* by slot; 0 = not a candidate */
     uint32_t *order;           /* candidate slots, by shared energy descending */
     uint32_t n;
 } gathered_t;
 
-/* The dense array of shared energies is the thread's, kept from one search
- * to the next and all zero between them: a search clears only the slots it
- * touched. A fresh one per search was 2 bytes for every slot (2 MB for an
- * engagement's agents at scale 10) allocated and zeroed, then touched all
- * over, on every request. */
+/* A search's arrays are the thread's, kept from one search to the next
+ * and grown when too small: the dense array of shared energies (all zero
+ * between searches: a search clears only the slots it touched), the slots
+ * touched and their order. Fresh ones per search were 2 bytes for every
+ * slot (2 MB for an engagement's agents at scale 10) allocated, zeroed and
+ * touched all over, and two arrays as long as the caller's posting lists,
+ * on every request. */
 typedef struct scratch {
     uint16_t *shared;
-    size_t cap;
+    uint32_t *touched, *order;
+    size_t nshared, nlists;    /* their capacities */
 } scratch_t;
 
 static pthread_key_t g_scratch_key;
@@ -103,13 +107,15 @@ static void scratch_at_thread_exit(void *p)
 {
     scratch_t *s = p;
     free(s->shared);
+    free(s->touched);
+    free(s->order);
     free(s);
 }
 
 static void make_scratch_key(void) { pthread_key_create(&g_scratch_key, scratch_at_thread_exit); }
 
-/* This thread's array of at least n zeroed slots, or NULL. */
-static uint16_t *scratch_shared(size_t n)
+/* This thread's arrays for slots slots (zeroed) and lists candidates, or NULL. */
+static scratch_t *scratch_get(size_t slots, size_t lists)
 {
     pthread_once(&g_scratch_once, make_scratch_key);
     scratch_t *s = pthread_getspecific(g_scratch_key);
@@ -121,32 +127,40 @@ static uint16_t *scratch_shared(size_t n)
             return NULL;
         }
     }
-    if (s->cap < n) {
-        uint16_t *b = calloc(n, sizeof *b);
+    if (s->nshared < slots) {
+        uint16_t *b = calloc(slots, sizeof *b);
         if (!b) return NULL;
         free(s->shared);
         s->shared = b;
-        s->cap = n;
+        s->nshared = slots;
     }
-    return s->shared;
+    if (s->nlists < lists) {
+        uint32_t *t = malloc(lists * sizeof *t), *o = malloc(lists * sizeof *o);
+        if (!t || !o) {
+            free(t);
+            free(o);
+            return NULL;
+        }
+        free(s->touched);
+        free(s->order);
+        s->touched = t;
+        s->order = o;
+        s->nlists = lists;
+    }
+    return s;
 }
 
-static void clear_slots(uint16_t *shared, const uint32_t *slots, uint32_t n)
+/* Leave the dense array all zero for the next search. */
+static void gathered_clear(gathered_t *g)
 {
-    for (uint32_t i = 0; i < n; i++) shared[slots[i]] = 0;
-}
-
-static void gathered_free(gathered_t *g)
-{
-    if (g->shared && g->order) clear_slots(g->shared, g->order, g->n);
-    free(g->order);
-    memset(g, 0, sizeof *g);
+    for (uint32_t i = 0; i < g->n; i++) g->shared[g->order[i]] = 0;
+    g->n = 0;
 }
 
 /* After g->shared is filled for the touched slots, order them by energy:
  * a counting sort, energy being 1..100 (an agent's energies sum to at most
  * 100; the clamp only guards against a database that says otherwise). */
-static int gathered_sort(gathered_t *g, uint32_t *touched, uint32_t n)
+static void gathered_sort(gathered_t *g, const uint32_t *touched, uint32_t n)
 {
     uint32_t count[102] = {0};
     for (uint32_t i = 0; i < n; i++) {
@@ -154,11 +168,8 @@ static int gathered_sort(gathered_t *g, uint32_t *touched, uint32_t n)
         count[100 - g->shared[touched[i]] + 1]++;
     }
     for (int e = 1; e <= 101; e++) count[e] += count[e - 1];
-    g->order = malloc(((size_t)n + 1) * sizeof *g->order);
-    if (!g->order) return -1;
     for (uint32_t i = 0; i < n; i++) g->order[count[100 - g->shared[touched[i]]]++] = touched[i];
     g->n = n;
-    return 0;
 }
 
 /* Walk the posting lists of the caller's purposes, term at a time, adding
@@ -175,13 +186,12 @@ gather(const match_index_t *ix, direction_t dir, const match_agent_t *a,
             &ix->postings[dir == FIND_ENGAGEMENTS ? a->purposes[i].purpose : e->purposes[i]];
         total += dir == FIND_ENGAGEMENTS ? pp->nengagements : pp->nagents;
     }
-    uint32_t *touched = malloc((total + 1) * sizeof *touched);
     uint32_t slots = dir == FIND_ENGAGEMENTS ? ix->nengagements : ix->nagents;
-    g->shared = scratch_shared((size_t)slots + 1);
-    if (!touched || !g->shared) {
-        free(touched);
-        return -1;
-    }
+    scratch_t *s = scratch_get((size_t)slots + 1, total + 1);
+    if (!s) return -1;
+    g->shared = s->shared;
+    g->order = s->order;
+    uint32_t *touched = s->touched;
     uint32_t nt = 0;
     for (size_t i = 0; i < np; i++) {
         if (dir == FIND_ENGAGEMENTS) {
@@ -200,10 +210,8 @@ gather(const match_index_t *ix, direction_t dir, const match_agent_t *a,
             }
         }
     }
-    int rc = gathered_sort(g, touched, nt);
-    if (rc) clear_slots(g->shared, touched, nt);
-    free(touched);
-    return rc;
+    gathered_sort(g, touched, nt);
+    return 0;
 }
 
 /* ---------- bounds ---------- */
@@ -333,7 +341,7 @@ search(const match_index_t *ix, const match_weights_t *w, direction_t dir, match
     result = (int)h.n;
 done:
     free(heap);
-    gathered_free(&g);
+    gathered_clear(&g);
     return result;
 }
 
