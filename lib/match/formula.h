@@ -61,24 +61,34 @@ static inline int match_available_hours(const match_agent_t *a)
     return v > 0 ? v : 0;
 }
 
-/* Great-circle kilometres between two points: ll_to_earth (a point of the
- * sphere in metres), the chord between them, and earthdistance's sec_to_gc. */
-static inline double match_distance_km(double lat1, double lon1, double lat2, double lon2)
+/* A point of the sphere in metres, as ll_to_earth makes it. */
+static inline void match_point(double lat, double lon, double p[3])
 {
     const double rad = 0.0174532925199432957692; /* PostgreSQL's RADIANS_PER_DEGREE */
-    double a[3], b[3];
-    a[0] = MATCH_EARTH_M * cos(lat1 * rad) * cos(lon1 * rad);
-    a[1] = MATCH_EARTH_M * cos(lat1 * rad) * sin(lon1 * rad);
-    a[2] = MATCH_EARTH_M * sin(lat1 * rad);
-    b[0] = MATCH_EARTH_M * cos(lat2 * rad) * cos(lon2 * rad);
-    b[1] = MATCH_EARTH_M * cos(lat2 * rad) * sin(lon2 * rad);
-    b[2] = MATCH_EARTH_M * sin(lat2 * rad);
+    p[0] = MATCH_EARTH_M * cos(lat * rad) * cos(lon * rad);
+    p[1] = MATCH_EARTH_M * cos(lat * rad) * sin(lon * rad);
+    p[2] = MATCH_EARTH_M * sin(lat * rad);
+}
+
+/* Great-circle kilometres between two points of the sphere: the chord
+ * between them, and earthdistance's sec_to_gc. */
+static inline double match_points_km(const double a[3], const double b[3])
+{
     double sum = 0.0;
     for (int i = 0; i < 3; i++) sum += (a[i] - b[i]) * (a[i] - b[i]);
     double chord = sqrt(sum);
     double gc = chord / (2.0 * MATCH_EARTH_M) > 1.0 ? M_PI * MATCH_EARTH_M
                                                    : 2.0 * MATCH_EARTH_M * asin(chord / (2.0 * MATCH_EARTH_M));
     return gc / 1000.0;
+}
+
+/* Great-circle kilometres between two places by latitude and longitude. */
+static inline double match_distance_km(double lat1, double lon1, double lat2, double lon2)
+{
+    double a[3], b[3];
+    match_point(lat1, lon1, a);
+    match_point(lat2, lon2, b);
+    return match_points_km(a, b);
 }
 
 /* Both placed in the gazetteer: the distance decides (remote on both sides
@@ -103,7 +113,10 @@ static inline match_place_t match_place_fit(const match_agent_t *a, const match_
 /* 1 - distance / MATCH_NEAR_KM, at least 0. */
 static inline double match_fit_distance(const match_agent_t *a, const match_engagement_t *e)
 {
-    double d = match_distance_km(a->latitude, a->longitude, e->latitude, e->longitude);
+    double pa[3], pe[3];
+    if (!a->has_point) match_point(a->latitude, a->longitude, pa);
+    if (!e->has_point) match_point(e->latitude, e->longitude, pe);
+    double d = match_points_km(a->has_point ? a->point : pa, e->has_point ? e->point : pe);
     return d >= MATCH_NEAR_KM ? 0.0 : 1.0 - d / MATCH_NEAR_KM;
 }
 

@@ -286,6 +286,7 @@ static inline void match_agent_view(const match_index_t *ix, uint32_t slot, matc
     v->placed = !isnan(a->latitude);
     v->latitude = a->latitude;
     v->longitude = a->longitude;
+    v->has_point = false;
 }
 
 /* An exact spelling by label number ("" if unknown). */

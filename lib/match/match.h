@@ -68,6 +68,10 @@ typedef struct match_agent {
     bool remote_ok;
     bool placed;                /* a place of the gazetteer: latitude, longitude */
     double latitude, longitude;
+    bool has_point;             /* point is match_point(latitude, longitude): set for
+                                   a search's caller, computed once; else computed
+                                   where a distance needs it */
+    double point[3];
 } match_agent_t;
 
 typedef struct match_engagement {
@@ -88,6 +92,10 @@ typedef struct match_engagement {
     bool remote_ok;
     bool placed;                /* a place of the gazetteer: latitude, longitude */
     double latitude, longitude;
+    bool has_point;             /* point is match_point(latitude, longitude): set for
+                                   a search's caller, computed once; else computed
+                                   where a distance needs it */
+    double point[3];
 } match_engagement_t;
 
 typedef struct match_score {

@@ -389,6 +389,11 @@ static int query_agent(const match_index_t *ix, const match_agent_row_t *row, ma
     };
     match_row_coordinates(row->latitude, row->longitude, &a->latitude, &a->longitude);
     a->placed = !isnan(a->latitude);
+    /* the caller's point once, not once per candidate */
+    if (a->placed) {
+        match_point(a->latitude, a->longitude, a->point);
+        a->has_point = true;
+    }
     return 0;
 }
 
@@ -426,6 +431,11 @@ static int query_engagement(const match_index_t *ix, const match_engagement_row_
     };
     match_row_coordinates(row->latitude, row->longitude, &e->latitude, &e->longitude);
     e->placed = !isnan(e->latitude);
+    /* the caller's point once, not once per candidate */
+    if (e->placed) {
+        match_point(e->latitude, e->longitude, e->point);
+        e->has_point = true;
+    }
     return 0;
 }
 

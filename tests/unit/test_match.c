@@ -718,6 +718,65 @@ static void top_k_is_the_head_of_the_full_ranking(void **state)
     match_index_free(ix);
 }
 
+/* A search computes its caller's point on the sphere once and each
+ * candidate's as it scores it: placed agents and engagements at many
+ * distances score the same pair the same from either side, and as
+ * match_distance_km says (the fit falls with the distance). */
+static void placed_pairs_score_the_same_from_either_side(void **state)
+{
+    (void)state;
+    match_index_t *ix = small_index();
+    char lat[32], lon[32];
+    for (int id = 1; id <= 40; id++) {
+        snprintf(lat, sizeof lat, "%.5f", 52.0 + 0.05 * id);
+        snprintf(lon, sizeof lon, "%.5f", 13.0 - 0.03 * id);
+        match_agent_row_t a = {.id = id, .discoverable = true, .capacity_hours = 10,
+                               .packagings = "volunteer", .purposes = "1:40", .skills = "{rust}",
+                               .latitude = lat, .longitude = lon};
+        assert_int_equal(match_index_put_agent(ix, &a), 0);
+        snprintf(lat, sizeof lat, "%.5f", 52.1 + 0.05 * id);
+        snprintf(lon, sizeof lon, "%.5f", 13.0 - 0.02 * id);
+        match_engagement_row_t e = {.id = 100 + id, .organisation_id = 7, .created_us = id,
+                                    .open = true, .hours = 5, .packagings = "volunteer",
+                                    .purposes = "1", .skills = "{rust,Rust}",
+                                    .latitude = lat, .longitude = lon};
+        assert_int_equal(match_index_put_engagement(ix, &e), 0);
+    }
+    match_weights_t w = default_weights();
+    static match_hit_t mine[40], theirs[40];
+    for (int id = 1; id <= 40; id += 13) {
+        snprintf(lat, sizeof lat, "%.5f", 52.0 + 0.05 * id);
+        snprintf(lon, sizeof lon, "%.5f", 13.0 - 0.03 * id);
+        match_agent_row_t me = {.id = id, .discoverable = true, .capacity_hours = 10,
+                                .packagings = "volunteer", .purposes = "1:40", .skills = "{rust}",
+                                .latitude = lat, .longitude = lon};
+        int n = match_index_engagements_for(ix, &w, &me, 40, mine);
+        assert_int_equal(n, 40);
+        for (int i = 0; i < n; i++) {
+            int eid = (int)mine[i].id - 100;
+            char elat[32], elon[32];
+            snprintf(elat, sizeof elat, "%.5f", 52.1 + 0.05 * eid);
+            snprintf(elon, sizeof elon, "%.5f", 13.0 - 0.02 * eid);
+            match_engagement_row_t e = {.id = mine[i].id, .organisation_id = 7, .created_us = eid,
+                                        .open = true, .hours = 5, .packagings = "volunteer",
+                                        .purposes = "1", .skills = "{rust,Rust}",
+                                        .latitude = elat, .longitude = elon};
+            int m = match_index_agents_for(ix, &w, &e, 40, theirs);
+            assert_int_equal(m, 40);
+            int k = 0;
+            while (k < m && theirs[k].id != id) k++;
+            assert_true(k < m);
+            assert_true(mine[i].score == theirs[k].score);
+            match_hits_clear(theirs, (size_t)m);
+        }
+        /* the nearest first: the location's points are all that differ */
+        for (int i = 1; i < n; i++) assert_true(mine[i - 1].score >= mine[i].score);
+        assert_true(mine[0].score > mine[n - 1].score);
+        match_hits_clear(mine, (size_t)n);
+    }
+    match_index_free(ix);
+}
+
 /* The bounded heap of top-k (match/internal.h), in both rank orders: after
  * any number of pushes in any order it holds the k best, and sorting gives
  * them best first, exactly the head of a full sort. Scores and creation
@@ -858,6 +917,7 @@ int main(void)
         cmocka_unit_test(index_ranks_discoverable_agents_by_id_on_ties),
         cmocka_unit_test(updates_and_compaction_keep_answers),
         cmocka_unit_test(top_k_is_the_head_of_the_full_ranking),
+        cmocka_unit_test(placed_pairs_score_the_same_from_either_side),
         cmocka_unit_test(memory_and_counts_are_reported),
         cmocka_unit_test(the_bounded_heap_keeps_the_k_best_in_rank_order),
         cmocka_unit_test(change_notifications_are_collected_by_kind),
