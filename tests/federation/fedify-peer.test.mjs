@@ -27,7 +27,7 @@ import http from 'node:http';
 import https from 'node:https';
 // undici comes with Fedify (@digitalbazaar/http-client's, in package-lock.json)
 import { Agent, setGlobalDispatcher } from 'undici';
-import { freePort, newUser, req, sleep, startCluster, startInstance, until } from './purposed-instance.mjs';
+import { cluster, freePort, newUser, psql, req, sleep, until } from './instances.mjs';
 
 // Fedify 1.6+ calls ArrayBuffer.prototype.transfer (ES2024), which Node 20
 // lacks (as in httpsig-interop.test.mjs): the standard's copy, when missing.
@@ -52,12 +52,12 @@ const {
 // keys are made before the clock runs, so a loaded machine has room). The
 // peer's own fetches in (b) and (d) stay under 3.
 const LIMITS = { inbox: 6, fetch: 3 };
-let pg, P, tls, owner, admin, peer, flood;
+let C, P, tls, owner, admin, peer, flood;
 const AP = { Accept: 'application/activity+json' };
 
 // The TLS proxy in front of the daemon: Host and body passed as they came.
 async function startTlsProxy(target) {
-  const dir = pg.root;
+  const dir = C.root;
   execFileSync('openssl', ['req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes',
     '-days', '2', '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1',
     '-keyout', `${dir}/tls.key`, '-out', `${dir}/tls.crt`], { stdio: 'ignore' });
@@ -151,14 +151,14 @@ async function signedPost(from, id, activity, { key, spec = 'draft-cavage-http-s
 }
 
 before(async () => {
-  pg = await startCluster('fedify-peer');
+  C = cluster(await freePort(), { prefix: 'fedify-peer' });
   const port = await freePort();
   tls = await startTlsProxy(port);
-  P = await startInstance(pg, 'fedify', port, { publicUrl: tls.base,
+  P = await C.start('fedify', port, { publicUrl: tls.base,
     env: { FEDERATION_INBOX_PER_MINUTE: String(LIMITS.inbox), FEDERATION_FETCH_PER_MINUTE: String(LIMITS.fetch) } });
   [peer, flood] = await Promise.all([startPeer('Peer'), startPeer('Flood')]);
   owner = await newUser(P);
-  admin = await newUser(P, 'administrator');
+  admin = await newUser(P, 'Fed', { role: 'administrator' });
   const purpose = await req(P.base, 'POST', '/api/v1/purposes', { token: owner.token,
     body: { name: 'Clean water for all', description: 'Water for all.' } });
   assert.equal(purpose.status, 201, purpose.text);
@@ -172,8 +172,7 @@ before(async () => {
 after(async () => {
   for (const s of [peer, flood, tls]) await s?.close();
   if (process.env.SHOW_LOG) console.error(P?.log());
-  await P?.stop();
-  pg?.stop();
+  await C?.stop();
 });
 
 let group;
@@ -199,14 +198,14 @@ test('(a) Fedify finds the organisation by WebFinger and reads its Group actor a
   assert.equal(methods[0].publicKey.algorithm.name, 'Ed25519');
   // the key Fedify read is the one stored for the organisation
   const raw = Buffer.from(await webcrypto.subtle.exportKey('raw', methods[0].publicKey)).toString('hex');
-  assert.equal(P.sql(`SELECT encode(k.ed25519_public, 'hex') FROM ap_keys k JOIN organisations o ON o.id = k.actor_id
+  assert.equal(psql(P, `SELECT encode(k.ed25519_public, 'hex') FROM ap_keys k JOIN organisations o ON o.id = k.actor_id
     WHERE k.actor_kind = 'organisation' AND o.slug = 'river-keepers'`), raw);
 });
 
 test('(b) a Follow Fedify signed is verified and accepted; Fedify verifies the Accept', async () => {
   const follow = new Follow({ id: new URL(`${peer.actor('alice').href}#follows/1`), actor: peer.actor('alice'), object: group.id });
   await peer.ctx.sendActivity({ identifier: 'alice' }, group, follow, { immediate: true });
-  const kept = P.sql(`SELECT a.uri, f.follow_uri FROM remote_followers f JOIN remote_actors a ON a.id = f.actor_id`);
+  const kept = psql(P, `SELECT a.uri, f.follow_uri FROM remote_followers f JOIN remote_actors a ON a.id = f.actor_id`);
   assert.equal(kept, `${peer.actor('alice').href}|${follow.id.href}`, 'Purposed keeps the follower');
   const accept = await until('the Accept, verified by Fedify', () => peer.received.find((r) => r.type === 'Accept'));
   assert.equal(accept.actor, ORG());
@@ -237,7 +236,7 @@ test('(c) an engagement posted on Purposed reaches Fedify as a signed Create it 
 });
 
 test('(d) an unsigned Follow and one signed with another key are refused, and nothing is kept', async () => {
-  const before = P.sql('SELECT count(*) FROM remote_followers');
+  const before = psql(P, 'SELECT count(*) FROM remote_followers');
   const follow = new Follow({ id: new URL(`${peer.actor('mallory').href}#follows/1`), actor: peer.actor('mallory'), object: group.id });
   const unsigned = await fetch(`${tls.base}/inbox`, { method: 'POST', headers: { 'Content-Type': 'application/activity+json' },
     body: JSON.stringify(await follow.toJsonLd()) });
@@ -248,11 +247,11 @@ test('(d) an unsigned Follow and one signed with another key are refused, and no
     assert.equal(forged.status, 401, `${spec}: ${forged.text}`);
     assert.equal(forged.body.type, 'https://purposed.dev/problems/bad-signature');
   }
-  assert.equal(P.sql('SELECT count(*) FROM remote_followers'), before, 'nothing kept');
+  assert.equal(psql(P, 'SELECT count(*) FROM remote_followers'), before, 'nothing kept');
   // mallory's own key is taken: the refusals were the key's
   const own = await signedPost(peer, 'mallory', follow);
   assert.equal(own.status, 202, own.text);
-  assert.equal(P.sql('SELECT count(*) FROM remote_followers'), String(Number(before) + 1));
+  assert.equal(psql(P, 'SELECT count(*) FROM remote_followers'), String(Number(before) + 1));
 });
 
 test('per-instance limits at their boundary: fetches of its documents, then inbox POSTs (429 + Retry-After)', async () => {
@@ -299,13 +298,13 @@ test('a blocked instance: its inbox POSTs refused (403, no key fetched), nothing
   assert.equal(peer.requests.filter((r) => r.method === 'GET').length, getsBefore, 'its key was not fetched');
   // a delivery queued to it fails without being sent
   const postsBefore = peer.requests.filter((r) => r.method === 'POST').length;
-  const orgId = P.sql("SELECT id FROM organisations WHERE slug = 'river-keepers'");
-  const job = P.sql(`SELECT job_enqueue('deliver', jsonb_build_object('activity', jsonb_build_object('@context',
+  const orgId = psql(P, "SELECT id FROM organisations WHERE slug = 'river-keepers'");
+  const job = psql(P, `SELECT job_enqueue('deliver', jsonb_build_object('activity', jsonb_build_object('@context',
     'https://www.w3.org/ns/activitystreams', 'id', '${ORG()}#test', 'type', 'Like', 'actor', '${ORG()}',
     'object', '${peer.actor('alice').href}'), 'inbox', '${peer.origin}/inbox', 'signer_kind', 'organisation',
     'signer_id', ${orgId}, 'actor', '${ORG()}'))`);
   const failed = await until('the delivery refused', () =>
-    P.sql(`SELECT last_error FROM jobs WHERE id = ${job} AND state = 'failed'`));
+    psql(P, `SELECT last_error FROM jobs WHERE id = ${job} AND state = 'failed'`));
   assert.match(failed, /blocked/);
   await sleep(300);
   assert.equal(peer.requests.filter((r) => r.method === 'POST').length, postsBefore, 'nothing was sent');
@@ -315,7 +314,7 @@ test('a blocked instance: its inbox POSTs refused (403, no key fetched), nothing
     packagings: ['volunteer'], hours_per_week: 2, skills: [], remote_ok: true, rewards: { non_cash: [] } } });
   assert.equal(posted.status, 201, posted.text);
   await sleep(500);
-  assert.equal(P.sql("SELECT count(*) FROM jobs WHERE kind IN ('federate', 'deliver') AND state <> 'failed' AND payload->>'engagement_id' = '"
+  assert.equal(psql(P, "SELECT count(*) FROM jobs WHERE kind IN ('federate', 'deliver') AND state <> 'failed' AND payload->>'engagement_id' = '"
     + posted.body.id + "'"), '0');
   assert.ok(!peer.received.some((r) => r.type === 'Create' && r.name === 'After the block'));
 });
@@ -334,20 +333,20 @@ test('an instance known for RFC 9421 that refuses it is sent rsa-sha256 at once,
   await new Promise((r) => server.listen(port, '127.0.0.1', r));
   try {
     const host = `127.0.0.1:${port}`;
-    P.sql(`INSERT INTO remote_instances (host, rfc9421) VALUES ('${host}', true)`);
-    const orgId = P.sql("SELECT id FROM organisations WHERE slug = 'river-keepers'");
-    const deliver = (n) => P.sql(`SELECT job_enqueue('deliver', jsonb_build_object('activity', jsonb_build_object('@context',
+    psql(P, `INSERT INTO remote_instances (host, rfc9421) VALUES ('${host}', true)`);
+    const orgId = psql(P, "SELECT id FROM organisations WHERE slug = 'river-keepers'");
+    const deliver = (n) => psql(P, `SELECT job_enqueue('deliver', jsonb_build_object('activity', jsonb_build_object('@context',
       'https://www.w3.org/ns/activitystreams', 'id', '${ORG()}#rsa-${n}', 'type', 'Like', 'actor', '${ORG()}',
       'object', '${ORG()}'), 'inbox', 'http://${host}/inbox', 'signer_kind', 'organisation',
       'signer_id', ${orgId}, 'actor', '${ORG()}'))`);
     const first = deliver(1);
-    await until('the delivery done', () => P.sql(`SELECT 1 FROM jobs WHERE id = ${first} AND state = 'done'`));
+    await until('the delivery done', () => psql(P, `SELECT 1 FROM jobs WHERE id = ${first} AND state = 'done'`));
     assert.deepEqual(seen.map((s) => s.scheme), ['rfc9421', 'cavage'], 'refused, then sent again at once');
     assert.equal(seen[0].keyId, `${ORG()}#ed25519-key`);
     assert.equal(seen[1].keyId, `${ORG()}#main-key`);
-    assert.equal(P.sql(`SELECT rfc9421 FROM remote_instances WHERE host = '${host}'`), 'f');
+    assert.equal(psql(P, `SELECT rfc9421 FROM remote_instances WHERE host = '${host}'`), 'f');
     const second = deliver(2);
-    await until('the second delivery done', () => P.sql(`SELECT 1 FROM jobs WHERE id = ${second} AND state = 'done'`));
+    await until('the second delivery done', () => psql(P, `SELECT 1 FROM jobs WHERE id = ${second} AND state = 'done'`));
     assert.deepEqual(seen.map((s) => s.scheme), ['rfc9421', 'cavage', 'cavage'], 'no RFC 9421 knock any more');
   } finally {
     await new Promise((r) => { server.closeAllConnections?.(); server.close(r); });

@@ -9,99 +9,23 @@
 // reasons a local engagement has —, its update, pause and close travel, B
 // refuses to change it, Undo, and requests with a missing or bad signature
 // refused with 401.
-// Needs PURPOSED_BIN, STATIC_DIR, MIGRATIONS_DIR (scripts/test sets them);
+// The cluster and daemons are instances.mjs's. Needs PURPOSED_BIN,
+// STATIC_DIR, MIGRATIONS_DIR (scripts/test sets them);
 // FED_PG_PORT names the cluster's socket, FED_PORT the two daemons' ports
 // (FED_PORT and FED_PORT + 10; free ports when unset).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { execFileSync, spawn } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { randomUUID, generateKeyPairSync, createSign, createHash } from 'node:crypto';
-import { fileURLToPath } from 'node:url';
-import net from 'node:net';
+import { randomUUID, generateKeyPairSync } from 'node:crypto';
+import { cluster, freePort, psql, req, until, newUser, signed } from './instances.mjs';
 
-const COMMON = fileURLToPath(new URL('../../scripts/lib/common.sh', import.meta.url));
-const LSAN_SUPP = fileURLToPath(new URL('../lsan.supp', import.meta.url));
-const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
-const root = mkdtempSync(`${process.env.TEST_TMP ?? '/tmp'}/federation.`);
-const PG = { dir: `${root}/pg`, port: Number(process.env.FED_PG_PORT ?? 18406) };
-const dbUrl = (db) => `postgresql:///${db}?host=${PG.dir}/sock&port=${PG.port}&user=postgres`;
-const sh = (script) => execFileSync('bash', ['-c', `set -e; source "${COMMON}"; ${script}`],
-  { encoding: 'utf8', env: { ...process.env, PG_FSYNC: 'off' }, stdio: ['ignore', 'pipe', 'inherit'] });
-const psql = (d, q) => execFileSync('psql', [d.db, '-XqAt', '-c', q], { encoding: 'utf8' }).trim();
-
-const freePort = () => new Promise((resolve) => {
-  const s = net.createServer().listen(0, '127.0.0.1', () => { const p = s.address().port; s.close(() => resolve(p)); });
-});
-
-async function startInstance(name, port) {
-  const db = dbUrl(`purposed_${name}`);
-  sh(`pg_createdb "${PG.dir}" ${PG.port} purposed_${name}`);
-  execFileSync(process.env.PURPOSED_BIN, ['migrate'], { env: { ...process.env, DATABASE_URL: db }, stdio: 'ignore' });
-  const base = `http://127.0.0.1:${port}`;
-  let log = '';
-  const proc = spawn(process.env.PURPOSED_BIN, ['serve'], {
-    env: {
-      ...process.env, DATABASE_URL: db, PORT: String(port), PUBLIC_URL: base, AUTO_MIGRATE: '0',
-      FETCH_ALLOW_PRIVATE: '1', JOB_WORKERS: '2', JOB_POLL_MS: '100', JOB_RETRY_BASE_MS: '200',
-      PWHASH_OPSLIMIT: '1', PWHASH_MEMLIMIT: '8192', WRITE_RATE_PER_MINUTE: '60000', WRITE_BURST: '5000',
-      SMTP_URL: '', MAIL_DIR: `${root}/mail-${name}`, CHANGES_POLL_MS: '50',
-      LSAN_OPTIONS: process.env.LSAN_OPTIONS ?? `suppressions=${LSAN_SUPP}`,
-    },
-    stdio: ['ignore', 'ignore', 'pipe'],
-  });
-  proc.stderr.on('data', (d) => { log += d; });
-  const exited = new Promise((resolve) => proc.on('exit', (code, signal) => resolve({ code, signal })));
-  for (let i = 0; i < 100 && proc.exitCode === null; i++) {
-    try { if ((await fetch(base + '/healthz')).ok) break; } catch { /* not yet */ }
-    await sleep(100);
-  }
-  if (proc.exitCode !== null) throw new Error(`${name} did not start:\n${log}`);
-  return { name, base, host: `127.0.0.1:${port}`, db, proc, log: () => log, exited,
-    async stop() { if (proc.exitCode === null) proc.kill('SIGTERM'); return exited; } };
-}
-
-async function req(base, method, path, { token, body, headers = {}, raw } = {}) {
-  const h = { ...headers };
-  if (token) h.Authorization = `Bearer ${token}`;
-  if (body !== undefined) h['Content-Type'] ??= 'application/json';
-  const res = await fetch(base + path, { method, headers: h,
-    body: raw ?? (body === undefined ? undefined : JSON.stringify(body)), signal: AbortSignal.timeout(20000) });
-  const text = await res.text();
-  let json = null;
-  try { json = text ? JSON.parse(text) : null; } catch { /* not JSON */ }
-  return { status: res.status, headers: res.headers, body: json, text };
-}
-
-async function until(what, fn, ms = 20000) {
-  const end = Date.now() + ms;
-  for (;;) {
-    const v = await fn();
-    if (v) return v;
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await sleep(100);
-  }
-}
-
-async function newUser(d) {
-  const email = `fed-${randomUUID().slice(0, 8)}@example.org`;
-  const password = 'a long enough password';
-  const c = await req(d.base, 'POST', '/api/v1/accounts', { body: { email, password, display_name: 'Fed' } });
-  assert.equal(c.status, 201, c.text);
-  psql(d, `UPDATE accounts SET email_verified_at = now() WHERE id = ${Number(c.body.id)}`);
-  const s = await req(d.base, 'POST', '/api/v1/sessions', { body: { email, password } });
-  assert.equal(s.status, 201, s.text);
-  return { id: c.body.id, token: s.body.token };
-}
-
-let A, B, owner, org, follower, localOwner, localOrg;
+let C, A, B, owner, org, follower, localOwner, localOrg;
 const AP = { Accept: 'application/activity+json' };
 
 before(async () => {
-  sh(`pg_start "${PG.dir}" ${PG.port}`);
+  C = cluster(Number(process.env.FED_PG_PORT ?? 18406));
   const pa = Number(process.env.FED_PORT ?? 0) || await freePort();
   const pb = process.env.FED_PORT ? pa + 10 : await freePort();
-  [A, B] = await Promise.all([startInstance('fed_a', pa), startInstance('fed_b', pb)]);
+  [A, B] = await Promise.all([C.start('fed_a', pa), C.start('fed_b', pb)]);
   owner = await newUser(A);
   const purpose = await req(A.base, 'POST', '/api/v1/purposes', { token: owner.token,
     body: { name: `Clean water ${randomUUID().slice(0, 6)}`, description: 'Water for all.' } });
@@ -142,17 +66,7 @@ before(async () => {
   assert.equal((await req(B.base, 'PUT', '/api/v1/organisations/brook-wardens/follow', { token: follower.token })).status, 204);
 });
 
-after(async () => {
-  for (const d of [A, B]) if (d) {
-    await d.stop();
-    if (/ERROR: (Address|Leak|Undefined)Sanitizer|runtime error:/.test(d.log())) {
-      console.error(d.log());
-      throw new Error(`${d.name} reported sanitizer errors`);
-    }
-  }
-  try { sh(`as_pg "$(pg_bindir)/pg_ctl" -D "${PG.dir}/data" -m fast -w stop >/dev/null`); } catch { /* down */ }
-  if (!process.env.KEEP_TMP) rmSync(root, { recursive: true, force: true });
-});
+after(async () => { await C?.stop(); });
 
 test('WebFinger finds an organisation by acct:slug@host, as JRD', async () => {
   const r = await req(A.base, 'GET', `/.well-known/webfinger?resource=acct:river-keepers@${A.host}`);
@@ -404,16 +318,6 @@ test('an engagement posted on A appears on B, marked remote and linking home; up
   assert.equal(psql(A, "SELECT count(*) FROM jobs WHERE kind = 'deliver' AND state <> 'done'"), '0');
 });
 
-// A Follow signed by a key that is not its actor's, and other bad requests.
-function signed(path, body, { keyId, privateKey, date = new Date().toUTCString(), digestOf = body }) {
-  const digest = `SHA-256=${createHash('sha256').update(digestOf).digest('base64')}`;
-  const host = A.host;
-  const signing = `(request-target): post ${path}\nhost: ${host}\ndate: ${date}\ndigest: ${digest}`;
-  const signature = createSign('sha256').update(signing).sign(privateKey, 'base64');
-  return { 'Content-Type': 'application/activity+json', Date: date, Digest: digest,
-    Signature: `keyId="${keyId}",algorithm="rsa-sha256",headers="(request-target) host date digest",signature="${signature}"` };
-}
-
 test('a missing or bad signature is refused with 401, and nothing is stored', async () => {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const path = '/ap/organisations/river-keepers/inbox';
@@ -425,20 +329,20 @@ test('a missing or bad signature is refused with 401, and nothing is stored', as
   assert.equal(none.body.type, 'https://purposed.dev/problems/bad-signature');
   // B's key id, signed with another key
   const forged = await req(A.base, 'POST', path, { raw: body,
-    headers: signed(path, body, { keyId: `${B.base}/actor#main-key`, privateKey }) });
+    headers: signed(A.host, path, body, { keyId: `${B.base}/actor#main-key`, privateKey }) });
   assert.equal(forged.status, 401, forged.text);
   // the Digest of another body
   const tampered = await req(A.base, 'POST', path, { raw: body,
-    headers: signed(path, body, { keyId: `${B.base}/actor#main-key`, privateKey, digestOf: '{}' }) });
+    headers: signed(A.host, path, body, { keyId: `${B.base}/actor#main-key`, privateKey, digestOf: '{}' }) });
   assert.equal(tampered.status, 401, tampered.text);
   assert.match(tampered.body.detail, /Digest/);
   // a stale Date
-  const stale = await req(A.base, 'POST', path, { raw: body, headers: signed(path, body,
+  const stale = await req(A.base, 'POST', path, { raw: body, headers: signed(A.host, path, body,
     { keyId: `${B.base}/actor#main-key`, privateKey, date: new Date(Date.now() - 3600e3).toUTCString() }) });
   assert.equal(stale.status, 401, stale.text);
   // a key nobody serves
   const unknown = await req(A.base, 'POST', path, { raw: body,
-    headers: signed(path, body, { keyId: `${B.base}/actor-gone#main-key`, privateKey }) });
+    headers: signed(A.host, path, body, { keyId: `${B.base}/actor-gone#main-key`, privateKey }) });
   assert.equal(unknown.status, 401, unknown.text);
   assert.equal(psql(A, 'SELECT count(*) FROM remote_followers'), before);
 });
