@@ -1,12 +1,12 @@
 // agreement-new: propose an agreement — as an agent for an engagement, or as
 // an organisation to a candidate (?engagement=ID&agent=handle).
-import { api, ApiError, get, itemsOf, newKey } from '../api.js';
+import { api, ApiError, get, newKey } from '../api.js';
 import { h, replace, PACKAGINGS } from '../dom.js';
 import { onSubmit, showErrors } from '../forms.js';
 import { agreementBody, agreementFields, agreementProblems } from '../agreements.js';
 import { requireSignIn } from '../router.js';
 import { isMember, myAgent } from '../session.js';
-import { formLayout, notice, orgName, orgSlug, pageHead, rewardsList, toast } from '../ui.js';
+import { formLayout, notice, orgName, orgSlug, pageHead, remoteHome, rewardsList, toast } from '../ui.js';
 
 export default async function render(ctx) {
   ctx.setTitle('Propose an agreement');
@@ -93,8 +93,9 @@ export default async function render(ctx) {
 }
 
 
-// To an organisation on another instance, on an engagement it sent here
-// (GET /remote-engagements): the agent proposes, and the Offer travels.
+// To an organisation on another instance, on an engagement it sent here (a
+// row of engagements with remote: {instance, url}; GET /remote-engagements
+// lists them): the agent proposes, and the Offer travels.
 async function proposeRemote(ctx, id) {
   const me = myAgent();
   if (!me) {
@@ -103,22 +104,29 @@ async function proposeRemote(ctx, id) {
         h('a', { class: 'btn', href: '/me/profile', text: 'Create your agent profile' })));
     return;
   }
-  const list = itemsOf(await get('/api/v1/remote-engagements?status=open&limit=100', { signal: ctx.signal }));
-  const engagement = list.find((e) => String(e.id) === String(id));
-  if (!engagement) {
+  let engagement = null;
+  try {
+    engagement = await get(`/api/v1/engagements/${encodeURIComponent(id)}`, { signal: ctx.signal });
+  } catch (err) {
+    if (!(err instanceof ApiError && (err.status === 404 || err.status === 400) && !err.missing)) throw err;
+  }
+  if (!engagement?.remote || (engagement.status ?? 'open') !== 'open') {
     replace(ctx.root, h('h1', { text: 'Propose an agreement' }), notice('error', 'That engagement is not available', 'It may have been closed. Go back and choose another.',
       h('a', { class: 'btn', href: '/me/following', text: 'Organisations you follow' })));
     return;
   }
   const org = engagement.organisation;
-  const { el, picker } = agreementFields({ role: engagement.title, purposes: [], hours_per_week: engagement.hours_per_week, rewards: {} },
-    { packagings: PACKAGINGS });
+  const here = `/engagements/${encodeURIComponent(engagement.id)}`;
+  // its purposes are this catalogue's, named by the same slugs at its home
+  const { el, picker } = agreementFields({ role: engagement.title, purposes: engagement.purposes ?? [], packaging: engagement.packagings?.[0],
+    hours_per_week: engagement.hours_per_week, rewards: engagement.rewards ?? {} },
+  { packagings: engagement.packagings?.length ? engagement.packagings : PACKAGINGS });
   const key = newKey();
   const form = h('form', { class: 'form', 'aria-labelledby': 'propose-title' },
     el,
     h('div', { class: 'actions' },
       h('button', { class: 'btn', type: 'submit', text: 'Send proposal' }),
-      h('a', { class: 'btn btn--quiet', href: '/me/following', text: 'Cancel' })));
+      h('a', { class: 'btn btn--quiet', href: here, text: 'Cancel' })));
   onSubmit(form, async () => {
     const body = { agent: me.handle, remote_engagement: engagement.id, ...agreementBody(form, picker) };
     const problems = agreementProblems(body);
@@ -129,7 +137,7 @@ async function proposeRemote(ctx, id) {
   });
   replace(ctx.root,
     pageHead({
-      crumbs: [['Following', '/me/following'], [engagement.title, engagement.url], ['Propose']],
+      crumbs: [['Open work', '/'], [engagement.title, here], ['Propose']],
       eyebrow: `You, with ${org.name} (on another instance)`,
       title: 'Propose an agreement',
       lead: 'Your proposal travels to the organisation’s own instance; both instances keep the same record of every version.',
@@ -143,8 +151,9 @@ async function proposeRemote(ctx, id) {
       ],
       extra: h('section', { class: 'card' },
         h('h2', { class: 'h3', text: 'The engagement' }),
-        h('p', {}, h('a', { href: engagement.url, rel: 'noopener', text: engagement.title })),
-        h('p', { class: 'muted small', text: `Posted by ${org.name} on another instance.` })),
+        h('p', {}, h('a', { href: here, text: engagement.title })),
+        rewardsList(engagement.rewards),
+        h('p', { class: 'muted small' }, `Posted by ${org.name} on another instance: `, remoteHome(engagement))),
     }));
   ctx.root.querySelector('h1').id = 'propose-title';
   await picker.ready;

@@ -85,7 +85,7 @@ export default async function render(ctx) {
             h('p', { text: 'Discoverable agents, best fit first — with the reasons.' })),
           candidates) : null),
       h('aside', { class: 'stack sticky-panel', 'aria-label': 'Take part' },
-        e.remote ? remoteCard(e) : member ? manageCard(ctx, e, etag) : proposeCard(e, org))));
+        e.remote ? [remoteCard(e), proposeCard(e, org)] : member ? manageCard(ctx, e, etag) : proposeCard(e, org))));
 
   if (member) {
     if (location.hash === '#candidates') requestAnimationFrame(() => document.getElementById('candidates')?.scrollIntoView());
@@ -93,12 +93,17 @@ export default async function render(ctx) {
   }
 }
 
-// An engagement another instance sent: asked about, applied to and changed at its home.
+// An engagement another instance sent: asked about and changed at its home; an
+// agent here proposes from here (proposeCard), and the proposal travels there.
 function remoteCard(e) {
   return notice('info', `Posted on ${e.remote.instance}`,
-    'This engagement is kept by another instance. Ask about it and take part there.',
-    h('a', { class: 'btn', href: e.remote.url, rel: 'noopener', text: `Open it on ${e.remote.instance}` }));
+    'This engagement is kept by another instance: ask about it there. A proposal you make here travels to it.',
+    h('a', { class: 'btn btn--secondary', href: e.remote.url, rel: 'noopener', text: `Open it on ${e.remote.instance}` }));
 }
+
+// The proposal form for this engagement: one sent by another instance is
+// proposed on as a remote engagement (docs/federation.md, "Proposing").
+const proposeHref = (e) => `/agreements/new?${e.remote ? 'remote_engagement' : 'engagement'}=${encodeURIComponent(e.id)}`;
 
 function proposeCard(e, org) {
   const next = encodeURIComponent(location.pathname);
@@ -124,8 +129,8 @@ function proposeCard(e, org) {
         h('p', { class: 'muted', text: a.awaiting === a.my_side ? 'It waits for your answer.' : a.awaiting ? 'It waits for the organisation’s answer. You can change it there.' : 'Change its terms there if something changes.' }),
         h('a', { class: 'btn', href: `/agreements/${encodeURIComponent(a.id)}`, text: 'Open your agreement' })]
       : [h('p', { class: 'muted', text: 'Suggest a role, hours and terms. The organisation answers; nothing is binding until both sides agree.' }),
-        h('a', { class: 'btn', href: `/agreements/new?engagement=${encodeURIComponent(e.id)}`, text: 'Propose an agreement' })])))
-      .catch(() => box.replaceChildren(h('a', { class: 'btn', href: `/agreements/new?engagement=${encodeURIComponent(e.id)}`, text: 'Propose an agreement' })));
+        h('a', { class: 'btn', href: proposeHref(e), text: 'Propose an agreement' })])))
+      .catch(() => box.replaceChildren(h('a', { class: 'btn', href: proposeHref(e), text: 'Propose an agreement' })));
   }
   return h('section', { class: 'card', 'aria-labelledby': 'propose-title' },
     h('h2', { id: 'propose-title', text: 'Interested?' }), body);
