@@ -2,10 +2,12 @@
 // docs/federation.md). Two Purposed instances of their own (A and B, on a
 // PostgreSQL cluster of the test's own: tests/federation/instances.mjs). On
 // B a person follows A's organisation from their dashboard, sees the
-// engagement it posts arrive, and proposes; A's owner accepts in A's pages;
-// both conclude in their own pages; then both agreement pages show the same
-// versions, and the parties on each side link home. Needs PURPOSED_BIN,
-// STATIC_DIR, MIGRATIONS_DIR (scripts/test exports them).
+// engagement it posts arrive, marked remote and linking home, in B's search
+// and among her matches with their reasons; she proposes from the match;
+// A's owner accepts in A's pages; both conclude in their own pages; then both
+// agreement pages show the same versions, the parties on each side link
+// home, and both records (versions, chain) are the same through the API.
+// Needs PURPOSED_BIN, STATIC_DIR, MIGRATIONS_DIR (scripts/test exports them).
 import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
@@ -71,6 +73,9 @@ test('follow across instances, propose, accept, conclude: both pages show the sa
     handle: 'bea', headline: 'Sampler', personal_purpose: 'Rivers.', skills: ['sampling'],
     capacity_hours_per_week: 20, packagings: ['volunteer'], remote_ok: true, discoverable: true, show_track_record: true } });
   assert.equal(g.status, 200, g.text);
+  // her energy goes to the purpose A's engagement will be posted for: it fits her
+  const ep = await req(B.base, 'PUT', '/api/v1/me/agent/purposes', { token: agent.token, body: [{ purpose: slug, energy: 60 }] });
+  assert.equal(ep.status, 200, ep.text);
 
   // B: follow A's organisation by its handle, from the dashboard
   const bp = agent.page;
@@ -86,18 +91,58 @@ test('follow across instances, propose, accept, conclude: both pages show the sa
     title: 'Estuary sampler', description: 'Sample the estuary.', purposes: [slug], packagings: ['volunteer'],
     hours_per_week: 4, skills: ['sampling'], remote_ok: false, rewards: { non_cash: ['learning'] } } });
   assert.equal(e.status, 201, e.text);
-  await until('the engagement on B', async () => (await req(B.base, 'GET', '/api/v1/remote-engagements')).body.items.length === 1);
+  const here = (await until('the engagement on B', async () => (await req(B.base, 'GET', '/api/v1/remote-engagements')).body.items[0]));
+  const home = `${A.base}/engagements/${e.body.id}`;
+  assert.equal(here.url, home);
   await visit(bp, '/me/following');
   const card = bp.locator('article', { hasText: 'Estuary sampler' });
   await card.waitFor();
-  assert.equal(await card.getByRole('link', { name: 'Estuary sampler' }).getAttribute('href'), `${A.base}/engagements/${e.body.id}`);
+  assert.equal(await card.getByRole('link', { name: 'Estuary sampler' }).getAttribute('href'), home);
   assert.equal(await bp.locator('.member', { hasText: 'Tide Keepers' }).locator('.badge').textContent(), 'Following');
+  // the remote mark every list shows: A's instance, linking to A's page of it
+  const remoteMark = async (item) => {
+    const a = item.locator('a.remote-home');
+    assert.equal(await a.getAttribute('href'), home);
+    assert.equal(await a.textContent(), `On ${A.host} ↗`);
+  };
 
-  // B: propose on it
-  await card.getByRole('link', { name: 'Propose an agreement' }).click();
+  // B's home page: a search for a word of its title finds it, marked remote
+  assert.equal((await req(B.base, 'GET', '/api/v1/engagements?q=estuary')).body.items[0]?.id, here.id);
+  await visit(bp, '/?q=estuary');
+  const found = bp.getByRole('list', { name: 'Open engagements' }).locator('article', { hasText: 'Estuary sampler' });
+  await found.waitFor();
+  assert.equal(await found.getByRole('link', { name: 'Estuary sampler' }).getAttribute('href'), `/engagements/${here.id}`);
+  await remoteMark(found);
+
+  // B: among her matches, marked remote, with the reasons B's matching gives
+  // (her purpose and skill, and the follow: the remote follow is a follow here)
+  const match = await until('the match on B', async () =>
+    (await req(B.base, 'GET', '/api/v1/me/matches', { token: agent.token })).body.items?.find((m) => m.engagement.id === here.id));
+  assert.deepEqual(match.reasons.map((r) => r.kind).filter((k) => ['purpose', 'skills', 'follows'].includes(k)), ['purpose', 'skills', 'follows']);
+  await visit(bp, '/me/matches');
+  const matched = bp.getByRole('list', { name: 'Matches, best first' }).locator('.candidate', { hasText: 'Estuary sampler' });
+  await matched.waitFor();
+  await remoteMark(matched);
+  const shownReasons = await matched.getByRole('list', { name: 'Why this match' }).locator('.reason').evaluateAll((lis) =>
+    lis.map((li) => [li.querySelector('.reason__kind').textContent, li.querySelector('.reason__detail')?.textContent ?? null]));
+  assert.equal(shownReasons.length, match.reasons.length);
+  const detail = (kind) => shownReasons.find(([k]) => k.toLowerCase() === kind)?.[1];
+  assert.equal(detail('purpose'), match.reasons.find((r) => r.kind === 'purpose').detail);
+  assert.match(detail('purpose'), new RegExp(purposeName));
+  assert.equal(detail('follows'), match.reasons.find((r) => r.kind === 'follows').detail);
+  await bp.screenshot({ path: `${SHOTS}/federation-b-matches.png`, fullPage: true, animations: 'disabled', caret: 'hide' });
+
+  // B: the proposal starts from the match: its page here, then its own proposal link
+  await matched.getByRole('link', { name: 'Estuary sampler' }).click();
+  await bp.getByRole('heading', { level: 1, name: 'Estuary sampler' }).waitFor();
+  await bp.getByRole('heading', { name: `Posted on ${A.host}` }).waitFor();
+  assert.equal(await bp.getByRole('link', { name: `Open it on ${A.host}` }).getAttribute('href'), home);
+  await bp.getByRole('link', { name: 'Propose an agreement' }).waitFor();
+  await bp.screenshot({ path: `${SHOTS}/federation-b-engagement.png`, fullPage: true, animations: 'disabled', caret: 'hide' });
+  await bp.getByRole('link', { name: 'Propose an agreement' }).click();
   await bp.getByRole('heading', { level: 1, name: 'Propose an agreement' }).waitFor();
   assert.equal(await bp.getByLabel('Role').inputValue(), 'Estuary sampler', 'prefilled from the remote engagement');
-  await bp.getByRole('checkbox', { name: purposeName }).check();
+  assert.equal(await bp.getByRole('checkbox', { name: purposeName }).isChecked(), true, 'its purposes prefilled');
   await bp.getByLabel('Terms').fill('Weekly samples at low tide.');
   await bp.getByRole('button', { name: 'Send proposal' }).click();
   await bp.getByRole('heading', { level: 1, name: 'Estuary sampler' }).waitFor();
@@ -106,6 +151,10 @@ test('follow across instances, propose, accept, conclude: both pages show the sa
   const orgLink = bp.locator('.agreement__parties a.party--remote');
   assert.equal(await orgLink.getAttribute('href'), `${A.base}/organisations/tide-keepers`);
   assert.match(await orgLink.textContent(), new RegExp(`Tide Keepers\\s*@tide-keepers@${A.host.replace(/\./g, '\\.')}`));
+  // the engagement's page here now leads to it instead of to a second proposal
+  await visit(bp, `/engagements/${here.id}`);
+  await bp.getByText('You already have a proposal for this engagement.').waitFor();
+  assert.equal(await bp.getByRole('link', { name: 'Open your agreement' }).getAttribute('href'), `/agreements/${onB}`);
 
   // A: the owner finds it among the organisation's agreements and accepts
   const ap = owner.page;
@@ -151,6 +200,25 @@ test('follow across instances, propose, accept, conclude: both pages show the sa
   }
   assert.equal(shown[0].length, 1);
   assert.deepEqual(shown[0].map((v) => [v.title, v.terms, v.note]), shown[1].map((v) => [v.title, v.terms, v.note]));
+
+  // and both records, through the API: the agreement, its versions, and one chain (tests/federation/agreements.test.mjs)
+  const [ra, rb] = await Promise.all([req(A.base, 'GET', `/api/v1/agreements/${onA}`, { token: owner.token }),
+    req(B.base, 'GET', `/api/v1/agreements/${onB}`, { token: agent.token })]);
+  for (const k of ['status', 'proposed_by', 'terms_version', 'active_version', 'federated_uri', 'closures']) assert.deepEqual(ra.body[k], rb.body[k], k);
+  assert.equal(ra.body.federated_uri, `${B.base}/agreements/${onB}`);
+  const [va, vb] = await Promise.all([req(A.base, 'GET', `/api/v1/agreements/${onA}/versions`, { token: owner.token }),
+    req(B.base, 'GET', `/api/v1/agreements/${onB}/versions`, { token: agent.token })]);
+  assert.equal(va.body.items.length, 1);
+  const VERSION = ['version', 'role', 'purposes', 'packaging', 'hours_per_week', 'terms', 'rewards', 'starts_on', 'review_on',
+    'change_note', 'proposed_by', 'created_at', 'outcome', 'decided_by', 'decided_at', 'author_actor'];
+  assert.deepEqual(va.body.items.map((v) => VERSION.map((k) => v[k])), vb.body.items.map((v) => VERSION.map((k) => v[k])));
+  const [pa, pb] = await Promise.all([req(A.base, 'GET', `/api/v1/agreements/${onA}/proof`, { token: owner.token }),
+    req(B.base, 'GET', `/api/v1/agreements/${onB}/proof`, { token: agent.token })]);
+  assert.equal(pa.body.verified, true, pa.text);
+  assert.equal(pb.body.verified, true, pb.text);
+  assert.deepEqual(pa.body.links.map((l) => l.kind), ['terms_version', 'version_outcome', 'closure', 'closure']);
+  assert.deepEqual(pa.body.head, pb.body.head);
+  assert.deepEqual(pa.body.links.map((l) => l.hash), pb.body.links.map((l) => l.hash));
   for (const page of [ap, bp]) {
     assert.deepEqual(page.problems.errors, []);
     assert.deepEqual(await cspViolations(page), []);
