@@ -12,7 +12,7 @@ import { after, before, test } from 'node:test';
 import assert from 'node:assert/strict';
 import { randomUUID } from 'node:crypto';
 import { cluster, freePort, req, until, newUser } from '../federation/instances.mjs';
-import { cspViolations, launch, SHOTS } from './helpers.mjs';
+import { axe, cspViolations, launch, SHOTS } from './helpers.mjs';
 
 let C, A, B, browser;
 before(async () => {
@@ -139,6 +139,7 @@ test('follow across instances, propose, accept, conclude: both pages show the sa
   assert.equal(await bp.getByRole('link', { name: `Open it on ${A.host}` }).getAttribute('href'), home);
   await bp.getByRole('link', { name: 'Propose an agreement' }).waitFor();
   await bp.screenshot({ path: `${SHOTS}/federation-b-engagement.png`, fullPage: true, animations: 'disabled', caret: 'hide' });
+  assert.deepEqual(await axe(bp), []);
   await bp.getByRole('link', { name: 'Propose an agreement' }).click();
   await bp.getByRole('heading', { level: 1, name: 'Propose an agreement' }).waitFor();
   assert.equal(await bp.getByLabel('Role').inputValue(), 'Estuary sampler', 'prefilled from the remote engagement');
