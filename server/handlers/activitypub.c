@@ -773,8 +773,12 @@ void handle_ap_inbox(req_t *r)
     } else if (!strcmp(type, "Follow") && local_org(base, ref_id(object), slug, sizeof slug)) {
         const char *follow_id = jstr(act, "id") ? jstr(act, "id") : actor;
         const char *params[3] = {slug, actor_id, follow_id};
-        PGresult *res = db_exec(&q_follower_add, 3, params, &p);
-        if (!res) {
+        /* remote_followers.follow_uri holds 1000 characters: a longer id is the sender's error */
+        bool too_long = strlen(follow_id) > 1000;
+        PGresult *res = too_long ? NULL : db_exec(&q_follower_add, 3, params, &p);
+        if (too_long) {
+            rc = problem_fail(&p, PROBLEM_MALFORMED, "The Follow's id is longer than 1000 characters.");
+        } else if (!res) {
             rc = problem_rc(&p);
         } else if (PQntuples(res) == 1) {
             long long org_id = strtoll(PQgetvalue(res, 0, 0), NULL, 10);

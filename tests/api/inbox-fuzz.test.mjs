@@ -71,7 +71,8 @@ before(async () => {
   actors.group = `${peerBase}/groups/river`;
   actors.agent = `${peerBase}/agents/bea`;
 
-  d = await startDaemon({ FETCH_ALLOW_PRIVATE: '1', JOB_POLL_MS: '100' });
+  // the per-instance inbox limit (300 a minute) would answer most cases 429
+  d = await startDaemon({ FETCH_ALLOW_PRIVATE: '1', JOB_POLL_MS: '100', FEDERATION_INBOX_PER_MINUTE: '1000000' });
   base = d.base;
   const owner = await newUser('Fuzz Owner');
   const p = await api('POST', '/api/v1/purposes', { token: owner.token,
@@ -266,9 +267,10 @@ function mutate(rand, tree, used, raws) {
     case 'reuse': return setAt(tree, [...p.slice(0, -1), 'id'], used.length ? pick(used) : orgUri);
     case 'swap': return setAt(tree, p, JSON.parse(JSON.stringify(pick(seeds)().object)));
     case 'thousands': {
-      const n = 1000 + Math.floor(rand() * 9000);
+      // distinct items (a later mutation of one changes one), within the body limit
+      const n = 1000 + Math.floor(rand() * 4000);
       const item = pick(['x', 0, null, { type: 'Hashtag', name: 'skill' }, { slug: purpose }, orgUri, []]);
-      return setAt(tree, p, Array.from({ length: n }, (_, i) => (typeof item === 'string' ? `${item}${i % 10}` : item)));
+      return setAt(tree, p, Array.from({ length: n }, (_, i) => (typeof item === 'string' ? `${item}${i % 10}` : structuredClone(item))));
     }
     case 'range': return setAt(tree, p, pick([...NUMBERS, marker(pick(['-0', '1e308', '1e999', '-1e999']))]));
     case 'date': return setAt(tree, p, pick(DATES));
@@ -292,21 +294,27 @@ function bytes(tree, raws) {
   return Buffer.concat(parts);
 }
 
-// cases a run once found a 500 or crash with: replayed every time
-const regressions = [];
+// cases a run once found a 500 or crash with: replayed first, every time
+const regressions = () => [
+  // a Follow whose id is longer than remote_followers.follow_uri holds (a CHECK violation: 500)
+  { n: 'r1', label: 'Follow with a 1001-character id', who: 'agent', path: '/inbox', scheme: 'cavage',
+    body: Buffer.from(JSON.stringify({ ...act('agent', 'Follow', orgUri), id: 'x'.repeat(1001) })) },
+];
 
 function inboxes() {
   return ['/inbox', '/actor/inbox', `/ap/organisations/${slug}/inbox`, `/ap/agents/${agentHandle}/inbox`];
 }
 
-function check(c, r) {
-  const what = `case ${c.n} (seed ${SEED}): ${c.label} to ${c.path} -> ${r.status} ${r.text.slice(0, 300)}`;
-  assert.ok(DECLARED.has(r.status), `an undeclared status: ${what}`);
-  if (r.status >= 400) {
-    assert.equal(r.type, 'application/problem+json', `not a problem: ${what}`);
-    const problem = JSON.parse(r.text);
-    assert.equal(problem.status, r.status, what);
-  }
+// what is wrong with an answer, or null
+function wrong(c, r) {
+  const what = `case ${c.n} (seed ${SEED}): ${c.label} to ${c.path} (${c.scheme}) -> ${r.status} ${r.text.slice(0, 200)}\n` +
+    `  body: ${c.body.subarray(0, 400).toString()}`;
+  if (!DECLARED.has(r.status)) return `an undeclared status: ${what}`;
+  if (r.status < 400) return null;
+  if (r.type !== 'application/problem+json') return `not a problem: ${what}`;
+  let problem;
+  try { problem = JSON.parse(r.text); } catch { return `not JSON: ${what}`; }
+  return problem.status === r.status ? null : `the problem's status is not the answer's: ${what}`;
 }
 
 test('the well-formed activities reach the handlers and are taken', async () => {
@@ -330,7 +338,7 @@ test(`${CASES} mutated activities, each signed, answer a declared status and nev
   const used = [];
   const counts = {};
   const t0 = Date.now();
-  const cases = [...regressions];
+  const cases = regressions();
   for (let n = 0; n < CASES; n++) {
     const s = Math.floor(rand() * seeds.length);
     const seed = seeds[s]();
@@ -346,18 +354,22 @@ test(`${CASES} mutated activities, each signed, answer a declared status and nev
     cases.push({ n, label: `seed ${s} (${seed.type}) x${k}`, who, body,
       path: ins[Math.floor(rand() * ins.length)], scheme: rand() < 0.2 ? 'rfc9421' : 'cavage' });
   }
+  const failures = [];
   for (const c of cases) {
     let r;
     try {
       r = await send(c.path, c.who, c.body, c.scheme);
     } catch (e) {
-      assert.fail(`case ${c.n} (seed ${SEED}): ${c.label}: the connection failed: ${e.cause?.message ?? e.message}\n` +
-        `body: ${c.body.subarray(0, 500).toString()}`);
+      failures.push(`case ${c.n} (seed ${SEED}): ${c.label}: the connection failed: ${e.cause?.message ?? e.message}\n` +
+        `  body: ${c.body.subarray(0, 400).toString()}`);
+      continue;
     }
-    check(c, r);
+    const bad = wrong(c, r);
+    if (bad) failures.push(bad);
     counts[r.status] = (counts[r.status] ?? 0) + 1;
   }
   console.log(`inbox fuzz: ${cases.length} cases in ${Date.now() - t0} ms: ${JSON.stringify(counts)}`);
+  assert.deepEqual(failures.slice(0, 10), [], `${failures.length} of ${cases.length} cases failed`);
   // the fuzz reached beyond the signature: most cases were taken or refused by a handler
   assert.ok((counts[401] ?? 0) < cases.length / 10, `too many signature refusals: ${JSON.stringify(counts)}`);
   assert.ok((counts[202] ?? 0) > cases.length / 10, `too few taken: ${JSON.stringify(counts)}`);
