@@ -259,7 +259,7 @@ function mutate(rand, tree, used, raws) {
     case 'bool': return setAt(tree, p, rand() < 0.5);
     case 'array': return setAt(tree, p, pick([[], [getAt(tree, p)], [null, 1, 'x', {}], [[[[]]]]]));
     case 'object': return setAt(tree, p, pick([{}, { id: getAt(tree, p) }, { type: 'Object' }, { id: null, type: [] }]));
-    case 'huge': return setAt(tree, p, pick(['x', 'é', '<p>', '\\']).repeat(20000 + Math.floor(rand() * 100000)));
+    case 'huge': return setAt(tree, p, pick(['x', 'é', '<p>', '\\']).repeat(2000 + Math.floor(rand() * 60000)));
     case 'control': return setAt(tree, p, 'a\u0000b\u0001\u0008\u001b[31m\r\n\u2028\u2029\ufeff' + String(getAt(tree, p)));
     case 'raw': return setAt(tree, p, marker(pick(RAW)));
     case 'iri': return setAt(tree, p, pick(ODD_IRIS));
@@ -341,15 +341,15 @@ test(`${CASES} mutated activities, each signed, answer a declared status and nev
   const cases = regressions();
   for (let n = 0; n < CASES; n++) {
     const s = Math.floor(rand() * seeds.length);
-    const seed = seeds[s]();
+    const seed = structuredClone(seeds[s]()); // shared parts (the context) stay as they are
     const who = seed.actor === actors.agent ? 'agent' : 'group';
     const raws = [];
+    used.push(seed.id); // before the mutations, which change the tree in place
     let tree = seed;
     const k = n < seeds.length ? 0 : 1 + Math.floor(rand() * 3);
     for (let i = 0; i < k; i++) tree = mutate(rand, tree, used, raws);
     let body = bytes(tree, raws);
     if (body.length > 250 * 1024) body = body.subarray(0, 250 * 1024); // a cut body is one more malformed case
-    used.push(seed.id);
     const ins = inboxes();
     cases.push({ n, label: `seed ${s} (${seed.type}) x${k}`, who, body,
       path: ins[Math.floor(rand() * ins.length)], scheme: rand() < 0.2 ? 'rfc9421' : 'cavage' });
