@@ -57,6 +57,12 @@ before(async () => {
     const path = req.url.split('?')[0];
     const who = path === '/groups/river' ? 'group' : path === '/agents/bea' ? 'agent' : null;
     if (req.method === 'POST') { req.resume(); res.writeHead(202).end(); return; }
+    if (path === '/groups/river/charter' || path === '/groups/river/outbox') {
+      // what the remote_organisation job fetches, mutated as the activities are
+      res.writeHead(200, { 'Content-Type': 'application/activity+json' });
+      res.end(peerDocument(path.endsWith('charter')));
+      return;
+    }
     if (!who) { res.writeHead(404).end(); return; }
     const id = peerBase + path;
     res.writeHead(200, { 'Content-Type': 'application/activity+json' });
@@ -294,6 +300,23 @@ function bytes(tree, raws) {
   return Buffer.concat(parts);
 }
 
+// the group's charter and outbox, as the remote_organisation job fetches
+// them after an Update of the Group: well formed at first, then mutated
+const peerRand = prng(SEED + 1);
+let peerServed = 0;
+function peerDocument(charter) {
+  const id = `${actors.group}/${charter ? 'charter' : 'outbox'}`;
+  const items = charter
+    ? [2, 1].map((v) => ({ id: `${id}/${v}`, type: 'Note', version: v, purposeStatement: `Rivers, version ${v}.`,
+      associationNorms: 'Be kind.', changeNote: v > 1 ? 'Clearer.' : null, published: `2026-12-0${v}T10:00:00Z`, name: 'River keepers' }))
+    : [1, 2].map((n) => act('group', 'Create', page(200 + n), { to: [PUBLIC] }));
+  let tree = { '@context': AS, id, type: 'OrderedCollection', totalItems: items.length, orderedItems: items };
+  const raws = [];
+  const k = peerServed++ < 2 ? 0 : 1 + Math.floor(peerRand() * 3);
+  for (let i = 0; i < k; i++) tree = mutate(peerRand, tree, [], raws);
+  return bytes(tree, raws);
+}
+
 // cases a run once found a 500 or crash with: replayed first, every time
 const regressions = () => [
   // a Follow whose id is longer than remote_followers.follow_uri holds (a CHECK violation: 500)
@@ -385,6 +408,9 @@ test('afterwards the daemon is ready, its workers ran the queued jobs, and it st
                          AND state = 'queued' AND run_at <= now() AND created_at > now() - interval '10 minutes'`);
     return n === '0';
   }, 20000);
+  const [[fetched]] = sql(`SELECT count(*) FROM jobs WHERE kind = 'remote_organisation'
+    AND payload->>'actor_id' = (SELECT id::text FROM remote_actors WHERE uri = '${actors.group}') AND attempts > 0`);
+  assert.ok(Number(fetched) > 0 && peerServed > 0, 'the Updates of the Group had the group fetched again');
   const stuck = sql(`SELECT id, kind FROM jobs WHERE state = 'running' AND lease_until < now()`);
   assert.deepEqual(stuck, [], 'a job whose worker died');
   const again = await api('GET', '/readyz', { base });
