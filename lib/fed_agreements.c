@@ -283,7 +283,8 @@ static int take_entry(const char *id, const char *furi, const char *sender_uri,
     }
     if (!res) {
         const char *state = db_sqlstate();
-        if (state && !strncmp(state, "23", 2)) {
+        /* 23: a constraint; 22: a value of the wrong type or out of range ("true" hours, "nope" a date) */
+        if (state && (!strncmp(state, "23", 2) || !strncmp(state, "22", 2))) {
             problem_clear(p);
             return problem_fail(p, PROBLEM_VALIDATION, "A record entry is not one this instance can keep.");
         }

@@ -324,6 +324,14 @@ const regressions = () => [
   // a Follow whose id is longer than remote_followers.follow_uri holds (a CHECK violation: 500)
   { n: 'r1', label: 'Follow with a 1001-character id', who: 'agent', path: '/inbox', scheme: 'cavage',
     body: Buffer.from(JSON.stringify({ ...act('agent', 'Follow', orgUri), id: 'x'.repeat(1001) })) },
+  // record entries whose values SQL cannot cast (22P02, 22007: a 500 each)
+  ...[['hours_per_week', true], ['hours_per_week', 'four'], ['starts_on', 'nope'], ['starts_on', '2026-02-30'],
+    ['version', 1e308]].map(([key, value], i) => {
+    const offer = agreed('Offer', 'propose', { n: ++agreementSeq });
+    offer.object['purposed:record'][0].content[key] = value;
+    return { n: `r${2 + i}`, label: `Offer with ${key} ${JSON.stringify(value)}`, who: 'agent', path: '/inbox',
+      scheme: 'cavage', body: Buffer.from(JSON.stringify(offer)) };
+  }),
 ];
 
 function inboxes() {
@@ -333,7 +341,7 @@ function inboxes() {
 // what is wrong with an answer, or null
 function wrong(c, r) {
   const what = `case ${c.n} (seed ${SEED}): ${c.label} to ${c.path} (${c.scheme}) -> ${r.status} ${r.text.slice(0, 200)}\n` +
-    `  body: ${c.body.subarray(0, 400).toString()}`;
+    `  body: ${c.body.subarray(0, 1500).toString()}`;
   if (!DECLARED.has(r.status)) return `an undeclared status: ${what}`;
   if (r.status < 400) return null;
   if (r.type !== 'application/problem+json') return `not a problem: ${what}`;
