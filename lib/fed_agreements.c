@@ -282,13 +282,16 @@ static int take_entry(const char *id, const char *furi, const char *sender_uri,
         return problem_fail(p, PROBLEM_VALIDATION, "A record entry of kind %s is not taken here.", kind);
     }
     if (!res) {
+        /* no statement ran (a member missing or not a string): problem_rc() of an empty
+         * problem is an internal error, so this is asked first */
+        if (p->code == PROBLEM_NONE)
+            return problem_fail(p, PROBLEM_VALIDATION, "A record entry misses a member.");
         const char *state = db_sqlstate();
         /* 23: a constraint; 22: a value of the wrong type or out of range ("true" hours, "nope" a date) */
         if (state && (!strncmp(state, "23", 2) || !strncmp(state, "22", 2))) {
             problem_clear(p);
             return problem_fail(p, PROBLEM_VALIDATION, "A record entry is not one this instance can keep.");
         }
-        if (!problem_rc(p)) return problem_fail(p, PROBLEM_VALIDATION, "A record entry misses a member.");
         return problem_rc(p);
     }
     PQclear(res);

@@ -326,7 +326,7 @@ const regressions = () => [
     body: Buffer.from(JSON.stringify({ ...act('agent', 'Follow', orgUri), id: 'x'.repeat(1001) })) },
   // record entries whose values SQL cannot cast (22P02, 22007: a 500 each)
   ...[['hours_per_week', true], ['hours_per_week', 'four'], ['starts_on', 'nope'], ['starts_on', '2026-02-30'],
-    ['version', 1e308]].map(([key, value], i) => {
+    ['version', 1e308], ['at', {}], ['at', 1e308], ['at', null], ['role', 2147483648], ['terms', 7]].map(([key, value], i) => {
     const offer = agreed('Offer', 'propose', { n: ++agreementSeq });
     offer.object['purposed:record'][0].content[key] = value;
     return { n: `r${2 + i}`, label: `Offer with ${key} ${JSON.stringify(value)}`, who: 'agent', path: '/inbox',
