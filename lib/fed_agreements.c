@@ -207,12 +207,14 @@ static db_stmt_t q_head = DB_STMT("fed_agreement_head", false,
     " AND subject_id = $1::bigint ORDER BY seq DESC LIMIT 1");
 
 /* A member of an entry's content as text: a string as it is, a number or a
- * boolean written out, NULL for null or absent. */
+ * boolean written out, NULL for null or absent (and for a number when cap is 0). */
 static const char *member_text(const json_t *o, const char *key, char *buf, size_t cap)
 {
     const json_t *v = json_object_get(o, key);
     if (json_is_string(v)) return json_string_value(v);
     if (json_is_integer(v)) {
+        /* no buffer (a text member: role, terms): not taken, rather than what buf held */
+        if (!cap) return NULL;
         snprintf(buf, cap, "%lld", (long long)json_integer_value(v));
         return buf;
     }
