@@ -30,7 +30,7 @@ RUN apt-get update \
       libmicrohttpd12 libjansson4 libpq5 libsodium23 zlib1g libcurl4 libssl3 ca-certificates curl \
  && rm -rf /var/lib/apt/lists/* \
  && useradd --system --no-create-home --home-dir /srv/purposed --shell /usr/sbin/nologin purposed \
- && install -d -o purposed -g purposed /srv/purposed/var/mail
+ && install -d -o purposed -g purposed /srv/purposed/var /srv/purposed/var/mail
 COPY --from=build /build/purposed /usr/local/bin/purposed
 COPY migrations/ /srv/purposed/migrations/
 COPY static/ /srv/purposed/static/
@@ -40,7 +40,8 @@ ENV LISTEN_ADDRESS=0.0.0.0 \
     PORT=8080 \
     STATIC_DIR=/srv/purposed/static \
     MIGRATIONS_DIR=/srv/purposed/migrations \
-    MAIL_DIR=/srv/purposed/var/mail
+    MAIL_DIR=/srv/purposed/var/mail \
+    MATCH_SNAPSHOT=/srv/purposed/var/match-index.snapshot
 USER purposed
 EXPOSE 8080
 HEALTHCHECK --interval=15s --timeout=3s --start-period=20s --retries=3 \

@@ -341,6 +341,7 @@ int config_load(config_t *cfg, config_getenv_fn get, problem_t *p)
                  cfg->mail_from);
     }
     STR_VAR("MAIL_DIR", mail_dir);
+    STR_VAR("MATCH_SNAPSHOT", match_snapshot);
     BOOL_VAR("FETCH_ALLOW_PRIVATE", fetch_allow_private);
     INT_VAR("FEDERATION_INBOX_PER_MINUTE", federation_inbox_per_minute, 0, 1000000);
     INT_VAR("FEDERATION_FETCH_PER_MINUTE", federation_fetch_per_minute, 0, 1000000);

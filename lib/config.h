@@ -64,6 +64,7 @@ typedef struct config {
     char mail_from_name[256];    /* parsed from mail_from */
     char mail_from_address[256];
     char mail_dir[1024];         /* .eml files when there is no smtp_url */
+    char match_snapshot[1024];   /* the match index kept at stop, loaded at start; "" = none */
     /* outbound HTTP (lib/fetch: website verification, federation) */
     bool fetch_allow_private;    /* may fetch loopback/private addresses (tests only) */
     int federation_inbox_per_minute; /* inbox POSTs per remote instance; 0 = no limit */

@@ -240,17 +240,35 @@ static void log_lost(const char *who, PGconn *c)
     log_event("warn", event, why[0] ? why : "reconnecting");
 }
 
+/* The first connection's start: the saved state and its position when
+ * restore gives them, else a resync. */
+static int restore_or_resync(follower_t *f, PGconn *c, bool *first)
+{
+    char *saved = NULL;
+    bool tried = *first && f->ops.restore;
+    *first = false; /* tried once: a state that could not be restored is rebuilt */
+    if (tried && f->ops.restore(c, f->ops.ctx, &saved) == 0 && saved) {
+        free(f->position);
+        f->position = saved;
+        return 0;
+    }
+    free(saved);
+    return resync(f, c);
+}
+
 static void *follower_main(void *arg)
 {
     follower_t *f = arg;
     const follower_ops_t *ops = &f->ops;
     unsigned attempt = 0;
+    bool first = true;
     for (;;) {
         if (atomic_load(&f->stopping)) break;
         PGconn *c = db_connect_follower(f->conninfo, ops->who, ops->setup);
-        if (c && resync(f, c) == 0) {
+        if (c && restore_or_resync(f, c, &first) == 0) {
             attempt = 0;
             bool stop = follow(f, c);
+            if (stop && ops->save) ops->save(c, f->position, ops->ctx);
             if (ops->lost) ops->lost(ops->ctx);
             if (!stop) log_lost(ops->who, c);
         }

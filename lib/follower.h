@@ -21,7 +21,9 @@
  * pruned past what its position still needed, it takes a new position and
  * resyncs again. When the connection drops, or resync or batch fails, it
  * calls lost, logs <who>_follower_lost and connects again, waiting
- * follower_backoff_ms between attempts. Once a minute it prunes the log
+ * follower_backoff_ms between attempts. A follower with restore and save
+ * resumes where the last one stopped instead of its first resync. Once a
+ * minute it prunes the log
  * (change_log_prune: rows older than FOLLOWER_KEEP_SECONDS). Every callback
  * runs on the thread; the thread takes no signals. */
 #ifndef PURPOSED_FOLLOWER_H
@@ -51,6 +53,15 @@ typedef struct follower_ops {
     int (*batch)(PGconn *c, void *ctx);
     /* Optional: a resynced connection was lost or the follower stops. */
     void (*lost)(void *ctx);
+    /* Optional, tried once, on the first connection, instead of the first
+     * resync: bring the state back from where save kept it and give the
+     * position it is exact at (a snapshot text, malloc'd) in *position.
+     * 0: follow the log from there (a log pruned past it, or more changes
+     * since than one batch, is a resync as always); -1: resync instead. */
+    int (*restore)(PGconn *c, void *ctx, char **position);
+    /* Optional: when the follower is stopped while following (not after a
+     * failure), with the position its state is exact at. */
+    void (*save)(PGconn *c, const char *position, void *ctx);
     void *ctx;
 } follower_ops_t;
 

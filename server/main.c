@@ -295,6 +295,7 @@ int main(int argc, char **argv)
     /* The match index builds in the background from the start, so the
      * first matching request does not wait for it. */
     follower_set_poll_ms(cfg.changes_poll_ms);
+    match_service_set_snapshot(cfg.match_snapshot);
     if (match_service_start(cfg.database_url) != 0) log_event("warn", "match_start_failed", NULL);
     /* Answers are kept only while the follower reads every change. */
     if (rcache_init((size_t)cfg.cache_mb * 1024 * 1024) != 0 ||

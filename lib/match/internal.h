@@ -363,6 +363,27 @@ void match_topk_push(match_topk_t *h, const match_cand_t *c);
 void match_topk_sort(match_topk_t *h);
 
 /* ======================================================================
+ * The snapshot file (snapshot.c)
+ * ====================================================================== */
+
+/* Raise it whenever the index's layout or what it derives from a row
+ * changes (rows.c, index.c), so that no daemon loads a file that means
+ * something else now. The record sizes and the build statements'
+ * text are checked without it. */
+#define MATCH_SNAPSHOT_FORMAT 1
+
+/* Write ix to path (through path.tmp, synced, then renamed), with the
+ * identity of its database (match_load_identity) and the change log
+ * position it is exact at. 0 (*bytes: the file's size), or -1 (errno). */
+int match_snapshot_write(const match_index_t *ix, const char *path, const char *identity,
+                         const char *position, size_t *bytes);
+/* The index in path, if it was written with this identity and this layout
+ * and is whole; its position into position (room for position_size).
+ * NULL otherwise, *why saying why in words. */
+match_index_t *match_snapshot_read(const char *path, const char *identity, char *position,
+                                   size_t position_size, const char **why);
+
+/* ======================================================================
  * From PostgreSQL (load.c): the full build and the changes named by the
  * change log (topic 'match'). The service thread runs these on its own
  * connection.
@@ -374,6 +395,11 @@ void match_topk_sort(match_topk_t *h);
 /* A whole new index from one REPEATABLE READ snapshot, streamed row by row;
  * NULL when the database failed (logged). *seconds: how long it took. */
 match_index_t *match_load(PGconn *c, double *seconds);
+
+/* What a snapshot must have been written against (match_snapshot_*): the
+ * cluster, the database, the migrations applied and the build statements,
+ * as one text into out. 0, or -1 (logged). */
+int match_load_identity(PGconn *c, char *out, size_t size);
 
 typedef struct match_id_set {
     int64_t *v;

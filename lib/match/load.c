@@ -8,6 +8,8 @@
 #include <string.h>
 #include <time.h>
 
+#include <sodium.h>
+
 #include "log.h"
 #include "match/internal.h"
 
@@ -387,6 +389,41 @@ match_index_t *match_load(PGconn *c, double *seconds)
              na ? abytes / na : 0, ne ? ebytes / ne : 0, refused ? ", some rows refused" : "");
     log_event(refused ? "warn" : "info", "match_index_built", msg);
     return ix;
+}
+
+/* ---------- what a snapshot must match ---------- */
+
+/* The statements that decide what the index holds: a snapshot made while
+ * any of them read otherwise is refused (its hash is in the identity). */
+static const char IDENTITY_SQL_TEXT[] = MATCH_BUILD_AGENTS "|" MATCH_BUILD_ENGAGEMENTS
+    "|" MATCH_AGENT_COLUMNS "|" MATCH_ENGAGEMENT_COLUMNS;
+
+/* The cluster (its system identifier), the database (its oid: a database
+ * dropped and made again is another one) and every migration applied,
+ * with their checksums. */
+static const char IDENTITY_SQL[] =
+    "SELECT (SELECT system_identifier FROM pg_control_system())::text || '/' || d.oid || '/' ||"
+    " (SELECT md5(coalesce(string_agg(name || ':' || checksum, ',' ORDER BY name), ''))"
+    "  FROM schema_migrations)"
+    " FROM pg_database d WHERE d.datname = current_database()";
+
+int match_load_identity(PGconn *c, char *out, size_t size)
+{
+    PGresult *r = PQexec(c, IDENTITY_SQL);
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (!ok) {
+        log_event("warn", "match_query_failed", PQresultErrorMessage(r));
+        PQclear(r);
+        return -1;
+    }
+    unsigned char h[16];
+    crypto_generichash(h, sizeof h, (const unsigned char *)IDENTITY_SQL_TEXT,
+                       sizeof IDENTITY_SQL_TEXT - 1, NULL, 0);
+    char hex[2 * sizeof h + 1];
+    sodium_bin2hex(hex, sizeof hex, h, sizeof h);
+    int n = snprintf(out, size, "%s/%s", PQgetvalue(r, 0, 0), hex);
+    PQclear(r);
+    return n > 0 && (size_t)n < size ? 0 : -1;
 }
 
 /* ---------- changes ---------- */

@@ -253,6 +253,11 @@ void match_hits_clear(match_hit_t *hits, size_t n);
  * connection). Idempotent; 0, or -PROBLEM_INTERNAL when the thread could not
  * start. */
 int match_service_start(const char *conninfo);
+/* Before match_service_start: keep the index in this file when the service
+ * stops, and load it from there at start instead of building it when it
+ * was written against the same database and nothing pruned the change log
+ * past it (snapshot.c; README.md, "A snapshot at stop"). NULL or "": none. */
+void match_service_set_snapshot(const char *path);
 /* Stop the thread and free the index. */
 void match_service_stop(void);
 /* The current index, read-locked: waits up to wait_ms for the first build;
@@ -268,6 +273,9 @@ typedef struct match_stats {
     double build_seconds;           /* the last full build, from PostgreSQL */
     unsigned long builds;           /* full builds, the first included */
     unsigned long notifications;    /* changes applied (or absorbed by a rebuild) */
+    double load_seconds;            /* the snapshot file read at start, if one was */
+    unsigned long loads;            /* snapshots loaded (0 or 1) */
+    double start_seconds;           /* from match_service_start to the first index */
 } match_stats_t;
 
 /* Lock-free: the service thread publishes these after every change. */

@@ -5,9 +5,12 @@
  * under the write side of a read-write lock. Requests take the read side
  * (match_service_acquire). README.md, "Freshness", tells the whole story. */
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np: a busy reader side must not starve the writer */
+#include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
 #include <time.h>
 
 #include "follower.h"
@@ -29,6 +32,11 @@ static match_changes_t g_changes;
 static atomic_bool g_st_ready;
 static atomic_size_t g_st_bytes, g_st_agents, g_st_engagements;
 static atomic_ulong g_st_build_us, g_st_builds, g_st_notifications;
+static atomic_ulong g_st_load_us, g_st_loads, g_st_start_us;
+static struct timespec g_started;              /* match_service_start: for start_seconds */
+/* The snapshot file (match_service_set_snapshot); "" for none. Set
+ * before start, read by the follower thread only. */
+static char g_snapshot[4096];
 
 static void service_init_once(void)
 {
@@ -59,19 +67,29 @@ void match_service_stats(match_stats_t *out)
     out->build_seconds = (double)atomic_load(&g_st_build_us) / 1e6;
     out->builds = atomic_load(&g_st_builds);
     out->notifications = atomic_load(&g_st_notifications);
+    out->load_seconds = (double)atomic_load(&g_st_load_us) / 1e6;
+    out->loads = atomic_load(&g_st_loads);
+    out->start_seconds = (double)atomic_load(&g_st_start_us) / 1e6;
+}
+
+void match_service_set_snapshot(const char *path)
+{
+    snprintf(g_snapshot, sizeof g_snapshot, "%s", path ? path : "");
+}
+
+static double seconds_since(const struct timespec *t0)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
 }
 
 /* ---------- the follower's callbacks (its thread) ---------- */
 
-/* Build a whole new index and swap it in; requests already searching the
- * old one finish first (the write lock waits for them). */
-static int rebuild(PGconn *c)
+/* Swap in a whole new index; requests already searching the old one
+ * finish first (the write lock waits for them). */
+static void install(match_index_t *fresh)
 {
-    double seconds = 0;
-    match_index_t *fresh = match_load(c, &seconds);
-    if (!fresh) return -1;
-    atomic_store(&g_st_build_us, (unsigned long)(seconds * 1e6));
-    atomic_fetch_add(&g_st_builds, 1);
     stats_publish(fresh);
     pthread_rwlock_wrlock(&g_rw);
     match_index_t *old = g_index;
@@ -79,11 +97,80 @@ static int rebuild(PGconn *c)
     pthread_rwlock_unlock(&g_rw);
     match_index_free(old);
     pthread_mutex_lock(&g_mu);
+    if (!g_built) atomic_store(&g_st_start_us, (unsigned long)(seconds_since(&g_started) * 1e6));
     g_built = true;
     atomic_store(&g_ready, true);
     pthread_cond_broadcast(&g_cv);
     pthread_mutex_unlock(&g_mu);
+}
+
+/* Build a whole new index from PostgreSQL and swap it in. */
+static int rebuild(PGconn *c)
+{
+    double seconds = 0;
+    match_index_t *fresh = match_load(c, &seconds);
+    if (!fresh) return -1;
+    atomic_store(&g_st_build_us, (unsigned long)(seconds * 1e6));
+    atomic_fetch_add(&g_st_builds, 1);
+    install(fresh);
     return 0;
+}
+
+/* The follower's first start: the index of the snapshot file, when it was
+ * written against this database (match_load_identity) and is whole; its
+ * position is where the follower reads the log from. -1: build instead. */
+static int on_restore(PGconn *c, void *ctx, char **position)
+{
+    (void)ctx;
+    if (!g_snapshot[0]) return -1;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char identity[1024], pos[8192];
+    const char *why = NULL;
+    if (match_load_identity(c, identity, sizeof identity) != 0) return -1;
+    match_index_t *ix = match_snapshot_read(g_snapshot, identity, pos, sizeof pos, &why);
+    if (!ix) {
+        log_event("info", "match_snapshot_not_used", why);
+        return -1;
+    }
+    *position = strdup(pos);
+    if (!*position) {
+        match_index_free(ix);
+        return -1;
+    }
+    double seconds = seconds_since(&t0);
+    atomic_store(&g_st_load_us, (unsigned long)(seconds * 1e6));
+    atomic_fetch_add(&g_st_loads, 1);
+    char msg[512];
+    snprintf(msg, sizeof msg, "%zu agents, %zu engagements, %zu KiB, %ld ms; from %.300s",
+             match_index_agent_count(ix), match_index_engagement_count(ix),
+             match_index_memory(ix) / 1024, (long)(seconds * 1000), g_snapshot);
+    log_event("info", "match_index_loaded", msg);
+    install(ix);
+    match_changes_clear(&g_changes);
+    return 0;
+}
+
+/* The follower stops while following: the index is exact at position.
+ * Only this thread writes the index, so it reads it without the lock
+ * while requests go on. */
+static void on_save(PGconn *c, const char *position, void *ctx)
+{
+    (void)ctx;
+    if (!g_snapshot[0] || !g_index) return;
+    struct timespec t0;
+    clock_gettime(CLOCK_MONOTONIC, &t0);
+    char identity[1024], msg[512];
+    size_t bytes = 0;
+    if (match_load_identity(c, identity, sizeof identity) != 0) return;
+    if (match_snapshot_write(g_index, g_snapshot, identity, position, &bytes) != 0) {
+        snprintf(msg, sizeof msg, "%.300s: %.100s", g_snapshot, strerror(errno));
+        log_event("warn", "match_snapshot_failed", msg);
+        return;
+    }
+    snprintf(msg, sizeof msg, "%zu KiB in %ld ms to %.300s", bytes / 1024,
+             (long)(seconds_since(&t0) * 1000), g_snapshot);
+    log_event("info", "match_snapshot_saved", msg);
 }
 
 /* A new position: whatever changed before it is in the new build. */
@@ -149,7 +236,10 @@ int match_service_start(const char *conninfo)
         .resync = on_resync,
         .change = on_change,
         .batch = on_batch,
+        .restore = on_restore,
+        .save = on_save,
     };
+    clock_gettime(CLOCK_MONOTONIC, &g_started);
     g_follower = follower_start(conninfo, &ops);
     bool ok = g_follower != NULL;
     if (ok) atomic_store(&g_running, true);

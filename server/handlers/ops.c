@@ -76,9 +76,15 @@ static void append_match_metrics(strbuf_t *text)
         "# HELP match_index_builds_total Full builds of the matching index.\n"
         "# TYPE match_index_builds_total counter\nmatch_index_builds_total %lu\n"
         "# HELP match_notifications_total Changes (change log rows) applied to the matching index.\n"
-        "# TYPE match_notifications_total counter\nmatch_notifications_total %lu\n",
+        "# TYPE match_notifications_total counter\nmatch_notifications_total %lu\n"
+        "# HELP match_index_snapshot_loads_total Indexes loaded from the snapshot file (MATCH_SNAPSHOT) instead of built.\n"
+        "# TYPE match_index_snapshot_loads_total counter\nmatch_index_snapshot_loads_total %lu\n"
+        "# HELP match_index_snapshot_load_seconds Duration of reading and checking the snapshot file.\n"
+        "# TYPE match_index_snapshot_load_seconds gauge\nmatch_index_snapshot_load_seconds %.6f\n"
+        "# HELP match_index_start_seconds From the daemon's start to its first index (built or loaded).\n"
+        "# TYPE match_index_start_seconds gauge\nmatch_index_start_seconds %.6f\n",
         st.ready ? 1 : 0, st.bytes, st.agents, st.engagements, st.build_seconds, st.builds,
-        st.notifications);
+        st.notifications, st.loads, st.load_seconds, st.start_seconds);
 }
 
 /* The followers of the change log (lib/follower.h), both topics. */

@@ -73,6 +73,7 @@ static void defaults(void **state)
     assert_int_equal(c.signup_max_per_address, 20);
     assert_false(c.fetch_allow_private); /* no SSRF by default */
     assert_string_equal(c.fetch_user_agent, "Purposed/" PURPOSED_VERSION);
+    assert_string_equal(c.match_snapshot, ""); /* no file: the index is built at each start */
     double sum = c.w_purpose + c.w_skills + c.w_capacity + c.w_packaging + c.w_location +
                  c.w_follows;
     assert_true(sum > 0.999 && sum < 1.001);
@@ -134,6 +135,7 @@ static void every_variable_is_read(void **state)
     env_set("MATCH_WEIGHT_FOLLOWS", "2.25");
     env_set("FETCH_ALLOW_PRIVATE", "1");
     env_set("FETCH_USER_AGENT", "Purposed/9 (+https://purposed.example)");
+    env_set("MATCH_SNAPSHOT", "/var/lib/purposed/match.snapshot");
     config_t c;
     problem_t err = {0};
     assert_int_equal(config_load(&c, env_get, &err), 0);
@@ -170,6 +172,7 @@ static void every_variable_is_read(void **state)
     assert_true(c.w_follows == 2.25);
     assert_true(c.fetch_allow_private);
     assert_string_equal(c.fetch_user_agent, "Purposed/9 (+https://purposed.example)");
+    assert_string_equal(c.match_snapshot, "/var/lib/purposed/match.snapshot");
     env_set("FETCH_USER_AGENT", "a\r\nX-Injected: 1");
     assert_true(config_load(&c, env_get, &err) < 0);
     assert_non_null(strstr(err.detail, "FETCH_USER_AGENT"));

@@ -11,6 +11,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <cmocka.h>
 
 #include "config.h"
@@ -675,6 +676,221 @@ static void updates_and_compaction_keep_answers(void **state)
     match_index_free(fresh);
 }
 
+/* ---------- the snapshot file ---------- */
+
+/* An index with history: agents and engagements put, replaced and removed
+ * (free slots, waste in the pools, renamed purposes), places and labels. */
+static match_index_t *churned_index(void)
+{
+    match_index_t *ix = small_index();
+    static const char *const places[] = {"berlin", "lima", "oslo", "Lima"};
+    char skills[256], purposes[128], lat[32], lon[32];
+    for (int round = 0; round < 3; round++) {
+        for (int p = 4; p <= 30; p++) match_index_put_purpose(ix, p, round ? "Renamed" : "P");
+        for (int id = 1; id <= 800; id++) {
+            snprintf(skills, sizeof skills, "{s%u,s%u,s%u}", rnd(40), rnd(40), rnd(40));
+            snprintf(purposes, sizeof purposes, "%u:%u,%u:%u", 1 + rnd(30), 1 + rnd(99),
+                     1 + rnd(30), 1 + rnd(99));
+            snprintf(lat, sizeof lat, "%.4f", 40.0 + rnd(2000) / 100.0);
+            snprintf(lon, sizeof lon, "%.4f", -5.0 + rnd(2000) / 100.0);
+            const char *place = places[rnd(4)];
+            match_agent_row_t a = {.id = id, .discoverable = rnd(8) != 0, .remote_ok = rnd(2),
+                                   .capacity_hours = (int)rnd(40), .packagings = "volunteer,consulting",
+                                   .location = place, .location_key = place,
+                                   .latitude = rnd(3) ? lat : NULL, .longitude = rnd(3) ? lon : NULL,
+                                   .purposes = purposes, .skills = skills, .follows = "7"};
+            assert_int_equal(match_index_put_agent(ix, &a), 0);
+            if (id % 3 == 0) {
+                snprintf(purposes, sizeof purposes, "%u,%u", 1 + rnd(30), 1 + rnd(30));
+                snprintf(skills, sizeof skills, "{s%u,s%u,S%u,s%u}", rnd(40), rnd(40), rnd(40), rnd(40));
+                match_engagement_row_t e = {.id = 5000 + id, .organisation_id = 7 + (int64_t)rnd(3),
+                                            .created_us = rnd(500), .open = rnd(6) != 0,
+                                            .remote_ok = rnd(2), .hours = 1 + (int)rnd(30),
+                                            .packagings = "volunteer", .location = place,
+                                            .location_key = place, .purposes = purposes,
+                                            .skills = skills};
+                assert_int_equal(match_index_put_engagement(ix, &e), 0);
+            }
+        }
+        for (int id = 1 + round; id <= 800; id += 17) match_index_remove_agent(ix, id);
+        match_index_put_organisation(ix, 8, round ? "Beta renamed" : "Beta");
+    }
+    return ix;
+}
+
+/* The same answers, reasons included, from two indexes. */
+static void assert_same_answers(const match_index_t *x, const match_index_t *y)
+{
+    match_weights_t w = default_weights();
+    static match_hit_t hx[1000], hy[1000];
+    assert_int_equal(match_index_agent_count(x), match_index_agent_count(y));
+    assert_int_equal(match_index_engagement_count(x), match_index_engagement_count(y));
+    for (int q = 0; q < 30; q++) {
+        char purposes[64], skills[128];
+        snprintf(purposes, sizeof purposes, "%u:%u,%u:%u", 1 + rnd(30), 1 + rnd(99), 1 + rnd(30),
+                 1 + rnd(99));
+        snprintf(skills, sizeof skills, "{s%u,s%u,nowhere}", rnd(40), rnd(40));
+        match_agent_row_t me = {.id = 1, .remote_ok = rnd(2), .capacity_hours = (int)rnd(40),
+                                .packagings = "volunteer", .location_key = q % 2 ? "lima" : "oslo",
+                                .purposes = purposes, .skills = skills, .follows = "7,8"};
+        int nx = match_index_engagements_for(x, &w, &me, 1000, hx);
+        int ny = match_index_engagements_for(y, &w, &me, 1000, hy);
+        assert_int_equal(nx, ny);
+        for (int i = 0; i < nx; i++) {
+            assert_int_equal(hx[i].id, hy[i].id);
+            assert_close(hx[i].score, hy[i].score);
+            assert_true(json_equal(hx[i].reasons, hy[i].reasons));
+        }
+        match_hits_clear(hx, (size_t)nx);
+        match_hits_clear(hy, (size_t)ny);
+        snprintf(purposes, sizeof purposes, "%u,%u", 1 + rnd(30), 1 + rnd(30));
+        match_engagement_row_t e = {.id = 1, .organisation_id = 8, .open = true, .hours = 10,
+                                    .packagings = "volunteer", .location_key = "berlin",
+                                    .purposes = purposes, .skills = "{s1,s2,s3,S1,S2,S3}"};
+        nx = match_index_agents_for(x, &w, &e, 1000, hx);
+        ny = match_index_agents_for(y, &w, &e, 1000, hy);
+        assert_int_equal(nx, ny);
+        for (int i = 0; i < nx; i++) {
+            assert_int_equal(hx[i].id, hy[i].id);
+            assert_close(hx[i].score, hy[i].score);
+            assert_true(json_equal(hx[i].reasons, hy[i].reasons));
+        }
+        match_hits_clear(hx, (size_t)nx);
+        match_hits_clear(hy, (size_t)ny);
+    }
+}
+
+static char *temp_path(void)
+{
+    static char path[64];
+    snprintf(path, sizeof path, "/tmp/test_match_snapshot.%ld", (long)getpid());
+    return path;
+}
+
+/* A snapshot read back answers every search as the index it was written
+ * from, keeps its position, and takes further changes as that index does. */
+static void snapshot_round_trip_answers_the_same(void **state)
+{
+    (void)state;
+    const char *path = temp_path();
+    match_index_t *ix = churned_index();
+    size_t bytes = 0;
+    assert_int_equal(match_snapshot_write(ix, path, "db-1", "100:105:101,103", &bytes), 0);
+    assert_true(bytes > 0);
+    char pos[64];
+    const char *why = "unset";
+    match_index_t *back = match_snapshot_read(path, "db-1", pos, sizeof pos, &why);
+    assert_non_null(back);
+    assert_null(why);
+    assert_string_equal(pos, "100:105:101,103");
+    assert_same_answers(ix, back);
+    /* the same changes to both (growth from exactly full arrays) */
+    for (int id = 700; id <= 900; id++) {
+        match_agent_row_t a = {.id = id, .discoverable = true, .capacity_hours = 20,
+                               .packagings = "volunteer", .location_key = "newtown",
+                               .purposes = "4:50,5:20", .skills = "{fresh,s3}", .follows = "9"};
+        assert_int_equal(match_index_put_agent(ix, &a), 0);
+        assert_int_equal(match_index_put_agent(back, &a), 0);
+    }
+    for (int p = 31; p <= 40; p++) {
+        match_index_put_purpose(ix, p, "New");
+        match_index_put_purpose(back, p, "New");
+    }
+    match_index_remove_engagement(ix, 5003);
+    match_index_remove_engagement(back, 5003);
+    assert_same_answers(ix, back);
+    match_index_free(back);
+    /* an empty index too */
+    match_index_t *empty = match_index_new();
+    assert_int_equal(match_snapshot_write(empty, path, "db-1", "1:1:", NULL), 0);
+    back = match_snapshot_read(path, "db-1", pos, sizeof pos, &why);
+    assert_non_null(back);
+    assert_same_answers(empty, back);
+    match_index_free(back);
+    match_index_free(empty);
+    match_index_free(ix);
+    unlink(path);
+}
+
+/* Another database's file, a file cut short, any byte changed, no file:
+ * refused, with a reason, never half used. */
+static void snapshot_refuses_what_is_not_its_own(void **state)
+{
+    (void)state;
+    const char *path = temp_path();
+    match_index_t *ix = churned_index();
+    assert_int_equal(match_snapshot_write(ix, path, "db-1", "100:105:", NULL), 0);
+    char pos[64];
+    const char *why = NULL;
+    assert_null(match_snapshot_read(path, "db-2", pos, sizeof pos, &why));
+    assert_non_null(strstr(why, "another database"));
+    /* read the file, then try it changed in many places and cut short */
+    FILE *f = fopen(path, "rb");
+    assert_non_null(f);
+    fseek(f, 0, SEEK_END);
+    long size = ftell(f);
+    fseek(f, 0, SEEK_SET);
+    unsigned char *bytes = malloc((size_t)size);
+    assert_int_equal(fread(bytes, 1, (size_t)size, f), (size_t)size);
+    fclose(f);
+    char bad[80];
+    snprintf(bad, sizeof bad, "%s.bad", path);
+    for (int k = 0; k < 40; k++) {
+        long at = k == 0 ? size - 1 : k == 1 ? 8 : (long)(rnd(1u << 30) % (unsigned long)size);
+        bytes[at] ^= 0x5a;
+        f = fopen(bad, "wb");
+        fwrite(bytes, 1, (size_t)size, f);
+        fclose(f);
+        bytes[at] ^= 0x5a;
+        why = NULL;
+        assert_null(match_snapshot_read(bad, "db-1", pos, sizeof pos, &why));
+        assert_non_null(why);
+    }
+    long cuts[] = {0, 7, 30, size / 2, size - 32, size - 1};
+    for (size_t k = 0; k < sizeof cuts / sizeof cuts[0]; k++) {
+        f = fopen(bad, "wb");
+        fwrite(bytes, 1, (size_t)cuts[k], f);
+        fclose(f);
+        why = NULL;
+        assert_null(match_snapshot_read(bad, "db-1", pos, sizeof pos, &why));
+        assert_non_null(strstr(why, "damaged"));
+    }
+    /* a whole file (its hash right) whose numbers point outside their
+     * arrays: refused too, before anything reads through them */
+    uint32_t slot = 0;
+    while (!(ix->agents[slot].flags & REC_LIVE)) slot++;
+    uint32_t kept = ix->agents[slot].skills_off;
+    ix->agents[slot].skills_off = ix->nwords;
+    assert_int_equal(match_snapshot_write(ix, bad, "db-1", "100:105:", NULL), 0);
+    assert_null(match_snapshot_read(bad, "db-1", pos, sizeof pos, &why));
+    ix->agents[slot].skills_off = kept;
+    uint32_t entry = ix->postings[1].agents[0];
+    ix->postings[1].agents[0] = POSTING_ENTRY(ix->nagents, 5u);
+    assert_int_equal(match_snapshot_write(ix, bad, "db-1", "100:105:", NULL), 0);
+    assert_null(match_snapshot_read(bad, "db-1", pos, sizeof pos, &why));
+    ix->postings[1].agents[0] = entry;
+    uint32_t name = ix->skills.name_off[0];
+    ix->skills.name_off[0] = ix->nstr;
+    assert_int_equal(match_snapshot_write(ix, bad, "db-1", "100:105:", NULL), 0);
+    assert_null(match_snapshot_read(bad, "db-1", pos, sizeof pos, &why));
+    ix->skills.name_off[0] = name;
+    /* the whole file is still good: the refusals were the changes */
+    f = fopen(bad, "wb");
+    fwrite(bytes, 1, (size_t)size, f);
+    fclose(f);
+    match_index_t *back = match_snapshot_read(bad, "db-1", pos, sizeof pos, &why);
+    assert_non_null(back);
+    match_index_free(back);
+    unlink(bad);
+    unlink(path);
+    assert_null(match_snapshot_read(path, "db-1", pos, sizeof pos, &why));
+    assert_string_equal(why, "no snapshot");
+    /* nowhere to write: -1, nothing left behind */
+    assert_int_equal(match_snapshot_write(ix, "/nonexistent-dir/x.snapshot", "db-1", "1:1:", NULL), -1);
+    free(bytes);
+    match_index_free(ix);
+}
+
 /* The pruned top k is the head of the full ranking (engagements side). */
 static void top_k_is_the_head_of_the_full_ranking(void **state)
 {
@@ -917,6 +1133,8 @@ int main(void)
         cmocka_unit_test(index_ranks_discoverable_agents_by_id_on_ties),
         cmocka_unit_test(updates_and_compaction_keep_answers),
         cmocka_unit_test(top_k_is_the_head_of_the_full_ranking),
+        cmocka_unit_test(snapshot_round_trip_answers_the_same),
+        cmocka_unit_test(snapshot_refuses_what_is_not_its_own),
         cmocka_unit_test(placed_pairs_score_the_same_from_either_side),
         cmocka_unit_test(memory_and_counts_are_reported),
         cmocka_unit_test(the_bounded_heap_keeps_the_k_best_in_rank_order),
