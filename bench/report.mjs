@@ -70,6 +70,12 @@ const built = (read('match_index.txt') || '').match(/(\d+) agents, (\d+) engagem
 const matchIndex = built ? { agents: Number(built[1]), engagements: Number(built[2]),
   mib: Number((built[3] / 1024).toFixed(1)), build_s: Number((built[4] / 1000).toFixed(2)) } : null;
 
+// the restart on the snapshot the first daemon's stop left (bench/run, match_restart)
+const restart = read('match_restart.json') ? JSON.parse(read('match_restart.json')) : null;
+const restartConsistency = read('match_consistency_restart.json') ? JSON.parse(read('match_consistency_restart.json')) : null;
+if (restartConsistency && (restartConsistency.differences || restartConsistency.error)) failed.push('match_consistency (restarted)');
+if (restart && restart.loads !== 1) failed.push('match_restart (the snapshot was not loaded)');
+
 const summary = {
   get_by_id_vs_pgbench: ratio('get_by_id', 'pgbench'),
   get_by_id_vs_postgrest: ratio('get_by_id', 'postgrest'),
@@ -86,6 +92,9 @@ const summary = {
   match_build_s: matchIndex ? fmt(matchIndex.build_s) : 'missing',
   match_consistency: !consistency ? 'missing' : consistency.error ? 'FAILED'
     : consistency.differences ? `FAILED(${consistency.differences})` : `ok(${consistency.pairs})`,
+  match_restart_s: restart ? fmt(restart.ready_seconds) : 'missing',
+  match_restart_consistency: !restartConsistency ? 'missing' : restartConsistency.error ? 'FAILED'
+    : restartConsistency.differences ? `FAILED(${restartConsistency.differences})` : `ok(${restartConsistency.pairs})`,
 };
 const line = 'bench: ' + Object.entries(summary).map(([k, v]) => `${k}=${v}`).join(' ');
 
@@ -124,6 +133,8 @@ const out = {
   rss_mib: rssMiB > 0 ? Math.round(rssMiB) : null,
   match_index: matchIndex,
   match_consistency: consistency,
+  match_restart: restart,
+  match_consistency_restart: restartConsistency,
   summary,
   line,
 };
