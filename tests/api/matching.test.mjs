@@ -5,7 +5,7 @@
 // engagement within a second. Every test uses purposes of its own.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { addMember, api, newUser, sql, unique } from './helpers.mjs';
+import { addMember, api, newUser, sql, unique, BASE } from './helpers.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 const day = (offset) => new Date(Date.now() + offset * 86400000).toISOString().slice(0, 10);
@@ -239,6 +239,42 @@ test('a newly posted engagement is matched within a second', async () => {
   const took = Date.now() - posted;
   assert.ok(ids(res).includes(fresh.id), `the new engagement was not matched within a second (${took} ms)`);
   assert.equal(ids(res)[0], fresh.id, 'same score: the newest engagement first');
+});
+
+test("each engagement in /me/matches is GET /engagements/{id}'s answer, whether the answer cache held it or not, and after an edit", async () => {
+  const owner = await newUser('Olga Owner');
+  const water = await newPurpose(owner.token, 'Clean water');
+  const org = await newOrganisation(owner, [water.slug]);
+  const { user } = await newAgent({}, [[water.slug, 50]]);
+  const a = await newEngagement(owner, org.slug, { purposes: [water.slug], skills: ['Rust'] });
+  const b = await newEngagement(owner, org.slug, { purposes: [water.slug], location: 'Lima' });
+  // a read before (its answer cached), b not
+  const getA = await api('GET', `/api/v1/engagements/${a.id}`);
+  const raw = async () => {
+    const res = await fetch(`${BASE}/api/v1/me/matches?limit=20`, { headers: { Authorization: `Bearer ${user.token}` } });
+    return res.text();
+  };
+  const itemText = (text, id) => {
+    // the engagement object's own text inside the page, as sent
+    const at = text.indexOf(`{"engagement":{"id":${id},`);
+    assert.ok(at >= 0, `engagement ${id} in ${text.slice(0, 300)}`);
+    const start = at + '{"engagement":'.length;
+    const end = text.indexOf(',"score":', start);
+    return text.slice(start, end);
+  };
+  await until(() => myMatches(user), (r) => ids(r).length === 2);
+  let page = await raw();
+  assert.equal(itemText(page, a.id), getA.text, 'a: the cached answer');
+  assert.equal(itemText(page, b.id), (await api('GET', `/api/v1/engagements/${b.id}`)).text, 'b: read for the page');
+  // an edit: the next page has the new text, as GET has
+  const res = await api('PATCH', `/api/v1/engagements/${a.id}`, {
+    token: owner.token, headers: { 'If-Match': `"${a.version}"` }, body: { title: 'Renamed for the matches' },
+  });
+  assert.equal(res.status, 200, res.text);
+  page = await raw();
+  const after = await api('GET', `/api/v1/engagements/${a.id}`);
+  assert.match(after.text, /Renamed for the matches/);
+  assert.equal(itemText(page, a.id), after.text);
 });
 
 test('ties go to the newest engagement; capacity counts hours in force in open agreements', async () => {
