@@ -231,6 +231,11 @@ static db_stmt_t q_issue_source = DB_STMT("credential_issue_source", false,
     " LEFT JOIN agreement_versions v ON v.agreement_id = a.id AND v.version = a.active_version"
     " LEFT JOIN fresh ON true");
 
+/* An agreement between two instances (migration 0042): one of its parties
+ * is kept elsewhere, so no organisation here can stand behind a credential. */
+static db_stmt_t q_federated = DB_STMT("credential_federated", true,
+    "SELECT federated_uri FROM agreements WHERE id = $1::bigint AND federated_uri IS NOT NULL");
+
 static db_stmt_t q_issue = DB_STMT("credential_issue", false,
     "INSERT INTO credentials (id, uuid, agreement_id, agent_id, organisation_id, signing_key_id, document)"
     " VALUES ($1::bigint, $2::uuid, $3::bigint, $4::bigint, $5::bigint, $6::bigint, $7)"
@@ -290,7 +295,22 @@ void handle_credential_issue(req_t *r)
     }
     if (PQntuples(res) != 1) {
         PQclear(res);
-        http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such agreement.");
+        const char *fparams[1] = {r->resource_id};
+        PGresult *fed = db_exec(&q_federated, 1, fparams, &p);
+        if (!fed) {
+            http_reply_problem(r, &p);
+            return;
+        }
+        bool federated = PQntuples(fed) == 1;
+        PQclear(fed);
+        if (federated)
+            http_fail(r, PROBLEM_REMOTE,
+                      "This agreement is between two instances: a credential is issued by an "
+                      "organisation kept on this instance, for an agreement it keeps itself. The "
+                      "record and its proof chain are the same on both instances "
+                      "(GET /api/v1/agreements/{id}/proof).");
+        else
+            http_fail(r, PROBLEM_NO_SUCH_ITEM, "No such agreement.");
         return;
     }
     if (!db_is_null(res, 0, 2)) {

@@ -158,6 +158,12 @@ test('both records agree: versions, terms, decisions, closures, and the chain by
       assert.deepEqual(pa.links[i][k], pb.links[i][k], `link ${i + 1}: ${k}`);
   assert.equal(pa.links[0].content.agreement, pa.subject_uri);
   assert.equal(pa.links[0].content.author, `${B.base}/agents/bea`);
+  // no credential for an agreement between two instances: a 409 that says
+  // why, not "no such agreement"
+  const cred = await req(B.base, 'POST', `/api/v1/agreements/${onB}/credential`, { token: agent.token });
+  assert.equal(cred.status, 409, cred.text);
+  assert.match(cred.body.type, /problems\/remote$/);
+  assert.match(cred.body.detail, /between two instances/);
 });
 
 test('a proposal changed by its proposer then declined, and one withdrawn: both sides agree each time', async () => {
