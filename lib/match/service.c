@@ -37,6 +37,13 @@ static struct timespec g_started;              /* match_service_start: for start
 /* The snapshot file (match_service_set_snapshot); "" for none. Set
  * before start, read by the follower thread only. */
 static char g_snapshot[4096];
+/* The database's identity (match_load_identity) taken before the current
+ * index's build snapshot, or the one of the file it was loaded from: what
+ * the index is exact for. A snapshot is written with this one, not with the
+ * identity at the stop, so that a migration run meanwhile (which may change
+ * rows without the change log) makes the next daemon build. Follower
+ * thread only. */
+static char g_index_identity[1024];
 
 static void service_init_once(void)
 {
@@ -108,8 +115,11 @@ static void install(match_index_t *fresh)
 static int rebuild(PGconn *c)
 {
     double seconds = 0;
+    char identity[sizeof g_index_identity] = "";
+    if (g_snapshot[0] && match_load_identity(c, identity, sizeof identity) != 0) identity[0] = '\0';
     match_index_t *fresh = match_load(c, &seconds);
     if (!fresh) return -1;
+    memcpy(g_index_identity, identity, sizeof identity);
     atomic_store(&g_st_build_us, (unsigned long)(seconds * 1e6));
     atomic_fetch_add(&g_st_builds, 1);
     install(fresh);
@@ -125,7 +135,7 @@ static int on_restore(PGconn *c, void *ctx, char **position)
     if (!g_snapshot[0]) return -1;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    char identity[1024], pos[8192];
+    char identity[sizeof g_index_identity], pos[8192];
     const char *why = NULL;
     if (match_load_identity(c, identity, sizeof identity) != 0) return -1;
     match_index_t *ix = match_snapshot_read(g_snapshot, identity, pos, sizeof pos, &why);
@@ -146,24 +156,26 @@ static int on_restore(PGconn *c, void *ctx, char **position)
              match_index_agent_count(ix), match_index_engagement_count(ix),
              match_index_memory(ix) / 1024, (long)(seconds * 1000), g_snapshot);
     log_event("info", "match_index_loaded", msg);
+    memcpy(g_index_identity, identity, sizeof identity);
     install(ix);
     match_changes_clear(&g_changes);
     return 0;
 }
 
-/* The follower stops while following: the index is exact at position.
+/* The follower stops while following: the index is exact at position, for
+ * the database as it was when it was built or loaded (g_index_identity).
  * Only this thread writes the index, so it reads it without the lock
  * while requests go on. */
 static void on_save(PGconn *c, const char *position, void *ctx)
 {
     (void)ctx;
-    if (!g_snapshot[0] || !g_index) return;
+    (void)c;
+    if (!g_snapshot[0] || !g_index || !g_index_identity[0]) return;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
-    char identity[1024], msg[512];
+    char msg[512];
     size_t bytes = 0;
-    if (match_load_identity(c, identity, sizeof identity) != 0) return;
-    if (match_snapshot_write(g_index, g_snapshot, identity, position, &bytes) != 0) {
+    if (match_snapshot_write(g_index, g_snapshot, g_index_identity, position, &bytes) != 0) {
         snprintf(msg, sizeof msg, "%.300s: %.100s", g_snapshot, strerror(errno));
         log_event("warn", "match_snapshot_failed", msg);
         return;

@@ -195,3 +195,32 @@ test('a snapshot older than the log kept, damaged, or of another schema or datab
     rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test('a migration applied while a daemon runs: its file is written for the schema its index was built on, and the next start builds', async () => {
+  const dir = mkdtempSync(join(tmpdir(), 'purposed-snapshot-'));
+  const file = join(dir, 'match.snapshot');
+  const name = `9998_snapshot_test_${process.pid}`;
+  try {
+    const a = await startDaemon({ MATCH_SNAPSHOT: file, CHANGES_POLL_MS: '0' });
+    await ready(a);
+    // a release job migrates while a runs (a migration may change rows
+    // without the change log): a's index is of the schema before it
+    sql(`INSERT INTO schema_migrations (name, checksum) VALUES ('${name}', 'x')`);
+    await stop(a);
+    assert.ok(existsSync(file), a.log());
+    const b = await startDaemon({ MATCH_SNAPSHOT: file, CHANGES_POLL_MS: '0' });
+    await ready(b);
+    assert.equal(await metric(b.base, 'match_index_snapshot_loads_total'), 0, b.log());
+    assert.equal(await metric(b.base, 'match_index_builds_total'), 1);
+    assert.match(b.log(), /match_snapshot_not_used.*another database, schema/);
+    await stop(b);
+    // b built on the new schema, and its file says so: the next start loads it
+    const c = await startDaemon({ MATCH_SNAPSHOT: file, CHANGES_POLL_MS: '0' });
+    await ready(c);
+    assert.equal(await metric(c.base, 'match_index_snapshot_loads_total'), 1, c.log());
+    await stop(c);
+  } finally {
+    sql(`DELETE FROM schema_migrations WHERE name = '${name}'`);
+    rmSync(dir, { recursive: true, force: true });
+  }
+});
