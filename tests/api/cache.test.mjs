@@ -4,13 +4,7 @@
 // daemon) as soon as PostgreSQL delivers the NOTIFY.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, newUser, problemFields, sql, startDaemon, unique, until, BASE } from './helpers.mjs';
-
-async function metric(name, base = BASE) {
-  const text = await (await fetch(base + '/metrics')).text();
-  const m = text.match(new RegExp(`^${name} (\\S+)$`, 'm'));
-  return m ? Number(m[1]) : NaN;
-}
+import { api, metric, newUser, problemFields, sql, startDaemon, unique, until, BASE } from './helpers.mjs';
 
 async function setup() {
   const u = await newUser();

@@ -7,7 +7,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { api, newUser, sql, startDaemon, unique, BASE } from './helpers.mjs';
+import { api, metric, newUser, sql, startDaemon, unique, BASE } from './helpers.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
@@ -23,12 +23,6 @@ async function at(base, method, path, opts = {}) {
   const res = await fetch(base + path, { method, headers, body });
   const text = await res.text();
   return { status: res.status, headers: res.headers, body: text ? JSON.parse(text) : null, text };
-}
-
-async function metric(name, base = BASE) {
-  const text = await (await fetch(base + '/metrics')).text();
-  const m = text.match(new RegExp(`^${name} (\\S+)$`, 'm'));
-  return m ? Number(m[1]) : NaN;
 }
 
 // Ask until check(res) holds or ms pass; the last answer.

@@ -55,6 +55,14 @@ export async function api(method, path, opts = {}) {
   return { status: res.status, headers: res.headers, body: json, text };
 }
 
+// A value of /metrics as a number (NaN when absent), of BASE or of another
+// daemon (startDaemon's .base).
+export async function metric(name, base = BASE) {
+  const text = await (await fetch(base + '/metrics')).text();
+  const m = text.match(new RegExp(`^${name} (\\S+)$`, 'm'));
+  return m ? Number(m[1]) : NaN;
+}
+
 // Every problem the daemon answers is one of the error catalogue
 // (lib/problems.def, listed in static/openapi.json as x-problem-types):
 // its type, status and title exactly, and the status of the response.

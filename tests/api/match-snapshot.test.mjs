@@ -11,32 +11,13 @@ import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { newUser, sql, startDaemon, unique, BASE } from './helpers.mjs';
+import { api, metric, newUser, sql, startDaemon, unique } from './helpers.mjs';
 
 const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
 
-async function at(base, method, path, opts = {}) {
-  const headers = { ...(opts.headers ?? {}) };
-  let body;
-  if (opts.body !== undefined) {
-    body = JSON.stringify(opts.body);
-    headers['Content-Type'] = 'application/json';
-  }
-  if (opts.token) headers.Authorization = `Bearer ${opts.token}`;
-  const res = await fetch(base + path, { method, headers, body });
-  const text = await res.text();
-  return { status: res.status, body: text ? JSON.parse(text) : null, text };
-}
-
-async function metric(base, name) {
-  const text = await (await fetch(base + '/metrics')).text();
-  const m = text.match(new RegExp(`^${name} (\\S+)$`, 'm'));
-  return m ? Number(m[1]) : NaN;
-}
-
 async function ready(d) {
   const end = Date.now() + 30000;
-  while (await metric(d.base, 'match_index_ready') !== 1) {
+  while (await metric('match_index_ready', d.base) !== 1) {
     if (Date.now() > end) throw new Error(`no index after 30 s:\n${d.log()}`);
     await sleep(50);
   }
@@ -45,29 +26,29 @@ async function ready(d) {
 // A purpose, an organisation, an agent who supports the purpose.
 async function world() {
   const owner = await newUser();
-  const p = await at(BASE, 'POST', '/api/v1/purposes', { token: owner.token, body: { name: `Purpose ${unique('p')}`, description: 'A cause.' } });
+  const p = await api('POST', '/api/v1/purposes', { token: owner.token, body: { name: `Purpose ${unique('p')}`, description: 'A cause.' } });
   assert.equal(p.status, 201, p.text);
   const org = unique('org');
-  const o = await at(BASE, 'POST', '/api/v1/organisations', {
+  const o = await api('POST', '/api/v1/organisations', {
     token: owner.token,
     body: { name: `Org ${org}`, slug: org, purpose_statement: 'Do good.', purposes: [p.body.slug], legal_form: 'nonprofit', governance: 'consent_based' },
   });
   assert.equal(o.status, 201, o.text);
   const agent = await newUser('Agent Person');
-  let res = await at(BASE, 'PUT', '/api/v1/me/agent', {
+  let res = await api('PUT', '/api/v1/me/agent', {
     token: agent.token,
     body: { handle: unique('agent'), headline: 'Gardener', personal_purpose: 'Beds', skills: [], capacity_hours_per_week: 20,
             packagings: ['volunteer'], remote_ok: true, discoverable: true, show_track_record: true },
   });
   assert.equal(res.status, 200, res.text);
-  res = await at(BASE, 'PUT', '/api/v1/me/agent/purposes', { token: agent.token, body: [{ purpose: p.body.slug, energy: 50 }] });
+  res = await api('PUT', '/api/v1/me/agent/purposes', { token: agent.token, body: [{ purpose: p.body.slug, energy: 50 }] });
   assert.equal(res.status, 200, res.text);
   return { owner, purpose: p.body.slug, org, agent };
 }
 
 // An engagement posted through the suite's daemon (its triggers log it).
 async function post(w, title) {
-  const e = await at(BASE, 'POST', `/api/v1/organisations/${w.org}/engagements`, {
+  const e = await api('POST', `/api/v1/organisations/${w.org}/engagements`, {
     token: w.owner.token,
     body: { title, description: 'Tend the beds.', purposes: [w.purpose], packagings: ['volunteer'], hours_per_week: 4, rewards: { non_cash: ['learning'] } },
   });
@@ -76,7 +57,7 @@ async function post(w, title) {
 }
 
 const matchIds = async (base, w) => {
-  const res = await at(base, 'GET', '/api/v1/me/matches?limit=100', { token: w.agent.token });
+  const res = await api('GET', '/api/v1/me/matches?limit=100', { base, token: w.agent.token });
   assert.equal(res.status, 200, res.text);
   return res.body.items.map((i) => i.engagement.id);
 };
@@ -94,8 +75,8 @@ test('a stopped daemon leaves its index in the file, and the next start loads it
     const e1 = await post(w, 'Before the snapshot');
     const a = await startDaemon({ MATCH_SNAPSHOT: file });
     await ready(a);
-    assert.equal(await metric(a.base, 'match_index_builds_total'), 1);
-    assert.equal(await metric(a.base, 'match_index_snapshot_loads_total'), 0, 'no file yet: built');
+    assert.equal(await metric('match_index_builds_total', a.base), 1);
+    assert.equal(await metric('match_index_snapshot_loads_total', a.base), 0, 'no file yet: built');
     assert.ok((await matchIds(a.base, w)).includes(e1));
     await stop(a);
     assert.ok(existsSync(file), a.log());
@@ -107,19 +88,19 @@ test('a stopped daemon leaves its index in the file, and the next start loads it
     // a daemon that reads no log answers from the file alone: e1, not e2
     const b = await startDaemon({ MATCH_SNAPSHOT: file, CHANGES_POLL_MS: '0' });
     await ready(b);
-    assert.equal(await metric(b.base, 'match_index_snapshot_loads_total'), 1, b.log());
-    assert.equal(await metric(b.base, 'match_index_builds_total'), 0, 'loaded, not built');
+    assert.equal(await metric('match_index_snapshot_loads_total', b.base), 1, b.log());
+    assert.equal(await metric('match_index_builds_total', b.base), 0, 'loaded, not built');
     let ids = await matchIds(b.base, w);
     assert.ok(ids.includes(e1), 'what the file holds');
     assert.ok(!ids.includes(e2), 'the file was written before e2: only the log has it');
-    assert.ok(await metric(b.base, 'match_index_start_seconds') > 0);
+    assert.ok(await metric('match_index_start_seconds', b.base) > 0);
     await stop(b);
 
     // a daemon that follows the log: the file, then e2 from the log
     const c = await startDaemon({ MATCH_SNAPSHOT: file });
     await ready(c);
-    assert.equal(await metric(c.base, 'match_index_snapshot_loads_total'), 1, c.log());
-    assert.equal(await metric(c.base, 'match_index_builds_total'), 0);
+    assert.equal(await metric('match_index_snapshot_loads_total', c.base), 1, c.log());
+    assert.equal(await metric('match_index_builds_total', c.base), 0);
     const end = Date.now() + 5000;
     while (!(ids = await matchIds(c.base, w)).includes(e2) && Date.now() < end) await sleep(50);
     assert.ok(ids.includes(e1) && ids.includes(e2), `${ids}`);
@@ -151,9 +132,9 @@ test('a snapshot older than the log kept, damaged, or of another schema or datab
     const b = await startDaemon({ MATCH_SNAPSHOT: file });
     await ready(b);
     const end = Date.now() + 10000;
-    while (await metric(b.base, 'match_index_builds_total') < 1 && Date.now() < end) await sleep(50);
-    assert.equal(await metric(b.base, 'match_index_snapshot_loads_total'), 1);
-    assert.equal(await metric(b.base, 'match_index_builds_total'), 1, b.log());
+    while (await metric('match_index_builds_total', b.base) < 1 && Date.now() < end) await sleep(50);
+    assert.equal(await metric('match_index_snapshot_loads_total', b.base), 1);
+    assert.equal(await metric('match_index_builds_total', b.base), 1, b.log());
     assert.match(b.log(), /pruned past this position/);
     assert.ok((await matchIds(b.base, w)).includes(e));
     await stop(b);
@@ -164,8 +145,8 @@ test('a snapshot older than the log kept, damaged, or of another schema or datab
     writeFileSync(file, bad);
     const c = await startDaemon({ MATCH_SNAPSHOT: file, CHANGES_POLL_MS: '0' });
     await ready(c);
-    assert.equal(await metric(c.base, 'match_index_snapshot_loads_total'), 0);
-    assert.equal(await metric(c.base, 'match_index_builds_total'), 1);
+    assert.equal(await metric('match_index_snapshot_loads_total', c.base), 0);
+    assert.equal(await metric('match_index_builds_total', c.base), 1);
     assert.match(c.log(), /match_snapshot_not_used.*damaged/);
     assert.ok((await matchIds(c.base, w)).includes(e));
     await stop(c);
@@ -177,8 +158,8 @@ test('a snapshot older than the log kept, damaged, or of another schema or datab
     try {
       const d = await startDaemon({ MATCH_SNAPSHOT: file, CHANGES_POLL_MS: '0' });
       await ready(d);
-      assert.equal(await metric(d.base, 'match_index_snapshot_loads_total'), 0, d.log());
-      assert.equal(await metric(d.base, 'match_index_builds_total'), 1);
+      assert.equal(await metric('match_index_snapshot_loads_total', d.base), 0, d.log());
+      assert.equal(await metric('match_index_builds_total', d.base), 1);
       assert.match(d.log(), /match_snapshot_not_used.*another database, schema/);
       await stop(d);
     } finally {
@@ -189,7 +170,7 @@ test('a snapshot older than the log kept, damaged, or of another schema or datab
     writeFileSync(file, good);
     const g = await startDaemon({ MATCH_SNAPSHOT: file, CHANGES_POLL_MS: '0' });
     await ready(g);
-    assert.equal(await metric(g.base, 'match_index_snapshot_loads_total'), 1, g.log());
+    assert.equal(await metric('match_index_snapshot_loads_total', g.base), 1, g.log());
     await stop(g);
   } finally {
     rmSync(dir, { recursive: true, force: true });
@@ -210,14 +191,14 @@ test('a migration applied while a daemon runs: its file is written for the schem
     assert.ok(existsSync(file), a.log());
     const b = await startDaemon({ MATCH_SNAPSHOT: file, CHANGES_POLL_MS: '0' });
     await ready(b);
-    assert.equal(await metric(b.base, 'match_index_snapshot_loads_total'), 0, b.log());
-    assert.equal(await metric(b.base, 'match_index_builds_total'), 1);
+    assert.equal(await metric('match_index_snapshot_loads_total', b.base), 0, b.log());
+    assert.equal(await metric('match_index_builds_total', b.base), 1);
     assert.match(b.log(), /match_snapshot_not_used.*another database, schema/);
     await stop(b);
     // b built on the new schema, and its file says so: the next start loads it
     const c = await startDaemon({ MATCH_SNAPSHOT: file, CHANGES_POLL_MS: '0' });
     await ready(c);
-    assert.equal(await metric(c.base, 'match_index_snapshot_loads_total'), 1, c.log());
+    assert.equal(await metric('match_index_snapshot_loads_total', c.base), 1, c.log());
     await stop(c);
   } finally {
     sql(`DELETE FROM schema_migrations WHERE name = '${name}'`);
