@@ -268,7 +268,7 @@ static void *follower_main(void *arg)
         if (c && restore_or_resync(f, c, &first) == 0) {
             attempt = 0;
             bool stop = follow(f, c);
-            if (stop && ops->save) ops->save(c, f->position, ops->ctx);
+            if (stop && ops->save) ops->save(f->position, ops->ctx);
             if (ops->lost) ops->lost(ops->ctx);
             if (!stop) log_lost(ops->who, c);
         }

@@ -61,7 +61,7 @@ typedef struct follower_ops {
     int (*restore)(PGconn *c, void *ctx, char **position);
     /* Optional: when the follower is stopped while following (not after a
      * failure), with the position its state is exact at. */
-    void (*save)(PGconn *c, const char *position, void *ctx);
+    void (*save)(const char *position, void *ctx);
     void *ctx;
 } follower_ops_t;
 

@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdarg.h>
 #include <string.h>
+#include <time.h>
 
 #include "match/match.h"
 #include "strbuf.h"
@@ -105,6 +106,14 @@ int match_parsed_reserve(match_parsed_t *p, size_t energies, size_t purposes, si
 size_t match_parsed_skill_count(const match_parsed_t *p);
 const char *match_parsed_skill_key(const match_parsed_t *p, size_t i);
 const char *match_parsed_skill_name(const match_parsed_t *p, size_t i);
+
+/* Seconds on the monotonic clock since *t0 (build and load timings). */
+static inline double match_seconds_since(const struct timespec *t0)
+{
+    struct timespec t1;
+    clock_gettime(CLOCK_MONOTONIC, &t1);
+    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
+}
 
 /* Read a decimal int64 at *s, advancing it. false when there is none. */
 bool match_parse_i64(const char **s, int64_t *out);

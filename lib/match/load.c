@@ -352,13 +352,6 @@ static int read_in_parallel(PGconn *c, match_index_t *ix, long *refused)
     return rc;
 }
 
-static double seconds_since(const struct timespec *t0)
-{
-    struct timespec t1;
-    clock_gettime(CLOCK_MONOTONIC, &t1);
-    return (double)(t1.tv_sec - t0->tv_sec) + (double)(t1.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 match_index_t *match_load(PGconn *c, double *seconds)
 {
     struct timespec t0;
@@ -379,7 +372,7 @@ match_index_t *match_load(PGconn *c, double *seconds)
         match_index_free(ix);
         return NULL;
     }
-    *seconds = seconds_since(&t0);
+    *seconds = match_seconds_since(&t0);
     size_t abytes, ebytes, na = match_index_agent_count(ix), ne = match_index_engagement_count(ix);
     match_index_memory_parts(ix, &abytes, &ebytes);
     char msg[300];

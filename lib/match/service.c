@@ -84,13 +84,6 @@ void match_service_set_snapshot(const char *path)
     snprintf(g_snapshot, sizeof g_snapshot, "%s", path ? path : "");
 }
 
-static double seconds_since(const struct timespec *t0)
-{
-    struct timespec t;
-    clock_gettime(CLOCK_MONOTONIC, &t);
-    return (double)(t.tv_sec - t0->tv_sec) + (double)(t.tv_nsec - t0->tv_nsec) / 1e9;
-}
-
 /* ---------- the follower's callbacks (its thread) ---------- */
 
 /* Swap in a whole new index; requests already searching the old one
@@ -104,7 +97,7 @@ static void install(match_index_t *fresh)
     pthread_rwlock_unlock(&g_rw);
     match_index_free(old);
     pthread_mutex_lock(&g_mu);
-    if (!g_built) atomic_store(&g_st_start_us, (unsigned long)(seconds_since(&g_started) * 1e6));
+    if (!g_built) atomic_store(&g_st_start_us, (unsigned long)(match_seconds_since(&g_started) * 1e6));
     g_built = true;
     atomic_store(&g_ready, true);
     pthread_cond_broadcast(&g_cv);
@@ -148,7 +141,7 @@ static int on_restore(PGconn *c, void *ctx, char **position)
         match_index_free(ix);
         return -1;
     }
-    double seconds = seconds_since(&t0);
+    double seconds = match_seconds_since(&t0);
     atomic_store(&g_st_load_us, (unsigned long)(seconds * 1e6));
     atomic_fetch_add(&g_st_loads, 1);
     char msg[512];
@@ -166,10 +159,9 @@ static int on_restore(PGconn *c, void *ctx, char **position)
  * the database as it was when it was built or loaded (g_index_identity).
  * Only this thread writes the index, so it reads it without the lock
  * while requests go on. */
-static void on_save(PGconn *c, const char *position, void *ctx)
+static void on_save(const char *position, void *ctx)
 {
     (void)ctx;
-    (void)c;
     if (!g_snapshot[0] || !g_index || !g_index_identity[0]) return;
     struct timespec t0;
     clock_gettime(CLOCK_MONOTONIC, &t0);
@@ -181,7 +173,7 @@ static void on_save(PGconn *c, const char *position, void *ctx)
         return;
     }
     snprintf(msg, sizeof msg, "%zu KiB in %ld ms to %.300s", bytes / 1024,
-             (long)(seconds_since(&t0) * 1000), g_snapshot);
+             (long)(match_seconds_since(&t0) * 1000), g_snapshot);
     log_event("info", "match_snapshot_saved", msg);
 }
 
