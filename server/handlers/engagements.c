@@ -444,23 +444,38 @@ static db_stmt_t q_list_by_distance = DB_STMT_CUSTOM_PLAN("engagements_list_dist
  * so the plan made per call holds it as a constant the planner estimates.
  * A query of stop words only ("the") is an empty tsquery: it then filters
  * nothing and the candidates are the newest engagements. */
-/* Ranking every match of a common word costs a heap visit and a ts_rank
- * per match (17 k rows for "water" at 50 k engagements), so relevance is
+/* Ranking every match of a common word costs a row and a ts_rank per
+ * match (17 k rows for "water" at 50 k engagements), so relevance is
  * ranked among the SEARCH_CANDIDATES newest matches: bounded work, and a
  * recent engagement is what a searcher wants among thousands of matches.
- * 200, not 1,000: a common word's walk of the newest-first index stops
- * five times sooner (uncached p99 over the bench terms 65 -> 33 ms of
- * PostgreSQL, docs/search.md); a search reaches its 200 best-matching
- * newest engagements, ten pages of 20.
- * Planned per call: the newest-first index suits a common word, the GIN
- * bitmap a rare one. The newest-first walk is an index-only scan of
- * engagements_open_search_idx (0039: open, visible engagements newest
- * first, their documents included), so a common word tests its documents
- * in the index instead of visiting a heap row per engagement walked
- * ("python": 1,761 walked, 65 -> 0.9 ms), and the candidates carry their
- * documents out of it to be ranked. Each rank is computed once (OFFSET 0
- * keeps the planner from copying ts_rank into the cursor's filter). */
+ * 200, not 1,000: a common word's walk newest first stops five times
+ * sooner (uncached p99 over the bench terms 65 -> 33 ms of PostgreSQL,
+ * docs/search.md); a search reaches its 200 best-matching newest
+ * engagements, ten pages of 20.
+ * Open engagements are searched in engagement_search (0050: their
+ * documents alone, a few hundred bytes a row, newest first and in a GIN
+ * index); other statuses in engagements. The filters name e, the
+ * engagement, joined to its document by its primary key: with no filter
+ * the plan made per call drops the join (nothing of e is read).
+ * Planned per call: the walk newest first suits a common word, the GIN
+ * bitmap a rare one, and the planner's estimate of one word is good. Of
+ * several words it is not: it multiplies their frequencies as if they
+ * were unrelated, and the words people type together occur together
+ * ("river clean-ups": 231 estimated, 56,845 matches at scale 10, so the
+ * bitmap read every match's row: 248 ms). A query of two words or more
+ * (querytree: the words an index can use) therefore first walks the
+ * SEARCH_WINDOW newest (filtered) documents; if SEARCH_CANDIDATES of them
+ * match, those are the newest matches of all, and the statement for any
+ * query does not run (a one-time filter on the walk's count); otherwise
+ * it does (the words are rare together, and the walk cost ~3 ms).
+ * Each rank is computed once (OFFSET 0 keeps the planner from copying
+ * ts_rank into the cursor's filter). */
 #define SEARCH_CANDIDATES "200"
+#define SEARCH_WINDOW "4000"
+#define SEARCH_DOC_FROM                                                                     \
+    " FROM engagement_search s LEFT JOIN engagements e ON e.id = s.engagement_id"           \
+    " WHERE $1::text = 'open'"
+#define SEARCH_FILTERS ENG_ORG_FILTER ENG_PURPOSE_FILTER ENG_OTHER_FILTERS
 /* The page's order and keys only: each engagement's rank, id and, with
  * near=, its distance_km from the centre (as item_with_distance_json
  * writes it). The JSON is not built here: engagement_json inlined into a
@@ -474,12 +489,28 @@ static db_stmt_t q_list_search = DB_STMT_CUSTOM_PLAN("engagements_search", true,
     "     FROM engagements e JOIN places pl ON pl.id = e.place_id WHERE e.id = k.id) END"
     " FROM ("
     "  SELECT r.id, r.rank FROM ("
-    "    SELECT c.id, ts_rank(c.search, search_query($7::text)) AS rank"
-    "    FROM (SELECT e.id, e.search FROM engagements e"
-    "      WHERE (numnode(search_query($7::text)) = 0 OR e.search @@ search_query($7::text))"
-    "        AND e.status = $1::text AND NOT e.hidden"
-    ENG_ORG_FILTER ENG_PURPOSE_FILTER ENG_OTHER_FILTERS
-    "      ORDER BY e.created_at DESC, e.id DESC LIMIT " SEARCH_CANDIDATES ") c OFFSET 0) r"
+    "    SELECT c.id, ts_rank(c.search, search_query($7::text)) AS rank FROM ("
+    "      WITH walk AS MATERIALIZED ("
+    "        SELECT w.id, w.search FROM ("
+    "          SELECT s.engagement_id AS id, s.search, s.created_at" SEARCH_DOC_FROM
+    "            AND numnode(querytree(search_query($7::text))::tsquery) > 1" SEARCH_FILTERS
+    "          ORDER BY s.created_at DESC, s.engagement_id DESC LIMIT " SEARCH_WINDOW ") w"
+    "        WHERE w.search @@ search_query($7::text)"
+    "        ORDER BY w.created_at DESC, w.id DESC LIMIT " SEARCH_CANDIDATES ")"
+    "      SELECT id, search FROM walk WHERE (SELECT count(*) FROM walk) = " SEARCH_CANDIDATES
+    "      UNION ALL"
+    "      SELECT * FROM (SELECT s.engagement_id, s.search" SEARCH_DOC_FROM " AND"
+    "          (numnode(search_query($7::text)) = 0 OR s.search @@ search_query($7::text))"
+    SEARCH_FILTERS
+    "        ORDER BY s.created_at DESC, s.engagement_id DESC LIMIT " SEARCH_CANDIDATES ") o"
+    "       WHERE (SELECT count(*) FROM walk) < " SEARCH_CANDIDATES
+    "      UNION ALL"
+    "      SELECT * FROM (SELECT e.id, e.search FROM engagements e"
+    "        WHERE $1::text <> 'open' AND e.status = $1::text AND NOT e.hidden AND"
+    "          (numnode(search_query($7::text)) = 0 OR e.search @@ search_query($7::text))"
+    SEARCH_FILTERS
+    "        ORDER BY e.created_at DESC, e.id DESC LIMIT " SEARCH_CANDIDATES ") x"
+    "    ) c OFFSET 0) r"
     "  WHERE (r.rank, r.id)"
     "      < (coalesce($8::real, 'Infinity'), coalesce($9::bigint, 9223372036854775807))"
     "  ORDER BY 2 DESC, 1 DESC LIMIT $10::int) k"
