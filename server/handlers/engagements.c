@@ -1,5 +1,6 @@
 /* engagements: purposeful work an organisation offers — post, list and search
  * (keyset pages, newest first or ranked by relevance), read, change. */
+#include <ctype.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -454,9 +455,7 @@ static db_stmt_t q_list_by_distance = DB_STMT_CUSTOM_PLAN("engagements_list_dist
  * engagements, ten pages of 20.
  * Open engagements are searched in engagement_search (0050: their
  * documents alone, a few hundred bytes a row, newest first and in a GIN
- * index); other statuses in engagements. The filters name e, the
- * engagement, joined to its document by its primary key: with no filter
- * the plan made per call drops the join (nothing of e is read).
+ * index); other statuses in engagements.
  * Planned per call: the walk newest first suits a common word, the GIN
  * bitmap a rare one, and the planner's estimate of one word is good. Of
  * several words it is not: it multiplies their frequencies as if they
@@ -467,54 +466,98 @@ static db_stmt_t q_list_by_distance = DB_STMT_CUSTOM_PLAN("engagements_list_dist
  * SEARCH_WINDOW newest (filtered) documents; if SEARCH_CANDIDATES of them
  * match, those are the newest matches of all, and the statement for any
  * query does not run (a one-time filter on the walk's count); otherwise
- * it does (the words are rare together, and the walk cost ~3 ms).
+ * it does (the words are rare together; the walk cost 1-3 ms).
  * Each rank is computed once (OFFSET 0 keeps the planner from copying
  * ts_rank into the cursor's filter). */
 #define SEARCH_CANDIDATES "200"
 #define SEARCH_WINDOW "4000"
-#define SEARCH_DOC_FROM                                                                     \
-    " FROM engagement_search s LEFT JOIN engagements e ON e.id = s.engagement_id"           \
-    " WHERE $1::text = 'open'"
+/* Three statements of the same answer, each planned per call, so that the
+ * planner has no more to plan than the request needs (planning was 0.3 of
+ * a search's PostgreSQL time at scale 1; docs/search.md, "Speed"): open
+ * engagements without a filter, one word (q_search_open) or several
+ * (q_search_open_words, with the walk); and any status or filter
+ * (q_list_search, all of it). The first two say their filters are absent
+ * ($2..$6, $13 IS NULL), so they can take the same thirteen parameters. */
+#define SEARCH_NO_FILTERS                                                                   \
+    " AND $2::text IS NULL AND $3::text IS NULL AND $4::text IS NULL"                      \
+    " AND $5::text IS NULL AND $6::boolean IS NULL AND $13::float8 IS NULL"
 #define SEARCH_FILTERS ENG_ORG_FILTER ENG_PURPOSE_FILTER ENG_OTHER_FILTERS
+/* Open engagements' documents; JOINED: with the engagement, for filters
+ * (with none the plan made per call drops the join: nothing of e is read). */
+#define SEARCH_DOCS " FROM engagement_search s WHERE $1::text = 'open'"
+#define SEARCH_DOCS_JOINED                                                                  \
+    " FROM engagement_search s LEFT JOIN engagements e"                                     \
+    "   ON e.organisation_id = s.organisation_id AND e.id = s.engagement_id"               \
+    " WHERE $1::text = 'open'"
+#define SEARCH_MATCH(DOC)                                                                   \
+    " AND (numnode(search_query($7::text)) = 0 OR " DOC ".search @@ search_query($7::text))"
+/* The newest SEARCH_CANDIDATES matches among open documents. */
+#define SEARCH_NEWEST(DOCS, FILTERS)                                                        \
+    "SELECT s.engagement_id AS id, s.search" DOCS SEARCH_MATCH("s") FILTERS                 \
+    " ORDER BY s.created_at DESC, s.engagement_id DESC LIMIT " SEARCH_CANDIDATES
+/* The same, several words: the walk of the SEARCH_WINDOW newest first,
+ * then, if it found fewer than SEARCH_CANDIDATES, the statement above. */
+#define SEARCH_WALKED(DOCS, FILTERS)                                                        \
+    "WITH walk AS MATERIALIZED ("                                                           \
+    "  SELECT w.id, w.search FROM ("                                                        \
+    "    SELECT s.engagement_id AS id, s.search, s.created_at" DOCS                         \
+    "      AND numnode(querytree(search_query($7::text))::tsquery) > 1" FILTERS             \
+    "    ORDER BY s.created_at DESC, s.engagement_id DESC LIMIT " SEARCH_WINDOW ") w"       \
+    "  WHERE w.search @@ search_query($7::text)"                                            \
+    "  ORDER BY w.created_at DESC, w.id DESC LIMIT " SEARCH_CANDIDATES ")"                 \
+    " SELECT id, search FROM walk WHERE (SELECT count(*) FROM walk) = " SEARCH_CANDIDATES  \
+    " UNION ALL"                                                                            \
+    " SELECT * FROM (" SEARCH_NEWEST(DOCS, FILTERS) ") o"                                   \
+    " WHERE (SELECT count(*) FROM walk) < " SEARCH_CANDIDATES
+/* Other statuses, from engagements. */
+#define SEARCH_OTHER_STATUS                                                                 \
+    "SELECT * FROM (SELECT e.id, e.search FROM engagements e"                               \
+    "  WHERE $1::text <> 'open' AND e.status = $1::text AND NOT e.hidden"                   \
+    SEARCH_MATCH("e") SEARCH_FILTERS                                                        \
+    "  ORDER BY e.created_at DESC, e.id DESC LIMIT " SEARCH_CANDIDATES ") x"
 /* The page's order and keys only: each engagement's rank, id and, with
  * near=, its distance_km from the centre (as item_with_distance_json
  * writes it). The JSON is not built here: engagement_json inlined into a
  * statement planned per call was planned again on every search
  * (docs/search.md, "Speed"), and the answer cache holds most of them
  * (search_page). */
-static db_stmt_t q_list_search = DB_STMT_CUSTOM_PLAN("engagements_search", true,
-    "SELECT k.rank::text, k.id::text, CASE WHEN $11::float8 IS NULL OR $12::float8 IS NULL"
-    "   THEN NULL ELSE (SELECT round(place_distance_km($11::float8, $12::float8,"
-    "       pl.latitude, pl.longitude)::numeric, 1)::text"
+#define SEARCH_RANKED(DISTANCE, CANDIDATES)                                                 \
+    "SELECT k.rank::text, k.id::text, " DISTANCE " FROM ("                                  \
+    "  SELECT r.id, r.rank FROM ("                                                          \
+    "    SELECT c.id, ts_rank(c.search, search_query($7::text)) AS rank"                    \
+    "    FROM (" CANDIDATES ") c OFFSET 0) r"                                               \
+    "  WHERE (r.rank, r.id)"                                                                \
+    "      < (coalesce($8::real, 'Infinity'), coalesce($9::bigint, 9223372036854775807))"  \
+    "  ORDER BY 2 DESC, 1 DESC LIMIT $10::int) k"                                           \
+    " ORDER BY k.rank DESC, k.id DESC"
+#define SEARCH_DISTANCE                                                                     \
+    "CASE WHEN $11::float8 IS NULL OR $12::float8 IS NULL"                                  \
+    "   THEN NULL ELSE (SELECT round(place_distance_km($11::float8, $12::float8,"           \
+    "       pl.latitude, pl.longitude)::numeric, 1)::text"                                  \
     "     FROM engagements e JOIN places pl ON pl.id = e.place_id WHERE e.id = k.id) END"
-    " FROM ("
-    "  SELECT r.id, r.rank FROM ("
-    "    SELECT c.id, ts_rank(c.search, search_query($7::text)) AS rank FROM ("
-    "      WITH walk AS MATERIALIZED ("
-    "        SELECT w.id, w.search FROM ("
-    "          SELECT s.engagement_id AS id, s.search, s.created_at" SEARCH_DOC_FROM
-    "            AND numnode(querytree(search_query($7::text))::tsquery) > 1" SEARCH_FILTERS
-    "          ORDER BY s.created_at DESC, s.engagement_id DESC LIMIT " SEARCH_WINDOW ") w"
-    "        WHERE w.search @@ search_query($7::text)"
-    "        ORDER BY w.created_at DESC, w.id DESC LIMIT " SEARCH_CANDIDATES ")"
-    "      SELECT id, search FROM walk WHERE (SELECT count(*) FROM walk) = " SEARCH_CANDIDATES
-    "      UNION ALL"
-    "      SELECT * FROM (SELECT s.engagement_id, s.search" SEARCH_DOC_FROM " AND"
-    "          (numnode(search_query($7::text)) = 0 OR s.search @@ search_query($7::text))"
-    SEARCH_FILTERS
-    "        ORDER BY s.created_at DESC, s.engagement_id DESC LIMIT " SEARCH_CANDIDATES ") o"
-    "       WHERE (SELECT count(*) FROM walk) < " SEARCH_CANDIDATES
-    "      UNION ALL"
-    "      SELECT * FROM (SELECT e.id, e.search FROM engagements e"
-    "        WHERE $1::text <> 'open' AND e.status = $1::text AND NOT e.hidden AND"
-    "          (numnode(search_query($7::text)) = 0 OR e.search @@ search_query($7::text))"
-    SEARCH_FILTERS
-    "        ORDER BY e.created_at DESC, e.id DESC LIMIT " SEARCH_CANDIDATES ") x"
-    "    ) c OFFSET 0) r"
-    "  WHERE (r.rank, r.id)"
-    "      < (coalesce($8::real, 'Infinity'), coalesce($9::bigint, 9223372036854775807))"
-    "  ORDER BY 2 DESC, 1 DESC LIMIT $10::int) k"
-    " ORDER BY k.rank DESC, k.id DESC");
+#define SEARCH_NO_DISTANCE "($11::float8 + $12::float8)::text"
+static db_stmt_t q_search_open = DB_STMT_CUSTOM_PLAN("engagements_search_open", true,
+    SEARCH_RANKED(SEARCH_NO_DISTANCE, SEARCH_NEWEST(SEARCH_DOCS, SEARCH_NO_FILTERS)));
+static db_stmt_t q_search_open_words = DB_STMT_CUSTOM_PLAN("engagements_search_open_words", true,
+    SEARCH_RANKED(SEARCH_NO_DISTANCE, SEARCH_WALKED(SEARCH_DOCS, SEARCH_NO_FILTERS)));
+static db_stmt_t q_list_search = DB_STMT_CUSTOM_PLAN("engagements_search", true,
+    SEARCH_RANKED(SEARCH_DISTANCE,
+                  SEARCH_WALKED(SEARCH_DOCS_JOINED, SEARCH_FILTERS) " UNION ALL " SEARCH_OTHER_STATUS));
+
+/* Does q have two words or more (letters or digits, split by anything
+ * else; a byte of a multi-byte character counts as a letter)? Chooses the
+ * statement with the walk; the answer is the same either way. */
+static bool search_several_words(const char *q)
+{
+    int words = 0;
+    bool in = false;
+    for (const unsigned char *c = (const unsigned char *)q; *c; c++) {
+        bool letter = isalnum(*c) || *c >= 0x80;
+        if (letter && !in && ++words > 1) return true;
+        in = letter;
+    }
+    return false;
+}
 
 /* Engagements as GET /api/v1/engagements/{id} answers them (the public
  * read: hidden ones are not), by id: $1 the ids as a bigint[]. Prepared
@@ -702,7 +745,10 @@ void handle_engagements_list(req_t *r)
         return;
     }
     if (!status) status = "open";
+    bool filtered = organisation || purpose || skill || packaging || remote || near.given;
     db_stmt_t *st = by_distance              ? &q_list_by_distance
+                  : q && !filtered && strcmp(status, "open") == 0
+                      ? (search_several_words(q) ? &q_search_open_words : &q_search_open)
                   : q                        ? &q_list_search
                   : near.given               ? &q_list_near
                   : organisation             ? &q_list_org
@@ -714,7 +760,7 @@ void handle_engagements_list(req_t *r)
                               near.given ? near.latitude : NULL,
                               near.given ? near.longitude : NULL, near.given ? near.km : NULL};
     PGresult *res = db_exec(st, 13, params, &p);
-    if (res && st == &q_list_search) {
+    if (res && (st == &q_list_search || st == &q_search_open || st == &q_search_open_words)) {
         PGresult *rows = search_page_rows(res, &p);
         PQclear(res);
         res = rows;

@@ -185,4 +185,12 @@ test('the window is the 4,000 newest: 250 old matches, 4,000 newer that do not m
   assert.ok(want.every((id) => recent.includes(id)), 'the 200 newest matches are all recent');
   assert.ok(!want.some((id) => old.includes(id)));
   assert.deepEqual(await searched(WORDS, { org: orgC, purpose: null }), want);
+  // without a filter (the statements of open engagements without one: the
+  // walk for several words, none for one word) the same rule holds; here
+  // the newest matches of all are these recent ones too
+  const all = expected(WORDS, { purpose: null });
+  assert.ok(all.every((id) => recent.includes(id)), 'the newest matches of all are the recent ones');
+  assert.deepEqual(await searched(WORDS, { purpose: null }), all);
+  assert.deepEqual(await searched('zebrafinch', { purpose: null }), expected('zebrafinch', { purpose: null }));
+  assert.deepEqual(await searched('the zebrafinch', { purpose: null }), expected('zebrafinch', { purpose: null }));
 });
