@@ -140,7 +140,13 @@ test('without CURSOR_SECRET a daemon starts, signs with a stored random secret, 
 
   // another daemon on the same database (or this one after a restart)
   // reads the same secret: cursors stay valid across daemons and restarts
-  await newUser(); await newUser();
+  // two purposes at least, so that a page of one has a next cursor (also
+  // when this file runs alone on an empty database)
+  const maker = await newUser();
+  for (let i = 0; i < 2; i++) {
+    const made = await api('POST', '/api/v1/purposes', { token: maker.token, body: { name: `Cursor ${unique('p')}`, description: 'A cause.' } });
+    assert.equal(made.status, 201, made.text);
+  }
   const page = await api('GET', '/api/v1/purposes?limit=1');
   assert.ok(page.body.next_cursor);
   assert.ok(cursorSignedWith(page.body.next_cursor, secret), 'signed with the stored secret');
