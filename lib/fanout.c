@@ -18,7 +18,9 @@
  * meanwhile: first the barrier (every post that saw this job waiting has
  * committed), then the drain. While posts keep coming the queue may never
  * be empty: after FANOUT_SLICE_MS a job queues its successor (unless one is
- * waiting already) and ends, well within its lease. */
+ * waiting already) and ends, well within its lease. The successor is due
+ * before every queued job (fan_out_successor, migration 0053): behind the
+ * mail its slice queued it waited for all of it to be sent. */
 #define FANOUT_BATCH "2000"
 #define FANOUT_SLICE_MS 1000
 static db_stmt_t s_barrier = DB_STMT("fanout_barrier", true, "SELECT fan_out_barrier()");
@@ -26,9 +28,9 @@ static db_stmt_t s_drain = DB_STMT("fanout_drain", true /* ON CONFLICT DO NOTHIN
     "SELECT notifications_fan_out(NULL, $1::int)");
 static db_stmt_t s_pending = DB_STMT("fanout_pending", true,
     "SELECT EXISTS (SELECT 1 FROM engagement_fan_outs)");
+/* At the head of the queue, before the mail the slice queued (0053). */
 static db_stmt_t s_successor = DB_STMT("fanout_successor", false,
-    "SELECT count(job_enqueue('fan_out', '{}'::jsonb)) FROM (SELECT 1) x"
-    " WHERE NOT EXISTS (SELECT 1 FROM jobs j WHERE j.kind = 'fan_out' AND j.state = 'queued')");
+    "SELECT count(fan_out_successor())");
 
 static long long now_ms(void)
 {

@@ -442,3 +442,32 @@ test('the personal Atom feed: secret URL, valid and escaped, rotated and revoked
   assert.equal((await api('GET', agentFeedUrl)).status, 404);
   assert.equal(sql(`SELECT count(*) FROM notification_feeds WHERE account_id = ${w.agent.id}`)[0][0], '0');
 });
+
+// A fan_out job that runs out of its slice queues a successor; each
+// notification it wrote for a verified follower queued a mail job. Jobs are
+// claimed oldest run_at first, so a successor at the tail waited for all of
+// that mail to be sent (migration 0053): it is due before every queued job.
+test('a fan-out successor is due before every queued job, and is not queued twice', async () => {
+  const deadline = Date.now() + 10000;
+  while (Number(sql("SELECT count(*) FROM jobs WHERE kind = 'fan_out' AND state = 'queued'")[0][0]) && Date.now() < deadline)
+    await new Promise((r) => setTimeout(r, 50));
+  // a job of a kind no worker claims, due an hour ago: the oldest in the queue
+  const [[waiting]] = sql(`SELECT job_enqueue('test_waiting', '{}', now() - interval '1 hour')`);
+  const [[waitingAt]] = sql(`SELECT run_at FROM jobs WHERE id = ${waiting}`);
+  try {
+    const [[succ]] = sql('SELECT fan_out_successor()');
+    assert.ok(Number(succ) > 0, 'queued');
+    const [[before]] = sql(`SELECT (SELECT run_at FROM jobs WHERE id = ${succ}) < '${waitingAt}'::timestamptz`);
+    assert.equal(before, 't', 'due before the oldest queued job');
+    // one waiting (due later, so no worker takes it meanwhile): none more
+    const [[later]] = sql(`SELECT job_enqueue('fan_out', '{}', now() + interval '1 hour')`);
+    try {
+      assert.equal(sql('SELECT fan_out_successor()')[0]?.[0] ?? '', '');
+      assert.equal(sql("SELECT count(*) FROM jobs WHERE kind = 'fan_out' AND state = 'queued'")[0][0], '1');
+    } finally {
+      sql(`DELETE FROM jobs WHERE id = ${later}`);
+    }
+  } finally {
+    sql(`DELETE FROM jobs WHERE id = ${waiting}`);
+  }
+});
