@@ -718,6 +718,19 @@ static match_index_t *churned_index(void)
     return ix;
 }
 
+/* Two searches' hits are the same, reasons included; both are cleared. */
+static void assert_same_hits(match_hit_t *hx, int nx, match_hit_t *hy, int ny)
+{
+    assert_int_equal(nx, ny);
+    for (int i = 0; i < nx; i++) {
+        assert_int_equal(hx[i].id, hy[i].id);
+        assert_close(hx[i].score, hy[i].score);
+        assert_true(json_equal(hx[i].reasons, hy[i].reasons));
+    }
+    match_hits_clear(hx, (size_t)nx);
+    match_hits_clear(hy, (size_t)ny);
+}
+
 /* The same answers, reasons included, from two indexes. */
 static void assert_same_answers(const match_index_t *x, const match_index_t *y)
 {
@@ -735,28 +748,14 @@ static void assert_same_answers(const match_index_t *x, const match_index_t *y)
                                 .purposes = purposes, .skills = skills, .follows = "7,8"};
         int nx = match_index_engagements_for(x, &w, &me, 1000, hx);
         int ny = match_index_engagements_for(y, &w, &me, 1000, hy);
-        assert_int_equal(nx, ny);
-        for (int i = 0; i < nx; i++) {
-            assert_int_equal(hx[i].id, hy[i].id);
-            assert_close(hx[i].score, hy[i].score);
-            assert_true(json_equal(hx[i].reasons, hy[i].reasons));
-        }
-        match_hits_clear(hx, (size_t)nx);
-        match_hits_clear(hy, (size_t)ny);
+        assert_same_hits(hx, nx, hy, ny);
         snprintf(purposes, sizeof purposes, "%u,%u", 1 + rnd(30), 1 + rnd(30));
         match_engagement_row_t e = {.id = 1, .organisation_id = 8, .open = true, .hours = 10,
                                     .packagings = "volunteer", .location_key = "berlin",
                                     .purposes = purposes, .skills = "{s1,s2,s3,S1,S2,S3}"};
         nx = match_index_agents_for(x, &w, &e, 1000, hx);
         ny = match_index_agents_for(y, &w, &e, 1000, hy);
-        assert_int_equal(nx, ny);
-        for (int i = 0; i < nx; i++) {
-            assert_int_equal(hx[i].id, hy[i].id);
-            assert_close(hx[i].score, hy[i].score);
-            assert_true(json_equal(hx[i].reasons, hy[i].reasons));
-        }
-        match_hits_clear(hx, (size_t)nx);
-        match_hits_clear(hy, (size_t)ny);
+        assert_same_hits(hx, nx, hy, ny);
     }
 }
 
