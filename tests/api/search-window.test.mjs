@@ -19,6 +19,16 @@ let orgB;
 const idsA = [];
 const idsB = [];
 
+// A new organisation of u's, for the purpose: its slug.
+const org = async () => {
+  const res = await api('POST', '/api/v1/organisations', {
+    token: u.token,
+    body: { name: `Window ${unique('o')}`, slug: unique('org'), purpose_statement: 'Do good.', purposes: [purpose], legal_form: 'nonprofit', governance: 'consent_based' },
+  });
+  assert.equal(res.status, 201, res.text);
+  return res.body.slug;
+};
+
 const post = async (slug, title, description) => {
   const res = await api('POST', `/api/v1/organisations/${slug}/engagements`, {
     token: u.token,
@@ -33,14 +43,6 @@ before(async () => {
   const p = await api('POST', '/api/v1/purposes', { token: u.token, body: { name: `Window ${unique('p')}`, description: 'A cause.' } });
   assert.equal(p.status, 201, p.text);
   purpose = p.body.slug;
-  const org = async () => {
-    const res = await api('POST', '/api/v1/organisations', {
-      token: u.token,
-      body: { name: `Window ${unique('o')}`, slug: unique('org'), purpose_statement: 'Do good.', purposes: [purpose], legal_form: 'nonprofit', governance: 'consent_based' },
-    });
-    assert.equal(res.status, 201, res.text);
-    return res.body.slug;
-  };
   orgA = await org();
   orgB = await org();
   // A's three first (the oldest), then 205 of B's, newer: the newest 200
@@ -157,14 +159,7 @@ test('the window is the 4,000 newest: 250 old matches, 4,000 newer that do not m
   // the walk answers with 200 of them; 250 older ones are beyond the window
   // (a walk of the oldest, or one that did not stop at the window, would
   // find other matches or too many).
-  const orgC = await (async () => {
-    const res = await api('POST', '/api/v1/organisations', {
-      token: u.token,
-      body: { name: `Window ${unique('o')}`, slug: unique('org'), purpose_statement: 'Do good.', purposes: [purpose], legal_form: 'nonprofit', governance: 'consent_based' },
-    });
-    assert.equal(res.status, 201, res.text);
-    return res.body.slug;
-  })();
+  const orgC = await org();
   const many = async (n, title) => {
     const ids = [];
     for (let i = 0; i < n; i += 10) {
