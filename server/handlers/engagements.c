@@ -535,6 +535,7 @@ static db_stmt_t q_list_by_distance = DB_STMT_CUSTOM_PLAN("engagements_list_dist
     "   THEN NULL ELSE (SELECT round(place_distance_km($11::float8, $12::float8,"           \
     "       pl.latitude, pl.longitude)::numeric, 1)::text"                                  \
     "     FROM engagements e JOIN places pl ON pl.id = e.place_id WHERE e.id = k.id) END"
+/* Without near= (the unfiltered statements): NULL, and $11 and $12 typed. */
 #define SEARCH_NO_DISTANCE "($11::float8 + $12::float8)::text"
 static db_stmt_t q_search_open = DB_STMT_CUSTOM_PLAN("engagements_search_open", true,
     SEARCH_RANKED(SEARCH_NO_DISTANCE, SEARCH_NEWEST(SEARCH_DOCS, SEARCH_NO_FILTERS)));
