@@ -383,8 +383,8 @@ int federation_webfinger(const char *handle, char *actor_uri, size_t cap, proble
 /* ---------- the engagement object ---------- */
 
 static db_stmt_t q_engagement = DB_STMT("ap_engagement", true,
-    "SELECT o.slug, j::text FROM engagements e JOIN organisations o ON o.id = e.organisation_id"
-    " CROSS JOIN LATERAL engagement_json(e) j WHERE e.id = $1"
+    "SELECT o.slug, d.doc FROM engagements e JOIN organisations o ON o.id = e.organisation_id"
+    " JOIN engagement_docs d ON d.engagement_id = e.id WHERE e.id = $1"
     /* what a remote organisation sent is its own to publish (0043) */
     "   AND o.remote_actor_id IS NULL");
 

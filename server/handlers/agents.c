@@ -369,7 +369,7 @@ void handle_agent_purposes_put(req_t *r)
  * (67,000 walked for the 21 newest near a town, handlers/engagements.c). */
 #define AGENT_NEAR_FILTERS AGENT_ATTR_FILTERS " AND" AGENT_NEAR_WITHIN
 /* A listed agent: with near=, its distance_km from the centre. */
-#define AGENT_ITEM "item_with_distance_json(j, $6::float8, $7::float8, g.place_id)"
+#define AGENT_ITEM "item_with_distance(j::text, $6::float8, $7::float8, g.place_id)"
 /* Newest first ($2 unused); custom plans: near= may start from the places. */
 static db_stmt_t q_agents_list = DB_STMT_CUSTOM_PLAN("agents_list", true,
     "SELECT g.id::text, " AGENT_ITEM " FROM agents g JOIN accounts a ON a.id = g.account_id"

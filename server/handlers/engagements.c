@@ -169,15 +169,14 @@ static int read_engagement(const json_t *body, bool create, engagement_input_t *
 /* ---------- reading one ---------- */
 
 static db_stmt_t q_engagement_get = DB_STMT("engagement_get", true,
-    "SELECT e.version, j::text FROM engagements e CROSS JOIN LATERAL engagement_json(e) j"
-    " WHERE e.id = $1::bigint");
+    "SELECT d.version, d.doc FROM engagement_docs d WHERE d.engagement_id = $1::bigint");
 
 /* The public read: public and cached (one answer for everyone), so an
  * engagement a moderator hid answers 404 here to everyone; its members see
  * it in the answers of their changes and moderators in their queue. */
 static db_stmt_t q_engagement_get_public = DB_STMT("engagement_get_public", true,
-    "SELECT e.version, j::text FROM engagements e CROSS JOIN LATERAL engagement_json(e) j"
-    " WHERE e.id = $1::bigint AND NOT e.hidden");
+    "SELECT d.version, d.doc FROM engagement_docs d"
+    " WHERE d.engagement_id = $1::bigint AND NOT d.hidden");
 
 static void reply_engagement_from(req_t *r, int status, db_stmt_t *st, const char *id)
 {
@@ -376,7 +375,7 @@ void handle_engagement_update(req_t *r)
     "     AND place_distance_km($11::float8, $12::float8, pl.latitude, pl.longitude)"       \
     "       <= $13::float8)"
 /* A listed engagement: with near=, its distance_km from the centre. */
-#define ENG_ITEM "item_with_distance_json(j, $11::float8, $12::float8, e.place_id)"
+#define ENG_ITEM "item_with_distance(d.doc, $11::float8, $12::float8, e.place_id)"
 #define ENG_ATTR_FILTERS                                                                    \
     " AND ($4::text IS NULL OR e.skill_keys @> ARRAY[skill_key($4::text)])"                 \
     " AND ($5::text IS NULL OR e.packagings @> ARRAY[$5::text])"                            \
@@ -395,7 +394,7 @@ void handle_engagement_update(req_t *r)
     "   coalesce($9::bigint, 9223372036854775807))"
 #define ENG_BY_DATE                                                                         \
     "SELECT cursor_time(e.created_at), e.id::text, " ENG_ITEM                              \
-    " FROM engagements e CROSS JOIN LATERAL engagement_json(e) j"                           \
+    " FROM engagements e JOIN engagement_docs d ON d.engagement_id = e.id"                  \
     " WHERE" ENG_AFTER("e.created_at", "e.id") " AND $7::text IS NULL AND NOT e.hidden"
 #define ENG_DATE_ORDER " ORDER BY e.created_at DESC, e.id DESC LIMIT $10::int"
 
@@ -414,7 +413,7 @@ static db_stmt_t q_list_org = DB_STMT("engagements_list_org", true,
 static db_stmt_t q_list_purpose = DB_STMT("engagements_list_purpose", true,
     "SELECT cursor_time(e.created_at), e.id::text, " ENG_ITEM
     " FROM engagement_purposes ep JOIN engagements e ON e.id = ep.engagement_id"
-    " CROSS JOIN LATERAL engagement_json(e) j"
+    " JOIN engagement_docs d ON d.engagement_id = e.id"
     " WHERE ep.purpose_id = (SELECT p.id FROM purposes p WHERE p.slug = $3::text)"
     "   AND ep.status = $1::text AND $2::text IS NULL AND $7::text IS NULL AND NOT e.hidden"
     "   AND" ENG_AFTER("ep.created_at", "ep.engagement_id")
@@ -435,7 +434,7 @@ static db_stmt_t q_list_by_distance = DB_STMT_CUSTOM_PLAN("engagements_list_dist
     "    AND ($7::text IS NULL OR numnode(search_query($7::text)) = 0"
     "         OR e.search @@ search_query($7::text))"
     ENG_ORG_FILTER ENG_PURPOSE_FILTER ENG_ATTR_FILTERS ENG_NEAR_ONLY ") k"
-    " JOIN engagements e ON e.id = k.id CROSS JOIN LATERAL engagement_json(e) j"
+    " JOIN engagements e ON e.id = k.id JOIN engagement_docs d ON d.engagement_id = e.id"
     " WHERE (k.d, k.id) > (coalesce($8::float8, '-Infinity'), coalesce($9::bigint, 0))"
     " ORDER BY k.d, k.id LIMIT $10::int");
 
@@ -516,11 +515,11 @@ static db_stmt_t q_list_by_distance = DB_STMT_CUSTOM_PLAN("engagements_list_dist
     SEARCH_MATCH("e") SEARCH_FILTERS                                                        \
     "  ORDER BY e.created_at DESC, e.id DESC LIMIT " SEARCH_CANDIDATES ") x"
 /* The page's order and keys only: each engagement's rank, id and, with
- * near=, its distance_km from the centre (as item_with_distance_json
- * writes it). The JSON is not built here: engagement_json inlined into a
- * statement planned per call was planned again on every search
- * (docs/search.md, "Speed"), and the answer cache holds most of them
- * (search_page). */
+ * near=, its distance_km from the centre (as item_with_distance
+ * writes it). The JSON is not read here: the answer cache holds most of
+ * the items (search_page), and engagement_json inlined into a statement
+ * planned per call was planned again on every search (docs/search.md,
+ * "Speed"). */
 #define SEARCH_RANKED(DISTANCE, CANDIDATES)                                                 \
     "SELECT k.rank::text, k.id::text, " DISTANCE " FROM ("                                  \
     "  SELECT r.id, r.rank FROM ("                                                          \
@@ -564,17 +563,16 @@ static bool search_several_words(const char *q)
  * read: hidden ones are not), by id: $1 the ids as a bigint[]. Prepared
  * with a generic plan like the read of one. */
 static db_stmt_t q_engagements_json = DB_STMT("engagements_json", true,
-    "SELECT e.id::text, e.version, j::text FROM engagements e"
-    " CROSS JOIN LATERAL engagement_json(e) j"
-    " WHERE e.id = ANY($1::bigint[]) AND NOT e.hidden");
+    "SELECT d.engagement_id::text, d.version, d.doc FROM engagement_docs d"
+    " WHERE d.engagement_id = ANY($1::bigint[]) AND NOT d.hidden");
 
 /* A search's rows (rank, id, distance) as page rows (rank, id, item): each
  * item is the engagement's cached answer (lib/rcache.h, the key of GET
  * /api/v1/engagements/{id}) or, for those not cached, read in one statement
  * and stored there under a ticket taken before reading, with the ETag GET
  * gives. The item is the same text either way (GET's body is the compacted
- * engagement_json); with near= its distance_km is added before the closing
- * brace, as item_with_distance_json does in SQL. An engagement hidden or
+ * engagement_docs text); with near= its distance_km is added before the closing
+ * brace, as item_with_distance does in SQL. An engagement hidden or
  * gone since the search has a NULL item, which the page leaves out. NULL
  * with p filled when the read fails. */
 static PGresult *search_page_rows(PGresult *res, problem_t *p)

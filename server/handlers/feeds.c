@@ -122,8 +122,8 @@ static bool read_feed_request(req_t *r, feed_req_t *f)
 static db_stmt_t q_feed = DB_STMT("feed_engagements", true,
     "WITH o AS (SELECT id, name FROM organisations WHERE slug = $1 AND hidden_at IS NULL),"
     " pu AS (SELECT id, name FROM purposes WHERE slug = $2 AND hidden_at IS NULL),"
-    " page AS (SELECT e.created_at, e.id, j FROM engagements e"
-    "   CROSS JOIN LATERAL engagement_json(e) j WHERE e.status = 'open' AND NOT e.hidden"
+    " page AS (SELECT e.created_at, e.id, d.doc::json AS j FROM engagements e"
+    "   JOIN engagement_docs d ON d.engagement_id = e.id WHERE e.status = 'open' AND NOT e.hidden"
     "   AND ($1::text IS NULL OR e.organisation_id = (SELECT id FROM o))"
     "   AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM engagement_purposes ep"
     "        WHERE ep.engagement_id = e.id AND ep.purpose_id = (SELECT id FROM pu)))"
@@ -140,8 +140,8 @@ static db_stmt_t q_feed = DB_STMT("feed_engagements", true,
     " 'purpose_name', (SELECT name FROM pu),"
     " 'updated', api_time(coalesce((SELECT at FROM changed), 'epoch')),"
     " 'updated_epoch', floor(extract(epoch FROM coalesce((SELECT at FROM changed), 'epoch')))::bigint,"
-    /* items as GET /api/v1/engagements/{id} shows them (engagement_json,
-     * migrations/R__representations.sql) */
+    /* items as GET /api/v1/engagements/{id} shows them (engagement_docs,
+     * migration 0054) */
     " 'items', coalesce((SELECT json_agg(j ORDER BY created_at DESC, id DESC) FROM page), '[]'::json)"
     ")::text");
 

@@ -33,14 +33,13 @@ static db_stmt_t q_engagement = DB_STMT("match_engagement", true,
 
 /* The candidates still open (or discoverable), in rank order: $1 the ids
  * best first, $2 the limit. Rows: (position in $1, the JSON of the thing as
- * GET /engagements/{id} and GET /agents/{handle} show it). The
- * representations are set-returning SQL functions, inlined into these
- * statements by PostgreSQL (migrations/R__representations.sql): as fast as
- * the JSON written out here was. */
+ * GET /engagements/{id} and GET /agents/{handle} show it). An engagement's
+ * is its text in engagement_docs (migration 0054), with the status and
+ * hidden flag beside it; an agent's is agent_public_json, a set-returning
+ * SQL function inlined into the statement (migrations/R__representations.sql). */
 static db_stmt_t q_engagement_items = DB_STMT("match_engagement_items", true,
-    "SELECT c.ord, j::text FROM unnest($1::bigint[]) WITH ORDINALITY AS c(id, ord)"
-    " JOIN engagements e ON e.id = c.id AND e.status = 'open' AND NOT e.hidden"
-    " CROSS JOIN LATERAL engagement_json(e) j"
+    "SELECT c.ord, d.doc FROM unnest($1::bigint[]) WITH ORDINALITY AS c(id, ord)"
+    " JOIN engagement_docs d ON d.engagement_id = c.id AND d.status = 'open' AND NOT d.hidden"
     " ORDER BY c.ord LIMIT $2::int");
 
 static db_stmt_t q_agent_items = DB_STMT("match_agent_items", true,

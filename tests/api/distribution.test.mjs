@@ -9,6 +9,7 @@ import { api, newUser, sql, unique } from './helpers.mjs';
 const CHILDREN = {
   engagement_purposes: 'engagements',
   engagement_search: 'engagements',
+  engagement_docs: 'engagements',
   agreement_versions: 'agreements',
   agreement_closures: 'agreements',
   agreement_hours: 'agreements',
