@@ -31,9 +31,11 @@ void match_index_free(match_index_t *ix)
     free(ix->energies);
     free(ix->words);
     free(ix->agents);
+    free(ix->agent_sigs);
     free(ix->free_agents);
     match_idmap_free(&ix->agent_ids);
     free(ix->engagements);
+    free(ix->engagement_briefs);
     free(ix->free_engagements);
     match_idmap_free(&ix->engagement_ids);
     match_parsed_free(&ix->scratch);
@@ -123,8 +125,10 @@ size_t match_index_memory(const match_index_t *ix)
     b += (size_t)ix->capenergies * sizeof(match_energy_t) +
          (size_t)ix->capwords * sizeof(uint32_t);
     b += (size_t)ix->capagents * sizeof(match_agent_rec_t) +
+         (size_t)ix->capagent_sigs * sizeof(uint64_t) +
          (size_t)ix->capfree_agents * sizeof(uint32_t);
     b += (size_t)ix->capengagements * sizeof(match_engagement_rec_t) +
+         (size_t)ix->capengagement_briefs * sizeof(match_brief_t) +
          (size_t)ix->capfree_engagements * sizeof(uint32_t);
     return b;
 }
@@ -145,10 +149,12 @@ void match_index_memory_parts(const match_index_t *ix, size_t *agents, size_t *e
             ew += (size_t)ix->engagements[s].npurposes + 2u * ix->engagements[s].nskills;
     size_t words = (size_t)ix->capwords * sizeof(uint32_t);
     size_t a = (size_t)ix->capagents * sizeof(match_agent_rec_t) +
+               (size_t)ix->capagent_sigs * sizeof(uint64_t) +
                (size_t)ix->capfree_agents * sizeof(uint32_t) +
                (size_t)ix->agent_ids.cap * (sizeof(int64_t) + sizeof(uint32_t)) +
                (size_t)ix->capenergies * sizeof(match_energy_t);
     size_t e = (size_t)ix->capengagements * sizeof(match_engagement_rec_t) +
+               (size_t)ix->capengagement_briefs * sizeof(match_brief_t) +
                (size_t)ix->capfree_engagements * sizeof(uint32_t) +
                (size_t)ix->engagement_ids.cap * (sizeof(int64_t) + sizeof(uint32_t));
     for (uint32_t i = 0; i < ix->npurposes; i++) {
@@ -355,7 +361,9 @@ int match_index_put_agent(match_index_t *ix, const match_agent_row_t *row)
         match_grow((void **)&ix->words, &ix->capwords, (size_t)ix->nwords + ns + nf,
                    sizeof *ix->words) ||
         match_grow((void **)&ix->agents, &ix->capagents, (size_t)ix->nagents + 1,
-                   sizeof *ix->agents))
+                   sizeof *ix->agents) ||
+        match_grow((void **)&ix->agent_sigs, &ix->capagent_sigs, (size_t)ix->nagents + 1,
+                   sizeof *ix->agent_sigs))
         return -1;
     for (size_t i = 0; i < ne; i++) {
         match_posting_t *pp = &ix->postings[p->m_energies[i].purpose];
@@ -389,6 +397,7 @@ int match_index_put_agent(match_index_t *ix, const match_agent_row_t *row)
     a->committed = (uint16_t)clamp_int(row->committed_hours, 0, 60000);
     a->packagings = (uint8_t)match_packagings_from_text(row->packagings);
     a->flags = REC_LIVE | (row->remote_ok ? REC_REMOTE : 0);
+    ix->agent_sigs[slot] = match_skill_signature(p->m_skills, ns);
     for (size_t i = 0; i < ne; i++) {
         match_posting_t *pp = &ix->postings[p->m_energies[i].purpose];
         uint32_t energy = p->m_energies[i].energy > 100 ? 100 : p->m_energies[i].energy;
@@ -399,6 +408,18 @@ int match_index_put_agent(match_index_t *ix, const match_agent_row_t *row)
 }
 
 /* ---------- engagements ---------- */
+
+/* The brief of the record in slot (internal.h), from the record. */
+static void engagement_brief(match_index_t *ix, uint32_t slot)
+{
+    const match_engagement_rec_t *e = &ix->engagements[slot];
+    ix->engagement_briefs[slot] = (match_brief_t){
+        .skills = match_skill_signature(ix->words + e->skills_off, e->nskills),
+        .organisation = e->organisation,
+        .hours = e->hours,
+        .packagings = e->packagings,
+    };
+}
 
 static void engagement_unlink(match_index_t *ix, uint32_t slot)
 {
@@ -470,7 +491,9 @@ int match_index_put_engagement(match_index_t *ix, const match_engagement_row_t *
     if (match_grow((void **)&ix->words, &ix->capwords, (size_t)ix->nwords + np + 2 * ns,
                    sizeof *ix->words) ||
         match_grow((void **)&ix->engagements, &ix->capengagements, (size_t)ix->nengagements + 1,
-                   sizeof *ix->engagements))
+                   sizeof *ix->engagements) ||
+        match_grow((void **)&ix->engagement_briefs, &ix->capengagement_briefs,
+                   (size_t)ix->nengagements + 1, sizeof *ix->engagement_briefs))
         return -1;
     for (size_t i = 0; i < np; i++) {
         match_posting_t *pp = &ix->postings[p->m_purposes[i]];
@@ -504,11 +527,27 @@ int match_index_put_engagement(match_index_t *ix, const match_engagement_row_t *
     e->hours = (uint8_t)clamp_int(row->hours, 0, 255);
     e->packagings = (uint8_t)match_packagings_from_text(row->packagings);
     e->flags = REC_LIVE | (row->remote_ok ? REC_REMOTE : 0);
+    engagement_brief(ix, slot);
     for (size_t i = 0; i < np; i++) {
         match_posting_t *pp = &ix->postings[p->m_purposes[i]];
         posting_add(&pp->engagements, &pp->nengagements, &pp->capengagements, slot);
     }
     maybe_compact(ix);
+    return 0;
+}
+
+int match_index_make_signatures(match_index_t *ix)
+{
+    if (match_grow((void **)&ix->agent_sigs, &ix->capagent_sigs, (size_t)ix->nagents + 1,
+                   sizeof *ix->agent_sigs) ||
+        match_grow((void **)&ix->engagement_briefs, &ix->capengagement_briefs,
+                   (size_t)ix->nengagements + 1, sizeof *ix->engagement_briefs))
+        return -1;
+    for (uint32_t s = 0; s < ix->nagents; s++) {
+        const match_agent_rec_t *a = &ix->agents[s];
+        ix->agent_sigs[s] = match_skill_signature(ix->words + a->skills_off, a->nskills);
+    }
+    for (uint32_t s = 0; s < ix->nengagements; s++) engagement_brief(ix, s);
     return 0;
 }
 

@@ -244,6 +244,32 @@ typedef struct match_engagement_rec {
     uint8_t hours, packagings, flags;
 } match_engagement_rec_t;
 
+/* A record's skills as 64 bits: bit match_skill_bit(n) set for each skill
+ * number n, 0 for none. Two records whose signatures share no bit share no
+ * skill, so a search can bound the skills factor of a candidate from its
+ * signature alone, without reading its record or its lists (topk.c). */
+static inline uint64_t match_skill_bit(uint32_t skill)
+{
+    return 1ull << ((skill * 0x9E3779B1u) >> 26);
+}
+
+static inline uint64_t match_skill_signature(const uint32_t *skills, size_t n)
+{
+    uint64_t sig = 0;
+    for (size_t i = 0; i < n; i++) sig |= match_skill_bit(skills[i]);
+    return sig;
+}
+
+/* What a search needs of an engagement to bound its score before reading
+ * its record (64 bytes, beyond the caches at scale 10) or its lists: 16
+ * bytes by slot, copied from the record when it is put (topk.c). */
+typedef struct match_brief {
+    uint64_t skills;               /* match_skill_signature */
+    uint32_t organisation;
+    uint8_t hours, packagings;     /* as in the record */
+    uint8_t pad[2];
+} match_brief_t;
+
 struct match_index {
     char *str;                     /* every string, NUL-terminated, by offset */
     uint32_t nstr, capstr;
@@ -262,12 +288,14 @@ struct match_index {
     uint32_t nwords, capwords, waste_words;
     /* records by slot; a freed slot (flags 0) is reused */
     match_agent_rec_t *agents;
-    uint32_t nagents, capagents;
+    uint64_t *agent_sigs;          /* by slot: the skills' signature */
+    uint32_t nagents, capagents, capagent_sigs;
     uint32_t *free_agents;
     uint32_t nfree_agents, capfree_agents;
     match_idmap_t agent_ids;       /* agent id -> slot */
     match_engagement_rec_t *engagements;
-    uint32_t nengagements, capengagements;
+    match_brief_t *engagement_briefs; /* by slot */
+    uint32_t nengagements, capengagements, capengagement_briefs;
     uint32_t *free_engagements;
     uint32_t nfree_engagements, capfree_engagements;
     match_idmap_t engagement_ids;  /* engagement id -> slot */
@@ -333,6 +361,10 @@ static inline void match_engagement_view(const match_index_t *ix, uint32_t slot,
         v->skill_names = names;
     }
 }
+/* Make every agent's signature and every engagement's brief from its
+ * record (after a snapshot is read, which does not store them). 0, or -1
+ * out of memory. */
+int match_index_make_signatures(match_index_t *ix);
 /* Names by number for match_reasons (ctx: the index). */
 const char *match_index_purpose_name(const void *ctx, uint32_t n);
 const char *match_index_skill_name(const void *ctx, uint32_t n);

@@ -421,6 +421,10 @@ match_index_t *match_snapshot_read(const char *path, const char *identity, char 
         !idmap_ok(&ix->org_ids, ix->norgs) || !idmap_ok(&ix->agent_ids, ix->nagents) ||
         !idmap_ok(&ix->engagement_ids, ix->nengagements) || !records_ok(ix))
         goto refused;
+    if (match_index_make_signatures(ix) != 0) {
+        *why = "out of memory";
+        goto out;
+    }
     fclose(f);
     *why = NULL;
     return ix;

@@ -217,15 +217,14 @@ gather(const match_index_t *ix, direction_t dir, const match_agent_t *a,
 /* ---------- bounds ---------- */
 
 /* The most a pair sharing this energy can score, reading neither side's
- * skills nor (unless follows_known: the agent is the caller, whose follows
- * are at hand) the agent's follows: lets the search skip a candidate
- * without touching its lists. Never below match_score's score. */
+ * skills (skills: the bound brief_bound gives, from the signatures)
+ * nor (unless follows_known: the agent is the caller, whose follows are at
+ * hand) the agent's follows: lets the search skip a candidate without
+ * touching its lists. Never below match_score's score. */
 static inline double score_upper_bound(const match_weights_t *w, const match_agent_t *a,
                                        const match_engagement_t *e, uint32_t energy,
-                                       bool follows_known)
+                                       bool follows_known, double skills)
 {
-    /* skills from the counts alone: all of them unless one side has none */
-    double skills = e->nskills == 0 ? 1.0 : a->nskills == 0 ? 0.0 : 1.0;
     return w->w[MATCH_PURPOSE] * match_fit_purpose(energy) + w->w[MATCH_SKILLS] * skills +
            w->w[MATCH_CAPACITY] * match_fit_capacity(a, e) +
            w->w[MATCH_PACKAGING] * match_fit_packaging(a, e) +
@@ -242,6 +241,55 @@ static inline int64_t energy_bound(const match_weights_t *w, uint32_t energy)
     for (int k = 0; k < MATCH_KINDS; k++)
         if (k != MATCH_PURPOSE) bound += w->w[k];
     return match_quantise(bound) + 1;
+}
+
+/* The caller's skills as the signatures see them: for an agent, its
+ * signature; for an engagement, each skill's bit (the share of them an
+ * agent's signature holds bounds the share of them it has). */
+typedef struct caller_bits {
+    uint64_t sig;
+    const uint32_t *skills;
+    size_t nskills;
+} caller_bits_t;
+
+/* The most a candidate sharing this energy can score, from what the search
+ * has before reading its record (a random read beyond the caches at scale
+ * 10) or its lists; *skills: the bound of its skills factor, for
+ * score_upper_bound. An engagement's brief (internal.h) makes every factor
+ * exact but the skills (bounded by the signatures) and the location (at
+ * its best); of an agent only the signature is kept (an engagement's
+ * search reads few agents' records: the signatures leave ~700 of ~25,000
+ * candidates at scale 10), every other factor at its best. + 1 as above. */
+static inline __attribute__((always_inline)) int64_t
+brief_bound(const match_index_t *ix, const match_weights_t *w, direction_t dir,
+            const match_agent_t *a, const match_engagement_t *e, const caller_bits_t *c,
+            uint32_t slot, uint32_t energy, double *skills)
+{
+    double rest = w->w[MATCH_LOCATION];
+    if (dir == FIND_ENGAGEMENTS) {
+        const match_brief_t *b = &ix->engagement_briefs[slot];
+        /* none asked: 1; else none in common: 0 */
+        *skills = b->skills == 0 || (b->skills & c->sig) ? 1.0 : 0.0;
+        match_engagement_t t = {
+            .hours = b->hours, .packagings = b->packagings, .organisation = b->organisation};
+        rest += w->w[MATCH_CAPACITY] * match_fit_capacity(a, &t) +
+                w->w[MATCH_PACKAGING] * match_fit_packaging(a, &t) +
+                w->w[MATCH_FOLLOWS] * match_fit_follows(a, &t);
+    } else {
+        if (c->nskills == 0) {
+            *skills = 1.0;
+        } else {
+            uint64_t sig = ix->agent_sigs[slot];
+            size_t held = 0;
+            for (size_t i = 0; i < c->nskills; i++)
+                held += (sig & match_skill_bit(c->skills[i])) != 0;
+            *skills = (double)held / (double)c->nskills;
+        }
+        rest += w->w[MATCH_CAPACITY] + w->w[MATCH_PACKAGING] + w->w[MATCH_FOLLOWS];
+    }
+    return match_quantise(w->w[MATCH_PURPOSE] * match_fit_purpose(energy) +
+                          w->w[MATCH_SKILLS] * *skills + rest) +
+           1;
 }
 
 /* ---------- the search ---------- */
@@ -287,6 +335,13 @@ search(const match_index_t *ix, const match_weights_t *w, direction_t dir, match
     int result = -1;
     gathered_t g = {0};
     match_cand_t *heap = malloc(k * sizeof *heap);
+    caller_bits_t bits = {0};
+    if (dir == FIND_ENGAGEMENTS) {
+        bits.sig = match_skill_signature(a->skills, a->nskills);
+    } else {
+        bits.skills = e->skills;
+        bits.nskills = e->nskills;
+    }
     if (!heap || gather(ix, dir, a, e, &g) != 0) goto done;
     match_topk_t h = {heap, 0, k,
                       dir == FIND_ENGAGEMENTS ? match_cand_rank_engagement : match_cand_rank_agent};
@@ -296,12 +351,22 @@ search(const match_index_t *ix, const match_weights_t *w, direction_t dir, match
     for (uint32_t i = 0; i < g.n; i++) {
         uint32_t slot = g.order[i];
         if (h.n == h.k && energy_bound(w, g.shared[slot]) < h.v[0].q) break;
+        if (i + 4 * PREFETCH_AHEAD < g.n) {
+            uint32_t ahead = g.order[i + 4 * PREFETCH_AHEAD];
+            if (dir == FIND_ENGAGEMENTS) __builtin_prefetch(&ix->engagement_briefs[ahead]);
+            else __builtin_prefetch(&ix->agent_sigs[ahead]);
+        }
+        /* a bound from the brief skips reading the candidate's record */
+        double skills;
+        int64_t bound = brief_bound(ix, w, dir, a, e, &bits, slot, g.shared[slot], &skills);
+        if (h.n == h.k && bound < h.v[0].q) continue;
         prefetch(ix, dir, &g, i);
         if (dir == FIND_ENGAGEMENTS) match_engagement_view(ix, slot, e, NULL);
         else match_agent_view(ix, slot, a);
         /* a bound from the record alone skips reading the candidate's lists */
         if (h.n == h.k &&
-            match_quantise(score_upper_bound(w, a, e, g.shared[slot], dir == FIND_ENGAGEMENTS)) +
+            match_quantise(
+                score_upper_bound(w, a, e, g.shared[slot], dir == FIND_ENGAGEMENTS, skills)) +
                     1 <
                 h.v[0].q)
             continue;

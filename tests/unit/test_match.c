@@ -933,6 +933,54 @@ static void top_k_is_the_head_of_the_full_ranking(void **state)
     match_index_free(ix);
 }
 
+/* The same on the agents' side: an engagement's top k (pruned by the
+ * agents' skill signatures, then their records) is the head of the full
+ * ranking of its agents, engagements asking for no skill included. */
+static void top_k_agents_is_the_head_of_the_full_ranking(void **state)
+{
+    (void)state;
+    match_index_t *ix = small_index();
+    for (int p = 4; p <= 30; p++) match_index_put_purpose(ix, p, "P");
+    static const char *const places[] = {"berlin", "lima", "oslo"};
+    for (int id = 1; id <= 3000; id++) {
+        char purposes[64], skills[256], follows[32];
+        snprintf(purposes, sizeof purposes, "%u:%u,%u:%u", 1 + rnd(15), 1 + rnd(60), 16 + rnd(15),
+                 1 + rnd(40));
+        snprintf(skills, sizeof skills, "{s%u,s%u,s%u}", rnd(20), rnd(20), rnd(20));
+        snprintf(follows, sizeof follows, "%u", 1 + rnd(5));
+        const char *place = places[rnd(3)];
+        match_agent_row_t row = {.id = id, .discoverable = true, .remote_ok = rnd(2),
+                                 .capacity_hours = (int)rnd(40), .committed_hours = (int)rnd(10),
+                                 .packagings = rnd(2) ? "volunteer" : "employment,consulting",
+                                 .location = place, .location_key = place, .purposes = purposes,
+                                 .skills = rnd(8) ? skills : "{}", .follows = follows};
+        assert_int_equal(match_index_put_agent(ix, &row), 0);
+    }
+    match_weights_t w = default_weights();
+    static match_hit_t all[3000], top[25];
+    for (int q = 0; q < 60; q++) {
+        char purposes[64], skills[128];
+        snprintf(purposes, sizeof purposes, "%u,%u", 1 + rnd(15), 16 + rnd(15));
+        unsigned k1 = rnd(20), k2 = rnd(20), k3 = rnd(20); /* keys, then their spellings */
+        snprintf(skills, sizeof skills, "{s%u,s%u,s%u,S%u,S%u,S%u}", k1, k2, k3, k1, k2, k3);
+        match_engagement_row_t me = {.id = 1, .organisation_id = 1 + rnd(5), .created_us = 1,
+                                     .open = true, .remote_ok = rnd(2), .hours = 1 + (int)rnd(30),
+                                     .packagings = "volunteer", .location_key = places[rnd(3)],
+                                     .purposes = purposes, .skills = q % 5 ? skills : "{}"};
+        int n = match_index_agents_for(ix, &w, &me, 3000, all);
+        int nt = match_index_agents_for(ix, &w, &me, 25, top);
+        assert_true(n > 25);
+        assert_int_equal(nt, 25);
+        for (int i = 0; i < nt; i++) {
+            assert_int_equal(top[i].id, all[i].id);
+            assert_close(top[i].score, all[i].score);
+        }
+        match_hits_clear(all, (size_t)n);
+        match_hits_clear(top, (size_t)nt);
+    }
+    match_index_free(ix);
+}
+
 /* A search computes its caller's point on the sphere once and each
  * candidate's as it scores it: placed agents and engagements at many
  * distances score the same pair the same from either side, and as
@@ -1132,6 +1180,7 @@ int main(void)
         cmocka_unit_test(index_ranks_discoverable_agents_by_id_on_ties),
         cmocka_unit_test(updates_and_compaction_keep_answers),
         cmocka_unit_test(top_k_is_the_head_of_the_full_ranking),
+        cmocka_unit_test(top_k_agents_is_the_head_of_the_full_ranking),
         cmocka_unit_test(snapshot_round_trip_answers_the_same),
         cmocka_unit_test(snapshot_refuses_what_is_not_its_own),
         cmocka_unit_test(placed_pairs_score_the_same_from_either_side),
