@@ -333,7 +333,8 @@ static inline const char *match_label_text(const match_index_t *ix, uint32_t lab
 }
 
 /* The engagement in slot; with names (room for its nskills), its own
- * spellings of the skills too, for the sentences (NULL when only scoring). */
+ * spellings of the skills and its organisation's name too, for the
+ * sentences (NULL when only scoring). */
 static inline void match_engagement_view(const match_index_t *ix, uint32_t slot,
                                          match_engagement_t *v, const char **names)
 {
@@ -346,7 +347,8 @@ static inline void match_engagement_view(const match_index_t *ix, uint32_t slot,
     v->skills = ix->words + e->skills_off;
     v->nskills = e->nskills;
     v->organisation = e->organisation;
-    v->organisation_name = ix->str + ix->org_name[e->organisation];
+    /* for the sentences only: a random read the scoring loop need not pay */
+    v->organisation_name = names ? ix->str + ix->org_name[e->organisation] : NULL;
     v->hours = e->hours;
     v->location = e->location;
     v->location_name = e->location_label ? match_label_text(ix, e->location_label - 1) : NULL;

@@ -294,31 +294,41 @@ brief_bound(const match_index_t *ix, const match_weights_t *w, direction_t dir,
 
 /* ---------- the search ---------- */
 
-/* How many candidates ahead the scoring loop asks the memory for: records
- * twice as far, their lists this far (a record must be there to know where
- * its lists are). */
-#define PREFETCH_AHEAD 8
+/* Candidates that pass their brief's bound wait in a ring before their
+ * record is read, so that the memory is asked for it (and then for its
+ * lists) while the candidates before it are scored: a record when it joins
+ * the ring, its lists when RING / 2 more have joined (its record is there
+ * by then), and it is scored when RING more have. Briefs are asked for
+ * BRIEF_AHEAD candidates ahead of the walk. Prefetching records by their
+ * place in the walk instead (before the briefs, 8 and 16 ahead) read the
+ * records of candidates the brief then skipped: a third of the search. */
+#define RING 16
+#define BRIEF_AHEAD 32
+
+typedef struct waiting {
+    uint32_t slot;
+    double skills;             /* brief_bound's bound of the skills factor */
+} waiting_t;
 
 static inline __attribute__((always_inline)) void
-prefetch(const match_index_t *ix, direction_t dir, const gathered_t *g, uint32_t i)
+prefetch_record(const match_index_t *ix, direction_t dir, uint32_t slot)
+{
+    if (dir == FIND_ENGAGEMENTS) __builtin_prefetch(&ix->engagements[slot]);
+    else __builtin_prefetch(&ix->agents[slot]);
+}
+
+static inline __attribute__((always_inline)) void
+prefetch_lists(const match_index_t *ix, direction_t dir, uint32_t slot)
 {
     if (dir == FIND_ENGAGEMENTS) {
-        if (i + 2 * PREFETCH_AHEAD < g->n)
-            __builtin_prefetch(&ix->engagements[g->order[i + 2 * PREFETCH_AHEAD]]);
-        if (i + PREFETCH_AHEAD < g->n) {
-            const match_engagement_rec_t *ahead = &ix->engagements[g->order[i + PREFETCH_AHEAD]];
-            __builtin_prefetch(ix->words + ahead->purposes_off);
-            __builtin_prefetch(ix->words + ahead->skills_off);
-        }
+        const match_engagement_rec_t *r = &ix->engagements[slot];
+        __builtin_prefetch(ix->words + r->purposes_off);
+        __builtin_prefetch(ix->words + r->skills_off);
     } else {
-        if (i + 2 * PREFETCH_AHEAD < g->n)
-            __builtin_prefetch(&ix->agents[g->order[i + 2 * PREFETCH_AHEAD]]);
-        if (i + PREFETCH_AHEAD < g->n) {
-            const match_agent_rec_t *ahead = &ix->agents[g->order[i + PREFETCH_AHEAD]];
-            __builtin_prefetch(ix->energies + ahead->purposes_off);
-            __builtin_prefetch(ix->words + ahead->skills_off);
-            __builtin_prefetch(ix->words + ahead->follows_off);
-        }
+        const match_agent_rec_t *r = &ix->agents[slot];
+        __builtin_prefetch(ix->energies + r->purposes_off);
+        __builtin_prefetch(ix->words + r->skills_off);
+        __builtin_prefetch(ix->words + r->follows_off);
     }
 }
 
@@ -347,26 +357,41 @@ search(const match_index_t *ix, const match_weights_t *w, direction_t dir, match
                       dir == FIND_ENGAGEMENTS ? match_cand_rank_engagement : match_cand_rank_agent};
     /* Best shared energy first: once the heap is full, the first candidate
      * whose energy alone cannot reach the worst kept ends the walk, for
-     * everyone after it shares no more. */
-    for (uint32_t i = 0; i < g.n; i++) {
-        uint32_t slot = g.order[i];
-        if (h.n == h.k && energy_bound(w, g.shared[slot]) < h.v[0].q) break;
-        if (i + 4 * PREFETCH_AHEAD < g.n) {
-            uint32_t ahead = g.order[i + 4 * PREFETCH_AHEAD];
-            if (dir == FIND_ENGAGEMENTS) __builtin_prefetch(&ix->engagement_briefs[ahead]);
-            else __builtin_prefetch(&ix->agent_sigs[ahead]);
+     * everyone after it shares no more. Those in the ring already are
+     * scored still (they passed with the worst kept of their time; the
+     * record's bound checks them again with today's). */
+    waiting_t ring[RING];
+    uint32_t head = 0, tail = 0, at = 0; /* at: the walk's place in g.order */
+    for (;;) {
+        while (tail - head < RING && at < g.n) {
+            uint32_t slot = g.order[at];
+            if (h.n == h.k && energy_bound(w, g.shared[slot]) < h.v[0].q) {
+                at = g.n;
+                break;
+            }
+            if (at + BRIEF_AHEAD < g.n) {
+                uint32_t ahead = g.order[at + BRIEF_AHEAD];
+                if (dir == FIND_ENGAGEMENTS) __builtin_prefetch(&ix->engagement_briefs[ahead]);
+                else __builtin_prefetch(&ix->agent_sigs[ahead]);
+            }
+            at++;
+            /* a bound from the brief skips reading the candidate's record */
+            double skills;
+            int64_t bound = brief_bound(ix, w, dir, a, e, &bits, slot, g.shared[slot], &skills);
+            if (h.n == h.k && bound < h.v[0].q) continue;
+            ring[tail++ % RING] = (waiting_t){slot, skills};
+            prefetch_record(ix, dir, slot);
+            if (tail - head > RING / 2) prefetch_lists(ix, dir, ring[(tail - 1 - RING / 2) % RING].slot);
         }
-        /* a bound from the brief skips reading the candidate's record */
-        double skills;
-        int64_t bound = brief_bound(ix, w, dir, a, e, &bits, slot, g.shared[slot], &skills);
-        if (h.n == h.k && bound < h.v[0].q) continue;
-        prefetch(ix, dir, &g, i);
+        if (head == tail) break;
+        waiting_t next = ring[head++ % RING];
+        uint32_t slot = next.slot;
         if (dir == FIND_ENGAGEMENTS) match_engagement_view(ix, slot, e, NULL);
         else match_agent_view(ix, slot, a);
         /* a bound from the record alone skips reading the candidate's lists */
         if (h.n == h.k &&
-            match_quantise(
-                score_upper_bound(w, a, e, g.shared[slot], dir == FIND_ENGAGEMENTS, skills)) +
+            match_quantise(score_upper_bound(w, a, e, g.shared[slot], dir == FIND_ENGAGEMENTS,
+                                             next.skills)) +
                     1 <
                 h.v[0].q)
             continue;
