@@ -1637,3 +1637,189 @@ BEGIN
         INSERT INTO engagement_docs_definition (md5) VALUES (made);
     END IF;
 END $$;
+
+-- ---------- agent_docs: agent_public_json kept as text (0055) ----------
+--
+-- As engagement_docs above: the statements that answer an agent to others
+-- read its text, and these triggers keep every agent's row equal to
+-- agent_public_json of the agent and its account, at the end of each
+-- statement that changes anything the text shows: the agent, its
+-- account's display name, its purposes, a purpose's slug, name or
+-- retirement, a place, an organisation's slug, name or hiding (the
+-- organisations of its concluded agreements), and an agreement of its
+-- (concluded, or its status changing to or from concluded) or a row of
+-- one (version, purposes, outcomes, hours and their decisions, closures).
+-- tests/api/agent-docs.test.mjs compares every row with agent_public_json.
+
+CREATE OR REPLACE FUNCTION agent_docs_refresh(ids bigint[]) RETURNS void
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+BEGIN
+    INSERT INTO agent_docs AS d (account_id, agent_id, doc)
+    SELECT g.account_id, g.id, j::text
+      FROM agents g JOIN accounts a ON a.id = g.account_id
+      CROSS JOIN LATERAL agent_public_json(g, a) j
+     WHERE g.id = ANY (ids)
+    ON CONFLICT (agent_id) DO UPDATE SET account_id = EXCLUDED.account_id, doc = EXCLUDED.doc
+     WHERE (d.account_id, d.doc) IS DISTINCT FROM (EXCLUDED.account_id, EXCLUDED.doc);
+END $$;
+
+-- The agents whose concluded agreements are among these.
+CREATE OR REPLACE FUNCTION agent_docs_of_agreement_ids(ids bigint[]) RETURNS void
+LANGUAGE plpgsql SET plan_cache_mode = force_generic_plan AS $$
+DECLARE
+    agents bigint[] := ARRAY(SELECT DISTINCT a.agent_id FROM agreements a
+                              WHERE a.id = ANY (ids) AND a.status = 'concluded');
+BEGIN
+    IF cardinality(agents) > 0 THEN
+        PERFORM agent_docs_refresh(agents);
+    END IF;
+END $$;
+
+CREATE OR REPLACE FUNCTION agent_docs_of_rows() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    ids bigint[];
+BEGIN
+    IF TG_TABLE_NAME = 'agents' THEN
+        PERFORM agent_docs_refresh(ARRAY[NEW.id]);
+    ELSIF TG_TABLE_NAME = 'accounts' THEN
+        PERFORM agent_docs_refresh(ARRAY(SELECT g.id FROM agents g WHERE g.account_id = NEW.id));
+    ELSIF TG_TABLE_NAME = 'places' THEN
+        PERFORM agent_docs_refresh(ARRAY(SELECT g.id FROM agents g WHERE g.place_id = NEW.id));
+    ELSIF TG_TABLE_NAME = 'purposes' THEN
+        PERFORM agent_docs_refresh(ARRAY(
+            SELECT ap.agent_id FROM agent_purposes ap WHERE ap.purpose_id = NEW.id
+            UNION SELECT a.agent_id FROM agreement_version_purposes vp
+                   JOIN agreements a ON a.id = vp.agreement_id
+                  WHERE vp.purpose_id = NEW.id AND a.status = 'concluded'));
+    ELSIF TG_TABLE_NAME = 'organisations' THEN
+        PERFORM agent_docs_refresh(ARRAY(
+            SELECT DISTINCT a.agent_id FROM agreements a
+             WHERE a.organisation_id = NEW.id AND a.status = 'concluded'));
+    ELSIF TG_TABLE_NAME = 'agreements' THEN -- concluded before or after (the triggers' WHEN)
+        IF TG_OP = 'UPDATE' AND OLD.agent_id IS DISTINCT FROM NEW.agent_id THEN
+            PERFORM agent_docs_refresh(ARRAY[OLD.agent_id, NEW.agent_id]);
+        ELSE
+            PERFORM agent_docs_refresh(ARRAY[NEW.agent_id]);
+        END IF;
+    END IF;
+    RETURN NULL;
+END $$;
+
+-- A statement's rows of an agreement's tables (agreement_id), of
+-- agent_purposes (agent_id) or of agreement_hours_decisions (entry_id).
+CREATE OR REPLACE FUNCTION agent_docs_of_statement() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    ids bigint[];
+BEGIN
+    IF TG_TABLE_NAME = 'agent_purposes' THEN
+        IF TG_OP = 'INSERT' THEN ids := ARRAY(SELECT DISTINCT agent_id FROM new_rows);
+        ELSIF TG_OP = 'DELETE' THEN ids := ARRAY(SELECT DISTINCT agent_id FROM old_rows);
+        ELSE ids := ARRAY(SELECT agent_id FROM old_rows UNION SELECT agent_id FROM new_rows);
+        END IF;
+        PERFORM agent_docs_refresh(ids);
+        RETURN NULL;
+    END IF;
+    IF TG_TABLE_NAME = 'agreement_hours_decisions' THEN
+        IF TG_OP = 'INSERT' THEN
+            ids := ARRAY(SELECT DISTINCT h.agreement_id FROM new_rows r
+                          JOIN agreement_hours h ON h.id = r.entry_id);
+        ELSIF TG_OP = 'DELETE' THEN
+            ids := ARRAY(SELECT DISTINCT h.agreement_id FROM old_rows r
+                          JOIN agreement_hours h ON h.id = r.entry_id);
+        ELSE
+            ids := ARRAY(SELECT h.agreement_id FROM old_rows r JOIN agreement_hours h ON h.id = r.entry_id
+                         UNION SELECT h.agreement_id FROM new_rows r
+                                JOIN agreement_hours h ON h.id = r.entry_id);
+        END IF;
+    ELSIF TG_OP = 'INSERT' THEN ids := ARRAY(SELECT DISTINCT agreement_id FROM new_rows);
+    ELSIF TG_OP = 'DELETE' THEN ids := ARRAY(SELECT DISTINCT agreement_id FROM old_rows);
+    ELSE ids := ARRAY(SELECT agreement_id FROM old_rows UNION SELECT agreement_id FROM new_rows);
+    END IF;
+    PERFORM agent_docs_of_agreement_ids(ids);
+    RETURN NULL;
+END $$;
+
+DO $$
+DECLARE
+    t text;
+BEGIN
+    -- row triggers
+    EXECUTE 'DROP TRIGGER IF EXISTS agent_docs_insert ON agents';
+    EXECUTE 'DROP TRIGGER IF EXISTS agent_docs_update ON agents';
+    CREATE TRIGGER agent_docs_insert AFTER INSERT ON agents
+        FOR EACH ROW EXECUTE FUNCTION agent_docs_of_rows();
+    CREATE TRIGGER agent_docs_update AFTER UPDATE ON agents
+        FOR EACH ROW EXECUTE FUNCTION agent_docs_of_rows();
+    EXECUTE 'DROP TRIGGER IF EXISTS agent_docs_account ON accounts';
+    CREATE TRIGGER agent_docs_account AFTER UPDATE ON accounts
+        FOR EACH ROW WHEN (OLD.display_name IS DISTINCT FROM NEW.display_name)
+        EXECUTE FUNCTION agent_docs_of_rows();
+    EXECUTE 'DROP TRIGGER IF EXISTS agent_docs_place ON places';
+    CREATE TRIGGER agent_docs_place AFTER UPDATE ON places
+        FOR EACH ROW WHEN (OLD IS DISTINCT FROM NEW) EXECUTE FUNCTION agent_docs_of_rows();
+    EXECUTE 'DROP TRIGGER IF EXISTS agent_docs_purpose ON purposes';
+    CREATE TRIGGER agent_docs_purpose AFTER UPDATE ON purposes
+        FOR EACH ROW WHEN (OLD.slug IS DISTINCT FROM NEW.slug OR OLD.name IS DISTINCT FROM NEW.name
+                           OR OLD.retired_at IS DISTINCT FROM NEW.retired_at)
+        EXECUTE FUNCTION agent_docs_of_rows();
+    EXECUTE 'DROP TRIGGER IF EXISTS agent_docs_organisation ON organisations';
+    CREATE TRIGGER agent_docs_organisation AFTER UPDATE ON organisations
+        FOR EACH ROW WHEN (OLD.slug IS DISTINCT FROM NEW.slug OR OLD.name IS DISTINCT FROM NEW.name
+                           OR OLD.hidden_at IS DISTINCT FROM NEW.hidden_at)
+        EXECUTE FUNCTION agent_docs_of_rows();
+    EXECUTE 'DROP TRIGGER IF EXISTS agent_docs_agreement_insert ON agreements';
+    EXECUTE 'DROP TRIGGER IF EXISTS agent_docs_agreement_update ON agreements';
+    CREATE TRIGGER agent_docs_agreement_insert AFTER INSERT ON agreements
+        FOR EACH ROW WHEN (NEW.status = 'concluded') EXECUTE FUNCTION agent_docs_of_rows();
+    CREATE TRIGGER agent_docs_agreement_update AFTER UPDATE ON agreements
+        FOR EACH ROW WHEN (OLD.status = 'concluded' OR NEW.status = 'concluded')
+        EXECUTE FUNCTION agent_docs_of_rows();
+    ALTER TABLE agents ENABLE ALWAYS TRIGGER agent_docs_insert;
+    ALTER TABLE agents ENABLE ALWAYS TRIGGER agent_docs_update;
+    ALTER TABLE accounts ENABLE ALWAYS TRIGGER agent_docs_account;
+    ALTER TABLE places ENABLE ALWAYS TRIGGER agent_docs_place;
+    ALTER TABLE purposes ENABLE ALWAYS TRIGGER agent_docs_purpose;
+    ALTER TABLE organisations ENABLE ALWAYS TRIGGER agent_docs_organisation;
+    ALTER TABLE agreements ENABLE ALWAYS TRIGGER agent_docs_agreement_insert;
+    ALTER TABLE agreements ENABLE ALWAYS TRIGGER agent_docs_agreement_update;
+    -- statement triggers, one per event (a transition table allows no more)
+    FOREACH t IN ARRAY ARRAY['agent_purposes', 'agreement_versions', 'agreement_version_purposes',
+                             'agreement_version_outcomes', 'agreement_hours',
+                             'agreement_hours_decisions', 'agreement_closures'] LOOP
+        EXECUTE format('DROP TRIGGER IF EXISTS agent_docs_insert ON %I', t);
+        EXECUTE format('DROP TRIGGER IF EXISTS agent_docs_update ON %I', t);
+        EXECUTE format('DROP TRIGGER IF EXISTS agent_docs_delete ON %I', t);
+        EXECUTE format('CREATE TRIGGER agent_docs_insert AFTER INSERT ON %I REFERENCING NEW TABLE AS new_rows'
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION agent_docs_of_statement()', t);
+        EXECUTE format('CREATE TRIGGER agent_docs_update AFTER UPDATE ON %I'
+                       ' REFERENCING OLD TABLE AS old_rows NEW TABLE AS new_rows'
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION agent_docs_of_statement()', t);
+        EXECUTE format('CREATE TRIGGER agent_docs_delete AFTER DELETE ON %I REFERENCING OLD TABLE AS old_rows'
+                       ' FOR EACH STATEMENT EXECUTE FUNCTION agent_docs_of_statement()', t);
+        EXECUTE format('ALTER TABLE %I ENABLE ALWAYS TRIGGER agent_docs_insert', t);
+        EXECUTE format('ALTER TABLE %I ENABLE ALWAYS TRIGGER agent_docs_update', t);
+        EXECUTE format('ALTER TABLE %I ENABLE ALWAYS TRIGGER agent_docs_delete', t);
+    END LOOP;
+END $$;
+
+-- Every text made again when the definitions it is made with changed.
+DO $$
+DECLARE
+    made text := md5(pg_get_functiondef('agent_public_json(agents, accounts)'::regprocedure)
+                  || pg_get_functiondef('agent_profile_json(agents, accounts)'::regprocedure)
+                  || pg_get_functiondef('agent_track_record_json(agents)'::regprocedure)
+                  || pg_get_functiondef('agent_concluded_agreements_json(agents)'::regprocedure)
+                  || pg_get_functiondef('agreement_published_closures_json(agreements)'::regprocedure)
+                  || pg_get_functiondef('json_concat(json, json)'::regprocedure)
+                  || pg_get_functiondef('place_json(places)'::regprocedure));
+BEGIN
+    IF made IS DISTINCT FROM (SELECT md5 FROM agent_docs_definition) THEN
+        DELETE FROM agent_docs;
+        INSERT INTO agent_docs (account_id, agent_id, doc)
+        SELECT g.account_id, g.id, j::text
+          FROM agents g JOIN accounts a ON a.id = g.account_id
+          CROSS JOIN LATERAL agent_public_json(g, a) j;
+        DELETE FROM agent_docs_definition;
+        INSERT INTO agent_docs_definition (md5) VALUES (made);
+    END IF;
+END $$;

@@ -919,8 +919,8 @@ void pages_organisation_tab(req_t *r)
 /* ---------- an agent ---------- */
 
 static db_stmt_t q_page_agent = DB_STMT("page_agent", true,
-    "SELECT j::text FROM agents g JOIN accounts a ON a.id = g.account_id"
-    " CROSS JOIN LATERAL agent_public_json(g, a) j"
+    "SELECT d.doc FROM agents g JOIN accounts a ON a.id = g.account_id"
+    " JOIN agent_docs d ON d.agent_id = g.id"
     " WHERE g.handle = $1 AND g.discoverable AND NOT g.hidden AND a.deleted_at IS NULL");
 
 static void agent_missing(req_t *r)

@@ -16,8 +16,10 @@
 
 #define AGENT_MAX_PURPOSES 100
 
-/* The agent JSON is agent_public_json and agent_own_json
- * (migrations/R__representations.sql), of g (agents) and a (its account). */
+/* The agent JSON is agent_own_json for the agent itself
+ * (migrations/R__representations.sql, of g (agents) and a (its account)),
+ * and for anyone else agent_public_json as agent_docs keeps it as text
+ * (migration 0055). */
 
 /* ---------- PUT /api/v1/me/agent ----------
  * The profile is replaced as a whole, except the privacy flags
@@ -369,17 +371,17 @@ void handle_agent_purposes_put(req_t *r)
  * (67,000 walked for the 21 newest near a town, handlers/engagements.c). */
 #define AGENT_NEAR_FILTERS AGENT_ATTR_FILTERS " AND" AGENT_NEAR_WITHIN
 /* A listed agent: with near=, its distance_km from the centre. */
-#define AGENT_ITEM "item_with_distance(j::text, $6::float8, $7::float8, g.place_id)"
+#define AGENT_ITEM "item_with_distance(d.doc, $6::float8, $7::float8, g.place_id)"
 /* Newest first ($2 unused); custom plans: near= may start from the places. */
 static db_stmt_t q_agents_list = DB_STMT_CUSTOM_PLAN("agents_list", true,
     "SELECT g.id::text, " AGENT_ITEM " FROM agents g JOIN accounts a ON a.id = g.account_id"
-    " CROSS JOIN LATERAL agent_public_json(g, a) j"
+    " JOIN agent_docs d ON d.agent_id = g.id"
     AGENT_FILTERS
     "  AND g.id < coalesce($1::bigint, 9223372036854775807) AND $2::text IS NULL"
     " ORDER BY g.id DESC LIMIT $5::int");
 static db_stmt_t q_agents_near = DB_STMT_CUSTOM_PLAN("agents_list_near", true,
     "SELECT g.id::text, " AGENT_ITEM " FROM agents g JOIN accounts a ON a.id = g.account_id"
-    " CROSS JOIN LATERAL agent_public_json(g, a) j"
+    " JOIN agent_docs d ON d.agent_id = g.id"
     AGENT_NEAR_FILTERS
     "  AND g.id < coalesce($1::bigint, 9223372036854775807) AND $2::text IS NULL"
     " ORDER BY g.id DESC LIMIT $5::int");
@@ -390,7 +392,7 @@ static db_stmt_t q_agents_by_distance = DB_STMT_CUSTOM_PLAN("agents_list_distanc
     "  FROM agents g JOIN accounts a ON a.id = g.account_id JOIN places pl ON pl.id = g.place_id"
     AGENT_NEAR_FILTERS ") k"
     " JOIN agents g ON g.id = k.id JOIN accounts a ON a.id = g.account_id"
-    " CROSS JOIN LATERAL agent_public_json(g, a) j"
+    " JOIN agent_docs d ON d.agent_id = g.id"
     " WHERE (k.d, k.id) > (coalesce($1::float8, '-Infinity'), coalesce($2::bigint, 0))"
     " ORDER BY k.d, k.id LIMIT $5::int");
 
@@ -432,8 +434,9 @@ void handle_agents_list(req_t *r)
 
 static db_stmt_t q_agent_by_handle = DB_STMT("agent_by_handle", true,
     "SELECT g.version, CASE WHEN g.account_id = $2::bigint"
-    "  THEN (SELECT j FROM agent_own_json(g, a) j) ELSE (SELECT j FROM agent_public_json(g, a) j)"
-    " END::text FROM agents g JOIN accounts a ON a.id = g.account_id"
+    "  THEN (SELECT j::text FROM agent_own_json(g, a) j)"
+    "  ELSE (SELECT d.doc FROM agent_docs d WHERE d.agent_id = g.id)"
+    " END FROM agents g JOIN accounts a ON a.id = g.account_id"
     " WHERE g.handle = $1 AND a.deleted_at IS NULL"
     "  AND (g.account_id = $2::bigint"
     "   OR ((NOT g.hidden OR $3::bool) AND (g.discoverable"

@@ -35,18 +35,17 @@ static db_stmt_t q_engagement = DB_STMT("match_engagement", true,
  * best first, $2 the limit. Rows: (position in $1, the JSON of the thing as
  * GET /engagements/{id} and GET /agents/{handle} show it). An engagement's
  * is its text in engagement_docs (migration 0054), with the status and
- * hidden flag beside it; an agent's is agent_public_json, a set-returning
- * SQL function inlined into the statement (migrations/R__representations.sql). */
+ * hidden flag beside it; an agent's its text in agent_docs (0055). */
 static db_stmt_t q_engagement_items = DB_STMT("match_engagement_items", true,
     "SELECT c.ord, d.doc FROM unnest($1::bigint[]) WITH ORDINALITY AS c(id, ord)"
     " JOIN engagement_docs d ON d.engagement_id = c.id AND d.status = 'open' AND NOT d.hidden"
     " ORDER BY c.ord LIMIT $2::int");
 
 static db_stmt_t q_agent_items = DB_STMT("match_agent_items", true,
-    "SELECT c.ord, j::text FROM unnest($1::bigint[]) WITH ORDINALITY AS c(id, ord)"
+    "SELECT c.ord, d.doc FROM unnest($1::bigint[]) WITH ORDINALITY AS c(id, ord)"
     " JOIN agents g ON g.id = c.id AND g.discoverable AND NOT g.hidden"
     " JOIN accounts a ON a.id = g.account_id AND a.deleted_at IS NULL"
-    " CROSS JOIN LATERAL agent_public_json(g, a) j"
+    " JOIN agent_docs d ON d.agent_id = g.id"
     " ORDER BY c.ord LIMIT $2::int");
 
 /* The index (the service starts with the daemon, server/main.c; starting
