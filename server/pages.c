@@ -813,7 +813,8 @@ void pages_engagement(req_t *r)
 
 static db_stmt_t q_page_organisation = DB_STMT("page_organisation", true,
     "SELECT json_build_object('organisation', oj, 'engagements', coalesce((SELECT json_agg(x.j)"
-    "   FROM (SELECT d.doc::json AS j FROM engagements e JOIN engagement_docs d ON d.engagement_id = e.id"
+    "   FROM (SELECT (SELECT d.doc FROM engagement_docs d WHERE d.engagement_id = e.id)::json AS j"
+    "         FROM engagements e"
     "         WHERE e.organisation_id = o.id AND e.status = 'open' AND NOT e.hidden"
     "         ORDER BY e.created_at DESC, e.id DESC LIMIT " SITEMAP_STR(LIST_ITEMS) ") x),"
     "   '[]'::json))::text"
@@ -1022,8 +1023,9 @@ void pages_agent(req_t *r)
 
 static db_stmt_t q_page_purpose = DB_STMT("page_purpose", true,
     "SELECT json_build_object('purpose', pj,"
-    " 'engagements', coalesce((SELECT json_agg(x.j) FROM (SELECT d.doc::json AS j FROM engagements e"
-    "   JOIN engagement_docs d ON d.engagement_id = e.id WHERE e.status = 'open' AND NOT e.hidden"
+    " 'engagements', coalesce((SELECT json_agg(x.j) FROM (SELECT"
+    "   (SELECT d.doc FROM engagement_docs d WHERE d.engagement_id = e.id)::json AS j FROM engagements e"
+    "   WHERE e.status = 'open' AND NOT e.hidden"
     "   AND EXISTS (SELECT 1"
     "   FROM engagement_purposes ep WHERE ep.engagement_id = e.id AND ep.purpose_id = p.id)"
     "   ORDER BY e.created_at DESC, e.id DESC LIMIT " SITEMAP_STR(LIST_ITEMS) ") x), '[]'::json),"
@@ -1096,8 +1098,9 @@ void pages_purpose(req_t *r)
 /* ---------- the lists ---------- */
 
 static db_stmt_t q_page_home = DB_STMT("page_home", true,
-    "SELECT coalesce(json_agg(x.j), '[]'::json)::text FROM (SELECT d.doc::json AS j FROM engagements e"
-    " JOIN engagement_docs d ON d.engagement_id = e.id WHERE e.status = 'open' AND NOT e.hidden"
+    "SELECT coalesce(json_agg(x.j), '[]'::json)::text FROM (SELECT"
+    " (SELECT d.doc FROM engagement_docs d WHERE d.engagement_id = e.id)::json AS j"
+    " FROM engagements e WHERE e.status = 'open' AND NOT e.hidden"
     " ORDER BY e.created_at DESC, e.id DESC LIMIT " SITEMAP_STR(LIST_ITEMS) ") x");
 
 void pages_home(req_t *r)

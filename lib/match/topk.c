@@ -381,7 +381,8 @@ search(const match_index_t *ix, const match_weights_t *w, direction_t dir, match
             if (h.n == h.k && bound < h.v[0].q) continue;
             ring[tail++ % RING] = (waiting_t){slot, skills};
             prefetch_record(ix, dir, slot);
-            if (tail - head > RING / 2) prefetch_lists(ix, dir, ring[(tail - 1 - RING / 2) % RING].slot);
+            if (tail - head > RING / 2)
+                prefetch_lists(ix, dir, ring[(tail - 1 - RING / 2) % RING].slot);
         }
         if (head == tail) break;
         waiting_t next = ring[head++ % RING];

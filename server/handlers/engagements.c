@@ -375,7 +375,11 @@ void handle_engagement_update(req_t *r)
     "     AND place_distance_km($11::float8, $12::float8, pl.latitude, pl.longitude)"       \
     "       <= $13::float8)"
 /* A listed engagement: with near=, its distance_km from the centre. */
-#define ENG_ITEM "item_with_distance(d.doc, $11::float8, $12::float8, e.place_id)"
+/* The item's text (engagement_docs) is read in the select list, so only for
+ * the rows the LIMIT keeps (a join reads it for every row before a sort). */
+#define ENG_ITEM                                                                            \
+    "item_with_distance((SELECT d.doc FROM engagement_docs d WHERE d.engagement_id = e.id),"  \
+    " $11::float8, $12::float8, e.place_id)"
 #define ENG_ATTR_FILTERS                                                                    \
     " AND ($4::text IS NULL OR e.skill_keys @> ARRAY[skill_key($4::text)])"                 \
     " AND ($5::text IS NULL OR e.packagings @> ARRAY[$5::text])"                            \
@@ -394,7 +398,7 @@ void handle_engagement_update(req_t *r)
     "   coalesce($9::bigint, 9223372036854775807))"
 #define ENG_BY_DATE                                                                         \
     "SELECT cursor_time(e.created_at), e.id::text, " ENG_ITEM                              \
-    " FROM engagements e JOIN engagement_docs d ON d.engagement_id = e.id"                  \
+    " FROM engagements e"                                                                   \
     " WHERE" ENG_AFTER("e.created_at", "e.id") " AND $7::text IS NULL AND NOT e.hidden"
 #define ENG_DATE_ORDER " ORDER BY e.created_at DESC, e.id DESC LIMIT $10::int"
 
@@ -413,7 +417,6 @@ static db_stmt_t q_list_org = DB_STMT("engagements_list_org", true,
 static db_stmt_t q_list_purpose = DB_STMT("engagements_list_purpose", true,
     "SELECT cursor_time(e.created_at), e.id::text, " ENG_ITEM
     " FROM engagement_purposes ep JOIN engagements e ON e.id = ep.engagement_id"
-    " JOIN engagement_docs d ON d.engagement_id = e.id"
     " WHERE ep.purpose_id = (SELECT p.id FROM purposes p WHERE p.slug = $3::text)"
     "   AND ep.status = $1::text AND $2::text IS NULL AND $7::text IS NULL AND NOT e.hidden"
     "   AND" ENG_AFTER("ep.created_at", "ep.engagement_id")
@@ -434,7 +437,7 @@ static db_stmt_t q_list_by_distance = DB_STMT_CUSTOM_PLAN("engagements_list_dist
     "    AND ($7::text IS NULL OR numnode(search_query($7::text)) = 0"
     "         OR e.search @@ search_query($7::text))"
     ENG_ORG_FILTER ENG_PURPOSE_FILTER ENG_ATTR_FILTERS ENG_NEAR_ONLY ") k"
-    " JOIN engagements e ON e.id = k.id JOIN engagement_docs d ON d.engagement_id = e.id"
+    " JOIN engagements e ON e.id = k.id"
     " WHERE (k.d, k.id) > (coalesce($8::float8, '-Infinity'), coalesce($9::bigint, 0))"
     " ORDER BY k.d, k.id LIMIT $10::int");
 

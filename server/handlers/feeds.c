@@ -122,8 +122,9 @@ static bool read_feed_request(req_t *r, feed_req_t *f)
 static db_stmt_t q_feed = DB_STMT("feed_engagements", true,
     "WITH o AS (SELECT id, name FROM organisations WHERE slug = $1 AND hidden_at IS NULL),"
     " pu AS (SELECT id, name FROM purposes WHERE slug = $2 AND hidden_at IS NULL),"
-    " page AS (SELECT e.created_at, e.id, d.doc::json AS j FROM engagements e"
-    "   JOIN engagement_docs d ON d.engagement_id = e.id WHERE e.status = 'open' AND NOT e.hidden"
+    " page AS (SELECT e.created_at, e.id,"
+    "   (SELECT d.doc FROM engagement_docs d WHERE d.engagement_id = e.id)::json AS j"
+    "   FROM engagements e WHERE e.status = 'open' AND NOT e.hidden"
     "   AND ($1::text IS NULL OR e.organisation_id = (SELECT id FROM o))"
     "   AND ($2::text IS NULL OR EXISTS (SELECT 1 FROM engagement_purposes ep"
     "        WHERE ep.engagement_id = e.id AND ep.purpose_id = (SELECT id FROM pu)))"
