@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "mail.h"
 
@@ -131,6 +132,13 @@ int config_parse_mail_from(const char *v, char *name, size_t namecap, char *addr
         if (rc_ < 0) return rc_;                                                 \
     } while (0)
 
+int config_default_read_workers(void)
+{
+    long cores = sysconf(_SC_NPROCESSORS_ONLN);
+    if (cores < 1) cores = 1;
+    return cores >= 4 ? 8 : (int)(2 * cores);
+}
+
 int config_load(config_t *cfg, config_getenv_fn get, problem_t *p)
 {
     memset(cfg, 0, sizeof *cfg);
@@ -154,7 +162,7 @@ int config_load(config_t *cfg, config_getenv_fn get, problem_t *p)
     cfg->pwhash_memlimit = crypto_pwhash_MEMLIMIT_INTERACTIVE;
     cfg->hash_workers = 0; /* 0: half the cores */
     cfg->write_workers = 8;
-    cfg->read_workers = 8;
+    cfg->read_workers = config_default_read_workers();
     cfg->queue_depth = 8;
     cfg->per_ip_requests = 32;
     cfg->cache_mb = 128;

@@ -54,7 +54,8 @@ static void defaults(void **state)
     assert_int_equal(c.per_ip_connections, 64);
     assert_int_equal(c.connection_timeout_s, 30);
     assert_int_equal(c.header_timeout_s, 10);
-    assert_int_equal(c.read_workers, 8);
+    assert_int_equal(c.read_workers, config_default_read_workers());
+    assert_true(c.read_workers >= 2 && c.read_workers <= 8);
     assert_int_equal(c.queue_depth, 8);
     assert_int_equal(c.per_ip_requests, 32);
     assert_true(c.auto_migrate);
