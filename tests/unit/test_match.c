@@ -890,6 +890,19 @@ static void snapshot_refuses_what_is_not_its_own(void **state)
     match_index_free(ix);
 }
 
+/* top (nt hits, pruned) is the head of all (n hits, the full ranking): the
+ * same ids and scores in the same order. Clears both. */
+static void assert_head_of(match_hit_t *top, int nt, match_hit_t *all, int n)
+{
+    assert_true(nt <= n);
+    for (int i = 0; i < nt; i++) {
+        assert_int_equal(top[i].id, all[i].id);
+        assert_close(top[i].score, all[i].score);
+    }
+    match_hits_clear(all, (size_t)n);
+    match_hits_clear(top, (size_t)nt);
+}
+
 /* The pruned top k is the head of the full ranking (engagements side). */
 static void top_k_is_the_head_of_the_full_ranking(void **state)
 {
@@ -922,13 +935,8 @@ static void top_k_is_the_head_of_the_full_ranking(void **state)
         int nt = match_index_engagements_for(ix, &w, &me, 25, top);
         assert_true(n > 25);
         assert_int_equal(nt, 25);
-        for (int i = 0; i < nt; i++) {
-            assert_int_equal(top[i].id, all[i].id);
-            assert_close(top[i].score, all[i].score);
-        }
         for (int i = 1; i < n; i++) assert_true(all[i - 1].score >= all[i].score - 1e-9);
-        match_hits_clear(all, (size_t)n);
-        match_hits_clear(top, (size_t)nt);
+        assert_head_of(top, nt, all, n);
     }
     match_index_free(ix);
 }
@@ -971,12 +979,7 @@ static void top_k_agents_is_the_head_of_the_full_ranking(void **state)
         int nt = match_index_agents_for(ix, &w, &me, 25, top);
         assert_true(n > 25);
         assert_int_equal(nt, 25);
-        for (int i = 0; i < nt; i++) {
-            assert_int_equal(top[i].id, all[i].id);
-            assert_close(top[i].score, all[i].score);
-        }
-        match_hits_clear(all, (size_t)n);
-        match_hits_clear(top, (size_t)nt);
+        assert_head_of(top, nt, all, n);
     }
     match_index_free(ix);
 }
