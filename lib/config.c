@@ -166,6 +166,7 @@ int config_load(config_t *cfg, config_getenv_fn get, problem_t *p)
     cfg->queue_depth = 8;
     cfg->per_ip_requests = 32;
     cfg->cache_mb = 128;
+    cfg->search_index = true;
     cfg->changes_poll_ms = 50;
     cfg->replica_max_lag_ms = 1000;
     cfg->login_max_failures = 10;
@@ -218,6 +219,7 @@ int config_load(config_t *cfg, config_getenv_fn get, problem_t *p)
     BOOL_VAR("AUTO_MIGRATE", auto_migrate);
     BOOL_VAR("LOG_REQUESTS", log_requests);
     BOOL_VAR("COOKIE_SECURE", cookie_secure);
+    BOOL_VAR("SEARCH_INDEX", search_index);
     INT_VAR("SESSION_TTL_DAYS", session_ttl_days, 1, 3650);
     {
         const char *v = get("PWHASH_OPSLIMIT");

@@ -35,6 +35,7 @@ typedef struct config {
     int queue_depth;             /* requests that may wait per pool worker; more: 503 */
     int per_ip_requests;         /* requests one address may have in the pools; 0 = no limit */
     int cache_mb;                /* the answer cache (lib/rcache.h); 0 = off */
+    bool search_index;           /* the words' index (lib/textindex.h); false: PostgreSQL searches */
     int changes_poll_ms;         /* change log poll interval (lib/follower.h); 0 = never (tests) */
     int login_max_failures;      /* per account/address within the window */
     int login_window_s;

@@ -47,7 +47,7 @@ struct follower {
     char *position;       /* the snapshot text of the last poll */
     int poll_ms;
     pthread_t thread;
-    int wake[2];          /* a byte written to wake[1] asks the thread to stop */
+    int wake[2];          /* a byte written to wake[1] ends a nap (to stop, or to poll now) */
     atomic_bool stopping;
 };
 
@@ -82,13 +82,26 @@ int follower_backoff_ms(unsigned attempt)
     return ms < BACKOFF_MAX_MS ? ms : BACKOFF_MAX_MS;
 }
 
-/* Sleep up to ms; true when asked to stop. */
+/* Sleep up to ms, less when poked; true when asked to stop. */
 static bool nap(follower_t *f, int ms)
 {
     struct pollfd p = {f->wake[0], POLLIN, 0};
-    int n = poll(&p, 1, ms);
-    return (n > 0 && p.revents) || atomic_load(&f->stopping);
+    if (poll(&p, 1, ms) > 0 && p.revents) {
+        char drain[64];
+        ssize_t got = read(f->wake[0], drain, sizeof drain); /* non-blocking */
+        (void)got;
+    }
+    return atomic_load(&f->stopping);
 }
+
+void follower_poke(follower_t *f)
+{
+    if (!f) return;
+    ssize_t w = write(f->wake[1], "p", 1); /* non-blocking: a full pipe wakes it anyway */
+    (void)w;
+}
+
+int follower_poll_ms(void) { return atomic_load(&g_poll_ms); }
 
 static long long now_ms(void)
 {
@@ -117,6 +130,7 @@ static void set_position(follower_t *f, const char *snap)
  * failed. */
 static int resync(follower_t *f, PGconn *c)
 {
+    if (f->ops.positioning) f->ops.positioning(f->ops.ctx);
     PGresult *r = PQexec(c, "SELECT pg_current_snapshot()::text, " WAL_POSITION);
     bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
     if (ok) {
@@ -126,7 +140,9 @@ static int resync(follower_t *f, PGconn *c)
     PQclear(r);
     if (!ok || !f->position) return -1;
     atomic_fetch_add(&g_resyncs, 1);
-    return f->ops.resync(c, f->ops.ctx);
+    int rc = f->ops.resync(c, f->ops.ctx);
+    if (rc == 0 && f->ops.caught_up) f->ops.caught_up(f->ops.ctx);
+    return rc;
 }
 
 /* Old rows out, by one daemon at a time (the function skips when another
@@ -156,6 +172,7 @@ static poll_result_t poll_once(follower_t *f, PGconn *c, int *n)
     char limit[24];
     snprintf(limit, sizeof limit, "%d", FOLLOWER_BATCH_MAX + 1);
     const char *params[3] = {f->position, f->ops.topic, limit};
+    if (f->ops.positioning) f->ops.positioning(f->ops.ctx);
     PGresult *r = PQexecParams(c, POLL_SQL, 3, NULL, params, NULL, NULL, 0);
     atomic_fetch_add(&g_polls, 1);
     if (PQresultStatus(r) != PGRES_TUPLES_OK || PQntuples(r) < 1) {
@@ -196,6 +213,7 @@ static poll_result_t poll_once(follower_t *f, PGconn *c, int *n)
     }
     free(f->position);
     f->position = next;
+    if (f->ops.caught_up) f->ops.caught_up(f->ops.ctx);
     return POLL_OK;
 }
 
@@ -285,7 +303,7 @@ follower_t *follower_start(const char *conninfo, const follower_ops_t *ops)
     f->ops = *ops;
     f->poll_ms = atomic_load(&g_poll_ms);
     f->conninfo = strdup(conninfo);
-    if (!f->conninfo || pipe2(f->wake, O_CLOEXEC) != 0) {
+    if (!f->conninfo || pipe2(f->wake, O_CLOEXEC | O_NONBLOCK) != 0) {
         free(f->conninfo);
         free(f);
         return NULL;

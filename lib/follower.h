@@ -62,6 +62,13 @@ typedef struct follower_ops {
     /* Optional: when the follower is stopped while following (not after a
      * failure), with the position its state is exact at. */
     void (*save)(const char *position, void *ctx);
+    /* Optional: right before each statement that takes a new position (a
+     * poll, a resync's), and once that position's changes are all applied
+     * (the poll and its batch, or the resync, succeeded). Whatever committed
+     * before the first is in the state by the second: a daemon's own
+     * writes are read back this way (lib/textindex_service.c). */
+    void (*positioning)(void *ctx);
+    void (*caught_up)(void *ctx);
     void *ctx;
 } follower_ops_t;
 
@@ -72,12 +79,19 @@ typedef struct follower follower_t;
  * show what a daemon guarantees without it. */
 void follower_set_poll_ms(int ms);
 
+/* The poll interval followers start with (0: paused). */
+int follower_poll_ms(void);
+
 /* Start the thread (ops is copied; its strings and ctx must outlive the
  * follower). NULL when it could not start. */
 follower_t *follower_start(const char *conninfo, const follower_ops_t *ops);
 /* Stop the thread (it finishes the callback it is in), wait for it and free
  * f. NULL is a no-op. */
 void follower_stop(follower_t *f);
+
+/* Poll now rather than at the end of the interval (any thread; never
+ * blocks). NULL is a no-op. */
+void follower_poke(follower_t *f);
 
 /* Milliseconds to wait before connection attempt n after a loss (0 the
  * first): 100 ms doubling to at most 5 s. */

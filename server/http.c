@@ -122,7 +122,7 @@ json_t *http_take_body(req_t *r)
 
 int http_query_limit(req_t *r, int *limit)
 {
-    if (query_int(http_query(r, "limit"), 1, 100, 20, limit) == 0) return 0;
+    if (query_int(http_query(r, "limit"), 1, PAGE_LIMIT_MAX, 20, limit) == 0) return 0;
     *limit = 20;
     problem_t p;
     problem_init(&p);

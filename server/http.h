@@ -150,6 +150,7 @@ int http_param_id(req_t *r, int i, long long *out, char *text, size_t cap);
  * json_decref()s it. NULL when the route takes none or it was optional and
  * not sent. */
 json_t *http_take_body(req_t *r);
+#define PAGE_LIMIT_MAX 100 /* the largest ?limit= */
 /* The page size ?limit= (1-100, 20 when absent) into limit; 0, or negative
  * with 400 answered (limit is 20 then). */
 int http_query_limit(req_t *r, int *limit);

@@ -20,6 +20,7 @@
 #include "fed_remote.h"
 #include "federation.h"
 #include "follower.h"
+#include "textindex.h"
 #include "daemon.h"
 #include "handlers/handlers.h"
 #include "jcs.h"
@@ -301,6 +302,9 @@ int main(int argc, char **argv)
     if (rcache_init((size_t)cfg.cache_mb * 1024 * 1024) != 0 ||
         rcache_follow_start(cfg.database_url, cache_item_prefix()) != 0)
         log_event("warn", "cache_start_failed", "reads go to PostgreSQL");
+    /* The words of open engagements, for searches (docs/search.md). */
+    if (cfg.search_index && textindex_service_start(cfg.database_url) != 0)
+        log_event("warn", "words_start_failed", "searches go to PostgreSQL");
     /* Background work (lib/jobs): the outbox's mail, on worker threads. */
     jobs_config_t jobs = {cfg.job_workers, cfg.job_lease_s, cfg.job_poll_ms,
                           cfg.job_retry_base_ms / 1000.0, cfg.job_retry_max_s};
@@ -313,6 +317,7 @@ int main(int argc, char **argv)
         log_event("error", "listen_failed", "could not start the HTTP daemon (port in use?)");
         jobs_stop();
         rcache_follow_stop();
+        textindex_service_stop();
         match_service_stop();
         return 1;
     }
@@ -326,6 +331,7 @@ int main(int argc, char **argv)
     jobs_stop(); /* each worker finishes its job or hands it back */
     rcache_follow_stop();
     rcache_shutdown();
+    textindex_service_stop();
     match_service_stop();
     db_thread_close();
     log_event("info", "stopped", NULL);

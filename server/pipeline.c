@@ -15,6 +15,7 @@
 #include "pages.h"
 #include "ratelimit.h"
 #include "rcache.h"
+#include "textindex.h"
 #include "session.h"
 #include "static.h"
 #include "validate.h"
@@ -670,6 +671,9 @@ void pipeline_finish(req_t *r)
     r->finished = true;
     idem_finish(r);
     cache_changed(r);
+    /* the words' index reads back what this daemon wrote before it serves
+     * this daemon's next search (refused input wrote nothing) */
+    if (is_write(r->method) && (r->status < 400 || r->status >= 500)) textindex_service_local_write();
     if (r->match.route && cached_route(r, route_spec(r->match.route))) cache_store(r);
 }
 

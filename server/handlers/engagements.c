@@ -1,6 +1,7 @@
 /* engagements: purposeful work an organisation offers — post, list and search
  * (keyset pages, newest first or ranked by relevance), read, change. */
 #include <ctype.h>
+#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -11,6 +12,7 @@
 #include "jsontext.h"
 #include "rcache.h"
 #include "strbuf.h"
+#include "textindex.h"
 #include "handlers.h"
 #include "page.h"
 #include "query.h"
@@ -562,6 +564,75 @@ static bool search_several_words(const char *q)
     return false;
 }
 
+/* An unfiltered search of open engagements from the words' index in the
+ * daemon (lib/textindex.h), which answers what q_search_open and
+ * q_search_open_words answer without their PostgreSQL time: the query's
+ * words come from PostgreSQL (search_query, as the statements use it), the
+ * matches and ranks from memory. Rows (rank, id, NULL) as those statements
+ * give them, or NULL when the index cannot answer (not built or following,
+ * this daemon's last write not read back yet, a query it does not take):
+ * the statement then runs as before. */
+static db_stmt_t q_search_words = DB_STMT("engagements_search_words", true,
+    "SELECT tsquerysend(search_query($1::text))");
+
+static int hex_digit(char c)
+{
+    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
+}
+
+static PGresult *search_from_index(const char *q, const page_t *pg)
+{
+    textindex_hit_t after, hits[PAGE_LIMIT_MAX + 1];
+    bool has_after = page_key(pg, 0) != NULL;
+    if (has_after) {
+        char *end;
+        errno = 0;
+        after.rank = strtof(page_key(pg, 0), &end);
+        if (errno || end == page_key(pg, 0) || *end) return NULL;
+        long long id = strtoll(page_key(pg, 1), &end, 10);
+        if (errno || end == page_key(pg, 1) || *end) return NULL;
+        after.id = id;
+    }
+    problem_t p;
+    problem_init(&p);
+    const char *params[1] = {q};
+    PGresult *words = db_exec(&q_search_words, 1, params, &p);
+    problem_clear(&p);
+    if (!words) return NULL;
+    const char *hex = PQntuples(words) == 1 ? PQgetvalue(words, 0, 0) : "";
+    size_t hlen = strlen(hex), blen = hlen >= 2 ? (hlen - 2) / 2 : 0;
+    uint8_t *bytes = malloc(blen + 1);
+    bool ok = bytes && hlen >= 2 && hex[0] == '\\' && hex[1] == 'x' && hlen % 2 == 0;
+    for (size_t i = 0; ok && i < blen; i++) {
+        int hi = hex_digit(hex[2 + 2 * i]), lo = hex_digit(hex[3 + 2 * i]);
+        ok = hi >= 0 && lo >= 0;
+        if (ok) bytes[i] = (uint8_t)(hi << 4 | lo);
+    }
+    PQclear(words);
+    size_t n = 0;
+    int limit = pg->limit + 1;
+    ok = ok && textindex_service_search(bytes, blen, has_after ? &after : NULL, (size_t)limit,
+                                        hits, &n) == TEXTINDEX_OK;
+    free(bytes);
+    if (!ok) return NULL;
+    PGresult *out = PQmakeEmptyPGresult(NULL, PGRES_TUPLES_OK);
+    static char k_rank[] = "rank", k_id[] = "id", k_distance[] = "distance_km";
+    PGresAttDesc attrs[3] = {{.name = k_rank, .typid = 25, .typlen = -1, .atttypmod = -1},
+                             {.name = k_id, .typid = 25, .typlen = -1, .atttypmod = -1},
+                             {.name = k_distance, .typid = 25, .typlen = -1, .atttypmod = -1}};
+    ok = out && PQsetResultAttrs(out, 3, attrs);
+    for (size_t i = 0; ok && i < n; i++) {
+        char rank[TEXTINDEX_RANK_TEXT], id[24];
+        textindex_rank_text(hits[i].rank, rank);
+        int idlen = snprintf(id, sizeof id, "%lld", (long long)hits[i].id);
+        ok = PQsetvalue(out, (int)i, 0, rank, (int)strlen(rank)) &&
+             PQsetvalue(out, (int)i, 1, id, idlen) && PQsetvalue(out, (int)i, 2, NULL, -1);
+    }
+    if (ok) return out;
+    if (out) PQclear(out);
+    return NULL;
+}
+
 /* Engagements as GET /api/v1/engagements/{id} answers them (the public
  * read: hidden ones are not), by id: $1 the ids as a bigint[]. Prepared
  * with a generic plan like the read of one. */
@@ -761,7 +832,9 @@ void handle_engagements_list(req_t *r)
                               remote, q, page_key(&pg, 0), page_key(&pg, 1), pg.fetch,
                               near.given ? near.latitude : NULL,
                               near.given ? near.longitude : NULL, near.given ? near.km : NULL};
-    PGresult *res = db_exec(st, 13, params, &p);
+    PGresult *res = st == &q_search_open || st == &q_search_open_words ? search_from_index(q, &pg)
+                                                                        : NULL;
+    if (!res) res = db_exec(st, 13, params, &p);
     if (res && (st == &q_list_search || st == &q_search_open || st == &q_search_open_words)) {
         PGresult *rows = search_page_rows(res, &p);
         PQclear(res);

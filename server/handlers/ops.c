@@ -15,6 +15,7 @@
 #include "outbox.h"
 #include "rcache.h"
 #include "strbuf.h"
+#include "textindex.h"
 
 static char g_latest_migration[256];
 
@@ -87,6 +88,33 @@ static void append_match_metrics(strbuf_t *text)
         st.notifications, st.loads, st.load_seconds, st.start_seconds);
 }
 
+/* The words' index (lib/textindex.h, docs/search.md). */
+static void append_words_metrics(strbuf_t *text)
+{
+    textindex_stats_t st;
+    textindex_service_stats(&st);
+    strbuf_addf(text,
+        "# HELP words_index_ready 1 while the words' index is built and follows the change log.\n"
+        "# TYPE words_index_ready gauge\nwords_index_ready %d\n"
+        "# HELP words_index_documents Open engagements in the words' index.\n"
+        "# TYPE words_index_documents gauge\nwords_index_documents %zu\n"
+        "# HELP words_index_words Distinct lexemes in the words' index.\n"
+        "# TYPE words_index_words gauge\nwords_index_words %zu\n"
+        "# HELP words_index_bytes Memory held by the words' index.\n"
+        "# TYPE words_index_bytes gauge\nwords_index_bytes %zu\n"
+        "# HELP words_index_build_seconds Duration of the last full build from PostgreSQL.\n"
+        "# TYPE words_index_build_seconds gauge\nwords_index_build_seconds %.6f\n"
+        "# HELP words_index_builds_total Full builds of the words' index.\n"
+        "# TYPE words_index_builds_total counter\nwords_index_builds_total %llu\n"
+        "# HELP words_searches_total Searches of open engagements without filters, by who answered.\n"
+        "# TYPE words_searches_total counter\n"
+        "words_searches_total{answered_by=\"index\"} %llu\n"
+        "words_searches_total{answered_by=\"postgresql\"} %llu\n",
+        st.ready ? 1 : 0, st.docs, st.words, st.bytes, st.build_seconds,
+        (unsigned long long)st.builds, (unsigned long long)st.served,
+        (unsigned long long)st.declined);
+}
+
 /* The followers of the change log (lib/follower.h), both topics. */
 static void append_follower_metrics(strbuf_t *text)
 {
@@ -138,6 +166,7 @@ void handle_metrics(req_t *r)
     metrics_render(&b, db_open_connections(), db_reconnects(), db_errors(), daemon_in_flight(),
                    daemon_suspended());
     append_match_metrics(&b);
+    append_words_metrics(&b);
     append_cache_metrics(&b);
     daemon_metrics(&b);
     append_follower_metrics(&b);

@@ -221,14 +221,18 @@ test('pruning deletes old rows only, and a log pruned past a position makes its 
   assert.equal(horizonPassed, 'f', 'the horizon is below what was kept');
   // every position taken before this commit may have needed a pruned row
   const builds = await metric('match_index_builds_total');
+  const wordBuilds = await metric('words_index_builds_total');
   const resyncs = await metric('change_log_resyncs_total');
   sql('UPDATE change_log_horizon SET pruned_xid = pg_current_xact_id()');
   const started = Date.now();
   // the resync is counted when it starts, the build when it is done
-  while ((await metric('change_log_resyncs_total') < resyncs + 2 ||
-          await metric('match_index_builds_total') < builds + 1) && Date.now() - started < 5000) await sleep(50);
-  assert.equal(await metric('change_log_resyncs_total'), resyncs + 2, 'both followers took a new position');
+  while ((await metric('change_log_resyncs_total') < resyncs + 3 ||
+          await metric('match_index_builds_total') < builds + 1 ||
+          await metric('words_index_builds_total') < wordBuilds + 1) && Date.now() - started < 5000) await sleep(50);
+  assert.equal(await metric('change_log_resyncs_total'), resyncs + 3,
+    'the three followers (match index, answer cache, words) took a new position');
   assert.equal(await metric('match_index_builds_total'), builds + 1, 'the index was built again');
+  assert.equal(await metric('words_index_builds_total'), wordBuilds + 1, 'the words\' index was built again');
   assert.equal(await metric('answer_cache_live'), 1);
   // and they follow on from there
   const { e } = await setup();
