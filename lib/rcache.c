@@ -34,7 +34,7 @@ typedef struct shard {
 } shard_t;
 
 static shard_t *g_shards;
-static size_t g_shard_budget;
+static atomic_size_t g_shard_budget;
 static atomic_uint_fast64_t g_gen = 1;      /* everything */
 static atomic_uint_fast64_t g_list_gen = 1; /* every list */
 static atomic_bool g_live;
@@ -58,9 +58,10 @@ int rcache_init(size_t max_bytes)
     g_shards = calloc(SHARDS, sizeof *g_shards);
     if (!g_shards) return -PROBLEM_INTERNAL;
     for (int i = 0; i < SHARDS; i++) pthread_mutex_init(&g_shards[i].mu, NULL);
-    g_shard_budget = max_bytes / SHARDS;
+    atomic_store(&g_shard_budget, max_bytes / SHARDS);
     return 0;
 }
+
 
 void rcache_shutdown(void)
 {
@@ -137,6 +138,23 @@ static void drop(shard_t *s, ent_t **pp)
     free(e);
 }
 
+void rcache_set_budget(size_t max_bytes)
+{
+    if (!g_shards) return;
+    size_t per = max_bytes / SHARDS;
+    atomic_store(&g_shard_budget, per);
+    for (int i = 0; i < SHARDS; i++) {
+        shard_t *s = &g_shards[i];
+        pthread_mutex_lock(&s->mu);
+        while (s->bytes > per && s->oldest) {
+            ent_t *old = s->oldest;
+            drop(s, find(s, old->hash, old->data, old->klen));
+            s->evictions++;
+        }
+        pthread_mutex_unlock(&s->mu);
+    }
+}
+
 /* ---------- the interface ---------- */
 
 static shard_t *shard_of(uint64_t h) { return &g_shards[h % SHARDS]; }
@@ -211,7 +229,7 @@ void rcache_put(const rcache_ticket_t *t, const char *key, size_t klen, const ch
 {
     if (!rcache_live() || klen > RCACHE_KEY_MAX || meta_len > RCACHE_META_MAX) return;
     size_t need = sizeof(ent_t) + klen + meta_len + len;
-    if (need > g_shard_budget / 8) return; /* one answer may not crowd out the rest */
+    if (need > atomic_load(&g_shard_budget) / 8) return; /* one answer may not crowd out the rest */
     uint64_t h = hash_key(key, klen);
     shard_t *s = shard_of(h);
     ent_t *n = malloc(need);
@@ -237,7 +255,7 @@ void rcache_put(const rcache_ticket_t *t, const char *key, size_t klen, const ch
     s->bytes += need;
     s->entries++;
     s->stores++;
-    while (s->bytes > g_shard_budget && s->oldest && s->oldest != n) {
+    while (s->bytes > atomic_load(&g_shard_budget) && s->oldest && s->oldest != n) {
         ent_t *old = s->oldest;
         drop(s, find(s, old->hash, old->data, old->klen));
         s->evictions++;
@@ -288,7 +306,7 @@ void rcache_stats(rcache_stats_t *out)
     out->generation = atomic_load(&g_gen);
     out->invalidations = atomic_load(&g_invalidations);
     out->item_invalidations = atomic_load(&g_item_invalidations);
-    out->max_bytes = g_shard_budget * SHARDS;
+    out->max_bytes = atomic_load(&g_shard_budget) * SHARDS;
     if (!g_shards) return;
     for (int i = 0; i < SHARDS; i++) {
         shard_t *s = &g_shards[i];

@@ -48,6 +48,10 @@ typedef struct rcache_ticket {
  * -PROBLEM_INTERNAL when there is no memory for it. */
 int rcache_init(size_t max_bytes);
 void rcache_shutdown(void);
+/* A new bound (bytes, at least one answer's worth): answers past it are
+ * dropped, oldest first. server/main.c gives the answers what the words'
+ * index (lib/textindex.h) leaves of CACHE_MB. */
+void rcache_set_budget(size_t max_bytes);
 
 /* A ticket for key: false when the cache may not be used now. */
 bool rcache_ticket(const char *key, size_t klen, rcache_kind_t kind, rcache_ticket_t *t);

@@ -27,7 +27,9 @@
 
 #include "textindex.h"
 
-#define CHUNK_BYTES (1u << 20)
+#define CHUNK_SHIFT 20
+#define CHUNK_BYTES (1u << CHUNK_SHIFT)
+#define MAX_CHUNKS (1u << (32 - CHUNK_SHIFT)) /* 4 GiB of documents */
 #define BLOCK 64               /* postings per block */
 #define KBLOCK 1024            /* slots per kmax entry */
 #define MAX_ITEMS 32           /* words of a query (an item mask is 32 bits) */
@@ -38,9 +40,9 @@
 
 typedef struct {
     int64_t id, created_us;
-    uint32_t chunk, off;
+    uint32_t at;  /* chunk << CHUNK_SHIFT | offset in it */
     uint32_t len; /* bytes of the document; DEAD set when removed */
-} doc_t;
+} doc_t;          /* 24 bytes */
 
 typedef struct {
     uint32_t str;   /* offset in strs */
@@ -426,7 +428,7 @@ int textindex_put(textindex_t *ix, int64_t id, int64_t created_us, const uint8_t
         if (es[i].word == es[i - 1].word) rc = TEXTINDEX_BAD; /* a tsvector holds each once */
     /* the document's chunk */
     if (!rc && (!ix->nchunks || ix->chunk_used + bytes > CHUNK_BYTES)) {
-        uint8_t *c = malloc(CHUNK_BYTES);
+        uint8_t *c = ix->nchunks < MAX_CHUNKS ? malloc(CHUNK_BYTES) : NULL;
         if (!c || grow((void **)&ix->chunks, &ix->capchunks, ix->nchunks + 1, sizeof *ix->chunks)) {
             free(c);
             rc = TEXTINDEX_NOMEM;
@@ -464,8 +466,7 @@ int textindex_put(textindex_t *ix, int64_t id, int64_t created_us, const uint8_t
     doc_t *d = &ix->docs[slot];
     d->id = id;
     d->created_us = created_us;
-    d->chunk = ix->nchunks - 1;
-    d->off = ix->chunk_used;
+    d->at = (ix->nchunks - 1) << CHUNK_SHIFT | ix->chunk_used;
     d->len = (uint32_t)(o - out);
     ix->chunk_used += d->len;
     for (uint32_t i = 0; i < n && !rc; i++)
@@ -488,6 +489,27 @@ void textindex_remove(textindex_t *ix, int64_t id)
     ix->docs[slot].len |= DEAD;
     ix->dead++;
     id_del(ix, id);
+}
+
+void textindex_trim(textindex_t *ix)
+{
+    for (uint32_t w = 0; w < ix->nwords; w++) {
+        word_t *wd = &ix->words[w];
+        if (wd->capbytes > wd->nbytes && wd->nbytes) {
+            uint8_t *b = realloc(wd->bytes, wd->nbytes);
+            if (b) {
+                wd->bytes = b;
+                wd->capbytes = wd->nbytes;
+            }
+        }
+        if (wd->capblocks > wd->nblocks * 2) {
+            uint32_t *b = realloc(wd->blocks, (size_t)wd->nblocks * 2 * sizeof *b);
+            if (b) {
+                wd->blocks = b;
+                wd->capblocks = wd->nblocks * 2;
+            }
+        }
+    }
 }
 
 void textindex_size(const textindex_t *ix, textindex_size_t *out)
@@ -532,7 +554,7 @@ typedef struct {
 static int doc_read(const textindex_t *ix, uint32_t slot, scratch_t *s)
 {
     const doc_t *d = &ix->docs[slot];
-    const uint8_t *p = ix->chunks[d->chunk] + d->off;
+    const uint8_t *p = ix->chunks[d->at >> CHUNK_SHIFT] + (d->at & (CHUNK_BYTES - 1));
     uint32_t n = get_varint(&p), word = 0;
     s->ne = s->npos = 0;
     if (grow((void **)&s->e, &s->cape, n, sizeof *s->e)) return -1;

@@ -55,6 +55,9 @@ void textindex_free(textindex_t *ix);
  * tsvector in PostgreSQL's binary send format (tsvectorsend), len bytes.
  * 0, TEXTINDEX_BAD (the document is then absent) or TEXTINDEX_NOMEM. */
 int textindex_put(textindex_t *ix, int64_t id, int64_t created_us, const uint8_t *vec, size_t len);
+/* Give back what the posting lists' growth reserved (after a build:
+ * lists then grow again by doubling from their exact size). */
+void textindex_trim(textindex_t *ix);
 /* Remove a document (no-op when absent). */
 void textindex_remove(textindex_t *ix, int64_t id);
 
@@ -80,8 +83,10 @@ bool textindex_wasteful(const textindex_t *ix);
 /* ---------- the one a daemon serves from (textindex_service.c) ---------- */
 
 /* Start following the change log (topic 'match': e:<engagement id>) on
- * its own connection, building from engagement_search first. 0 or -1. */
-int textindex_service_start(const char *conninfo);
+ * its own connection, building from engagement_search first. sized (or
+ * NULL) is told the index's bytes after a build and whenever they moved
+ * by a MiB, on the follower's thread. 0 or -1. */
+int textindex_service_start(const char *conninfo, void (*sized)(size_t bytes));
 void textindex_service_stop(void);
 /* This daemon committed a change that may touch documents: searches wait
  * for the follower's next poll (and the call wakes it now). */

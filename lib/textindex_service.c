@@ -18,6 +18,7 @@
 #define _GNU_SOURCE /* pthread_rwlockattr_setkind_np */
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -60,6 +61,9 @@ static void init_once(void)
     pthread_condattr_destroy(&ca);
 }
 
+static void (*g_sized)(size_t bytes);
+static size_t g_sized_told = SIZE_MAX; /* follower thread */
+
 static void publish_size(const textindex_t *ix)
 {
     textindex_size_t sz;
@@ -67,6 +71,11 @@ static void publish_size(const textindex_t *ix)
     atomic_store(&g_docs, sz.docs);
     atomic_store(&g_words, sz.words);
     atomic_store(&g_bytes, sz.bytes);
+    size_t d = sz.bytes > g_sized_told ? sz.bytes - g_sized_told : g_sized_told - sz.bytes;
+    if (g_sized && (g_sized_told == SIZE_MAX || d >= (1u << 20))) {
+        g_sized_told = sz.bytes;
+        g_sized(sz.bytes);
+    }
 }
 
 static int64_t be64(const char *p)
@@ -127,6 +136,7 @@ static textindex_t *build(PGconn *c)
         textindex_free(ix);
         return NULL;
     }
+    textindex_trim(ix);
     clock_gettime(CLOCK_MONOTONIC, &t1);
     uint64_t us = (uint64_t)(t1.tv_sec - t0.tv_sec) * 1000000u + (uint64_t)((t1.tv_nsec - t0.tv_nsec) / 1000);
     atomic_store(&g_build_us, us);
@@ -274,10 +284,12 @@ static bool caught_up(uint64_t need)
 
 /* ---------- the service ---------- */
 
-int textindex_service_start(const char *conninfo)
+int textindex_service_start(const char *conninfo, void (*sized)(size_t bytes))
 {
     pthread_once(&g_once, init_once);
     if (g_follower) return 0;
+    g_sized = sized;
+    g_sized_told = SIZE_MAX;
     /* paused followers (tests) never read other daemons' changes: the
      * index would go stale, so there is none and PostgreSQL answers */
     if (follower_poll_ms() == 0) return 0;

@@ -103,6 +103,16 @@ static const char *cache_item_prefix(void)
 
 /* `purposed routes`: every route of the table (server/routes.c), as the
  * router sees it: what tests check their coverage against. */
+/* CACHE_MB is the memory for reads kept in the daemon: the words' index
+ * (lib/textindex.h) takes what it needs, the answer cache the rest, and
+ * never less than an eighth. */
+static size_t g_cache_bytes;
+static void words_sized(size_t words_bytes)
+{
+    size_t floor = g_cache_bytes / 8;
+    if (g_cache_bytes) rcache_set_budget(g_cache_bytes > words_bytes + floor ? g_cache_bytes - words_bytes : floor);
+}
+
 static int run_routes(void)
 {
     for (size_t i = 0; i < routes_count; i++) printf("%s %s\n", routes[i].method, routes[i].pattern);
@@ -303,7 +313,8 @@ int main(int argc, char **argv)
         rcache_follow_start(cfg.database_url, cache_item_prefix()) != 0)
         log_event("warn", "cache_start_failed", "reads go to PostgreSQL");
     /* The words of open engagements, for searches (docs/search.md). */
-    if (cfg.search_index && textindex_service_start(cfg.database_url) != 0)
+    g_cache_bytes = (size_t)cfg.cache_mb * 1024 * 1024;
+    if (cfg.search_index && textindex_service_start(cfg.database_url, words_sized) != 0)
         log_event("warn", "words_start_failed", "searches go to PostgreSQL");
     /* Background work (lib/jobs): the outbox's mail, on worker threads. */
     jobs_config_t jobs = {cfg.job_workers, cfg.job_lease_s, cfg.job_poll_ms,

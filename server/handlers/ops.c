@@ -143,8 +143,10 @@ static void append_cache_metrics(strbuf_t *text)
         "# TYPE answer_cache_live gauge\nanswer_cache_live %d\n"
         "# HELP answer_cache_entries Answers held.\n"
         "# TYPE answer_cache_entries gauge\nanswer_cache_entries %zu\n"
-        "# HELP answer_cache_bytes Memory held by answers (CACHE_MB is the bound).\n"
+        "# HELP answer_cache_bytes Memory held by answers.\n"
         "# TYPE answer_cache_bytes gauge\nanswer_cache_bytes %zu\n"
+        "# HELP answer_cache_max_bytes Their bound: CACHE_MB less the words' index, at least an eighth of it.\n"
+        "# TYPE answer_cache_max_bytes gauge\nanswer_cache_max_bytes %zu\n"
         "# HELP answer_cache_hits_total Reads answered from memory.\n"
         "# TYPE answer_cache_hits_total counter\nanswer_cache_hits_total %llu\n"
         "# HELP answer_cache_misses_total Reads answered from PostgreSQL.\n"
@@ -155,7 +157,7 @@ static void append_cache_metrics(strbuf_t *text)
         "# TYPE answer_cache_invalidations_total counter\nanswer_cache_invalidations_total %llu\n"
         "# HELP answer_cache_item_invalidations_total Engagements changed (each drops its answer and the lists).\n"
         "# TYPE answer_cache_item_invalidations_total counter\nanswer_cache_item_invalidations_total %llu\n",
-        st.live ? 1 : 0, st.entries, st.bytes, (unsigned long long)st.hits,
+        st.live ? 1 : 0, st.entries, st.bytes, st.max_bytes, (unsigned long long)st.hits,
         (unsigned long long)st.misses, (unsigned long long)st.evictions,
         (unsigned long long)st.invalidations, (unsigned long long)st.item_invalidations);
 }

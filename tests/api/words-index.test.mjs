@@ -168,8 +168,17 @@ test('its connection killed: PostgreSQL answers meanwhile, the index again once 
   assert.ok((await served()) > before, 'the rebuilt index answers');
 });
 
-test('SEARCH_INDEX=0 asks PostgreSQL: its counter stays at zero', async () => {
+test('SEARCH_INDEX=0 asks PostgreSQL: its counter stays at zero, and answers get all of CACHE_MB', async () => {
   await pages(oracle.base, 'river');
   assert.equal(Number(await metric('words_searches_total{answered_by="index"}', oracle.base)), 0);
   assert.equal(Number(await metric('words_index_ready', oracle.base)), 0);
+  assert.equal(Number(await metric('answer_cache_max_bytes', oracle.base)), 128 * 2 ** 20);
+});
+
+test('CACHE_MB holds the words\' index and the answers together', async () => {
+  const words = Number(await metric('words_index_bytes'));
+  const answers = Number(await metric('answer_cache_max_bytes'));
+  assert.ok(words > 0);
+  // told again when it moved by a MiB; shards round down
+  assert.ok(Math.abs(words + answers - 128 * 2 ** 20) <= 2 ** 20 + 16, `${words} + ${answers}`);
 });

@@ -184,6 +184,15 @@ static void the_byte_budget_holds_and_recent_answers_stay(void **state)
     rcache_put(&t, "/big", 4, "", 0, big, 512 * 1024);
     assert_false(get("/big", &out, &len, m, &mlen));
     free(big);
+    /* a smaller budget (the words' index took the rest): held answers are
+     * dropped to it at once, the newest stay */
+    rcache_set_budget(256 * 1024);
+    rcache_stats(&st);
+    assert_int_equal(st.max_bytes, 256 * 1024);
+    assert_true(st.bytes <= st.max_bytes);
+    assert_true(get("/e/4999", &out, &len, m, &mlen));
+    free(out);
+    rcache_set_budget(1024 * 1024);
 }
 
 static void off_when_sized_zero(void **state)
