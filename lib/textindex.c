@@ -547,34 +547,11 @@ typedef struct {
     uint32_t ne, cape;
     uint16_t *pos; /* WordEntryPos, as PostgreSQL holds them */
     uint32_t npos, cappos;
+    uint32_t lexemes;        /* the document's, in all */
     const entry_t **by_item; /* ranking: each item's entries (MAX_ITEMS x ne) */
     uint32_t capby;
 } scratch_t;
 
-static int doc_read(const textindex_t *ix, uint32_t slot, scratch_t *s)
-{
-    const doc_t *d = &ix->docs[slot];
-    const uint8_t *p = ix->chunks[d->at >> CHUNK_SHIFT] + (d->at & (CHUNK_BYTES - 1));
-    uint32_t n = get_varint(&p), word = 0;
-    s->ne = s->npos = 0;
-    if (grow((void **)&s->e, &s->cape, n, sizeof *s->e)) return -1;
-    for (uint32_t i = 0; i < n; i++) {
-        uint32_t v = get_varint(&p), kind = v & 3, np = kind == 0 ? 1 : 0;
-        word += v >> 2;
-        if (kind == 1) np = get_varint(&p) + 2;
-        if (grow((void **)&s->pos, &s->cappos, (size_t)s->npos + np, sizeof *s->pos)) return -1;
-        s->e[i] = (entry_t){word, np, s->npos};
-        uint32_t last = 0;
-        for (uint32_t j = 0; j < np; j++) {
-            uint32_t x = get_varint(&p), weight = x & 3, gap = x >> 3;
-            uint32_t pos = (x >> 2 & 1) ? gap : last + gap;
-            s->pos[s->npos++] = (uint16_t)(weight << 14 | (pos & 0x3fff));
-            last = pos;
-        }
-    }
-    s->ne = n;
-    return 0;
-}
 
 /* ---------- queries ---------- */
 
@@ -607,6 +584,9 @@ typedef struct {
     char *texts; /* the values' text, each NUL-terminated */
     /* word -> mask of items, open addressing */
     uint32_t *hw, *hm, hcap;
+    uint64_t filter;    /* bit (word & 63) of every word of the query's items */
+    uint32_t all_items; /* every item's bit */
+    bool phrases;       /* matching needs positions */
 } query_t;
 
 /* Node i and its subtree from the bytes (Polish notation: an operator,
@@ -693,6 +673,7 @@ static int hm_put(query_t *q, uint32_t word, uint32_t bit)
     while (q->hw[h] != UINT32_MAX && q->hw[h] != word) h = (h + 1) & mask;
     q->hw[h] = word;
     q->hm[h] |= bit;
+    q->filter |= 1ull << (word & 63);
     return 0;
 }
 
@@ -780,6 +761,11 @@ static int query_items(const textindex_t *ix, query_t *q)
     q->hm = calloc(cap, sizeof *q->hm);
     if (!q->hw || !q->hm) return TEXTINDEX_NOMEM;
     memset(q->hw, 0xff, (size_t)cap * sizeof *q->hw);
+    q->all_items = 0; /* the items a document can have: those with words here */
+    for (int i = 0; i < u; i++)
+        if (q->item[i].nwords) q->all_items |= 1u << i;
+    for (int i = 0; i < q->nnodes; i++)
+        if (q->node[i].type == QI_OPR && q->node[i].oper == OP_PHRASE) q->phrases = true;
     for (int i = 0; i < u; i++) {
         const qitem_t *it = &q->item[i];
         if (!it->prefix && it->nwords) hm_put(q, it->word, 1u << i);
@@ -896,6 +882,59 @@ static bool eval(const query_t *q, const scratch_t *s, uint32_t present, int i)
     }
 }
 
+/* The document's entries of the query's words (with their positions and
+ * weights), in word order; s->lexemes is how many it has in all. */
+static int doc_read(const textindex_t *ix, const query_t *q, uint32_t slot, scratch_t *s)
+{
+    const doc_t *d = &ix->docs[slot];
+    const uint8_t *p = ix->chunks[d->at >> CHUNK_SHIFT] + (d->at & (CHUNK_BYTES - 1));
+    uint32_t n = get_varint(&p), word = 0;
+    s->ne = s->npos = 0;
+    s->lexemes = n;
+    if (grow((void **)&s->e, &s->cape, n, sizeof *s->e)) return -1;
+    for (uint32_t i = 0; i < n; i++) {
+        uint32_t v = get_varint(&p), kind = v & 3, np = kind == 0 ? 1 : 0;
+        word += v >> 2;
+        if (kind == 1) np = get_varint(&p) + 2;
+        if (!(q->filter >> (word & 63) & 1) || !hm_get(q, word)) {
+            for (uint32_t j = 0; j < np; j++)
+                while (*p++ & 0x80) {
+                }
+            continue;
+        }
+        if (grow((void **)&s->pos, &s->cappos, (size_t)s->npos + np, sizeof *s->pos)) return -1;
+        s->e[s->ne++] = (entry_t){word, np, s->npos};
+        uint32_t last = 0;
+        for (uint32_t j = 0; j < np; j++) {
+            uint32_t x = get_varint(&p), weight = x & 3, gap = x >> 3;
+            uint32_t pos = (x >> 2 & 1) ? gap : last + gap;
+            s->pos[s->npos++] = (uint16_t)(weight << 14 | (pos & 0x3fff));
+            last = pos;
+        }
+    }
+    return 0;
+}
+
+/* Which items a document has, read straight from its bytes (positions
+ * skipped, a word outside the filter not looked up, done once every item
+ * is seen): what a walk needs of most documents it visits. */
+static uint32_t doc_items(const textindex_t *ix, const query_t *q, uint32_t slot)
+{
+    const doc_t *d = &ix->docs[slot];
+    const uint8_t *p = ix->chunks[d->at >> CHUNK_SHIFT] + (d->at & (CHUNK_BYTES - 1));
+    uint32_t n = get_varint(&p), word = 0, present = 0;
+    for (uint32_t i = 0; i < n && present != q->all_items; i++) {
+        uint32_t v = get_varint(&p), kind = v & 3, np = kind == 0 ? 1 : 0;
+        word += v >> 2;
+        if (kind == 1) np = get_varint(&p) + 2;
+        for (uint32_t j = 0; j < np; j++)
+            while (*p++ & 0x80) {
+            }
+        if (q->filter >> (word & 63) & 1) present |= hm_get(q, word);
+    }
+    return present;
+}
+
 static bool doc_matches(const query_t *q, const scratch_t *s)
 {
     if (!q->nnodes) return true; /* no words (stop words only): every document */
@@ -934,7 +973,7 @@ static int gather(const textindex_t *ix, const query_t *q, scratch_t *s, item_en
         return -1;
     for (int i = 0; i < q->nrank; i++) {
         ie[i].n = 0;
-        ie[i].e = s->by_item + (size_t)i * s->ne;
+        ie[i].e = s->ne ? s->by_item + (size_t)i * s->ne : NULL;
     }
     for (uint32_t k = 0; k < s->ne; k++) {
         uint32_t m = hm_get(q, s->e[k].word);
@@ -1022,7 +1061,7 @@ static float calc_rank_and(const query_t *q, const scratch_t *s, const item_entr
 static int calc_rank(const textindex_t *ix, const query_t *q, scratch_t *s, float *rank)
 {
     *rank = 0.0;
-    if (!s->ne || !q->nnodes) return 0;
+    if (!s->lexemes || !q->nnodes) return 0;
     item_entries_t ie[MAX_ITEMS];
     if (gather(ix, q, s, ie)) return -1;
     const qnode_t *root = &q->node[0];
@@ -1079,7 +1118,15 @@ static int visit(const textindex_t *ix, const query_t *q, scratch_t *s, cands_t 
 {
     const doc_t *d = &ix->docs[slot];
     if (d->len & DEAD) return 0;
-    if (doc_read(ix, slot, s)) return -1;
+    if (!q->nnodes) {
+        cands_add(cs, d, slot); /* no words: every document */
+        return 0;
+    }
+    if (!q->phrases) {
+        if (eval(q, s, doc_items(ix, q, slot), 0)) cands_add(cs, d, slot);
+        return 0;
+    }
+    if (doc_read(ix, q, slot, s)) return -1;
     if (doc_matches(q, s)) cands_add(cs, d, slot);
     return 0;
 }
@@ -1189,7 +1236,7 @@ int textindex_search(const textindex_t *ix, const uint8_t *qb, size_t qlen,
     int nr = 0;
     for (int i = 0; !rc && i < cs->n; i++) {
         float rank;
-        if (doc_read(ix, cs->c[i].slot, &s) || calc_rank(ix, q, &s, &rank)) {
+        if (doc_read(ix, q, cs->c[i].slot, &s) || calc_rank(ix, q, &s, &rank)) {
             rc = TEXTINDEX_NOMEM;
             break;
         }
