@@ -85,8 +85,13 @@ bool textindex_wasteful(const textindex_t *ix);
 /* Start following the change log (topic 'match': e:<engagement id>) on
  * its own connection, building from engagement_search first. sized (or
  * NULL) is told the index's bytes after a build and whenever they moved
- * by a MiB, on the follower's thread. 0 or -1. */
-int textindex_service_start(const char *conninfo, void (*sized)(size_t bytes));
+ * by a MiB, on the follower's thread. may_build (or NULL) is asked every
+ * 100 ms before the first build, for at most TEXTINDEX_FIRST_BUILD_WAIT_S
+ * (server/main.c: once the match index is built, so that the two builds do
+ * not share the cores at start). 0 or -1. */
+#define TEXTINDEX_FIRST_BUILD_WAIT_S 60
+int textindex_service_start(const char *conninfo, void (*sized)(size_t bytes),
+                            bool (*may_build)(void));
 void textindex_service_stop(void);
 /* This daemon committed a change that may touch documents: searches wait
  * for the follower's next poll (and the call wakes it now). */

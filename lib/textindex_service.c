@@ -62,6 +62,9 @@ static void init_once(void)
 }
 
 static void (*g_sized)(size_t bytes);
+static bool (*g_may_build)(void);
+static bool g_built_once;  /* follower thread */
+static atomic_bool g_stopping;
 static size_t g_sized_told = SIZE_MAX; /* follower thread */
 
 static void publish_size(const textindex_t *ix)
@@ -167,6 +170,12 @@ static int on_resync(PGconn *c, void *ctx)
     (void)ctx;
     g_nids = 0;
     g_ids_lost = false;
+    for (int i = 0; !g_built_once && g_may_build && !g_may_build() && !atomic_load(&g_stopping) &&
+                    i < TEXTINDEX_FIRST_BUILD_WAIT_S * 10;
+         i++)
+        nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
+    if (atomic_load(&g_stopping)) return -1;
+    g_built_once = true;
     textindex_t *ix = build(c);
     if (!ix) return -1;
     swap_in(ix);
@@ -284,11 +293,15 @@ static bool caught_up(uint64_t need)
 
 /* ---------- the service ---------- */
 
-int textindex_service_start(const char *conninfo, void (*sized)(size_t bytes))
+int textindex_service_start(const char *conninfo, void (*sized)(size_t bytes),
+                            bool (*may_build)(void))
 {
     pthread_once(&g_once, init_once);
     if (g_follower) return 0;
     g_sized = sized;
+    g_may_build = may_build;
+    g_built_once = false;
+    atomic_store(&g_stopping, false);
     g_sized_told = SIZE_MAX;
     /* paused followers (tests) never read other daemons' changes: the
      * index would go stale, so there is none and PostgreSQL answers */
@@ -310,6 +323,7 @@ int textindex_service_start(const char *conninfo, void (*sized)(size_t bytes))
 
 void textindex_service_stop(void)
 {
+    atomic_store(&g_stopping, true);
     follower_stop(g_follower);
     g_follower = NULL;
     atomic_store(&g_live, false);

@@ -113,6 +113,14 @@ static void words_sized(size_t words_bytes)
     if (g_cache_bytes) rcache_set_budget(g_cache_bytes > words_bytes + floor ? g_cache_bytes - words_bytes : floor);
 }
 
+/* The words' index builds once the match index is ready (or loaded). */
+static bool match_ready(void)
+{
+    match_stats_t st;
+    match_service_stats(&st);
+    return st.ready;
+}
+
 static int run_routes(void)
 {
     for (size_t i = 0; i < routes_count; i++) printf("%s %s\n", routes[i].method, routes[i].pattern);
@@ -314,7 +322,7 @@ int main(int argc, char **argv)
         log_event("warn", "cache_start_failed", "reads go to PostgreSQL");
     /* The words of open engagements, for searches (docs/search.md). */
     g_cache_bytes = (size_t)cfg.cache_mb * 1024 * 1024;
-    if (cfg.search_index && textindex_service_start(cfg.database_url, words_sized) != 0)
+    if (cfg.search_index && textindex_service_start(cfg.database_url, words_sized, match_ready) != 0)
         log_event("warn", "words_start_failed", "searches go to PostgreSQL");
     /* Background work (lib/jobs): the outbox's mail, on worker threads. */
     jobs_config_t jobs = {cfg.job_workers, cfg.job_lease_s, cfg.job_poll_ms,
