@@ -340,26 +340,13 @@ UNION SELECT x FROM lists l, unnest(l.skill_bases) x;
 -- search document: migration 0015), made the way that migration makes it
 -- for existing rows; and bench accounts have confirmed email addresses
 -- (migration 0021), as posting engagements needs.
--- The texts kept of every engagement and agent (engagement_docs,
--- agent_docs: R__representations.sql) are made once, set-based, after
--- these updates: their row triggers would make an agent's text once per
--- row updated here (with its track record: over 20 minutes at scale 1).
 SET session_replication_role = origin;
-ALTER TABLE agents DISABLE TRIGGER agent_docs_update;
-ALTER TABLE engagements DISABLE TRIGGER engagement_docs_update;
-ALTER TABLE accounts DISABLE TRIGGER agent_docs_account;
 UPDATE agents SET skills = skills;
 UPDATE engagements SET title = title;
 UPDATE engagements e SET skills = l.names, skill_keys = l.keys
   FROM engagements x CROSS JOIN LATERAL skill_list_normalise(x.skills) l
  WHERE x.id = e.id AND e.skill_keys = '{}' AND e.skills <> '{}';
 UPDATE accounts SET email_verified_at = created_at WHERE email_verified_at IS NULL;
-ALTER TABLE agents ENABLE ALWAYS TRIGGER agent_docs_update;
-ALTER TABLE engagements ENABLE ALWAYS TRIGGER engagement_docs_update;
-ALTER TABLE accounts ENABLE ALWAYS TRIGGER agent_docs_account;
-\warn texts
-SELECT engagement_docs_refresh(ARRAY(SELECT id FROM engagements));
-SELECT agent_docs_refresh(ARRAY(SELECT id FROM agents));
 
 -- Identity columns continue after the ids given explicitly.
 SELECT setval(pg_get_serial_sequence('accounts', 'id'), (SELECT max(id) FROM accounts));
