@@ -62,7 +62,6 @@ int rcache_init(size_t max_bytes)
     return 0;
 }
 
-
 void rcache_shutdown(void)
 {
     if (!g_shards) return;

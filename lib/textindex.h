@@ -96,6 +96,9 @@ void textindex_service_stop(void);
 /* This daemon committed a change that may touch documents: searches wait
  * for the follower's next poll (and the call wakes it now). */
 void textindex_service_local_write(void);
+/* Is there an index, built and following? (A search that finds none asks
+ * PostgreSQL without asking for its lexemes first.) */
+bool textindex_service_ready(void);
 /* The page of a search from the served index; TEXTINDEX_UNSUPPORTED also
  * when there is none yet, it is not following, or a local write has not
  * been read back yet. */

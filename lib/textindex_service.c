@@ -344,6 +344,8 @@ void textindex_service_local_write(void)
     follower_poke(g_follower);
 }
 
+bool textindex_service_ready(void) { return atomic_load(&g_live); }
+
 int textindex_service_search(const uint8_t *query, size_t qlen, const textindex_hit_t *after,
                              size_t limit, textindex_hit_t *out, size_t *n)
 {

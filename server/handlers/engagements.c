@@ -582,6 +582,7 @@ static int hex_digit(char c)
 
 static PGresult *search_from_index(const char *q, const page_t *pg)
 {
+    if (!textindex_service_ready()) return NULL; /* off, or not built yet */
     textindex_hit_t after, hits[PAGE_LIMIT_MAX + 1];
     bool has_after = page_key(pg, 0) != NULL;
     if (has_after) {

@@ -106,7 +106,7 @@ static void append_words_metrics(strbuf_t *text)
         "# TYPE words_index_build_seconds gauge\nwords_index_build_seconds %.6f\n"
         "# HELP words_index_builds_total Full builds of the words' index.\n"
         "# TYPE words_index_builds_total counter\nwords_index_builds_total %llu\n"
-        "# HELP words_searches_total Searches of open engagements without filters, by who answered.\n"
+        "# HELP words_searches_total Searches of open engagements without filters that reached the words' index: answered by it, or passed to PostgreSQL.\n"
         "# TYPE words_searches_total counter\n"
         "words_searches_total{answered_by=\"index\"} %llu\n"
         "words_searches_total{answered_by=\"postgresql\"} %llu\n",
