@@ -3,6 +3,9 @@
  * canonicalises JSON (RFC 8785) from stdin; `purposed routes` lists the
  * route table. */
 #include <jansson.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 #include <pthread.h>
 #include <signal.h>
 #include <sodium.h>
@@ -111,6 +114,13 @@ static void words_sized(size_t words_bytes)
 {
     size_t floor = g_cache_bytes / 8;
     if (g_cache_bytes) rcache_set_budget(g_cache_bytes > words_bytes + floor ? g_cache_bytes - words_bytes : floor);
+#ifdef __GLIBC__
+    /* The answers dropped (the cache may have filled to all of CACHE_MB
+     * while the index was building) and an old index freed are many small
+     * blocks among live ones: without a trim the process keeps their pages
+     * (run G at scale 10: RSS 529 MiB against 498 in run F). */
+    malloc_trim(0);
+#endif
 }
 
 /* The words' index builds once the match index is ready (or loaded). */
