@@ -25,6 +25,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "idmap.h"
 #include "textindex.h"
 
 #define CHUNK_SHIFT 20
@@ -67,27 +68,14 @@ struct textindex {
     uint32_t *wtable; /* word number + 1; open addressing */
     uint32_t wtcap;
     uint32_t *sorted;
-    int64_t *idkeys; /* id -> slot, open addressing; key INT64_MIN empty */
-    uint32_t *idvals;
-    uint32_t idcap, idn;
-    int64_t *kmax_us, *kmax_id; /* per KBLOCK slots */
+    idmap_t ids; /* engagement id -> slot */
+    struct key {
+        int64_t us, id;
+    } *kmax; /* per KBLOCK slots: the largest (created_us, id) up to its end */
     uint32_t nkmax, capkmax;
 };
 
 /* ---------- small things ---------- */
-
-static int grow(void **p, uint32_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) return 0;
-    size_t c = *cap ? *cap : 16;
-    while (c < need) c *= 2;
-    if (c > UINT32_MAX) return -1;
-    void *q = realloc(*p, c * elem);
-    if (!q) return -1;
-    *p = q;
-    *cap = (uint32_t)c;
-    return 0;
-}
 
 static uint64_t hash_bytes(const char *s, size_t n)
 {
@@ -158,84 +146,9 @@ void textindex_free(textindex_t *ix)
     free(ix->strs);
     free(ix->wtable);
     free(ix->sorted);
-    free(ix->idkeys);
-    free(ix->idvals);
-    free(ix->kmax_us);
-    free(ix->kmax_id);
+    idmap_free(&ix->ids);
+    free(ix->kmax);
     free(ix);
-}
-
-/* ---------- the id map ---------- */
-
-static uint32_t id_find(const textindex_t *ix, int64_t id)
-{
-    if (!ix->idcap) return UINT32_MAX;
-    uint32_t mask = ix->idcap - 1;
-    for (uint32_t h = (uint32_t)hash_i64(id) & mask;; h = (h + 1) & mask) {
-        if (ix->idkeys[h] == INT64_MIN) return UINT32_MAX;
-        if (ix->idkeys[h] == id) return ix->idvals[h];
-    }
-}
-
-static int id_rehash(textindex_t *ix, uint32_t cap)
-{
-    int64_t *k = malloc((size_t)cap * sizeof *k);
-    uint32_t *v = malloc((size_t)cap * sizeof *v);
-    if (!k || !v) {
-        free(k);
-        free(v);
-        return -1;
-    }
-    for (uint32_t i = 0; i < cap; i++) k[i] = INT64_MIN;
-    for (uint32_t i = 0; i < ix->idcap; i++) {
-        if (ix->idkeys[i] == INT64_MIN) continue;
-        uint32_t h = (uint32_t)hash_i64(ix->idkeys[i]) & (cap - 1);
-        while (k[h] != INT64_MIN) h = (h + 1) & (cap - 1);
-        k[h] = ix->idkeys[i];
-        v[h] = ix->idvals[i];
-    }
-    free(ix->idkeys);
-    free(ix->idvals);
-    ix->idkeys = k;
-    ix->idvals = v;
-    ix->idcap = cap;
-    return 0;
-}
-
-static int id_put(textindex_t *ix, int64_t id, uint32_t slot)
-{
-    if ((ix->idn + 1) * 2 > ix->idcap && id_rehash(ix, ix->idcap ? ix->idcap * 2 : 1024)) return -1;
-    uint32_t mask = ix->idcap - 1;
-    uint32_t h = (uint32_t)hash_i64(id) & mask;
-    while (ix->idkeys[h] != INT64_MIN && ix->idkeys[h] != id) h = (h + 1) & mask;
-    if (ix->idkeys[h] == INT64_MIN) ix->idn++;
-    ix->idkeys[h] = id;
-    ix->idvals[h] = slot;
-    return 0;
-}
-
-/* Backward-shift deletion keeps probe chains whole. */
-static void id_del(textindex_t *ix, int64_t id)
-{
-    if (!ix->idcap) return;
-    uint32_t mask = ix->idcap - 1;
-    uint32_t h = (uint32_t)hash_i64(id) & mask;
-    while (ix->idkeys[h] != id) {
-        if (ix->idkeys[h] == INT64_MIN) return;
-        h = (h + 1) & mask;
-    }
-    ix->idn--;
-    for (uint32_t j = (h + 1) & mask;; j = (j + 1) & mask) {
-        if (ix->idkeys[j] == INT64_MIN) break;
-        uint32_t home = (uint32_t)hash_i64(ix->idkeys[j]) & mask;
-        /* move j into the hole h when its home is not in (h, j] */
-        if (((j - home) & mask) >= ((j - h) & mask)) {
-            ix->idkeys[h] = ix->idkeys[j];
-            ix->idvals[h] = ix->idvals[j];
-            h = j;
-        }
-    }
-    ix->idkeys[h] = INT64_MIN;
 }
 
 /* ---------- words ---------- */
@@ -286,7 +199,7 @@ static uint32_t word_add(textindex_t *ix, const char *s, size_t n)
     if ((ix->nwords + 1) * 2 > ix->wtcap && word_rehash(ix, ix->wtcap ? ix->wtcap * 2 : 4096))
         return UINT32_MAX;
     uint32_t capw = ix->capwords;
-    if (grow((void **)&ix->words, &ix->capwords, ix->nwords + 1, sizeof *ix->words)) return UINT32_MAX;
+    if (idmap_grow((void **)&ix->words, &ix->capwords, ix->nwords + 1, sizeof *ix->words)) return UINT32_MAX;
     if (capw != ix->capwords) {
         uint32_t *s2 = realloc(ix->sorted, (size_t)ix->capwords * sizeof *s2);
         if (!s2) return UINT32_MAX;
@@ -322,13 +235,13 @@ static uint32_t word_add(textindex_t *ix, const char *s, size_t n)
 static int post(word_t *w, uint32_t slot)
 {
     if (w->count % BLOCK == 0) {
-        if (grow((void **)&w->blocks, &w->capblocks, (size_t)w->nblocks * 2 + 2, sizeof *w->blocks))
+        if (idmap_grow((void **)&w->blocks, &w->capblocks, (size_t)w->nblocks * 2 + 2, sizeof *w->blocks))
             return -1;
         w->blocks[w->nblocks * 2] = slot;
         w->blocks[w->nblocks * 2 + 1] = w->nbytes;
         w->nblocks++;
     } else {
-        if (grow((void **)&w->bytes, &w->capbytes, (size_t)w->nbytes + 5, 1)) return -1;
+        if (idmap_grow((void **)&w->bytes, &w->capbytes, (size_t)w->nbytes + 5, 1)) return -1;
         w->nbytes += (uint32_t)put_varint(w->bytes + w->nbytes, slot - w->last);
     }
     w->count++;
@@ -370,23 +283,16 @@ static void kmax_note(textindex_t *ix, uint32_t slot, int64_t us, int64_t id)
 {
     uint32_t b = slot / KBLOCK;
     if (b >= ix->nkmax) {
-        /* grow both arrays together: the capacity is shared */
-        uint32_t cap = ix->capkmax;
-        if (grow((void **)&ix->kmax_us, &cap, b + 1, sizeof *ix->kmax_us)) return;
-        uint32_t cap2 = ix->capkmax;
-        if (grow((void **)&ix->kmax_id, &cap2, b + 1, sizeof *ix->kmax_id)) return;
-        ix->capkmax = cap < cap2 ? cap : cap2;
-        int64_t pu = b ? ix->kmax_us[b - 1] : INT64_MIN, pi = b ? ix->kmax_id[b - 1] : INT64_MIN;
-        for (uint32_t i = ix->nkmax; i <= b; i++) {
-            ix->kmax_us[i] = pu;
-            ix->kmax_id[i] = pi;
-        }
+        /* no room: cands_done never stops early past nkmax, which is exact */
+        if (idmap_grow((void **)&ix->kmax, &ix->capkmax, b + 1, sizeof *ix->kmax)) return;
+        /* blocks skipped by a note that found no room hold keys unknown
+         * here: from them on, the largest key of all (no early stop) */
+        struct key prev = b != ix->nkmax ? (struct key){INT64_MAX, INT64_MAX}
+                          : b ? ix->kmax[b - 1] : (struct key){INT64_MIN, INT64_MIN};
+        for (uint32_t i = ix->nkmax; i <= b; i++) ix->kmax[i] = prev;
         ix->nkmax = b + 1;
     }
-    if (key_cmp(us, id, ix->kmax_us[b], ix->kmax_id[b]) > 0) {
-        ix->kmax_us[b] = us;
-        ix->kmax_id[b] = id;
-    }
+    if (key_cmp(us, id, ix->kmax[b].us, ix->kmax[b].id) > 0) ix->kmax[b] = (struct key){us, id};
 }
 
 int textindex_put(textindex_t *ix, int64_t id, int64_t created_us, const uint8_t *vec, size_t len)
@@ -429,7 +335,7 @@ int textindex_put(textindex_t *ix, int64_t id, int64_t created_us, const uint8_t
     /* the document's chunk */
     if (!rc && (!ix->nchunks || ix->chunk_used + bytes > CHUNK_BYTES)) {
         uint8_t *c = ix->nchunks < MAX_CHUNKS ? malloc(CHUNK_BYTES) : NULL;
-        if (!c || grow((void **)&ix->chunks, &ix->capchunks, ix->nchunks + 1, sizeof *ix->chunks)) {
+        if (!c || idmap_grow((void **)&ix->chunks, &ix->capchunks, ix->nchunks + 1, sizeof *ix->chunks)) {
             free(c);
             rc = TEXTINDEX_NOMEM;
         } else {
@@ -437,7 +343,7 @@ int textindex_put(textindex_t *ix, int64_t id, int64_t created_us, const uint8_t
             ix->chunk_used = 0;
         }
     }
-    if (!rc && grow((void **)&ix->docs, &ix->capdocs, (size_t)ix->ndocs + 1, sizeof *ix->docs))
+    if (!rc && idmap_grow((void **)&ix->docs, &ix->capdocs, (size_t)ix->ndocs + 1, sizeof *ix->docs))
         rc = TEXTINDEX_NOMEM;
     if (rc) {
         free(es);
@@ -474,7 +380,7 @@ int textindex_put(textindex_t *ix, int64_t id, int64_t created_us, const uint8_t
     free(es);
     ix->ndocs++;
     kmax_note(ix, slot, created_us, id);
-    if (rc || id_put(ix, id, slot)) {
+    if (rc || idmap_put(&ix->ids, id, slot)) {
         d->len |= DEAD; /* its postings lead nowhere */
         ix->dead++;
         return TEXTINDEX_NOMEM;
@@ -484,11 +390,11 @@ int textindex_put(textindex_t *ix, int64_t id, int64_t created_us, const uint8_t
 
 void textindex_remove(textindex_t *ix, int64_t id)
 {
-    uint32_t slot = id_find(ix, id);
+    uint32_t slot = idmap_get(&ix->ids, id);
     if (slot == UINT32_MAX) return;
     ix->docs[slot].len |= DEAD;
     ix->dead++;
-    id_del(ix, id);
+    idmap_del(&ix->ids, id);
 }
 
 void textindex_trim(textindex_t *ix)
@@ -522,8 +428,8 @@ void textindex_size(const textindex_t *ix, textindex_size_t *out)
                (size_t)ix->nchunks * CHUNK_BYTES + (size_t)ix->capchunks * sizeof *ix->chunks +
                (size_t)ix->capwords * (sizeof *ix->words + sizeof *ix->sorted) + ix->capstrs +
                (size_t)ix->wtcap * sizeof *ix->wtable +
-               (size_t)ix->idcap * (sizeof *ix->idkeys + sizeof *ix->idvals) +
-               (size_t)ix->capkmax * 16;
+               (size_t)ix->ids.cap * (sizeof *ix->ids.keys + sizeof *ix->ids.vals) +
+               (size_t)ix->capkmax * sizeof *ix->kmax;
     for (uint32_t w = 0; w < ix->nwords; w++)
         b += ix->words[w].capbytes + (size_t)ix->words[w].capblocks * sizeof(uint32_t);
     out->bytes = b;
@@ -891,7 +797,7 @@ static int doc_read(const textindex_t *ix, const query_t *q, uint32_t slot, scra
     uint32_t n = get_varint(&p), word = 0;
     s->ne = s->npos = 0;
     s->lexemes = n;
-    if (grow((void **)&s->e, &s->cape, n, sizeof *s->e)) return -1;
+    if (idmap_grow((void **)&s->e, &s->cape, n, sizeof *s->e)) return -1;
     for (uint32_t i = 0; i < n; i++) {
         uint32_t v = get_varint(&p), kind = v & 3, np = kind == 0 ? 1 : 0;
         word += v >> 2;
@@ -902,7 +808,7 @@ static int doc_read(const textindex_t *ix, const query_t *q, uint32_t slot, scra
                 }
             continue;
         }
-        if (grow((void **)&s->pos, &s->cappos, (size_t)s->npos + np, sizeof *s->pos)) return -1;
+        if (idmap_grow((void **)&s->pos, &s->cappos, (size_t)s->npos + np, sizeof *s->pos)) return -1;
         s->e[s->ne++] = (entry_t){word, np, s->npos};
         uint32_t last = 0;
         for (uint32_t j = 0; j < np; j++) {
@@ -969,7 +875,7 @@ static int entry_text_cmp(const textindex_t *ix, const entry_t *a, const entry_t
 
 static int gather(const textindex_t *ix, const query_t *q, scratch_t *s, item_entries_t *ie)
 {
-    if (grow((void **)&s->by_item, &s->capby, (size_t)q->nrank * s->ne, sizeof *s->by_item))
+    if (idmap_grow((void **)&s->by_item, &s->capby, (size_t)q->nrank * s->ne, sizeof *s->by_item))
         return -1;
     for (int i = 0; i < q->nrank; i++) {
         ie[i].n = 0;
@@ -1110,7 +1016,7 @@ static bool cands_done(const textindex_t *ix, const cands_t *cs, uint32_t slot)
     if (cs->n < TEXTINDEX_CANDIDATES) return false;
     const cand_t *last = &cs->c[cs->n - 1];
     uint32_t b = slot / KBLOCK;
-    return b < ix->nkmax && key_cmp(ix->kmax_us[b], ix->kmax_id[b], last->us, last->id) < 0;
+    return b < ix->nkmax && key_cmp(ix->kmax[b].us, ix->kmax[b].id, last->us, last->id) < 0;
 }
 
 /* Look at one slot; -1 on no memory. */

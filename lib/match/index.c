@@ -19,8 +19,8 @@ void match_index_free(match_index_t *ix)
     match_intern_free(&ix->skills);
     match_intern_free(&ix->places);
     match_intern_free(&ix->labels);
-    match_idmap_free(&ix->purpose_ids);
-    match_idmap_free(&ix->org_ids);
+    idmap_free(&ix->purpose_ids);
+    idmap_free(&ix->org_ids);
     free(ix->purpose_name);
     free(ix->org_name);
     for (uint32_t i = 0; i < ix->npurposes; i++) {
@@ -33,11 +33,11 @@ void match_index_free(match_index_t *ix)
     free(ix->agents);
     free(ix->agent_sigs);
     free(ix->free_agents);
-    match_idmap_free(&ix->agent_ids);
+    idmap_free(&ix->agent_ids);
     free(ix->engagements);
     free(ix->engagement_briefs);
     free(ix->free_engagements);
-    match_idmap_free(&ix->engagement_ids);
+    idmap_free(&ix->engagement_ids);
     match_parsed_free(&ix->scratch);
     free(ix);
 }
@@ -50,21 +50,21 @@ void match_index_free(match_index_t *ix)
  * to the string pool; the old one stays there until the next build too. */
 static uint32_t purpose_number(match_index_t *ix, int64_t id)
 {
-    uint32_t n = match_idmap_get(&ix->purpose_ids, id);
+    uint32_t n = idmap_get(&ix->purpose_ids, id);
     if (n != UINT32_MAX) return n;
     if (ix->npurposes >= (1u << 24)) return UINT32_MAX;
     uint32_t cap = ix->cappurposes;
-    if (match_grow((void **)&ix->purpose_name, &cap, (size_t)ix->npurposes + 1,
+    if (idmap_grow((void **)&ix->purpose_name, &cap, (size_t)ix->npurposes + 1,
                    sizeof *ix->purpose_name))
         return UINT32_MAX;
     cap = ix->cappurposes;
-    if (match_grow((void **)&ix->postings, &cap, (size_t)ix->npurposes + 1, sizeof *ix->postings))
+    if (idmap_grow((void **)&ix->postings, &cap, (size_t)ix->npurposes + 1, sizeof *ix->postings))
         return UINT32_MAX;
     ix->cappurposes = cap;
     uint32_t off;
     if (match_str_add(ix, "", &off)) return UINT32_MAX;
     n = ix->npurposes;
-    if (match_idmap_put(&ix->purpose_ids, id, n)) return UINT32_MAX;
+    if (idmap_put(&ix->purpose_ids, id, n)) return UINT32_MAX;
     ix->purpose_name[n] = off;
     memset(&ix->postings[n], 0, sizeof ix->postings[n]);
     ix->npurposes++;
@@ -74,16 +74,16 @@ static uint32_t purpose_number(match_index_t *ix, int64_t id)
 /* The number of organisation id, adding it (unnamed) when new. */
 static uint32_t org_number(match_index_t *ix, int64_t id)
 {
-    uint32_t n = match_idmap_get(&ix->org_ids, id);
+    uint32_t n = idmap_get(&ix->org_ids, id);
     if (n != UINT32_MAX) return n;
     uint32_t cap = ix->caporgs;
-    if (match_grow((void **)&ix->org_name, &cap, (size_t)ix->norgs + 1, sizeof *ix->org_name))
+    if (idmap_grow((void **)&ix->org_name, &cap, (size_t)ix->norgs + 1, sizeof *ix->org_name))
         return UINT32_MAX;
     ix->caporgs = cap;
     uint32_t off;
     if (match_str_add(ix, "", &off)) return UINT32_MAX;
     n = ix->norgs;
-    if (match_idmap_put(&ix->org_ids, id, n)) return UINT32_MAX;
+    if (idmap_put(&ix->org_ids, id, n)) return UINT32_MAX;
     ix->org_name[n] = off;
     ix->norgs++;
     return n;
@@ -177,7 +177,7 @@ void match_index_memory_parts(const match_index_t *ix, size_t *agents, size_t *e
 
 static int posting_add(uint32_t **v, uint32_t *n, uint32_t *cap, uint32_t slot)
 {
-    if (match_grow((void **)v, cap, (size_t)*n + 1, sizeof **v)) return -1;
+    if (idmap_grow((void **)v, cap, (size_t)*n + 1, sizeof **v)) return -1;
     (*v)[(*n)++] = slot;
     return 0;
 }
@@ -200,7 +200,7 @@ static void posting_remove(uint32_t *v, uint32_t *n, uint32_t slot, unsigned shi
 
 static int words_add(match_index_t *ix, const uint32_t *v, size_t n, uint32_t *off)
 {
-    if (match_grow((void **)&ix->words, &ix->capwords, (size_t)ix->nwords + n, sizeof *ix->words))
+    if (idmap_grow((void **)&ix->words, &ix->capwords, (size_t)ix->nwords + n, sizeof *ix->words))
         return -1;
     if (n) memcpy(ix->words + ix->nwords, v, n * sizeof *v);
     *off = ix->nwords;
@@ -210,7 +210,7 @@ static int words_add(match_index_t *ix, const uint32_t *v, size_t n, uint32_t *o
 
 static int energies_add(match_index_t *ix, const match_energy_t *v, size_t n, uint32_t *off)
 {
-    if (match_grow((void **)&ix->energies, &ix->capenergies, (size_t)ix->nenergies + n,
+    if (idmap_grow((void **)&ix->energies, &ix->capenergies, (size_t)ix->nenergies + n,
                    sizeof *ix->energies))
         return -1;
     if (n) memcpy(ix->energies + ix->nenergies, v, n * sizeof *v);
@@ -301,12 +301,12 @@ static void agent_unlink(match_index_t *ix, uint32_t slot)
 
 void match_index_remove_agent(match_index_t *ix, int64_t id)
 {
-    uint32_t slot = match_idmap_get(&ix->agent_ids, id);
+    uint32_t slot = idmap_get(&ix->agent_ids, id);
     if (slot == UINT32_MAX) return;
     agent_unlink(ix, slot);
     ix->agents[slot].flags = 0;
-    match_idmap_del(&ix->agent_ids, id);
-    if (match_grow((void **)&ix->free_agents, &ix->capfree_agents, (size_t)ix->nfree_agents + 1,
+    idmap_del(&ix->agent_ids, id);
+    if (idmap_grow((void **)&ix->free_agents, &ix->capfree_agents, (size_t)ix->nfree_agents + 1,
                    sizeof *ix->free_agents) == 0)
         ix->free_agents[ix->nfree_agents++] = slot;
     ix->live_agents--;
@@ -356,28 +356,28 @@ int match_index_put_agent(match_index_t *ix, const match_agent_row_t *row)
         place = n + 1;
     }
     /* room first, so that a failure below leaves the index as it was */
-    if (match_grow((void **)&ix->energies, &ix->capenergies, (size_t)ix->nenergies + ne,
+    if (idmap_grow((void **)&ix->energies, &ix->capenergies, (size_t)ix->nenergies + ne,
                    sizeof *ix->energies) ||
-        match_grow((void **)&ix->words, &ix->capwords, (size_t)ix->nwords + ns + nf,
+        idmap_grow((void **)&ix->words, &ix->capwords, (size_t)ix->nwords + ns + nf,
                    sizeof *ix->words) ||
-        match_grow((void **)&ix->agents, &ix->capagents, (size_t)ix->nagents + 1,
+        idmap_grow((void **)&ix->agents, &ix->capagents, (size_t)ix->nagents + 1,
                    sizeof *ix->agents) ||
-        match_grow((void **)&ix->agent_sigs, &ix->capagent_sigs, (size_t)ix->nagents + 1,
+        idmap_grow((void **)&ix->agent_sigs, &ix->capagent_sigs, (size_t)ix->nagents + 1,
                    sizeof *ix->agent_sigs))
         return -1;
     for (size_t i = 0; i < ne; i++) {
         match_posting_t *pp = &ix->postings[p->m_energies[i].purpose];
-        if (match_grow((void **)&pp->agents, &pp->capagents, (size_t)pp->nagents + 1,
+        if (idmap_grow((void **)&pp->agents, &pp->capagents, (size_t)pp->nagents + 1,
                        sizeof *pp->agents))
             return -1;
     }
-    uint32_t slot = match_idmap_get(&ix->agent_ids, row->id);
+    uint32_t slot = idmap_get(&ix->agent_ids, row->id);
     if (slot != UINT32_MAX) {
         agent_unlink(ix, slot);
     } else {
         slot = ix->nfree_agents ? ix->free_agents[ix->nfree_agents - 1] : ix->nagents;
         if (slot > POSTING_MAX_SLOT) return -1;
-        if (match_idmap_put(&ix->agent_ids, row->id, slot)) return -1;
+        if (idmap_put(&ix->agent_ids, row->id, slot)) return -1;
         if (ix->nfree_agents) ix->nfree_agents--;
         else ix->nagents++;
         ix->live_agents++;
@@ -433,12 +433,12 @@ static void engagement_unlink(match_index_t *ix, uint32_t slot)
 
 void match_index_remove_engagement(match_index_t *ix, int64_t id)
 {
-    uint32_t slot = match_idmap_get(&ix->engagement_ids, id);
+    uint32_t slot = idmap_get(&ix->engagement_ids, id);
     if (slot == UINT32_MAX) return;
     engagement_unlink(ix, slot);
     ix->engagements[slot].flags = 0;
-    match_idmap_del(&ix->engagement_ids, id);
-    if (match_grow((void **)&ix->free_engagements, &ix->capfree_engagements,
+    idmap_del(&ix->engagement_ids, id);
+    if (idmap_grow((void **)&ix->free_engagements, &ix->capfree_engagements,
                    (size_t)ix->nfree_engagements + 1, sizeof *ix->free_engagements) == 0)
         ix->free_engagements[ix->nfree_engagements++] = slot;
     ix->live_engagements--;
@@ -488,26 +488,26 @@ int match_index_put_engagement(match_index_t *ix, const match_engagement_row_t *
         place = n + 1;
         place_label = label + 1;
     }
-    if (match_grow((void **)&ix->words, &ix->capwords, (size_t)ix->nwords + np + 2 * ns,
+    if (idmap_grow((void **)&ix->words, &ix->capwords, (size_t)ix->nwords + np + 2 * ns,
                    sizeof *ix->words) ||
-        match_grow((void **)&ix->engagements, &ix->capengagements, (size_t)ix->nengagements + 1,
+        idmap_grow((void **)&ix->engagements, &ix->capengagements, (size_t)ix->nengagements + 1,
                    sizeof *ix->engagements) ||
-        match_grow((void **)&ix->engagement_briefs, &ix->capengagement_briefs,
+        idmap_grow((void **)&ix->engagement_briefs, &ix->capengagement_briefs,
                    (size_t)ix->nengagements + 1, sizeof *ix->engagement_briefs))
         return -1;
     for (size_t i = 0; i < np; i++) {
         match_posting_t *pp = &ix->postings[p->m_purposes[i]];
-        if (match_grow((void **)&pp->engagements, &pp->capengagements,
+        if (idmap_grow((void **)&pp->engagements, &pp->capengagements,
                        (size_t)pp->nengagements + 1, sizeof *pp->engagements))
             return -1;
     }
-    uint32_t slot = match_idmap_get(&ix->engagement_ids, row->id);
+    uint32_t slot = idmap_get(&ix->engagement_ids, row->id);
     if (slot != UINT32_MAX) {
         engagement_unlink(ix, slot);
     } else {
         slot = ix->nfree_engagements ? ix->free_engagements[ix->nfree_engagements - 1]
                                      : ix->nengagements;
-        if (match_idmap_put(&ix->engagement_ids, row->id, slot)) return -1;
+        if (idmap_put(&ix->engagement_ids, row->id, slot)) return -1;
         if (ix->nfree_engagements) ix->nfree_engagements--;
         else ix->nengagements++;
         ix->live_engagements++;
@@ -538,9 +538,9 @@ int match_index_put_engagement(match_index_t *ix, const match_engagement_row_t *
 
 int match_index_make_signatures(match_index_t *ix)
 {
-    if (match_grow((void **)&ix->agent_sigs, &ix->capagent_sigs, (size_t)ix->nagents + 1,
+    if (idmap_grow((void **)&ix->agent_sigs, &ix->capagent_sigs, (size_t)ix->nagents + 1,
                    sizeof *ix->agent_sigs) ||
-        match_grow((void **)&ix->engagement_briefs, &ix->capengagement_briefs,
+        idmap_grow((void **)&ix->engagement_briefs, &ix->capengagement_briefs,
                    (size_t)ix->nengagements + 1, sizeof *ix->engagement_briefs))
         return -1;
     for (uint32_t s = 0; s < ix->nagents; s++) {

@@ -11,6 +11,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "idmap.h"
 #include "match/match.h"
 #include "strbuf.h"
 
@@ -18,9 +19,7 @@
  * Small helpers (rows.c)
  * ====================================================================== */
 
-/* Make room for need elements of size elem in *p (capacity *cap, doubled
- * from 8). 0, or -1 when out of memory or past UINT32_MAX / 2 elements. */
-int match_grow(void **p, uint32_t *cap, size_t need, size_t elem);
+/* Arrays grow with idmap_grow (lib/idmap.h), ids map with idmap_t. */
 
 /* ======================================================================
  * Ranking (inline: top-k compares candidates all the time)
@@ -158,14 +157,6 @@ typedef struct match_interner {
     uint32_t tcap;
 } match_interner_t;
 
-/* int64 database id -> small number (open addressing, linear probing,
- * backward-shift deletion; key 0 = empty, so id 0 cannot be stored). */
-typedef struct match_idmap {
-    int64_t *keys;
-    uint32_t *vals;
-    uint32_t cap, n;               /* cap: a power of two, or 0 */
-} match_idmap_t;
-
 struct match_index;
 /* The number of key, or UINT32_MAX. */
 uint32_t match_intern_find(const struct match_index *ix, const match_interner_t *in,
@@ -178,12 +169,6 @@ void match_intern_free(match_interner_t *in);
 /* Append a NUL-terminated copy of s to the string pool. 0 or -1. */
 int match_str_add(struct match_index *ix, const char *s, uint32_t *off);
 
-/* The number of id, or UINT32_MAX. */
-uint32_t match_idmap_get(const match_idmap_t *m, int64_t id);
-/* 0, or -1 (id 0, out of memory). */
-int match_idmap_put(match_idmap_t *m, int64_t id, uint32_t val);
-void match_idmap_del(match_idmap_t *m, int64_t id);
-void match_idmap_free(match_idmap_t *m);
 
 /* ======================================================================
  * The index's data layout (index.c). README.md draws it.
@@ -276,7 +261,7 @@ struct match_index {
     match_interner_t skills, places; /* by lower-case key; name: first spelling seen */
     match_interner_t labels;       /* exact spellings of engagements, for the sentences */
     /* purposes and organisations: database id -> number; names by number */
-    match_idmap_t purpose_ids, org_ids;
+    idmap_t purpose_ids, org_ids;
     uint32_t *purpose_name, *org_name;
     uint32_t npurposes, cappurposes, norgs, caporgs;
     match_posting_t *postings;     /* by purpose number */
@@ -292,13 +277,13 @@ struct match_index {
     uint32_t nagents, capagents, capagent_sigs;
     uint32_t *free_agents;
     uint32_t nfree_agents, capfree_agents;
-    match_idmap_t agent_ids;       /* agent id -> slot */
+    idmap_t agent_ids;       /* agent id -> slot */
     match_engagement_rec_t *engagements;
     match_brief_t *engagement_briefs; /* by slot */
     uint32_t nengagements, capengagements, capengagement_briefs;
     uint32_t *free_engagements;
     uint32_t nfree_engagements, capfree_engagements;
-    match_idmap_t engagement_ids;  /* engagement id -> slot */
+    idmap_t engagement_ids;  /* engagement id -> slot */
     size_t live_agents, live_engagements;
     match_parsed_t scratch;        /* for puts (the single writer) */
 };

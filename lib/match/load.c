@@ -456,7 +456,7 @@ void match_changes_add(match_changes_t *ch, const char *payload)
     if (!set || !match_parse_i64(&s, &id) || *s) return;
     if (ch->overflow) return;
     if (match_changes_count(ch) >= MATCH_REBUILD_OVER ||
-        match_grow((void **)&set->v, &set->cap, (size_t)set->n + 1, sizeof *set->v)) {
+        idmap_grow((void **)&set->v, &set->cap, (size_t)set->n + 1, sizeof *set->v)) {
         ch->overflow = true;
         return;
     }

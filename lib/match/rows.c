@@ -8,19 +8,6 @@
 
 #include "match/internal.h"
 
-int match_grow(void **p, uint32_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap) return 0;
-    if (need > UINT32_MAX / 2) return -1;
-    size_t cap2 = *cap ? *cap : 8;
-    while (cap2 < need) cap2 *= 2;
-    void *q = realloc(*p, cap2 * elem);
-    if (!q) return -1;
-    *p = q;
-    *cap = (uint32_t)cap2;
-    return 0;
-}
-
 /* ---------- columns ---------- */
 
 static int64_t col_int(const PGresult *res, int i, int c)
@@ -124,7 +111,7 @@ static int parse_ids(const char *text, int64_t **v, uint32_t *n, uint32_t *cap)
     for (;;) {
         int64_t id;
         if (!match_parse_i64(&s, &id)) return -1;
-        if (match_grow((void **)v, cap, (size_t)*n + 1, sizeof **v)) return -1;
+        if (idmap_grow((void **)v, cap, (size_t)*n + 1, sizeof **v)) return -1;
         (*v)[(*n)++] = id;
         if (*s == '\0') return 0;
         if (*s != ',') return -1;
@@ -141,7 +128,7 @@ static int parse_energies(const char *text, match_parsed_t *p)
     for (;;) {
         int64_t id, energy;
         if (!match_parse_i64(&s, &id) || *s++ != ':' || !match_parse_i64(&s, &energy)) return -1;
-        if (match_grow((void **)&p->energies, &p->capenergies, (size_t)p->nenergies + 1,
+        if (idmap_grow((void **)&p->energies, &p->capenergies, (size_t)p->nenergies + 1,
                        sizeof *p->energies))
             return -1;
         if (energy > 0) { /* energy is 1..100; none is no share at all */
@@ -169,14 +156,14 @@ static int parse_text_array(const char *text, match_parsed_t *p)
     if (*s++ != '{') return -1;
     size_t len = strlen(s);
     uint32_t used = 0;
-    if (match_grow((void **)&p->text, &p->captext, len + 1, 1)) return -1;
+    if (idmap_grow((void **)&p->text, &p->captext, len + 1, 1)) return -1;
     /* offsets first (p->text may move while growing), pointers at the end */
     uint32_t *offs = NULL, noffs = 0, capoffs = 0;
     if (*s == '}') {
         s++;
     } else {
         for (;;) {
-            if (match_grow((void **)&offs, &capoffs, (size_t)noffs + 1, sizeof *offs)) goto bad;
+            if (idmap_grow((void **)&offs, &capoffs, (size_t)noffs + 1, sizeof *offs)) goto bad;
             offs[noffs++] = used;
             if (*s == '"') {
                 s++;
@@ -201,7 +188,7 @@ static int parse_text_array(const char *text, match_parsed_t *p)
         }
     }
     if (*s != '\0' ||
-        match_grow((void **)&p->strs, &p->capstrs, (size_t)noffs + 1, sizeof *p->strs))
+        idmap_grow((void **)&p->strs, &p->capstrs, (size_t)noffs + 1, sizeof *p->strs))
         goto bad;
     for (uint32_t i = 0; i < noffs; i++) p->strs[i] = p->text + offs[i];
     p->nstrs = noffs;
@@ -276,14 +263,14 @@ int match_parsed_reserve(match_parsed_t *p, size_t energies, size_t purposes, si
                          size_t follows)
 {
     /* m_skills: 2 * skills, an engagement's skill numbers then their labels */
-    if (match_grow((void **)&p->m_energies, &p->capm_energies, energies + 1,
+    if (idmap_grow((void **)&p->m_energies, &p->capm_energies, energies + 1,
                    sizeof *p->m_energies) ||
-        match_grow((void **)&p->m_purposes, &p->capm_purposes, purposes + 1,
+        idmap_grow((void **)&p->m_purposes, &p->capm_purposes, purposes + 1,
                    sizeof *p->m_purposes) ||
-        match_grow((void **)&p->m_skills, &p->capm_skills, 2 * skills + 1, sizeof *p->m_skills) ||
-        match_grow((void **)&p->m_pairs, &p->capm_pairs, skills + 1, sizeof *p->m_pairs) ||
-        match_grow((void **)&p->m_names, &p->capm_names, skills + 1, sizeof *p->m_names) ||
-        match_grow((void **)&p->m_follows, &p->capm_follows, follows + 1, sizeof *p->m_follows))
+        idmap_grow((void **)&p->m_skills, &p->capm_skills, 2 * skills + 1, sizeof *p->m_skills) ||
+        idmap_grow((void **)&p->m_pairs, &p->capm_pairs, skills + 1, sizeof *p->m_pairs) ||
+        idmap_grow((void **)&p->m_names, &p->capm_names, skills + 1, sizeof *p->m_names) ||
+        idmap_grow((void **)&p->m_follows, &p->capm_follows, follows + 1, sizeof *p->m_follows))
         return -1;
     return 0;
 }

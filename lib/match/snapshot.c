@@ -70,7 +70,7 @@ static void put_interner(writer_t *w, const match_interner_t *in)
     put_array(w, in->table, in->tcap, sizeof *in->table);
 }
 
-static void put_idmap(writer_t *w, const match_idmap_t *m)
+static void put_idmap(writer_t *w, const idmap_t *m)
 {
     put_u64(w, m->n);
     put_array(w, m->keys, m->cap, sizeof *m->keys);
@@ -216,7 +216,7 @@ static bool get_interner(reader_t *r, match_interner_t *in)
     return get_array(r, (void **)&in->table, &in->tcap, sizeof *in->table, UINT32_MAX);
 }
 
-static bool get_idmap(reader_t *r, match_idmap_t *m)
+static bool get_idmap(reader_t *r, idmap_t *m)
 {
     uint64_t n;
     uint32_t cap2;
@@ -241,7 +241,7 @@ static bool interner_ok(const match_index_t *ix, const match_interner_t *in)
 }
 
 /* Every value of m below limit, its count as said, its size a power of two. */
-static bool idmap_ok(const match_idmap_t *m, uint32_t limit)
+static bool idmap_ok(const idmap_t *m, uint32_t limit)
 {
     if (!pow2_or_zero(m->cap) || (size_t)m->n * 2 > m->cap) return false;
     uint32_t used = 0;

@@ -1,9 +1,10 @@
-/* match/tables.c: the index's two hash tables. The interner turns a string
+/* match/tables.c: the string pool and the interner, which turns a string
  * (a skill's or a place's lower-case key, an exact spelling) into a small
- * number, so records compare numbers, never strings; the id map turns a
- * database id (purpose, organisation, agent, engagement) into a small
- * number or a slot. Both use open addressing with linear probing in flat
- * arrays: a load at most one half, no allocation per entry. */
+ * number, so records compare numbers, never strings: open addressing with
+ * linear probing in flat arrays, a load at most one half, no allocation
+ * per entry. The index's other table, database id (purpose, organisation,
+ * agent, engagement) -> small number or slot, is lib/idmap.c, which the
+ * words' index (lib/textindex.c) shares. */
 #include <stdlib.h>
 #include <string.h>
 
@@ -15,7 +16,7 @@ int match_str_add(match_index_t *ix, const char *s, uint32_t *off)
 {
     size_t n = strlen(s) + 1;
     if ((size_t)ix->nstr + n > UINT32_MAX / 2) return -1;
-    if (match_grow((void **)&ix->str, &ix->capstr, (size_t)ix->nstr + n, 1)) return -1;
+    if (idmap_grow((void **)&ix->str, &ix->capstr, (size_t)ix->nstr + n, 1)) return -1;
     memcpy(ix->str + ix->nstr, s, n);
     *off = ix->nstr;
     ix->nstr += (uint32_t)n;
@@ -69,10 +70,10 @@ uint32_t match_intern_add(match_index_t *ix, match_interner_t *in, const char *k
         return UINT32_MAX;
     /* key_off and name_off share one capacity: grow both from the old one */
     uint32_t cap = in->cap;
-    if (match_grow((void **)&in->key_off, &cap, (size_t)in->n + 1, sizeof *in->key_off))
+    if (idmap_grow((void **)&in->key_off, &cap, (size_t)in->n + 1, sizeof *in->key_off))
         return UINT32_MAX;
     cap = in->cap;
-    if (match_grow((void **)&in->name_off, &cap, (size_t)in->n + 1, sizeof *in->name_off))
+    if (idmap_grow((void **)&in->name_off, &cap, (size_t)in->n + 1, sizeof *in->name_off))
         return UINT32_MAX;
     in->cap = cap;
     uint32_t koff, noff;
@@ -94,86 +95,4 @@ void match_intern_free(match_interner_t *in)
     free(in->name_off);
     free(in->table);
     memset(in, 0, sizeof *in);
-}
-
-/* ---------- the id map ---------- */
-
-/* Fibonacci hashing: ids are mostly consecutive, the multiply spreads them. */
-static uint32_t hash_id(int64_t id, uint32_t mask)
-{
-    return (uint32_t)(((uint64_t)id * 0x9E3779B97F4A7C15ULL) >> 32) & mask;
-}
-
-uint32_t match_idmap_get(const match_idmap_t *m, int64_t id)
-{
-    if (m->cap == 0 || id == 0) return UINT32_MAX;
-    uint32_t mask = m->cap - 1;
-    for (uint32_t h = hash_id(id, mask);; h = (h + 1) & mask) {
-        if (m->keys[h] == id) return m->vals[h];
-        if (m->keys[h] == 0) return UINT32_MAX;
-    }
-}
-
-static int idmap_resize(match_idmap_t *m, uint32_t cap)
-{
-    match_idmap_t n = {calloc(cap, sizeof(int64_t)), calloc(cap, sizeof(uint32_t)), cap, 0};
-    if (!n.keys || !n.vals) {
-        free(n.keys);
-        free(n.vals);
-        return -1;
-    }
-    for (uint32_t i = 0; i < m->cap; i++)
-        if (m->keys[i]) match_idmap_put(&n, m->keys[i], m->vals[i]);
-    free(m->keys);
-    free(m->vals);
-    *m = n;
-    return 0;
-}
-
-int match_idmap_put(match_idmap_t *m, int64_t id, uint32_t val)
-{
-    if (id == 0) return -1;
-    if ((size_t)(m->n + 1) * 2 > m->cap) {
-        if (m->cap >= (1u << 30) || idmap_resize(m, m->cap ? m->cap * 2 : 64)) return -1;
-    }
-    uint32_t mask = m->cap - 1;
-    uint32_t h = hash_id(id, mask);
-    while (m->keys[h] && m->keys[h] != id) h = (h + 1) & mask;
-    if (!m->keys[h]) m->n++;
-    m->keys[h] = id;
-    m->vals[h] = val;
-    return 0;
-}
-
-void match_idmap_del(match_idmap_t *m, int64_t id)
-{
-    if (m->cap == 0 || id == 0) return;
-    uint32_t mask = m->cap - 1;
-    uint32_t h = hash_id(id, mask);
-    while (m->keys[h] != id) {
-        if (m->keys[h] == 0) return;
-        h = (h + 1) & mask;
-    }
-    /* Backward-shift deletion (no tombstones): move each later entry of the
-     * run into the hole when its home slot does not lie cyclically in
-     * (hole, j], so every remaining key stays reachable from its home. */
-    uint32_t hole = h;
-    for (uint32_t j = (h + 1) & mask; m->keys[j]; j = (j + 1) & mask) {
-        uint32_t home = hash_id(m->keys[j], mask);
-        bool movable = hole <= j ? (home <= hole || home > j) : (home <= hole && home > j);
-        if (movable) {
-            m->keys[hole] = m->keys[j];
-            m->vals[hole] = m->vals[j];
-            hole = j;
-        }
-    }
-    m->keys[hole] = 0;
-    m->n--;
-}
-
-void match_idmap_free(match_idmap_t *m)
-{
-    free(m->keys);
-    free(m->vals);
-    memset(m, 0, sizeof *m);
 }

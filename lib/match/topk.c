@@ -450,7 +450,7 @@ static int query_agent(const match_index_t *ix, const match_agent_row_t *row, ma
     if (match_parsed_reserve(p, p->nenergies, 0, nskills, p->nids)) return -1;
     size_t ne = 0;
     for (uint32_t i = 0; i < p->nenergies; i++) {
-        uint32_t n = match_idmap_get(&ix->purpose_ids, p->energies[i].purpose);
+        uint32_t n = idmap_get(&ix->purpose_ids, p->energies[i].purpose);
         if (n == UINT32_MAX) continue;
         p->m_energies[ne].purpose = n;
         p->m_energies[ne].energy = p->energies[i].energy;
@@ -460,7 +460,7 @@ static int query_agent(const match_index_t *ix, const match_agent_row_t *row, ma
     size_t ns = match_index_map_skills(ix, p);
     size_t nf = 0;
     for (uint32_t i = 0; i < p->nids; i++) {
-        uint32_t n = match_idmap_get(&ix->org_ids, p->ids[i]);
+        uint32_t n = idmap_get(&ix->org_ids, p->ids[i]);
         if (n != UINT32_MAX) p->m_follows[nf++] = n;
     }
     nf = match_unique_u32(p->m_follows, nf);
@@ -496,12 +496,12 @@ static int query_engagement(const match_index_t *ix, const match_engagement_row_
     if (match_parsed_reserve(p, 0, p->nids, nskills, 0)) return -1;
     size_t np = 0;
     for (uint32_t i = 0; i < p->nids; i++) {
-        uint32_t n = match_idmap_get(&ix->purpose_ids, p->ids[i]);
+        uint32_t n = idmap_get(&ix->purpose_ids, p->ids[i]);
         if (n != UINT32_MAX) p->m_purposes[np++] = n;
     }
     np = match_unique_u32(p->m_purposes, np);
     size_t ns = match_index_map_skills(ix, p);
-    uint32_t org = match_idmap_get(&ix->org_ids, row->organisation_id);
+    uint32_t org = idmap_get(&ix->org_ids, row->organisation_id);
     *e = (match_engagement_t){
         .id = row->id,
         .created_us = row->created_us,
