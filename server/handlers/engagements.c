@@ -2,6 +2,7 @@
  * (keyset pages, newest first or ranked by relevance), read, change. */
 #include <ctype.h>
 #include <errno.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -573,12 +574,7 @@ static bool search_several_words(const char *q)
  * this daemon's last write not read back yet, a query it does not take):
  * the statement then runs as before. */
 static db_stmt_t q_search_words = DB_STMT("engagements_search_words", true,
-    "SELECT tsquerysend(search_query($1::text))");
-
-static int hex_digit(char c)
-{
-    return c >= '0' && c <= '9' ? c - '0' : c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
+    "SELECT encode(tsquerysend(search_query($1::text)), 'hex')");
 
 static PGresult *search_from_index(const char *q, const page_t *pg)
 {
@@ -601,14 +597,10 @@ static PGresult *search_from_index(const char *q, const page_t *pg)
     problem_clear(&p);
     if (!words) return NULL;
     const char *hex = PQntuples(words) == 1 ? PQgetvalue(words, 0, 0) : "";
-    size_t hlen = strlen(hex), blen = hlen >= 2 ? (hlen - 2) / 2 : 0;
-    uint8_t *bytes = malloc(blen + 1);
-    bool ok = bytes && hlen >= 2 && hex[0] == '\\' && hex[1] == 'x' && hlen % 2 == 0;
-    for (size_t i = 0; ok && i < blen; i++) {
-        int hi = hex_digit(hex[2 + 2 * i]), lo = hex_digit(hex[3 + 2 * i]);
-        ok = hi >= 0 && lo >= 0;
-        if (ok) bytes[i] = (uint8_t)(hi << 4 | lo);
-    }
+    size_t hlen = strlen(hex), blen = 0;
+    uint8_t *bytes = malloc(hlen / 2 + 1);
+    bool ok = bytes && sodium_hex2bin(bytes, hlen / 2 + 1, hex, hlen, NULL, &blen, NULL) == 0 &&
+              blen * 2 == hlen;
     PQclear(words);
     size_t n = 0;
     int limit = pg->limit + 1;
