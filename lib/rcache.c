@@ -137,6 +137,17 @@ static void drop(shard_t *s, ent_t **pp)
     free(e);
 }
 
+/* Drop the oldest answers of s (never keep) until it holds at most
+ * budget bytes. Under s->mu. */
+static void evict(shard_t *s, size_t budget, const ent_t *keep)
+{
+    while (s->bytes > budget && s->oldest && s->oldest != keep) {
+        ent_t *old = s->oldest;
+        drop(s, find(s, old->hash, old->data, old->klen));
+        s->evictions++;
+    }
+}
+
 void rcache_set_budget(size_t max_bytes)
 {
     if (!g_shards) return;
@@ -145,11 +156,7 @@ void rcache_set_budget(size_t max_bytes)
     for (int i = 0; i < SHARDS; i++) {
         shard_t *s = &g_shards[i];
         pthread_mutex_lock(&s->mu);
-        while (s->bytes > per && s->oldest) {
-            ent_t *old = s->oldest;
-            drop(s, find(s, old->hash, old->data, old->klen));
-            s->evictions++;
-        }
+        evict(s, per, NULL);
         pthread_mutex_unlock(&s->mu);
     }
 }
@@ -254,11 +261,7 @@ void rcache_put(const rcache_ticket_t *t, const char *key, size_t klen, const ch
     s->bytes += need;
     s->entries++;
     s->stores++;
-    while (s->bytes > atomic_load(&g_shard_budget) && s->oldest && s->oldest != n) {
-        ent_t *old = s->oldest;
-        drop(s, find(s, old->hash, old->data, old->klen));
-        s->evictions++;
-    }
+    evict(s, atomic_load(&g_shard_budget), n);
     pthread_mutex_unlock(&s->mu);
 }
 
