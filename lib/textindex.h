@@ -82,16 +82,29 @@ bool textindex_wasteful(const textindex_t *ix);
 
 /* ---------- the one a daemon serves from (textindex_service.c) ---------- */
 
+/* What the daemon around the index is told and asked, on the follower's
+ * thread (each may be NULL):
+ * - sized: the index's bytes, after a build and whenever they moved by a
+ *   MiB;
+ * - may_build: asked every 100 ms before the first build, for at most
+ *   TEXTINDEX_FIRST_BUILD_WAIT_S (server/main.c: once the match index is
+ *   built, so that the two builds do not share the cores at start);
+ * - changed: the index now answers differently (a build swapped in, or a
+ *   poll's changes applied). Answers built from it and kept elsewhere
+ *   must go: server/main.c drops the answer cache's lists
+ *   (lib/rcache.h), whose follower may have applied the same change
+ *   before this one did, and so may hold a list the index gave while
+ *   it was behind. */
+typedef struct textindex_hooks {
+    void (*sized)(size_t bytes);
+    bool (*may_build)(void);
+    void (*changed)(void);
+} textindex_hooks_t;
+
 /* Start following the change log (topic 'match': e:<engagement id>) on
- * its own connection, building from engagement_search first. sized (or
- * NULL) is told the index's bytes after a build and whenever they moved
- * by a MiB, on the follower's thread. may_build (or NULL) is asked every
- * 100 ms before the first build, for at most TEXTINDEX_FIRST_BUILD_WAIT_S
- * (server/main.c: once the match index is built, so that the two builds do
- * not share the cores at start). 0 or -1. */
+ * its own connection, building from engagement_search first. 0 or -1. */
 #define TEXTINDEX_FIRST_BUILD_WAIT_S 60
-int textindex_service_start(const char *conninfo, void (*sized)(size_t bytes),
-                            bool (*may_build)(void));
+int textindex_service_start(const char *conninfo, const textindex_hooks_t *hooks);
 void textindex_service_stop(void);
 /* This daemon committed a change that may touch documents: searches wait
  * for the follower's next poll (and the call wakes it now). */

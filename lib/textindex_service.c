@@ -61,8 +61,7 @@ static void init_once(void)
     pthread_condattr_destroy(&ca);
 }
 
-static void (*g_sized)(size_t bytes);
-static bool (*g_may_build)(void);
+static textindex_hooks_t g_hooks;
 static bool g_built_once;  /* follower thread */
 static atomic_bool g_stopping;
 static size_t g_sized_told = SIZE_MAX; /* follower thread */
@@ -75,9 +74,9 @@ static void publish_size(const textindex_t *ix)
     atomic_store(&g_words, sz.words);
     atomic_store(&g_bytes, sz.bytes);
     size_t d = sz.bytes > g_sized_told ? sz.bytes - g_sized_told : g_sized_told - sz.bytes;
-    if (g_sized && (g_sized_told == SIZE_MAX || d >= (1u << 20))) {
+    if (g_hooks.sized && (g_sized_told == SIZE_MAX || d >= (1u << 20))) {
         g_sized_told = sz.bytes;
-        g_sized(sz.bytes);
+        g_hooks.sized(sz.bytes);
     }
 }
 
@@ -161,6 +160,7 @@ static void swap_in(textindex_t *ix)
     pthread_rwlock_unlock(&g_rw);
     textindex_free(old);
     publish_size(ix);
+    if (g_hooks.changed) g_hooks.changed();
 }
 
 /* ---------- the follower's callbacks ---------- */
@@ -170,7 +170,7 @@ static int on_resync(PGconn *c, void *ctx)
     (void)ctx;
     g_nids = 0;
     g_ids_lost = false;
-    for (int i = 0; !g_built_once && g_may_build && !g_may_build() && !atomic_load(&g_stopping) &&
+    for (int i = 0; !g_built_once && g_hooks.may_build && !g_hooks.may_build() && !atomic_load(&g_stopping) &&
                     i < TEXTINDEX_FIRST_BUILD_WAIT_S * 10;
          i++)
         nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
@@ -247,6 +247,7 @@ static int on_batch(PGconn *c, void *ctx)
         pthread_rwlock_rdlock(&g_rw);
         publish_size(g_index);
         pthread_rwlock_unlock(&g_rw);
+        if (g_hooks.changed) g_hooks.changed();
     }
     return 0;
 }
@@ -293,13 +294,11 @@ static bool caught_up(uint64_t need)
 
 /* ---------- the service ---------- */
 
-int textindex_service_start(const char *conninfo, void (*sized)(size_t bytes),
-                            bool (*may_build)(void))
+int textindex_service_start(const char *conninfo, const textindex_hooks_t *hooks)
 {
     pthread_once(&g_once, init_once);
     if (g_follower) return 0;
-    g_sized = sized;
-    g_may_build = may_build;
+    g_hooks = hooks ? *hooks : (textindex_hooks_t){0};
     g_built_once = false;
     atomic_store(&g_stopping, false);
     g_sized_told = SIZE_MAX;

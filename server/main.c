@@ -332,7 +332,8 @@ int main(int argc, char **argv)
         log_event("warn", "cache_start_failed", "reads go to PostgreSQL");
     /* The words of open engagements, for searches (docs/search.md). */
     g_cache_bytes = (size_t)cfg.cache_mb * 1024 * 1024;
-    if (cfg.search_index && textindex_service_start(cfg.database_url, words_sized, match_ready) != 0)
+    textindex_hooks_t words_hooks = {words_sized, match_ready, rcache_invalidate_lists};
+    if (cfg.search_index && textindex_service_start(cfg.database_url, &words_hooks) != 0)
         log_event("warn", "words_start_failed", "searches go to PostgreSQL");
     /* Background work (lib/jobs): the outbox's mail, on worker threads. */
     jobs_config_t jobs = {cfg.job_workers, cfg.job_lease_s, cfg.job_poll_ms,

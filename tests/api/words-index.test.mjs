@@ -8,7 +8,7 @@
 // or a daemon that quietly asked PostgreSQL would pass.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { api, metric, newUser, sql, startDaemon, unique, BASE } from './helpers.mjs';
+import { api, metric, newUser, sql, startDaemon, unique, until, BASE } from './helpers.mjs';
 
 let u;
 let purpose;
@@ -148,6 +148,47 @@ test('changes follow: closed, hidden, edited, an older created_at committed late
   const quokka = (await pages(BASE, 'quokka', 100)).flatMap((p) => JSON.parse(p.slice(4)).items.map((e) => e.id));
   assert.ok(!quokka.includes(ids[ids.length - 1]), 'the closed one is gone');
   assert.ok(!quokka.includes(ids[5]), 'the older one fell out of the newest 200');
+});
+
+// The answer cache and the words' index follow the change log on two
+// connections. When the cache's follower applies a change first, a search
+// in between is answered by the index as it was, and that answer is stored
+// in the answer cache; once the index applies the change too, it must not
+// be served any more. The index's follower is held back here by a lock on
+// the table it reads (engagement_search), taken right after another
+// writer's change commits; the cache's follower reads only the log.
+test('an answer the index gave while behind the answer cache is not kept once it catches up', async () => {
+  const { spawn } = await import('node:child_process');
+  let exercised = false;
+  for (let attempt = 0; attempt < 3 && !exercised; attempt++) {
+    const word = `numbat${Date.now() % 1000000}x${attempt}`;
+    const id = ids[20 + attempt];
+    assert.deepEqual(JSON.parse((await pages(BASE, word))[0].slice(4)).items, []);
+    const invalidated = Number(await metric('answer_cache_item_invalidations_total'));
+    const held = spawn('psql', [process.env.DATABASE_URL, '-Xq',
+      '-c', `UPDATE engagements SET title = '${word} lookout' WHERE id = ${id}`,
+      '-c', 'BEGIN; LOCK TABLE engagement_search IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(1.5); COMMIT'],
+    { stdio: 'ignore' });
+    const done = new Promise((r) => held.on('exit', r));
+    await until('the lock and the cache follower', async () =>
+      sql("SELECT count(*) FROM pg_locks WHERE relation = 'engagement_search'::regclass AND mode = 'AccessExclusiveLock' AND granted")[0][0] === '1' &&
+      Number(await metric('answer_cache_item_invalidations_total')) > invalidated);
+    // the index has not read the change (unless its follower won the race
+    // to the lock: then try again)
+    const behind = await pages(BASE, word);
+    assert.deepEqual(await pages(BASE, word), behind); // stored, and served
+    exercised = JSON.parse(behind[0].slice(4)).items.length === 0;
+    assert.equal(await done, 0);
+    const wait = Date.now() + 5000;
+    let mine, theirs;
+    do {
+      mine = await pages(BASE, word);
+      theirs = await pages(oracle.base, word);
+    } while (JSON.stringify(mine) !== JSON.stringify(theirs) && Date.now() < wait);
+    assert.deepEqual(mine, theirs, `q=${word}`);
+    assert.deepEqual(JSON.parse(mine[0].slice(4)).items.map((e) => e.id), [id]);
+  }
+  assert.ok(exercised, 'the index was behind the answer cache at least once');
 });
 
 test('its connection killed: PostgreSQL answers meanwhile, the index again once rebuilt', async () => {
