@@ -75,24 +75,29 @@ static int read_all(PGconn *c, const char *sql, match_index_t *ix, row_fn fn, lo
 }
 
 /* The agents of a full build: MATCH_AGENT_COLUMNS, with the lists of all
- * agents aggregated once and hash-joined instead of three sub-selects per
+ * agents aggregated once and joined instead of three sub-selects per
  * agent (1.5-1.9 s -> 1.2-1.4 s of PostgreSQL time at 100,000 agents).
- * One part of MATCH_BUILD_PARTS: agents whose id % parts = part (%d, %d,
- * repeated for each table, so that every aggregate reads only its part). */
+ * One part of MATCH_BUILD_PARTS: the agents of one range of ids (%lld,
+ * %lld, repeated for each table, so that every aggregate reads only its
+ * part). A range rather than id % parts: each part's tables are read by
+ * their indexes in id order and merged without a sort, instead of every
+ * part reading every table whole and sorting its half (at scale 10,
+ * 4.4-5.0 s -> 3.3-3.7 s of PostgreSQL a part). */
 #define MATCH_BUILD_AGENTS                                                                   \
     "SELECT a.id, a.discoverable AND NOT a.hidden, a.remote_ok, a.capacity_hours_per_week,"  \
     " coalesce(m.hours, 0), array_to_string(a.packagings, ','), a.location,"                 \
     " lower(btrim(a.location)), pl.latitude, pl.longitude, ap.list, a.skill_keys, f.list"    \
     " FROM agents a LEFT JOIN places pl ON pl.id = a.place_id"                               \
     " LEFT JOIN (SELECT agent_id, string_agg(purpose_id || ':' || energy, ',') AS list"      \
-    "   FROM agent_purposes WHERE agent_id %% %d = %d GROUP BY agent_id) ap"                 \
+    "   FROM agent_purposes WHERE agent_id BETWEEN %lld AND %lld GROUP BY agent_id) ap"     \
     "   ON ap.agent_id = a.id"                                                               \
     " LEFT JOIN (SELECT agent_id, string_agg(organisation_id::text, ',') AS list"            \
-    "   FROM follows WHERE agent_id %% %d = %d GROUP BY agent_id) f ON f.agent_id = a.id"    \
+    "   FROM follows WHERE agent_id BETWEEN %lld AND %lld GROUP BY agent_id) f"             \
+    "   ON f.agent_id = a.id"                                                               \
     " LEFT JOIN (SELECT agent_id, sum(committed_hours) AS hours"                             \
-    "   FROM match_agreements WHERE agent_id %% %d = %d GROUP BY agent_id) m"                \
+    "   FROM match_agreements WHERE agent_id BETWEEN %lld AND %lld GROUP BY agent_id) m"    \
     "   ON m.agent_id = a.id"                                                                \
-    " WHERE a.discoverable AND NOT a.hidden AND a.id %% %d = %d"
+    " WHERE a.discoverable AND NOT a.hidden AND a.id BETWEEN %lld AND %lld"
 
 /* The open engagements of a full build: MATCH_ENGAGEMENT_COLUMNS, with the
  * place joined and every engagement's purposes aggregated once and hash
@@ -107,6 +112,22 @@ static int read_all(PGconn *c, const char *sql, match_index_t *ix, row_fn fn, lo
     " LEFT JOIN (SELECT engagement_id, string_agg(purpose_id::text, ',') AS list"            \
     "   FROM engagement_purposes GROUP BY engagement_id) ep ON ep.engagement_id = e.id"      \
     " WHERE e.status = 'open' AND NOT e.hidden"
+
+/* The least and greatest agent id in the build's snapshot (on c, in its
+ * transaction): the parts' ranges. No agents: an empty range. 0 or -1. */
+static int agent_id_range(PGconn *c, long long *lo, long long *hi)
+{
+    PGresult *r = PQexec(c, "SELECT coalesce(min(id), 1), coalesce(max(id), 0) FROM agents");
+    bool ok = PQresultStatus(r) == PGRES_TUPLES_OK && PQntuples(r) == 1;
+    if (ok) {
+        *lo = strtoll(PQgetvalue(r, 0, 0), NULL, 10);
+        *hi = strtoll(PQgetvalue(r, 0, 1), NULL, 10);
+    } else {
+        log_event("warn", "match_query_failed", PQresultErrorMessage(r));
+    }
+    PQclear(r);
+    return ok ? 0 : -1;
+}
 
 /* ---------- reading in parallel ----------
  *
@@ -282,10 +303,14 @@ static int read_in_parallel(PGconn *c, match_index_t *ix, long *refused)
 {
     char *sql[MATCH_BUILD_STREAMS] = {0};
     row_fn fn[MATCH_BUILD_STREAMS];
+    long long lo, hi;
+    if (agent_id_range(c, &lo, &hi) != 0) return -1;
+    unsigned long long step = ((unsigned long long)(hi - lo) + 1) / MATCH_BUILD_PARTS;
     for (int k = 0; k < MATCH_BUILD_PARTS; k++) {
+        long long from = lo + (long long)(step * (unsigned long long)k);
+        long long to = k == MATCH_BUILD_PARTS - 1 ? hi : from + (long long)step - 1;
         strbuf_t b = {0};
-        strbuf_addf(&b, MATCH_BUILD_AGENTS, MATCH_BUILD_PARTS, k, MATCH_BUILD_PARTS, k,
-                    MATCH_BUILD_PARTS, k, MATCH_BUILD_PARTS, k);
+        strbuf_addf(&b, MATCH_BUILD_AGENTS, from, to, from, to, from, to, from, to);
         sql[k] = strbuf_detach(&b, NULL);
         fn[k] = row_agent;
     }
