@@ -87,7 +87,8 @@ as_pg() {
 # pg_start DIR PORT: create (first time) and start a cluster whose data and
 # socket live under DIR; reachable only through the socket. Sets PG_DIR.
 pg_start() {
-  local dir="$1" port="$2" bin
+  local dir port="$2" bin
+  dir=$(realpath -m "$1") # the walk up below ends at / only for an absolute path
   bin=$(pg_bindir)
   mkdir -p "$dir"
   if [ "$(id -u)" -eq 0 ]; then
