@@ -167,14 +167,13 @@ test('an answer the index gave while behind the answer cache is not kept once it
     const invalidated = Number(await metric('answer_cache_item_invalidations_total'));
     const held = spawn('psql', [process.env.DATABASE_URL, '-Xq',
       '-c', `UPDATE engagements SET title = '${word} lookout' WHERE id = ${id}`,
-      '-c', 'BEGIN; LOCK TABLE engagement_search IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(1.5); COMMIT'],
+      '-c', 'BEGIN; LOCK TABLE engagement_search IN ACCESS EXCLUSIVE MODE; SELECT pg_sleep(2); COMMIT'],
     { stdio: 'ignore' });
     const done = new Promise((r) => held.on('exit', r));
-    await until('the lock and the cache follower', async () =>
-      sql("SELECT count(*) FROM pg_locks WHERE relation = 'engagement_search'::regclass AND mode = 'AccessExclusiveLock' AND granted")[0][0] === '1' &&
+    await until('the cache follower', async () =>
       Number(await metric('answer_cache_item_invalidations_total')) > invalidated);
     // the index has not read the change (unless its follower won the race
-    // to the lock: then try again)
+    // to the lock, or the lock is over already: then try again)
     const behind = await pages(BASE, word);
     assert.deepEqual(await pages(BASE, word), behind); // stored, and served
     exercised = JSON.parse(behind[0].slice(4)).items.length === 0;
