@@ -165,17 +165,25 @@ static void swap_in(textindex_t *ix)
 
 /* ---------- the follower's callbacks ---------- */
 
+/* Before the first build only: until may_build says yes, for at most
+ * TEXTINDEX_FIRST_BUILD_WAIT_S, asked every 100 ms; false when stopping. */
+static bool wait_for_first_build(void)
+{
+    if (!g_built_once && g_hooks.may_build)
+        for (int i = 0; i < TEXTINDEX_FIRST_BUILD_WAIT_S * 10 && !g_hooks.may_build() &&
+                        !atomic_load(&g_stopping);
+             i++)
+            nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
+    g_built_once = true;
+    return !atomic_load(&g_stopping);
+}
+
 static int on_resync(PGconn *c, void *ctx)
 {
     (void)ctx;
     g_nids = 0;
     g_ids_lost = false;
-    for (int i = 0; !g_built_once && g_hooks.may_build && !g_hooks.may_build() && !atomic_load(&g_stopping) &&
-                    i < TEXTINDEX_FIRST_BUILD_WAIT_S * 10;
-         i++)
-        nanosleep(&(struct timespec){0, 100 * 1000000L}, NULL);
-    if (atomic_load(&g_stopping)) return -1;
-    g_built_once = true;
+    if (!wait_for_first_build()) return -1;
     textindex_t *ix = build(c);
     if (!ix) return -1;
     swap_in(ix);
